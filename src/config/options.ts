@@ -1,0 +1,312 @@
+// The options model every module reads. Field names follow nats-server's
+// Options struct (server/opts.go) in camelCase; defaults follow server/const.go.
+// Durations are milliseconds, sizes bytes, unless a field says otherwise.
+
+/** The nats-server feature level tsnats implements: clients gate features on INFO.version. */
+export const NATS_COMPAT_VERSION = '2.9.10';
+export const PROTO = 1;
+
+export const DEFAULT_PORT = 4222;
+export const RANDOM_PORT = -1;
+export const DEFAULT_HOST = '0.0.0.0';
+export const MAX_CONTROL_LINE_SIZE = 4096;
+export const MAX_PAYLOAD_SIZE = 1024 * 1024;
+export const MAX_PAYLOAD_MAX_SIZE = 8 * 1024 * 1024;
+export const MAX_PENDING_SIZE = 64 * 1024 * 1024;
+export const DEFAULT_MAX_CONNECTIONS = 64 * 1024;
+export const TLS_TIMEOUT_MS = 2000;
+export const AUTH_TIMEOUT_MS = 2000;
+export const DEFAULT_PING_INTERVAL_MS = 2 * 60 * 1000;
+export const DEFAULT_PING_MAX_OUT = 2;
+export const DEFAULT_FLUSH_DEADLINE_MS = 10 * 1000;
+export const DEFAULT_HTTP_PORT = 8222;
+export const DEFAULT_ROUTE_PORT = 6222;
+export const DEFAULT_MAX_CLOSED_CLIENTS = 10000;
+export const DEFAULT_LAME_DUCK_DURATION_MS = 2 * 60 * 1000;
+export const DEFAULT_LAME_DUCK_GRACE_PERIOD_MS = 10 * 1000;
+export const DEFAULT_CONNECT_ERROR_REPORTS = 3600;
+export const DEFAULT_RECONNECT_ERROR_REPORTS = 1;
+export const DEFAULT_ALLOW_RESPONSE_MAX_MSGS = 1;
+export const DEFAULT_ALLOW_RESPONSE_EXPIRATION_MS = 2 * 60 * 1000;
+export const DEFAULT_SYSTEM_ACCOUNT = '$SYS';
+export const DEFAULT_GLOBAL_ACCOUNT = '$G';
+
+/** publish / subscribe allow and deny lists (server/opts.go SubjectPermission). */
+export interface SubjectPermission {
+  allow?: string[];
+  deny?: string[];
+}
+
+/** allow_responses (server/opts.go ResponsePermission). */
+export interface ResponsePermission {
+  maxMsgs: number;
+  expiresMs: number;
+}
+
+export interface Permissions {
+  publish?: SubjectPermission;
+  subscribe?: SubjectPermission;
+  response?: ResponsePermission;
+}
+
+export interface UserConfig {
+  username: string;
+  password: string;
+  permissions?: Permissions;
+  /** account name this user belongs to (accounts block); undefined = global account */
+  account?: string;
+  allowedConnectionTypes?: string[];
+}
+
+export interface NkeyUserConfig {
+  nkey: string;
+  permissions?: Permissions;
+  account?: string;
+  allowedConnectionTypes?: string[];
+}
+
+export interface ExportConfig {
+  /** stream export subject */
+  stream?: string;
+  /** service export subject */
+  service?: string;
+  /** accounts allowed to import; undefined = public */
+  accounts?: string[];
+  responseType?: 'singleton' | 'stream' | 'chunked';
+  responseThresholdMs?: number;
+}
+
+export interface ImportConfig {
+  stream?: { account: string; subject: string };
+  service?: { account: string; subject: string };
+  /** stream import prefix */
+  prefix?: string;
+  /** service import local subject (or stream import remap) */
+  to?: string;
+}
+
+export interface AccountConfig {
+  name: string;
+  users: UserConfig[];
+  nkeyUsers: NkeyUserConfig[];
+  exports: ExportConfig[];
+  imports: ImportConfig[];
+  /** jetstream setting, accepted and reported but not served */
+  jetstream?: unknown;
+  defaultPermissions?: Permissions;
+}
+
+export interface TLSConfig {
+  certFile?: string;
+  keyFile?: string;
+  caFile?: string;
+  verify: boolean;
+  verifyAndMap: boolean;
+  insecure: boolean;
+  timeoutMs: number;
+  cipherSuites?: string[];
+  curvePreferences?: string[];
+  minVersion?: string;
+  handshakeFirst?: boolean;
+  pinnedCerts?: string[];
+}
+
+export interface ClusterOptions {
+  name: string;
+  host: string;
+  /** 0 = clustering off, -1 = random */
+  port: number;
+  username?: string;
+  password?: string;
+  authTimeoutMs: number;
+  tls?: TLSConfig;
+  noAdvertise: boolean;
+  advertise: string;
+  connectRetries: number;
+  poolSize?: number;
+  compression?: string;
+}
+
+export interface WebsocketOptions {
+  host: string;
+  port: number;
+  advertise?: string;
+  noTls: boolean;
+  tls?: TLSConfig;
+  compression: boolean;
+  sameOrigin: boolean;
+  allowedOrigins: string[];
+  handshakeTimeoutMs: number;
+  noAuthUser?: string;
+  username?: string;
+  password?: string;
+  token?: string;
+  authTimeoutMs?: number;
+  jwtCookie?: string;
+}
+
+export interface Options {
+  configFile: string;
+  serverName: string;
+  host: string;
+  port: number;
+  clientAdvertise: string;
+  noAdvertise?: boolean;
+
+  // logging
+  noLog: boolean;
+  debug: boolean;
+  trace: boolean;
+  traceVerbose: boolean;
+  logtime: boolean;
+  logtimeUTC: boolean;
+  logFile: string;
+  logSizeLimit: number;
+  logMaxFiles: number;
+  syslog: boolean;
+  remoteSyslog: string;
+  /** tsnats extra: 'text' (reference format) or 'json' */
+  logFormat: 'text' | 'json';
+
+  pidFile: string;
+  portsFileDir: string;
+
+  // limits
+  maxConn: number;
+  maxSubs: number;
+  maxSubTokens: number;
+  maxPayload: number;
+  maxControlLine: number;
+  maxPending: number;
+  maxPingsOut: number;
+  pingIntervalMs: number;
+  writeDeadlineMs: number;
+  maxClosedClients: number;
+  /** tsnats extra: size of the subject match cache per account; 0 turns it off */
+  subjectCacheSize: number;
+
+  // authentication
+  authTimeoutMs: number;
+  /** true when authTimeout was set explicitly (reference uses max(auth, tls) otherwise) */
+  authTimeoutSet?: boolean;
+  noAuthUser: string;
+  username: string;
+  password: string;
+  authorization: string;
+  users: UserConfig[];
+  nkeys: NkeyUserConfig[];
+  /** authorization { permissions } default for users without their own */
+  defaultPermissions?: Permissions;
+  accounts: AccountConfig[];
+  systemAccount: string;
+  noSystemAccount: boolean;
+
+  // operator mode (issue 9)
+  trustedOperators: string[];
+  trustedKeys: string[];
+  resolver?: unknown;
+  resolverPreload: Record<string, string>;
+
+  // TLS for clients
+  tls: boolean;
+  tlsConfig?: TLSConfig;
+  allowNonTLS: boolean;
+
+  // monitoring
+  httpHost: string;
+  httpPort: number;
+  httpsPort: number;
+  httpBasePath: string;
+  /** tsnats extra: bearer token protecting the monitoring endpoints */
+  monitoringToken?: string;
+
+  // cluster
+  cluster: ClusterOptions;
+  routes: string[];
+
+  // lame duck
+  lameDuckDurationMs: number;
+  lameDuckGracePeriodMs: number;
+
+  connectErrorReports: number;
+  reconnectErrorReports: number;
+  tags: string[];
+
+  // accepted, not yet served
+  websocket?: WebsocketOptions;
+  leafnodeListen?: string;
+  jetstream: boolean;
+  /** raw blocks kept for features tsnats does not serve yet (logged as warnings) */
+  unsupported: string[];
+}
+
+export function defaultOptions(): Options {
+  return {
+    configFile: '',
+    serverName: '',
+    host: DEFAULT_HOST,
+    port: DEFAULT_PORT,
+    clientAdvertise: '',
+    noLog: false,
+    debug: false,
+    trace: false,
+    traceVerbose: false,
+    logtime: true,
+    logtimeUTC: false,
+    logFile: '',
+    logSizeLimit: 0,
+    logMaxFiles: 0,
+    syslog: false,
+    remoteSyslog: '',
+    logFormat: 'text',
+    pidFile: '',
+    portsFileDir: '',
+    maxConn: DEFAULT_MAX_CONNECTIONS,
+    maxSubs: 0,
+    maxSubTokens: 0,
+    maxPayload: MAX_PAYLOAD_SIZE,
+    maxControlLine: MAX_CONTROL_LINE_SIZE,
+    maxPending: MAX_PENDING_SIZE,
+    maxPingsOut: DEFAULT_PING_MAX_OUT,
+    pingIntervalMs: DEFAULT_PING_INTERVAL_MS,
+    writeDeadlineMs: DEFAULT_FLUSH_DEADLINE_MS,
+    maxClosedClients: DEFAULT_MAX_CLOSED_CLIENTS,
+    subjectCacheSize: 1024,
+    authTimeoutMs: AUTH_TIMEOUT_MS,
+    noAuthUser: '',
+    username: '',
+    password: '',
+    authorization: '',
+    users: [],
+    nkeys: [],
+    accounts: [],
+    systemAccount: '',
+    noSystemAccount: false,
+    trustedOperators: [],
+    trustedKeys: [],
+    resolverPreload: {},
+    tls: false,
+    allowNonTLS: false,
+    httpHost: '',
+    httpPort: 0,
+    httpsPort: 0,
+    httpBasePath: '/',
+    cluster: {
+      name: '',
+      host: DEFAULT_HOST,
+      port: 0,
+      authTimeoutMs: AUTH_TIMEOUT_MS,
+      noAdvertise: false,
+      advertise: '',
+      connectRetries: 0,
+    },
+    routes: [],
+    lameDuckDurationMs: DEFAULT_LAME_DUCK_DURATION_MS,
+    lameDuckGracePeriodMs: DEFAULT_LAME_DUCK_GRACE_PERIOD_MS,
+    connectErrorReports: DEFAULT_CONNECT_ERROR_REPORTS,
+    reconnectErrorReports: DEFAULT_RECONNECT_ERROR_REPORTS,
+    tags: [],
+    jetstream: false,
+    unsupported: [],
+  };
+}

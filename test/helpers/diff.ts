@@ -1,0 +1,150 @@
+// Differential testing: the same client bytes against tsnats and the reference
+// nats-server; the masked transcripts and the connection-closed state must be
+// equal. Set DIFF_ONLY=reference to run only the reference side (to validate
+// the reference expectations written into the tests); the comparison is then
+// trivially equal and a diagnostic says so.
+
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
+import { afterInfo, maskTranscript, parseServerStream, type MaskOptions, type ServerFrame } from './mask.js';
+import { sendAndCollect, type CollectOptions } from './rawclient.js';
+import { referenceOnly, startBoth, writeConfig, type RunningServer, type ServerPair, type StartOptions } from './servers.js';
+
+export interface Transcript {
+  kind: 'tsnats' | 'reference';
+  /** every byte the server sent */
+  data: Buffer;
+  /** data as utf8 */
+  text: string;
+  /** text without the leading INFO line */
+  afterInfo: string;
+  /** text with INFO masked: what is compared */
+  masked: string;
+  frames: ServerFrame[];
+  /** the server closed the connection */
+  closed: boolean;
+}
+
+export interface ServerSetup {
+  /** server args for both servers (a pair is started and stopped for this call) */
+  args?: string[];
+  /** config file contents for both servers (written to a temp file, passed as `-c`) */
+  config?: string;
+  /** already running servers to use instead (not stopped here) */
+  servers?: ServerPair;
+  start?: StartOptions;
+}
+
+export interface DifferentialOptions extends CollectOptions, MaskOptions, ServerSetup {
+  /**
+   * When one server closed the connection and the other did not (yet), wait
+   * this long for the other to close too before comparing (default 3000 ms).
+   */
+  closeGraceMs?: number;
+}
+
+export function serverArgs(setup: ServerSetup): string[] {
+  return [...(setup.config !== undefined ? ['-c', writeConfig(setup.config)] : []), ...(setup.args ?? [])];
+}
+
+/** Runs `fn` with the pair from `setup` (starting and stopping one if needed). */
+export async function withServers<T>(setup: ServerSetup, fn: (pair: ServerPair) => Promise<T>): Promise<T> {
+  if (setup.servers) return fn(setup.servers);
+  const pair = await startBoth(serverArgs(setup), setup.start);
+  try {
+    return await fn(pair);
+  } finally {
+    await pair.stop();
+  }
+}
+
+interface Run {
+  t: Transcript;
+  waitClose: (ms: number) => Promise<Transcript>;
+  close(): void;
+}
+
+async function runOne(server: RunningServer, chunks: (string | Uint8Array)[], opts: DifferentialOptions): Promise<Run> {
+  const c = await sendAndCollect(server.port, chunks, { ...opts, host: opts.host ?? server.host });
+  const build = (): Transcript => {
+    const data = c.client.received();
+    return {
+      kind: server.kind,
+      data,
+      text: data.toString('utf8'),
+      afterInfo: afterInfo(data),
+      masked: maskTranscript(data, opts),
+      frames: parseServerStream(data),
+      closed: c.client.isClosed,
+    };
+  };
+  return {
+    t: build(),
+    waitClose: async (ms) => {
+      await c.client.waitClosed(ms);
+      await c.client.readForBytes(50, 1000);
+      return build();
+    },
+    close: () => c.client.close(),
+  };
+}
+
+/**
+ * Sends `chunks` (after INFO, with opts.delayMs between them) to both servers
+ * on one fresh connection each, collects until quiet, and asserts the masked
+ * transcripts and the closed state are equal. Returns both transcripts.
+ */
+export async function differential(
+  t: TestContext,
+  chunks: (string | Uint8Array)[],
+  opts: DifferentialOptions = {},
+): Promise<{ ref: Transcript; ts: Transcript }> {
+  return withServers(opts, async (pair) => {
+    const conns: Run[] = [];
+    try {
+      if (referenceOnly()) {
+        const r = await runOne(pair.reference, chunks, opts);
+        conns.push(r);
+        t.diagnostic('DIFF_ONLY=reference: tsnats side not run');
+        return { ref: r.t, ts: r.t };
+      }
+      const [r, s] = await Promise.all([runOne(pair.reference, chunks, opts), runOne(pair.tsnats, chunks, opts)]);
+      conns.push(r, s);
+      let ref = r.t;
+      let ts = s.t;
+      if (ref.closed !== ts.closed) {
+        const grace = opts.closeGraceMs ?? 3000;
+        if (!ref.closed) ref = await r.waitClose(grace);
+        if (!ts.closed) ts = await s.waitClose(grace);
+      }
+      const show = `\n--- reference ---\n${JSON.stringify(ref.text)}\n--- tsnats ---\n${JSON.stringify(ts.text)}`;
+      assert.equal(ts.masked, ref.masked, `transcripts differ (masked)${show}`);
+      assert.equal(ts.closed, ref.closed, `closed state differs: reference closed=${ref.closed}, tsnats closed=${ts.closed}${show}`);
+      return { ref, ts };
+    } finally {
+      for (const c of conns) c.close();
+    }
+  });
+}
+
+/**
+ * Runs an arbitrary scenario (several connections, timing, ...) against both
+ * servers and asserts deep equality of what it returns. The scenario must
+ * return only comparable data (mask INFO with maskTranscript etc.).
+ */
+export async function differentialScenario<T>(
+  t: TestContext,
+  scenario: (server: RunningServer) => Promise<T>,
+  setup: ServerSetup = {},
+): Promise<{ ref: T; ts: T }> {
+  return withServers(setup, async (pair) => {
+    if (referenceOnly()) {
+      const ref = await scenario(pair.reference);
+      t.diagnostic('DIFF_ONLY=reference: tsnats side not run');
+      return { ref, ts: ref };
+    }
+    const [ref, ts] = await Promise.all([scenario(pair.reference), scenario(pair.tsnats)]);
+    assert.deepEqual(ts, ref, `scenario results differ\n--- reference ---\n${JSON.stringify(ref)}\n--- tsnats ---\n${JSON.stringify(ts)}`);
+    return { ref, ts };
+  });
+}

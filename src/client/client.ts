@@ -1,0 +1,821 @@
+// One client connection: the read path (parser → handler), CONNECT, SUB,
+// UNSUB, and the message path from a PUB to every matching subscriber's
+// outbound staging. Semantics follow server/client.go of nats-server 2.9.
+
+import type { Socket } from 'node:net';
+import { Connection, ClosedState, Kind, type ClosedReason } from './connection.js';
+import { Subscription } from './subscription.js';
+import { ProtocolParser, ParseErrorKind, Op, type ProtocolHandler } from '../protocol/parser.js';
+import * as E from '../protocol/errors.js';
+import type { Account } from '../accounts/account.js';
+import type { SublistResult } from '../subjects/sublist.js';
+import { isValidLiteralSubject } from '../subjects/validate.js';
+import type { Server } from '../server/server.js';
+
+const EMPTY = Buffer.alloc(0);
+const MSG_PREFIX = Buffer.from('MSG ');
+const HMSG_PREFIX = Buffer.from('HMSG ');
+const CRLF_LEN = 2;
+const SP = 32;
+const TAB = 9;
+const NO_RESPONDERS_SUFFIX = ' 16 16\r\nNATS/1.0 503\r\n\r\n\r\n';
+
+/** Fields of CONNECT (server/client.go clientOpts); names as on the wire. */
+export interface ConnectOptions {
+  echo: boolean;
+  verbose: boolean;
+  pedantic: boolean;
+  tls_required: boolean;
+  nkey: string;
+  jwt: string;
+  sig: string;
+  auth_token: string;
+  user: string;
+  pass: string;
+  name: string;
+  lang: string;
+  version: string;
+  protocol: number;
+  account: string;
+  new_account: boolean;
+  headers: boolean;
+  no_responders: boolean;
+}
+
+// server/client.go defaultOpts: a client that never sends CONNECT, or omits a
+// field, is verbose and pedantic.
+function defaultConnectOptions(): ConnectOptions {
+  return {
+    echo: true,
+    verbose: true,
+    pedantic: true,
+    tls_required: false,
+    nkey: '',
+    jwt: '',
+    sig: '',
+    auth_token: '',
+    user: '',
+    pass: '',
+    name: '',
+    lang: '',
+    version: '',
+    protocol: 0,
+    account: '',
+    new_account: false,
+    headers: false,
+    no_responders: false,
+  };
+}
+
+const CONNECT_FIELD_TYPES: Record<string, 'boolean' | 'string' | 'number'> = {
+  echo: 'boolean',
+  verbose: 'boolean',
+  pedantic: 'boolean',
+  tls_required: 'boolean',
+  nkey: 'string',
+  jwt: 'string',
+  sig: 'string',
+  auth_token: 'string',
+  user: 'string',
+  pass: 'string',
+  name: 'string',
+  lang: 'string',
+  version: 'string',
+  protocol: 'number',
+  account: 'string',
+  new_account: 'boolean',
+  headers: 'boolean',
+  no_responders: 'boolean',
+};
+
+export class ConnectParseError extends Error {
+  readonly code = 'ERR_CONNECT_JSON';
+}
+
+/**
+ * Decode CONNECT JSON onto `into` the way Go's encoding/json does for
+ * clientOpts: keys match case-insensitively, unknown keys are ignored, null
+ * leaves a field alone, and a value of the wrong type is an error.
+ */
+export function decodeConnect(text: string, into: ConnectOptions): void {
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw new ConnectParseError((e as Error).message);
+  }
+  if (obj === null) return;
+  if (typeof obj !== 'object' || Array.isArray(obj)) {
+    throw new ConnectParseError('json: cannot unmarshal ' + typeof obj + ' into Go value of type server.clientOpts');
+  }
+  const target = into as unknown as Record<string, unknown>;
+  let typeErr: string | null = null;
+  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+    const key = k.toLowerCase();
+    const want = CONNECT_FIELD_TYPES[key];
+    if (want === undefined || v === null) continue;
+    if (typeof v !== want || (want === 'number' && !Number.isInteger(v))) {
+      typeErr ??= `json: cannot unmarshal ${typeof v} into Go struct field clientOpts.${key} of type ${want === 'boolean' ? 'bool' : want === 'number' ? 'int' : 'string'}`;
+      continue;
+    }
+    target[key] = v;
+  }
+  if (typeErr !== null) throw new ConnectParseError(typeErr);
+}
+
+/** server/util.go parseSize: 1–9 ASCII digits, else -1. */
+export function parseSize(buf: Buffer, start: number, end: number): number {
+  const l = end - start;
+  if (l <= 0 || l > 9) return -1;
+  let n = 0;
+  for (let i = start; i < end; i++) {
+    const d = buf[i] - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** Split a control line on blanks into at most `max` [start, end) pairs; returns the count or -1 if more. */
+function splitArgs(buf: Buffer, start: number, end: number, out: Int32Array, max: number, crlf: boolean): number {
+  let n = 0;
+  let s = -1;
+  for (let i = start; i < end; i++) {
+    const b = buf[i];
+    if (b === SP || b === TAB || (crlf && (b === 13 || b === 10))) {
+      if (s >= 0) {
+        if (n === max) return -1;
+        out[2 * n] = s;
+        out[2 * n + 1] = i;
+        n++;
+        s = -1;
+      }
+    } else if (s < 0) s = i;
+  }
+  if (s >= 0) {
+    if (n === max) return -1;
+    out[2 * n] = s;
+    out[2 * n + 1] = end;
+    n++;
+  }
+  return n;
+}
+
+function latin1(buf: Buffer, start: number, end: number): string {
+  return buf.toString('latin1', start, end);
+}
+
+const ARGS = new Int32Array(16);
+
+export class Client extends Connection implements ProtocolHandler {
+  readonly parser: ProtocolParser;
+  account: Account;
+  readonly subs = new Map<string, Subscription>();
+  opts: ConnectOptions = defaultConnectOptions();
+  echo = true;
+  headers = false;
+  connectReceived = false;
+  /** authenticated user name, for monitoring and logs */
+  user = '';
+  /** nonce sent in INFO when nkey users are configured */
+  nonce = '';
+  /** set by auth: per-connection permissions checker, null = everything allowed */
+  perms: ClientPermissions | null = null;
+  private authTimer: NodeJS.Timeout | null = null;
+  /** a PONG has been sent once; later INFO updates are sent asynchronously */
+  firstPongSent = false;
+
+  // The frame being parsed (PUB/HPUB): offsets into paBuf. Kept as fields,
+  // not an object, so the hot path allocates nothing.
+  paBuf: Buffer = EMPTY;
+  paSubjStart = 0;
+  paSubjEnd = 0;
+  paReplyStart = 0;
+  paReplyEnd = 0;
+  /** header length, -1 for PUB */
+  paHdr = -1;
+  paHdbStart = 0;
+  paHdbEnd = 0;
+  paSize = 0;
+  paSzbStart = 0;
+  paSzbEnd = 0;
+
+  // Per-connection cache of the last subject published: producers usually
+  // repeat subjects, and a byte compare is cheaper than building a string.
+  private lastSubj = EMPTY;
+  private lastSubjLen = -1;
+  private lastGen = -1;
+  private lastResult: SublistResult<Subscription> | null = null;
+  private lastAccount: Account | null = null;
+
+  constructor(server: Server, socket: Socket, cid: number, account: Account) {
+    super(server, socket, cid, Kind.CLIENT);
+    this.account = account;
+    this.parser = new ProtocolParser(this, 0, server.opts.maxControlLine);
+  }
+
+  // --- lifecycle --------------------------------------------------------
+
+  /** Send INFO and arm the timers of a new connection. */
+  begin(authRequired: boolean, infoJSON: string): void {
+    this.enqueue(Buffer.from(`INFO ${infoJSON} \r\n`));
+    if (authRequired) {
+      this.parser.awaitingConnect = true;
+      this.authTimer = setTimeout(() => this.authTimeout(), this.server.authTimeoutMs());
+    }
+    this.server.flushDirty();
+  }
+
+  onData(chunk: Buffer): void {
+    this.lastActivity = Date.now();
+    this.parser.parse(chunk);
+    this.server.flushDirty();
+  }
+
+  private authTimeout(): void {
+    this.authTimer = null;
+    if (this.closed) return;
+    this.sendErr(E.ERR_AUTH_TIMEOUT);
+    this.server.logger.debug(`${this.logPrefix} - ${E.ERR_AUTH_TIMEOUT}`);
+    this.close(ClosedState.AuthenticationTimeout);
+    this.server.flushDirty();
+  }
+
+  private clearAuthTimer(): void {
+    if (this.authTimer !== null) {
+      clearTimeout(this.authTimer);
+      this.authTimer = null;
+    }
+  }
+
+  /** -ERR 'Authorization Violation' and close (server/client.go authViolation). */
+  authViolation(): void {
+    const srv = this.server;
+    if (srv.auth.hasUsers()) {
+      srv.logger.error(`${this.logPrefix} - authentication error - User ${JSON.stringify(this.opts.user)}`);
+    } else {
+      srv.logger.error(`${this.logPrefix} - authentication error`);
+    }
+    this.sendErr(E.ERR_AUTH_VIOLATION);
+    this.close(ClosedState.AuthenticationViolation);
+  }
+
+  protected override onClosed(reason: ClosedReason): void {
+    this.clearAuthTimer();
+    const subs = [...this.subs.values()];
+    this.subs.clear();
+    for (const s of subs) s.closed = true;
+    if (subs.length > 0) {
+      this.account.sublist.removeBatch(subs);
+      this.server.subsRemoved(this.account, subs);
+    }
+    this.server.removeClient(this, reason);
+  }
+
+  protected override onSlowConsumer(): void {
+    this.account.slowConsumers++;
+  }
+
+  // --- ProtocolHandler ----------------------------------------------------
+
+  onNoConnect(): boolean {
+    // server/parser.go: with no_auth_user configured a client may skip CONNECT.
+    if (this.server.auth.applyNoAuthUser(this)) {
+      this.clearAuthTimer();
+      this.connectReceived = true;
+      this.parser.awaitingConnect = false;
+      return true;
+    }
+    this.authViolation();
+    return false;
+  }
+
+  onControl(op: Op, buf: Buffer, start: number, end: number): boolean {
+    switch (op) {
+      case Op.SUB:
+        return this.processSub(buf, start, end);
+      case Op.UNSUB:
+        return this.processUnsub(buf, start, end);
+      case Op.CONNECT:
+        return this.processConnect(buf, start, end);
+      case Op.INFO:
+        // Clients may send INFO; the reference parses and ignores it.
+        return this.checkJSON(buf, start, end);
+      case Op.ERR: {
+        const text = latin1(buf, start, end);
+        this.server.logger.error(`${this.logPrefix} - Client Error ${text}`);
+        this.close(ClosedState.ParseError);
+        return false;
+      }
+      default:
+        // route-only verbs never reach a client parser
+        return this.onParseError(ParseErrorKind.UNKNOWN_OP, '', 0), false;
+    }
+  }
+
+  onPing(): boolean {
+    if (this.server.logger.traceEnabled) {
+      this.traceIn('PING');
+      this.traceOut('PONG');
+    }
+    this.enqueue(E.PONG_PROTO);
+    this.lastPingIn = Date.now();
+    if (this.connectReceived && !this.firstPongSent) {
+      this.firstPongSent = true;
+      // server/client.go processPing: a client that speaks protocol 1 gets an
+      // updated INFO before its first PONG if the cluster changed meanwhile.
+      if (this.opts.protocol >= 1) this.server.maybeSendInfoUpdate(this);
+    }
+    return !this.closed;
+  }
+
+  onPong(): boolean {
+    if (this.server.logger.traceEnabled) this.traceIn('PONG');
+    this.gotPong();
+    return true;
+  }
+
+  onParseError(kind: ParseErrorKind, snippet: string, argLen: number): void {
+    if (this.closed) return;
+    if (kind === ParseErrorKind.MAX_CONTROL_LINE) {
+      this.sendErr(E.ERR_MAX_CONTROL_LINE);
+      this.server.logger.error(
+        `${this.logPrefix} - ${E.ERR_MAX_CONTROL_LINE}: max_control_line ${this.parser.maxControlLine}, Buffer len ${argLen} (snip: ${snippet}...)`,
+      );
+      this.close(ClosedState.MaxControlLineExceeded);
+      return;
+    }
+    this.sendErr(E.ERR_UNKNOWN_PROTOCOL);
+    this.server.logger.error(`${this.logPrefix} - Client parser ERROR, proto='${snippet}...'`);
+    this.close(ClosedState.ParseError);
+  }
+
+  /** A protocol error the reference answers by closing without an -ERR (logged). */
+  private protocolViolation(msg: string): false {
+    this.server.logger.error(`${this.logPrefix} - ${msg}`);
+    this.close(ClosedState.ProtocolViolation);
+    return false;
+  }
+
+  private checkJSON(buf: Buffer, start: number, end: number): boolean {
+    try {
+      JSON.parse(buf.toString('utf8', start, end));
+      return true;
+    } catch (e) {
+      return this.protocolViolation((e as Error).message);
+    }
+  }
+
+  // --- CONNECT ------------------------------------------------------------
+
+  private processConnect(buf: Buffer, start: number, end: number): boolean {
+    const srv = this.server;
+    const text = buf.toString('utf8', start, end);
+    if (srv.logger.traceEnabled) this.traceIn('CONNECT', redactPass(text));
+    this.clearAuthTimer();
+    this.rttMs = Math.max(1, Date.now() - this.start.getTime());
+    const opts = this.opts;
+    try {
+      decodeConnect(text, opts);
+    } catch (e) {
+      return this.protocolViolation((e as Error).message);
+    }
+    this.connectReceived = true;
+    this.parser.awaitingConnect = false;
+    this.echo = opts.echo;
+    this.headers = opts.headers;
+    this.updateLogPrefix();
+
+    if (!srv.auth.authenticate(this)) {
+      this.authViolation();
+      return false;
+    }
+    // server/client.go: account designation in CONNECT is refused outside operator mode.
+    if (opts.new_account || opts.account !== '') {
+      this.authViolation();
+      return false;
+    }
+    if (opts.protocol < 0 || opts.protocol > 1) {
+      this.sendErr(E.ERR_BAD_CLIENT_PROTOCOL);
+      srv.logger.error(`${this.logPrefix} - ${E.ERR_BAD_CLIENT_PROTOCOL}`);
+      this.close(ClosedState.BadClientProtocolVersion);
+      return false;
+    }
+    if (opts.no_responders && !this.headers) {
+      this.sendErr(E.ERR_NO_RESPONDERS_REQUIRES_HEADERS);
+      srv.logger.error(`${this.logPrefix} - ${E.ERR_NO_RESPONDERS_REQUIRES_HEADERS}`);
+      this.close(ClosedState.NoRespondersRequiresHeaders);
+      return false;
+    }
+    if (opts.verbose) this.sendOK();
+    // server/client.go: the first PING timer is short, with jitter.
+    this.startPingTimer();
+    return true;
+  }
+
+  private startPingTimer(): void {
+    let d = this.server.opts.pingIntervalMs;
+    if (d > 2000) d = 2000;
+    d += Math.floor(Math.random() * (d / 5));
+    this.setPingTimer(d);
+  }
+
+  private updateLogPrefix(): void {
+    const o = this.opts;
+    let ncs = '';
+    if (o.version !== '') ncs = 'v' + o.version;
+    if (o.lang !== '') ncs = ncs === '' ? o.lang : `${ncs}:${o.lang}`;
+    if (o.name !== '') ncs = ncs === '' ? o.name : `${ncs}:${o.name}`;
+    const base = `${this.host}:${this.port} - cid:${this.cid}`;
+    this.logPrefix = ncs === '' ? base : `${base} - ${JSON.stringify(ncs)}`;
+  }
+
+  sendOK(): void {
+    if (this.server.logger.traceEnabled) this.traceOut('OK');
+    this.enqueue(E.OK_PROTO);
+  }
+
+  // --- SUB / UNSUB ----------------------------------------------------------
+
+  private processSub(buf: Buffer, start: number, end: number): boolean {
+    const srv = this.server;
+    if (srv.logger.traceEnabled) this.traceIn('SUB', latin1(buf, start, end));
+    const n = splitArgs(buf, start, end, ARGS, 3, true);
+    let subject: string;
+    let queue: string | null = null;
+    let sid: string;
+    if (n === 2) {
+      subject = latin1(buf, ARGS[0], ARGS[1]);
+      sid = latin1(buf, ARGS[2], ARGS[3]);
+    } else if (n === 3) {
+      subject = latin1(buf, ARGS[0], ARGS[1]);
+      queue = latin1(buf, ARGS[2], ARGS[3]);
+      sid = latin1(buf, ARGS[4], ARGS[5]);
+    } else {
+      return this.protocolViolation(`processSub Parse Error: ${E.goQuote(latin1(buf, start, end))}`);
+    }
+    this.subscribe(subject, queue, sid);
+    return !this.closed;
+  }
+
+  /** SUB semantics shared by the wire and internal callers. Returns the subscription or null. */
+  subscribe(subject: string, queue: string | null, sid: string): Subscription | null {
+    const srv = this.server;
+    if (this.perms !== null && !this.perms.canSubscribe(subject, queue)) {
+      this.sendErr(E.errPermSubscribe(subject, queue));
+      srv.logger.error(
+        queue === null
+          ? `${this.logPrefix} - Subscription Violation - ${this.authUserDesc()}, Subject ${E.goQuote(subject)}, SID ${sid}`
+          : `${this.logPrefix} - Subscription Violation - ${this.authUserDesc()}, Subject ${E.goQuote(subject)}, Queue: ${E.goQuote(queue)}, SID ${sid}`,
+      );
+      return null;
+    }
+    const maxSubs = srv.opts.maxSubs;
+    if (maxSubs > 0 && this.subs.size >= maxSubs) {
+      srv.logger.error(`${this.logPrefix} - ${E.ERR_MAX_SUBSCRIPTIONS}`);
+      this.sendErr(E.ERR_MAX_SUBSCRIPTIONS);
+      return null;
+    }
+    const existing = this.subs.get(sid);
+    if (existing !== undefined) {
+      if (this.opts.verbose) this.sendOK();
+      return existing;
+    }
+    const sub = new Subscription(this, subject, queue, sid);
+    if (!this.account.sublist.insert(sub)) {
+      this.sendErr(E.ERR_INVALID_SUBJECT);
+      return null;
+    }
+    this.subs.set(sid, sub);
+    if (this.opts.verbose) this.sendOK();
+    srv.subAdded(this.account, sub);
+    return sub;
+  }
+
+  private authUserDesc(): string {
+    return this.user !== '' ? `User "${this.user}"` : 'User ""';
+  }
+
+  private processUnsub(buf: Buffer, start: number, end: number): boolean {
+    if (this.server.logger.traceEnabled) this.traceIn('UNSUB', latin1(buf, start, end));
+    const n = splitArgs(buf, start, end, ARGS, 2, true);
+    let max = -1;
+    if (n === 2) max = parseSize(buf, ARGS[2], ARGS[3]);
+    else if (n !== 1) return this.protocolViolation(`processUnsub Parse Error: ${E.goQuote(latin1(buf, start, end))}`);
+    const sid = latin1(buf, ARGS[0], ARGS[1]);
+    const sub = this.subs.get(sid);
+    let remove = false;
+    if (sub !== undefined) {
+      if (max > 0 && max > sub.nm) sub.max = max;
+      else remove = true;
+    }
+    if (this.opts.verbose) this.sendOK();
+    if (remove) this.unsubscribe(sub!);
+    return true;
+  }
+
+  unsubscribe(sub: Subscription): void {
+    if (sub.closed) return;
+    sub.closed = true;
+    if (this.server.logger.traceEnabled) this.server.logger.trace(`${this.logPrefix} - <-> [DELSUB ${sub.sid}]`);
+    this.subs.delete(sub.sid);
+    this.account.sublist.remove(sub);
+    this.server.subsRemoved(this.account, [sub]);
+  }
+
+  // --- PUB / HPUB -----------------------------------------------------------
+
+  onMsgArgs(op: Op, buf: Buffer, start: number, end: number): number {
+    const trace = this.server.logger.traceEnabled;
+    if (op === Op.PUB) {
+      if (trace) this.traceIn('PUB', latin1(buf, start, end));
+      const n = splitArgs(buf, start, end, ARGS, 3, false);
+      if (n === 2) {
+        this.paReplyStart = this.paReplyEnd = 0;
+        this.paSzbStart = ARGS[2];
+        this.paSzbEnd = ARGS[3];
+      } else if (n === 3) {
+        this.paReplyStart = ARGS[2];
+        this.paReplyEnd = ARGS[3];
+        this.paSzbStart = ARGS[4];
+        this.paSzbEnd = ARGS[5];
+      } else {
+        this.protocolViolation(`processPub Parse Error: ${E.goQuote(latin1(buf, start, end))}`);
+        return -1;
+      }
+      this.paHdr = -1;
+      this.paSize = parseSize(buf, this.paSzbStart, this.paSzbEnd);
+      if (this.paSize < 0) {
+        this.protocolViolation(`processPub Bad or Missing Size: ${E.goQuote(latin1(buf, start, end))}`);
+        return -1;
+      }
+    } else if (op === Op.HPUB) {
+      if (trace) this.traceIn('HPUB', latin1(buf, start, end));
+      if (!this.headers) {
+        this.protocolViolation('message headers not supported');
+        return -1;
+      }
+      const n = splitArgs(buf, start, end, ARGS, 4, false);
+      let hi: number;
+      if (n === 3) {
+        this.paReplyStart = this.paReplyEnd = 0;
+        hi = 2;
+      } else if (n === 4) {
+        this.paReplyStart = ARGS[2];
+        this.paReplyEnd = ARGS[3];
+        hi = 4;
+      } else {
+        this.protocolViolation(`processHeaderPub Parse Error: ${E.goQuote(latin1(buf, start, end))}`);
+        return -1;
+      }
+      this.paHdbStart = ARGS[hi];
+      this.paHdbEnd = ARGS[hi + 1];
+      this.paSzbStart = ARGS[hi + 2];
+      this.paSzbEnd = ARGS[hi + 3];
+      this.paHdr = parseSize(buf, this.paHdbStart, this.paHdbEnd);
+      this.paSize = parseSize(buf, this.paSzbStart, this.paSzbEnd);
+      if (this.paHdr < 0) {
+        this.protocolViolation(`processHeaderPub Bad or Missing Header Size: ${E.goQuote(latin1(buf, start, end))}`);
+        return -1;
+      }
+      if (this.paSize < 0) {
+        this.protocolViolation(`processHeaderPub Bad or Missing Total Size: ${E.goQuote(latin1(buf, start, end))}`);
+        return -1;
+      }
+      if (this.paHdr > this.paSize) {
+        this.protocolViolation(`processHeaderPub Header Size larger then TotalSize: ${E.goQuote(latin1(buf, start, end))}`);
+        return -1;
+      }
+    } else {
+      this.onParseError(ParseErrorKind.UNKNOWN_OP, '', 0);
+      return -1;
+    }
+    this.paBuf = buf;
+    this.paSubjStart = ARGS[0];
+    this.paSubjEnd = ARGS[1];
+    const maxPayload = this.server.opts.maxPayload;
+    if (this.paSize > maxPayload) {
+      this.server.logger.error(`${this.logPrefix} - maximum payload exceeded: ${this.paSize} vs ${maxPayload}`);
+      this.sendErr(E.ERR_MAX_PAYLOAD);
+      this.close(ClosedState.MaxPayloadExceeded);
+      return -1;
+    }
+    if (this.opts.pedantic && !isValidLiteralSubject(latin1(buf, ARGS[0], ARGS[1]))) {
+      this.sendErr(E.ERR_INVALID_PUBLISH_SUBJECT);
+    }
+    return this.paSize;
+  }
+
+  onMsg(buf: Buffer, start: number): boolean {
+    const size = this.paSize;
+    if (this.server.logger.traceEnabled) {
+      this.server.logger.trace(`${this.logPrefix} - <<- MSG_PAYLOAD: [${JSON.stringify(buf.toString('latin1', start, start + size))}]`);
+    }
+    this.inMsgs++;
+    this.inBytes += size;
+    const srv = this.server;
+    srv.stats.inMsgs++;
+    srv.stats.inBytes += size;
+    const acc = this.account;
+    acc.inMsgs++;
+    acc.inBytes += size;
+
+    if (this.perms !== null) {
+      const subj = latin1(this.paBuf, this.paSubjStart, this.paSubjEnd);
+      if (!this.perms.canPublish(subj)) {
+        this.pubPermissionViolation(subj);
+        return !this.closed;
+      }
+    }
+    if (this.opts.verbose) this.sendOK();
+
+    const r = this.matchSubject();
+    let delivered = false;
+    if (r.psubs.length > 0 || r.qsubs.length > 0) delivered = this.processMsgResults(r, buf, start);
+    if (srv.routesActive) delivered = srv.routeMessage(this, buf, start, r) || delivered;
+    if (!delivered && this.paReplyEnd > this.paReplyStart && this.opts.no_responders) this.sendNoResponders();
+    return !this.closed;
+  }
+
+  private pubPermissionViolation(subject: string): void {
+    this.sendErr(E.errPermPublish(subject));
+    this.server.logger.error(`${this.logPrefix} - Publish Violation - ${this.authUserDesc()}, Subject ${E.goQuote(subject)}`);
+  }
+
+  /** Match the current frame's subject, via the last-subject cache when possible. */
+  private matchSubject(): SublistResult<Subscription> {
+    const buf = this.paBuf;
+    const s = this.paSubjStart;
+    const n = this.paSubjEnd - s;
+    const acc = this.account;
+    const sl = acc.sublist;
+    if (n === this.lastSubjLen && this.lastGen === sl.genid && this.lastAccount === acc) {
+      const last = this.lastSubj;
+      let i = 0;
+      while (i < n && last[i] === buf[s + i]) i++;
+      if (i === n) return this.lastResult!;
+    }
+    const r = sl.match(latin1(buf, s, s + n));
+    if (this.lastSubj.length < n) this.lastSubj = Buffer.allocUnsafe(Math.max(64, n));
+    buf.copy(this.lastSubj, 0, s, s + n);
+    this.lastSubjLen = n;
+    this.lastGen = sl.genid;
+    this.lastResult = r;
+    this.lastAccount = acc;
+    return r;
+  }
+
+  /** Deliver to plain subscribers and one member of each queue group. */
+  private processMsgResults(r: SublistResult<Subscription>, buf: Buffer, start: number): boolean {
+    let delivered = false;
+    const psubs = r.psubs;
+    for (let i = 0; i < psubs.length; i++) {
+      const sub = psubs[i];
+      if (sub.client.kind !== Kind.CLIENT) continue; // routes are handled by routeMessage
+      if (this.deliverMsg(sub, buf, start)) delivered = true;
+    }
+    const qsubs = r.qsubs;
+    for (let g = 0; g < qsubs.length; g++) {
+      const members = qsubs[g];
+      const l = members.length;
+      if (l === 0) continue;
+      const first = l > 1 ? Math.floor(Math.random() * l) : 0;
+      for (let k = 0; k < l; k++) {
+        const sub = members[(first + k) % l];
+        if (sub.client.kind !== Kind.CLIENT) continue;
+        if (this.deliverMsg(sub, buf, start)) {
+          delivered = true;
+          break;
+        }
+      }
+    }
+    return delivered;
+  }
+
+  /**
+   * Stage one MSG/HMSG for `sub` (server/client.go deliverMsg + msgHeader).
+   * Returns false when the subscription must not get it (echo off, closed,
+   * auto-unsubscribe limit passed).
+   */
+  deliverMsg(sub: Subscription, buf: Buffer, start: number): boolean {
+    const target = sub.client as Client;
+    if (sub.closed || target.closed) return false;
+    if (target === this && !this.echo) return false;
+    if (sub.max > 0) {
+      sub.nm++;
+      if (sub.nm > sub.max) {
+        target.unsubscribe(sub);
+        return false;
+      }
+      target.writeMsg(this, sub, buf, start);
+      if (sub.nm === sub.max) target.unsubscribe(sub);
+      return true;
+    }
+    sub.nm++;
+    target.writeMsg(this, sub, buf, start);
+    return true;
+  }
+
+  /** Write "MSG subj sid [reply] size\r\npayload\r\n" (or HMSG) into this client's staging. */
+  writeMsg(src: Client, sub: Subscription, buf: Buffer, start: number): void {
+    const pbuf = src.paBuf;
+    const subjS = src.paSubjStart;
+    const subjE = src.paSubjEnd;
+    const repS = src.paReplyStart;
+    const repE = src.paReplyEnd;
+    const hasHdr = src.paHdr > 0;
+    const withHdr = hasHdr && this.headers;
+    let payStart = start;
+    let payLen = src.paSize;
+    let sizeStr: string | null = null;
+    if (hasHdr && !withHdr) {
+      // Strip headers for a subscriber that did not ask for them; the size changes.
+      payStart += src.paHdr;
+      payLen -= src.paHdr;
+      sizeStr = String(payLen);
+    }
+    const sid = sub.sidBytes;
+    const subjLen = subjE - subjS;
+    const repLen = repE - repS;
+    let sizeLen: number;
+    if (sizeStr !== null) sizeLen = sizeStr.length;
+    else if (withHdr) sizeLen = src.paHdbEnd - src.paHdbStart + 1 + (src.paSzbEnd - src.paSzbStart);
+    else sizeLen = src.paSzbEnd - src.paSzbStart;
+    const total =
+      (withHdr ? 5 : 4) + subjLen + sid.length + (repLen > 0 ? repLen + 1 : 0) + sizeLen + CRLF_LEN + payLen + CRLF_LEN;
+
+    const out = this.out;
+    const dst = out.reserve(total);
+    let p = out.pos;
+    const prefix = withHdr ? HMSG_PREFIX : MSG_PREFIX;
+    for (let i = 0; i < prefix.length; i++) dst[p++] = prefix[i];
+    p = copyBytes(pbuf, subjS, subjE, dst, p);
+    p = copyBytes(sid, 0, sid.length, dst, p);
+    if (repLen > 0) {
+      p = copyBytes(pbuf, repS, repE, dst, p);
+      dst[p++] = SP;
+    }
+    if (sizeStr !== null) {
+      p += dst.write(sizeStr, p, 'latin1');
+    } else if (withHdr) {
+      p = copyBytes(pbuf, src.paHdbStart, src.paHdbEnd, dst, p);
+      dst[p++] = SP;
+      p = copyBytes(pbuf, src.paSzbStart, src.paSzbEnd, dst, p);
+    } else {
+      p = copyBytes(pbuf, src.paSzbStart, src.paSzbEnd, dst, p);
+    }
+    dst[p++] = 13;
+    dst[p++] = 10;
+    p = copyBytes(buf, payStart, payStart + payLen, dst, p);
+    dst[p++] = 13;
+    dst[p++] = 10;
+    out.commit(total);
+    if (this.server.logger.traceEnabled) {
+      this.traceOut(withHdr ? 'HMSG' : 'MSG', dst.toString('latin1', p - total + (withHdr ? 5 : 4), p - payLen - 4));
+    }
+    this.outMsgs++;
+    this.outBytes += payLen;
+    const srv = this.server;
+    srv.stats.outMsgs++;
+    srv.stats.outBytes += payLen;
+    const acc = this.account;
+    acc.outMsgs++;
+    acc.outBytes += payLen;
+    this.afterStage();
+  }
+
+  /** HMSG with a 503 status to the requester's own reply subscription (server/client.go). */
+  private sendNoResponders(): void {
+    const reply = latin1(this.paBuf, this.paReplyStart, this.paReplyEnd);
+    const r = this.account.sublist.match(reply);
+    for (const sub of r.psubs) {
+      if (sub.client === this) {
+        this.enqueue(Buffer.from(`HMSG ${reply} ${sub.sid}${NO_RESPONDERS_SUFFIX}`, 'latin1'));
+        return;
+      }
+    }
+  }
+}
+
+/** Copy [s, e) of src into dst at d; a byte loop beats a native call for short runs. */
+function copyBytes(src: Buffer, s: number, e: number, dst: Buffer, d: number): number {
+  const n = e - s;
+  if (n < 24) {
+    for (let i = 0; i < n; i++) dst[d + i] = src[s + i];
+    return d + n;
+  }
+  src.copy(dst, d, s, e);
+  return d + n;
+}
+
+/** server/client.go removePassFromTrace: never log a password. */
+function redactPass(text: string): string {
+  if (!text.includes('pass')) return text;
+  return text.replace(/("?\s*pass\S*?"?\s*[:=]\s*"?)(([^",\r\n}])*)/, '$1[REDACTED]');
+}
+
+/** Permissions of one connection, compiled by auth/. */
+export interface ClientPermissions {
+  canPublish(subject: string): boolean;
+  canSubscribe(subject: string, queue: string | null): boolean;
+}

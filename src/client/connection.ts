@@ -1,0 +1,290 @@
+// What every connection kind shares: the socket, outbound staging and its
+// flush, byte/message counters, the ping timer and closing. Clients
+// (client/client.ts) and routes (cluster/) extend it.
+
+import type { Socket } from 'node:net';
+import { Outbound } from './outbound.js';
+import { errProto, PING_PROTO } from '../protocol/errors.js';
+import type { Server } from '../server/server.js';
+
+export const enum Kind {
+  CLIENT = 0,
+  ROUTER = 1,
+}
+
+/** Why a connection closed, with the reference's texts (server/monitor.go ClosedState.String). */
+export const ClosedState = {
+  ClientClosed: 'Client Closed',
+  AuthenticationTimeout: 'Authentication Timeout',
+  AuthenticationViolation: 'Authentication Failure',
+  TLSHandshakeError: 'TLS Handshake Failure',
+  SlowConsumerPendingBytes: 'Slow Consumer (Pending Bytes)',
+  SlowConsumerWriteDeadline: 'Slow Consumer (Write Deadline)',
+  WriteError: 'Write Error',
+  ReadError: 'Read Error',
+  ParseError: 'Parse Error',
+  StaleConnection: 'Stale Connection',
+  ProtocolViolation: 'Protocol Violation',
+  BadClientProtocolVersion: 'Bad Client Protocol Version',
+  WrongPort: 'Incorrect Port',
+  MaxConnectionsExceeded: 'Maximum Connections Exceeded',
+  MaxAccountConnectionsExceeded: 'Maximum Account Connections Exceeded',
+  MaxPayloadExceeded: 'Maximum Message Payload Exceeded',
+  MaxControlLineExceeded: 'Maximum Control Line Exceeded',
+  MaxSubscriptionsExceeded: 'Maximum Subscriptions Exceeded',
+  DuplicateRoute: 'Duplicate Route',
+  RouteRemoved: 'Route Removed',
+  ServerShutdown: 'Server Shutdown',
+  AuthenticationExpired: 'Authentication Expired',
+  MissingAccount: 'Missing Account',
+  Revocation: 'Credentials Revoked',
+  NoRespondersRequiresHeaders: 'No Responders Requires Headers',
+  ClusterNameConflict: 'Cluster Name Conflict',
+} as const;
+export type ClosedReason = (typeof ClosedState)[keyof typeof ClosedState];
+
+export abstract class Connection {
+  readonly out = new Outbound();
+  /** socket.writableLength as of the last flush: an upper bound until the next one */
+  pendingBase = 0;
+  /** in the server's dirty list, waiting for a flush */
+  dirty = false;
+  closed = false;
+  closeReason: ClosedReason | '' = '';
+
+  // Counters, read by monitoring. Inbound counts what this connection sent us,
+  // outbound what we delivered to it.
+  inMsgs = 0;
+  inBytes = 0;
+  outMsgs = 0;
+  outBytes = 0;
+
+  readonly start = new Date();
+  /** ms timestamp of the last read, for the ping timer's "recent activity" rule */
+  lastActivity = Date.now();
+  stop: Date | null = null;
+  rttMs = 0;
+  protected rttStart = 0;
+
+  /** PINGs sent without PONG */
+  pingsOut = 0;
+  /** ms timestamp of the last PING the peer sent us */
+  lastPingIn = 0;
+  protected pingTimer: NodeJS.Timeout | null = null;
+
+  /** write-deadline tracking: when the socket stopped making progress */
+  stallSince = 0;
+  stallLen = 0;
+
+  readonly host: string;
+  readonly port: number;
+  /** "ip:port - cid:N", the reference's log prefix */
+  logPrefix: string;
+
+  protected readonly writeFn: (b: Buffer) => void;
+
+  constructor(
+    readonly server: Server,
+    readonly socket: Socket,
+    readonly cid: number,
+    readonly kind: Kind,
+  ) {
+    this.host = socket.remoteAddress ?? '';
+    this.port = socket.remotePort ?? 0;
+    this.logPrefix = `${this.host}:${this.port} - ${kind === Kind.ROUTER ? 'rid' : 'cid'}:${cid}`;
+    this.writeFn = (b: Buffer) => {
+      socket.write(b);
+    };
+  }
+
+  /** Stage a protocol frame and schedule a flush. */
+  enqueue(b: Buffer): void {
+    if (this.closed) return;
+    this.out.append(b);
+    this.afterStage();
+  }
+
+  /** After bytes were staged: enforce max_pending, schedule the flush. */
+  afterStage(): void {
+    if (this.pendingBase + this.out.staged > this.server.opts.maxPending && this.kind === Kind.CLIENT) {
+      this.pendingBase = this.socket.writableLength;
+      if (this.pendingBase + this.out.staged > this.server.opts.maxPending) {
+        this.slowConsumer(ClosedState.SlowConsumerPendingBytes);
+        return;
+      }
+    }
+    if (!this.dirty) {
+      this.dirty = true;
+      this.server.markDirty(this);
+    }
+  }
+
+  protected slowConsumer(reason: ClosedReason): void {
+    this.server.stats.slowConsumers++;
+    this.onSlowConsumer();
+    if (reason === ClosedState.SlowConsumerPendingBytes) {
+      this.server.logger.notice(
+        `${this.logPrefix} - Slow Consumer Detected: MaxPending of ${this.server.opts.maxPending} Exceeded`,
+      );
+    } else {
+      this.server.logger.notice(`${this.logPrefix} - Slow Consumer Detected: WriteDeadline of ${goDuration(this.server.opts.writeDeadlineMs)} exceeded`);
+    }
+    // What is staged can never be written in time: drop it and cut the connection.
+    this.out.reset();
+    this.close(reason, true);
+  }
+
+  /** Hook for per-account slow consumer counters. */
+  protected onSlowConsumer(): void {}
+
+  /** Write everything staged with as few socket writes as possible. */
+  flush(): void {
+    this.dirty = false;
+    if (this.closed && this.socket.destroyed) {
+      this.out.reset();
+      return;
+    }
+    const sock = this.socket;
+    if (this.out.multi) {
+      sock.cork();
+      this.out.drain(this.writeFn);
+      sock.uncork();
+    } else {
+      this.out.drain(this.writeFn);
+    }
+    const pending = sock.writableLength;
+    this.pendingBase = pending;
+    if (pending > sock.writableHighWaterMark) {
+      if (this.stallSince === 0) {
+        this.stallSince = Date.now();
+        this.stallLen = pending;
+        this.server.watchStalled(this);
+      }
+    }
+  }
+
+  /** Called by the server's deadline sweep for connections whose socket is backed up. */
+  checkWriteDeadline(now: number): boolean {
+    if (this.closed) return false;
+    const pending = this.socket.writableLength;
+    if (pending <= this.socket.writableHighWaterMark) {
+      this.stallSince = 0;
+      return false;
+    }
+    if (pending < this.stallLen) {
+      // progress: restart the clock
+      this.stallLen = pending;
+      this.stallSince = now;
+      return true;
+    }
+    if (now - this.stallSince > this.server.opts.writeDeadlineMs) {
+      this.stallSince = 0;
+      this.slowConsumer(ClosedState.SlowConsumerWriteDeadline);
+      return false;
+    }
+    return true;
+  }
+
+  sendErr(text: string): void {
+    if (this.server.logger.traceEnabled) this.traceOut('-ERR', `'${text}'`);
+    this.enqueue(errProto(text));
+  }
+
+  traceIn(op: string, arg?: string): void {
+    this.server.logger.trace(`${this.logPrefix} - <<- [${arg === undefined ? op : op + ' ' + arg}]`);
+  }
+
+  traceOut(op: string, arg?: string): void {
+    this.server.logger.trace(`${this.logPrefix} - ->> [${arg === undefined ? op : op + ' ' + arg}]`);
+  }
+
+  // --- ping timer -------------------------------------------------------
+
+  protected setPingTimer(ms: number): void {
+    this.clearPingTimer();
+    this.pingTimer = setTimeout(() => this.onPingTimer(), ms);
+  }
+
+  protected clearPingTimer(): void {
+    if (this.pingTimer !== null) {
+      clearTimeout(this.pingTimer);
+      this.pingTimer = null;
+    }
+  }
+
+  /** server/client.go processPingTimer: skip the PING when the peer was active recently. */
+  protected onPingTimer(): void {
+    this.pingTimer = null;
+    if (this.closed) return;
+    const interval = this.server.opts.pingIntervalMs;
+    const now = Date.now();
+    const send = now - this.lastActivity >= interval && now - this.lastPingIn >= interval;
+    if (send || this.rttMs === 0) {
+      if (this.pingsOut + 1 > this.server.opts.maxPingsOut) {
+        this.server.logger.debug(`${this.logPrefix} - Stale Client Connection - Closing`);
+        this.sendErr('Stale Connection');
+        this.close(ClosedState.StaleConnection);
+        return;
+      }
+      this.sendPing();
+    }
+    this.setPingTimer(interval);
+  }
+
+  sendPing(): void {
+    this.pingsOut++;
+    this.rttStart = Date.now();
+    if (this.server.logger.traceEnabled) this.traceOut('PING');
+    this.enqueue(PING_PROTO);
+    this.server.flushDirty();
+  }
+
+  /** A PONG arrived. */
+  gotPong(): void {
+    this.pingsOut = 0;
+    if (this.rttStart !== 0) this.rttMs = Date.now() - this.rttStart;
+  }
+
+  // --- closing ----------------------------------------------------------
+
+  /**
+   * Close the connection: flush what is staged (an -ERR must reach the
+   * peer), end the socket, and let the subclass clean up its state.
+   */
+  close(reason: ClosedReason, immediate = false): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closeReason = reason;
+    this.stop = new Date();
+    this.clearPingTimer();
+    const sock = this.socket;
+    if (!immediate && !sock.destroyed) {
+      this.out.drain(this.writeFn);
+      sock.end();
+      // A peer that never reads would hold the socket open forever.
+      setTimeout(() => sock.destroy(), 2000).unref();
+    } else {
+      this.out.reset();
+      sock.destroy();
+    }
+    this.onClosed(reason);
+  }
+
+  /** Subclass cleanup: subscriptions, registries, logging. */
+  protected abstract onClosed(reason: ClosedReason): void;
+}
+
+/** Go's time.Duration String() for whole milliseconds and above (e.g. "10s", "1m0s", "500ms"). */
+export function goDuration(ms: number): string {
+  if (ms === 0) return '0s';
+  if (ms < 1000) return `${ms}ms`;
+  let rest = ms / 1000;
+  const h = Math.floor(rest / 3600);
+  rest -= h * 3600;
+  const m = Math.floor(rest / 60);
+  rest -= m * 60;
+  const s = Math.round(rest * 1000) / 1000;
+  if (h > 0) return `${h}h${m}m${s}s`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
+}

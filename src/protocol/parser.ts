@@ -1,0 +1,487 @@
+// The NATS protocol parser: a byte state machine over Buffers that never
+// touches a socket. It recognises verbs and frames the control line and the
+// payload; what an argument list means is decided by the handler (client or
+// route), because only the handler knows the connection's options and limits.
+//
+// Behaviour follows server/parser.go of nats-server 2.9, including its quirks:
+//  - verbs are case-insensitive, PUB/SUB/… need a space or tab after the verb,
+//    CONNECT/INFO do not;
+//  - PING, PONG and +OK ignore every byte up to the next '\n';
+//  - the first byte after the verb's spaces always starts the argument, even
+//    when it is '\r' or '\n';
+//  - a '\r' anywhere in a one-chunk control line removes only the line's last
+//    byte; once the line spans reads, '\r' bytes of later reads are dropped;
+//  - the payload must be followed by exactly "\r\n".
+//
+// Zero-copy: arguments and payloads are handed out as (buffer, start, end)
+// ranges of the read chunk. Only a control line or a payload that spans reads
+// is copied (once) into a parser-owned buffer.
+
+/** Frame kinds reported to the handler. */
+export const enum Op {
+  PUB = 1,
+  HPUB,
+  SUB,
+  UNSUB,
+  CONNECT,
+  INFO,
+  ERR,
+  /** RMSG from a route */
+  RMSG,
+  /** HMSG from a route */
+  HMSG,
+  /** LMSG from a route (origin cluster) */
+  LMSG,
+  RSUB,
+  RUNSUB,
+  LSUB,
+  LUNSUB,
+  ASUB,
+  AUNSUB,
+}
+
+export const enum ParserKind {
+  CLIENT = 0,
+  ROUTER = 1,
+}
+
+export const enum ParseErrorKind {
+  /** bad verb or bad framing: the reference answers -ERR 'Unknown Protocol Operation' and closes */
+  UNKNOWN_OP = 1,
+  /** control line longer than max_control_line */
+  MAX_CONTROL_LINE = 2,
+}
+
+export interface ProtocolHandler {
+  /**
+   * An op other than CONNECT arrived while the handler asked for a CONNECT
+   * first (awaitingConnect). Return true to go on (e.g. no_auth_user applies),
+   * false when the connection was closed.
+   */
+  onNoConnect(): boolean;
+  /** A control line without payload. Return false when the connection was closed. */
+  onControl(op: Op, buf: Buffer, start: number, end: number): boolean;
+  /**
+   * The control line of a frame with payload (PUB, HPUB, RMSG, HMSG, LMSG).
+   * Returns the payload size the frame announces (headers included), or -1
+   * when the handler closed the connection or rejected the frame.
+   */
+  onMsgArgs(op: Op, buf: Buffer, start: number, end: number): number;
+  /** The payload of the last onMsgArgs frame: buf[start, start + size). Return false to stop. */
+  onMsg(buf: Buffer, start: number): boolean;
+  onPing(): boolean;
+  onPong(): boolean;
+  /** The parser stopped on bad input; the handler sends the error and closes. */
+  onParseError(kind: ParseErrorKind, snippet: string, argLen: number): void;
+}
+
+// States. Verb letters are matched through a small table (VERB) instead of one
+// state per letter; branch points keep their own state.
+const enum S {
+  START,
+  P, // after P: PUB / PING / PONG
+  H, // after H: HPUB / HMSG
+  R, // after R: RS+ / RS- / RMSG
+  L, // after L: LS+ / LS- / LMSG
+  A, // after A: A+ / A-
+  RS, // after RS / LS: + or -
+  VERB, // matching the rest of a fixed verb
+  NEED_SPACE, // verb done, one space or tab required
+  SKIP_SPACE, // spaces/tabs before the argument
+  ARG, // inside a control line
+  IGNORE_LINE, // PING / PONG / +OK: skip to '\n'
+  PAYLOAD, // copying a payload that spans reads
+  END_R,
+  END_N,
+}
+
+const LF = 10;
+const CR = 13;
+const SP = 32;
+const TAB = 9;
+
+// what happens at the end of a verb
+const enum After {
+  ARG_SPACE, // argument required, separated by space
+  ARG_NOSPACE, // argument follows, spaces optional (CONNECT, INFO)
+  LINE_PING,
+  LINE_PONG,
+  LINE_OK,
+}
+
+interface VerbSpec {
+  rest: Uint8Array; // remaining letters, lower case
+  after: After;
+  op: Op;
+}
+
+function verb(rest: string, after: After, op: Op): VerbSpec {
+  return { rest: Buffer.from(rest.toLowerCase(), 'latin1'), after, op };
+}
+
+const V_PUB = verb('B', After.ARG_SPACE, Op.PUB); // after "PU"
+const V_PING = verb('NG', After.LINE_PING, 0 as Op); // after "PI"
+const V_PONG = verb('NG', After.LINE_PONG, 0 as Op); // after "PO"
+const V_HPUB = verb('UB', After.ARG_SPACE, Op.HPUB); // after "HP"
+const V_HMSG = verb('SG', After.ARG_SPACE, Op.HMSG); // after "HM"
+const V_SUB = verb('UB', After.ARG_SPACE, Op.SUB); // after "S"
+const V_UNSUB = verb('NSUB', After.ARG_SPACE, Op.UNSUB); // after "U"
+const V_CONNECT = verb('ONNECT', After.ARG_NOSPACE, Op.CONNECT); // after "C"
+const V_INFO = verb('NFO', After.ARG_NOSPACE, Op.INFO); // after "I"
+const V_OK = verb('OK', After.LINE_OK, 0 as Op); // after "+"
+const V_ERR = verb('ERR', After.ARG_SPACE, Op.ERR); // after "-"
+const V_RMSG = verb('SG', After.ARG_SPACE, Op.RMSG); // after "RM"
+const V_LMSG = verb('SG', After.ARG_SPACE, Op.LMSG); // after "LM"
+const V_EMPTY_RSUB = verb('', After.ARG_SPACE, Op.RSUB);
+const V_EMPTY_RUNSUB = verb('', After.ARG_SPACE, Op.RUNSUB);
+const V_EMPTY_LSUB = verb('', After.ARG_SPACE, Op.LSUB);
+const V_EMPTY_LUNSUB = verb('', After.ARG_SPACE, Op.LUNSUB);
+const V_EMPTY_ASUB = verb('', After.ARG_SPACE, Op.ASUB);
+const V_EMPTY_AUNSUB = verb('', After.ARG_SPACE, Op.AUNSUB);
+
+const PROTO_SNIPPET_SIZE = 32;
+
+export class ProtocolParser {
+  /** Ask for a CONNECT before any other op (authentication required). */
+  awaitingConnect = false;
+  /** max_control_line; enforced for clients only, as the reference does. */
+  maxControlLine: number;
+
+  private state: S = S.START;
+  private verb: VerbSpec = V_PUB;
+  private verbPos = 0;
+  private rsPlus: Op = Op.RSUB;
+  private rsMinus: Op = Op.RUNSUB;
+  private op: Op = Op.PUB;
+  private argStart = 0;
+  private crSeen = false;
+  /** a control line that spans reads; null when not in use */
+  private argBuf: Buffer | null = null;
+  private argLen = 0;
+  /** payload bookkeeping */
+  private size = 0;
+  private msgBuf: Buffer | null = null;
+  private msgLen = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly handler: ProtocolHandler,
+    private readonly kind: ParserKind = ParserKind.CLIENT,
+    maxControlLine = 4096,
+  ) {
+    this.maxControlLine = maxControlLine;
+  }
+
+  /** True once a handler callback asked to stop or a parse error occurred. */
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /** Forget partial state and stop; later parse() calls do nothing. */
+  stop(): void {
+    this.stopped = true;
+    this.argBuf = null;
+    this.msgBuf = null;
+  }
+
+  parse(buf: Buffer): void {
+    if (this.stopped) return;
+    const len = buf.length;
+    const h = this.handler;
+    let i = 0;
+    while (i < len) {
+      switch (this.state) {
+        case S.START: {
+          const b = buf[i];
+          if (this.awaitingConnect && b !== 0x43 && b !== 0x63) {
+            if (!h.onNoConnect()) return this.halt();
+          }
+          switch (b | 0x20) {
+            case 0x70: // p
+              this.state = S.P;
+              break;
+            case 0x68: // h
+              this.state = S.H;
+              break;
+            case 0x73: // s
+              this.startVerb(V_SUB);
+              break;
+            case 0x75: // u
+              this.startVerb(V_UNSUB);
+              break;
+            case 0x63: // c
+              this.startVerb(V_CONNECT);
+              break;
+            case 0x69: // i
+              this.startVerb(V_INFO);
+              break;
+            case 0x72: // r
+              if (this.kind === ParserKind.CLIENT) return this.fail(buf, i);
+              this.state = S.R;
+              break;
+            case 0x6c: // l
+              if (this.kind === ParserKind.CLIENT) return this.fail(buf, i);
+              this.state = S.L;
+              break;
+            case 0x61: // a
+              if (this.kind === ParserKind.CLIENT) return this.fail(buf, i);
+              this.state = S.A;
+              break;
+            default:
+              if (b === 0x2b) this.startVerb(V_OK); // +
+              else if (b === 0x2d) this.startVerb(V_ERR); // -
+              else return this.fail(buf, i);
+          }
+          i++;
+          break;
+        }
+        case S.P: {
+          const b = buf[i] | 0x20;
+          if (b === 0x75) this.startVerb(V_PUB);
+          else if (b === 0x69) this.startVerb(V_PING);
+          else if (b === 0x6f) this.startVerb(V_PONG);
+          else return this.fail(buf, i);
+          i++;
+          break;
+        }
+        case S.H: {
+          const b = buf[i] | 0x20;
+          if (b === 0x70) this.startVerb(V_HPUB);
+          else if (b === 0x6d) this.startVerb(V_HMSG);
+          else return this.fail(buf, i);
+          i++;
+          break;
+        }
+        case S.R:
+        case S.L: {
+          const b = buf[i] | 0x20;
+          const route = this.state === S.R;
+          if (b === 0x73) {
+            this.rsPlus = route ? Op.RSUB : Op.LSUB;
+            this.rsMinus = route ? Op.RUNSUB : Op.LUNSUB;
+            this.state = S.RS;
+          } else if (b === 0x6d) {
+            this.startVerb(route ? V_RMSG : V_LMSG);
+          } else return this.fail(buf, i);
+          i++;
+          break;
+        }
+        case S.RS: {
+          const b = buf[i];
+          if (b === 0x2b) this.startVerb(this.rsPlus === Op.RSUB ? V_EMPTY_RSUB : V_EMPTY_LSUB);
+          else if (b === 0x2d) this.startVerb(this.rsMinus === Op.RUNSUB ? V_EMPTY_RUNSUB : V_EMPTY_LUNSUB);
+          else return this.fail(buf, i);
+          i++;
+          break;
+        }
+        case S.A: {
+          // server/parser.go accepts "A-" and, by a quirk, "Au" for the unsubscribe.
+          const b = buf[i];
+          if (b === 0x2b) this.startVerb(V_EMPTY_ASUB);
+          else if (b === 0x2d || b === 0x75) this.startVerb(V_EMPTY_AUNSUB);
+          else return this.fail(buf, i);
+          i++;
+          break;
+        }
+        case S.VERB: {
+          const rest = this.verb.rest;
+          while (this.verbPos < rest.length && i < len) {
+            if ((buf[i] | 0x20) !== rest[this.verbPos]) return this.fail(buf, i);
+            this.verbPos++;
+            i++;
+          }
+          if (this.verbPos === rest.length) this.endVerb();
+          break;
+        }
+        case S.NEED_SPACE: {
+          const b = buf[i];
+          if (b !== SP && b !== TAB) return this.fail(buf, i);
+          this.state = S.SKIP_SPACE;
+          i++;
+          break;
+        }
+        case S.SKIP_SPACE: {
+          const b = buf[i];
+          if (b === SP || b === TAB) {
+            i++;
+            break;
+          }
+          // The first non-blank byte always belongs to the argument.
+          this.argStart = i;
+          this.crSeen = false;
+          this.state = S.ARG;
+          i++;
+          break;
+        }
+        case S.ARG: {
+          const nl = buf.indexOf(LF, i);
+          if (nl === -1 || nl >= len) {
+            this.saveArg(buf, i, len);
+            if (this.kind === ParserKind.CLIENT && this.argLen > this.maxControlLine) {
+              return this.failControlLine(this.argBuf!, 0, this.argLen);
+            }
+            return;
+          }
+          let abuf: Buffer;
+          let as: number;
+          let ae: number;
+          if (this.argBuf !== null) {
+            this.appendArgNoCR(buf, i, nl);
+            abuf = this.argBuf;
+            as = 0;
+            ae = this.argLen;
+            this.argBuf = null;
+            this.argLen = 0;
+          } else {
+            abuf = buf;
+            as = this.argStart;
+            ae = nl;
+            if (!this.crSeen) {
+              const cr = buf.indexOf(CR, i);
+              this.crSeen = cr !== -1 && cr < nl;
+            }
+            if (this.crSeen) ae--;
+          }
+          i = nl + 1;
+          if (this.kind === ParserKind.CLIENT && ae - as > this.maxControlLine) {
+            return this.failControlLine(abuf, as, ae);
+          }
+          const op = this.op;
+          if (op === Op.PUB || op === Op.HPUB || op === Op.RMSG || op === Op.HMSG || op === Op.LMSG) {
+            const size = h.onMsgArgs(op, abuf, as, ae);
+            if (size < 0) return this.halt();
+            this.size = size;
+            // Whole payload and its CRLF in this read: hand out a view.
+            if (i + size + 2 <= len) {
+              if (buf[i + size] !== CR) return this.fail(buf, i + size);
+              if (buf[i + size + 1] !== LF) return this.fail(buf, i + size + 1);
+              if (!h.onMsg(buf, i)) return this.halt();
+              i += size + 2;
+              this.state = S.START;
+            } else {
+              this.msgBuf = Buffer.allocUnsafe(size + 2);
+              this.msgLen = 0;
+              this.state = S.PAYLOAD;
+            }
+          } else {
+            this.state = S.START;
+            if (!h.onControl(op, abuf, as, ae)) return this.halt();
+          }
+          break;
+        }
+        case S.IGNORE_LINE: {
+          const nl = buf.indexOf(LF, i);
+          if (nl === -1 || nl >= len) return;
+          i = nl + 1;
+          this.state = S.START;
+          const v = this.verb;
+          if (v === V_PING) {
+            if (!h.onPing()) return this.halt();
+          } else if (v === V_PONG) {
+            if (!h.onPong()) return this.halt();
+          }
+          break;
+        }
+        case S.PAYLOAD: {
+          const want = this.size - this.msgLen;
+          const n = Math.min(want, len - i);
+          buf.copy(this.msgBuf!, this.msgLen, i, i + n);
+          this.msgLen += n;
+          i += n;
+          if (this.msgLen === this.size) this.state = S.END_R;
+          break;
+        }
+        case S.END_R:
+          if (buf[i] !== CR) return this.fail(buf, i);
+          this.state = S.END_N;
+          i++;
+          break;
+        case S.END_N: {
+          if (buf[i] !== LF) return this.fail(buf, i);
+          i++;
+          this.state = S.START;
+          const m = this.msgBuf!;
+          this.msgBuf = null;
+          if (!h.onMsg(m, 0)) return this.halt();
+          break;
+        }
+      }
+    }
+  }
+
+  private startVerb(v: VerbSpec): void {
+    this.verb = v;
+    this.verbPos = 0;
+    this.op = v.op;
+    this.state = S.VERB;
+    if (v.rest.length === 0) this.endVerb();
+  }
+
+  private endVerb(): void {
+    switch (this.verb.after) {
+      case After.ARG_SPACE:
+        this.state = S.NEED_SPACE;
+        break;
+      case After.ARG_NOSPACE:
+        this.state = S.SKIP_SPACE;
+        break;
+      default:
+        this.state = S.IGNORE_LINE;
+    }
+  }
+
+  /** End of a read inside a control line: keep what we have. */
+  private saveArg(buf: Buffer, from: number, len: number): void {
+    if (this.argBuf === null) {
+      // As server/parser.go: the part in this read, minus its last byte when it held a '\r'.
+      let end = len;
+      const cr = buf.indexOf(CR, from);
+      if (this.crSeen || (cr !== -1 && cr < len)) end--;
+      const n = Math.max(0, end - this.argStart);
+      this.argBuf = Buffer.allocUnsafe(Math.max(256, n * 2));
+      buf.copy(this.argBuf, 0, this.argStart, this.argStart + n);
+      this.argLen = n;
+    } else {
+      this.appendArgNoCR(buf, from, len);
+    }
+  }
+
+  private appendArgNoCR(buf: Buffer, from: number, to: number): void {
+    for (let j = from; j < to; j++) {
+      const b = buf[j];
+      if (b === CR) continue;
+      if (this.argLen === this.argBuf!.length) {
+        const nb = Buffer.allocUnsafe(this.argBuf!.length * 2);
+        this.argBuf!.copy(nb, 0, 0, this.argLen);
+        this.argBuf = nb;
+      }
+      this.argBuf![this.argLen++] = b;
+    }
+  }
+
+  private halt(): void {
+    this.stop();
+  }
+
+  private fail(buf: Buffer, i: number): void {
+    this.stop();
+    this.handler.onParseError(ParseErrorKind.UNKNOWN_OP, protoSnippet(buf, i, PROTO_SNIPPET_SIZE), 0);
+  }
+
+  private failControlLine(buf: Buffer, start: number, end: number): void {
+    this.stop();
+    this.handler.onParseError(
+      ParseErrorKind.MAX_CONTROL_LINE,
+      protoSnippet(buf.subarray(start, end), 0, 128),
+      end - start,
+    );
+  }
+}
+
+/** server/parser.go protoSnippet: a Go-quoted piece of the buffer from `start`. */
+export function protoSnippet(buf: Buffer, start: number, max: number): string {
+  if (start >= buf.length) return '""';
+  let stop = start + max;
+  if (stop > buf.length) stop = buf.length - 1;
+  return JSON.stringify(buf.toString('latin1', start, stop));
+}

@@ -1,0 +1,294 @@
+// The Server: listeners, the client registry, accounts, lifecycle and the
+// embedding API. One Node.js thread runs everything; all state is touched
+// from the event loop only.
+
+import net from 'node:net';
+import { createServer as createNkeyServer } from '@nats-io/nkeys';
+import { defaultOptions, NATS_COMPAT_VERSION, PROTO, DEFAULT_GLOBAL_ACCOUNT, type Options } from '../config/options.js';
+import { nullLogger, type Logger } from '../logging/types.js';
+import { Account } from '../accounts/account.js';
+import { Client } from '../client/client.js';
+import { ClosedState, type ClosedReason, type Connection } from '../client/connection.js';
+import type { Subscription } from '../client/subscription.js';
+import type { SublistResult } from '../subjects/sublist.js';
+import { Authenticator } from '../auth/auth.js';
+import * as E from '../protocol/errors.js';
+import { TSNATS_VERSION } from '../version.js';
+
+export interface ServerStats {
+  inMsgs: number;
+  inBytes: number;
+  outMsgs: number;
+  outBytes: number;
+  slowConsumers: number;
+  totalConnections: number;
+}
+
+/** What /connz keeps about a closed connection. */
+export interface ClosedClientInfo {
+  client: Client;
+  reason: ClosedReason;
+}
+
+export class Server {
+  opts: Options;
+  logger: Logger;
+  readonly serverId: string;
+  readonly stats: ServerStats = {
+    inMsgs: 0,
+    inBytes: 0,
+    outMsgs: 0,
+    outBytes: 0,
+    slowConsumers: 0,
+    totalConnections: 0,
+  };
+  readonly clients = new Map<number, Client>();
+  readonly accounts = new Map<string, Account>();
+  globalAccount: Account;
+  readonly auth: Authenticator;
+  /** bounded ring of closed clients for /connz?state=closed */
+  readonly closedClients: ClosedClientInfo[] = [];
+  startTime = new Date();
+  configTime = new Date();
+  /** set by the cluster module when routes exist */
+  routesActive = false;
+  lameDuck = false;
+
+  private listener: net.Server | null = null;
+  private boundPort = 0;
+  private nextCid = 1;
+  private dirtyList: Connection[] = [];
+  private stalled = new Set<Connection>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private running = false;
+  private shutdownPromise: Promise<void> | null = null;
+
+  constructor(opts: Partial<Options> = {}, logger: Logger = nullLogger) {
+    this.opts = { ...defaultOptions(), ...opts };
+    this.logger = logger;
+    this.serverId = createNkeyServer().getPublicKey();
+    this.globalAccount = new Account(DEFAULT_GLOBAL_ACCOUNT, this.opts.subjectCacheSize);
+    this.accounts.set(this.globalAccount.name, this.globalAccount);
+    for (const a of this.opts.accounts) {
+      if (!this.accounts.has(a.name)) this.accounts.set(a.name, new Account(a.name, this.opts.subjectCacheSize));
+    }
+    this.auth = new Authenticator(this);
+    this.auth.configure(this.opts);
+  }
+
+  get serverName(): string {
+    return this.opts.serverName !== '' ? this.opts.serverName : this.serverId;
+  }
+
+  /** The port clients connect to (the real one when started with port -1 or 0). */
+  get port(): number {
+    return this.boundPort;
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  /** nats://host:port for clients on this machine. */
+  clientURL(): string {
+    let host = this.opts.host;
+    if (host === '0.0.0.0' || host === '' || host === '::') host = '127.0.0.1';
+    if (host.includes(':')) host = `[${host}]`;
+    return `nats://${host}:${this.boundPort}`;
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    const o = this.opts;
+    const log = this.logger;
+    log.notice('Starting nats-server');
+    log.notice(`  Version:  ${NATS_COMPAT_VERSION}`);
+    log.notice(`  Git:      [not set]`);
+    log.debug(`  Go build: tsnats ${TSNATS_VERSION} on node ${process.version}`);
+    log.notice(`  Name:     ${this.serverName}`);
+    log.notice(`  ID:       ${this.serverId}`);
+    if (o.configFile !== '') log.notice(`Using configuration file: ${o.configFile}`);
+    this.startTime = new Date();
+
+    const listener = net.createServer({ noDelay: true, pauseOnConnect: false }, (sock) => this.acceptClient(sock));
+    listener.maxConnections = Number.MAX_SAFE_INTEGER;
+    const port = o.port === -1 ? 0 : o.port;
+    await new Promise<void>((resolve, reject) => {
+      const onErr = (err: Error) => reject(err);
+      listener.once('error', onErr);
+      listener.listen({ host: o.host, port, backlog: 4096 }, () => {
+        listener.off('error', onErr);
+        resolve();
+      });
+    });
+    listener.on('error', (err) => log.error(`Error accepting client connection: ${err.message}`));
+    this.listener = listener;
+    const addr = listener.address() as net.AddressInfo;
+    this.boundPort = addr.port;
+    this.running = true;
+    log.notice(`Listening for client connections on ${hostPort(o.host, this.boundPort)}`);
+    this.sweepTimer = setInterval(() => this.sweepStalled(), 250);
+    this.sweepTimer.unref();
+    log.notice('Server is ready');
+  }
+
+  /** Close every connection and listener; resolves when all sockets are gone. */
+  shutdown(): Promise<void> {
+    if (this.shutdownPromise !== null) return this.shutdownPromise;
+    this.shutdownPromise = this.doShutdown();
+    return this.shutdownPromise;
+  }
+
+  private async doShutdown(): Promise<void> {
+    this.running = false;
+    if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
+    this.sweepTimer = null;
+    const listener = this.listener;
+    this.listener = null;
+    const closing = listener ? new Promise<void>((r) => listener.close(() => r())) : Promise.resolve();
+    for (const c of [...this.clients.values()]) {
+      c.close(ClosedState.ServerShutdown, true);
+    }
+    this.dirtyList.length = 0;
+    this.stalled.clear();
+    await closing;
+    this.logger.notice('Server Exiting..');
+  }
+
+  // --- connections ------------------------------------------------------
+
+  private acceptClient(sock: net.Socket): void {
+    if (!this.running) {
+      sock.destroy();
+      return;
+    }
+    sock.setNoDelay(true);
+    const cid = this.nextCid++;
+    const c = new Client(this, sock, cid, this.globalAccount);
+    this.stats.totalConnections++;
+    sock.on('data', (chunk: Buffer) => c.onData(chunk));
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      if (!c.closed) {
+        if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') this.logger.error(`${c.logPrefix} - read error: ${err.message}`);
+        c.close(err.code === 'EPIPE' ? ClosedState.WriteError : ClosedState.ReadError, true);
+      }
+    });
+    sock.on('end', () => {
+      if (!c.closed) c.close(ClosedState.ClientClosed);
+    });
+    sock.on('close', () => {
+      if (!c.closed) c.close(ClosedState.ClientClosed, true);
+    });
+    if (this.logger.debugEnabled) this.logger.debug(`${c.logPrefix} - Client connection created`);
+    const authRequired = this.auth.required();
+    c.nonce = '';
+    c.begin(authRequired, this.clientInfoJSON(c, authRequired && this.opts.noAuthUser === ''));
+    const maxConn = this.opts.maxConn;
+    if (maxConn > 0 && this.clients.size >= maxConn) {
+      this.logger.error(`${c.logPrefix} - ${E.ERR_MAX_CONNECTIONS}`);
+      c.sendErr(E.ERR_MAX_CONNECTIONS);
+      c.close(ClosedState.MaxConnectionsExceeded);
+      this.flushDirty();
+      return;
+    }
+    this.clients.set(cid, c);
+    this.globalAccount.numClients++;
+  }
+
+  /** The INFO a client gets on connect (server/server.go Info, field order as the reference). */
+  clientInfoJSON(c: Client, authRequired: boolean): string {
+    const o = this.opts;
+    const info: Record<string, unknown> = {
+      server_id: this.serverId,
+      server_name: this.serverName,
+      version: NATS_COMPAT_VERSION,
+      proto: PROTO,
+      go: `node${process.version.slice(1)}`,
+      host: o.host,
+      port: this.boundPort,
+      headers: true,
+    };
+    if (authRequired) info.auth_required = true;
+    if (o.tls) info.tls_required = true;
+    info.max_payload = o.maxPayload;
+    info.client_id = c.cid;
+    info.client_ip = c.host;
+    if (c.nonce !== '') info.nonce = c.nonce;
+    if (this.lameDuck) info.ldm = true;
+    info.tsnats = TSNATS_VERSION;
+    return JSON.stringify(info);
+  }
+
+  removeClient(c: Client, reason: ClosedReason): void {
+    if (this.clients.delete(c.cid)) c.account.numClients--;
+    if (this.logger.debugEnabled) this.logger.debug(`${c.logPrefix} - Client connection closed: ${reason}`);
+    const max = this.opts.maxClosedClients;
+    if (max > 0) {
+      this.closedClients.push({ client: c, reason });
+      if (this.closedClients.length > max) this.closedClients.shift();
+    }
+    this.stalled.delete(c);
+  }
+
+  lookupAccount(name: string): Account | undefined {
+    return this.accounts.get(name);
+  }
+
+  moveClientToAccount(c: Client, acc: Account): void {
+    if (c.account === acc) return;
+    if (this.clients.has(c.cid)) {
+      c.account.numClients--;
+      acc.numClients++;
+    }
+    c.account = acc;
+  }
+
+  authTimeoutMs(): number {
+    return this.opts.authTimeoutMs;
+  }
+
+  // --- the write path ---------------------------------------------------
+
+  markDirty(c: Connection): void {
+    this.dirtyList.push(c);
+  }
+
+  /** Flush every connection that got bytes since the last flush. */
+  flushDirty(): void {
+    const list = this.dirtyList;
+    // flush() may mark further connections dirty (e.g. a close); loop by index.
+    for (let i = 0; i < list.length; i++) list[i].flush();
+    list.length = 0;
+  }
+
+  watchStalled(c: Connection): void {
+    this.stalled.add(c);
+  }
+
+  private sweepStalled(): void {
+    if (this.stalled.size === 0) return;
+    const now = Date.now();
+    for (const c of this.stalled) {
+      if (!c.checkWriteDeadline(now)) this.stalled.delete(c);
+    }
+    this.flushDirty();
+  }
+
+  // --- hooks for the cluster module ---------------------------------------
+
+  subAdded(_acc: Account, _sub: Subscription): void {}
+
+  subsRemoved(_acc: Account, _subs: Subscription[]): void {}
+
+  /** Forward a client's message to routes with interest; true if any got it. */
+  routeMessage(_c: Client, _buf: Buffer, _start: number, _r: SublistResult<Subscription>): boolean {
+    return false;
+  }
+
+  /** Send an updated INFO before the first PONG when the topology changed since connect. */
+  maybeSendInfoUpdate(_c: Client): void {}
+}
+
+function hostPort(host: string, port: number): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

@@ -337,8 +337,12 @@ export class ProtocolParser {
             as = this.argStart;
             ae = nl;
             if (!this.crSeen) {
-              const cr = buf.indexOf(CR, i);
-              this.crSeen = cr !== -1 && cr < nl;
+              // Usually the '\r' sits right before the '\n'; search only if not.
+              if (nl > i && buf[nl - 1] === CR) this.crSeen = true;
+              else {
+                const cr = buf.indexOf(CR, i);
+                this.crSeen = cr !== -1 && cr < nl;
+              }
             }
             if (this.crSeen) ae--;
           }
@@ -405,6 +409,14 @@ export class ProtocolParser {
           if (!h.onMsg(m, 0)) return this.halt();
           break;
         }
+      }
+    }
+    // The read ended right after the first byte of an argument: keep it, the
+    // chunk will be gone by the next read.
+    if (this.state === S.ARG && this.argBuf === null) {
+      this.saveArg(buf, this.argStart + 1, len);
+      if (this.kind === ParserKind.CLIENT && this.argLen > this.maxControlLine) {
+        this.failControlLine(this.argBuf!, 0, this.argLen);
       }
     }
   }

@@ -1,0 +1,196 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ProtocolParser, Op, ParseErrorKind, ParserKind, type ProtocolHandler } from '../../../src/protocol/parser.js';
+
+const OPN: Record<number, string> = {
+  [Op.PUB]: 'PUB', [Op.HPUB]: 'HPUB', [Op.SUB]: 'SUB', [Op.UNSUB]: 'UNSUB', [Op.CONNECT]: 'CONNECT',
+  [Op.INFO]: 'INFO', [Op.ERR]: 'ERR', [Op.RMSG]: 'RMSG', [Op.HMSG]: 'HMSG', [Op.LMSG]: 'LMSG',
+  [Op.RSUB]: 'RS+', [Op.RUNSUB]: 'RS-', [Op.LSUB]: 'LS+', [Op.LUNSUB]: 'LS-', [Op.ASUB]: 'A+', [Op.AUNSUB]: 'A-',
+};
+
+/** Records every event as a string; sizes come from the last number of the args. */
+class Recorder implements ProtocolHandler {
+  events: string[] = [];
+  size = 0;
+  noConnectOk = true;
+  onNoConnect(): boolean {
+    this.events.push('NOCONNECT');
+    return this.noConnectOk;
+  }
+  onControl(op: Op, buf: Buffer, s: number, e: number): boolean {
+    this.events.push(`${OPN[op]} [${buf.toString('latin1', s, e)}]`);
+    return true;
+  }
+  onMsgArgs(op: Op, buf: Buffer, s: number, e: number): number {
+    const arg = buf.toString('latin1', s, e);
+    this.events.push(`${OPN[op]} [${arg}]`);
+    const parts = arg.split(/[ \t]+/).filter(Boolean);
+    const n = Number(parts[parts.length - 1]);
+    if (!Number.isInteger(n) || n < 0) return -1;
+    this.size = n;
+    return n;
+  }
+  onMsg(buf: Buffer, s: number): boolean {
+    this.events.push(`PAYLOAD [${buf.toString('latin1', s, s + this.size)}]`);
+    return true;
+  }
+  onPing(): boolean {
+    this.events.push('PING');
+    return true;
+  }
+  onPong(): boolean {
+    this.events.push('PONG');
+    return true;
+  }
+  onParseError(kind: ParseErrorKind, snippet: string, argLen: number): void {
+    this.events.push(kind === ParseErrorKind.UNKNOWN_OP ? `ERR_UNKNOWN ${snippet}` : `ERR_MCL ${argLen}`);
+  }
+}
+
+function run(chunks: Buffer[], kind = ParserKind.CLIENT, mcl = 4096): string[] {
+  const r = new Recorder();
+  const p = new ProtocolParser(r, kind, mcl);
+  for (const c of chunks) p.parse(c);
+  return r.events;
+}
+
+function splits(input: string): Buffer[][] {
+  const b = Buffer.from(input, 'latin1');
+  const out: Buffer[][] = [[b]];
+  for (let i = 1; i < b.length; i++) out.push([b.subarray(0, i), b.subarray(i)]);
+  out.push([...b].map((x) => Buffer.from([x])));
+  return out;
+}
+
+/** Every split point, and byte by byte, gives the same events as one read. */
+function assertSplitInvariant(input: string, kind = ParserKind.CLIENT, mcl = 4096): string[] {
+  const whole = run([Buffer.from(input, 'latin1')], kind, mcl);
+  for (const chunks of splits(input)) {
+    // copy each chunk so that a parser keeping a view into an old chunk is caught
+    const copies = chunks.map((c) => Buffer.from(c));
+    const got = run(copies, kind, mcl);
+    // reuse: overwrite the earlier chunks after parsing to catch stale references
+    assert.deepEqual(got, whole, `split into ${chunks.map((c) => JSON.stringify(c.toString('latin1'))).join(' | ')}`);
+  }
+  return whole;
+}
+
+const FRAMES: Array<[string, string[]]> = [
+  ['PUB foo 5\r\nhello\r\n', ['PUB [foo 5]', 'PAYLOAD [hello]']],
+  ['PUB foo bar 5\r\nhello\r\n', ['PUB [foo bar 5]', 'PAYLOAD [hello]']],
+  ['PUB foo 0\r\n\r\n', ['PUB [foo 0]', 'PAYLOAD []']],
+  ['pub\tfoo\t 2\r\nhi\r\n', ['PUB [foo\t 2]', 'PAYLOAD [hi]']],
+  ['HPUB foo 12 14\r\nNATS/1.0\r\n\r\nhi\r\n', ['HPUB [foo 12 14]', 'PAYLOAD [NATS/1.0\r\n\r\nhi]']],
+  ['SUB foo 1\r\n', ['SUB [foo 1]']],
+  ['SUB foo q 1\n', ['SUB [foo q 1]']],
+  ['UNSUB 1 5\r\n', ['UNSUB [1 5]']],
+  ['CONNECT {"verbose":false}\r\n', ['CONNECT [{"verbose":false}]']],
+  ['CONNECT{}\r\n', ['CONNECT [{}]']],
+  ['INFO {}\r\n', ['INFO [{}]']],
+  ['PING\r\n', ['PING']],
+  ['PINGxyz junk\r\n', ['PING']],
+  ['pong\r\n', ['PONG']],
+  ['+OK\r\n', []],
+  ['-ERR \'boom\'\r\n', ["ERR ['boom']"]],
+  ['PUB a 1\r\nx\r\nPUB b 2\r\nyy\r\nPING\r\n', ['PUB [a 1]', 'PAYLOAD [x]', 'PUB [b 2]', 'PAYLOAD [yy]', 'PING']],
+  ['PUB a 10\r\n0123\r\n6789\r\n', ['PUB [a 10]', 'PAYLOAD [0123\r\n6789]']],
+];
+
+test('every frame kind parses identically at every split point and byte by byte', () => {
+  for (const [input, want] of FRAMES) {
+    assert.deepEqual(assertSplitInvariant(input), want, JSON.stringify(input));
+  }
+});
+
+test('route verbs are parse errors for clients and frames for routes', () => {
+  assert.match(run([Buffer.from('RS+ foo 1\r\n')])[0], /^ERR_UNKNOWN/);
+  assert.deepEqual(assertSplitInvariant('RS+ $G foo 1\r\n', ParserKind.ROUTER), ['RS+ [$G foo 1]']);
+  assert.deepEqual(assertSplitInvariant('RS- $G foo\r\n', ParserKind.ROUTER), ['RS- [$G foo]']);
+  assert.deepEqual(assertSplitInvariant('LS+ $G foo\r\n', ParserKind.ROUTER), ['LS+ [$G foo]']);
+  assert.deepEqual(assertSplitInvariant('RMSG $G foo 2\r\nhi\r\n', ParserKind.ROUTER), ['RMSG [$G foo 2]', 'PAYLOAD [hi]']);
+  assert.deepEqual(assertSplitInvariant('HMSG $G foo 12 14\r\nNATS/1.0\r\n\r\nhi\r\n', ParserKind.ROUTER), [
+    'HMSG [$G foo 12 14]',
+    'PAYLOAD [NATS/1.0\r\n\r\nhi]',
+  ]);
+  assert.deepEqual(assertSplitInvariant('A+ foo\r\nAu bar\r\n', ParserKind.ROUTER), ['A+ [foo]', 'A- [bar]']);
+});
+
+test('bad verbs stop the parser with an unknown-op error', () => {
+  for (const bad of ['PUBX\r\n', 'PU\r\n', 'XYZ\r\n', 'UNSUB\r\n', 'MSG foo 1 2\r\n', '-ERR\r\n', '+O\r\n', 'SUBfoo 1\r\n']) {
+    const ev = run([Buffer.from(bad)]);
+    assert.equal(ev.length, 1, bad);
+    assert.match(ev[0], /^ERR_UNKNOWN /, bad);
+  }
+  // nothing after the error is parsed
+  assert.deepEqual(run([Buffer.from('PING\r\nXX\r\nPING\r\n')]).length, 2);
+});
+
+test('payload must be followed by exactly CRLF', () => {
+  const ev = run([Buffer.from('PUB foo 3\r\nabcd\r\n')]);
+  assert.deepEqual(ev.slice(0, 1), ['PUB [foo 3]']);
+  assert.match(ev[1], /^ERR_UNKNOWN "d/);
+  for (const chunks of splits('PUB foo 2\r\nhi\nPING\r\n')) {
+    const got = run(chunks.map((c) => Buffer.from(c)));
+    assert.equal(got[0], 'PUB [foo 2]');
+    assert.match(got[1], /^ERR_UNKNOWN/);
+    assert.equal(got.length, 2);
+  }
+});
+
+test('a CR inside a one-read control line drops only the last byte (server/parser.go)', () => {
+  assert.deepEqual(run([Buffer.from('SUB foo\r 1\r\n')]), ['SUB [foo\r 1]']);
+  assert.deepEqual(run([Buffer.from('SUB foo 1\n')]), ['SUB [foo 1]']);
+});
+
+test('the first byte after the verb spaces always starts the argument', () => {
+  // "PUB \r\n" → argument "\r" then the line goes on to the next '\n'
+  assert.deepEqual(run([Buffer.from('CONNECT\r\n')]), ['CONNECT [\r]']);
+  assert.deepEqual(run([Buffer.from('SUB \nfoo 1\n')]), ['SUB [\nfoo 1]']);
+});
+
+test('max_control_line counts the argument, complete or still arriving', () => {
+  const arg = 'a'.repeat(33) + ' 1';
+  assert.deepEqual(run([Buffer.from(`SUB ${'a'.repeat(30)} 1\r\n`)], ParserKind.CLIENT, 32), [`SUB [${'a'.repeat(30)} 1]`]);
+  assert.deepEqual(run([Buffer.from(`SUB ${arg}\r\n`)], ParserKind.CLIENT, 32), ['ERR_MCL 35']);
+  // incomplete line already over the limit
+  assert.deepEqual(run([Buffer.from(`SUB ${arg}`)], ParserKind.CLIENT, 32), ['ERR_MCL 35']);
+  // routes are not limited
+  assert.deepEqual(run([Buffer.from(`RS+ ${'b'.repeat(100)}\r\n`)], ParserKind.ROUTER, 32), [`RS+ [${'b'.repeat(100)}]`]);
+});
+
+test('awaitingConnect asks the handler before any non-CONNECT op', () => {
+  const r = new Recorder();
+  r.noConnectOk = false;
+  const p = new ProtocolParser(r);
+  p.awaitingConnect = true;
+  p.parse(Buffer.from('PING\r\n'));
+  assert.deepEqual(r.events, ['NOCONNECT']);
+  assert.equal(p.isStopped, true);
+  const r2 = new Recorder();
+  const p2 = new ProtocolParser(r2);
+  p2.awaitingConnect = true;
+  p2.parse(Buffer.from('CONNECT {}\r\n'));
+  assert.deepEqual(r2.events, ['CONNECT [{}]']);
+});
+
+test('a large payload split across many reads arrives whole', () => {
+  const payload = Buffer.alloc(200_000, 0x61);
+  const frame = Buffer.concat([Buffer.from(`PUB big ${payload.length}\r\n`), payload, Buffer.from('\r\nPING\r\n')]);
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < frame.length; i += 7919) chunks.push(Buffer.from(frame.subarray(i, i + 7919)));
+  const ev = run(chunks);
+  assert.equal(ev.length, 3);
+  assert.equal(ev[1], `PAYLOAD [${payload.toString('latin1')}]`);
+  assert.equal(ev[2], 'PING');
+});
+
+test('a handler returning false stops parsing', () => {
+  const r = new Recorder();
+  r.onPing = () => {
+    r.events.push('PING');
+    return false;
+  };
+  const p = new ProtocolParser(r);
+  p.parse(Buffer.from('PING\r\nPING\r\n'));
+  assert.deepEqual(r.events, ['PING']);
+});

@@ -74,6 +74,10 @@ export interface ExportConfig {
   accounts?: string[];
   responseType?: 'singleton' | 'stream' | 'chunked';
   responseThresholdMs?: number;
+  /** service latency tracking: results subject and sampling percentage (0 = "headers") */
+  latency?: { subject: string; sampling: number };
+  /** account_token_position: 1-based token of the subject that must equal the importer */
+  accountTokenPosition?: number;
 }
 
 export interface ImportConfig {
@@ -83,6 +87,29 @@ export interface ImportConfig {
   prefix?: string;
   /** service import local subject (or stream import remap) */
   to?: string;
+  /** service import: share request tracing information with the exporter */
+  share?: boolean;
+}
+
+/** One destination of a subject mapping (server/accounts.go MapDest). */
+export interface MappingDestination {
+  subject: string;
+  /** percentage 0-100; a plain `from: to` mapping is a single destination of 100 */
+  weight: number;
+  cluster?: string;
+}
+
+export interface MappingConfig {
+  subject: string;
+  destinations: MappingDestination[];
+}
+
+/** accounts { X { limits { ... } } }; -1 = unlimited, undefined = not set */
+export interface AccountLimitsConfig {
+  maxConnections?: number;
+  maxSubscriptions?: number;
+  maxPayload?: number;
+  maxLeafnodes?: number;
 }
 
 export interface AccountConfig {
@@ -94,6 +121,10 @@ export interface AccountConfig {
   /** jetstream setting, accepted and reported but not served */
   jetstream?: unknown;
   defaultPermissions?: Permissions;
+  /** account public nkey (accounts { X { nkey } }) */
+  nkey?: string;
+  limits?: AccountLimitsConfig;
+  mappings?: MappingConfig[];
 }
 
 export interface TLSConfig {
@@ -109,6 +140,36 @@ export interface TLSConfig {
   minVersion?: string;
   handshakeFirst?: boolean;
   pinnedCerts?: string[];
+  /** connection_rate_limit (new TLS handshakes per second); 0 = none */
+  rateLimit?: number;
+  /** verify_cert_and_check_known_urls (routes/gateways only) */
+  checkKnownUrls?: boolean;
+}
+
+/** Permissions on routes: import = what we accept from the remote, export = what we send. */
+export interface RoutePermissions {
+  import?: SubjectPermission;
+  export?: SubjectPermission;
+}
+
+/** account resolver (operator mode) */
+export type ResolverConfig =
+  | { type: 'memory' }
+  | { type: 'url'; url: string }
+  | {
+      /** nats-based resolver: 'full' keeps every JWT, 'cache' an LRU of them */
+      type: 'full' | 'cache';
+      dir: string;
+      limit: number;
+      ttlMs: number;
+      intervalMs: number;
+      allowDelete: boolean;
+      timeoutMs: number;
+    };
+
+export interface OCSPConfig {
+  mode: 'auto' | 'always' | 'must' | 'never';
+  urls: string[];
 }
 
 export interface ClusterOptions {
@@ -125,6 +186,9 @@ export interface ClusterOptions {
   connectRetries: number;
   poolSize?: number;
   compression?: string;
+  /** true when authTimeoutMs came from the config (reference: else derived from TLS timeout) */
+  authTimeoutSet?: boolean;
+  permissions?: RoutePermissions;
 }
 
 export interface WebsocketOptions {
@@ -136,6 +200,7 @@ export interface WebsocketOptions {
   compression: boolean;
   sameOrigin: boolean;
   allowedOrigins: string[];
+  /** 0 = the server's default */
   handshakeTimeoutMs: number;
   noAuthUser?: string;
   username?: string;
@@ -182,6 +247,12 @@ export interface Options {
   pingIntervalMs: number;
   writeDeadlineMs: number;
   maxClosedClients: number;
+  /** max_traced_msg_len: truncate traced payloads; 0 = no limit */
+  maxTracedMsgLen: number;
+  noHeaderSupport: boolean;
+  noSublistCache: boolean;
+  /** prof_port: accepted for compatibility (Go profiling endpoint) */
+  profPort: number;
   /** tsnats extra: size of the subject match cache per account; 0 turns it off */
   subjectCacheSize: number;
 
@@ -204,13 +275,17 @@ export interface Options {
   // operator mode (issue 9)
   trustedOperators: string[];
   trustedKeys: string[];
-  resolver?: unknown;
+  resolver?: ResolverConfig;
+  resolverTlsConfig?: TLSConfig;
   resolverPreload: Record<string, string>;
+  resolverPinnedAccounts: string[];
 
   // TLS for clients
   tls: boolean;
   tlsConfig?: TLSConfig;
   allowNonTLS: boolean;
+  /** ocsp stapling settings, accepted but not served */
+  ocsp?: OCSPConfig;
 
   // monitoring
   httpHost: string;
@@ -271,6 +346,10 @@ export function defaultOptions(): Options {
     pingIntervalMs: DEFAULT_PING_INTERVAL_MS,
     writeDeadlineMs: DEFAULT_FLUSH_DEADLINE_MS,
     maxClosedClients: DEFAULT_MAX_CLOSED_CLIENTS,
+    maxTracedMsgLen: 0,
+    noHeaderSupport: false,
+    noSublistCache: false,
+    profPort: 0,
     subjectCacheSize: 1024,
     authTimeoutMs: AUTH_TIMEOUT_MS,
     noAuthUser: '',
@@ -285,6 +364,7 @@ export function defaultOptions(): Options {
     trustedOperators: [],
     trustedKeys: [],
     resolverPreload: {},
+    resolverPinnedAccounts: [],
     tls: false,
     allowNonTLS: false,
     httpHost: '',

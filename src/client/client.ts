@@ -9,7 +9,7 @@ import { ProtocolParser, ParseErrorKind, Op, type ProtocolHandler } from '../pro
 import * as E from '../protocol/errors.js';
 import type { Account } from '../accounts/account.js';
 import type { SublistResult } from '../subjects/sublist.js';
-import { isValidLiteralSubject } from '../subjects/validate.js';
+import { isValidLiteralSubjectBytes } from '../subjects/validate.js';
 import type { Server } from '../server/server.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -600,7 +600,7 @@ export class Client extends Connection implements ProtocolHandler {
       this.close(ClosedState.MaxPayloadExceeded);
       return -1;
     }
-    if (this.opts.pedantic && !isValidLiteralSubject(latin1(buf, ARGS[0], ARGS[1]))) {
+    if (this.opts.pedantic && !isValidLiteralSubjectBytes(buf, ARGS[0], ARGS[1])) {
       this.sendErr(E.ERR_INVALID_PUBLISH_SUBJECT);
     }
     return this.paSize;

@@ -198,6 +198,25 @@ export class ProtocolParser {
           }
           switch (b | 0x20) {
             case 0x70: // p
+              // Fast path for the most common frame: "PUB " in one read.
+              if (
+                i + 4 < len &&
+                (buf[i + 1] | 0x20) === 0x75 &&
+                (buf[i + 2] | 0x20) === 0x62 &&
+                (buf[i + 3] === SP || buf[i + 3] === TAB)
+              ) {
+                let j = i + 4;
+                while (j < len && (buf[j] === SP || buf[j] === TAB)) j++;
+                if (j < len) {
+                  this.verb = V_PUB;
+                  this.op = Op.PUB;
+                  this.argStart = j;
+                  this.crSeen = false;
+                  this.state = S.ARG;
+                  i = j + 1;
+                  continue;
+                }
+              }
               this.state = S.P;
               break;
             case 0x68: // h
@@ -314,8 +333,12 @@ export class ProtocolParser {
           break;
         }
         case S.ARG: {
-          const nl = buf.indexOf(LF, i);
-          if (nl === -1 || nl >= len) {
+          // Control lines are short: a plain loop beats a native indexOf call.
+          let nl = i;
+          const lim = i + 128 < len ? i + 128 : len;
+          while (nl < lim && buf[nl] !== LF) nl++;
+          if (nl === lim) nl = lim === len ? -1 : buf.indexOf(LF, lim);
+          if (nl === -1) {
             this.saveArg(buf, i, len);
             if (this.kind === ParserKind.CLIENT && this.argLen > this.maxControlLine) {
               return this.failControlLine(this.argBuf!, 0, this.argLen);

@@ -1,10 +1,33 @@
 #!/usr/bin/env node
-// `npm test`: runs every compiled test file under dist/test with node's test
-// runner. Differential tests need the reference nats-server on PATH (or
-// NATS_SERVER_BIN); they fail, never skip, when it is missing.
+// `npm test`: makes sure what the tests need is on the machine (the reference
+// nats-server for differential tests, Chromium for the dashboard test,
+// openssl for test certificates; installed with apt-get when missing and we
+// are root), then runs every compiled test file under dist/test with node's
+// test runner. Differential tests fail, never skip, when the reference is
+// missing.
 import { spawnSync } from 'node:child_process';
 
-const args = ['--test', '--test-concurrency=' + (process.env.TEST_CONCURRENCY ?? '4')];
+const need = [
+  ['nats-server', 'nats-server'],
+  ['chromium', 'chromium'],
+  ['openssl', 'openssl'],
+];
+const missing = need.filter(([bin]) => spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0).map(([, pkg]) => pkg);
+if (missing.length > 0 && process.env.TSNATS_NO_INSTALL !== '1') {
+  const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+  const hasApt = spawnSync('sh', ['-c', 'command -v apt-get']).status === 0;
+  if (isRoot && hasApt) {
+    console.log(`test: installing ${missing.join(', ')} with apt-get`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    const r = spawnSync('apt-get', ['install', '-y', '-qq', ...missing], { stdio: 'inherit', env });
+    if (r.status !== 0) console.error('test: apt-get install failed; the tests that need it will fail');
+  } else {
+    console.error(`test: missing ${missing.join(', ')}: install them (e.g. apt-get install -y ${missing.join(' ')}); the tests that need them will fail`);
+  }
+}
+
+const args = ['--test', '--test-concurrency=' + (process.env.TEST_CONCURRENCY ?? '3')];
 if (process.env.TEST_REPORTER) args.push('--test-reporter=' + process.env.TEST_REPORTER);
 const targets = process.argv.slice(2);
 args.push(...(targets.length ? targets : ['dist/test']));

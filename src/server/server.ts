@@ -3,6 +3,9 @@
 // from the event loop only.
 
 import net from 'node:net';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createServer as createNkeyServer } from '@nats-io/nkeys';
 import { defaultOptions, NATS_COMPAT_VERSION, PROTO, DEFAULT_GLOBAL_ACCOUNT, type Options } from '../config/options.js';
 import { nullLogger, type Logger } from '../logging/types.js';
@@ -62,6 +65,9 @@ export class Server {
   private sweepTimer: NodeJS.Timeout | null = null;
   private running = false;
   private shutdownPromise: Promise<void> | null = null;
+  private resolveShutdownSignal!: () => void;
+  /** resolves when shutdown starts, to cut lame-duck waits short */
+  private readonly shutdownSignal = new Promise<void>((r) => (this.resolveShutdownSignal = r));
 
   constructor(opts: Partial<Options> = {}, logger: Logger = nullLogger) {
     this.opts = { ...defaultOptions(), ...opts };
@@ -129,7 +135,116 @@ export class Server {
     log.notice(`Listening for client connections on ${hostPort(o.host, this.boundPort)}`);
     this.sweepTimer = setInterval(() => this.sweepStalled(), 250);
     this.sweepTimer.unref();
+    this.writePortsFile();
     log.notice('Server is ready');
+  }
+
+  /**
+   * Lame duck mode (server/server.go lameDuckMode): stop accepting, tell
+   * clients with INFO ldm, wait the grace period, then close the clients
+   * spread over the rest of lame_duck_duration, and shut down.
+   */
+  async lameDuckMode(): Promise<void> {
+    if (!this.running || this.lameDuck || this.listener === null) return;
+    this.logger.notice('Entering lame duck mode, stop accepting new clients');
+    this.lameDuck = true;
+    const listener = this.listener;
+    this.listener = null;
+    await new Promise<void>((r) => listener.close(() => r()));
+    const clients = [...this.clients.values()];
+    if (clients.length === 0) {
+      await this.shutdown();
+      return;
+    }
+    const o = this.opts;
+    const grace = Math.abs(o.lameDuckGracePeriodMs);
+    let dur = o.lameDuckDurationMs - grace;
+    if (dur <= 0) dur = 1000;
+    let si = dur / clients.length;
+    let batch = 1;
+    if (si < 1) {
+      si = 1;
+      batch = Math.floor(clients.length / dur);
+    } else if (si > 1000) {
+      si = 1000;
+    }
+    this.onLameDuck();
+    for (const c of clients) {
+      if (c.opts.protocol >= 1 && !c.closed) {
+        c.enqueue(Buffer.from(`INFO ${this.clientInfoJSON(c, false)} \r\n`));
+      }
+    }
+    this.flushDirty();
+    await this.sleepUnlessShutdown(grace);
+    if (!this.running) return;
+    this.logger.notice('Closing existing clients');
+    for (let i = 0; i < clients.length; i++) {
+      clients[i].close(ClosedState.ServerShutdown);
+      this.flushDirty();
+      if (i === clients.length - 1) break;
+      if (batch === 1 || i % batch === 0) {
+        const v = Math.max(si / 2, Math.random() * si);
+        await this.sleepUnlessShutdown(v);
+        if (!this.running) return;
+      }
+    }
+    await this.shutdown();
+  }
+
+  /** Hook: routes learn about lame duck (cluster module). */
+  protected onLameDuck(): void {}
+
+  private sleepUnlessShutdown(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, ms);
+      void this.shutdownSignal.then(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  /** The listening ports, as written to the ports file (server/server.go Ports). */
+  portsInfo(): { nats: string[]; monitoring?: string[]; cluster?: string[]; websocket?: string[] } {
+    const urls = (scheme: string, host: string, port: number) => {
+      if (host === '0.0.0.0' || host === '' || host === '::') return localUrls(scheme, port);
+      return [`${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`];
+    };
+    const out: { nats: string[]; monitoring?: string[]; cluster?: string[]; websocket?: string[] } = {
+      nats: urls('nats', this.opts.host, this.boundPort),
+    };
+    for (const [key, p] of Object.entries(this.extraPorts)) {
+      (out as Record<string, string[]>)[key] = urls(p.scheme, p.host, p.port);
+    }
+    return out;
+  }
+
+  /** Other listeners (monitoring, cluster, websocket) register their ports here. */
+  readonly extraPorts: Record<string, { scheme: string; host: string; port: number }> = {};
+
+  private portsFile = '';
+
+  /** Write <ports_file_dir>/nats-server_<pid>.ports, the name tools (and nats.js' test launcher) look for. */
+  writePortsFile(): void {
+    const dir = this.opts.portsFileDir;
+    if (dir === '') return;
+    const file = path.join(dir, `nats-server_${process.pid}.ports`);
+    try {
+      fs.writeFileSync(file, JSON.stringify(this.portsInfo()));
+      this.portsFile = file;
+    } catch (e) {
+      this.logger.error(`Error writing ports file (${file}): ${(e as Error).message}`);
+    }
+  }
+
+  private removePortsFile(): void {
+    if (this.portsFile === '') return;
+    try {
+      fs.unlinkSync(this.portsFile);
+    } catch {
+      // already gone
+    }
+    this.portsFile = '';
   }
 
   /** Close every connection and listener; resolves when all sockets are gone. */
@@ -141,6 +256,8 @@ export class Server {
 
   private async doShutdown(): Promise<void> {
     this.running = false;
+    this.resolveShutdownSignal();
+    this.removePortsFile();
     if (this.sweepTimer !== null) clearInterval(this.sweepTimer);
     this.sweepTimer = null;
     const listener = this.listener;
@@ -291,4 +408,17 @@ export class Server {
 
 function hostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** For a wildcard listen address: one URL per local interface address, as the reference does. */
+function localUrls(scheme: string, port: number): string[] {
+  const out: string[] = [];
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) {
+      if (a.family !== 'IPv4') continue;
+      out.push(`${scheme}://${a.address}:${port}`);
+    }
+  }
+  if (out.length === 0) out.push(`${scheme}://127.0.0.1:${port}`);
+  return out;
 }

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
 import { afterInfo, maskTranscript, parseServerStream, type MaskOptions, type ServerFrame } from './mask.js';
-import { sendAndCollect, type CollectOptions } from './rawclient.js';
+import { sendAndCollect, sleep, type CollectOptions } from './rawclient.js';
 import { referenceOnly, startBoth, writeConfig, type RunningServer, type ServerPair, type StartOptions } from './servers.js';
 
 export interface Transcript {
@@ -23,6 +23,8 @@ export interface Transcript {
   frames: ServerFrame[];
   /** the server closed the connection */
   closed: boolean;
+  /** [ERR]/[WRN]/[FTL] lines the server logged during the exchange, masked by maskLogLine */
+  log: string[];
 }
 
 export interface ServerSetup {
@@ -41,6 +43,27 @@ export interface DifferentialOptions extends CollectOptions, MaskOptions, Server
    * this long for the other to close too before comparing (default 3000 ms).
    */
   closeGraceMs?: number;
+  /** also assert the masked [ERR]/[WRN]/[FTL] log lines are equal (default false) */
+  compareLogs?: boolean;
+}
+
+/**
+ * `[pid] 2006/01/02 15:04:05.000000 [ERR] 127.0.0.1:53144 - cid:4 - text` →
+ * `[ERR] 127.0.0.1:<port> - cid:<cid> - text`.
+ */
+export function maskLogLine(line: string): string {
+  return line
+    .replace(/^\[\d+\] \d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}\.\d{6} /, '')
+    .replace(/(\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):\d+ - /g, '$1:<port> - ')
+    .replace(/\bcid:\d+\b/g, 'cid:<cid>');
+}
+
+/** masked [ERR]/[WRN]/[FTL] lines in a chunk of server stderr */
+export function problemLogLines(stderr: string): string[] {
+  return stderr
+    .split('\n')
+    .filter((l) => /\[(ERR|WRN|FTL)\]/.test(l))
+    .map((l) => maskLogLine(l.replace(/\r$/, '')));
 }
 
 export function serverArgs(setup: ServerSetup): string[] {
@@ -65,6 +88,7 @@ interface Run {
 }
 
 async function runOne(server: RunningServer, chunks: (string | Uint8Array)[], opts: DifferentialOptions): Promise<Run> {
+  const logStart = server.stderr().length;
   const c = await sendAndCollect(server.port, chunks, { ...opts, host: opts.host ?? server.host });
   const build = (): Transcript => {
     const data = c.client.received();
@@ -76,8 +100,11 @@ async function runOne(server: RunningServer, chunks: (string | Uint8Array)[], op
       masked: maskTranscript(data, opts),
       frames: parseServerStream(data),
       closed: c.client.isClosed,
+      log: problemLogLines(server.stderr().slice(logStart)),
     };
   };
+  // let the server's stderr pipe catch up with what it logged for this exchange
+  if (opts.compareLogs) await sleep(50);
   return {
     t: build(),
     waitClose: async (ms) => {
@@ -120,6 +147,9 @@ export async function differential(
       const show = `\n--- reference ---\n${JSON.stringify(ref.text)}\n--- tsnats ---\n${JSON.stringify(ts.text)}`;
       assert.equal(ts.masked, ref.masked, `transcripts differ (masked)${show}`);
       assert.equal(ts.closed, ref.closed, `closed state differs: reference closed=${ref.closed}, tsnats closed=${ts.closed}${show}`);
+      if (opts.compareLogs) {
+        assert.deepEqual(ts.log, ref.log, `[ERR]/[WRN] log lines differ\n--- reference ---\n${ref.log.join('\n')}\n--- tsnats ---\n${ts.log.join('\n')}`);
+      }
       return { ref, ts };
     } finally {
       for (const c of conns) c.close();

@@ -1,0 +1,174 @@
+// Differential tests, framing across TCP reads: every op sent one byte per
+// write, splits at CR/LF boundaries and inside payloads, large payloads and
+// long pipelines. The transcript must not depend on how the bytes arrive.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { countOps, parseServerStream } from '../helpers/mask.js';
+import { bytewise, CONNECT, CONNECT_HEADERS, hmsg, hpub, msg, PING, PONG, pub, runner, UNKNOWN_OP } from '../helpers/proto.js';
+import { startBoth, type ServerPair } from '../helpers/servers.js';
+
+let servers: ServerPair | undefined;
+before(async () => {
+  servers = await startBoth();
+});
+after(async () => {
+  await servers?.stop();
+});
+const run = runner(() => servers);
+
+function pin(ref: { afterInfo: string; closed: boolean }, expected: string, closed: boolean): void {
+  assert.equal(ref.afterInfo, expected);
+  assert.equal(ref.closed, closed, closed ? 'reference closes the connection' : 'reference keeps the connection');
+}
+
+/** deterministic split of `s` into chunks of 1..maxLen bytes (seeded LCG) */
+function randomSplit(s: string | Buffer, seed: number, maxLen: number): Buffer[] {
+  const b = typeof s === 'string' ? Buffer.from(s) : s;
+  const out: Buffer[] = [];
+  let x = seed >>> 0;
+  let i = 0;
+  while (i < b.length) {
+    x = (Math.imul(x, 1664525) + 1013904223) >>> 0;
+    const n = 1 + (x % maxLen);
+    out.push(b.subarray(i, i + n));
+    i += n;
+  }
+  return out;
+}
+
+describe('one byte per write', () => {
+  it('CONNECT, SUB, PUB with reply, UNSUB, PING', async (t) => {
+    const bytes = CONNECT + 'SUB foo 1\r\n' + pub('foo', 'hello', 'r') + 'UNSUB 1\r\n' + pub('foo', 'x') + PING;
+    const { ref } = await run(t, bytewise(bytes), { delayMs: 2 });
+    pin(ref, msg('foo', 1, 'hello', 'r') + PONG, false);
+  });
+
+  it('HPUB with headers', async (t) => {
+    const bytes = CONNECT_HEADERS + 'SUB foo 1\r\n' + hpub('foo', 'NATS/1.0\r\nK: V\r\n\r\n', 'body', 'r') + PING;
+    const { ref } = await run(t, bytewise(bytes), { delayMs: 2 });
+    pin(ref, hmsg('foo', 1, 'NATS/1.0\r\nK: V\r\n\r\n', 'body', 'r') + PONG, false);
+  });
+
+  it('verbose CONNECT and a queue SUB', async (t) => {
+    const bytes = 'CONNECT {"verbose":true,"pedantic":false}\r\nSUB foo q 1\r\n' + pub('foo', 'x') + PING;
+    const { ref } = await run(t, bytewise(bytes), { delayMs: 2 });
+    pin(ref, '+OK\r\n+OK\r\n+OK\r\n' + msg('foo', 1, 'x') + PONG, false);
+  });
+
+  it('an unknown op still fails at the same byte', async (t) => {
+    const { ref } = await run(t, bytewise(CONNECT + 'SUB foo 1\r\nPUBX\r\n'), { delayMs: 2, until: undefined });
+    pin(ref, UNKNOWN_OP, true);
+  });
+
+  it('a payload longer than announced still fails', async (t) => {
+    const { ref } = await run(t, bytewise(CONNECT + 'SUB foo 1\r\nPUB foo 3\r\nabcd\r\n'), { delayMs: 2, until: undefined });
+    pin(ref, UNKNOWN_OP, true);
+  });
+
+  it('\\n-only control lines', async (t) => {
+    const { ref } = await run(t, bytewise('CONNECT {"verbose":false}\nSUB foo 1\nPUB foo 2\nhi\r\nPING\n'), { delayMs: 2 });
+    pin(ref, msg('foo', 1, 'hi') + PONG, false);
+  });
+});
+
+describe('split points', () => {
+  it('between \\r and \\n of a control line and of a payload', async (t) => {
+    const { ref } = await run(t, [CONNECT + 'SUB foo 1\r', '\nPUB foo 2\r', '\nhi\r', '\nPING\r', '\n'], { delayMs: 20 });
+    pin(ref, msg('foo', 1, 'hi') + PONG, false);
+  });
+
+  it('inside the verb and inside the size', async (t) => {
+    const { ref } = await run(t, [CONNECT + 'SUB foo 1\r\nP', 'UB foo 1', '2\r\nhello', ' world!\r\nPING\r\n'], { delayMs: 20 });
+    pin(ref, msg('foo', 1, 'hello world!') + PONG, false);
+  });
+
+  it('HPUB split between headers and payload', async (t) => {
+    const h = 'NATS/1.0\r\nA: B\r\n\r\n';
+    const { ref } = await run(t, [CONNECT_HEADERS + 'SUB foo 1\r\nHPUB foo 18 20\r\nNATS/1.0\r\n', 'A: B\r\n\r\n', 'hi\r\nPING\r\n'], { delayMs: 20 });
+    pin(ref, hmsg('foo', 1, h, 'hi') + PONG, false);
+  });
+
+  it('seeded random splits of a mixed stream give the same transcript as one write', async (t) => {
+    const stream =
+      CONNECT_HEADERS +
+      'SUB a.* 1\r\nSUB a.> 2\r\nSUB b q 3\r\n' +
+      pub('a.x', 'one') +
+      hpub('a.y.z', 'NATS/1.0\r\nX: 1\r\n\r\n', 'two', 'rr') +
+      pub('b', 'three', 'r') +
+      'UNSUB 2 1\r\n' +
+      pub('a.q', 'four') +
+      pub('a.q.q', 'five') +
+      PING;
+    const expected =
+      msg('a.x', 2, 'one') +
+      msg('a.x', 1, 'one') +
+      hmsg('a.y.z', 2, 'NATS/1.0\r\nX: 1\r\n\r\n', 'two', 'rr') +
+      msg('b', 3, 'three', 'r') +
+      msg('a.q', 1, 'four') +
+      PONG;
+    const whole = await run(t, [stream]);
+    pin(whole.ref, expected, false);
+    for (const seed of [1, 7, 42]) {
+      const { ref } = await run(t, randomSplit(stream, seed, 9), { delayMs: 1 });
+      pin(ref, expected, false);
+    }
+  });
+});
+
+describe('large payloads and pipelines', () => {
+  it('a 300 KB payload in one write', async (t) => {
+    const payload = Buffer.alloc(300 * 1024, 'x');
+    payload.write('start', 0);
+    payload.write('end', payload.length - 3);
+    const frame = Buffer.concat([Buffer.from(CONNECT + `SUB big 1\r\nPUB big ${payload.length}\r\n`), payload, Buffer.from('\r\n' + PING)]);
+    const { ref } = await run(t, [frame], { quietMs: 200 });
+    const frames = parseServerStream(ref.data);
+    assert.deepEqual(
+      frames.map((f) => f.op),
+      ['INFO', 'MSG', 'PONG'],
+    );
+    assert.ok(frames[1]?.op === 'MSG' && frames[1].payload.equals(payload));
+    assert.equal(ref.closed, false);
+  });
+
+  it('a 300 KB payload in random chunks of up to 8 KB', async (t) => {
+    const payload = Buffer.alloc(300 * 1024);
+    for (let i = 0; i < payload.length; i++) payload[i] = (i * 31) & 0xff;
+    const frame = Buffer.concat([Buffer.from(CONNECT + `SUB big 1\r\nPUB big ${payload.length}\r\n`), payload, Buffer.from('\r\n' + PING)]);
+    const { ref } = await run(t, randomSplit(frame, 3, 8192), { delayMs: 1, quietMs: 200 });
+    const frames = parseServerStream(ref.data);
+    assert.deepEqual(
+      frames.map((f) => f.op),
+      ['INFO', 'MSG', 'PONG'],
+    );
+    assert.ok(frames[1]?.op === 'MSG' && frames[1].payload.equals(payload));
+  });
+
+  it('1000 PUBs pipelined in one write arrive in order', async (t) => {
+    let body = '';
+    let expected = '';
+    for (let i = 0; i < 1000; i++) {
+      body += pub('p', `m${i}`);
+      expected += msg('p', 1, `m${i}`);
+    }
+    const { ref } = await run(t, [CONNECT + 'SUB p 1\r\n' + body + PING], { quietMs: 200 });
+    pin(ref, expected + PONG, false);
+    assert.equal(countOps(ref.data).MSG, 1000);
+  });
+
+  it('a payload of exactly the default max_payload (1 MB)', async (t) => {
+    const payload = Buffer.alloc(1024 * 1024, 'z');
+    const frame = Buffer.concat([Buffer.from(CONNECT + `SUB big 1\r\nPUB big ${payload.length}\r\n`), payload, Buffer.from('\r\n' + PING)]);
+    const { ref } = await run(t, [frame], { quietMs: 300 });
+    assert.deepEqual(
+      parseServerStream(ref.data).map((f) => f.op),
+      ['INFO', 'MSG', 'PONG'],
+    );
+  });
+
+  it('one byte over the default max_payload → -ERR Maximum Payload Violation + close', async (t) => {
+    const { ref } = await run(t, [CONNECT + `PUB big ${1024 * 1024 + 1}\r\n`], { until: undefined });
+    pin(ref, "-ERR 'Maximum Payload Violation'\r\n", true);
+  });
+});

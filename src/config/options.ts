@@ -311,6 +311,8 @@ export interface Options {
   websocket?: WebsocketOptions;
   leafnodeListen?: string;
   jetstream: boolean;
+  /** store_dir / -sd: JetStream storage directory (accepted, reported) */
+  storeDir: string;
   /** raw blocks kept for features tsnats does not serve yet (logged as warnings) */
   unsupported: string[];
 }
@@ -387,6 +389,7 @@ export function defaultOptions(): Options {
     reconnectErrorReports: DEFAULT_RECONNECT_ERROR_REPORTS,
     tags: [],
     jetstream: false,
+    storeDir: '',
     unsupported: [],
   };
 }

@@ -57,6 +57,9 @@ export const DEFAULT_CACHE_SIZE = 1024;
 // drop the whole cache than to scan it once per wildcard.
 const BATCH_WILDCARD_SCAN_LIMIT = 8;
 
+// Upper bound of the miss-admission stride when the cache thrashes.
+const MAX_ADMIT_EVERY = 64;
+
 // Arrays that start out holding objects, so the shared empty result has the
 // same elements kind as real results and readers' loops stay monomorphic.
 function objectArray<T>(): T[] {
@@ -141,7 +144,7 @@ function pushWeighted<S extends SubLike>(into: S[], sub: S): void {
 
 export class Sublist<S extends SubLike> {
   private readonly root = new TrieLevel<S>();
-  private readonly cache: Map<string, SublistResult<S>> | null;
+  private cache: Map<string, SublistResult<S>> | null;
   private readonly cacheMax: number;
 
   private numSubs = 0;
@@ -150,6 +153,14 @@ export class Sublist<S extends SubLike> {
   private matches = 0;
   private cacheHits = 0;
   private _genid = 0;
+
+  // Cache admission (see admit()): misses in the current window, cacheHits
+  // when it began, and "cache only every admitEvery-th miss".
+  private readonly admitWindow: number;
+  private winMisses = 0;
+  private winHitsBase = 0;
+  private admitEvery = 1;
+  private admitTick = 0;
 
   // Scratch state for one trie walk; match() never re-enters itself.
   private toks: string[] = [];
@@ -166,6 +177,7 @@ export class Sublist<S extends SubLike> {
     }
     this.cacheMax = size;
     this.cache = size > 0 ? new Map() : null;
+    this.admitWindow = Math.max(1, size >> 1);
   }
 
   /** Bumps on every successful insert/remove (once per removeBatch). */
@@ -270,7 +282,7 @@ export class Sublist<S extends SubLike> {
         this.removeFromCache(sub.subject);
       }
     }
-    if (dropCache) cache!.clear();
+    if (dropCache) this.cache = new Map();
     if (removed) this._genid++;
   }
 
@@ -302,24 +314,12 @@ export class Sublist<S extends SubLike> {
     // Invalid subjects are answered without being cached (sublist.go match).
     if (!this.tokenize(subject)) return EMPTY_RESULT;
 
-    this.rPsubs = null;
-    this.rPsubsOwned = false;
-    this.rQsubs = null;
-    this.rQnames.length = 0;
+    this.beginCollect();
     this.matchLevel(this.root, 0);
-    const psubs = this.rPsubs;
-    const qsubs = this.rQsubs;
-    this.rPsubs = null;
-    this.rQsubs = null;
-    this.rQnames.length = 0;
-
-    const result: SublistResult<S> =
-      psubs === null && qsubs === null
-        ? EMPTY_RESULT
-        : { psubs: psubs ?? EMPTY_RESULT.psubs, qsubs: qsubs ?? EMPTY_RESULT.qsubs };
-    if (cache !== null) {
+    const result = this.endCollect();
+    if (cache !== null && this.admit()) {
       cache.set(subject, result);
-      if (cache.size > this.cacheMax) this.shrinkCache(cache);
+      if (cache.size > this.cacheMax) this.shrinkCache();
     }
     return result;
   }
@@ -344,18 +344,9 @@ export class Sublist<S extends SubLike> {
    */
   reverseMatch(subject: string): SublistResult<S> {
     const toks = subject.split('.');
-    this.rPsubs = null;
-    this.rPsubsOwned = false;
-    this.rQsubs = null;
-    this.rQnames.length = 0;
+    this.beginCollect();
     this.reverseLevel(this.root, toks, 0, null);
-    const psubs = this.rPsubs;
-    const qsubs = this.rQsubs;
-    this.rPsubs = null;
-    this.rQsubs = null;
-    this.rQnames.length = 0;
-    if (psubs === null && qsubs === null) return EMPTY_RESULT;
-    return { psubs: psubs ?? EMPTY_RESULT.psubs, qsubs: qsubs ?? EMPTY_RESULT.qsubs };
+    return this.endCollect();
   }
 
   /** Every subscription, in no particular order. */
@@ -541,6 +532,24 @@ export class Sublist<S extends SubLike> {
     }
   }
 
+  private beginCollect(): void {
+    this.rPsubs = null;
+    this.rPsubsOwned = false;
+    this.rQsubs = null;
+  }
+
+  private endCollect(): SublistResult<S> {
+    const psubs = this.rPsubs;
+    const qsubs = this.rQsubs;
+    this.rPsubs = null;
+    this.rQsubs = null;
+    // Group names are only recorded alongside groups; skip the costly
+    // length store when there were none.
+    if (qsubs !== null) this.rQnames.length = 0;
+    if (psubs === null && qsubs === null) return EMPTY_RESULT;
+    return { psubs: psubs ?? EMPTY_RESULT.psubs, qsubs: qsubs ?? EMPTY_RESULT.qsubs };
+  }
+
   // Accumulates one node's subscriptions into the scratch result. The first
   // node's plain list is used as is (it is an immutable snapshot); a second
   // contributing node forces a private copy.
@@ -633,9 +642,10 @@ export class Sublist<S extends SubLike> {
       if (r !== undefined) cache.set(subject, withSub(r, sub));
       return;
     }
-    for (const [key, r] of cache) {
+    // forEach rather than for-of over entries: no [key, value] pair per entry.
+    cache.forEach((r, key) => {
       if (matchLiteral(key, subject)) cache.set(key, withSub(r, sub));
-    }
+    });
   }
 
   // A removed subscription invalidates the cached results it matched; they
@@ -646,20 +656,50 @@ export class Sublist<S extends SubLike> {
       cache.delete(subject);
       return;
     }
-    for (const key of cache.keys()) {
+    cache.forEach((_r, key) => {
       if (matchLiteral(key, subject)) cache.delete(key);
-    }
+    });
   }
 
-  // Over the bound: drop the oldest entries down to half of it (sublist.go
-  // sweeps to slCacheSweep = slCacheMax/2, in arbitrary order). Insertion
-  // order makes this O(entries dropped) and amortised O(1) per miss.
-  private shrinkCache(cache: Map<string, SublistResult<S>>): void {
-    const target = this.cacheMax >> 1;
-    for (const key of cache.keys()) {
-      if (cache.size <= target) break;
-      cache.delete(key);
+  // Whether this miss's result should enter the cache. Normally always. When
+  // a window of misses (half the cache size) saw fewer hits than misses, the
+  // cache is thrashing, typically on a stream of one-off subjects such as
+  // request replies: each insert then costs more than it will ever save and
+  // flushes entries that do get hit. Only every admitEvery-th miss is then
+  // cached, doubling up to 64 while thrashing lasts and back to every miss
+  // as soon as a window is mostly hits. (The reference always caches.)
+  private admit(): boolean {
+    if (++this.winMisses >= this.admitWindow) {
+      const hits = this.cacheHits - this.winHitsBase;
+      this.admitEvery = hits < this.winMisses ? Math.min(this.admitEvery * 2, MAX_ADMIT_EVERY) : 1;
+      this.winMisses = 0;
+      this.winHitsBase = this.cacheHits;
     }
+    if (this.admitEvery === 1) return true;
+    if (++this.admitTick < this.admitEvery) return false;
+    this.admitTick = 0;
+    return true;
+  }
+
+  // Over the bound: keep the newest half (sublist.go sweeps down to
+  // slCacheSweep = slCacheMax/2, dropping in arbitrary order).
+  //
+  // The survivors are copied into a new Map instead of deleting the oldest
+  // entries in place. A long-lived Map sits in V8's old generation; churning
+  // it makes it reallocate its backing table there, and each dead table
+  // keeps young subject strings alive through scavenges until the next full
+  // GC, so garbage gets promoted in bulk. With unique subjects (request
+  // replies) that made a miss 2-3x slower; a fresh Map stays young and dies
+  // young. The copy is amortised one set() per miss.
+  private shrinkCache(): void {
+    const old = this.cache!;
+    const fresh = new Map<string, SublistResult<S>>();
+    let skip = old.size - (this.cacheMax >> 1);
+    old.forEach((r, key) => {
+      if (skip > 0) skip--;
+      else fresh.set(key, r);
+    });
+    this.cache = fresh;
   }
 }
 

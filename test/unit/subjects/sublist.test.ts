@@ -502,6 +502,35 @@ describe('Sublist cache', () => {
     }
   });
 
+  it('stops caching one-off subjects while thrashing, and resumes once hits return', () => {
+    const s = new Sublist<TSub>();
+    const all = sub('>');
+    s.insert(all);
+    const hits = (): number => Math.round(s.stats().cacheHitRate * s.stats().numMatches);
+    const hot = 'hot.subject';
+    s.match(hot);
+    // A flood of unique subjects, more than the cache holds: caching every
+    // one (and sweeping the oldest half) would evict `hot`.
+    for (let i = 0; i < 1500; i++) assert.deepEqual(s.match(`u.${i}`).psubs, [all]);
+    assert.ok(s.cacheCount() <= DEFAULT_CACHE_SIZE);
+    let h = hits();
+    assert.deepEqual(s.match(hot).psubs, [all]);
+    assert.equal(hits(), h + 1, 'the hot subject is still cached');
+
+    // Traffic turns mostly into hits: new subjects are cached again.
+    for (let k = 0; k < 600; k++) {
+      s.match(hot);
+      s.match(hot);
+      s.match(`v.${k}`);
+    }
+    for (let i = 0; i < 5; i++) {
+      s.match(`w.${i}`);
+      h = hits();
+      assert.deepEqual(s.match(`w.${i}`).psubs, [all]);
+      assert.equal(hits(), h + 1, `w.${i} was cached on its miss`);
+    }
+  });
+
   it('removeBatch with many wildcards stays correct', () => {
     const s = new Sublist<TSub>();
     const wild = Array.from({ length: 20 }, (_, i) => sub(`w.${i}.*`));

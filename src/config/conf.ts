@@ -39,6 +39,12 @@ interface NodeBase extends ConfPosition {
    * report such entries as unknown fields.
    */
   usedVariable: boolean;
+  /**
+   * set on the elements and entries of a value that came from an environment
+   * variable: the reference holds those without position (errors about them
+   * print no file:line:col) and without its token wrapper.
+   */
+  fromEnv?: true;
 }
 
 export interface ConfString extends NodeBase {
@@ -985,8 +991,6 @@ const SIZE_SUFFIXES: Record<string, bigint> = {
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 
-/** Only an `X=value` line is parsed for an environment variable; guards against $A -> $A loops. */
-const MAX_ENV_DEPTH = 32;
 
 type Ctx = { kind: 'map'; map: ConfMap } | { kind: 'array'; items: ConfNode[] };
 
@@ -1000,7 +1004,8 @@ interface ParserEnv {
   env: Record<string, string | undefined>;
   /** real paths of the files being parsed, outermost first (include loop guard) */
   files: string[];
-  envDepth: number;
+  /** environment variables being expanded, outermost first ($A -> $A guard) */
+  envStack: string[];
 }
 
 class Parser {
@@ -1156,18 +1161,20 @@ class Parser {
     }
     const envVal = Object.prototype.hasOwnProperty.call(this.penv.env, name) ? this.penv.env[name] : undefined;
     if (envVal !== undefined) {
+      if (this.penv.envStack.includes(name)) {
+        // The reference recurses until its stack overflows.
+        throw new RecursiveVariable(name, this.file, it.line, it.pos);
+      }
       let parsed: ConfMap;
       try {
-        if (this.penv.envDepth >= MAX_ENV_DEPTH) {
-          throw new ConfigError('CONF_VARIABLE', `variable reference for '${name}' is recursive`);
-        }
         // Parsed as a fresh, file-less document, like the reference's conf.Parse.
         const sub = new Parser(Buffer.from(`pk=${envVal}`, 'utf8'), '', {
           ...this.penv,
-          envDepth: this.penv.envDepth + 1,
+          envStack: [...this.penv.envStack, name],
         });
         parsed = sub.run();
       } catch (e) {
+        if (e instanceof RecursiveVariable) throw e;
         const msg = e instanceof Error ? e.message : String(e);
         throw new ConfigError(
           'CONF_VARIABLE',
@@ -1235,13 +1242,27 @@ class Parser {
   }
 }
 
-/** Gives an environment-provided value (and its children) the reference's position. */
-function restamp(n: ConfNode, file: string, line: number, column: number): ConfNode {
+class RecursiveVariable extends ConfigError {
+  constructor(name: string, file: string, line: number, column: number) {
+    super('CONF_VARIABLE', `variable reference for '${name}' on line ${line} refers to itself through the environment`, {
+      file,
+      line,
+      column,
+    });
+  }
+}
+
+/**
+ * Gives an environment-provided value the reference's position; its
+ * children are marked as position-less raw values.
+ */
+function restamp(n: ConfNode, file: string, line: number, column: number, nested = false): ConfNode {
   const out = { ...n, file, line, column } as ConfNode;
-  if (out.kind === 'array') out.value = out.value.map((c) => restamp(c, file, line, column));
+  if (nested) out.fromEnv = true;
+  if (out.kind === 'array') out.value = out.value.map((c) => restamp(c, file, line, column, true));
   else if (out.kind === 'map') {
     const m: ConfMap = new Map();
-    for (const [k, c] of out.value) m.set(k, restamp(c, file, line, column));
+    for (const [k, c] of out.value) m.set(k, restamp(c, file, line, column, true));
     out.value = m;
   }
   return out;
@@ -1289,7 +1310,7 @@ function parseFileInternal(file: string, penv: ParserEnv): ConfMap {
  */
 export function parseConf(text: string, opts: ParseOptions = {}): ConfMap {
   const file = opts.file ?? '';
-  const penv: ParserEnv = { env: opts.env ?? process.env, files: [], envDepth: 0 };
+  const penv: ParserEnv = { env: opts.env ?? process.env, files: [], envStack: [] };
   if (file !== '') {
     try {
       penv.files.push(realpathSync(file));
@@ -1302,7 +1323,7 @@ export function parseConf(text: string, opts: ParseOptions = {}): ConfMap {
 
 /** Reads and parses a conf file (positions name `file` as given). Throws ConfigError. */
 export function parseConfFile(file: string, opts: { env?: Record<string, string | undefined> } = {}): ConfMap {
-  return parseFileInternal(file, { env: opts.env ?? process.env, files: [], envDepth: 0 });
+  return parseFileInternal(file, { env: opts.env ?? process.env, files: [], envStack: [] });
 }
 
 /** Plain JS view of a node (strings, numbers, booleans, Dates, arrays, objects). */

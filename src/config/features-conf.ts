@@ -1,0 +1,858 @@
+// cluster, websocket, operator/resolver blocks, and the blocks for features
+// tsnats does not serve (jetstream, leafnodes, gateway, mqtt, ocsp): those are
+// validated like the reference validates them, then reported as notices.
+
+import { statSync } from 'node:fs';
+import type { ConfNode } from './conf.js';
+import { DurationError, nsToMs, parseGoDuration } from './duration.js';
+import { JWTError, decodeJWT, readOperatorJWT } from './jwt-conf.js';
+import type { OCSPConfig, Options, ResolverConfig, WebsocketOptions } from './options.js';
+import { parseAuthorization, parseSimpleAuth, parseUserPermissions, isValidPublicKey } from './auth-conf.js';
+import { loadTLSBlock } from './tls-conf.js';
+import {
+  Issues,
+  ListenError,
+  NIL_DEREF,
+  TypeMismatch,
+  asArray,
+  asBool,
+  asInt,
+  asMap,
+  asString,
+  goQuote,
+  goType,
+  goValue,
+  parseListen,
+  parseStringArray,
+  recovering,
+} from './values.js';
+
+/** Mutable facts shared across top-level keys while one file is applied. */
+export interface ApplyState {
+  /** JetStream store dir, from store_dir or jetstream { store_dir } (duplicate check) */
+  storeDir: string;
+}
+
+/**
+ * server/opts.go parseDuration: a Go duration string, or (deprecated) a
+ * number of seconds, which the reference accepts with a warning.
+ */
+export function parseDurationField(field: string, n: ConfNode, issues: Issues): number {
+  if (n.kind === 'string') {
+    try {
+      return nsToMs(parseGoDuration(n.value));
+    } catch (e) {
+      if (!(e instanceof DurationError)) throw e;
+      issues.error(n, `error parsing ${field}: ${e.message}`);
+      return 0;
+    }
+  }
+  issues.warnField(n, field, `${field} should be converted to a duration`);
+  return asInt(n) * 1000;
+}
+
+/** url.Parse failures the reference can hit on route URLs, approximated. */
+function goURLParses(u: string): boolean {
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(u)) return false;
+  if (u.startsWith(':')) return false;
+  if (/%(?![0-9a-fA-F]{2})/.test(u)) return false;
+  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)/.exec(u);
+  if (m !== null) {
+    const host = m[1].slice(m[1].lastIndexOf('@') + 1);
+    if (/[\s"<>\\^`{|}]/.test(host)) return false;
+  }
+  return true;
+}
+
+/** parseURLs for cluster routes: duplicates warn, unparseable URLs fail. */
+function parseRoutes(n: ConfNode, issues: Issues): string[] | undefined {
+  const errsBefore = issues.errors.length;
+  const urls = recovering<string[]>(issues, [], () => {
+    const out: string[] = [];
+    const seen = new Set<string>();
+    for (const el of asArray(n)) {
+      const s = asString(el);
+      if (seen.has(s)) {
+        issues.warnField(el, s, 'Duplicate route entry detected');
+        continue;
+      }
+      seen.add(s);
+      const trimmed = s.trim();
+      if (!goURLParses(trimmed)) {
+        issues.error(el, `error parsing route url [${goQuote(trimmed)}]`);
+        continue;
+      }
+      out.push(trimmed);
+    }
+    return out;
+  });
+  return issues.errors.length > errsBefore ? undefined : urls;
+}
+
+export function applyCluster(n: ConfNode, o: Options, issues: Issues): void {
+  recovering(issues, undefined, () => {
+    if (n.kind !== 'map') {
+      issues.error(n, `Expected map to define cluster, got ${goType(n)}`);
+      return;
+    }
+    const c = o.cluster;
+    for (const [key, v] of n.value) {
+      switch (key.toLowerCase()) {
+        case 'name':
+          c.name = asString(v);
+          break;
+        case 'listen':
+          try {
+            const hp = parseListen(v);
+            c.host = hp.host;
+            c.port = hp.port;
+          } catch (e) {
+            if (!(e instanceof ListenError)) throw e;
+            issues.error(v, e.message);
+          }
+          break;
+        case 'port':
+          c.port = asInt(v);
+          break;
+        case 'host':
+        case 'net':
+          c.host = asString(v);
+          break;
+        case 'authorization': {
+          const auth = parseAuthorization(v, issues);
+          if (auth === null) throw new TypeMismatch(v, NIL_DEREF);
+          if (auth.users !== undefined) {
+            issues.error(v, 'Cluster authorization does not allow multiple users');
+            continue;
+          }
+          if (auth.token !== '') {
+            issues.error(v, 'Cluster authorization does not support tokens');
+            continue;
+          }
+          c.username = auth.user;
+          c.password = auth.pass;
+          c.authTimeoutMs = auth.timeout * 1000;
+          c.authTimeoutSet = auth.timeout !== 0;
+          if (auth.defaultPermissions !== undefined) {
+            issues.warnField(v, key, 'setting "permissions" within cluster authorization block is deprecated');
+            // Permissions given directly in the cluster block win.
+            if (c.permissions === undefined) {
+              c.permissions = { import: auth.defaultPermissions.publish, export: auth.defaultPermissions.subscribe };
+            }
+          }
+          break;
+        }
+        case 'routes': {
+          const routes = parseRoutes(v, issues);
+          if (routes !== undefined) o.routes = routes;
+          break;
+        }
+        case 'tls': {
+          const tc = loadTLSBlock(v, false, issues);
+          if (tc !== undefined) c.tls = tc;
+          break;
+        }
+        case 'cluster_advertise':
+        case 'advertise':
+          c.advertise = asString(v);
+          break;
+        case 'no_advertise':
+          c.noAdvertise = asBool(v);
+          break;
+        case 'connect_retries':
+          c.connectRetries = asInt(v);
+          break;
+        case 'permissions': {
+          const perms = parseUserPermissions(v, issues, false);
+          if (perms === 'error') continue;
+          if (perms === null) throw new TypeMismatch(v, NIL_DEREF);
+          if (perms.response !== undefined) {
+            issues.error(v, 'Cluster permissions do not support dynamic responses');
+            continue;
+          }
+          c.permissions = { import: perms.publish, export: perms.subscribe };
+          break;
+        }
+        // tsnats accepts these nats-server 2.10 settings (2.9.10 rejects them).
+        case 'pool_size':
+          c.poolSize = asInt(v);
+          break;
+        case 'compression':
+          if (v.kind === 'bool') c.compression = v.value ? 'accept' : 'off';
+          else if (v.kind === 'map') {
+            const mode = v.value.get('mode');
+            c.compression = mode === undefined ? 'accept' : asString(mode);
+          } else c.compression = asString(v);
+          break;
+        default:
+          if (!v.usedVariable) issues.unknownField(v, key);
+      }
+    }
+  });
+}
+
+function defaultWebsocket(): WebsocketOptions {
+  return {
+    host: '',
+    port: 0,
+    noTls: false,
+    compression: false,
+    sameOrigin: false,
+    allowedOrigins: [],
+    handshakeTimeoutMs: 0,
+  };
+}
+
+export function applyWebsocket(n: ConfNode, o: Options, issues: Issues): void {
+  recovering(issues, undefined, () => {
+    if (n.kind !== 'map') {
+      issues.error(n, `Expected websocket to be a map, got ${goType(n)}`);
+      return;
+    }
+    const ws = (o.websocket ??= defaultWebsocket());
+    for (const [key, v] of n.value) {
+      switch (key.toLowerCase()) {
+        case 'listen':
+          try {
+            const hp = parseListen(v);
+            ws.host = hp.host;
+            ws.port = hp.port;
+          } catch (e) {
+            if (!(e instanceof ListenError)) throw e;
+            issues.error(v, e.message);
+          }
+          break;
+        case 'port':
+          ws.port = asInt(v);
+          break;
+        case 'host':
+        case 'net':
+          ws.host = asString(v);
+          break;
+        case 'advertise':
+          ws.advertise = asString(v);
+          break;
+        case 'no_tls':
+          ws.noTls = asBool(v);
+          break;
+        case 'tls': {
+          const tc = loadTLSBlock(v, true, issues);
+          if (tc !== undefined) ws.tls = tc;
+          break;
+        }
+        case 'same_origin':
+          ws.sameOrigin = asBool(v);
+          break;
+        case 'allowed_origins':
+        case 'allowed_origin':
+        case 'allow_origins':
+        case 'allow_origin':
+        case 'origins':
+        case 'origin':
+          ws.allowedOrigins = parseStringArray('allowed origins', v, issues) ?? [];
+          break;
+        case 'handshake_timeout': {
+          let ms = 0;
+          if (v.kind === 'integer') ms = v.value * 1000;
+          else if (v.kind === 'string') {
+            try {
+              ms = nsToMs(parseGoDuration(v.value));
+            } catch (e) {
+              if (!(e instanceof DurationError)) throw e;
+              issues.error(v, e.message);
+              continue;
+            }
+          } else issues.error(v, `error parsing handshake timeout: unsupported type ${goType(v)}`);
+          ws.handshakeTimeoutMs = ms;
+          break;
+        }
+        case 'compress':
+        case 'compression':
+          ws.compression = asBool(v);
+          break;
+        case 'authorization':
+        case 'authentication': {
+          const auth = parseSimpleAuth(v, issues);
+          if (auth === null) throw new TypeMismatch(v, NIL_DEREF);
+          ws.username = auth.user || undefined;
+          ws.password = auth.pass || undefined;
+          ws.token = auth.token || undefined;
+          ws.authTimeoutMs = auth.timeout ? auth.timeout * 1000 : undefined;
+          break;
+        }
+        case 'jwt_cookie':
+          ws.jwtCookie = asString(v);
+          break;
+        case 'no_auth_user':
+          ws.noAuthUser = asString(v);
+          break;
+        default:
+          if (!v.usedVariable) issues.unknownField(v, key);
+      }
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// operator mode
+
+export function applyOperators(n: ConfNode, o: Options, issues: Issues): void {
+  const files: string[] = [];
+  // Only a single string works in 2.9.10: a conf array is never a []string there.
+  if (n.kind === 'string') files.push(n.value);
+  else issues.error(n, `error parsing operators: unsupported type ${goType(n)}`);
+  o.trustedOperators = [];
+  let first: Record<string, unknown> | undefined;
+  for (const f of files) {
+    try {
+      const { jwt, claims } = readOperatorJWT(f);
+      o.trustedOperators.push(jwt);
+      first ??= claims.nats;
+    } catch (e) {
+      if (!(e instanceof JWTError)) throw e;
+      issues.error(n, `error parsing operator JWT: ${e.message}`);
+    }
+  }
+  if (o.trustedOperators.length === 1 && first !== undefined) {
+    const url = first.account_server_url;
+    // An explicit resolver takes precedence over the operator's account server.
+    if (o.resolver === undefined && typeof url === 'string' && url !== '') {
+      o.resolver = { type: 'url', url: url + '/accounts' };
+    }
+    const sys = first.system_account;
+    if (o.systemAccount === '' && typeof sys === 'string') o.systemAccount = sys;
+  }
+}
+
+function durationOf(v: ConfNode): number {
+  return nsToMs(parseGoDuration(asString(v)));
+}
+
+export function applyResolver(n: ConfNode, o: Options, issues: Issues): void {
+  let res: ResolverConfig | undefined;
+  if (n.kind === 'string') {
+    if (/(MEM|MEMORY)\s*/i.test(n.value)) res = { type: 'memory' };
+    else {
+      const m = /(?:URL)(?:\(\s*"?([^\s"]*)"?\s*\))?\s*/i.exec(n.value);
+      if (m !== null) res = { type: 'url', url: m[1] ?? '' };
+    }
+  } else if (n.kind === 'map') {
+    const m = n.value;
+    let dir = '';
+    let type = '';
+    let allowDelete = false;
+    let limit = 0;
+    let ttlMs = 0;
+    let intervalMs = 0;
+    let timeoutMs = 0;
+    try {
+      if (m.has('dir')) dir = asString(m.get('dir')!);
+      if (m.has('type')) type = asString(m.get('type')!);
+      if (m.has('allow_delete')) allowDelete = asBool(m.get('allow_delete')!);
+      if (m.has('limit')) limit = asInt(m.get('limit')!);
+      if (m.has('ttl')) ttlMs = durationOf(m.get('ttl')!);
+      if (m.has('interval')) intervalMs = durationOf(m.get('interval')!);
+      if (m.has('timeout')) timeoutMs = durationOf(m.get('timeout')!);
+    } catch (e) {
+      if (!(e instanceof DurationError)) throw e;
+      issues.error(n, e.message);
+      return;
+    }
+    if (dir === '') {
+      issues.error(n, 'dir has no value and needs to point to a directory');
+      return;
+    }
+    try {
+      const st = statSync(dir);
+      if (!st.isDirectory() || (st.mode & 0o200) === 0) {
+        issues.error(n, 'dir needs to point to an accessible directory');
+        return;
+      }
+    } catch {
+      // Missing is fine: the resolver creates it.
+    }
+    switch (type.toUpperCase()) {
+      case 'CACHE':
+        if (intervalMs !== 0) issues.error(n, 'CACHE does not accept sync');
+        if (allowDelete) issues.error(n, 'CACHE does not accept allow_delete');
+        res = { type: 'cache', dir, limit, ttlMs, intervalMs, allowDelete, timeoutMs };
+        break;
+      case 'FULL':
+        if (ttlMs !== 0) issues.error(n, 'FULL does not accept ttl');
+        res = { type: 'full', dir, limit, ttlMs, intervalMs, allowDelete, timeoutMs };
+        break;
+    }
+  } else {
+    issues.error(n, `error parsing operator resolver, wrong type ${goType(n)}`);
+    return;
+  }
+  if (res === undefined) {
+    o.resolver = undefined;
+    issues.error(
+      n,
+      'error parsing account resolver, should be MEM or  URL("url") or a map containing dir and type state=[FULL|CACHE])',
+    );
+    return;
+  }
+  o.resolver = res;
+}
+
+export function applyResolverPreload(n: ConfNode, o: Options, issues: Issues): void {
+  if (n.kind !== 'map') {
+    issues.error(n, 'preload should be a map of account_public_key:account_jwt');
+    return;
+  }
+  o.resolverPreload = {};
+  for (const [key, v] of n.value) {
+    if (v.kind !== 'string') {
+      issues.error(v, 'preload map value should be a string JWT');
+      continue;
+    }
+    try {
+      if (decodeJWT(v.value).type !== 'account') throw new JWTError('not account claim');
+    } catch (e) {
+      if (!(e instanceof JWTError)) throw e;
+      issues.error(v, 'invalid account JWT');
+      continue;
+    }
+    o.resolverPreload[key] = v.value;
+  }
+}
+
+export function applyPinnedAccounts(n: ConfNode, o: Options, issues: Issues): void {
+  if (n.kind === 'string') o.resolverPinnedAccounts = [n.value];
+  else if (n.kind === 'array') {
+    o.resolverPinnedAccounts = [];
+    for (const el of n.value) {
+      if (el.kind === 'string') o.resolverPinnedAccounts.push(el.value);
+      else issues.error(el, `error parsing resolver_pinned_accounts: unsupported type in array ${goType(el)}`);
+    }
+  } else issues.error(n, `error parsing resolver_pinned_accounts: unsupported type ${goType(n)}`);
+}
+
+export function applyTrustedKeys(n: ConfNode, o: Options, issues: Issues): void {
+  // Key errors point at the last array element: the reference reuses its token variable.
+  let at: ConfNode = n;
+  if (n.kind === 'string') o.trustedKeys = [n.value];
+  else if (n.kind === 'array') {
+    const keys: string[] = [];
+    for (const el of n.value) {
+      at = el;
+      if (el.kind === 'string') keys.push(el.value);
+      else issues.error(el, `error parsing trusted: unsupported type in array ${goType(el)}`);
+    }
+    o.trustedKeys = keys;
+  } else issues.error(n, `error parsing trusted: unsupported type ${goType(n)}`);
+  for (const key of o.trustedKeys) {
+    if (!isValidPublicKey(key, 'O')) {
+      issues.error(at, `trust key ${goQuote(key)} required to be a valid public operator nkey`);
+    }
+  }
+}
+
+export function applyOCSP(n: ConfNode, o: Options, issues: Issues): void {
+  let ocsp: OCSPConfig | undefined;
+  if (n.kind === 'bool') ocsp = { mode: n.value ? 'auto' : 'never', urls: [] };
+  else if (n.kind === 'map') {
+    ocsp = { mode: 'auto', urls: [] };
+    for (const [key, v] of n.value) {
+      switch (key) {
+        case 'mode': {
+          const mode = asString(v).toLowerCase();
+          if (mode === 'always' || mode === 'must' || mode === 'never' || mode === 'auto') ocsp.mode = mode;
+          else issues.error(v, 'error parsing ocsp config: unsupported ocsp mode string');
+          break;
+        }
+        case 'urls':
+          // The reference asserts []string, which a conf array never is.
+          throw new TypeMismatch(v, `interface conversion: interface {} is ${goType(v)}, not []string`);
+        case 'url':
+          ocsp.urls = [asString(v)];
+          break;
+        default:
+          issues.error(v, 'error parsing ocsp config: unsupported field string');
+          return;
+      }
+    }
+  } else {
+    issues.error(n, `error parsing ocsp config: unsupported type ${goType(n)}`);
+    return;
+  }
+  o.ocsp = ocsp;
+  if (ocsp.mode !== 'never') issues.notice('OCSP stapling is not supported by tsnats; the ocsp setting is ignored');
+}
+
+// ---------------------------------------------------------------------------
+// features tsnats does not serve
+
+/** jetstream store sizes: a number, or "<n>K|M|G|T" (server/opts.go getStorageSize). */
+function storageSize(v: ConfNode): number | string {
+  if (v.kind === 'integer') return v.value;
+  if (v.kind !== 'string') return 'must be int64 or string';
+  if (v.value === '') return 0;
+  const suffix = v.value.slice(-1);
+  const prefix = v.value.slice(0, -1);
+  if (!/^[+-]?[0-9]+$/.test(prefix)) return `strconv.ParseInt: parsing ${goQuote(prefix)}: invalid syntax`;
+  const shift: Record<string, number> = { K: 10, M: 20, G: 30, T: 40 };
+  if (!(suffix in shift)) return 'sizes defined as strings must end in K, M, G, T';
+  return Number(prefix) * 2 ** shift[suffix];
+}
+
+/** parseJetStream. Its type errors surface at the jetstream key (the reference has no recover of its own). */
+export function applyJetStream(n: ConfNode, o: Options, issues: Issues, state: ApplyState): void {
+  try {
+    if (n.kind === 'bool') o.jetstream = n.value;
+    else if (n.kind === 'string') {
+      const s = n.value.toLowerCase();
+      if (s === 'enabled' || s === 'enable') o.jetstream = true;
+      else if (s === 'disabled' || s === 'disable') o.jetstream = false;
+      else {
+        issues.error(n, `Expected 'enabled' or 'disabled' for string value, got '${n.value}'`);
+        return;
+      }
+    } else if (n.kind === 'map') {
+      let enable = true;
+      for (const [key, v] of n.value) {
+        switch (key.toLowerCase()) {
+          case 'store':
+          case 'store_dir':
+          case 'storedir':
+            if (state.storeDir !== '') {
+              issues.error(v, "Duplicate 'store_dir' configuration");
+              return;
+            }
+            state.storeDir = asString(v);
+            break;
+          case 'max_memory_store':
+          case 'max_mem_store':
+          case 'max_mem':
+          case 'max_file_store':
+          case 'max_file':
+          case 'max_outstanding_catchup': {
+            const size = storageSize(v);
+            if (typeof size === 'string') {
+              const k = key.toLowerCase();
+              const label = k.startsWith('max_mem') ? 'max_mem_store' : k.startsWith('max_file') ? 'max_file_store' : k;
+              issues.error(v, `${label} ${size}`);
+              return;
+            }
+            break;
+          }
+          case 'domain':
+          case 'key':
+          case 'ek':
+          case 'encryption_key':
+          case 'extension_hint':
+          case 'unique_tag':
+            asString(v);
+            break;
+          case 'enable':
+          case 'enabled':
+            enable = asBool(v);
+            break;
+          case 'cipher': {
+            const c = asString(v).toLowerCase();
+            if (c !== 'chacha' && c !== 'chachapoly' && c !== 'aes') {
+              issues.error(v, `Unknown cipher type: ${goQuote(asString(v))}`);
+              return;
+            }
+            break;
+          }
+          case 'limits':
+            if (v.kind !== 'map') {
+              issues.error(v, `Expected a map to define JetStreamLimits, got ${goType(v)}`);
+              return;
+            }
+            for (const [lk, lv] of v.value) {
+              const k = lk.toLowerCase();
+              if (k === 'duplicate_window') asString(lv);
+              else if (k === 'max_ack_pending' || k === 'max_ha_assets' || k === 'max_request_batch') asInt(lv);
+              else if (!lv.usedVariable) issues.unknownField(lv, lk);
+            }
+            break;
+          default:
+            if (!v.usedVariable) issues.unknownField(v, key);
+        }
+      }
+      o.jetstream = enable;
+    } else {
+      issues.error(n, `Expected map, bool or string to define JetStream, got ${goType(n)}`);
+      return;
+    }
+  } catch (e) {
+    if (e instanceof TypeMismatch) throw new TypeMismatch(n, e.message);
+    throw e;
+  }
+  if (o.jetstream) issues.notice('JetStream is not supported by tsnats; the jetstream block is ignored');
+}
+
+/** The value kinds a generic unsupported-feature block checks. */
+type Shape = 'string' | 'int' | 'bool' | 'listen' | 'tls' | 'tls-route' | 'duration' | 'any' | 'simple-auth';
+
+function checkShape(shape: Shape, key: string, v: ConfNode, issues: Issues): void {
+  switch (shape) {
+    case 'string':
+      asString(v);
+      return;
+    case 'int':
+      asInt(v);
+      return;
+    case 'bool':
+      asBool(v);
+      return;
+    case 'listen':
+      try {
+        parseListen(v);
+      } catch (e) {
+        if (!(e instanceof ListenError)) throw e;
+        issues.error(v, e.message);
+      }
+      return;
+    case 'tls':
+    case 'tls-route':
+      loadTLSBlock(v, shape === 'tls', issues);
+      return;
+    case 'duration':
+      parseDurationField(key, v, issues);
+      return;
+    case 'simple-auth':
+      if (parseSimpleAuth(v, issues) === null) throw new TypeMismatch(v, NIL_DEREF);
+      return;
+    case 'any':
+      return;
+  }
+}
+
+function checkBlock(
+  n: ConfNode,
+  shapes: Record<string, Shape>,
+  issues: Issues,
+  special: (key: string, v: ConfNode) => boolean = () => false,
+): void {
+  for (const [key, v] of asMap(n)) {
+    const k = key.toLowerCase();
+    if (special(k, v)) continue;
+    const shape = shapes[k];
+    if (shape === undefined) {
+      if (!v.usedVariable) issues.unknownField(v, key);
+      continue;
+    }
+    checkShape(shape, k, v, issues);
+  }
+}
+
+export function applyLeafnodes(n: ConfNode, o: Options, issues: Issues): void {
+  recovering(issues, undefined, () => {
+    if (n.kind !== 'map') {
+      issues.error(n, `Expected map to define a leafnode, got ${goType(n)}`);
+      return;
+    }
+    let host = '';
+    let port = 0;
+    checkBlock(
+      n,
+      {
+        listen: 'listen',
+        port: 'int',
+        host: 'string',
+        net: 'string',
+        reconnect: 'int',
+        reconnect_delay: 'int',
+        reconnect_interval: 'int',
+        tls: 'tls',
+        leafnode_advertise: 'string',
+        advertise: 'string',
+        no_advertise: 'bool',
+        min_version: 'string',
+        minimum_version: 'string',
+      },
+      issues,
+      (k, v) => {
+        if (k === 'listen') {
+          try {
+            ({ host, port } = parseListen(v));
+          } catch (e) {
+            if (!(e instanceof ListenError)) throw e;
+            issues.error(v, e.message);
+          }
+          return true;
+        }
+        if (k === 'port') port = asInt(v);
+        else if (k === 'host' || k === 'net') host = asString(v);
+        else if (k === 'authorization') checkLeafAuthorization(v, issues);
+        else if (k === 'remotes') checkLeafRemotes(v, issues);
+        else return false;
+        return true;
+      },
+    );
+    if (port !== 0) o.leafnodeListen = `${host || '0.0.0.0'}:${port}`;
+  });
+  issues.notice('leafnodes are not supported by tsnats; the leafnodes block is ignored');
+}
+
+function checkLeafAuthorization(n: ConfNode, issues: Issues): void {
+  recovering(issues, undefined, () => {
+    checkBlock(n, { user: 'string', username: 'string', pass: 'string', password: 'string', timeout: 'any', account: 'string' }, issues, (k, v) => {
+      if (k !== 'users') return false;
+      if (v.kind !== 'array') {
+        issues.error(v, `Expected users field to be an array, got ${goValue(v)}`);
+        return true;
+      }
+      for (const u of v.value) {
+        if (u.kind !== 'map') {
+          issues.error(u, `Expected user entry to be a map/struct, got ${goValue(u)}`);
+          continue;
+        }
+        checkBlock(u, { user: 'string', username: 'string', pass: 'string', password: 'string', account: 'string' }, issues);
+      }
+      return true;
+    });
+  });
+}
+
+function checkLeafRemotes(n: ConfNode, issues: Issues): void {
+  recovering(issues, undefined, () => {
+    if (n.kind !== 'array') {
+      issues.error(n, `Expected remotes field to be an array, got ${goType(n)}`);
+      return;
+    }
+    for (const r of n.value) {
+      if (r.kind !== 'map') {
+        issues.error(r, `Expected remote leafnode entry to be a map/struct, got ${goValue(r)}`);
+        continue;
+      }
+      checkBlock(
+        r,
+        {
+          no_randomize: 'bool',
+          dont_randomize: 'bool',
+          account: 'string',
+          local: 'string',
+          creds: 'string',
+          credentials: 'string',
+          tls: 'tls',
+          hub: 'bool',
+          ws_compress: 'bool',
+          ws_compression: 'bool',
+          websocket_compress: 'bool',
+          websocket_compression: 'bool',
+          ws_no_masking: 'bool',
+          websocket_no_masking: 'bool',
+          jetstream_cluster_migrate: 'bool',
+          js_cluster_migrate: 'bool',
+        },
+        issues,
+        (k, v) => {
+          if (k === 'url' || k === 'urls') {
+            if (v.kind === 'string') return true;
+            if (v.kind === 'array') {
+              v.value.forEach(asString);
+              return true;
+            }
+            issues.error(v, `Expected remote leafnode url to be an array or string, got ${goValue(v)}`);
+            return true;
+          }
+          if (k === 'deny_imports' || k === 'deny_import' || k === 'deny_exports' || k === 'deny_export') {
+            parseStringArray(k.startsWith('deny_import') ? 'deny_imports' : 'deny_exports', v, issues);
+            return true;
+          }
+          return false;
+        },
+      );
+    }
+  });
+}
+
+export function applyGateway(n: ConfNode, issues: Issues): void {
+  recovering(issues, undefined, () => {
+    if (n.kind !== 'map') {
+      issues.error(n, `Expected gateway to be a map, got ${goType(n)}`);
+      return;
+    }
+    checkBlock(
+      n,
+      {
+        name: 'string',
+        listen: 'listen',
+        port: 'int',
+        host: 'string',
+        net: 'string',
+        tls: 'tls-route',
+        advertise: 'string',
+        connect_retries: 'int',
+        reject_unknown: 'bool',
+        reject_unknown_cluster: 'bool',
+      },
+      issues,
+      (k, v) => {
+        if (k === 'authorization') {
+          const auth = parseAuthorization(v, issues);
+          if (auth === null) throw new TypeMismatch(v, NIL_DEREF);
+          if (auth.users !== undefined) issues.error(v, 'Gateway authorization does not allow multiple users');
+          else if (auth.token !== '') issues.error(v, 'Gateway authorization does not support tokens');
+          return true;
+        }
+        if (k === 'gateways') {
+          for (const g of asArray(v)) {
+            if (g.kind !== 'map') {
+              issues.error(g, `Expected gateway entry to be a map/struct, got ${goValue(g)}`);
+              continue;
+            }
+            checkBlock(g, { name: 'string', tls: 'tls-route', url: 'string', urls: 'any' }, issues);
+          }
+          return true;
+        }
+        return false;
+      },
+    );
+  });
+  issues.notice('gateways are not supported by tsnats; the gateway block is ignored');
+}
+
+export function applyMQTT(n: ConfNode, issues: Issues): void {
+  recovering(issues, undefined, () => {
+    if (n.kind !== 'map') {
+      issues.error(n, `Expected mqtt to be a map, got ${goType(n)}`);
+      return;
+    }
+    checkBlock(
+      n,
+      {
+        listen: 'listen',
+        port: 'int',
+        host: 'string',
+        net: 'string',
+        tls: 'tls',
+        authorization: 'simple-auth',
+        authentication: 'simple-auth',
+        no_auth_user: 'string',
+        ack_wait: 'duration',
+        ackwait: 'duration',
+        js_domain: 'string',
+        stream_replicas: 'int',
+        consumer_replicas: 'int',
+        consumer_memory_storage: 'bool',
+        consumer_inactive_threshold: 'duration',
+        consumer_auto_cleanup: 'duration',
+      },
+      issues,
+      (k, v) => {
+        if (k !== 'max_ack_pending' && k !== 'max_pending' && k !== 'max_inflight') return false;
+        const tmp = asInt(v);
+        if (tmp < 0 || tmp > 0xffff) issues.error(v, `invalid value ${tmp}, should in [0..65535] range`);
+        return true;
+      },
+    );
+  });
+  issues.notice('MQTT is not supported by tsnats; the mqtt block is ignored');
+}
+
+export function applyDefaultJsDomain(n: ConfNode, issues: Issues): void {
+  if (n.kind !== 'map') {
+    issues.error(n, `error default_js_domain config: unsupported type ${goType(n)}`);
+    return;
+  }
+  for (const v of n.value.values()) asString(v);
+  issues.notice('JetStream is not supported by tsnats; default_js_domain is ignored');
+}

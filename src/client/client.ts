@@ -269,7 +269,7 @@ export class Client extends Connection implements ProtocolHandler {
       this.account.sublist.removeBatch(subs);
       this.server.subsRemoved(this.account, subs);
     }
-    this.server.removeClient(this, reason);
+    this.server.removeClient(this, reason, subs);
   }
 
   protected override onSlowConsumer(): void {

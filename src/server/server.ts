@@ -17,6 +17,8 @@ import type { SublistResult } from '../subjects/sublist.js';
 import { Authenticator } from '../auth/auth.js';
 import * as E from '../protocol/errors.js';
 import { TSNATS_VERSION } from '../version.js';
+import { Monitor } from '../monitor/monitor.js';
+import type { RouteInfoProvider } from '../monitor/routes.js';
 
 export interface ServerStats {
   inMsgs: number;
@@ -31,6 +33,8 @@ export interface ServerStats {
 export interface ClosedClientInfo {
   client: Client;
   reason: ClosedReason;
+  /** the subscriptions it held when it closed (connz subs=1 on closed connections) */
+  subs?: readonly Subscription[];
 }
 
 export class Server {
@@ -55,6 +59,10 @@ export class Server {
   configTime = new Date();
   /** set by the cluster module when routes exist */
   routesActive = false;
+  /** the monitoring listener, when http_port or https_port is set */
+  monitor: Monitor | null = null;
+  /** set by the cluster module: what /routez, /varz and /metrics report about routes */
+  routeInfoProvider: RouteInfoProvider | null = null;
   lameDuck = false;
 
   private listener: net.Server | null = null;
@@ -115,6 +123,9 @@ export class Server {
     log.notice(`  ID:       ${this.serverId}`);
     if (o.configFile !== '') log.notice(`Using configuration file: ${o.configFile}`);
     this.startTime = new Date();
+    // The reference starts monitoring before the client listener (server.go Start).
+    const monitor = new Monitor(this);
+    if (await monitor.start()) this.monitor = monitor;
 
     const listener = net.createServer({ noDelay: true, pauseOnConnect: false }, (sock) => this.acceptClient(sock));
     listener.maxConnections = Number.MAX_SAFE_INTEGER;
@@ -268,7 +279,9 @@ export class Server {
     }
     this.dirtyList.length = 0;
     this.stalled.clear();
-    await closing;
+    const monitor = this.monitor;
+    this.monitor = null;
+    await Promise.all([closing, monitor?.stop()]);
     this.logger.notice('Server Exiting..');
   }
 
@@ -336,12 +349,12 @@ export class Server {
     return JSON.stringify(info);
   }
 
-  removeClient(c: Client, reason: ClosedReason): void {
+  removeClient(c: Client, reason: ClosedReason, subs?: readonly Subscription[]): void {
     if (this.clients.delete(c.cid)) c.account.numClients--;
     if (this.logger.debugEnabled) this.logger.debug(`${c.logPrefix} - Client connection closed: ${reason}`);
     const max = this.opts.maxClosedClients;
     if (max > 0) {
-      this.closedClients.push({ client: c, reason });
+      this.closedClients.push({ client: c, reason, subs });
       if (this.closedClients.length > max) this.closedClients.shift();
     }
     this.stalled.delete(c);

@@ -72,7 +72,23 @@ function objectArray<T>(): T[] {
 // uninterested subject allocates nothing that survives.
 const EMPTY_RESULT: SublistResult<never> = { psubs: objectArray(), qsubs: objectArray() };
 
-class TrieNode<S> {
+// Immutable array form of a node's queue groups, what a match copies from:
+// names[i] with members[i], each member repeated by its weight.
+class QueueSnapshot<S extends SubLike> {
+  readonly names: string[] = [];
+  readonly members: S[][] = [];
+
+  constructor(groups: Map<string, Set<S>>) {
+    groups.forEach((set, name) => {
+      const arr: S[] = [];
+      for (const sub of set) pushWeighted(arr, sub);
+      this.names.push(name);
+      this.members.push(arr);
+    });
+  }
+}
+
+class TrieNode<S extends SubLike> {
   next: TrieLevel<S> | null = null;
   /** plain subscriptions; null when there are none */
   psubs: Set<S> | null = null;
@@ -80,6 +96,8 @@ class TrieNode<S> {
   plist: S[] | null = null;
   /** queue group name -> members; null when there are none, groups never empty */
   qsubs: Map<string, Set<S>> | null = null;
+  /** snapshot of qsubs, rebuilt lazily after a change */
+  qsnap: QueueSnapshot<S> | null = null;
 
   isEmpty(): boolean {
     return this.psubs === null && this.qsubs === null && this.next === null;
@@ -90,7 +108,7 @@ class TrieNode<S> {
   }
 }
 
-class TrieLevel<S> {
+class TrieLevel<S extends SubLike> {
   readonly nodes = new Map<string, TrieNode<S>>();
   /** the `*` child */
   pwc: TrieNode<S> | null = null;
@@ -169,6 +187,7 @@ export class Sublist<S extends SubLike> {
   private rPsubsOwned = false;
   private rQsubs: S[][] | null = null;
   private rQnames: string[] = [];
+  private rQowned: boolean[] = [];
 
   constructor(opts?: SublistOptions) {
     const size = opts?.cacheSize ?? DEFAULT_CACHE_SIZE;
@@ -243,6 +262,7 @@ export class Sublist<S extends SubLike> {
         return true;
       }
       group.add(sub);
+      leaf.qsnap = null;
     }
 
     this.numSubs++;
@@ -291,6 +311,17 @@ export class Sublist<S extends SubLike> {
    * the cached results that include it (sublist.go UpdateRemoteQSub).
    */
   updateRemoteQSub(sub: S): void {
+    const toks = insertableTokens(sub.subject);
+    if (toks !== null) {
+      let level: TrieLevel<S> | null = this.root;
+      let node: TrieNode<S> | undefined;
+      for (let i = 0; i < toks.length && level !== null; i++) {
+        node = level.child(toks[i]!);
+        level = node === undefined ? null : node.next;
+      }
+      // The weights are baked into the node's queue snapshot.
+      if (node !== undefined) node.qsnap = null;
+    }
     if (this.cache !== null) this.removeFromCache(sub.subject);
     this._genid++;
   }
@@ -545,14 +576,18 @@ export class Sublist<S extends SubLike> {
     this.rQsubs = null;
     // Group names are only recorded alongside groups; skip the costly
     // length store when there were none.
-    if (qsubs !== null) this.rQnames.length = 0;
+    if (qsubs !== null) {
+      this.rQnames.length = 0;
+      this.rQowned.length = 0;
+    }
     if (psubs === null && qsubs === null) return EMPTY_RESULT;
     return { psubs: psubs ?? EMPTY_RESULT.psubs, qsubs: qsubs ?? EMPTY_RESULT.qsubs };
   }
 
-  // Accumulates one node's subscriptions into the scratch result. The first
-  // node's plain list is used as is (it is an immutable snapshot); a second
-  // contributing node forces a private copy.
+  // Accumulates one node's subscriptions into the scratch result. Arrays
+  // are taken from the node's immutable snapshots as they are; only when a
+  // second node adds to the plain list or to the same queue group is a
+  // private copy made.
   private addNode(node: TrieNode<S>): void {
     const ps = node.psubs;
     if (ps !== null) {
@@ -572,17 +607,27 @@ export class Sublist<S extends SubLike> {
     }
     const qs = node.qsubs;
     if (qs !== null) {
+      let snap = node.qsnap;
+      if (snap === null) snap = node.qsnap = new QueueSnapshot(qs);
       const groups = (this.rQsubs ??= []);
       const names = this.rQnames;
-      for (const [name, members] of qs) {
-        let slot = names.indexOf(name);
+      const owned = this.rQowned;
+      for (let g = 0; g < snap.names.length; g++) {
+        const name = snap.names[g]!;
+        const members = snap.members[g]!;
+        const slot = names.indexOf(name);
         if (slot === -1) {
-          slot = groups.length;
-          groups.push([]);
+          groups.push(members);
           names.push(name);
+          owned.push(false);
+          continue;
         }
-        const into = groups[slot]!;
-        for (const sub of members) pushWeighted(into, sub);
+        let into = groups[slot]!;
+        if (!owned[slot]) {
+          into = groups[slot] = into.slice();
+          owned[slot] = true;
+        }
+        for (let k = 0; k < members.length; k++) into.push(members[k]!);
       }
     }
   }
@@ -614,6 +659,7 @@ export class Sublist<S extends SubLike> {
       const qs = leaf.qsubs;
       const group = qs?.get(sub.queue);
       if (group === undefined || !group.delete(sub)) return false;
+      leaf.qsnap = null;
       if (group.size === 0) {
         qs!.delete(sub.queue);
         if (qs!.size === 0) leaf.qsubs = null;
@@ -726,7 +772,7 @@ function withSub<S extends SubLike>(r: SublistResult<S>, sub: S): SublistResult<
   return { psubs: r.psubs, qsubs };
 }
 
-function collectAll<S>(level: TrieLevel<S>, out: S[]): void {
+function collectAll<S extends SubLike>(level: TrieLevel<S>, out: S[]): void {
   const visit = (n: TrieNode<S>): void => {
     if (n.psubs !== null) for (const s of n.psubs) out.push(s);
     if (n.qsubs !== null) for (const g of n.qsubs.values()) for (const s of g) out.push(s);
@@ -737,7 +783,7 @@ function collectAll<S>(level: TrieLevel<S>, out: S[]): void {
   if (level.fwc !== null) visit(level.fwc);
 }
 
-function depthOf<S>(level: TrieLevel<S>, depth: number): number {
+function depthOf<S extends SubLike>(level: TrieLevel<S>, depth: number): number {
   if (level.isEmpty()) return depth;
   depth++;
   let max = depth;
@@ -750,7 +796,7 @@ function depthOf<S>(level: TrieLevel<S>, depth: number): number {
   return max;
 }
 
-function countLevel<S>(level: TrieLevel<S>, acc: { nodes: number; levels: number }): void {
+function countLevel<S extends SubLike>(level: TrieLevel<S>, acc: { nodes: number; levels: number }): void {
   acc.levels++;
   const visit = (n: TrieNode<S>): void => {
     acc.nodes++;

@@ -51,6 +51,19 @@ export interface MaskOptions {
   extraFields?: string[];
   /** compare INFO keys in the order the server sent them (default: sorted) */
   keepInfoKeyOrder?: boolean;
+  /**
+   * INFO fields dropped before comparison (presence not compared). Default:
+   * none, plus any listed in the env var DIFF_IGNORE_INFO_FIELDS
+   * (comma-separated) — a diagnostic aid, not for committed tests.
+   */
+  ignoreInfoFields?: string[];
+}
+
+function envIgnoredFields(): string[] {
+  return (process.env.DIFF_IGNORE_INFO_FIELDS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
 }
 
 function indexOfCrlf(buf: Buffer, from: number): number {
@@ -153,7 +166,8 @@ export function parseServerStream(data: Buffer | string): ServerFrame[] {
 /** INFO object with the identity fields replaced by "<masked>" (presence preserved). */
 export function maskInfo(info: Record<string, unknown>, opts: MaskOptions = {}): Record<string, unknown> {
   const masked = new Set([...DEFAULT_MASKED_INFO_FIELDS, ...(opts.maskProto ? ['proto'] : []), ...(opts.extraFields ?? [])]);
-  const keys = Object.keys(info);
+  const ignored = new Set([...(opts.ignoreInfoFields ?? []), ...envIgnoredFields()]);
+  const keys = Object.keys(info).filter((k) => !ignored.has(k));
   if (!opts.keepInfoKeyOrder) keys.sort();
   const out: Record<string, unknown> = {};
   for (const k of keys) out[k] = masked.has(k) ? '<masked>' : info[k];

@@ -236,6 +236,7 @@ export interface ServerPair {
  * Only the reference side is run when DIFF_ONLY=reference is set (used to
  * validate the expectations written into differential tests). Differential
  * tests never skip: without the reference binary they fail.
+ * DIFF_AGAINST=reference compares the reference with a second reference server.
  */
 export function referenceOnly(): boolean {
   return process.env.DIFF_ONLY === 'reference';
@@ -250,7 +251,10 @@ export async function startBoth(args: string[] = [], opts: StartOptions = {}): P
     const reference = await startServer('reference', args, opts);
     return { tsnats: reference, reference, stop: async () => void (await reference.stop()) };
   }
-  const [r, t] = await Promise.allSettled([startServer('reference', args, opts), startServer('tsnats', args, opts)]);
+  // DIFF_AGAINST=reference: the "tsnats" side is a second reference server, to
+  // check that a test's comparison is deterministic for the reference itself
+  const otherKind: ServerKind = process.env.DIFF_AGAINST === 'reference' ? 'reference' : 'tsnats';
+  const [r, t] = await Promise.allSettled([startServer('reference', args, opts), startServer(otherKind, args, opts)]);
   if (r.status === 'rejected' || t.status === 'rejected') {
     if (r.status === 'fulfilled') await r.value.stop();
     if (t.status === 'fulfilled') await t.value.stop();

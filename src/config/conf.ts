@@ -1198,10 +1198,12 @@ class Parser {
     try {
       m = parseFileInternal(target, this.penv);
     } catch (e) {
-      const inner = e instanceof ConfigError ? e : undefined;
+      // An error inside the included file is located there; one without a
+      // line (unreadable file, include loop) is this include line's problem.
+      const inner = e instanceof ConfigError && e.line !== undefined ? e : undefined;
       const msg = e instanceof Error ? e.message : String(e);
       throw new ConfigError(
-        inner?.code === 'CONF_INCLUDE_LOOP' ? 'CONF_INCLUDE_LOOP' : 'CONF_INCLUDE',
+        e instanceof ConfigError && e.code === 'CONF_INCLUDE_LOOP' ? 'CONF_INCLUDE_LOOP' : 'CONF_INCLUDE',
         `error parsing include file '${it.val}', ${msg}`,
         {
           // Point at the real problem: the innermost file, or this include line.
@@ -1339,8 +1341,11 @@ export function confToPlain(n: ConfNode): unknown {
 }
 
 export function confMapToPlain(m: ConfMap): Record<string, unknown> {
-  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  for (const [k, v] of m) out[k] = confToPlain(v);
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of m) {
+    // defineProperty so that a key like "__proto__" stays an ordinary key.
+    Object.defineProperty(out, k, { value: confToPlain(v), enumerable: true, writable: true, configurable: true });
+  }
   return out;
 }
 
@@ -1353,7 +1358,7 @@ const ITEM_NAMES: Record<T, string> = {
   [T.Bool]: 'Bool',
   [T.Integer]: 'Integer',
   [T.Float]: 'Float',
-  [T.Datetime]: 'DateTime',
+  [T.Datetime]: 'Datetime',
   [T.ArrayStart]: 'ArrayStart',
   [T.ArrayEnd]: 'ArrayEnd',
   [T.MapStart]: 'MapStart',

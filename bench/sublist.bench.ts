@@ -21,6 +21,7 @@ function bench(name: string, batch: number, fn: () => void): void {
   const warmEnd = performance.now() + Math.min(200, BENCH_MS / 4);
   while (performance.now() < warmEnd) fn();
   let ops = 0;
+  const cpu0 = process.cpuUsage();
   const start = performance.now();
   let now = start;
   while (now - start < BENCH_MS) {
@@ -28,9 +29,16 @@ function bench(name: string, batch: number, fn: () => void): void {
     ops += batch;
     now = performance.now();
   }
+  const cpu = process.cpuUsage(cpu0);
+  // CPU time of the whole process (GC threads included) is reported next to
+  // wall time: on a shared machine it is the steadier of the two.
+  const cpuMs = (cpu.user + cpu.system) / 1000;
   const perSec = (ops / (now - start)) * 1000;
-  const nsPerOp = 1e9 / perSec;
-  console.log(`${name.padEnd(58)} ${fmt(perSec).padStart(12)} ops/s ${nsPerOp.toFixed(1).padStart(9)} ns/op`);
+  const perCpuSec = (ops / cpuMs) * 1000;
+  console.log(
+    `${name.padEnd(56)} ${fmt(perSec).padStart(12)} ops/s ${(1e9 / perSec).toFixed(1).padStart(9)} ns/op` +
+      ` ${fmt(perCpuSec).padStart(12)} ops/cpu-s`,
+  );
 }
 
 function fmt(n: number): string {

@@ -425,6 +425,11 @@ for (const [name, make] of variants) {
       s.insert(wc);
       assert.deepEqual(rm('foo.*'), ids([fooBar, fooBaz]));
       assert.deepEqual(rm('foo.>'), ids([fooBar, fooBaz, fooBarBaz, wc]));
+      // ... and does not descend below a `*` node (sublist.go getAllNodes)
+      const under = sub('foo.*.qux');
+      s.insert(under);
+      assert.deepEqual(rm('foo.>'), ids([fooBar, fooBaz, fooBarBaz, wc]));
+      assert.deepEqual(rm('>').includes(under.id), false);
     });
   });
 }

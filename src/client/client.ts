@@ -682,7 +682,13 @@ export class Client extends Connection implements ProtocolHandler {
       const first = l > 1 ? Math.floor(Math.random() * l) : 0;
       for (let k = 0; k < l; k++) {
         const sub = members[(first + k) % l];
-        if (sub.client.kind !== Kind.CLIENT) continue;
+        if (sub.client.kind !== Kind.CLIENT) {
+          // A member on another server (server/client.go processMsgResults
+          // picks among local and remote members alike): the route gets the
+          // message with this group's name; routeMessage sends it below.
+          this.server.routeQueueTarget(sub);
+          break;
+        }
         if (this.deliverMsg(sub, buf, start)) {
           delivered = true;
           break;
@@ -716,8 +722,12 @@ export class Client extends Connection implements ProtocolHandler {
     return true;
   }
 
-  /** Write "MSG subj sid [reply] size\r\npayload\r\n" (or HMSG) into this client's staging. */
-  writeMsg(src: Client, sub: Subscription, buf: Buffer, start: number): void {
+  /**
+   * Write "MSG subj sid [reply] size\r\npayload\r\n" (or HMSG) into this
+   * client's staging. `src` is the publishing client, or a route relaying a
+   * message from another server.
+   */
+  writeMsg(src: PubArgSource, sub: Subscription, buf: Buffer, start: number): void {
     const pbuf = src.paBuf;
     const subjS = src.paSubjStart;
     const subjE = src.paSubjEnd;
@@ -812,6 +822,25 @@ function copyBytes(src: Buffer, s: number, e: number, dst: Buffer, d: number): n
 function redactPass(text: string): string {
   if (!text.includes('pass')) return text;
   return text.replace(/("?\s*pass\S*?"?\s*[:=]\s*"?)(([^",\r\n}])*)/, '$1[REDACTED]');
+}
+
+/**
+ * The parsed arguments of the message being delivered, as offsets into
+ * paBuf: what writeMsg reads from a publishing Client or a Route.
+ */
+export interface PubArgSource {
+  readonly paBuf: Buffer;
+  readonly paSubjStart: number;
+  readonly paSubjEnd: number;
+  readonly paReplyStart: number;
+  readonly paReplyEnd: number;
+  /** header length, -1 (or 0) when there is no header */
+  readonly paHdr: number;
+  readonly paHdbStart: number;
+  readonly paHdbEnd: number;
+  readonly paSize: number;
+  readonly paSzbStart: number;
+  readonly paSzbEnd: number;
 }
 
 /** Permissions of one connection, compiled by auth/. */

@@ -40,6 +40,9 @@ export const ClosedState = {
   Revocation: 'Credentials Revoked',
   NoRespondersRequiresHeaders: 'No Responders Requires Headers',
   ClusterNameConflict: 'Cluster Name Conflict',
+  // route-only reasons (cluster/)
+  WrongGateway: 'Wrong Gateway',
+  DuplicateServerName: 'Duplicate Server Name',
 } as const;
 export type ClosedReason = (typeof ClosedState)[keyof typeof ClosedState];
 

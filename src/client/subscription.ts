@@ -1,7 +1,7 @@
 // One subscription of one connection (or route). Monomorphic: every field is
 // set in the constructor so the delivery loop sees a single hidden class.
 
-import type { Client } from './client.js';
+import type { Connection } from './connection.js';
 
 export class Subscription {
   /** " <sid> " as bytes, pre-encoded once so each delivery is one copy */
@@ -10,9 +10,16 @@ export class Subscription {
   max = 0;
   nm = 0;
   closed = false;
+  /**
+   * How many members of its queue group this subscription stands for. Always
+   * 1 for local subscriptions; a route's RS+ carries the remote server's count
+   * (see Sublist.updateRemoteQSub).
+   */
+  queueWeight = 1;
 
   constructor(
-    readonly client: Client,
+    /** the owner: a Client, or a Route for interest of another server */
+    readonly client: Connection,
     readonly subject: string,
     readonly queue: string | null,
     readonly sid: string,

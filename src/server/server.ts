@@ -19,6 +19,7 @@ import * as E from '../protocol/errors.js';
 import { TSNATS_VERSION } from '../version.js';
 import { Monitor } from '../monitor/monitor.js';
 import type { RouteInfoProvider } from '../monitor/routes.js';
+import { ClusterManager } from '../cluster/cluster.js';
 
 export interface ServerStats {
   inMsgs: number;
@@ -63,6 +64,8 @@ export class Server {
   monitor: Monitor | null = null;
   /** set by the cluster module: what /routez, /varz and /metrics report about routes */
   routeInfoProvider: RouteInfoProvider | null = null;
+  /** routes to the other servers of the cluster; null when cluster.port is 0 */
+  cluster: ClusterManager | null = null;
   lameDuck = false;
 
   private listener: net.Server | null = null;
@@ -88,6 +91,15 @@ export class Server {
     }
     this.auth = new Authenticator(this);
     this.auth.configure(this.opts);
+    if (this.opts.cluster.port !== 0) {
+      this.cluster = new ClusterManager(this);
+      this.routeInfoProvider = this.cluster;
+    }
+  }
+
+  /** The cluster name ("" when not clustered): configured, generated, or adopted from a peer. */
+  get clusterName(): string {
+    return this.cluster !== null ? this.cluster.name : this.opts.cluster.name;
   }
 
   get serverName(): string {
@@ -119,6 +131,7 @@ export class Server {
     log.notice(`  Version:  ${NATS_COMPAT_VERSION}`);
     log.notice(`  Git:      [not set]`);
     log.debug(`  Go build: tsnats ${TSNATS_VERSION} on node ${process.version}`);
+    if (this.clusterName !== '') log.notice(`  Cluster:  ${this.clusterName}`);
     log.notice(`  Name:     ${this.serverName}`);
     log.notice(`  ID:       ${this.serverId}`);
     if (o.configFile !== '') log.notice(`Using configuration file: ${o.configFile}`);
@@ -126,6 +139,10 @@ export class Server {
     // The reference starts monitoring before the client listener (server.go Start).
     const monitor = new Monitor(this);
     if (await monitor.start()) this.monitor = monitor;
+
+    // The route port is bound first so that a failure leaves no client
+    // listener behind; routing itself starts once clients can connect.
+    if (this.cluster !== null) await this.cluster.listen();
 
     const listener = net.createServer({ noDelay: true, pauseOnConnect: false }, (sock) => this.acceptClient(sock));
     listener.maxConnections = Number.MAX_SAFE_INTEGER;
@@ -148,6 +165,7 @@ export class Server {
     this.sweepTimer.unref();
     this.writePortsFile();
     log.notice('Server is ready');
+    if (this.cluster !== null) this.cluster.startRouting();
   }
 
   /**
@@ -203,7 +221,9 @@ export class Server {
   }
 
   /** Hook: routes learn about lame duck (cluster module). */
-  protected onLameDuck(): void {}
+  protected onLameDuck(): void {
+    if (this.cluster !== null) this.cluster.enterLameDuck();
+  }
 
   private sleepUnlessShutdown(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -274,6 +294,8 @@ export class Server {
     const listener = this.listener;
     this.listener = null;
     const closing = listener ? new Promise<void>((r) => listener.close(() => r())) : Promise.resolve();
+    // Routes first: closing clients would otherwise send an RS- per subject.
+    const routesClosing = this.cluster !== null ? this.cluster.shutdown() : Promise.resolve();
     for (const c of [...this.clients.values()]) {
       c.close(ClosedState.ServerShutdown, true);
     }
@@ -281,7 +303,7 @@ export class Server {
     this.stalled.clear();
     const monitor = this.monitor;
     this.monitor = null;
-    await Promise.all([closing, monitor?.stop()]);
+    await Promise.all([closing, routesClosing, monitor?.stop()]);
     this.logger.notice('Server Exiting..');
   }
 
@@ -344,6 +366,11 @@ export class Server {
     info.client_id = c.cid;
     info.client_ip = c.host;
     if (c.nonce !== '') info.nonce = c.nonce;
+    // server/server.go Info: cluster, then connect_urls once routes brought some.
+    const cn = this.clusterName;
+    if (cn !== '') info.cluster = cn;
+    const urls = this.cluster !== null ? this.cluster.clientURLs : null;
+    if (urls !== null && urls.length > 0) info.connect_urls = urls;
     if (this.lameDuck) info.ldm = true;
     info.tsnats = TSNATS_VERSION;
     return JSON.stringify(info);
@@ -406,17 +433,35 @@ export class Server {
 
   // --- hooks for the cluster module ---------------------------------------
 
-  subAdded(_acc: Account, _sub: Subscription): void {}
+  /** A client subscription was added: routes learn the interest (RS+). */
+  subAdded(acc: Account, sub: Subscription): void {
+    if (this.cluster !== null) this.cluster.subAdded(acc, sub);
+  }
 
-  subsRemoved(_acc: Account, _subs: Subscription[]): void {}
+  /** Client subscriptions went away: routes learn when interest ends (RS-) or a queue weight drops. */
+  subsRemoved(acc: Account, subs: Subscription[]): void {
+    if (this.cluster !== null) this.cluster.subsRemoved(acc, subs);
+  }
 
   /** Forward a client's message to routes with interest; true if any got it. */
-  routeMessage(_c: Client, _buf: Buffer, _start: number, _r: SublistResult<Subscription>): boolean {
-    return false;
+  routeMessage(c: Client, buf: Buffer, start: number, r: SublistResult<Subscription>): boolean {
+    return this.cluster !== null ? this.cluster.routeMessage(c, buf, start, r) : false;
+  }
+
+  /** A client's queue selection picked a member behind a route (routeMessage sends it). */
+  routeQueueTarget(sub: Subscription): void {
+    if (this.cluster !== null) this.cluster.addQueueTarget(sub);
   }
 
   /** Send an updated INFO before the first PONG when the topology changed since connect. */
-  maybeSendInfoUpdate(_c: Client): void {}
+  maybeSendInfoUpdate(c: Client): void {
+    if (this.cluster !== null) this.cluster.maybeSendInfoUpdate(c);
+  }
+
+  /** The next connection id; clients and routes share the sequence, as in the reference. */
+  allocCid(): number {
+    return this.nextCid++;
+  }
 }
 
 function hostPort(host: string, port: number): string {

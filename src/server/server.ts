@@ -17,6 +17,7 @@ import type { SublistResult } from '../subjects/sublist.js';
 import { Authenticator } from '../auth/auth.js';
 import * as E from '../protocol/errors.js';
 import { TSNATS_VERSION } from '../version.js';
+import { planReload, type ReloadPlan } from '../config/reload.js';
 import { Monitor } from '../monitor/monitor.js';
 import type { RouteInfoProvider } from '../monitor/routes.js';
 import { ClusterManager } from '../cluster/cluster.js';
@@ -276,6 +277,70 @@ export class Server {
       // already gone
     }
     this.portsFile = '';
+  }
+
+  /**
+   * Hooks other modules register to apply a reload (cluster routes, TLS
+   * contexts, the monitor). Called after the new options are in place.
+   */
+  readonly reloadHooks: Array<(plan: ReloadPlan, old: Options) => void> = [];
+
+  /**
+   * Apply new options to the running server (SIGHUP). Throws ReloadError,
+   * with the reference's text, when a change cannot be applied; the running
+   * configuration is then untouched.
+   */
+  reload(next: Options): ReloadPlan {
+    const plan = planReload(this.opts, next);
+    const old = this.opts;
+    if (next.port === 0 || next.port === -1) next.port = old.port;
+    if (next.cluster.port === 0 || next.cluster.port === -1) next.cluster.port = old.cluster.port;
+    this.opts = next;
+    const fx = plan.effects;
+    if (fx.has('auth') || fx.has('accounts')) this.reloadAuthorization();
+    if (fx.has('limits')) {
+      for (const c of this.clients.values()) c.parser.maxControlLine = next.maxControlLine;
+      if (next.maxConn > 0 && this.clients.size > next.maxConn) {
+        // server/reload.go maxConnOption: close the newest connections beyond the limit
+        const excess = [...this.clients.values()].sort((a, b) => b.cid - a.cid).slice(0, this.clients.size - next.maxConn);
+        for (const c of excess) {
+          c.sendErr(E.ERR_MAX_CONNECTIONS);
+          c.close(ClosedState.MaxConnectionsExceeded);
+        }
+      }
+    }
+    if (fx.has('files')) this.writePortsFile();
+    for (const hook of this.reloadHooks) hook(plan, old);
+    for (const line of plan.logLines) this.logger.notice(`Reloaded: ${line}`);
+    this.configTime = new Date();
+    this.flushDirty();
+    this.logger.notice('Reloaded server configuration');
+    return plan;
+  }
+
+  /**
+   * server/reload.go reloadAuthorization: re-check every client against the
+   * new users; close those that no longer authenticate and drop
+   * subscriptions their new permissions refuse.
+   */
+  private reloadAuthorization(): void {
+    this.auth.configure(this.opts);
+    for (const c of [...this.clients.values()]) {
+      if (!c.connectReceived || c.closed) continue;
+      if (!this.auth.authenticate(c)) {
+        c.authViolation();
+        continue;
+      }
+      const perms = c.perms;
+      if (perms === null) continue;
+      for (const sub of [...c.subs.values()]) {
+        const ok = perms.canSubscribe(sub.subject, null) || (sub.queue !== null && perms.canSubscribe(sub.subject, sub.queue));
+        if (ok) continue;
+        c.unsubscribe(sub);
+        c.sendErr(`Permissions Violation for Subscription to ${E.goQuote(sub.subject)} (sid ${E.goQuote(sub.sid)})`);
+        this.logger.notice(`Removed sub ${E.goQuote(sub.subject)} (sid ${E.goQuote(sub.sid)}) for ${c.user !== '' ? `user ${E.goQuote(c.user)}` : 'client'} - not authorized`);
+      }
+    }
   }
 
   /** Close every connection and listener; resolves when all sockets are gone. */

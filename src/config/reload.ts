@@ -1,0 +1,190 @@
+// Config reload (SIGHUP), as server/reload.go does it: compare the running
+// options with the new ones field by field; a change to an option the
+// reference cannot reload refuses the whole reload with its message and the
+// running configuration stays; otherwise every change is applied to the live
+// server and logged as "Reloaded: ...".
+
+import type { Options } from './options.js';
+
+export class ReloadError extends Error {
+  readonly code = 'ERR_RELOAD_UNSUPPORTED';
+}
+
+/** What applying a reloadable change means to the server. */
+export type ReloadEffect = 'logging' | 'auth' | 'tls' | 'cluster' | 'limits' | 'files' | 'accounts' | 'none';
+
+interface FieldRule {
+  /** the reference's Options field name, used in its error text */
+  go: string;
+  /** undefined: the reference refuses to reload a change of this field */
+  effect?: ReloadEffect;
+  /** the "Reloaded: ..." line (value formatted by the caller), or null for none */
+  log?: (v: unknown) => string | null;
+}
+
+const goValue = (v: unknown): string => {
+  if (v === undefined || v === null) return '<nil>';
+  if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
+  if (typeof v === 'object') {
+    return `{${Object.values(v as Record<string, unknown>)
+      .map(goValue)
+      .join(' ')}}`;
+  }
+  return String(v);
+};
+
+const goDurationMs = (v: unknown): string => {
+  const ms = Number(v);
+  if (ms % 60000 === 0 && ms >= 60000) {
+    const m = ms / 60000;
+    return m >= 60 ? `${Math.floor(m / 60)}h${m % 60}m0s` : `${m}m0s`;
+  }
+  if (ms % 1000 === 0) return `${ms / 1000}s`;
+  return ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`;
+};
+
+// Every Options field and how a reload treats it (server/reload.go diffOptions).
+const RULES: Partial<Record<keyof Options, FieldRule>> = {
+  configFile: { go: 'ConfigFile', effect: 'none' },
+  serverName: { go: 'ServerName' },
+  host: { go: 'Host' },
+  port: { go: 'Port' },
+  clientAdvertise: { go: 'ClientAdvertise', effect: 'none' },
+  noAdvertise: { go: 'NoAdvertise' },
+  noLog: { go: 'NoLog', effect: 'none' },
+  debug: { go: 'Debug', effect: 'logging', log: (v) => `debug = ${v}` },
+  trace: { go: 'Trace', effect: 'logging', log: (v) => `trace = ${v}` },
+  traceVerbose: { go: 'TraceVerbose', effect: 'logging', log: (v) => `trace_verbose = ${v}` },
+  logtime: { go: 'Logtime', effect: 'logging', log: (v) => `logtime = ${v}` },
+  logtimeUTC: { go: 'LogtimeUTC', effect: 'logging' },
+  logFile: { go: 'LogFile', effect: 'logging', log: (v) => `log_file = ${v}` },
+  logSizeLimit: { go: 'LogSizeLimit', effect: 'logging' },
+  logMaxFiles: { go: 'LogMaxFiles', effect: 'logging' },
+  syslog: { go: 'Syslog', effect: 'logging', log: (v) => `syslog = ${v}` },
+  remoteSyslog: { go: 'RemoteSyslog', effect: 'logging', log: (v) => `remote_syslog = ${v}` },
+  logFormat: { go: 'LogFormat', effect: 'logging' },
+  pidFile: { go: 'PidFile', effect: 'files', log: (v) => `pid_file = ${v}` },
+  portsFileDir: { go: 'PortsFileDir', effect: 'files', log: (v) => `ports_file_dir = ${v}` },
+  maxConn: { go: 'MaxConn', effect: 'limits', log: (v) => `max_connections = ${v}` },
+  maxSubs: { go: 'MaxSubs', effect: 'limits' },
+  maxSubTokens: { go: 'MaxSubTokens', effect: 'limits' },
+  maxPayload: { go: 'MaxPayload', effect: 'limits', log: (v) => `max_payload = ${v}` },
+  maxControlLine: { go: 'MaxControlLine', effect: 'limits', log: (v) => `max_control_line = ${v}` },
+  maxPending: { go: 'MaxPending', effect: 'limits' },
+  maxPingsOut: { go: 'MaxPingsOut', effect: 'limits', log: (v) => `ping_max = ${v}` },
+  pingIntervalMs: { go: 'PingInterval', effect: 'limits', log: (v) => `ping_interval = ${goDurationMs(v)}` },
+  writeDeadlineMs: { go: 'WriteDeadline', effect: 'limits', log: (v) => `write_deadline = ${goDurationMs(v)}` },
+  maxClosedClients: { go: 'MaxClosedClients' },
+  maxTracedMsgLen: { go: 'MaxTracedMsgLen', effect: 'logging', log: (v) => `max_traced_msg_len = ${v}` },
+  noHeaderSupport: { go: 'NoHeaderSupport' },
+  noSublistCache: { go: 'NoSublistCache' },
+  profPort: { go: 'ProfPort' },
+  subjectCacheSize: { go: 'SubjectCacheSize' },
+  authTimeoutMs: { go: 'AuthTimeout', effect: 'auth', log: (v) => `authorization timeout = ${Number(v) / 1000}` },
+  authTimeoutSet: { go: 'AuthTimeout', effect: 'none' },
+  noAuthUser: { go: 'NoAuthUser', effect: 'auth' },
+  username: { go: 'Username', effect: 'auth', log: () => 'authorization username' },
+  password: { go: 'Password', effect: 'auth', log: () => 'authorization password' },
+  authorization: { go: 'Authorization', effect: 'auth', log: () => 'authorization token' },
+  users: { go: 'Users', effect: 'auth', log: () => 'authorization users' },
+  nkeys: { go: 'Nkeys', effect: 'auth', log: () => 'authorization nkey users' },
+  defaultPermissions: { go: 'Users', effect: 'auth' },
+  accounts: { go: 'Accounts', effect: 'accounts', log: () => 'accounts' },
+  systemAccount: { go: 'SystemAccount' },
+  noSystemAccount: { go: 'NoSystemAccount' },
+  trustedOperators: { go: 'TrustedOperators' },
+  trustedKeys: { go: 'TrustedKeys' },
+  resolver: { go: 'AccountResolver' },
+  resolverTlsConfig: { go: 'AccountResolverTLSConfig', effect: 'none' },
+  resolverPreload: { go: 'resolverPreloads', effect: 'accounts' },
+  resolverPinnedAccounts: { go: 'resolverPinnedAccounts' },
+  tls: { go: 'TLS', effect: 'tls' },
+  tlsConfig: { go: 'TLSConfig', effect: 'tls' },
+  allowNonTLS: { go: 'AllowNonTLS' },
+  ocsp: { go: 'OCSPConfig', effect: 'none' },
+  httpHost: { go: 'HTTPHost' },
+  httpPort: { go: 'HTTPPort' },
+  httpsPort: { go: 'HTTPSPort' },
+  httpBasePath: { go: 'HTTPBasePath' },
+  monitoringToken: { go: 'MonitoringToken', effect: 'none' },
+  cluster: { go: 'Cluster', effect: 'cluster' },
+  routes: { go: 'Routes', effect: 'cluster', log: () => 'cluster routes' },
+  lameDuckDurationMs: { go: 'LameDuckDuration', effect: 'none' },
+  lameDuckGracePeriodMs: { go: 'LameDuckGracePeriod', effect: 'none' },
+  connectErrorReports: { go: 'ConnectErrorReports', effect: 'none', log: (v) => `connect_error_reports = ${v}` },
+  reconnectErrorReports: { go: 'ReconnectErrorReports', effect: 'none', log: (v) => `reconnect_error_reports = ${v}` },
+  tags: { go: 'Tags', effect: 'none', log: () => 'tags' },
+  websocket: { go: 'Websocket' },
+  leafnodeListen: { go: 'LeafNode' },
+  jetstream: { go: 'JetStream' },
+  storeDir: { go: 'StoreDir' },
+  unsupported: { go: 'unsupported', effect: 'none' },
+};
+
+export interface ReloadPlan {
+  /** fields that changed and can be applied */
+  changed: Array<keyof Options>;
+  effects: Set<ReloadEffect>;
+  /** the "Reloaded: ..." lines, in the reference's order of fields */
+  logLines: string[];
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== 'object') return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((x, i) => deepEqual(x, bb[i]));
+  }
+  const ka = Object.keys(a as object).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const kb = Object.keys(b as object).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/**
+ * Compare running and new options. Throws ReloadError with the reference's
+ * text for the first change it cannot apply.
+ */
+export function planReload(cur: Options, next: Options): ReloadPlan {
+  const plan: ReloadPlan = { changed: [], effects: new Set(), logLines: [] };
+  const keys = new Set([...Object.keys(cur), ...Object.keys(next)]) as Set<keyof Options>;
+  for (const key of keys) {
+    const a = cur[key];
+    const b = next[key];
+    if (deepEqual(a, b)) continue;
+    const rule = RULES[key] ?? { go: String(key) };
+    if (key === 'port' && (b === 0 || b === -1)) continue; // server/reload.go: a random port is kept
+    if (key === 'cluster') {
+      // Only the cluster listen address is fixed; authorization, routes,
+      // permissions and advertise settings reload (server/reload.go clusterOption).
+      const ca = a as Options['cluster'];
+      const cb = b as Options['cluster'];
+      const portSame = ca.port === cb.port || cb.port === 0 || cb.port === -1;
+      if (ca.host !== cb.host || !portSame || ca.name !== cb.name) {
+        throw new ReloadError(`config reload not supported for ${rule.go}: old=${goValue(a)}, new=${goValue(b)}`);
+      }
+      plan.changed.push(key);
+      plan.effects.add('cluster');
+      plan.logLines.push('cluster');
+      continue;
+    }
+    if (key === 'noAuthUser') {
+      // server/reload.go: the only allowed change is dropping a no_auth_user whose user is gone too
+      const oldName = a as string;
+      const stillThere = next.users.some((u) => u.username === oldName);
+      if (!(oldName !== '' && b === '' && !stillThere)) {
+        throw new ReloadError(`config reload not supported for ${rule.go}: old=${goValue(a)}, new=${goValue(b)}`);
+      }
+    }
+    if (rule.effect === undefined) {
+      throw new ReloadError(`config reload not supported for ${rule.go}: old=${goValue(a)}, new=${goValue(b)}`);
+    }
+    plan.changed.push(key);
+    plan.effects.add(rule.effect);
+    const line = rule.log?.(b);
+    if (line) plan.logLines.push(line);
+  }
+  return plan;
+}

@@ -1,0 +1,108 @@
+// Black-box protocol tests of tsnats embedded in-process (`new Server(opts)`):
+// the same wire behaviour as the CLI, driven through the raw client. The exact
+// bytes asserted here are the reference's (see docs/reference-behaviour.md).
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Server } from '../../src/index.js';
+import { afterInfo, firstInfo } from '../helpers/mask.js';
+import { CONNECT, flush, msg, PING, PONG, pub, session } from '../helpers/proto.js';
+import { connect, sendAndCollect } from '../helpers/rawclient.js';
+
+async function withServer<T>(opts: ConstructorParameters<typeof Server>[0], fn: (s: Server) => Promise<T>): Promise<T> {
+  const s = new Server({ host: '127.0.0.1', port: -1, ...opts });
+  await s.start();
+  try {
+    return await fn(s);
+  } finally {
+    await s.shutdown();
+  }
+}
+
+describe('embedded server: client protocol', () => {
+  it('binds a random port and reports it in clientURL()', async () => {
+    await withServer({}, async (s) => {
+      assert.ok(s.port > 0 && s.port !== 4222);
+      assert.equal(s.clientURL(), `nats://127.0.0.1:${s.port}`);
+    });
+  });
+
+  it('greets with `INFO {json} \\r\\n` carrying port, headers and max_payload', async () => {
+    await withServer({}, async (s) => {
+      const c = await connect(s.port);
+      const line = await c.readUntil('\r\n');
+      c.close();
+      assert.match(line, /^INFO \{.*\} \r\n$/);
+      const info = firstInfo(line);
+      assert.equal(info.port, s.port);
+      assert.equal(info.host, '127.0.0.1');
+      assert.equal(info.headers, true);
+      assert.equal(info.max_payload, 1048576);
+      assert.equal(info.proto, 1);
+      assert.equal(info.version, '2.9.10');
+    });
+  });
+
+  it('PUB/SUB round trip, verbose +OK ordering, PING/PONG', async () => {
+    await withServer({}, async (s) => {
+      const r = await sendAndCollect(s.port, ['CONNECT {"verbose":true}\r\nSUB foo 1\r\nPUB foo r 2\r\nhi\r\nUNSUB 1\r\nPING\r\n'], { until: PONG });
+      r.client.close();
+      assert.equal(afterInfo(r.data), '+OK\r\n+OK\r\n+OK\r\nMSG foo 1 r 2\r\nhi\r\n+OK\r\nPONG\r\n');
+      assert.equal(r.closed, false);
+    });
+  });
+
+  it('delivers across connections', async () => {
+    await withServer({}, async (s) => {
+      const sub = await session(s.port);
+      const p = await session(s.port);
+      await flush(sub, 'SUB a.> 9\r\n');
+      assert.equal(await flush(p, pub('a.b', 'x', 'reply')), '');
+      assert.equal(await flush(sub), msg('a.b', 9, 'x', 'reply'));
+      sub.close();
+      p.close();
+    });
+  });
+
+  it('maxPayload option: INFO advertises it and a bigger PUB is a violation', async () => {
+    await withServer({ maxPayload: 8 }, async (s) => {
+      const r = await sendAndCollect(s.port, [CONNECT + 'PUB foo 9\r\n'], { quietMs: 200 });
+      r.client.close();
+      assert.equal(firstInfo(r.data).max_payload, 8);
+      assert.equal(afterInfo(r.data), "-ERR 'Maximum Payload Violation'\r\n");
+      assert.equal(r.closed, true);
+    });
+  });
+
+  it('unknown operation → -ERR + close', async () => {
+    await withServer({}, async (s) => {
+      const r = await sendAndCollect(s.port, ['FOO\r\n' + PING], { quietMs: 200 });
+      assert.equal(afterInfo(r.data), "-ERR 'Unknown Protocol Operation'\r\n");
+      assert.equal(r.closed, true);
+    });
+  });
+
+  it('two embedded servers run side by side', async () => {
+    await withServer({}, async (a) => {
+      await withServer({}, async (b) => {
+        assert.notEqual(a.port, b.port);
+        const ca = await session(a.port);
+        const cb = await session(b.port);
+        await flush(ca, 'SUB x 1\r\n');
+        await flush(cb, 'SUB x 1\r\n' + pub('x', 'only-b'));
+        assert.equal(await flush(ca), '', 'servers are independent');
+        ca.close();
+        cb.close();
+      });
+    });
+  });
+
+  it('shutdown closes client connections', async () => {
+    const s = new Server({ host: '127.0.0.1', port: -1 });
+    await s.start();
+    const c = await session(s.port);
+    await s.shutdown();
+    await c.expectClosed(5000);
+    assert.equal(c.isClosed, true);
+  });
+});

@@ -1,44 +1,53 @@
 #!/usr/bin/env node
-// The tsnats executable. Until the full CLI lands this understands -a/-p/-D/-V.
+// The tsnats executable: nats-server's command line (cli/run.ts) around the
+// Server. Config reload re-reads the file and re-applies the command line,
+// as the reference's Server.Reload does.
+import { runCli, type ServerHandle } from './cli/run.js';
+import { mergeFlagsForReload, parseFlags } from './cli/flags.js';
+import { loadConfigFile } from './config/load.js';
+import { defaultOptions, type Options } from './config/options.js';
+import type { Logger, ManagedLogger } from './logging/types.js';
 import { Server } from './server/server.js';
-import type { Logger } from './logging/types.js';
 
-function ts(): string {
-  const d = new Date();
-  const p = (n: number, w = 2) => String(n).padStart(w, '0');
-  return `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}000`;
+async function startServer(opts: Options, logger: Logger): Promise<ServerHandle> {
+  const server = new Server(opts, logger);
+  try {
+    await server.start();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    logger.fatal(`Error listening on port: ${opts.host}:${opts.port}, "${err.message}"`);
+    throw Object.assign(new Error(err.message), { logged: true });
+  }
+  let closedResolve!: (code: number) => void;
+  const closed = new Promise<number>((r) => (closedResolve = r));
+  return {
+    async shutdown() {
+      await server.shutdown();
+    },
+    async reload() {
+      if (opts.configFile === '') {
+        throw new Error('can only reload config when a file is provided using -c or --config');
+      }
+      const flags = parseFlags(process.argv.slice(2));
+      const { options } = loadConfigFile(opts.configFile, defaultOptions());
+      const next = mergeFlagsForReload(options, flags);
+      server.reload(next);
+      const managed = logger as Partial<ManagedLogger>;
+      if (typeof managed.reconfigure === 'function') await managed.reconfigure(server.opts);
+    },
+    reopenLog() {},
+    async lameDuck() {
+      await server.lameDuckMode();
+      closedResolve(0);
+    },
+    closed,
+  };
 }
 
-const argv = process.argv.slice(2);
-const opts: Record<string, unknown> = {};
-let debug = false;
-let trace = false;
-for (let i = 0; i < argv.length; i++) {
-  const a = argv[i];
-  if (a === '-a' || a === '--addr') opts.host = argv[++i];
-  else if (a === '-p' || a === '--port') opts.port = Number(argv[++i]);
-  else if (a === '-D') debug = true;
-  else if (a === '-V') trace = true;
-  else if (a === '-DV') debug = trace = true;
-}
-const line = (lvl: string) => (msg: string) => process.stderr.write(`[${process.pid}] ${ts()} [${lvl}] ${msg}\n`);
-const logger: Logger = {
-  notice: line('INF'),
-  warn: line('WRN'),
-  error: line('ERR'),
-  fatal: line('FTL'),
-  debug: debug ? line('DBG') : () => {},
-  trace: trace ? line('TRC') : () => {},
-  debugEnabled: debug,
-  traceEnabled: trace,
-};
-const server = new Server(opts, logger);
-server.start().catch((e) => {
-  logger.fatal(String(e));
-  process.exit(1);
-});
-for (const sig of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(sig, () => {
-    server.shutdown().then(() => process.exit(0));
-  });
-}
+runCli(process.argv.slice(2), { loadConfigFile: (p) => loadConfigFile(p), startServer }).then(
+  (code) => process.exit(code),
+  (e) => {
+    process.stderr.write(`nats-server: ${(e as Error).message}\n`);
+    process.exit(1);
+  },
+);

@@ -407,7 +407,7 @@ export class Sublist<S extends SubLike> {
    * sublist.go SublistStats.add does: sums, max of maxFanout, and rates
    * recomputed from the summed raw counts rather than averaged.
    */
-  static aggregateStats(lists: Iterable<Sublist<SubLike>>): SublistStats {
+  static aggregateStats<T extends SubLike>(lists: Iterable<Sublist<T>>): SublistStats {
     const st: SublistStats = {
       numSubs: 0,
       numCache: 0,

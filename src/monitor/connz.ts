@@ -50,6 +50,16 @@ export interface ConnzOptions {
   mqttClient?: string;
 }
 
+/**
+ * Closed connections whose subscription details stick to every later answer.
+ * server/monitor.go Connz copies a closed entry before decorating it only
+ * when subs=1 or auth=1; a subs=detail request without them writes the
+ * details into the stored entry itself, so from then on that connection is
+ * listed with subscriptions_list_detail whatever the query. Reproduced, since
+ * tools see it.
+ */
+const stickyDetail = new WeakSet<ClosedClientInfo>();
+
 /** One row being considered for the page: an open client, or a closed one. */
 interface Row {
   readonly c: Client;
@@ -250,6 +260,9 @@ export function connz(srv: Server, o: ConnzOptions): ConnzResult {
   const end = Math.min(offset + limit, rows.length);
   const start = Math.min(offset, end);
   const page = selectTop(rows, end, comparator(sort, now)).slice(start, end);
+  if (subsDet && !subs && !auth) {
+    for (const r of rows) if (r.closed !== null && (r.closed.subs?.length ?? 0) > 0) stickyDetail.add(r.closed);
+  }
   const conns = page.map((r) => connInfo(r, now, auth, subs, subsDet));
   result.num_connections = conns.length;
   result.connections = conns;
@@ -377,11 +390,14 @@ function connInfo(r: Row, now: number, auth: boolean, subs: boolean, subsDet: bo
   // Subscriptions: live ones for open clients, the close-time snapshot otherwise.
   const list: readonly Subscription[] = cc === null ? [...c.subs.values()] : (cc.subs ?? []);
   if (list.length > 0) {
+    // Closed snapshots carry the account (server.go newSubDetail), live ones do not.
+    const accName = cc === null ? null : c.account.name;
     if (subsDet) {
-      // Closed snapshots carry the account (server.go newSubDetail), live ones do not.
-      const accName = cc === null ? null : c.account.name;
       ci.subscriptions_list_detail = list.map((s) => subDetail(s, c.cid, accName));
-    } else if (subs) ci.subscriptions_list = list.map((s) => protoText(s.subject));
+    } else {
+      if (subs) ci.subscriptions_list = list.map((s) => protoText(s.subject));
+      if (cc !== null && stickyDetail.has(cc)) ci.subscriptions_list_detail = list.map((s) => subDetail(s, c.cid, accName));
+    }
   }
   if (auth && co.jwt !== '') ci.jwt = co.jwt;
   return ci;

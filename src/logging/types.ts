@@ -1,6 +1,8 @@
 // The logging interface every module writes through. Implementations live in
 // logging/logger.ts (the reference line format, files, syslog, JSON).
 
+import type { Options } from '../config/options.js';
+
 export interface Logger {
   /** [INF] lines */
   notice(msg: string): void;
@@ -30,3 +32,22 @@ export const nullLogger: Logger = {
   debugEnabled: false,
   traceEnabled: false,
 };
+
+/** The reference's log labels, in the order they appear in lines: [INF] [WRN] ... */
+export type LogLevel = 'INF' | 'WRN' | 'ERR' | 'FTL' | 'DBG' | 'TRC';
+
+/** A Logger that owns a destination (stderr, a file, syslog): logging/logger.ts createLogger. */
+export interface ManagedLogger extends Logger {
+  /** settles when the destination is usable; rejects (LoggerError) when a syslog daemon cannot be reached */
+  readonly ready: Promise<void>;
+  /**
+   * SIGUSR1: close and reopen the log file, then log "File log re-opened"
+   * (or "File log re-open ignored, not a file logger"), like the reference's
+   * Server.ReOpenLogFile. Throws LoggerError when the file cannot be opened.
+   */
+  reopen(): void;
+  /** config reload: apply new logging options, switching destination if needed */
+  reconfigure(opts: Options): Promise<void>;
+  /** flush and release the destination; later calls log nothing */
+  close(): Promise<void>;
+}

@@ -13,6 +13,7 @@ export function dashboardHTML(serverName: string): string {
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
 <title>tsnats dashboard - ${escapeHTML(serverName)}</title>
 <style>
   :root { --bg:#0f1720; --panel:#17212b; --line:#263341; --text:#d8e1ea; --muted:#8696a7; --in:#3fb4ff; --out:#ffb547; --c1:#7ddc7a; --c2:#c38bff; --bad:#ff6b6b; }
@@ -88,7 +89,7 @@ export function dashboardHTML(serverName: string): string {
     if (a >= 1e6) return (n / 1e6).toFixed(2) + 'M';
     if (a >= 1e4) return (n / 1e3).toFixed(1) + 'k';
     if (a >= 100 || n === Math.round(n)) return String(Math.round(n));
-    return n.toFixed(1);
+    return String(Number(n.toFixed(a < 1 ? 2 : 1)));
   }
   function fmtBytes(n) {
     if (!isFinite(n)) return '-';

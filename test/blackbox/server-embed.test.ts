@@ -185,6 +185,35 @@ describe('embedding API', () => {
     assert.deepEqual(await settleTo(before), before);
   });
 
+  it('options reach clients: maxPayload in INFO, honoured by nats.js, enforced on a raw client', async () => {
+    const s = new Server({ host: '127.0.0.1', port: -1, maxPayload: 1024, serverName: 'embedded-one' });
+    await s.start();
+    try {
+      const nc = await connect({ servers: s.clientURL(), reconnect: false });
+      assert.equal(nc.info!.max_payload, 1024);
+      assert.equal(nc.info!.server_name, 'embedded-one');
+      const r = record(nc, 'mp.embed');
+      await nc.flush();
+      nc.publish('mp.embed', new Uint8Array(1024));
+      assert.throws(() => nc.publish('mp.embed', new Uint8Array(1025)), (e: unknown) => e instanceof Error && e.constructor.name === 'InvalidArgumentError');
+      await nc.flush();
+      assert.deepEqual(
+        r.msgs.map((m) => m.data.length),
+        [1024],
+      );
+      const raw = await rawConnect(s.port);
+      await raw.readUntil('\r\n', 20_000);
+      await raw.send('CONNECT {"verbose":false,"pedantic":false}\r\nPUB mp.embed 1025\r\n');
+      await raw.expectClosed(20_000);
+      assert.equal(raw.received().toString('latin1').replace(/^INFO [^\r\n]*\r\n/, ''), "-ERR 'Maximum Payload Violation'\r\n");
+      await nc.flush();
+      assert.equal(r.msgs.length, 1);
+      await nc.close();
+    } finally {
+      await s.shutdown();
+    }
+  });
+
   it('start() on a port in use rejects, and the failed server leaves no handles', async () => {
     const first = new Server({ host: '127.0.0.1', port: -1 });
     await first.start();

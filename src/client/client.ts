@@ -3,6 +3,8 @@
 // outbound staging. Semantics follow server/client.go of nats-server 2.9.
 
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { X509Certificate } from 'node:crypto';
 import { Connection, ClosedState, Kind, type ClosedReason } from './connection.js';
 import { Subscription } from './subscription.js';
 import { ProtocolParser, ParseErrorKind, Op, type ProtocolHandler } from '../protocol/parser.js';
@@ -11,6 +13,8 @@ import type { Account } from '../accounts/account.js';
 import type { SublistResult } from '../subjects/sublist.js';
 import { isValidLiteralSubjectBytes } from '../subjects/validate.js';
 import type { Server } from '../server/server.js';
+import type { ClientPermissions } from '../auth/permissions.js';
+import { processImports, checkReverseEntries } from '../accounts/imports.js';
 
 const EMPTY = Buffer.alloc(0);
 const MSG_PREFIX = Buffer.from('MSG ');
@@ -181,6 +185,11 @@ export class Client extends Connection implements ProtocolHandler {
   nonce = '';
   /** set by auth: per-connection permissions checker, null = everything allowed */
   perms: ClientPermissions | null = null;
+  /** TLS parameters once the handshake completed (Go's names: "1.3", "TLS_AES_128_GCM_SHA256") */
+  tlsVersion = '';
+  tlsCipher = '';
+  /** the client certificate, when one was presented */
+  tlsPeerCertificate: X509Certificate | null = null;
   private authTimer: NodeJS.Timeout | null = null;
   /** a PONG has been sent once; later INFO updates are sent asynchronously */
   firstPongSent = false;
@@ -218,12 +227,39 @@ export class Client extends Connection implements ProtocolHandler {
 
   /** Send INFO and arm the timers of a new connection. */
   begin(authRequired: boolean, infoJSON: string): void {
+    this.sendInfo(infoJSON);
+    this.activate(authRequired);
+    this.server.flushDirty();
+  }
+
+  sendInfo(infoJSON: string): void {
     this.enqueue(Buffer.from(`INFO ${infoJSON} \r\n`));
+  }
+
+  /**
+   * Arm the timers of a new connection. On a TLS connection this happens
+   * once the handshake completed (server/server.go createClient).
+   */
+  activate(authRequired: boolean): void {
+    if (this.closed) return;
+    // server/server.go createClient arms the ping timer before any CONNECT.
+    this.startPingTimer();
     if (authRequired) {
       this.parser.awaitingConnect = true;
       this.authTimer = setTimeout(() => this.authTimeout(), this.server.authTimeoutMs());
     }
-    this.server.flushDirty();
+  }
+
+  /** The TLS upgrade started: from now on the connection runs on `sock`. */
+  useTLSSocket(sock: TLSSocket): void {
+    this.setSocket(sock);
+  }
+
+  /** The handshake completed: record what /connz and the auth checks need. */
+  tlsEstablished(sock: TLSSocket, version: string, cipher: string): void {
+    this.tlsVersion = version;
+    this.tlsCipher = cipher;
+    this.tlsPeerCertificate = sock.getPeerX509Certificate() ?? null;
   }
 
   onData(chunk: Buffer): void {
@@ -251,11 +287,7 @@ export class Client extends Connection implements ProtocolHandler {
   /** -ERR 'Authorization Violation' and close (server/client.go authViolation). */
   authViolation(): void {
     const srv = this.server;
-    if (srv.auth.hasUsers()) {
-      srv.logger.error(`${this.logPrefix} - authentication error - User ${JSON.stringify(this.opts.user)}`);
-    } else {
-      srv.logger.error(`${this.logPrefix} - authentication error`);
-    }
+    srv.logger.error(`${this.logPrefix} - ${srv.auth.violationLogText(this)}`);
     this.sendErr(E.ERR_AUTH_VIOLATION);
     this.close(ClosedState.AuthenticationViolation);
   }
@@ -266,8 +298,11 @@ export class Client extends Connection implements ProtocolHandler {
     this.subs.clear();
     for (const s of subs) s.closed = true;
     if (subs.length > 0) {
-      this.account.sublist.removeBatch(subs);
-      this.server.subsRemoved(this.account, subs);
+      const acc = this.account;
+      acc.sublist.removeBatch(subs);
+      this.server.subsRemoved(acc, subs);
+      // Responses still pending towards these reply subjects lose their requester.
+      if (acc.rrMap !== null) for (const s of subs) checkReverseEntries(acc, s.subject);
     }
     this.server.removeClient(this, reason, subs);
   }
@@ -309,7 +344,7 @@ export class Client extends Connection implements ProtocolHandler {
       }
       default:
         // route-only verbs never reach a client parser
-        return this.onParseError(ParseErrorKind.UNKNOWN_OP, '', 0), false;
+        return this.onParseError(ParseErrorKind.UNKNOWN_OP, '', 0, 0, 0), false;
     }
   }
 
@@ -335,18 +370,18 @@ export class Client extends Connection implements ProtocolHandler {
     return true;
   }
 
-  onParseError(kind: ParseErrorKind, snippet: string, argLen: number): void {
+  onParseError(kind: ParseErrorKind, snippet: string, argLen: number, refState: number, index: number): void {
     if (this.closed) return;
     if (kind === ParseErrorKind.MAX_CONTROL_LINE) {
       this.sendErr(E.ERR_MAX_CONTROL_LINE);
       this.server.logger.error(
-        `${this.logPrefix} - ${E.ERR_MAX_CONTROL_LINE}: max_control_line ${this.parser.maxControlLine}, Buffer len ${argLen} (snip: ${snippet}...)`,
+        `${this.logPrefix} - ${E.ERR_MAX_CONTROL_LINE}: State ${refState}, max_control_line ${this.parser.maxControlLine}, Buffer len ${argLen} (snip: ${snippet}...)`,
       );
       this.close(ClosedState.MaxControlLineExceeded);
       return;
     }
     this.sendErr(E.ERR_UNKNOWN_PROTOCOL);
-    this.server.logger.error(`${this.logPrefix} - Client parser ERROR, proto='${snippet}...'`);
+    this.server.logger.error(`${this.logPrefix} - Client parser ERROR, state=${refState}, i=${index}: proto='${snippet}...'`);
     this.close(ClosedState.ParseError);
   }
 
@@ -461,7 +496,8 @@ export class Client extends Connection implements ProtocolHandler {
   /** SUB semantics shared by the wire and internal callers. Returns the subscription or null. */
   subscribe(subject: string, queue: string | null, sid: string): Subscription | null {
     const srv = this.server;
-    if (this.perms !== null && !this.perms.canSubscribe(subject, queue)) {
+    // server/client.go processSubEx: the "_sys_" queue group is reserved.
+    if ((queue !== null && queue === SYS_QUEUE_GROUP) || (this.perms !== null && !this.perms.canSubscribe(subject, queue))) {
       this.sendErr(E.errPermSubscribe(subject, queue));
       srv.logger.error(
         queue === null
@@ -493,7 +529,7 @@ export class Client extends Connection implements ProtocolHandler {
   }
 
   private authUserDesc(): string {
-    return this.user !== '' ? `User "${this.user}"` : 'User ""';
+    return this.server.auth.authUserDescription(this);
   }
 
   private processUnsub(buf: Buffer, start: number, end: number): boolean {
@@ -519,8 +555,10 @@ export class Client extends Connection implements ProtocolHandler {
     sub.closed = true;
     if (this.server.logger.traceEnabled) this.server.logger.trace(`${this.logPrefix} - <-> [DELSUB ${sub.sid}]`);
     this.subs.delete(sub.sid);
-    this.account.sublist.remove(sub);
-    this.server.subsRemoved(this.account, [sub]);
+    const acc = this.account;
+    acc.sublist.remove(sub);
+    this.server.subsRemoved(acc, [sub]);
+    if (acc.rrMap !== null) checkReverseEntries(acc, sub.subject);
   }
 
   // --- PUB / HPUB -----------------------------------------------------------
@@ -587,7 +625,7 @@ export class Client extends Connection implements ProtocolHandler {
         return -1;
       }
     } else {
-      this.onParseError(ParseErrorKind.UNKNOWN_OP, '', 0);
+      this.onParseError(ParseErrorKind.UNKNOWN_OP, '', 0, 0, 0);
       return -1;
     }
     this.paBuf = buf;
@@ -620,18 +658,38 @@ export class Client extends Connection implements ProtocolHandler {
     acc.inMsgs++;
     acc.inBytes += size;
 
-    if (this.perms !== null) {
-      const subj = latin1(this.paBuf, this.paSubjStart, this.paSubjEnd);
-      if (!this.perms.canPublish(subj)) {
+    // server/client.go processInboundClientMsg: the gateway reply prefix is
+    // not a subject clients may publish to, then the publish permissions,
+    // then reply subjects reserved for the server.
+    const pb = this.paBuf;
+    const ss = this.paSubjStart;
+    if (pb[ss] === UNDERSCORE && hasPrefix(pb, ss, this.paSubjEnd, GW_REPLY_PREFIX, false)) {
+      this.pubPermissionViolation(latin1(pb, ss, this.paSubjEnd));
+      return !this.closed;
+    }
+    const perms = this.perms;
+    if (perms !== null && perms.rules.checksPublish) {
+      const subj = latin1(pb, ss, this.paSubjEnd);
+      if (!perms.canPublish(subj)) {
         this.pubPermissionViolation(subj);
         return !this.closed;
       }
+    }
+    const rs = this.paReplyStart;
+    const re = this.paReplyEnd;
+    if (re > rs && (pb[rs] === UNDERSCORE || pb[rs] === DOLLAR) && isReservedReply(pb, rs, re)) {
+      this.replySubjectViolation(latin1(pb, rs, re));
+      return !this.closed;
     }
     if (this.opts.verbose) this.sendOK();
 
     const r = this.matchSubject();
     let delivered = false;
     if (r.psubs.length > 0 || r.qsubs.length > 0) delivered = this.processMsgResults(r, buf, start);
+    if (acc.crossAccount) {
+      const reply = re > rs ? latin1(pb, rs, re) : '';
+      delivered = processImports(this, acc, latin1(pb, ss, this.paSubjEnd), reply, buf, start, false, null) || delivered;
+    }
     if (srv.routesActive) delivered = srv.routeMessage(this, buf, start, r) || delivered;
     if (!delivered && this.paReplyEnd > this.paReplyStart && this.opts.no_responders) this.sendNoResponders();
     return !this.closed;
@@ -640,6 +698,111 @@ export class Client extends Connection implements ProtocolHandler {
   private pubPermissionViolation(subject: string): void {
     this.sendErr(E.errPermPublish(subject));
     this.server.logger.error(`${this.logPrefix} - Publish Violation - ${this.authUserDesc()}, Subject ${E.goQuote(subject)}`);
+  }
+
+  private replySubjectViolation(reply: string): void {
+    this.sendErr(E.errPermPublishReply(reply));
+    this.server.logger.error(`${this.logPrefix} - Publish Violation - ${this.authUserDesc()}, Reply ${E.goQuote(reply)}`);
+  }
+
+  /**
+   * Deliver the message being processed into `acc`, re-addressed as
+   * `subject` / `reply` and with `hdr` as its header block when given, to
+   * that account's local subscribers (stream and service imports, service
+   * responses). `nested` runs while the re-addressed message is in place
+   * (imports chained in `acc`). The publisher's own arguments are restored.
+   */
+  deliverAs(
+    acc: Account,
+    subject: string,
+    reply: string,
+    hdr: Buffer | null,
+    buf: Buffer,
+    start: number,
+    nested: ((buf: Buffer, start: number) => boolean) | null,
+  ): boolean {
+    const oBuf = this.paBuf;
+    const oSubjS = this.paSubjStart;
+    const oSubjE = this.paSubjEnd;
+    const oRepS = this.paReplyStart;
+    const oRepE = this.paReplyEnd;
+    const oHdr = this.paHdr;
+    const oHdbS = this.paHdbStart;
+    const oHdbE = this.paHdbEnd;
+    const oSize = this.paSize;
+    const oSzbS = this.paSzbStart;
+    const oSzbE = this.paSzbEnd;
+    let pbuf = buf;
+    let pstart = start;
+    let hdrLen = oHdr;
+    let size = oSize;
+    if (hdr !== null) {
+      const body = buf.subarray(start + (oHdr > 0 ? oHdr : 0), start + oSize);
+      pbuf = Buffer.concat([hdr, body]);
+      pstart = 0;
+      hdrLen = hdr.length;
+      size = pbuf.length;
+    }
+    // The arguments as a publisher would have sent them: "subj reply hdr size".
+    const hdrText = hdrLen > 0 ? String(hdrLen) : '';
+    const sizeText = String(size);
+    const ctl = Buffer.from(`${subject} ${reply} ${hdrText} ${sizeText}`, 'latin1');
+    const sl = subject.length;
+    const rl = reply.length;
+    this.paBuf = ctl;
+    this.paSubjStart = 0;
+    this.paSubjEnd = sl;
+    this.paReplyStart = rl > 0 ? sl + 1 : 0;
+    this.paReplyEnd = rl > 0 ? sl + 1 + rl : 0;
+    this.paHdr = hdrLen > 0 ? hdrLen : -1;
+    this.paHdbStart = sl + rl + 2;
+    this.paHdbEnd = this.paHdbStart + hdrText.length;
+    this.paSzbStart = this.paHdbEnd + 1;
+    this.paSzbEnd = this.paSzbStart + sizeText.length;
+    this.paSize = size;
+    try {
+      const r = acc.sublist.match(subject);
+      let delivered = r.psubs.length > 0 || r.qsubs.length > 0 ? this.deliverLocal(r, pbuf, pstart) : false;
+      if (nested !== null && nested(pbuf, pstart)) delivered = true;
+      return delivered;
+    } finally {
+      this.paBuf = oBuf;
+      this.paSubjStart = oSubjS;
+      this.paSubjEnd = oSubjE;
+      this.paReplyStart = oRepS;
+      this.paReplyEnd = oRepE;
+      this.paHdr = oHdr;
+      this.paHdbStart = oHdbS;
+      this.paHdbEnd = oHdbE;
+      this.paSize = oSize;
+      this.paSzbStart = oSzbS;
+      this.paSzbEnd = oSzbE;
+    }
+  }
+
+  /** processMsgResults for cross-account deliveries: local subscribers only. */
+  private deliverLocal(r: SublistResult<Subscription>, buf: Buffer, start: number): boolean {
+    let delivered = false;
+    const psubs = r.psubs;
+    for (let i = 0; i < psubs.length; i++) {
+      const sub = psubs[i];
+      if (sub.client.kind === Kind.CLIENT && this.deliverMsg(sub, buf, start)) delivered = true;
+    }
+    const qsubs = r.qsubs;
+    for (let g = 0; g < qsubs.length; g++) {
+      const members = qsubs[g];
+      const l = members.length;
+      if (l === 0) continue;
+      const first = l > 1 ? Math.floor(Math.random() * l) : 0;
+      for (let k = 0; k < l; k++) {
+        const sub = members[(first + k) % l];
+        if (sub.client.kind === Kind.CLIENT && this.deliverMsg(sub, buf, start)) {
+          delivered = true;
+          break;
+        }
+      }
+    }
+    return delivered;
   }
 
   /** Match the current frame's subject, via the last-subject cache when possible. */
@@ -707,6 +870,10 @@ export class Client extends Connection implements ProtocolHandler {
     const target = sub.client as Client;
     if (sub.closed || target.closed) return false;
     if (target === this && !this.echo) return false;
+    // A wildcard subscription wider than a subscribe deny does not get the
+    // denied subjects (server/client.go checkDenySub).
+    const tp = target.perms;
+    if (tp !== null && tp.filtersDelivery && tp.deniesDelivery(latin1(this.paBuf, this.paSubjStart, this.paSubjEnd))) return false;
     if (sub.max > 0) {
       sub.nm++;
       if (sub.nm > sub.max) {
@@ -733,6 +900,13 @@ export class Client extends Connection implements ProtocolHandler {
     const subjE = src.paSubjEnd;
     const repS = src.paReplyStart;
     const repE = src.paReplyEnd;
+    const perms = this.perms;
+    if (perms !== null) {
+      // Also for messages relayed by routes, which do not go through deliverMsg.
+      if (perms.filtersDelivery && perms.deniesDelivery(latin1(pbuf, subjS, subjE))) return;
+      // allow_responses: the reply subject of what we deliver may be answered.
+      if (perms.replies !== null && repE > repS) perms.trackReply(latin1(pbuf, repS, repE));
+    }
     const hasHdr = src.paHdr > 0;
     const withHdr = hasHdr && this.headers;
     let payStart = start;
@@ -843,8 +1017,30 @@ export interface PubArgSource {
   readonly paSzbEnd: number;
 }
 
-/** Permissions of one connection, compiled by auth/. */
-export interface ClientPermissions {
-  canPublish(subject: string): boolean;
-  canSubscribe(subject: string, queue: string | null): boolean;
+export type { ClientPermissions } from '../auth/permissions.js';
+
+const UNDERSCORE = 0x5f;
+const DOLLAR = 0x24;
+/** server/client.go sysGroup */
+const SYS_QUEUE_GROUP = '_sys_';
+const GW_REPLY_PREFIX = '_GR_.';
+const SERVICE_REPLY_PREFIX = '_R_.';
+const JS_ACK_PREFIX = '$JS.ACK.';
+
+/** buf[s, e) starts with `prefix` (and, unless `orEqual`, is longer than it). */
+function hasPrefix(buf: Buffer, s: number, e: number, prefix: string, orEqual: boolean): boolean {
+  const n = prefix.length;
+  if (e - s < n || (!orEqual && e - s === n)) return false;
+  for (let i = 0; i < n; i++) if (buf[s + i] !== prefix.charCodeAt(i)) return false;
+  return true;
 }
+
+/** server/client.go isReservedReply: service import replies, JetStream acks, gateway replies. */
+function isReservedReply(buf: Buffer, s: number, e: number): boolean {
+  return (
+    hasPrefix(buf, s, e, SERVICE_REPLY_PREFIX, true) ||
+    hasPrefix(buf, s, e, JS_ACK_PREFIX, false) ||
+    hasPrefix(buf, s, e, GW_REPLY_PREFIX, false)
+  );
+}
+

@@ -72,7 +72,7 @@ export interface ProtocolHandler {
   onPing(): boolean;
   onPong(): boolean;
   /** The parser stopped on bad input; the handler sends the error and closes. */
-  onParseError(kind: ParseErrorKind, snippet: string, argLen: number): void;
+  onParseError(kind: ParseErrorKind, snippet: string, argLen: number, refState: number, index: number): void;
 }
 
 // States. Verb letters are matched through a small table (VERB) instead of one
@@ -113,31 +113,38 @@ interface VerbSpec {
   rest: Uint8Array; // remaining letters, lower case
   after: After;
   op: Op;
+  // server/parser.go state numbers, for error logs that read like the
+  // reference's: before each remaining letter, after the verb, in the
+  // spaces, in the argument.
+  refLetters: number[];
+  refDone: number;
+  refSpc: number;
+  refArg: number;
 }
 
-function verb(rest: string, after: After, op: Op): VerbSpec {
-  return { rest: Buffer.from(rest.toLowerCase(), 'latin1'), after, op };
+function verb(rest: string, after: After, op: Op, refLetters: number[], refDone: number, refSpc = refDone, refArg = refDone): VerbSpec {
+  return { rest: Buffer.from(rest.toLowerCase(), 'latin1'), after, op, refLetters, refDone, refSpc, refArg };
 }
 
-const V_PUB = verb('B', After.ARG_SPACE, Op.PUB); // after "PU"
-const V_PING = verb('NG', After.LINE_PING, 0 as Op); // after "PI"
-const V_PONG = verb('NG', After.LINE_PONG, 0 as Op); // after "PO"
-const V_HPUB = verb('UB', After.ARG_SPACE, Op.HPUB); // after "HP"
-const V_HMSG = verb('SG', After.ARG_SPACE, Op.HMSG); // after "HM"
-const V_SUB = verb('UB', After.ARG_SPACE, Op.SUB); // after "S"
-const V_UNSUB = verb('NSUB', After.ARG_SPACE, Op.UNSUB); // after "U"
-const V_CONNECT = verb('ONNECT', After.ARG_NOSPACE, Op.CONNECT); // after "C"
-const V_INFO = verb('NFO', After.ARG_NOSPACE, Op.INFO); // after "I"
-const V_OK = verb('OK', After.LINE_OK, 0 as Op); // after "+"
-const V_ERR = verb('ERR', After.ARG_SPACE, Op.ERR); // after "-"
-const V_RMSG = verb('SG', After.ARG_SPACE, Op.RMSG); // after "RM"
-const V_LMSG = verb('SG', After.ARG_SPACE, Op.LMSG); // after "LM"
-const V_EMPTY_RSUB = verb('', After.ARG_SPACE, Op.RSUB);
-const V_EMPTY_RUNSUB = verb('', After.ARG_SPACE, Op.RUNSUB);
-const V_EMPTY_LSUB = verb('', After.ARG_SPACE, Op.LSUB);
-const V_EMPTY_LUNSUB = verb('', After.ARG_SPACE, Op.LUNSUB);
-const V_EMPTY_ASUB = verb('', After.ARG_SPACE, Op.ASUB);
-const V_EMPTY_AUNSUB = verb('', After.ARG_SPACE, Op.AUNSUB);
+const V_PUB = verb('B', After.ARG_SPACE, Op.PUB, [30], 31, 32, 33); // after "PU"
+const V_PING = verb('NG', After.LINE_PING, 0 as Op, [34, 35], 36); // after "PI"
+const V_PONG = verb('NG', After.LINE_PONG, 0 as Op, [37, 38], 39); // after "PO"
+const V_HPUB = verb('UB', After.ARG_SPACE, Op.HPUB, [19, 20], 21, 22, 23); // after "HP"
+const V_HMSG = verb('SG', After.ARG_SPACE, Op.HMSG, [24, 25], 26, 27, 28); // after "HM"
+const V_SUB = verb('UB', After.ARG_SPACE, Op.SUB, [43, 44], 45, 46, 47); // after "S"
+const V_UNSUB = verb('NSUB', After.ARG_SPACE, Op.UNSUB, [59, 60, 61, 62], 63, 64, 65); // after "U"
+const V_CONNECT = verb('ONNECT', After.ARG_NOSPACE, Op.CONNECT, [10, 11, 12, 13, 14, 15], 16, 16, 17); // after "C"
+const V_INFO = verb('NFO', After.ARG_NOSPACE, Op.INFO, [71, 72, 73], 74, 74, 75); // after "I"
+const V_OK = verb('OK', After.LINE_OK, 0 as Op, [1, 2], 3); // after "+"
+const V_ERR = verb('ERR', After.ARG_SPACE, Op.ERR, [4, 5, 6], 7, 8, 9); // after "-"
+const V_RMSG = verb('SG', After.ARG_SPACE, Op.RMSG, [66, 67], 68, 69, 70); // after "RM"
+const V_LMSG = verb('SG', After.ARG_SPACE, Op.LMSG, [66, 67], 68, 69, 70); // after "LM"
+const V_EMPTY_RSUB = verb('', After.ARG_SPACE, Op.RSUB, [], 45, 46, 47);
+const V_EMPTY_RUNSUB = verb('', After.ARG_SPACE, Op.RUNSUB, [], 63, 64, 65);
+const V_EMPTY_LSUB = verb('', After.ARG_SPACE, Op.LSUB, [], 45, 46, 47);
+const V_EMPTY_LUNSUB = verb('', After.ARG_SPACE, Op.LUNSUB, [], 63, 64, 65);
+const V_EMPTY_ASUB = verb('', After.ARG_SPACE, Op.ASUB, [], 49, 50, 51);
+const V_EMPTY_AUNSUB = verb('', After.ARG_SPACE, Op.AUNSUB, [], 52, 53, 54);
 
 const PROTO_SNIPPET_SIZE = 32;
 
@@ -341,7 +348,7 @@ export class ProtocolParser {
           if (nl === -1) {
             this.saveArg(buf, i, len);
             if (this.kind === ParserKind.CLIENT && this.argLen > this.maxControlLine) {
-              return this.failControlLine(this.argBuf!, 0, this.argLen);
+              return this.failControlLine(this.argBuf!, 0, this.argLen, true);
             }
             return;
           }
@@ -371,7 +378,7 @@ export class ProtocolParser {
           }
           i = nl + 1;
           if (this.kind === ParserKind.CLIENT && ae - as > this.maxControlLine) {
-            return this.failControlLine(abuf, as, ae);
+            return this.failControlLine(abuf, as, ae, abuf !== buf);
           }
           const op = this.op;
           if (op === Op.PUB || op === Op.HPUB || op === Op.RMSG || op === Op.HMSG || op === Op.LMSG) {
@@ -439,7 +446,7 @@ export class ProtocolParser {
     if (this.state === S.ARG && this.argBuf === null) {
       this.saveArg(buf, this.argStart + 1, len);
       if (this.kind === ParserKind.CLIENT && this.argLen > this.maxControlLine) {
-        this.failControlLine(this.argBuf!, 0, this.argLen);
+        this.failControlLine(this.argBuf!, 0, this.argLen, true);
       }
     }
   }
@@ -499,16 +506,58 @@ export class ProtocolParser {
   }
 
   private fail(buf: Buffer, i: number): void {
+    const st = this.refState();
     this.stop();
-    this.handler.onParseError(ParseErrorKind.UNKNOWN_OP, protoSnippet(buf, i, PROTO_SNIPPET_SIZE), 0);
+    this.handler.onParseError(ParseErrorKind.UNKNOWN_OP, protoSnippet(buf, i, PROTO_SNIPPET_SIZE), 0, st, i);
   }
 
-  private failControlLine(buf: Buffer, start: number, end: number): void {
+  /** The state server/parser.go would be in, for log lines that match the reference's. */
+  private refState(): number {
+    const v = this.verb;
+    switch (this.state) {
+      case S.START:
+        return 0;
+      case S.P:
+        return 29;
+      case S.H:
+        return 18;
+      case S.R:
+        return 57;
+      case S.L:
+        return 55;
+      case S.A:
+        return 48;
+      case S.RS:
+        return this.rsPlus === Op.RSUB ? 58 : 56;
+      case S.VERB:
+        return v.refLetters[this.verbPos] ?? v.refDone;
+      case S.NEED_SPACE:
+        return v.refDone;
+      case S.SKIP_SPACE:
+        return v.refSpc;
+      case S.ARG:
+        return v.refArg;
+      case S.IGNORE_LINE:
+        return v.refDone;
+      case S.PAYLOAD:
+        return 40;
+      case S.END_R:
+        return 41;
+      case S.END_N:
+        return 42;
+    }
+  }
+
+  private failControlLine(buf: Buffer, start: number, end: number, spanning: boolean): void {
+    const st = this.refState();
     this.stop();
+    // The reference logs the length of its spill buffer, 0 when the line came in one read.
     this.handler.onParseError(
       ParseErrorKind.MAX_CONTROL_LINE,
       protoSnippet(buf.subarray(start, end), 0, 128),
-      end - start,
+      spanning ? end - start : 0,
+      st,
+      0,
     );
   }
 }

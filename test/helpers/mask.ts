@@ -57,6 +57,12 @@ export interface MaskOptions {
    * (comma-separated) — a diagnostic aid, not for committed tests.
    */
   ignoreInfoFields?: string[];
+  /**
+   * Keep server-sent PINGs in the masked transcript (default false: dropped).
+   * The reference PINGs every client min(ping_interval, 2 s) + 0–20 % after
+   * CONNECT, so a slow test may see one at any point; tests about PINGs set this.
+   */
+  keepServerPings?: boolean;
 }
 
 function envIgnoredFields(): string[] {
@@ -166,7 +172,8 @@ export function parseServerStream(data: Buffer | string): ServerFrame[] {
 /** INFO object with the identity fields replaced by "<masked>" (presence preserved). */
 export function maskInfo(info: Record<string, unknown>, opts: MaskOptions = {}): Record<string, unknown> {
   const masked = new Set([...DEFAULT_MASKED_INFO_FIELDS, ...(opts.maskProto ? ['proto'] : []), ...(opts.extraFields ?? [])]);
-  const ignored = new Set([...(opts.ignoreInfoFields ?? []), ...envIgnoredFields()]);
+  // `tsnats` (tsnats' own version) is an intended extra INFO field: clients ignore unknown keys.
+  const ignored = new Set(['tsnats', ...(opts.ignoreInfoFields ?? []), ...envIgnoredFields()]);
   const keys = Object.keys(info).filter((k) => !ignored.has(k));
   if (!opts.keepInfoKeyOrder) keys.sort();
   const out: Record<string, unknown> = {};
@@ -187,10 +194,19 @@ export function maskFrame(f: ServerFrame, opts: MaskOptions = {}): string {
   return f.raw;
 }
 
-/** The whole server→client transcript with INFO lines masked. */
+/** The whole server→client transcript with INFO lines masked (and server PINGs dropped unless kept). */
 export function maskTranscript(data: Buffer | string, opts: MaskOptions = {}): string {
   return parseServerStream(data)
+    .filter((f) => opts.keepServerPings || f.op !== 'PING')
     .map((f) => maskFrame(f, opts))
+    .join('');
+}
+
+/** The transcript without server-sent PING frames (payloads are never touched). */
+export function withoutServerPings(data: Buffer | string): string {
+  return parseServerStream(data)
+    .filter((f) => f.op !== 'PING')
+    .map((f) => f.raw)
     .join('');
 }
 

@@ -11,6 +11,7 @@ const OPN: Record<number, string> = {
 /** Records every event as a string; sizes come from the last number of the args. */
 class Recorder implements ProtocolHandler {
   events: string[] = [];
+  refStates: number[] = [];
   size = 0;
   noConnectOk = true;
   onNoConnect(): boolean {
@@ -42,7 +43,8 @@ class Recorder implements ProtocolHandler {
     this.events.push('PONG');
     return true;
   }
-  onParseError(kind: ParseErrorKind, snippet: string, argLen: number): void {
+  onParseError(kind: ParseErrorKind, snippet: string, argLen: number, refState: number): void {
+    this.refStates.push(refState);
     this.events.push(kind === ParseErrorKind.UNKNOWN_OP ? `ERR_UNKNOWN ${snippet}` : `ERR_MCL ${argLen}`);
   }
 }
@@ -151,7 +153,8 @@ test('the first byte after the verb spaces always starts the argument', () => {
 test('max_control_line counts the argument, complete or still arriving', () => {
   const arg = 'a'.repeat(33) + ' 1';
   assert.deepEqual(run([Buffer.from(`SUB ${'a'.repeat(30)} 1\r\n`)], ParserKind.CLIENT, 32), [`SUB [${'a'.repeat(30)} 1]`]);
-  assert.deepEqual(run([Buffer.from(`SUB ${arg}\r\n`)], ParserKind.CLIENT, 32), ['ERR_MCL 35']);
+  // a line complete in one read reports a spill buffer of 0, as the reference's log does
+  assert.deepEqual(run([Buffer.from(`SUB ${arg}\r\n`)], ParserKind.CLIENT, 32), ['ERR_MCL 0']);
   // incomplete line already over the limit
   assert.deepEqual(run([Buffer.from(`SUB ${arg}`)], ParserKind.CLIENT, 32), ['ERR_MCL 35']);
   // routes are not limited
@@ -193,4 +196,24 @@ test('a handler returning false stops parsing', () => {
   const p = new ProtocolParser(r);
   p.parse(Buffer.from('PING\r\nPING\r\n'));
   assert.deepEqual(r.events, ['PING']);
+});
+
+test('errors carry server/parser.go state numbers', () => {
+  const cases: Array<[string, number]> = [
+    ['PUBX\r\n', 31], // OP_PUB
+    ['PU\r\n', 30], // OP_PU
+    ['XYZ\r\n', 0], // OP_START
+    ['-ERR\r\n', 7], // OP_MINUS_ERR
+    ['+O\r\n', 2], // OP_PLUS_O
+    ['UNSUB\r\n', 63], // OP_UNSUB
+    ['PUB foo 2\r\nhiX\r\n', 41], // MSG_END_R
+  ];
+  for (const [input, st] of cases) {
+    const r = new Recorder();
+    new ProtocolParser(r).parse(Buffer.from(input));
+    assert.deepEqual(r.refStates, [st], input);
+  }
+  const r = new Recorder();
+  new ProtocolParser(r, ParserKind.CLIENT, 8).parse(Buffer.from('SUB aaaaaaaaaaaa 1\r\n'));
+  assert.deepEqual(r.refStates, [47]); // SUB_ARG
 });

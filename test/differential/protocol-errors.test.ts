@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { CONNECT, CONNECT_VERBOSE, msg, PING, PONG, pub, runner, UNKNOWN_OP } from '../helpers/proto.js';
+import { CLOSES, CONNECT, CONNECT_VERBOSE, msg, PING, PONG, pub, runner, UNKNOWN_OP } from '../helpers/proto.js';
 import { startBoth, type ServerPair } from '../helpers/servers.js';
 
 let servers: ServerPair | undefined;
@@ -44,13 +44,13 @@ describe('unknown protocol operation → -ERR + close', () => {
   ];
   for (const [name, bytes] of cases) {
     it(name, async (t) => {
-      const { ref } = await run(t, [CONNECT + bytes + PING], { until: undefined });
+      const { ref } = await run(t, [CONNECT + bytes + PING], { ...CLOSES });
       pin(ref, UNKNOWN_OP, true);
     });
   }
 
   it('ops before the bad one are answered first', async (t) => {
-    const { ref } = await run(t, [CONNECT_VERBOSE + 'SUB foo 1\r\nPING\r\nBAD\r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT_VERBOSE + 'SUB foo 1\r\nPING\r\nBAD\r\nPING\r\n'], { ...CLOSES });
     pin(ref, '+OK\r\n+OK\r\nPONG\r\n' + UNKNOWN_OP, true);
   });
 });
@@ -66,7 +66,7 @@ describe('malformed CONNECT → silent close', () => {
   ];
   for (const [name, bytes] of cases) {
     it(name, async (t) => {
-      const { ref } = await run(t, [bytes + PING], { until: undefined });
+      const { ref } = await run(t, [bytes + PING], { ...CLOSES });
       pin(ref, '', true);
     });
   }
@@ -79,22 +79,22 @@ describe('malformed CONNECT → silent close', () => {
 
 describe('CONNECT option errors', () => {
   it('protocol 2 → invalid client protocol', async (t) => {
-    const { ref } = await run(t, ['CONNECT {"verbose":false,"protocol":2}\r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, ['CONNECT {"verbose":false,"protocol":2}\r\nPING\r\n'], { ...CLOSES });
     pin(ref, "-ERR 'invalid client protocol'\r\n", true);
   });
 
   it('protocol -1 → invalid client protocol', async (t) => {
-    const { ref } = await run(t, ['CONNECT {"verbose":false,"protocol":-1}\r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, ['CONNECT {"verbose":false,"protocol":-1}\r\nPING\r\n'], { ...CLOSES });
     pin(ref, "-ERR 'invalid client protocol'\r\n", true);
   });
 
   it('no_responders without headers', async (t) => {
-    const { ref } = await run(t, ['CONNECT {"verbose":false,"no_responders":true}\r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, ['CONNECT {"verbose":false,"no_responders":true}\r\nPING\r\n'], { ...CLOSES });
     pin(ref, "-ERR 'no responders requires headers support'\r\n", true);
   });
 
   it('no_responders with headers:false', async (t) => {
-    const { ref } = await run(t, ['CONNECT {"verbose":true,"headers":false,"no_responders":true}\r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, ['CONNECT {"verbose":true,"headers":false,"no_responders":true}\r\nPING\r\n'], { ...CLOSES });
     pin(ref, "-ERR 'no responders requires headers support'\r\n", true);
   });
 });
@@ -112,7 +112,7 @@ describe('PUB argument errors → silent close', () => {
   ];
   for (const [name, bytes] of cases) {
     it(name, async (t) => {
-      const { ref } = await run(t, [CONNECT + bytes + 'x\r\nPING\r\n'], { until: undefined });
+      const { ref } = await run(t, [CONNECT + bytes + 'x\r\nPING\r\n'], { ...CLOSES });
       pin(ref, '', true);
     });
   }
@@ -125,32 +125,32 @@ describe('PUB argument errors → silent close', () => {
 
 describe('PUB payload framing errors → -ERR + close', () => {
   it('payload longer than announced', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'SUB foo 1\r\nPUB foo 3\r\nabcd\r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'SUB foo 1\r\nPUB foo 3\r\nabcd\r\nPING\r\n'], { ...CLOSES });
     pin(ref, UNKNOWN_OP, true);
   });
 
   it('payload shorter than announced (next op eaten as payload)', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'PUB foo 5\r\nab\r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'PUB foo 5\r\nab\r\nPING\r\n'], { ...CLOSES });
     pin(ref, UNKNOWN_OP, true);
   });
 
   it('payload terminated by \\n only', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'SUB foo 1\r\nPUB foo 2\nhi\nPING\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'SUB foo 1\r\nPUB foo 2\nhi\nPING\n'], { ...CLOSES });
     pin(ref, UNKNOWN_OP, true);
   });
 
   it('zero-size payload without its CRLF', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'PUB foo 0\r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'PUB foo 0\r\nPING\r\n'], { ...CLOSES });
     pin(ref, UNKNOWN_OP, true);
   });
 
   it('payload followed by \\r and something other than \\n', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'PUB foo 1\r\nx\rPING\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'PUB foo 1\r\nx\rPING\r\n'], { ...CLOSES });
     pin(ref, UNKNOWN_OP, true);
   });
 
   it('message before the framing error is delivered', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'SUB foo 1\r\n' + pub('foo', 'ok') + 'PUB foo 1\r\nxy\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'SUB foo 1\r\n' + pub('foo', 'ok') + 'PUB foo 1\r\nxy\r\n'], { ...CLOSES });
     pin(ref, msg('foo', 1, 'ok') + UNKNOWN_OP, true);
   });
 });
@@ -172,29 +172,29 @@ describe('SUB errors', () => {
   });
 
   it('too many args → silent close', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'SUB foo bar baz 1 2\r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'SUB foo bar baz 1 2\r\nPING\r\n'], { ...CLOSES });
     pin(ref, '', true);
   });
 
   it('missing sid → silent close', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'SUB foo\r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'SUB foo\r\nPING\r\n'], { ...CLOSES });
     pin(ref, '', true);
   });
 
   it('no args → silent close', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'SUB \r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'SUB \r\nPING\r\n'], { ...CLOSES });
     pin(ref, '', true);
   });
 });
 
 describe('UNSUB errors', () => {
   it('too many args → silent close', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'SUB foo 1\r\nUNSUB 1 2 3\r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'SUB foo 1\r\nUNSUB 1 2 3\r\nPING\r\n'], { ...CLOSES });
     pin(ref, '', true);
   });
 
   it('no args → silent close', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'UNSUB \r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'UNSUB \r\nPING\r\n'], { ...CLOSES });
     pin(ref, '', true);
   });
 });
@@ -237,17 +237,17 @@ describe('pedantic', () => {
 
 describe('server ops sent by the client', () => {
   it("-ERR from the client closes the connection silently", async (t) => {
-    const { ref } = await run(t, [CONNECT_VERBOSE + "-ERR 'foo'\r\nPING\r\n"], { until: undefined });
+    const { ref } = await run(t, [CONNECT_VERBOSE + "-ERR 'foo'\r\nPING\r\n"], { ...CLOSES });
     pin(ref, '+OK\r\n', true);
   });
 
   it('INFO with invalid JSON closes silently', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'INFO bad\r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'INFO bad\r\nPING\r\n'], { ...CLOSES });
     pin(ref, '', true);
   });
 
   it('INFO without JSON closes silently', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'INFO\r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'INFO\r\nPING\r\n'], { ...CLOSES });
     pin(ref, '', true);
   });
 });
@@ -274,22 +274,22 @@ describe('authentication (--user a --pass b)', () => {
   });
 
   it('wrong password → Authorization Violation + close', async (t) => {
-    const { ref } = await runAuth(t, ['CONNECT {"verbose":false,"user":"a","pass":"x"}\r\nPING\r\n'], { until: undefined });
+    const { ref } = await runAuth(t, ['CONNECT {"verbose":false,"user":"a","pass":"x"}\r\nPING\r\n'], { ...CLOSES });
     pin(ref, AUTH_VIOLATION, true);
   });
 
   it('unknown user', async (t) => {
-    const { ref } = await runAuth(t, ['CONNECT {"verbose":true,"user":"z","pass":"b"}\r\nPING\r\n'], { until: undefined });
+    const { ref } = await runAuth(t, ['CONNECT {"verbose":true,"user":"z","pass":"b"}\r\nPING\r\n'], { ...CLOSES });
     pin(ref, AUTH_VIOLATION, true);
   });
 
   it('CONNECT without credentials', async (t) => {
-    const { ref } = await runAuth(t, ['CONNECT {"verbose":false}\r\nPING\r\n'], { until: undefined });
+    const { ref } = await runAuth(t, ['CONNECT {"verbose":false}\r\nPING\r\n'], { ...CLOSES });
     pin(ref, AUTH_VIOLATION, true);
   });
 
   it('a token instead of user/pass', async (t) => {
-    const { ref } = await runAuth(t, ['CONNECT {"verbose":false,"auth_token":"b"}\r\nPING\r\n'], { until: undefined });
+    const { ref } = await runAuth(t, ['CONNECT {"verbose":false,"auth_token":"b"}\r\nPING\r\n'], { ...CLOSES });
     pin(ref, AUTH_VIOLATION, true);
   });
 
@@ -301,13 +301,13 @@ describe('authentication (--user a --pass b)', () => {
     ['lowercase ping', 'ping\r\n'],
   ] as const) {
     it(`first op ${name} instead of CONNECT → Authorization Violation + close`, async (t) => {
-      const { ref } = await runAuth(t, [bytes], { until: undefined });
+      const { ref } = await runAuth(t, [bytes], { ...CLOSES });
       pin(ref, AUTH_VIOLATION, true);
     });
   }
 
   it('malformed CONNECT JSON wins over auth: silent close', async (t) => {
-    const { ref } = await runAuth(t, ['CONNECT {bad json\r\n'], { until: undefined });
+    const { ref } = await runAuth(t, ['CONNECT {bad json\r\n'], { ...CLOSES });
     pin(ref, '', true);
   });
 
@@ -330,7 +330,7 @@ describe('authentication (--user a --pass b)', () => {
 describe('token authentication (--auth s3cr3t)', () => {
   it('wrong token → Authorization Violation + close; right token accepted', async (t) => {
     const { ref } = await run(t, ['CONNECT {"verbose":false,"auth_token":"nope"}\r\nPING\r\n'], {
-      until: undefined,
+      ...CLOSES,
       args: ['--auth', 's3cr3t'],
     });
     pin(ref, "-ERR 'Authorization Violation'\r\n", true);
@@ -355,14 +355,14 @@ describe('[ERR] log lines', () => {
   ];
   for (const [name, bytes, expected] of logCases) {
     it(name, async (t) => {
-      const { ref } = await run(t, [bytes], { until: undefined, compareLogs: true });
+      const { ref } = await run(t, [bytes], { ...CLOSES, compareLogs: true });
       assert.equal(ref.closed, true);
       assert.deepEqual(ref.log, expected);
     });
   }
 
   it('Authorization Violation logs "authentication error"', async (t) => {
-    const { ref } = await run(t, ['PING\r\n'], { until: undefined, compareLogs: true, args: ['--user', 'a', '--pass', 'b'] });
+    const { ref } = await run(t, ['PING\r\n'], { ...CLOSES, compareLogs: true, args: ['--user', 'a', '--pass', 'b'] });
     assert.deepEqual(ref.log, ['[ERR] 127.0.0.1:<port> - cid:<cid> - authentication error']);
   });
 });

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { differentialScenario } from '../helpers/diff.js';
-import { CONNECT, CONNECT_HEADERS, flush, hmsg, hpub, msg, PING, PONG, pub, runner, session } from '../helpers/proto.js';
+import { CLOSES, CONNECT, CONNECT_HEADERS, flush, hmsg, hpub, msg, PING, PONG, pub, runner, session } from '../helpers/proto.js';
 import { startBoth, type ServerPair } from '../helpers/servers.js';
 
 let servers: ServerPair | undefined;
@@ -76,17 +76,17 @@ describe('HPUB / HMSG', () => {
 
 describe('HPUB errors', () => {
   it('HPUB without headers negotiated (no "headers" field) → silent close', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'SUB foo 1\r\n' + hpub('foo', 'NATS/1.0\r\n\r\n', 'hi') + PING], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'SUB foo 1\r\n' + hpub('foo', 'NATS/1.0\r\n\r\n', 'hi') + PING], { ...CLOSES });
     pin(ref, '', true);
   });
 
   it('HPUB with headers:false → silent close', async (t) => {
-    const { ref } = await run(t, ['CONNECT {"verbose":false,"headers":false}\r\n' + hpub('foo', 'NATS/1.0\r\n\r\n', 'hi') + PING], { until: undefined });
+    const { ref } = await run(t, ['CONNECT {"verbose":false,"headers":false}\r\n' + hpub('foo', 'NATS/1.0\r\n\r\n', 'hi') + PING], { ...CLOSES });
     pin(ref, '', true);
   });
 
   it('HPUB before CONNECT → silent close', async (t) => {
-    const { ref } = await run(t, [hpub('foo', 'NATS/1.0\r\n\r\n', 'hi') + PING], { until: undefined });
+    const { ref } = await run(t, [hpub('foo', 'NATS/1.0\r\n\r\n', 'hi') + PING], { ...CLOSES });
     pin(ref, '', true);
   });
 
@@ -100,13 +100,13 @@ describe('HPUB errors', () => {
   ];
   for (const [name, line] of cases) {
     it(`${name} → silent close`, async (t) => {
-      const { ref } = await run(t, [CONNECT_HEADERS + line + 'NATS/1.0\r\n\r\nhi\r\nPING\r\n'], { until: undefined });
+      const { ref } = await run(t, [CONNECT_HEADERS + line + 'NATS/1.0\r\n\r\nhi\r\nPING\r\n'], { ...CLOSES });
       pin(ref, '', true);
     });
   }
 
   it('payload longer than the total size → -ERR Unknown Protocol Operation + close', async (t) => {
-    const { ref } = await run(t, [CONNECT_HEADERS + 'SUB foo 1\r\nHPUB foo 12 13\r\nNATS/1.0\r\n\r\nhi\r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT_HEADERS + 'SUB foo 1\r\nHPUB foo 12 13\r\nNATS/1.0\r\n\r\nhi\r\nPING\r\n'], { ...CLOSES });
     pin(ref, "-ERR 'Unknown Protocol Operation'\r\n", true);
   });
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { differential, differentialScenario } from '../helpers/diff.js';
 import { afterInfo, firstInfo, maskTranscript, parseServerStream } from '../helpers/mask.js';
-import { CONNECT, CONNECT_HEADERS, CONNECT_VERBOSE, flush, hpub, msg, PONG, runner, session } from '../helpers/proto.js';
+import { CLOSES, CONNECT, CONNECT_HEADERS, CONNECT_VERBOSE, flush, hpub, msg, PONG, runner, session } from '../helpers/proto.js';
 import { connect, sleep } from '../helpers/rawclient.js';
 import { startBoth, writeConfig, type ServerPair } from '../helpers/servers.js';
 
@@ -40,22 +40,22 @@ describe('max_payload: 8', () => {
   });
 
   it('one byte over → -ERR Maximum Payload Violation + close', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'SUB foo 1\r\nPUB foo 9\r\n123456789\r\nPING\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'SUB foo 1\r\nPUB foo 9\r\n123456789\r\nPING\r\n'], { ...CLOSES });
     pin(ref, MAX_PAYLOAD, true);
   });
 
   it('checked on the control line, before any payload arrives', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'PUB foo 9\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT + 'PUB foo 9\r\n'], { ...CLOSES });
     pin(ref, MAX_PAYLOAD, true);
   });
 
   it('verbose: only the CONNECT +OK precedes the error', async (t) => {
-    const { ref } = await run(t, [CONNECT_VERBOSE + 'PUB foo 100\r\n'], { until: undefined });
+    const { ref } = await run(t, [CONNECT_VERBOSE + 'PUB foo 100\r\n'], { ...CLOSES });
     pin(ref, '+OK\r\n' + MAX_PAYLOAD, true);
   });
 
   it('HPUB: the total size (headers + payload) counts', async (t) => {
-    const { ref } = await run(t, [CONNECT_HEADERS + hpub('foo', 'NATS/1.0\r\n\r\n', 'hi')], { until: undefined });
+    const { ref } = await run(t, [CONNECT_HEADERS + hpub('foo', 'NATS/1.0\r\n\r\n', 'hi')], { ...CLOSES });
     pin(ref, MAX_PAYLOAD, true);
   });
 
@@ -65,7 +65,7 @@ describe('max_payload: 8', () => {
   });
 
   it('log line', async (t) => {
-    const { ref } = await run(t, [CONNECT + 'PUB foo 9\r\n'], { until: undefined, compareLogs: true });
+    const { ref } = await run(t, [CONNECT + 'PUB foo 9\r\n'], { ...CLOSES, compareLogs: true });
     assert.deepEqual(ref.log, ['[ERR] 127.0.0.1:<port> - cid:<cid> - maximum payload exceeded: 9 vs 8']);
   });
 });
@@ -90,32 +90,32 @@ describe('max_control_line: 32', () => {
   });
 
   it('33 bytes → lowercase -ERR maximum control line exceeded + close', async (t) => {
-    const { ref } = await run(t, [SHORT_CONNECT + `SUB ${a(31)} 1\r\nPING\r\n`], { until: undefined });
+    const { ref } = await run(t, [SHORT_CONNECT + `SUB ${a(31)} 1\r\nPING\r\n`], { ...CLOSES });
     pin(ref, MAX_CONTROL, true);
   });
 
   it('PUB control line', async (t) => {
-    const { ref } = await run(t, [SHORT_CONNECT + `PUB ${a(34)} 1\r\nx\r\n`], { until: undefined });
+    const { ref } = await run(t, [SHORT_CONNECT + `PUB ${a(34)} 1\r\nx\r\n`], { ...CLOSES });
     pin(ref, MAX_CONTROL, true);
   });
 
   it('an incomplete line already over the limit', async (t) => {
-    const { ref } = await run(t, [SHORT_CONNECT + `SUB ${a(51)}`], { until: undefined });
+    const { ref } = await run(t, [SHORT_CONNECT + `SUB ${a(51)}`], { ...CLOSES });
     pin(ref, MAX_CONTROL, true);
   });
 
   it('a long line split across writes', async (t) => {
-    const { ref } = await run(t, [SHORT_CONNECT + `SUB ${a(30)}`, `${a(7)} 1\r\nPING\r\n`], { until: undefined, delayMs: 50 });
+    const { ref } = await run(t, [SHORT_CONNECT + `SUB ${a(30)}`, `${a(7)} 1\r\nPING\r\n`], { ...CLOSES, delayMs: 50 });
     pin(ref, MAX_CONTROL, true);
   });
 
   it('CONNECT JSON over the limit', async (t) => {
-    const { ref } = await run(t, [`CONNECT {"verbose":false,"name":"${a(40)}"}\r\nPING\r\n`], { until: undefined });
+    const { ref } = await run(t, [`CONNECT {"verbose":false,"name":"${a(40)}"}\r\nPING\r\n`], { ...CLOSES });
     pin(ref, MAX_CONTROL, true);
   });
 
   it('client -ERR argument over the limit', async (t) => {
-    const { ref } = await run(t, [SHORT_CONNECT + `-ERR ${a(49)}\r\n`], { until: undefined });
+    const { ref } = await run(t, [SHORT_CONNECT + `-ERR ${a(49)}\r\n`], { ...CLOSES });
     pin(ref, MAX_CONTROL, true);
   });
 
@@ -125,7 +125,7 @@ describe('max_control_line: 32', () => {
   });
 
   it('log line', async (t) => {
-    const { ref } = await run(t, [SHORT_CONNECT + `SUB ${a(31)} 1\r\n`], { until: undefined, compareLogs: true });
+    const { ref } = await run(t, [SHORT_CONNECT + `SUB ${a(31)} 1\r\n`], { ...CLOSES, compareLogs: true });
     assert.deepEqual(ref.log, [
       `[ERR] 127.0.0.1:<port> - cid:<cid> - maximum control line exceeded: State 47, max_control_line 32, Buffer len 0 (snip: "${a(31)} "...)`,
     ]);
@@ -151,7 +151,7 @@ describe('default max_control_line (4096)', () => {
   });
 
   it('a 4097-byte argument → -ERR + close', async (t) => {
-    const { ref } = await run(t, [CONNECT + `SUB ${subj(4095)} 1\r\nPING\r\n`], { until: undefined });
+    const { ref } = await run(t, [CONNECT + `SUB ${subj(4095)} 1\r\nPING\r\n`], { ...CLOSES });
     pin(ref, MAX_CONTROL, true);
   });
 });
@@ -224,6 +224,7 @@ describe('stale connection (ping_interval 200ms)', () => {
       until: "-ERR 'Stale Connection'\r\n",
       untilTimeoutMs: 8000,
       quietMs: 200,
+      keepServerPings: true,
     });
     pin(ref, "PING\r\nPING\r\n-ERR 'Stale Connection'\r\n", true);
   });
@@ -234,8 +235,20 @@ describe('stale connection (ping_interval 200ms)', () => {
       until: "-ERR 'Stale Connection'\r\n",
       untilTimeoutMs: 8000,
       quietMs: 200,
+      keepServerPings: true,
     });
     pin(ref, "PING\r\n-ERR 'Stale Connection'\r\n", true);
+  });
+
+  it('unprompted PONGs do not count as answers (nats-server TestUnpromptedPong)', async (t) => {
+    const { ref } = await differential(t, [CONNECT + PONG.repeat(50)], {
+      config: 'ping_interval: "200ms"\nping_max: 2\n',
+      until: "-ERR 'Stale Connection'\r\n",
+      untilTimeoutMs: 8000,
+      quietMs: 200,
+      keepServerPings: true,
+    });
+    pin(ref, "PING\r\nPING\r\n-ERR 'Stale Connection'\r\n", true);
   });
 
   it('a client that answers every PING stays connected', async (t) => {
@@ -252,8 +265,8 @@ describe('stale connection (ping_interval 200ms)', () => {
             await c.send(PONG);
           }
         }
-        // a server PING may arrive before our PONG: drop PINGs from the tail
-        const tail = (await flush(c)).split('PING\r\n').join('');
+        // flush drops server PINGs that arrive before our PONG
+        const tail = await flush(c);
         const closed = c.isClosed;
         c.close();
         return { closed, onlyPings: ops.every((o) => o === 'PING'), sawPing: ops.length > 0, tail };

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { countOps, parseServerStream } from '../helpers/mask.js';
-import { bytewise, CONNECT, CONNECT_HEADERS, hmsg, hpub, msg, PING, PONG, pub, runner, UNKNOWN_OP } from '../helpers/proto.js';
+import { CLOSES, bytewise, CONNECT, CONNECT_HEADERS, hmsg, hpub, msg, PING, PONG, pub, runner, UNKNOWN_OP } from '../helpers/proto.js';
 import { startBoth, type ServerPair } from '../helpers/servers.js';
 
 let servers: ServerPair | undefined;
@@ -57,12 +57,12 @@ describe('one byte per write', () => {
   });
 
   it('an unknown op still fails at the same byte', async (t) => {
-    const { ref } = await run(t, bytewise(CONNECT + 'SUB foo 1\r\nPUBX\r\n'), { delayMs: 2, until: undefined });
+    const { ref } = await run(t, bytewise(CONNECT + 'SUB foo 1\r\nPUBX\r\n'), { delayMs: 2, ...CLOSES });
     pin(ref, UNKNOWN_OP, true);
   });
 
   it('a payload longer than announced still fails', async (t) => {
-    const { ref } = await run(t, bytewise(CONNECT + 'SUB foo 1\r\nPUB foo 3\r\nabcd\r\n'), { delayMs: 2, until: undefined });
+    const { ref } = await run(t, bytewise(CONNECT + 'SUB foo 1\r\nPUB foo 3\r\nabcd\r\n'), { delayMs: 2, ...CLOSES });
     pin(ref, UNKNOWN_OP, true);
   });
 
@@ -157,6 +157,20 @@ describe('large payloads and pipelines', () => {
     assert.equal(countOps(ref.data).MSG, 1000);
   });
 
+  it('an incomplete 10000-byte payload swallows the next PUB → -ERR after the good messages (nats-server TestIncompletePubArg)', async (t) => {
+    const head = 'PUB example 10000\r\n';
+    const good = 'A'.repeat(10000) + '\r\n';
+    const bad = 'B'.repeat(3371);
+    const bad2 = 'C'.repeat(10000) + '\r\n';
+    const { ref } = await run(t, [CONNECT + 'SUB example 1\r\n' + head + good + head + good + head + bad + head + bad2], { quietMs: 300 });
+    assert.deepEqual(
+      parseServerStream(ref.data).map((f) => f.op),
+      ['INFO', 'MSG', 'MSG', '-ERR'],
+    );
+    assert.ok(ref.afterInfo.endsWith(UNKNOWN_OP));
+    assert.equal(ref.closed, true);
+  });
+
   it('a payload of exactly the default max_payload (1 MB)', async (t) => {
     const payload = Buffer.alloc(1024 * 1024, 'z');
     const frame = Buffer.concat([Buffer.from(CONNECT + `SUB big 1\r\nPUB big ${payload.length}\r\n`), payload, Buffer.from('\r\n' + PING)]);
@@ -168,7 +182,7 @@ describe('large payloads and pipelines', () => {
   });
 
   it('one byte over the default max_payload → -ERR Maximum Payload Violation + close', async (t) => {
-    const { ref } = await run(t, [CONNECT + `PUB big ${1024 * 1024 + 1}\r\n`], { until: undefined });
+    const { ref } = await run(t, [CONNECT + `PUB big ${1024 * 1024 + 1}\r\n`], { ...CLOSES });
     pin(ref, "-ERR 'Maximum Payload Violation'\r\n", true);
   });
 });

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import type { TestContext } from 'node:test';
-import { afterInfo, maskTranscript, parseServerStream, type MaskOptions, type ServerFrame } from './mask.js';
+import { afterInfo, maskTranscript, parseServerStream, withoutServerPings, type MaskOptions, type ServerFrame } from './mask.js';
 import { sendAndCollect, sleep, type CollectOptions } from './rawclient.js';
 import { referenceOnly, startBoth, writeConfig, type RunningServer, type ServerPair, type StartOptions } from './servers.js';
 
@@ -16,7 +16,7 @@ export interface Transcript {
   data: Buffer;
   /** data as utf8 */
   text: string;
-  /** text without the leading INFO line */
+  /** text without the leading INFO line (and without server PINGs unless opts.keepServerPings) */
   afterInfo: string;
   /** text with INFO masked: what is compared */
   masked: string;
@@ -45,6 +45,32 @@ export interface DifferentialOptions extends CollectOptions, MaskOptions, Server
   closeGraceMs?: number;
   /** also assert the masked [ERR]/[WRN]/[FTL] log lines are equal (default false) */
   compareLogs?: boolean;
+}
+
+/** JSON-quoted text, clipped to `max` characters for readable failures. */
+export function clip(text: string, max = 2000): string {
+  const q = JSON.stringify(text);
+  return q.length <= max ? q : `${q.slice(0, max)}… (${text.length} chars)`;
+}
+
+/**
+ * assert.equal for possibly huge transcripts: on a mismatch the message shows
+ * the lengths and a window around the first differing character.
+ */
+export function assertSameText(actual: string, expected: string, label: string): void {
+  if (actual === expected) return;
+  if (actual.length + expected.length < 4000) {
+    assert.equal(actual, expected, label);
+    return;
+  }
+  let i = 0;
+  while (i < actual.length && i < expected.length && actual[i] === expected[i]) i++;
+  const from = Math.max(0, i - 200);
+  assert.fail(
+    `${label}: first difference at offset ${i} (tsnats ${actual.length} chars, reference ${expected.length} chars)\n` +
+      `--- reference [${from}..] ---\n${JSON.stringify(expected.slice(from, i + 200))}\n` +
+      `--- tsnats [${from}..] ---\n${JSON.stringify(actual.slice(from, i + 200))}`,
+  );
 }
 
 /**
@@ -96,7 +122,7 @@ async function runOne(server: RunningServer, chunks: (string | Uint8Array)[], op
       kind: server.kind,
       data,
       text: data.toString('utf8'),
-      afterInfo: afterInfo(data),
+      afterInfo: afterInfo(opts.keepServerPings ? data : withoutServerPings(data)),
       masked: maskTranscript(data, opts),
       frames: parseServerStream(data),
       closed: c.client.isClosed,
@@ -144,8 +170,8 @@ export async function differential(
         if (!ref.closed) ref = await r.waitClose(grace);
         if (!ts.closed) ts = await s.waitClose(grace);
       }
-      const show = `\n--- reference ---\n${JSON.stringify(ref.text)}\n--- tsnats ---\n${JSON.stringify(ts.text)}`;
-      assert.equal(ts.masked, ref.masked, `transcripts differ (masked)${show}`);
+      const show = `\n--- reference ---\n${clip(ref.text)}\n--- tsnats ---\n${clip(ts.text)}`;
+      assertSameText(ts.masked, ref.masked, 'transcripts differ (masked)');
       assert.equal(ts.closed, ref.closed, `closed state differs: reference closed=${ref.closed}, tsnats closed=${ts.closed}${show}`);
       if (opts.compareLogs) {
         assert.deepEqual(ts.log, ref.log, `[ERR]/[WRN] log lines differ\n--- reference ---\n${ref.log.join('\n')}\n--- tsnats ---\n${ts.log.join('\n')}`);
@@ -174,7 +200,7 @@ export async function differentialScenario<T>(
       return { ref, ts: ref };
     }
     const [ref, ts] = await Promise.all([scenario(pair.reference), scenario(pair.tsnats)]);
-    assert.deepEqual(ts, ref, `scenario results differ\n--- reference ---\n${JSON.stringify(ref)}\n--- tsnats ---\n${JSON.stringify(ts)}`);
+    assert.deepEqual(ts, ref, `scenario results differ\n--- reference ---\n${clip(JSON.stringify(ref))}\n--- tsnats ---\n${clip(JSON.stringify(ts))}`);
     return { ref, ts };
   });
 }

@@ -54,6 +54,12 @@ describe('mask', () => {
     assert.equal(maskTranscript(INFO_A + '', { ignoreInfoFields: ['extra'] }), maskTranscript(INFO_A.replace('"proto":1,', '"proto":1,"extra":2,'), { ignoreInfoFields: ['extra'] }));
   });
 
+  it('drops server PINGs unless asked to keep them; payloads are untouched', () => {
+    const data = 'PING\r\nMSG a 1 6\r\nPING\r\n\r\nPONG\r\n';
+    assert.equal(maskTranscript(data), 'MSG a 1 6\r\nPING\r\n\r\nPONG\r\n');
+    assert.equal(maskTranscript(data, { keepServerPings: true }), data);
+  });
+
   it('firstInfo and afterInfo', () => {
     assert.equal(firstInfo(INFO_A).server_id, 'AAA');
     assert.equal(afterInfo(INFO_A + 'PONG\r\n'), 'PONG\r\n');

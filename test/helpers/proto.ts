@@ -2,6 +2,7 @@
 
 import type { TestContext } from 'node:test';
 import { differential, type DifferentialOptions, type Transcript } from './diff.js';
+import { withoutServerPings } from './mask.js';
 import { connect, type RawClient } from './rawclient.js';
 import type { ServerPair } from './servers.js';
 
@@ -12,6 +13,13 @@ export const CONNECT_HEADERS = 'CONNECT {"verbose":false,"pedantic":false,"heade
 export const PING = 'PING\r\n';
 export const PONG = 'PONG\r\n';
 export const UNKNOWN_OP = "-ERR 'Unknown Protocol Operation'\r\n";
+
+/**
+ * Collection options for an exchange the reference ends by closing: no PONG
+ * to wait for, but up to 3 s for the close (robust on a loaded machine). A
+ * server that does not close costs the wait and shows in the comparison.
+ */
+export const CLOSES = { until: undefined, waitCloseMs: 3000 } as const;
 
 /** `CONNECT <json>\r\n` with the given fields (no verbose/pedantic defaults added). */
 export function connectLine(fields: Record<string, unknown>): string {
@@ -56,16 +64,19 @@ export async function session(port: number, connectText: string = CONNECT, host 
   const c = await connect(port, host);
   await c.readUntil('\r\n');
   await c.send(connectText + PING);
-  const got = await c.readUntil(PONG);
+  const got = withoutServerPings(await c.readUntil(PONG));
   if (got !== PONG) throw new Error(`unexpected reply to ${JSON.stringify(connectText)}: ${JSON.stringify(got)}`);
   return c;
 }
 
-/** Sends `text` + PING and returns everything received before the PONG. */
+/**
+ * Sends `text` + PING and returns everything received before the PONG, minus
+ * server-sent PINGs (time-dependent; see MaskOptions.keepServerPings).
+ */
 export async function flush(c: RawClient, text = '', timeoutMs = 5000): Promise<string> {
   await c.send(text + PING);
   const got = await c.readUntil(PONG, timeoutMs);
-  return got.slice(0, -PONG.length);
+  return withoutServerPings(got.slice(0, -PONG.length));
 }
 
 /** Number of PONGs to expect for the PING-like lines in `chunks` (`PING…\n`, any case). */

@@ -231,6 +231,8 @@ export interface CollectOptions {
   untilTimeoutMs?: number;
   /** upper bound for the whole collection after sending (default 10000 ms) */
   maxMs?: number;
+  /** after sending (and `until`), wait up to this long for the server to close (default 0) */
+  waitCloseMs?: number;
 }
 
 export interface Collected {
@@ -272,6 +274,7 @@ export async function sendAndCollect(
       /* a mismatch is visible in the transcript */
     }
   }
+  if (opts.waitCloseMs) await c.waitClosed(opts.waitCloseMs);
   await c.readForBytes(opts.quietMs ?? 150, opts.maxMs ?? 10_000);
   return { data: c.received(), text: c.received().toString('utf8'), closed: c.isClosed, client: c };
 }

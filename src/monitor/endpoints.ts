@@ -13,7 +13,7 @@ import { Kind } from '../client/connection.js';
 import { Sublist, type SublistStats, type SubLike } from '../subjects/sublist.js';
 import { isValidLiteralSubject, matchLiteral } from '../subjects/validate.js';
 import { BadRequest, type Query } from './query.js';
-import { GO_ZERO_TIME, goRTT, goTime, myUptime, protoText } from './gofmt.js';
+import { goRTT, goTime, myUptime, protoText } from './gofmt.js';
 import type { MonitoredRoute } from './routes.js';
 import type { Subscription } from '../client/subscription.js';
 
@@ -351,10 +351,12 @@ export function accountz(srv: Server, acc: string): Record<string, unknown> {
 
 function accountInfo(srv: Server, a: Account, sys: string): Record<string, unknown> {
   const cfg = srv.opts.accounts.find((x) => x.name === a.name);
-  const updated = (a as { updated?: Date }).updated;
+  // Accounts are registered when the configuration is loaded; an account
+  // that tracks its own update time (JWT accounts) reports that instead.
+  const updated = (a as { updated?: unknown }).updated;
   const info: Record<string, unknown> = {
     account_name: a.name,
-    update_time: updated instanceof Date ? goTime(updated.getTime(), false) : GO_ZERO_TIME,
+    update_time: goTime(updated instanceof Date ? updated.getTime() : srv.configTime.getTime(), false),
   };
   if (a.name === sys) info.is_system = true;
   info.expired = false;

@@ -67,8 +67,6 @@ export function goTime(ms: number, utc: boolean): string {
   return `${s}${sign}${pad(Math.floor(a / 60), 2)}:${pad(a % 60, 2)}`;
 }
 
-/** Go's zero time.Time as JSON. */
-export const GO_ZERO_TIME = '0001-01-01T00:00:00Z';
 
 /**
  * time.Duration.String() for a duration in nanoseconds: "0s", "950ns",

@@ -21,7 +21,7 @@ export interface StartOptions {
   cwd?: string;
   /** prepend `-a 127.0.0.1 -p -1` (default true) */
   defaultArgs?: boolean;
-  /** how long to wait for the "Listening for client connections" line (default 10000 ms) */
+  /** how long to wait for the "Listening for client connections" line (default $SERVER_START_TIMEOUT_MS or 10000 ms) */
   timeoutMs?: number;
 }
 
@@ -130,7 +130,7 @@ export async function startServer(
   }
   const fullArgs = [...(opts.defaultArgs === false ? [] : ['-a', '127.0.0.1', '-p', '-1']), ...args];
   const command = [...base, ...fullArgs];
-  const timeoutMs = opts.timeoutMs ?? 10_000;
+  const timeoutMs = opts.timeoutMs ?? (Number(process.env.SERVER_START_TIMEOUT_MS) || 10_000);
 
   const proc = spawn(base[0]!, [...base.slice(1), ...fullArgs], {
     cwd: opts.cwd,

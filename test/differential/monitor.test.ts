@@ -17,6 +17,7 @@ import { startServer, writeConfig, type RunningServer } from '../helpers/servers
 import { flush } from '../helpers/proto.js';
 import type { RawClient } from '../helpers/rawclient.js';
 import { client, get, startEmbedded, type Embedded, type Got } from '../unit/monitor/helpers.js';
+import { loadConfigFile } from '../../src/config/load.js';
 
 const N = 30; // messages
 const M = 23; // bytes each
@@ -297,4 +298,89 @@ test('monitoring endpoints match nats-server 2.9.10', async (t) => {
     await waitFor(async () => (await reasons(targets[0])).length === 1 && (await reasons(targets[1])).length === 1, 'slow consumer closed');
     assert.deepEqual(await reasons(targets[1]), await reasons(targets[0]));
   });
+});
+
+const ACCOUNTS_CONF = `
+no_system_account: true
+accounts {
+  A {
+    users = [{user: a, password: pa}]
+    exports = [{service: "svc2", accounts: [B]}, {service: "svc.>"}, {stream: "st.>"}]
+    mappings = { "m1": "m2" }
+  }
+  B {
+    users = [{user: b, password: pb}]
+    imports = [{service: {account: A, subject: "svc.>"}}, {stream: {account: A, subject: "st.>"}, prefix: "pre"}, {service: {account: A, subject: "svc2"}, to: "mysvc"}]
+  }
+}
+`;
+
+test('accounts, users and auth=1 match nats-server 2.9.10', async (t) => {
+  const conf = writeConfig(ACCOUNTS_CONF);
+  const httpPort = await freePort();
+  const ref = await startServer('reference', ['-c', conf, '-m', String(httpPort)]);
+  const opts = loadConfigFile(conf).options;
+  const ts = await startEmbedded({ ...opts, host: '127.0.0.1', port: -1, httpHost: '127.0.0.1', httpPort: -1 });
+  const targets: Target[] = [
+    { name: 'reference', natsPort: ref.port, base: `http://127.0.0.1:${httpPort}`, clients: [] },
+    { name: 'tsnats', natsPort: ts.srv.port, base: ts.base, clients: [] },
+  ];
+  t.after(async () => {
+    for (const x of targets) for (const c of x.clients) c.socket.destroy();
+    await ts.stop();
+    await ref.stop();
+  });
+  for (const x of targets) {
+    const a = await client(x.natsPort, 'ca', { user: 'a', pass: 'pa' });
+    const b = await client(x.natsPort, 'cb', { user: 'b', pass: 'pb' });
+    x.clients.push(a, b);
+    await flush(a, 'SUB own 1\r\n');
+    await flush(b, 'PUB x 2\r\nhi\r\n');
+    const gone = await client(x.natsPort, 'gone', { user: 'a', pass: 'pa' });
+    await flush(gone, 'SUB g 1\r\n');
+    gone.socket.end();
+    await waitFor(async () => (JSON.parse((await get(`${x.base}/connz?state=closed`)).text) as { total: number }).total === 1, 'closed');
+  }
+  const paths = [
+    '/varz',
+    '/accountz',
+    '/accountz?acc=A',
+    '/accountz?acc=B',
+    '/accstatz',
+    '/connz?auth=1',
+    '/connz?auth=1&subs=1&state=all',
+    '/connz?acc=A&auth=1',
+    '/connz?acc=A&state=closed',
+    '/connz?user=a',
+    '/connz?user=b&auth=1',
+  ];
+  const problems: string[] = [];
+  for (const p of paths) {
+    const r = await get(targets[0].base + p);
+    const s = await get(targets[1].base + p);
+    if (r.status !== s.status) problems.push(`${p}: status ${r.status} vs ${s.status}`);
+    diffShape(JSON.parse(r.text), JSON.parse(s.text), p, problems);
+  }
+  assert.deepEqual(problems, []);
+
+  const who = async (x: Target, q: string) =>
+    (JSON.parse((await get(`${x.base}/connz?${q}`)).text) as { total: number; connections: Array<Record<string, unknown>> | null }).connections?.map(
+      (c) => [c.name, c.authorized_user, c.account],
+    );
+  for (const q of ['auth=1', 'acc=A&auth=1', 'user=b&auth=1', 'acc=A&state=closed&auth=1', 'state=closed&auth=1']) {
+    assert.deepEqual(await who(targets[1], q), await who(targets[0], q), q);
+  }
+  const varzAuth = async (x: Target) => (JSON.parse((await get(`${x.base}/varz`)).text) as { auth_required?: boolean }).auth_required;
+  assert.equal(await varzAuth(targets[1]), true);
+  assert.equal(await varzAuth(targets[0]), true);
+  const exports = async (x: Target) =>
+    (JSON.parse((await get(`${x.base}/accountz?acc=A`)).text) as { account_detail: Record<string, unknown> }).account_detail;
+  // the reference walks Go maps: compare as sets
+  const sorted = (v: unknown) => (v as unknown[]).map((x) => JSON.stringify(x)).sort();
+  const [ea, eb] = [await exports(targets[0]), await exports(targets[1])];
+  assert.deepEqual(sorted(eb.exports), sorted(ea.exports));
+  assert.deepEqual(eb.mappings, ea.mappings);
+  const imports = async (x: Target) =>
+    (JSON.parse((await get(`${x.base}/accountz?acc=B`)).text) as { account_detail: Record<string, unknown> }).account_detail.imports;
+  assert.deepEqual(sorted(await imports(targets[1])), sorted(await imports(targets[0])));
 });

@@ -9,6 +9,7 @@ import { Connection, ClosedState, Kind, type ClosedReason } from './connection.j
 import { Subscription } from './subscription.js';
 import { ProtocolParser, ParseErrorKind, Op, type ProtocolHandler } from '../protocol/parser.js';
 import * as E from '../protocol/errors.js';
+import { goJsonSyntaxError } from '../protocol/gojson.js';
 import type { Account } from '../accounts/account.js';
 import type { SublistResult } from '../subjects/sublist.js';
 import { isValidLiteralSubjectBytes } from '../subjects/validate.js';
@@ -102,15 +103,12 @@ export class ConnectParseError extends Error {
  * leaves a field alone, and a value of the wrong type is an error.
  */
 export function decodeConnect(text: string, into: ConnectOptions): void {
-  let obj: unknown;
-  try {
-    obj = JSON.parse(text);
-  } catch (e) {
-    throw new ConnectParseError((e as Error).message);
-  }
+  const syntax = goJsonSyntaxError(text);
+  if (syntax !== null) throw new ConnectParseError(syntax);
+  const obj: unknown = JSON.parse(text);
   if (obj === null) return;
   if (typeof obj !== 'object' || Array.isArray(obj)) {
-    throw new ConnectParseError('json: cannot unmarshal ' + typeof obj + ' into Go value of type server.clientOpts');
+    throw new ConnectParseError(`json: cannot unmarshal ${goJsonKind(obj)} into Go value of type server.ClientOpts`);
   }
   const target = into as unknown as Record<string, unknown>;
   let typeErr: string | null = null;
@@ -119,12 +117,21 @@ export function decodeConnect(text: string, into: ConnectOptions): void {
     const want = CONNECT_FIELD_TYPES[key];
     if (want === undefined || v === null) continue;
     if (typeof v !== want || (want === 'number' && !Number.isInteger(v))) {
-      typeErr ??= `json: cannot unmarshal ${typeof v} into Go struct field clientOpts.${key} of type ${want === 'boolean' ? 'bool' : want === 'number' ? 'int' : 'string'}`;
+      const kind = typeof v === 'number' ? `number ${String(v)}` : goJsonKind(v);
+      typeErr ??= `json: cannot unmarshal ${kind} into Go struct field ClientOpts.${key} of type ${want === 'boolean' ? 'bool' : want === 'number' ? 'int' : 'string'}`;
       continue;
     }
     target[key] = v;
   }
   if (typeErr !== null) throw new ConnectParseError(typeErr);
+}
+
+/** encoding/json's name for a JSON value's kind in "cannot unmarshal X" errors. */
+function goJsonKind(v: unknown): string {
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'object') return 'object';
+  if (typeof v === 'boolean') return 'bool';
+  return typeof v;
 }
 
 /** server/util.go parseSize: 1–9 ASCII digits, else -1. */
@@ -393,12 +400,8 @@ export class Client extends Connection implements ProtocolHandler {
   }
 
   private checkJSON(buf: Buffer, start: number, end: number): boolean {
-    try {
-      JSON.parse(buf.toString('utf8', start, end));
-      return true;
-    } catch (e) {
-      return this.protocolViolation((e as Error).message);
-    }
+    const err = goJsonSyntaxError(buf.toString('utf8', start, end));
+    return err === null ? true : this.protocolViolation(err);
   }
 
   // --- CONNECT ------------------------------------------------------------

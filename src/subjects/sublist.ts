@@ -680,18 +680,13 @@ export class Sublist<S extends SubLike> {
 
   // A new subscription joins every cached result it matches. A literal
   // subscription can only match the cache entry of its own subject.
+  // A new subscription invalidates the cached results it matches; they are
+  // rebuilt by the next miss. The reference appends the new sub to them
+  // instead, which makes delivery order depend on the cache's history;
+  // rebuilding keeps results in trie-walk order, the order a fresh
+  // reference server delivers in.
   private addToCache(sub: S): void {
-    const cache = this.cache!;
-    const subject = sub.subject;
-    if (subjectIsLiteral(subject)) {
-      const r = cache.get(subject);
-      if (r !== undefined) cache.set(subject, withSub(r, sub));
-      return;
-    }
-    // forEach rather than for-of over entries: no [key, value] pair per entry.
-    cache.forEach((r, key) => {
-      if (matchLiteral(key, subject)) cache.set(key, withSub(r, sub));
-    });
+    this.removeFromCache(sub.subject);
   }
 
   // A removed subscription invalidates the cached results it matched; they

@@ -457,7 +457,7 @@ describe('Sublist cache', () => {
     assert.equal(s.match('a.b.c.d').psubs.length, 0);
   });
 
-  it('adds new wildcard subscriptions to matching cached results', () => {
+  it('rebuilds cached results a new wildcard subscription matches, in trie-walk order', () => {
     const s = new Sublist<TSub>();
     const w = sub('foo.*');
     const l = sub('foo.bar');
@@ -468,13 +468,17 @@ describe('Sublist cache', () => {
     const statsBefore = s.stats();
     const f = sub('foo.>');
     s.insert(f);
-    assert.deepEqual(ids([...s.match('foo.bar').psubs]), ids([w, l, f]));
-    assert.deepEqual(ids([...s.match('foo.baz').psubs]), ids([w, f]));
-    // both answered from the updated cache, not rebuilt
+    // walk order: `>` of a level first, then the literal, then `*`
+    assert.deepEqual(ids([...s.match('foo.bar').psubs]), ids([f, l, w]));
+    assert.deepEqual(ids([...s.match('foo.baz').psubs]), ids([f, w]));
+    // both entries were dropped by the insert and rebuilt by these misses
     const after = s.stats();
     assert.equal(after.numMatches - statsBefore.numMatches, 2);
     assert.equal(after.numCache, 2);
-    assert.equal(after.cacheHitRate, 2 / 4);
+    assert.equal(after.cacheHitRate, 0);
+    // and are cached again
+    s.match('foo.bar');
+    assert.equal(s.stats().cacheHitRate, 1 / 5);
   });
 
   it('drops only the entries a removed subscription could match', () => {

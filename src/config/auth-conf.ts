@@ -5,7 +5,7 @@
 
 import { fromPublic } from '@nats-io/nkeys';
 import type { ConfNode } from './conf.js';
-import { DurationError, formatGoDuration, nsToMs, parseGoDuration } from './duration.js';
+import { DurationError, nsToMs, parseGoDuration } from './duration.js';
 import {
   DEFAULT_ALLOW_RESPONSE_EXPIRATION_MS,
   DEFAULT_ALLOW_RESPONSE_MAX_MSGS,
@@ -432,8 +432,11 @@ export function applyAuthorization(n: ConfNode, o: Options, issues: Issues): voi
   o.username = auth.user;
   o.password = auth.pass;
   o.authorization = auth.token;
-  o.authTimeoutMs = auth.timeout * 1000;
-  o.authTimeoutSet = auth.timeout !== 0;
+  // No timeout (0) leaves the default, which the server derives from TLS settings.
+  if (auth.timeout !== 0) {
+    o.authTimeoutMs = auth.timeout * 1000;
+    o.authTimeoutSet = true;
+  }
   if (o.defaultPermissions === undefined && auth.defaultPermissions) o.defaultPermissions = auth.defaultPermissions;
   if ((auth.user !== '' || auth.pass !== '') && auth.token !== '') {
     issues.error(n, 'Cannot have a user/pass and token');
@@ -1242,9 +1245,4 @@ function checkExportsAndImports(
     mine.set(from, { acc: ta.name, to });
     serviceImports.set(im.acc, mine);
   }
-}
-
-/** Formats a Go duration for messages that print one. */
-export function goDurationMs(ms: number): string {
-  return formatGoDuration(BigInt(Math.round(ms * 1e6)));
 }

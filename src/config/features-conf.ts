@@ -132,8 +132,10 @@ export function applyCluster(n: ConfNode, o: Options, issues: Issues): void {
           }
           c.username = auth.user;
           c.password = auth.pass;
-          c.authTimeoutMs = auth.timeout * 1000;
-          c.authTimeoutSet = auth.timeout !== 0;
+          if (auth.timeout !== 0) {
+            c.authTimeoutMs = auth.timeout * 1000;
+            c.authTimeoutSet = true;
+          }
           if (auth.defaultPermissions !== undefined) {
             issues.warnField(v, key, 'setting "permissions" within cluster authorization block is deprecated');
             // Permissions given directly in the cluster block win.

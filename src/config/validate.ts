@@ -2,12 +2,12 @@
 // (server/server.go validateOptions and the validators it calls), for the
 // features tsnats serves. Texts match the reference.
 
-import { formatGoDuration } from './duration.js';
+import { formatGoDuration, msToNs } from './duration.js';
 import { JWTError, decodeJWT } from './jwt-conf.js';
 import type { Options } from './options.js';
 
 function goDur(ms: number): string {
-  return formatGoDuration(BigInt(Math.round(ms * 1e6)));
+  return formatGoDuration(msToNs(ms));
 }
 
 function validateNoAuthUser(o: Options, noAuthUser: string): string | undefined {

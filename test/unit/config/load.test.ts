@@ -194,7 +194,8 @@ test('authorization: single user, token, timeout', () => {
   assert.equal(o.authTimeoutSet, true);
   o = opts('authorization { token: "s3cr3t" }\n');
   assert.equal(o.authorization, 's3cr3t');
-  assert.equal(o.authTimeoutSet, false);
+  assert.notEqual(o.authTimeoutSet, true);
+  assert.equal(o.authTimeoutMs, defaultOptions().authTimeoutMs, 'no timeout keeps the default');
   // A non-number timeout silently means one second in the reference.
   assert.equal(opts('authorization { username: a, pass: b, timeout: "2s" }\n').authTimeoutMs, 1000);
   assert.equal(opts('authorization { user: a, pass: b, timeout: 0.5 }\n').authTimeoutMs, 500);

@@ -251,6 +251,29 @@ describe('stale connection (ping_interval 200ms)', () => {
     pin(ref, "PING\r\nPING\r\n-ERR 'Stale Connection'\r\n", true);
   });
 
+  it('default interval: even an active client gets a first server PING soon after CONNECT', async (t) => {
+    // the reference sends it min(ping_interval, 2 s) + 0–20 % after CONNECT because it has no RTT sample yet
+    const { ref } = await differentialScenario(
+      t,
+      async (server) => {
+        const c = await connect(server.port);
+        await c.readUntil('\r\n');
+        await c.send(CONNECT);
+        let gotPing = false;
+        const deadline = Date.now() + 8000;
+        while (!gotPing && !c.isClosed && Date.now() < deadline) {
+          await c.send('PUB keepalive 1\r\nx\r\n');
+          gotPing = (await c.readUntil(PING_LINE, 200).catch(() => '')) !== '';
+        }
+        const rest = await flush(c);
+        c.close();
+        return { gotPing, rest };
+      },
+      {},
+    );
+    assert.deepEqual(ref, { gotPing: true, rest: '' });
+  });
+
   it('a client that answers every PING stays connected', async (t) => {
     const { ref } = await differentialScenario(
       t,

@@ -647,6 +647,35 @@ export class Client extends Connection implements ProtocolHandler {
     return this.paSize;
   }
 
+  onPub(buf: Buffer, lineStart: number, lineEnd: number, T: Int32Array, n: number, size: number, payloadStart: number): boolean {
+    if (this.server.logger.traceEnabled) this.traceIn('PUB', latin1(buf, lineStart, lineEnd));
+    this.paBuf = buf;
+    this.paSubjStart = T[0];
+    this.paSubjEnd = T[1];
+    if (n === 3) {
+      this.paReplyStart = T[2];
+      this.paReplyEnd = T[3];
+      this.paSzbStart = T[4];
+      this.paSzbEnd = T[5];
+    } else {
+      this.paReplyStart = this.paReplyEnd = 0;
+      this.paSzbStart = T[2];
+      this.paSzbEnd = T[3];
+    }
+    this.paHdr = -1;
+    this.paSize = size;
+    if (size > this.server.opts.maxPayload) {
+      this.server.logger.error(`${this.logPrefix} - maximum payload exceeded: ${size} vs ${this.server.opts.maxPayload}`);
+      this.sendErr(E.ERR_MAX_PAYLOAD);
+      this.close(ClosedState.MaxPayloadExceeded);
+      return false;
+    }
+    if (this.opts.pedantic && !isValidLiteralSubjectBytes(buf, T[0], T[1])) {
+      this.sendErr(E.ERR_INVALID_PUBLISH_SUBJECT);
+    }
+    return this.onMsg(buf, payloadStart);
+  }
+
   onMsg(buf: Buffer, start: number): boolean {
     const size = this.paSize;
     if (this.server.logger.traceEnabled) {

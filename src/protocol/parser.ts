@@ -69,6 +69,13 @@ export interface ProtocolHandler {
   onMsgArgs(op: Op, buf: Buffer, start: number, end: number): number;
   /** The payload of the last onMsgArgs frame: buf[start, start + size). Return false to stop. */
   onMsg(buf: Buffer, start: number): boolean;
+  /**
+   * Clients only: a whole plain PUB frame. Args line is buf[lineStart,
+   * lineEnd), split into n (2 or 3) tokens at toks[2k], toks[2k+1]; the
+   * payload of `size` bytes starts at payloadStart and is followed by CRLF.
+   * Same effect as onMsgArgs + onMsg. Return false to stop.
+   */
+  onPub?(buf: Buffer, lineStart: number, lineEnd: number, toks: Int32Array, n: number, size: number, payloadStart: number): boolean;
   onPing(): boolean;
   onPong(): boolean;
   /** The parser stopped on bad input; the handler sends the error and closes. */
@@ -170,6 +177,10 @@ export class ProtocolParser {
   private msgBuf: Buffer | null = null;
   private msgLen = 0;
   private stopped = false;
+  /** token ranges of a fast-path PUB line */
+  private readonly toks = new Int32Array(6);
+  /** whole PUB frames go to handler.onPub */
+  private readonly fast: boolean;
 
   constructor(
     private readonly handler: ProtocolHandler,
@@ -177,6 +188,7 @@ export class ProtocolParser {
     maxControlLine = 4096,
   ) {
     this.maxControlLine = maxControlLine;
+    this.fast = kind === ParserKind.CLIENT && typeof handler.onPub === 'function';
   }
 
   /** True once a handler callback asked to stop or a parse error occurred. */
@@ -205,7 +217,16 @@ export class ProtocolParser {
           }
           switch (b | 0x20) {
             case 0x70: // p
-              // Fast path for the most common frame: "PUB " in one read.
+              // Fastest path: whole PUB frames in this read, one handler call each.
+              if (this.fast && !this.awaitingConnect) {
+                const next = this.fastPubs(buf, i, len);
+                if (next < 0) return this.halt();
+                if (next > i) {
+                  i = next;
+                  continue;
+                }
+              }
+              // Fast path for "PUB " in one read.
               if (
                 i + 4 < len &&
                 (buf[i + 1] | 0x20) === 0x75 &&
@@ -387,8 +408,14 @@ export class ProtocolParser {
             this.size = size;
             // Whole payload and its CRLF in this read: hand out a view.
             if (i + size + 2 <= len) {
-              if (buf[i + size] !== CR) return this.fail(buf, i + size);
-              if (buf[i + size + 1] !== LF) return this.fail(buf, i + size + 1);
+              if (buf[i + size] !== CR) {
+                this.state = S.END_R;
+                return this.fail(buf, i + size);
+              }
+              if (buf[i + size + 1] !== LF) {
+                this.state = S.END_N;
+                return this.fail(buf, i + size + 1);
+              }
               if (!h.onMsg(buf, i)) return this.halt();
               i += size + 2;
               this.state = S.START;
@@ -449,6 +476,74 @@ export class ProtocolParser {
         this.failControlLine(this.argBuf!, 0, this.argLen, true);
       }
     }
+  }
+
+  /**
+   * Consume consecutive PUB frames that lie wholly in this read, in their
+   * plain form ("PUB subj [reply] size\r\n" payload "\r\n", at most 3 args,
+   * no stray CR). Returns the offset after the last frame consumed (i when
+   * none), or -1 when the handler stopped. Anything unusual is left to the
+   * state machine, which gives the reference's exact treatment.
+   */
+  private fastPubs(buf: Buffer, i: number, len: number): number {
+    const h = this.handler;
+    const T = this.toks;
+    while (i + 5 < len) {
+      if (
+        (buf[i] | 0x20) !== 0x70 ||
+        (buf[i + 1] | 0x20) !== 0x75 ||
+        (buf[i + 2] | 0x20) !== 0x62 ||
+        (buf[i + 3] !== SP && buf[i + 3] !== TAB)
+      ) {
+        return i;
+      }
+      let k = i + 4;
+      while (k < len && (buf[k] === SP || buf[k] === TAB)) k++;
+      const argStart = k;
+      let n = 0;
+      let ts = -1;
+      for (; k < len; k++) {
+        const b = buf[k];
+        if (b === SP || b === TAB) {
+          if (ts >= 0) {
+            if (n === 3) return i;
+            T[2 * n] = ts;
+            T[2 * n + 1] = k;
+            n++;
+            ts = -1;
+          }
+        } else if (b === CR || b === LF) {
+          break;
+        } else if (ts < 0) {
+          ts = k;
+        }
+      }
+      // need "\r\n" right at the end of the line
+      if (k + 1 >= len || buf[k] !== CR || buf[k + 1] !== LF || k === argStart) return i;
+      if (ts >= 0) {
+        if (n === 3) return i;
+        T[2 * n] = ts;
+        T[2 * n + 1] = k;
+        n++;
+      }
+      if (n < 2) return i;
+      if (k - argStart > this.maxControlLine) return i;
+      // size: 1-9 digits (server/util.go parseSize)
+      const ss = T[2 * n - 2];
+      const se = T[2 * n - 1];
+      if (se - ss > 9) return i;
+      let size = 0;
+      for (let d = ss; d < se; d++) {
+        const v = buf[d] - 48;
+        if (v < 0 || v > 9) return i;
+        size = size * 10 + v;
+      }
+      const p = k + 2;
+      if (p + size + 2 > len || buf[p + size] !== CR || buf[p + size + 1] !== LF) return i;
+      if (!h.onPub!(buf, argStart, k, T, n, size, p)) return -1;
+      i = p + size + 2;
+    }
+    return i;
   }
 
   private startVerb(v: VerbSpec): void {

@@ -35,6 +35,13 @@ class Recorder implements ProtocolHandler {
     this.events.push(`PAYLOAD [${buf.toString('latin1', s, s + this.size)}]`);
     return true;
   }
+  fastPubs = 0;
+  onPub(buf: Buffer, ls: number, le: number, _t: Int32Array, _n: number, size: number, p: number): boolean {
+    this.fastPubs++;
+    this.events.push(`PUB [${buf.toString('latin1', ls, le)}]`);
+    this.size = size;
+    return this.onMsg(buf, p);
+  }
   onPing(): boolean {
     this.events.push('PING');
     return true;
@@ -216,4 +223,16 @@ test('errors carry server/parser.go state numbers', () => {
   const r = new Recorder();
   new ProtocolParser(r, ParserKind.CLIENT, 8).parse(Buffer.from('SUB aaaaaaaaaaaa 1\r\n'));
   assert.deepEqual(r.refStates, [47]); // SUB_ARG
+});
+
+test('whole PUB frames take the onPub fast path, anything odd the state machine', () => {
+  const r = new Recorder();
+  new ProtocolParser(r).parse(Buffer.from('PUB a 1\r\nx\r\nPUB b r 2\r\nyy\r\npub\tc  0\r\n\r\n'));
+  assert.equal(r.fastPubs, 3);
+  assert.deepEqual(r.events, ['PUB [a 1]', 'PAYLOAD [x]', 'PUB [b r 2]', 'PAYLOAD [yy]', 'PUB [c  0]', 'PAYLOAD []']);
+  for (const odd of ['PUB a 1\nx\r\n', 'PUB a\r 1\r\nx\r\n', 'PUB a b c 1\r\nx\r\n', 'PUB a 1\r\nxy\r\n']) {
+    const o = new Recorder();
+    new ProtocolParser(o).parse(Buffer.from(odd));
+    assert.equal(o.fastPubs, 0, odd);
+  }
 });

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { ClosedConnectionError } from '@nats-io/transport-node';
+import { ClosedConnectionError, RequestError } from '@nats-io/transport-node';
 import { errInfo, onBoth, record, thrown } from './dual.js';
 
 describe('connect / close', () => {
@@ -274,6 +274,36 @@ describe('echo', () => {
       assert.equal(out.other.length, 11);
       assert.equal(out.quietIn, 1);
       return out;
+    });
+  });
+
+  it('noEcho publisher that is also a queue member: every message goes to the other member', async () => {
+    await onBoth(async (t) => {
+      const a = await t.connect({ noEcho: true });
+      const b = await t.connect();
+      const ra = record(a, 'echo.q', { queue: 'g' });
+      const rb = record(b, 'echo.q', { queue: 'g' });
+      await a.flush();
+      await b.flush();
+      for (let i = 0; i < 100; i++) a.publish('echo.q', String(i));
+      await a.flush();
+      await b.flush();
+      assert.equal(ra.msgs.length, 0);
+      assert.equal(rb.msgs.length, 100);
+      return [ra.msgs.length, rb.msgs.length];
+    });
+  });
+
+  it('noEcho requester whose own subscription is the only interest: no responders', async () => {
+    await onBoth(async (t) => {
+      const a = await t.connect({ noEcho: true });
+      a.subscribe('echo.self.svc', { callback: (_e, m) => void m.respond('never') });
+      a.subscribe('echo.self.q', { queue: 'g', callback: (_e, m) => void m.respond('never') });
+      await a.flush();
+      const e1 = await thrown(() => a.request('echo.self.svc', 'x', { timeout: 30_000 }));
+      const e2 = await thrown(() => a.request('echo.self.q', 'x', { timeout: 30_000 }));
+      for (const e of [e1, e2]) assert.ok(e instanceof RequestError && e.isNoResponders(), `got ${String(e)}`);
+      return [errInfo(e1), errInfo(e2)];
     });
   });
 

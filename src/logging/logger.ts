@@ -8,7 +8,9 @@
 // logtime (-T=false drops it), local time unless logtimeUTC (a tsnats extra:
 // 2.9.10 has no logtime_utc). Labels are colored only on a terminal stderr.
 // Writes are synchronous, like Go's log package, so lines are never lost or
-// reordered when the process exits right after logging.
+// reordered when the process exits right after logging. Syslog destinations
+// get the bare message (no pid, time or label: syslog adds its own header),
+// whatever logtime and logFormat say, as the reference's SysLogger does.
 
 import { closeSync, fstatSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';

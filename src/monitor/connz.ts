@@ -12,7 +12,7 @@ import type { Subscription } from '../client/subscription.js';
 import type { ClosedClientInfo, Server } from '../server/server.js';
 import { DEFAULT_GLOBAL_ACCOUNT } from '../config/options.js';
 import { BadRequest, ConnState } from './query.js';
-import { goRTT, goTime, myUptime, protoText } from './gofmt.js';
+import { goRTT, goTime, myUptime, nowMs, protoText } from './gofmt.js';
 
 /** server/monitor.go DefaultConnListSize */
 export const DEFAULT_CONN_LIST_SIZE = 1024;
@@ -194,7 +194,7 @@ export function connz(srv: Server, o: ConnzOptions): ConnzResult {
   const cid = o.cid ?? 0;
   if (cid > 0) limit = 1;
 
-  const now = Date.now();
+  const now = nowMs();
   const nowStr = goTime(now, true);
 
   if (acc !== '' && srv.lookupAccount(acc) === undefined) {

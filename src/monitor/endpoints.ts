@@ -13,7 +13,7 @@ import { Kind } from '../client/connection.js';
 import { Sublist, type SublistStats, type SubLike } from '../subjects/sublist.js';
 import { isValidLiteralSubject, matchLiteral } from '../subjects/validate.js';
 import { BadRequest, type Query } from './query.js';
-import { goRTT, goTime, myUptime, protoText } from './gofmt.js';
+import { goRTT, goTime, myUptime, nowMs, protoText } from './gofmt.js';
 import type { MonitoredRoute } from './routes.js';
 import type { Subscription } from '../client/subscription.js';
 
@@ -72,7 +72,7 @@ function sublistStatsJSON(st: SublistStats): Record<string, number> {
 }
 
 function nowUTC(): string {
-  return goTime(Date.now(), true);
+  return goTime(nowMs(), true);
 }
 
 /** host:port, as Go's url.URL.Host of a route URL. */
@@ -91,7 +91,7 @@ function urlHost(u: string): string {
 export function varz(m: MonitorState): Record<string, unknown> {
   const srv = m.srv;
   const o = srv.opts;
-  const now = Date.now();
+  const now = nowMs();
   const v: Record<string, unknown> = {
     server_id: srv.serverId,
     server_name: srv.serverName,
@@ -273,7 +273,7 @@ function subDetailWithAccount(s: Subscription, account: string): Record<string, 
 // /routez
 
 export function routez(srv: Server, subs: boolean, detail: boolean): Record<string, unknown> {
-  const now = Date.now();
+  const now = nowMs();
   const routes: MonitoredRoute[] = [];
   const p = srv.routeInfoProvider;
   if (p) for (const r of p.routes()) routes.push(r);

@@ -101,6 +101,17 @@ function listenErrorText(hp: string, e: NodeJS.ErrnoException): string {
   }
 }
 
+/**
+ * The monitor could not start. The message is the reference's fatal log text
+ * ("Can't start monitoring: ..."); nats-server logs it at [FTL] and exits 1.
+ */
+export class MonitorStartError extends Error {
+  constructor(reason: string) {
+    super(`Can't start monitoring: ${reason}`);
+    this.name = 'MonitorStartError';
+  }
+}
+
 export class Monitor implements MonitorState {
   readonly reqStats = new Map<string, number>();
   readonly metrics: Metrics;
@@ -148,7 +159,7 @@ export class Monitor implements MonitorState {
   async start(): Promise<boolean> {
     const o = this.srv.opts;
     if (o.httpPort !== 0 && o.httpsPort !== 0) {
-      throw new Error(`can't specify both HTTP (${o.httpPort}) and HTTPs (${o.httpsPort}) ports`);
+      throw new MonitorStartError(`can't specify both HTTP (${o.httpPort}) and HTTPs (${o.httpsPort}) ports`);
     }
     if (o.httpPort === 0 && o.httpsPort === 0) return false;
     const secure = o.httpPort === 0;
@@ -156,18 +167,22 @@ export class Monitor implements MonitorState {
     const handler = (req: http.IncomingMessage, res: http.ServerResponse) => this.onRequest(req, res);
     if (secure) {
       const tc = o.tlsConfig;
-      if (tc === undefined || !tc.certFile || !tc.keyFile) throw new Error('TLS cert and key required for HTTPS');
-      server = https.createServer(
-        {
-          cert: readFileSync(tc.certFile),
-          key: readFileSync(tc.keyFile),
-          ca: tc.caFile ? readFileSync(tc.caFile) : undefined,
-          // the monitor never asks browsers for a client certificate
-          requestCert: false,
-          maxHeaderSize: 1 << 20,
-        },
-        handler,
-      );
+      if (tc === undefined || !tc.certFile || !tc.keyFile) throw new MonitorStartError('TLS cert and key required for HTTPS');
+      try {
+        server = https.createServer(
+          {
+            cert: readFileSync(tc.certFile),
+            key: readFileSync(tc.keyFile),
+            ca: tc.caFile ? readFileSync(tc.caFile) : undefined,
+            // the monitor never asks browsers for a client certificate
+            requestCert: false,
+            maxHeaderSize: 1 << 20,
+          },
+          handler,
+        );
+      } catch (e) {
+        throw new MonitorStartError(`error loading the TLS certificate: ${(e as Error).message}`);
+      }
     } else {
       server = http.createServer({ maxHeaderSize: 1 << 20 }, handler);
     }
@@ -180,7 +195,8 @@ export class Monitor implements MonitorState {
     const port = wanted === -1 ? 0 : wanted;
     const hp = joinHostPort(host, port);
     await new Promise<void>((resolve, reject) => {
-      const onErr = (e: NodeJS.ErrnoException) => reject(new Error(`can't listen to the monitor port: ${listenErrorText(hp, e)}`));
+      const onErr = (e: NodeJS.ErrnoException) =>
+        reject(new MonitorStartError(`can't listen to the monitor port: ${listenErrorText(hp, e)}`));
       server.once('error', onErr);
       server.listen({ host, port }, () => {
         server.off('error', onErr);

@@ -227,10 +227,10 @@ test('healthz reports an unserved JetStream as unavailable', async (t) => {
 
 test('startup errors use the reference messages', async () => {
   const both = new Server({ host: '127.0.0.1', port: -1, httpPort: -1, httpsPort: -1 });
-  await assert.rejects(both.start(), { message: "can't specify both HTTP (-1) and HTTPs (-1) ports" });
+  await assert.rejects(both.start(), { name: 'MonitorStartError', message: "Can't start monitoring: can't specify both HTTP (-1) and HTTPs (-1) ports" });
   await both.shutdown();
   const noTLS = new Server({ host: '127.0.0.1', port: -1, httpsPort: -1 });
-  await assert.rejects(noTLS.start(), { message: 'TLS cert and key required for HTTPS' });
+  await assert.rejects(noTLS.start(), { message: "Can't start monitoring: TLS cert and key required for HTTPS" });
   await noTLS.shutdown();
 
   const blocker = net.createServer();
@@ -239,7 +239,7 @@ test('startup errors use the reference messages', async () => {
   try {
     const busy = new Server({ host: '127.0.0.1', port: -1, httpHost: '127.0.0.1', httpPort: port }, captureLogger([]));
     await assert.rejects(busy.start(), {
-      message: `can't listen to the monitor port: listen tcp 127.0.0.1:${port}: bind: address already in use`,
+      message: `Can't start monitoring: can't listen to the monitor port: listen tcp 127.0.0.1:${port}: bind: address already in use`,
     });
     await busy.shutdown();
   } finally {

@@ -384,3 +384,22 @@ test('accounts, users and auth=1 match nats-server 2.9.10', async (t) => {
     (JSON.parse((await get(`${x.base}/accountz?acc=B`)).text) as { account_detail: Record<string, unknown> }).account_detail.imports;
   assert.deepEqual(sorted(await imports(targets[1])), sorted(await imports(targets[0])));
 });
+
+test('the executable logs the monitor start like nats-server', async (t) => {
+  const lines: Record<string, string[]> = {};
+  for (const kind of ['reference', 'tsnats'] as const) {
+    const port = await freePort();
+    const srv = await startServer(kind, ['-m', String(port)]);
+    t.after(() => srv.stop());
+    const text = srv.stderr();
+    assert.ok(text.includes(`[INF] Starting http monitor on 127.0.0.1:${port}\n`), `${kind}: ${text}`);
+    const g = await get(`http://127.0.0.1:${port}/healthz`);
+    assert.equal(g.text, '{"status":"ok"}', kind);
+    // the order of the startup lines, without timestamps, ids and ports
+    lines[kind] = text
+      .split('\n')
+      .filter((l) => /Starting http monitor|Listening for client connections|Server is ready/.test(l))
+      .map((l) => l.replace(/^.*\[INF\] /, '').replace(/:\d+$/, ':<port>'));
+  }
+  assert.deepEqual(lines.tsnats, lines.reference);
+});

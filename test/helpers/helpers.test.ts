@@ -2,12 +2,14 @@
 // (against a local scripted TCP server), and process management of servers.
 
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { maskLogLine, problemLogLines } from './diff.js';
 import { afterInfo, countOps, firstInfo, maskTranscript, parseServerStream } from './mask.js';
 import { connect, sendAndCollect } from './rawclient.js';
 import { startServer } from './servers.js';
+import { sleep } from './rawclient.js';
 
 const INFO_A =
   'INFO {"server_id":"AAA","server_name":"AAA","version":"2.9.10","proto":1,"go":"go1.19.8","host":"127.0.0.1","port":1,"headers":true,"max_payload":1048576,"client_id":4,"client_ip":"127.0.0.1"} \r\n';
@@ -175,5 +177,30 @@ describe('server processes', () => {
 
   it('a server that exits before listening fails with its output', async () => {
     await assert.rejects(startServer('reference', ['--no-such-flag']), /exited \(code \d+\) before listening[\s\S]*no-such-flag/);
+  });
+
+  it('servers of a test process that is SIGKILLed are killed too (watchdog)', async () => {
+    const helper = new URL('./servers.js', import.meta.url).href;
+    const code = `const { startServer } = await import(${JSON.stringify(helper)});
+const s = await startServer('reference');
+process.stdout.write(String(s.proc.pid) + '\\n');
+setTimeout(() => process.kill(process.pid, 'SIGKILL'), 100);`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout!.on('data', (d) => (out += d));
+    const signal = await new Promise<NodeJS.Signals | null>((r) => child.once('exit', (_c, sig) => r(sig)));
+    assert.equal(signal, 'SIGKILL');
+    const pid = Number(out.trim());
+    assert.ok(pid > 0, `server pid printed: ${JSON.stringify(out)}`);
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 100 && alive(); i++) await sleep(50);
+    assert.equal(alive(), false, 'the orphaned server was killed');
   });
 });

@@ -63,7 +63,54 @@ export function serverCommand(kind: ServerKind): string[] {
 }
 
 // ---------------------------------------------------------------------------
-// leftover cleanup: every spawned server and temp dir is removed on exit
+// leftover cleanup: every spawned server and temp dir is removed on exit.
+// A normal exit (or SIGINT/SIGTERM) kills them from the 'exit' handler; a
+// watchdog child process covers the test process dying without running it
+// (SIGKILL, crash): it learns each server pid over a pipe and SIGKILLs the
+// ones still alive when that pipe closes.
+
+const WATCHDOG_SRC = `
+const pids = new Set();
+let buf = '';
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (d) => {
+  buf += d;
+  let i;
+  while ((i = buf.indexOf('\\n')) >= 0) {
+    const line = buf.slice(0, i);
+    buf = buf.slice(i + 1);
+    const pid = Number(line.slice(1));
+    if (line[0] === '+') pids.add(pid);
+    else pids.delete(pid);
+  }
+});
+const killAll = () => {
+  for (const p of pids) { try { process.kill(p, 'SIGKILL'); } catch {} }
+  process.exit(0);
+};
+process.stdin.on('end', killAll);
+process.stdin.on('error', killAll);
+`;
+
+let watchdog: ChildProcess | null | undefined;
+
+function tellWatchdog(line: string): void {
+  if (watchdog === undefined) {
+    try {
+      watchdog = spawn(process.execPath, ['-e', WATCHDOG_SRC], { stdio: ['pipe', 'ignore', 'ignore'] });
+      watchdog.on('error', () => {
+        watchdog = null;
+      });
+      watchdog.stdin!.on('error', () => undefined);
+      // neither the watchdog nor its pipe may keep the test process alive
+      watchdog.unref();
+      (watchdog.stdin as unknown as { unref?: () => void }).unref?.();
+    } catch {
+      watchdog = null;
+    }
+  }
+  if (watchdog && watchdog.stdin && !watchdog.stdin.destroyed) watchdog.stdin.write(line + '\n');
+}
 
 const live = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
@@ -138,6 +185,7 @@ export async function startServer(
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(proc);
+  if (proc.pid !== undefined) tellWatchdog(`+${proc.pid}`);
 
   let errText = '';
   let outText = '';
@@ -151,6 +199,7 @@ export async function startServer(
   const exited = new Promise<number | null>((res) => {
     proc.once('exit', (code) => {
       live.delete(proc);
+      if (proc.pid !== undefined) tellWatchdog(`-${proc.pid}`);
       exitCode = code;
       res(code);
     });

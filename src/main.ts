@@ -8,6 +8,7 @@ import { loadConfigFile } from './config/load.js';
 import { defaultOptions, type Options } from './config/options.js';
 import type { Logger, ManagedLogger } from './logging/types.js';
 import { Server } from './server/server.js';
+import { goErrnoText } from './logging/gofmt.js';
 
 async function startServer(opts: Options, logger: Logger): Promise<ServerHandle> {
   const server = new Server(opts, logger);
@@ -15,7 +16,13 @@ async function startServer(opts: Options, logger: Logger): Promise<ServerHandle>
     await server.start();
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    logger.fatal(`Error listening on port: ${opts.host}:${opts.port}, "${err.message}"`);
+    if (err.syscall === 'listen' || err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+      // Go's net.Listen error text (server/server.go AcceptLoop)
+      const hp = opts.host.includes(':') ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
+      logger.fatal(`Error listening on port: ${hp}, "listen tcp ${hp}: bind: ${goErrnoText(err)}"`);
+    } else {
+      logger.fatal(err.message);
+    }
     throw Object.assign(new Error(err.message), { logged: true });
   }
   let closedResolve!: (code: number) => void;

@@ -84,11 +84,12 @@ export abstract class Connection {
   /** "ip:port - cid:N", the reference's log prefix */
   logPrefix: string;
 
-  protected readonly writeFn: (b: Buffer) => void;
+  protected writeFn: (b: Buffer) => void;
 
   constructor(
     readonly server: Server,
-    readonly socket: Socket,
+    /** the transport; replaced once by setSocket after a TLS upgrade */
+    public socket: Socket,
     readonly cid: number,
     readonly kind: Kind,
   ) {
@@ -97,6 +98,17 @@ export abstract class Connection {
     this.logPrefix = `${this.host}:${this.port} - ${kind === Kind.ROUTER ? 'rid' : 'cid'}:${cid}`;
     this.writeFn = (b: Buffer) => {
       socket.write(b);
+    };
+  }
+
+  /**
+   * Continue on another transport: the TLS socket wrapping the accepted one
+   * after the NATS TLS upgrade (the INFO went out in plain text first).
+   */
+  protected setSocket(s: Socket): void {
+    this.socket = s;
+    this.writeFn = (b: Buffer) => {
+      s.write(b);
     };
   }
 
@@ -222,7 +234,10 @@ export abstract class Connection {
     const interval = this.server.opts.pingIntervalMs;
     const now = Date.now();
     const send = now - this.lastActivity >= interval && now - this.lastPingIn >= interval;
-    if (send || this.rttMs === 0) {
+    // server/client.go: an RTT older than an hour (or never measured) forces
+    // a PING, which is why every client gets one ~2s after connecting.
+    const needRTT = this.rttMs === 0 || now - this.rttStart > 3_600_000;
+    if (send || needRTT) {
       if (this.pingsOut + 1 > this.server.opts.maxPingsOut) {
         this.server.logger.debug(`${this.logPrefix} - Stale Client Connection - Closing`);
         this.sendErr('Stale Connection');

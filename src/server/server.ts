@@ -15,6 +15,10 @@ import { ClosedState, type ClosedReason, type Connection } from '../client/conne
 import type { Subscription } from '../client/subscription.js';
 import type { SublistResult } from '../subjects/sublist.js';
 import { Authenticator } from '../auth/auth.js';
+import { configureAccounts } from '../accounts/imports.js';
+import { TLSManager, RateCounter, goCipherName, goTLSVersion } from '../tls/tls.js';
+import { serverHandshake, detectTLS } from '../tls/handshake.js';
+import { TLS_TIMEOUT_MS, AUTH_TIMEOUT_MS } from '../config/options.js';
 import * as E from '../protocol/errors.js';
 import { TSNATS_VERSION } from '../version.js';
 import { planReload, type ReloadPlan } from '../config/reload.js';
@@ -54,7 +58,12 @@ export class Server {
   readonly clients = new Map<number, Client>();
   readonly accounts = new Map<string, Account>();
   globalAccount: Account;
+  /** the system account ($SYS by default); null with no_sys_acc */
+  systemAccount: Account | null = null;
   readonly auth: Authenticator;
+  /** the client listener's TLS setup; null without a tls block */
+  tls: TLSManager | null = null;
+  private tlsRate: RateCounter | null = null;
   /** bounded ring of closed clients for /connz?state=closed */
   readonly closedClients: ClosedClientInfo[] = [];
   startTime = new Date();
@@ -87,11 +96,10 @@ export class Server {
     this.serverId = createNkeyServer().getPublicKey();
     this.globalAccount = new Account(DEFAULT_GLOBAL_ACCOUNT, this.opts.subjectCacheSize);
     this.accounts.set(this.globalAccount.name, this.globalAccount);
-    for (const a of this.opts.accounts) {
-      if (!this.accounts.has(a.name)) this.accounts.set(a.name, new Account(a.name, this.opts.subjectCacheSize));
-    }
+    configureAccounts(this);
     this.auth = new Authenticator(this);
     this.auth.configure(this.opts);
+    this.configureTLS();
     if (this.opts.cluster.port !== 0) {
       this.cluster = new ClusterManager(this);
       this.routeInfoProvider = this.cluster;
@@ -135,6 +143,9 @@ export class Server {
     if (this.clusterName !== '') log.notice(`  Cluster:  ${this.clusterName}`);
     log.notice(`  Name:     ${this.serverName}`);
     log.notice(`  ID:       ${this.serverId}`);
+    this.auth.logWarnings();
+    const sys = this.systemAccount;
+    if (sys !== null && !o.accounts.some((a) => a.name === sys.name)) log.debug(`Created system account: "${sys.name}"`);
     if (o.configFile !== '') log.notice(`Using configuration file: ${o.configFile}`);
     this.startTime = new Date();
     // The reference starts monitoring before the client listener (server.go Start).
@@ -297,6 +308,7 @@ export class Server {
     if (next.cluster.port === 0 || next.cluster.port === -1) next.cluster.port = old.cluster.port;
     this.opts = next;
     const fx = plan.effects;
+    if (fx.has('tls')) this.reloadTLS();
     if (fx.has('auth') || fx.has('accounts')) this.reloadAuthorization();
     if (fx.has('limits')) {
       for (const c of this.clients.values()) c.parser.maxControlLine = next.maxControlLine;
@@ -324,22 +336,30 @@ export class Server {
    * subscriptions their new permissions refuse.
    */
   private reloadAuthorization(): void {
-    this.auth.configure(this.opts);
-    for (const c of [...this.clients.values()]) {
-      if (!c.connectReceived || c.closed) continue;
-      if (!this.auth.authenticate(c)) {
-        c.authViolation();
-        continue;
-      }
-      const perms = c.perms;
-      if (perms === null) continue;
-      for (const sub of [...c.subs.values()]) {
-        const ok = perms.canSubscribe(sub.subject, null) || (sub.queue !== null && perms.canSubscribe(sub.subject, sub.queue));
-        if (ok) continue;
-        c.unsubscribe(sub);
-        c.sendErr(`Permissions Violation for Subscription to ${E.goQuote(sub.subject)} (sid ${E.goQuote(sub.sid)})`);
-        this.logger.notice(`Removed sub ${E.goQuote(sub.subject)} (sid ${E.goQuote(sub.sid)}) for ${c.user !== '' ? `user ${E.goQuote(c.user)}` : 'client'} - not authorized`);
-      }
+    this.auth.reloadAuthorization();
+  }
+
+  /** Build the client listener's TLS setup from the options (throws TLSConfigError). */
+  private configureTLS(): void {
+    const tc = this.opts.tlsConfig;
+    this.tls = tc !== undefined ? new TLSManager(tc) : null;
+    const rate = tc?.rateLimit ?? 0;
+    this.tlsRate = rate > 0 ? new RateCounter(rate) : null;
+  }
+
+  /**
+   * Re-read the client TLS certificate, key and CA files (or apply a new tls
+   * block): new connections use them, established ones keep their session.
+   * Throws TLSConfigError, keeping the previous setup, when the files are bad.
+   */
+  reloadTLS(): void {
+    const tc = this.opts.tlsConfig;
+    if (tc !== undefined && this.tls !== null) {
+      this.tls.reload(tc);
+      const rate = tc.rateLimit ?? 0;
+      this.tlsRate = rate > 0 ? new RateCounter(rate) : null;
+    } else {
+      this.configureTLS();
     }
   }
 
@@ -351,6 +371,7 @@ export class Server {
   }
 
   private async doShutdown(): Promise<void> {
+    if (this.running) this.logger.notice('Initiating Shutdown...');
     this.running = false;
     this.resolveShutdownSignal();
     this.removePortsFile();
@@ -383,6 +404,71 @@ export class Server {
     const cid = this.nextCid++;
     const c = new Client(this, sock, cid, this.globalAccount);
     this.stats.totalConnections++;
+    if (this.logger.debugEnabled) this.logger.debug(`${c.logPrefix} - Client connection created`);
+    const auth = this.auth;
+    const authRequired = auth.required();
+    c.nonce = auth.nonceRequired() ? auth.newNonce() : '';
+    const tls = this.tls;
+    if (tls !== null && tls.config.handshakeFirst === true) {
+      // TLS before anything else (nats-server 2.10 handshake_first): INFO follows the handshake.
+      if (!this.admitTLS(c)) return;
+      this.startClientTLS(c, sock, authRequired, true);
+      return;
+    }
+    if (tls === null) this.wireClientSocket(c, sock);
+    c.sendInfo(this.clientInfoJSON(c, auth.infoAuthRequired()));
+    if (!this.registerClient(c)) return;
+    if (tls === null) {
+      c.activate(authRequired);
+      this.flushDirty();
+      return;
+    }
+    // The INFO goes out in plain text; then the client starts the handshake.
+    this.flushDirty();
+    if (!this.opts.allowNonTLS) {
+      if (!this.admitTLS(c)) return;
+      this.startClientTLS(c, sock, authRequired, false);
+      return;
+    }
+    // allow_non_tls: the first byte tells whether the client speaks TLS.
+    const onEarlyClose = (): void => {
+      if (!c.closed) c.close(ClosedState.ClientClosed, true);
+    };
+    sock.on('error', onEarlyClose);
+    sock.on('close', onEarlyClose);
+    detectTLS(sock, this.tlsTimeoutMs(), (isTLS, first) => {
+      sock.off('error', onEarlyClose);
+      sock.off('close', onEarlyClose);
+      if (c.closed) return;
+      if (isTLS) {
+        if (this.admitTLS(c)) this.startClientTLS(c, sock, authRequired, false);
+        return;
+      }
+      this.wireClientSocket(c, sock);
+      c.activate(authRequired);
+      if (first !== null) c.onData(first);
+      sock.resume();
+      this.flushDirty();
+    });
+  }
+
+  /** Add a new client to the registry, or refuse it when max_connections is reached. */
+  private registerClient(c: Client): boolean {
+    const maxConn = this.opts.maxConn;
+    if (maxConn > 0 && this.clients.size >= maxConn) {
+      this.logger.error(`${c.logPrefix} - ${E.ERR_MAX_CONNECTIONS}`);
+      c.sendErr(E.ERR_MAX_CONNECTIONS);
+      c.close(ClosedState.MaxConnectionsExceeded);
+      this.flushDirty();
+      return false;
+    }
+    this.clients.set(c.cid, c);
+    c.account.numClients++;
+    return true;
+  }
+
+  /** The read side of a client's transport: data to the parser, errors and EOF close it. */
+  private wireClientSocket(c: Client, sock: net.Socket): void {
     sock.on('data', (chunk: Buffer) => c.onData(chunk));
     sock.on('error', (err: NodeJS.ErrnoException) => {
       if (!c.closed) {
@@ -396,20 +482,66 @@ export class Server {
     sock.on('close', () => {
       if (!c.closed) c.close(ClosedState.ClientClosed, true);
     });
-    if (this.logger.debugEnabled) this.logger.debug(`${c.logPrefix} - Client connection created`);
-    const authRequired = this.auth.required();
-    c.nonce = '';
-    c.begin(authRequired, this.clientInfoJSON(c, authRequired && this.opts.noAuthUser === ''));
-    const maxConn = this.opts.maxConn;
-    if (maxConn > 0 && this.clients.size >= maxConn) {
-      this.logger.error(`${c.logPrefix} - ${E.ERR_MAX_CONNECTIONS}`);
-      c.sendErr(E.ERR_MAX_CONNECTIONS);
-      c.close(ClosedState.MaxConnectionsExceeded);
-      this.flushDirty();
-      return;
-    }
-    this.clients.set(cid, c);
-    this.globalAccount.numClients++;
+  }
+
+  private tlsTimeoutMs(): number {
+    const t = this.opts.tlsConfig?.timeoutMs ?? 0;
+    return t > 0 ? t : TLS_TIMEOUT_MS;
+  }
+
+  /** tls { connection_rate_limit }: refuse handshakes beyond the rate (server/server.go createClient). */
+  private admitTLS(c: Client): boolean {
+    if (this.tlsRate === null || this.tlsRate.allow()) return true;
+    c.sendErr('Connection throttling is active. Please try again later.');
+    c.close(ClosedState.MaxConnectionsExceeded);
+    this.flushDirty();
+    return false;
+  }
+
+  /**
+   * Server side of the client TLS handshake (server/client.go
+   * doTLSHandshake): under the tls timeout, peer verified and pinned; the
+   * auth timer starts only afterwards.
+   */
+  private startClientTLS(c: Client, raw: net.Socket, authRequired: boolean, handshakeFirst: boolean): void {
+    const log = this.logger;
+    if (log.debugEnabled) log.debug(`${c.logPrefix} - Starting TLS client connection handshake`);
+    const setup = this.tls!.setup;
+    const timeoutMs = this.tlsTimeoutMs();
+    const tlsSock = serverHandshake(raw, setup, timeoutMs, {
+      onSecure: (sock) => {
+        if (c.closed) {
+          sock.destroy();
+          return;
+        }
+        const version = goTLSVersion(sock.getProtocol());
+        const cipher = goCipherName(sock);
+        c.tlsEstablished(sock, version, cipher);
+        if (log.debugEnabled) {
+          log.debug(`${c.logPrefix} - TLS handshake complete`);
+          log.debug(`${c.logPrefix} - TLS version ${version}, cipher suite ${cipher}`);
+        }
+        this.wireClientSocket(c, sock);
+        if (handshakeFirst) {
+          c.sendInfo(this.clientInfoJSON(c, this.auth.infoAuthRequired()));
+          if (!this.registerClient(c)) return;
+        }
+        c.activate(authRequired);
+        this.flushDirty();
+      },
+      onError: (text) => {
+        if (c.closed) return;
+        log.error(`${c.logPrefix} - TLS handshake error: ${text}`);
+        c.close(ClosedState.TLSHandshakeError, true);
+      },
+      onTimeout: () => {
+        if (c.closed) return;
+        log.error(`${c.logPrefix} - TLS handshake timeout`);
+        log.error(`${c.logPrefix} - TLS handshake error: read tcp ${hostPort(raw.localAddress ?? '', raw.localPort ?? 0)}->${hostPort(c.host, c.port)}: i/o timeout`);
+        c.close(ClosedState.TLSHandshakeError, true);
+      },
+    });
+    c.useTLSSocket(tlsSock);
   }
 
   /** The INFO a client gets on connect (server/server.go Info, field order as the reference). */
@@ -426,7 +558,13 @@ export class Server {
       headers: true,
     };
     if (authRequired) info.auth_required = true;
-    if (o.tls) info.tls_required = true;
+    // server/server.go NewServer: tls_required unless allow_non_tls, which advertises tls_available.
+    const tc = o.tlsConfig;
+    if (tc !== undefined) {
+      if (!o.allowNonTLS) info.tls_required = true;
+      if (tc.verify || tc.verifyAndMap) info.tls_verify = true;
+      if (o.allowNonTLS) info.tls_available = true;
+    }
     info.max_payload = o.maxPayload;
     info.client_id = c.cid;
     info.client_ip = c.host;
@@ -466,7 +604,13 @@ export class Server {
   }
 
   authTimeoutMs(): number {
-    return this.opts.authTimeoutMs;
+    const o = this.opts;
+    // server/opts.go getDefaultAuthTimeout: with TLS and no explicit auth
+    // timeout, the TLS timeout plus one second; 0 means the default.
+    const ms = o.authTimeoutMs;
+    const explicit = ms > 0 && (o.authTimeoutSet === true || ms !== AUTH_TIMEOUT_MS);
+    if (explicit) return ms;
+    return o.tlsConfig !== undefined ? this.tlsTimeoutMs() + 1000 : AUTH_TIMEOUT_MS;
   }
 
   // --- the write path ---------------------------------------------------

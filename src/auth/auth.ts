@@ -1,95 +1,433 @@
-// Authentication of client connections (server/auth.go): token, a single
-// user/password, a users list (plain or bcrypt passwords) and no_auth_user.
-// On success the client is bound to its account and permissions.
+// Authentication of client connections (server/auth.go): a token, a single
+// user/password, users (plain or bcrypt passwords) and nkey users (a
+// signature over the INFO nonce), `no_auth_user`, and `verify_and_map`
+// (the user named by the client certificate). On success the client is
+// bound to its user's account and permissions.
+//
+// The order of checks is the reference's (processClientOrLeafAuthentication):
+// an nkey in CONNECT is looked up among the nkey users; otherwise, with
+// users configured, the certificate (verify_and_map) or the CONNECT user
+// (or the no_auth_user when no credentials were sent) selects the user and
+// its password is compared; otherwise the token, then the single user.
 
-import type { Options, UserConfig } from '../config/options.js';
+import { randomBytes } from 'node:crypto';
+import bcrypt from 'bcryptjs';
+import { fromPublic } from '@nats-io/nkeys';
+import type { NkeyUserConfig, Options, Permissions, UserConfig } from '../config/options.js';
+import type { Account } from '../accounts/account.js';
+import { ClosedState } from '../client/connection.js';
 import type { Client } from '../client/client.js';
 import type { Server } from '../server/server.js';
+import * as E from '../protocol/errors.js';
+import { ClientPermissions, PermissionRules } from './permissions.js';
+import { mapCertificateToUser } from './tlsmap.js';
+import { configureAccounts } from '../accounts/imports.js';
+
+/** Raw nonce length; its base64url form (the INFO `nonce`) is 15 characters (server/nkey.go). */
+const NONCE_RAW_LEN = 11;
+/** The connection type of every client this server accepts (jwt.ConnectionTypeStandard). */
+const CONNECTION_TYPE = 'STANDARD';
+const DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** A configured user as the authenticator keeps it. */
+export interface UserEntry {
+  readonly username: string;
+  readonly password: string;
+  readonly account: Account;
+  readonly rules: PermissionRules | null;
+  /** upper-cased allowed_connection_types; null = any */
+  readonly allowedTypes: ReadonlySet<string> | null;
+}
+
+export interface NkeyEntry {
+  readonly nkey: string;
+  readonly account: Account;
+  readonly rules: PermissionRules | null;
+  readonly allowedTypes: ReadonlySet<string> | null;
+}
+
+/** An embedding or reload configuration the authenticator cannot use. */
+export class AuthConfigError extends Error {
+  readonly code = 'ERR_TSNATS_AUTH_CONFIG';
+}
 
 export class Authenticator {
-  private users: Map<string, UserConfig> | null = null;
+  private users: Map<string, UserEntry> | null = null;
+  private nkeys: Map<string, NkeyEntry> | null = null;
+  private authRequired = false;
+  private token = '';
+  private username = '';
+  private password = '';
+  private noAuthUser = '';
+  /**
+   * server/server.go configureAccounts: when the only configured account is
+   * the system account, anonymous clients still reach $G through a hidden
+   * user; the name survives reloads so those clients are not dropped.
+   */
+  private sysAccOnlyNoAuthUser = '';
+  private tlsMap = false;
+  private plaintextPasswords = false;
 
   constructor(private readonly server: Server) {}
 
+  /** (Re)build the user tables from the options (server/auth.go configureAuthorization). */
   configure(opts: Options): void {
-    if (opts.users.length > 0) {
-      this.users = new Map(opts.users.map((u) => [u.username, u]));
+    const srv = this.server;
+    this.token = opts.authorization;
+    this.username = opts.username;
+    this.password = opts.password;
+    this.noAuthUser = opts.noAuthUser;
+    this.tlsMap = opts.tlsConfig?.verifyAndMap === true;
+
+    const userCfgs = new Map<string, UserConfig>();
+    for (const u of opts.users) if (!userCfgs.has(u.username)) userCfgs.set(u.username, u);
+    const nkeyCfgs = new Map<string, NkeyUserConfig>();
+    for (const u of opts.nkeys) if (!nkeyCfgs.has(u.nkey)) nkeyCfgs.set(u.nkey, u);
+    // Embedders may list an account's users only in the account.
+    for (const ac of opts.accounts) {
+      for (const u of ac.users) if (!userCfgs.has(u.username)) userCfgs.set(u.username, { ...u, account: ac.name });
+      for (const u of ac.nkeyUsers) if (!nkeyCfgs.has(u.nkey)) nkeyCfgs.set(u.nkey, { ...u, account: ac.name });
+    }
+
+    // server/server.go configureAccounts: exactly $G and an explicitly named system account.
+    const sys = srv.systemAccount;
+    const explicitSys = opts.systemAccount !== '' || opts.accounts.some((a) => a.name === '$SYS');
+    const distinct = new Set<string>([srv.globalAccount.name, ...opts.accounts.map((a) => a.name)]);
+    if (sys !== null && explicitSys && opts.trustedOperators.length === 0 && distinct.size === 2 && opts.noAuthUser === '') {
+      if (this.sysAccOnlyNoAuthUser === '') {
+        let b = '';
+        for (let i = 0; i < 8; i++) b += DIGITS[randomBytes(1)[0]! % 62];
+        this.sysAccOnlyNoAuthUser = `nats-${b}`;
+      }
+      const uname = this.sysAccOnlyNoAuthUser;
+      userCfgs.set(uname, { username: uname, password: uname.slice(5) });
+      this.noAuthUser = uname;
+    } else {
+      this.sysAccOnlyNoAuthUser = '';
+    }
+
+    const resolve = (name: string | undefined, who: string): Account => {
+      if (name === undefined || name === '') return srv.globalAccount;
+      const acc = srv.lookupAccount(name);
+      if (acc === undefined) throw new AuthConfigError(`${who} references account ${JSON.stringify(name)}, which is not defined`);
+      return acc;
+    };
+    const compile = (p: Permissions | undefined, fallback: Permissions | undefined): PermissionRules | null => {
+      const perms = p ?? fallback;
+      if (perms === undefined) return null;
+      return new PermissionRules(perms, (msg) => srv.logger.error(msg));
+    };
+    const defaultsFor = (account: string | undefined): Permissions | undefined => {
+      if (account === undefined || account === '') return opts.defaultPermissions;
+      return opts.accounts.find((a) => a.name === account)?.defaultPermissions;
+    };
+
+    if (userCfgs.size > 0) {
+      const users = new Map<string, UserEntry>();
+      for (const u of userCfgs.values()) {
+        users.set(u.username, {
+          username: u.username,
+          password: u.password,
+          account: resolve(u.account, `user ${JSON.stringify(u.username)}`),
+          rules: compile(u.permissions, defaultsFor(u.account)),
+          allowedTypes: connectionTypes(u.allowedConnectionTypes),
+        });
+      }
+      this.users = users;
     } else {
       this.users = null;
     }
+    if (nkeyCfgs.size > 0) {
+      const nkeys = new Map<string, NkeyEntry>();
+      for (const u of nkeyCfgs.values()) {
+        nkeys.set(u.nkey, {
+          nkey: u.nkey,
+          account: resolve(u.account, `nkey ${JSON.stringify(u.nkey)}`),
+          rules: compile(u.permissions, defaultsFor(u.account)),
+          allowedTypes: connectionTypes(u.allowedConnectionTypes),
+        });
+      }
+      this.nkeys = nkeys;
+    } else {
+      this.nkeys = null;
+    }
+    this.authRequired = this.users !== null || this.nkeys !== null || this.username !== '' || this.token !== '';
+
+    // server/auth.go checkAuthforWarnings
+    let plain = this.password !== '' && !isBcrypt(this.password);
+    for (const u of this.users?.values() ?? []) {
+      if (u.password === '' && this.tlsMap) continue;
+      if (u.username === this.sysAccOnlyNoAuthUser) continue;
+      if (!isBcrypt(u.password)) plain = true;
+    }
+    this.plaintextPasswords = plain;
   }
 
-  /** auth_required in INFO */
+  /** Startup warnings (server/auth.go checkAuthforWarnings). */
+  logWarnings(): void {
+    if (this.plaintextPasswords) this.server.logger.warn('Plaintext passwords detected, use nkeys or bcrypt');
+  }
+
+  /** Whether clients must authenticate (CONNECT is expected, the auth timer runs). */
   required(): boolean {
-    const o = this.server.opts;
-    return this.users !== null || o.authorization !== '' || o.username !== '';
+    return this.authRequired;
+  }
+
+  /**
+   * `auth_required` in INFO: false when a no_auth_user lets clients in
+   * without credentials, except the hidden system-account one.
+   */
+  infoAuthRequired(): boolean {
+    if (!this.authRequired) return false;
+    return this.server.opts.noAuthUser === '' || this.server.opts.noAuthUser === this.sysAccOnlyNoAuthUser;
+  }
+
+  /** A nonce is sent in INFO when nkey users exist (server/nkey.go nonceRequired). */
+  nonceRequired(): boolean {
+    return this.nkeys !== null;
+  }
+
+  /** 11 random bytes, base64url without padding. */
+  newNonce(): string {
+    return randomBytes(NONCE_RAW_LEN).toString('base64url');
   }
 
   hasUsers(): boolean {
     return this.users !== null;
   }
 
-  /** Check CONNECT credentials; binds the client to its account on success. */
+  hasNkeys(): boolean {
+    return this.nkeys !== null;
+  }
+
+  /** The configured users (monitoring, tests). */
+  userNames(): string[] {
+    return this.users === null ? [] : [...this.users.keys()].filter((n) => n !== this.sysAccOnlyNoAuthUser);
+  }
+
+  /**
+   * Check the client's CONNECT credentials; binds the client to its
+   * account and permissions on success (server/auth.go
+   * processClientOrLeafAuthentication).
+   */
   authenticate(c: Client): boolean {
-    const o = this.server.opts;
+    if (!this.authRequired) return true;
     const co = c.opts;
-    if (this.users !== null) {
-      if (co.user === '' && co.pass === '' && o.noAuthUser !== '' && co.auth_token === '') {
-        return this.applyNoAuthUser(c);
+    const srv = this.server;
+    let user: UserEntry | null = null;
+    if (this.nkeys !== null && co.nkey !== '') {
+      const nk = this.nkeys.get(co.nkey);
+      if (nk === undefined || !typeAllowed(nk.allowedTypes)) return false;
+      if (!this.verifyNonceSignature(c)) return false;
+      this.bind(c, nk.nkey, nk.account, nk.rules);
+      return true;
+    } else if (this.users !== null) {
+      if (this.tlsMap) {
+        const der = c.tlsPeerCertificate?.raw ?? null;
+        const debug = (msg: string): void => {
+          if (srv.logger.debugEnabled) srv.logger.debug(`${c.logPrefix} - ${msg}`);
+        };
+        user = mapCertificateToUser(der, this.users, (u) => typeAllowed(u.allowedTypes), debug);
+        if (user === null) return false;
+        if (co.user !== '' && co.user !== user.username) {
+          srv.logger.warn(`User ${JSON.stringify(co.user)} found in connect proto, but user required from cert`);
+        }
+        co.user = user.username;
+      } else {
+        if (this.noAuthUser !== '' && co.user === '' && co.pass === '' && co.auth_token === '') {
+          const u = this.users.get(this.noAuthUser);
+          if (u !== undefined) {
+            // As the reference: the user's stored password becomes the one
+            // presented, so a bcrypt-hashed no_auth_user cannot pass this way.
+            co.user = u.username;
+            co.pass = u.password;
+          }
+        }
+        if (co.user !== '') {
+          const u = this.users.get(co.user);
+          if (u === undefined || !typeAllowed(u.allowedTypes)) return false;
+          user = u;
+        }
       }
-      const u = this.users.get(co.user);
-      if (u === undefined || !comparePasswords(u.password, co.pass)) return false;
-      this.bind(c, u);
+    }
+    if (user !== null) {
+      if (!comparePasswords(user.password, co.pass)) return false;
+      this.bind(c, user.username, user.account, user.rules);
       return true;
     }
-    if (o.authorization !== '') {
-      return co.auth_token === o.authorization;
-    }
-    if (o.username !== '') {
-      if (co.user !== o.username) return false;
-      if (!comparePasswords(o.password, co.pass)) return false;
+    if (this.token !== '') return comparePasswords(this.token, co.auth_token);
+    if (this.username !== '') {
+      if (co.user !== this.username) return false;
+      if (!comparePasswords(this.password, co.pass)) return false;
       c.user = co.user;
       return true;
     }
-    return true;
+    return false;
   }
 
-  /** Bind the no_auth_user's identity; false when none is configured. */
+  /**
+   * A client sent something else than CONNECT first: with a no_auth_user it
+   * is let in as that user (server/parser.go), else false.
+   */
   applyNoAuthUser(c: Client): boolean {
-    const name = this.server.opts.noAuthUser;
-    if (name === '' || this.users === null) return false;
-    const u = this.users.get(name);
+    if (this.noAuthUser === '' || this.users === null) return false;
+    const u = this.users.get(this.noAuthUser);
     if (u === undefined) return false;
-    this.bind(c, u);
+    c.opts.user = u.username;
+    this.bind(c, u.username, u.account, u.rules);
     return true;
   }
 
-  private bind(c: Client, u: UserConfig): void {
-    c.user = u.username;
-    if (u.account !== undefined) {
-      const acc = this.server.lookupAccount(u.account);
-      if (acc !== undefined) this.server.moveClientToAccount(c, acc);
+  private verifyNonceSignature(c: Client): boolean {
+    const co = c.opts;
+    const srv = this.server;
+    const debug = (msg: string): void => {
+      if (srv.logger.debugEnabled) srv.logger.debug(`${c.logPrefix} - ${msg}`);
+    };
+    if (co.sig === '') {
+      debug('Signature missing');
+      return false;
+    }
+    const sig = decodeSignature(co.sig);
+    if (sig === null) {
+      debug('Signature not valid base64');
+      return false;
+    }
+    let ok = false;
+    try {
+      const kp = fromPublic(co.nkey);
+      try {
+        ok = kp.verify(Buffer.from(c.nonce, 'latin1'), sig);
+      } catch {
+        ok = false;
+      }
+    } catch (e) {
+      debug(`User nkey not valid: ${(e as Error).message}`);
+      return false;
+    }
+    if (!ok) debug('Signature not verified');
+    return ok;
+  }
+
+  private bind(c: Client, name: string, account: Account, rules: PermissionRules | null): void {
+    c.user = name;
+    this.server.moveClientToAccount(c, account);
+    c.perms = rules === null ? null : new ClientPermissions(rules);
+  }
+
+  /** The "authentication error" log line's tail (server/client.go authViolation). */
+  violationLogText(c: Client): string {
+    if (this.nkeys !== null) return `authentication error - Nkey ${JSON.stringify(c.opts.nkey)}`;
+    if (this.users !== null) return `authentication error - User ${JSON.stringify(c.opts.user)}`;
+    return 'authentication error';
+  }
+
+  /** server/client.go getAuthUser: who a violation is logged for. */
+  authUserDescription(c: Client): string {
+    if (c.opts.nkey !== '') return `Nkey ${JSON.stringify(c.opts.nkey)}`;
+    if (c.opts.user !== '') return `User ${JSON.stringify(c.opts.user)}`;
+    return 'User "N/A"';
+  }
+
+  /**
+   * Config reload (server/reload.go reloadAuthorization): re-apply accounts
+   * and users from the server's current options, then for every client:
+   * close it when its user moved to another account or is gone, send the
+   * authorization violation when it no longer authenticates, else re-apply
+   * its permissions and drop the subscriptions they now refuse.
+   */
+  reloadAuthorization(): void {
+    const srv = this.server;
+    configureAccounts(srv);
+    this.configure(srv.opts);
+    for (const c of [...srv.clients.values()]) {
+      if (c.closed || !c.connectReceived) continue;
+      if (this.movedAccount(c)) {
+        c.close(ClosedState.ClientClosed);
+        continue;
+      }
+      if (!this.authenticate(c)) {
+        c.authViolation();
+        continue;
+      }
+      this.recheckSubscriptions(c);
+    }
+    srv.flushDirty();
+  }
+
+  /** server/reload.go clientHasMovedToDifferentAccount */
+  private movedAccount(c: Client): boolean {
+    let acc: Account | undefined;
+    if (c.opts.nkey !== '') acc = this.nkeys?.get(c.opts.nkey)?.account;
+    else if (c.opts.user !== '') acc = this.users?.get(c.opts.user)?.account;
+    else return false;
+    // As the reference: a user that is not in the tables (also the single
+    // --user of a server without a users list) counts as gone.
+    if (acc === undefined) return true;
+    return acc !== c.account;
+  }
+
+  /**
+   * server/client.go processSubsOnConfigReload: subscriptions the client's
+   * (new) permissions refuse are removed, with an -ERR to the client and a
+   * notice in the log. The delivery filter is rebuilt on the way.
+   */
+  recheckSubscriptions(c: Client): void {
+    const perms = c.perms;
+    if (perms === null) return;
+    perms.resetDenyFilter();
+    const removed = [];
+    for (const sub of c.subs.values()) {
+      const canSub = perms.canSubscribe(sub.subject, null);
+      const canQSub = sub.queue !== null && perms.canSubscribe(sub.subject, sub.queue);
+      if (!canSub && !canQSub) removed.push(sub);
+    }
+    for (const sub of removed) {
+      c.unsubscribe(sub);
+      c.sendErr(`Permissions Violation for Subscription to ${E.goQuote(sub.subject)} (sid ${E.goQuote(sub.sid)})`);
+      this.server.logger.notice(
+        `Removed sub ${E.goQuote(sub.subject)} (sid ${E.goQuote(sub.sid)}) for ${this.authUserDescription(c)} - not authorized`,
+      );
     }
   }
 }
 
-/** server/auth.go comparePasswords: bcrypt hashes start with "$2". */
+function connectionTypes(list: string[] | undefined): ReadonlySet<string> | null {
+  if (list === undefined || list.length === 0) return null;
+  return new Set(list.map((t) => t.toUpperCase()));
+}
+
+/** server/client.go connectionTypeAllowed: an empty set allows every type. */
+function typeAllowed(types: ReadonlySet<string> | null): boolean {
+  return types === null || types.has(CONNECTION_TYPE);
+}
+
+/** Go's base64.RawURLEncoding, falling back to StdEncoding (both strict). */
+function decodeSignature(s: string): Uint8Array | null {
+  if (/^[A-Za-z0-9_-]*$/.test(s) && s.length % 4 !== 1) return Buffer.from(s, 'base64url');
+  if (/^[A-Za-z0-9+/]*={0,2}$/.test(s) && s.length % 4 === 0) return Buffer.from(s, 'base64');
+  return null;
+}
+
+const BCRYPT_RE = /^\$2[abxy]\$\d{2}\$.*/;
+
+/** server/auth.go isBcrypt */
+export function isBcrypt(password: string): boolean {
+  return password.startsWith('$') && BCRYPT_RE.test(password);
+}
+
+/** server/auth.go comparePasswords: bcrypt when the stored one is a hash, else exact. */
 export function comparePasswords(serverPass: string, clientPass: string): boolean {
-  if (serverPass.startsWith('$2a$') || serverPass.startsWith('$2b$') || serverPass.startsWith('$2y$')) {
-    return bcryptCompare(clientPass, serverPass);
+  if (isBcrypt(serverPass)) {
+    try {
+      return bcrypt.compareSync(clientPass, serverPass);
+    } catch {
+      return false;
+    }
   }
-  // constant-time compare of equal-length strings
+  // Same-length compare without an early exit.
   if (serverPass.length !== clientPass.length) return false;
   let diff = 0;
   for (let i = 0; i < serverPass.length; i++) diff |= serverPass.charCodeAt(i) ^ clientPass.charCodeAt(i);
   return diff === 0;
-}
-
-import bcrypt from 'bcryptjs';
-function bcryptCompare(pass: string, hash: string): boolean {
-  try {
-    return bcrypt.compareSync(pass, hash);
-  } catch {
-    return false;
-  }
 }

@@ -122,7 +122,8 @@ export class Monitor implements MonitorState {
   private basePath = '/';
   private boundPort = 0;
   private secureListener = false;
-  private tokenDigest: Buffer | null = null;
+  /** digest of the configured monitoring token, recomputed when a reload changes it */
+  private tokenCache: { token: string; digest: Buffer } | null = null;
   private cpuLast = { at: 0, cpuMs: 0, pct: 0 };
 
   constructor(readonly srv: Server) {
@@ -212,8 +213,6 @@ export class Monitor implements MonitorState {
     this.secureListener = secure;
     this.boundPort = (server.address() as { port: number }).port;
     this.basePath = normalizeBasePath(o.httpBasePath);
-    const token = o.monitoringToken;
-    this.tokenDigest = token !== undefined && token !== '' ? digest(token) : null;
     this.buildRoutes();
     this.dashboard.start();
     this.srv.logger.notice(`Starting ${secure ? 'https' : 'http'} monitor on ${joinHostPort(host, this.boundPort)}`);
@@ -394,7 +393,8 @@ export class Monitor implements MonitorState {
       notFound(res);
       return;
     }
-    if (this.tokenDigest !== null && p !== path.join(this.basePath, PATHS.healthz) && !this.authorized(req, q)) {
+    const want = this.tokenDigest();
+    if (want !== null && p !== path.join(this.basePath, PATHS.healthz) && !authorized(req, q, want)) {
       send(
         res,
         401,
@@ -421,18 +421,12 @@ export class Monitor implements MonitorState {
     else res.destroy();
   }
 
-  /** Bearer token in Authorization, or ?token= for browsers opening a page. */
-  private authorized(req: http.IncomingMessage, q: Query): boolean {
-    const want = this.tokenDigest!;
-    const h = req.headers.authorization;
-    let given: string | null = null;
-    if (typeof h === 'string') {
-      const m = /^Bearer\s+(.+)$/i.exec(h.trim());
-      if (m) given = m[1];
-    }
-    if (given === null && q.get('token') !== '') given = q.get('token');
-    if (given === null) return false;
-    return timingSafeEqual(digest(given), want);
+  /** The token in force (options are read per request, so a reload applies). */
+  private tokenDigest(): Buffer | null {
+    const token = this.srv.opts.monitoringToken;
+    if (token === undefined || token === '') return null;
+    if (this.tokenCache === null || this.tokenCache.token !== token) this.tokenCache = { token, digest: digest(token) };
+    return this.tokenCache.digest;
   }
 
   /** ResponseHandler (server/monitor.go): JSON, or JSONP with ?callback=. */
@@ -490,6 +484,19 @@ ${links.map(([p, label]) => `\t<a href=.${b(p)}>${label}</a>`).join('\n')}
 </html>`;
     send(res, 200, { 'Content-Type': HTML_TYPE }, html);
   }
+}
+
+/** Bearer token in Authorization, or ?token= for browsers opening a page. */
+function authorized(req: http.IncomingMessage, q: Query, want: Buffer): boolean {
+  const h = req.headers.authorization;
+  let given: string | null = null;
+  if (typeof h === 'string') {
+    const m = /^Bearer\s+(.+)$/i.exec(h.trim());
+    if (m) given = m[1];
+  }
+  if (given === null && q.get('token') !== '') given = q.get('token');
+  if (given === null) return false;
+  return timingSafeEqual(digest(given), want);
 }
 
 function digest(s: string): Buffer {

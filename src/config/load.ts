@@ -232,6 +232,10 @@ function applyKey(key: string, v: ConfNode, o: Options, issues: Issues, state: A
     case 'http_base_path':
       o.httpBasePath = asString(v);
       return;
+    case 'monitoring_token':
+      // tsnats extra (see docs/monitoring.md): bearer token for the HTTP endpoints
+      o.monitoringToken = asString(v);
+      return;
     case 'cluster':
       applyCluster(v, o, issues);
       return;

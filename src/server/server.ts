@@ -11,6 +11,7 @@ import { defaultOptions, NATS_COMPAT_VERSION, PROTO, DEFAULT_GLOBAL_ACCOUNT, typ
 import { nullLogger, type Logger } from '../logging/types.js';
 import { Account } from '../accounts/account.js';
 import { Client } from '../client/client.js';
+import { adoptWithSharedReadBuffer } from '../client/readbuf.js';
 import { ClosedState, type ClosedReason, type Connection } from '../client/connection.js';
 import type { Subscription } from '../client/subscription.js';
 import type { SublistResult } from '../subjects/sublist.js';
@@ -191,7 +192,9 @@ export class Server {
     this.lameDuck = true;
     const listener = this.listener;
     this.listener = null;
-    await new Promise<void>((r) => listener.close(() => r()));
+    // close() stops accepting at once; its callback would wait for every
+    // connection to end, which is what lame duck mode is about to do.
+    listener.close();
     const clients = [...this.clients.values()];
     if (clients.length === 0) {
       await this.shutdown();
@@ -400,6 +403,16 @@ export class Server {
       sock.destroy();
       return;
     }
+    // Plain connections read into one shared buffer instead of a new Buffer
+    // per read (client/readbuf.ts); TLS keeps the stream's 'data' events.
+    let dataEvents = true;
+    if (this.tls === null) {
+      const moved = adoptWithSharedReadBuffer(sock, false, (buf, n) => c.onData(n === buf.length ? buf : buf.subarray(0, n)));
+      if (moved !== null) {
+        sock = moved;
+        dataEvents = false;
+      }
+    }
     sock.setNoDelay(true);
     const cid = this.nextCid++;
     const c = new Client(this, sock, cid, this.globalAccount);
@@ -415,7 +428,7 @@ export class Server {
       this.startClientTLS(c, sock, authRequired, true);
       return;
     }
-    if (tls === null) this.wireClientSocket(c, sock);
+    if (tls === null) this.wireClientSocket(c, sock, dataEvents);
     c.sendInfo(this.clientInfoJSON(c, auth.infoAuthRequired()));
     if (!this.registerClient(c)) return;
     if (tls === null) {
@@ -468,8 +481,8 @@ export class Server {
   }
 
   /** The read side of a client's transport: data to the parser, errors and EOF close it. */
-  private wireClientSocket(c: Client, sock: net.Socket): void {
-    sock.on('data', (chunk: Buffer) => c.onData(chunk));
+  private wireClientSocket(c: Client, sock: net.Socket, dataEvents = true): void {
+    if (dataEvents) sock.on('data', (chunk: Buffer) => c.onData(chunk));
     sock.on('error', (err: NodeJS.ErrnoException) => {
       if (!c.closed) {
         if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') this.logger.error(`${c.logPrefix} - read error: ${err.message}`);

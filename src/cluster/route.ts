@@ -276,6 +276,8 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
         return this.processRemoteSub(buf, start, end, true);
       case Op.RUNSUB:
       case Op.LUNSUB:
+      case Op.UNSUB:
+        // server/parser.go hands a route's UNSUB to processRemoteUnsub too.
         return this.processRemoteUnsub(op, buf, start, end);
       case Op.CONNECT:
         return this.processConnect(buf.toString('utf8', start, end));
@@ -290,8 +292,7 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
       case Op.ASUB:
       case Op.AUNSUB:
       case Op.SUB:
-      case Op.UNSUB:
-        // A+/A- are gateway-only, SUB/UNSUB client-only: server/parser.go
+        // A+/A- are gateway-only and SUB client-only: server/parser.go
         // parses them on a route and does nothing.
         return true;
       default:
@@ -424,9 +425,9 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
   private processRemoteUnsub(op: Op, buf: Buffer, start: number, end: number): boolean {
     const srv = this.server;
     const arg = buf.toString('latin1', start, end);
-    if (srv.logger.traceEnabled) this.traceIn(op === Op.RUNSUB ? 'RS-' : 'LS-', arg);
+    if (srv.logger.traceEnabled && op !== Op.UNSUB) this.traceIn(op === Op.RUNSUB ? 'RS-' : 'LS-', arg);
     const p = parseRemoteUnsub(arg);
-    if (typeof p === 'string') return this.protocolError(`processRemoteUnsub ${p.slice('processRemoteUnsub '.length)}`);
+    if (typeof p === 'string') return this.protocolError(p);
     const acc = srv.lookupAccount(p.account);
     if (acc === undefined) {
       if (srv.logger.debugEnabled) {

@@ -163,17 +163,22 @@ describe('route INFO', () => {
 
 describe('the route a server dials', () => {
   it('sends CONNECT (credentials from the URL) then INFO, before reading anything', async () => {
-    const listener = net.createServer();
+    // The dialing server reconnects after we drop it: keep every accepted
+    // socket to destroy it at the end (an unread socket never sees EOF).
+    const accepted: net.Socket[] = [];
+    const listener = net.createServer((s) => accepted.push(s));
     await new Promise<void>((r) => listener.listen(0, '127.0.0.1', () => r()));
     const port = (listener.address() as net.AddressInfo).port;
     try {
       await onBoth({ name: 'X', cluster: 'dx', routes: [`nats-route://ru:rp@127.0.0.1:${port}`] }, async () => {
-        const sock = await new Promise<net.Socket>((r) => listener.once('connection', r));
+        // (the node may have dialed before we got here: take the first accepted socket)
+        await waitFor('the node to dial', () => accepted.length > 0);
+        const sock = accepted[0]!;
         let data = '';
         sock.setEncoding('latin1');
         sock.on('data', (d: string) => (data += d));
         await waitFor('CONNECT and INFO', () => (data.match(/\r\n/g) ?? []).length >= 2);
-        sock.destroy();
+        for (const s of accepted.splice(0)) s.destroy();
         const [connectLine, infoLine] = data.split(/(?<=\r\n)/);
         const connect = JSON.parse(/^CONNECT (\{.*\})\r\n$/.exec(connectLine!)![1]!) as Record<string, unknown>;
         assert.deepEqual(Object.keys(connect), ['echo', 'verbose', 'pedantic', 'user', 'pass', 'tls_required', 'headers', 'name', 'cluster', 'lnoc']);
@@ -184,6 +189,7 @@ describe('the route a server dials', () => {
         return { text: `CONNECT ${JSON.stringify(connect)}\r\n` + normalize(infoLine!), closed: false, errors: [] };
       });
     } finally {
+      for (const s of accepted) s.destroy();
       listener.close();
     }
   });

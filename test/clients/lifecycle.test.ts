@@ -1,10 +1,11 @@
 // Connection lifecycle with the official nats.js client against the reference
 // and tsnats (both spawned as processes): what the client sees when the server
-// shuts down, and reconnecting to a server restarted on the same port
+// shuts down or enters lame duck mode, and reconnecting to a server restarted on the same port
 // (subscriptions are re-established, messages flow again, a partially
 // consumed max is carried over, request/reply works again).
 
 import assert from 'node:assert/strict';
+import { createConnection } from 'node:net';
 import { describe, it } from 'node:test';
 import { ClosedConnectionError, type NatsConnection, type Status } from '@nats-io/transport-node';
 import { errInfo, onBoth, record, settle, thrown, within } from './dual.js';
@@ -97,6 +98,39 @@ describe('server shutdown', () => {
       assert.equal(watch.count('reconnect'), 0);
       return { first: watch.events[0], last: watch.events.at(-1) };
     });
+  });
+});
+
+describe('lame duck mode (SIGUSR2)', () => {
+  it("clients get INFO ldm ('update', 'ldm' statuses), new connections are refused, clients are closed, exit 0", async () => {
+    await onBoth(
+      async (t) => {
+        const ncs = await Promise.all([0, 1, 2].map(() => t.connect({ reconnect: false })));
+        const watches = ncs.map((nc) => new StatusWatch(nc));
+        await settle(ncs, 1);
+        const ldm = Promise.all(watches.map((w) => w.next('ldm', 0)));
+        const closed = Promise.all(ncs.map((nc) => nc.closed()));
+        t.server.proc.kill('SIGUSR2');
+        await within(ldm, 'ldm status on every client', 60_000);
+        // the listener is closed before the INFO goes out
+        const refused = await new Promise<string>((resolve) => {
+          const s = createConnection({ host: '127.0.0.1', port: t.server.port });
+          s.once('connect', () => {
+            s.destroy();
+            resolve('connected');
+          });
+          s.once('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? 'error'));
+        });
+        assert.equal(refused, 'ECONNREFUSED');
+        await within(closed, 'clients closed by lame duck mode', 120_000);
+        const code = await within(t.server.exited, 'server exit', 120_000);
+        for (const w of watches) await within(w.next('close', 0), 'close status');
+        assert.equal(code, 0);
+        for (const w of watches) assert.deepEqual(w.events, ['update', 'ldm', 'disconnect', 'close']);
+        return { code, refused, events: watches.map((w) => w.events) };
+      },
+      { config: 'lame_duck_duration: "30s"\nlame_duck_grace_period: "1s"\n' },
+    );
   });
 });
 

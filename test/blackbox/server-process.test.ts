@@ -8,10 +8,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { describe, it } from 'node:test';
-import { connect } from '@nats-io/transport-node';
-import { connect as rawConnect } from '../helpers/rawclient.js';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect as rawConnect, type RawClient } from '../helpers/rawclient.js';
 import { serverCommand, startServer, type RunningServer, type ServerKind } from '../helpers/servers.js';
-import { targetKinds } from '../clients/dual.js';
+import { START, targetKinds, within } from '../clients/dual.js';
 
 const LOG_PREFIX = /^\[(\d+)\] \d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}\.\d{6} (\[(?:INF|WRN|ERR|FTL|DBG|TRC)\]) (.*)$/;
 
@@ -75,7 +75,7 @@ const STARTUP = [
 describe('tsnats executable', () => {
   it('prints the reference startup lines on -p -1 and listens on the printed port', async () => {
     await each(async (kind) => {
-      const s = await startServer(kind);
+      const s = await startServer(kind, [], START);
       try {
         await waitForLog(s, /Server is ready/);
         const lines = maskedLines(s.stderr(), s.proc.pid);
@@ -99,7 +99,13 @@ describe('tsnats executable', () => {
 
   it('two instances on -p -1 get different ports', async () => {
     await each(async (kind) => {
-      const [a, b] = await Promise.all([startServer(kind), startServer(kind)]);
+      const started = await Promise.allSettled([startServer(kind, [], START), startServer(kind, [], START)]);
+      const ok = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+      if (ok.length < 2) {
+        await Promise.all(ok.map((s) => s.stop()));
+        throw (started.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
+      }
+      const [a, b] = ok as [RunningServer, RunningServer];
       try {
         assert.notEqual(a.port, b.port);
         const ncs = await Promise.all([a, b].map((s) => connect({ servers: s.url, reconnect: false })));
@@ -122,7 +128,7 @@ describe('tsnats executable', () => {
         await new Promise((r) => probe.close(r));
         let s: RunningServer;
         try {
-          s = await startServer(kind, ['-p', String(port)]);
+          s = await startServer(kind, ['-p', String(port)], START);
         } catch (e) {
           last = e; // somebody took the port in between: try another
           continue;
@@ -147,14 +153,18 @@ describe('tsnats executable', () => {
   ] as const) {
     it(`${signal}: exit status and shutdown log lines as the reference (${note})`, async () => {
       await each(async (kind) => {
-        const s = await startServer(kind);
-        await waitForLog(s, /Server is ready/);
-        const done = outputDone(s);
-        const before = s.stderr().length;
-        const code = await s.stop(signal);
-        await done;
-        const tail = maskedLines(s.stderr().slice(before), s.proc.pid);
-        return { code, signal: s.proc.signalCode, tail };
+        const s = await startServer(kind, [], START);
+        try {
+          await waitForLog(s, /Server is ready/);
+          const done = outputDone(s);
+          const before = s.stderr().length;
+          const code = await s.stop(signal);
+          await done;
+          const tail = maskedLines(s.stderr().slice(before), s.proc.pid);
+          return { code, signal: s.proc.signalCode, tail };
+        } finally {
+          await s.stop('SIGKILL');
+        }
       }).then((ref) => {
         assert.equal(ref.code, signal === 'SIGTERM' ? 1 : 0);
         assert.deepEqual(ref.tail, ['[INF] Initiating Shutdown...', '[INF] Server Exiting..']);
@@ -165,43 +175,54 @@ describe('tsnats executable', () => {
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     it(`${signal} closes every connected client (raw and nats.js) and the process exits`, async () => {
       await each(async (kind) => {
-        const s = await startServer(kind);
-        const raws = await Promise.all(Array.from({ length: 5 }, () => rawConnect(s.port)));
-        for (const r of raws) {
-          await r.readUntil('\r\n', 20_000);
-          await r.send('CONNECT {"verbose":false,"pedantic":false}\r\nSUB x 1\r\nPING\r\n');
-          await r.readUntil('PONG\r\n', 20_000);
+        const s = await startServer(kind, [], START);
+        const raws: RawClient[] = [];
+        const ncs: NatsConnection[] = [];
+        try {
+          raws.push(...(await Promise.all(Array.from({ length: 5 }, () => rawConnect(s.port)))));
+          for (const r of raws) {
+            await r.readUntil('\r\n', 20_000);
+            await r.send('CONNECT {"verbose":false,"pedantic":false}\r\nSUB x 1\r\nPING\r\n');
+            await r.readUntil('PONG\r\n', 20_000);
+          }
+          ncs.push(...(await Promise.all(Array.from({ length: 5 }, () => connect({ servers: s.url, reconnect: false })))));
+          await Promise.all(ncs.map((nc) => nc.flush()));
+          const closed = Promise.all(ncs.map((nc) => nc.closed()));
+          const code = await s.stop(signal);
+          assert.equal(s.proc.signalCode, null, `the process died of ${s.proc.signalCode} instead of exiting`);
+          assert.equal(typeof code, 'number');
+          await Promise.all(raws.map((r) => r.expectClosed(20_000)));
+          await closed;
+          // nothing was written to the raw clients on the way out
+          const tails = raws.map((r) => r.peek().toString('latin1'));
+          assert.deepEqual(tails, ['', '', '', '', '']);
+          assert.equal(
+            ncs.every((nc) => nc.isClosed()),
+            true,
+          );
+          // (the exit status itself is pinned by the exit-status tests above)
+          return { tails };
+        } finally {
+          for (const r of raws) r.close();
+          await Promise.all(ncs.map((nc) => nc.close().catch(() => undefined)));
+          await s.stop('SIGKILL');
         }
-        const ncs = await Promise.all(Array.from({ length: 5 }, () => connect({ servers: s.url, reconnect: false })));
-        await Promise.all(ncs.map((nc) => nc.flush()));
-        const closed = Promise.all(ncs.map((nc) => nc.closed()));
-        const code = await s.stop(signal);
-        assert.equal(s.proc.signalCode, null, `the process died of ${s.proc.signalCode} instead of exiting`);
-        assert.equal(typeof code, 'number');
-        await Promise.all(raws.map((r) => r.expectClosed(20_000)));
-        await closed;
-        // nothing was written to the raw clients on the way out
-        const tails = raws.map((r) => r.peek().toString('latin1'));
-        assert.deepEqual(tails, ['', '', '', '', '']);
-        assert.equal(
-          ncs.every((nc) => nc.isClosed()),
-          true,
-        );
-        // (the exit status itself is pinned by the exit-status tests above)
-        return { tails };
       });
     });
   }
 
   it('a port already in use: [FTL] line and exit status as the reference', async () => {
     await each(async (kind) => {
-      const first = await startServer(kind);
+      const first = await startServer(kind, [], START);
       try {
         const [cmd, ...base] = serverCommand(kind);
         const p = spawn(cmd!, [...base, '-a', '127.0.0.1', '-p', String(first.port)], { stdio: ['ignore', 'pipe', 'pipe'] });
         let err = '';
         p.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-        const [code] = (await once(p, 'close')) as [number | null];
+        const [code] = (await within(once(p, 'close'), 'the second server to exit', 60_000).catch((e: unknown) => {
+          p.kill('SIGKILL');
+          throw e;
+        })) as [number | null];
         const lines = maskedLines(err, p.pid);
         const ftl = lines.filter((l) => l.startsWith('[FTL]'));
         assert.equal(ftl.length, 1, err);

@@ -48,6 +48,9 @@ export function targetKinds(): ServerKind[] {
   return ['reference', 'tsnats'];
 }
 
+/** generous: on a loaded machine loading Node and the server's modules can take a while */
+export const START = { timeoutMs: 60_000 } as const;
+
 function setupArgs(setup: DualSetup): string[] {
   return [...(setup.config !== undefined ? ['-c', writeConfig(setup.config)] : []), ...(setup.args ?? [])];
 }
@@ -57,7 +60,7 @@ async function startOnPort(kind: ServerKind, args: string[], port: number): Prom
   let last: unknown;
   for (let attempt = 0; attempt < 10; attempt++) {
     try {
-      return await startServer(kind, [...args, '-p', String(port)]);
+      return await startServer(kind, [...args, '-p', String(port)], START);
     } catch (e) {
       last = e;
       await new Promise((r) => setTimeout(r, 200));
@@ -68,7 +71,7 @@ async function startOnPort(kind: ServerKind, args: string[], port: number): Prom
 
 async function runOn<T>(kind: ServerKind, setup: DualSetup, scenario: (t: Target) => Promise<T>): Promise<T> {
   const args = setupArgs(setup);
-  let server = await startServer(kind, args);
+  let server = await startServer(kind, args, START);
   const port = server.port;
   const conns: NatsConnection[] = [];
   const target: Target = {

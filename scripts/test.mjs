@@ -6,6 +6,8 @@
 // test runner. Differential tests fail, never skip, when the reference is
 // missing.
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 
 const need = [
   ['nats-server', 'nats-server'],
@@ -29,7 +31,18 @@ if (missing.length > 0 && process.env.TSNATS_NO_INSTALL !== '1') {
 
 const args = ['--test', '--test-concurrency=' + (process.env.TEST_CONCURRENCY ?? '3')];
 if (process.env.TEST_REPORTER) args.push('--test-reporter=' + process.env.TEST_REPORTER);
+// Only *.test.js files: handed a directory, node's runner would also run
+// every other .js file under a folder named "test" (helpers, fixtures).
+function testFiles(dir) {
+  const out = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) out.push(...testFiles(p));
+    else if (e.name.endsWith('.test.js')) out.push(p);
+  }
+  return out.sort();
+}
 const targets = process.argv.slice(2);
-args.push(...(targets.length ? targets : ['dist/test']));
+args.push(...(targets.length ? targets : testFiles('dist/test')));
 const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
 process.exit(r.status ?? 1);

@@ -11,8 +11,10 @@ import tls from 'node:tls';
 import { TLS_TIMEOUT_MS, type TLSConfig } from '../config/options.js';
 
 export interface RouteTLS {
-  /** the context both sides use */
+  /** the context the dialing side uses */
   readonly context: tls.SecureContext;
+  /** the same material for the listener (tls.Server builds its own context) */
+  readonly material: tls.SecureContextOptions;
   readonly timeoutMs: number;
   /** do not verify the server's chain and name when dialing (tls { insecure: true }) */
   readonly insecure: boolean;
@@ -29,6 +31,7 @@ export function loadRouteTLS(cfg: TLSConfig): RouteTLS {
   const opts: tls.SecureContextOptions = { cert, key, ca, minVersion: 'TLSv1.2' };
   return {
     context: tls.createSecureContext(opts),
+    material: opts,
     timeoutMs: cfg.timeoutMs > 0 ? cfg.timeoutMs : TLS_TIMEOUT_MS,
     insecure: cfg.insecure,
     ca,
@@ -38,7 +41,7 @@ export function loadRouteTLS(cfg: TLSConfig): RouteTLS {
 /** Options for the route listener (a tls.Server that handshakes on accept). */
 export function serverOptions(t: RouteTLS): tls.TlsOptions {
   return {
-    secureContext: t.context,
+    ...t.material,
     requestCert: true,
     rejectUnauthorized: true,
     handshakeTimeout: t.timeoutMs,

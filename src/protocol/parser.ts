@@ -403,6 +403,19 @@ export class ProtocolParser {
           }
           const op = this.op;
           if (op === Op.PUB || op === Op.HPUB || op === Op.RMSG || op === Op.HMSG || op === Op.LMSG) {
+            if (abuf === buf) {
+              // The handler keeps offsets into the line until the payload is
+              // delivered. If the payload (its size is the line's last token)
+              // ends in a later read, this read's buffer may be reused by
+              // then (client/readbuf.ts): hand out a copy of the line.
+              const guess = lastTokenSize(buf, as, ae);
+              if (guess >= 0 && i + guess + 2 > len) {
+                abuf = Buffer.allocUnsafe(ae - as);
+                buf.copy(abuf, 0, as, ae);
+                ae -= as;
+                as = 0;
+              }
+            }
             const size = h.onMsgArgs(op, abuf, as, ae);
             if (size < 0) return this.halt();
             this.size = size;
@@ -663,4 +676,19 @@ export function protoSnippet(buf: Buffer, start: number, max: number): string {
   let stop = start + max;
   if (stop > buf.length) stop = buf.length - 1;
   return JSON.stringify(buf.toString('latin1', start, stop));
+}
+
+/** The last blank-separated token of buf[s, e) as a size (1-9 digits), else -1. */
+function lastTokenSize(buf: Buffer, s: number, e: number): number {
+  while (e > s && (buf[e - 1] === SP || buf[e - 1] === TAB)) e--;
+  let b = e;
+  while (b > s && buf[b - 1] !== SP && buf[b - 1] !== TAB) b--;
+  if (e - b === 0 || e - b > 9) return -1;
+  let n = 0;
+  for (let k = b; k < e; k++) {
+    const d = buf[k] - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }

@@ -236,3 +236,40 @@ test('whole PUB frames take the onPub fast path, anything odd the state machine'
     assert.equal(o.fastPubs, 0, odd);
   }
 });
+
+test('a frame whose payload ends in a later read keeps its arguments when the read buffer is reused', () => {
+  // The server reads every socket into one shared buffer: the handler still
+  // reads the control line (subject, reply, sizes) when the payload completes.
+  class LineAtPayload extends Recorder {
+    line: { buf: Buffer; s: number; e: number } | null = null;
+    override onMsgArgs(op: Op, buf: Buffer, s: number, e: number): number {
+      this.line = { buf, s, e };
+      return super.onMsgArgs(op, buf, s, e);
+    }
+    override onPub(buf: Buffer, ls: number, le: number, t: Int32Array, n: number, size: number, p: number): boolean {
+      this.line = { buf, s: ls, e: le };
+      return super.onPub(buf, ls, le, t, n, size, p);
+    }
+    override onMsg(buf: Buffer, s: number): boolean {
+      const l = this.line!;
+      this.events.push(`LINE [${l.buf.toString('latin1', l.s, l.e)}]`);
+      return super.onMsg(buf, s);
+    }
+  }
+  const wire = 'PUB foo.bar reply.to 11\r\nhello world\r\nHPUB h 12 14\r\nNATS/1.0\r\n\r\nhi\r\n';
+  for (let cut = 1; cut < wire.length; cut++) {
+    for (const kind of [ParserKind.CLIENT, ParserKind.ROUTER]) {
+      const r = new LineAtPayload();
+      const p = new ProtocolParser(r, kind);
+      const shared = Buffer.alloc(wire.length);
+      for (const part of [wire.slice(0, cut), wire.slice(cut)]) {
+        shared.fill(0x58); // what the next read leaves in the buffer
+        shared.write(part, 'latin1');
+        p.parse(shared.subarray(0, part.length));
+      }
+      shared.fill(0x58);
+      const payloads = r.events.filter((e) => e.startsWith('LINE'));
+      assert.deepEqual(payloads, ['LINE [foo.bar reply.to 11]', 'LINE [h 12 14]'], `cut at ${cut}`);
+    }
+  }
+});

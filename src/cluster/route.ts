@@ -768,7 +768,29 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
     if (this.server.logger.traceEnabled) this.traceOut(dst.toString('latin1', p - total, p - total + head));
     this.outMsgs++;
     this.outBytes += payLen;
+    if (this.pendingBase + out.staged > this.maxPendingHard && this.overPendingCap()) return;
     this.afterStage();
+  }
+
+  /**
+   * The reference has no pending limit on routes; it slows the publishers
+   * down instead, which a single-threaded server cannot do per producer.
+   * A generous cap (four times max_pending) keeps a peer that stopped
+   * reading from exhausting memory before the write deadline catches it.
+   */
+  private get maxPendingHard(): number {
+    return 4 * this.server.opts.maxPending;
+  }
+
+  private overPendingCap(): boolean {
+    this.pendingBase = this.socket.writableLength;
+    const cap = this.maxPendingHard;
+    if (this.pendingBase + this.out.staged <= cap) return false;
+    this.server.stats.slowConsumers++;
+    this.server.logger.notice(`${this.logPrefix} - Slow Consumer Detected: MaxPending of ${cap} Exceeded`);
+    this.out.reset();
+    this.close(ClosedState.SlowConsumerPendingBytes, true);
+    return true;
   }
 }
 

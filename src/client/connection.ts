@@ -95,10 +95,18 @@ export abstract class Connection {
   ) {
     this.host = socket.remoteAddress ?? '';
     this.port = socket.remotePort ?? 0;
-    this.logPrefix = `${this.host}:${this.port} - ${kind === Kind.ROUTER ? 'rid' : 'cid'}:${cid}`;
+    this.logPrefix = this.connLabel();
     this.writeFn = (b: Buffer) => {
       socket.write(b);
     };
+  }
+
+  /**
+   * "ip:port - cid:N" ("rid" for routes), the start of every log line about
+   * this connection. Websocket clients override it ("wid", X-Forwarded-For).
+   */
+  protected connLabel(): string {
+    return `${this.host}:${this.port} - ${this.kind === Kind.ROUTER ? 'rid' : 'cid'}:${this.cid}`;
   }
 
   /**
@@ -278,7 +286,10 @@ export abstract class Connection {
     const sock = this.socket;
     if (!immediate && !sock.destroyed) {
       this.out.drain(this.writeFn);
-      sock.end();
+      // Like the reference's closeConnection: flush, then close the socket
+      // outright once the bytes are out (a peer still writing gets a reset,
+      // not a half-open connection that swallows its next frames).
+      sock.end(() => sock.destroy());
       // A peer that never reads would hold the socket open forever.
       setTimeout(() => sock.destroy(), 2000).unref();
     } else {

@@ -13,6 +13,7 @@
 //   LMSG <origin> <account> <subject> [...] <hdr size> <total size>
 
 import type { SubjectPermission } from '../config/options.js';
+import { goJsonSyntaxError } from '../protocol/gojson.js';
 
 const SP = 32;
 const TAB = 9;
@@ -373,6 +374,9 @@ function jsonType(v: unknown): string {
 }
 
 function parseJSONObject(text: string, goType: string): Record<string, unknown> {
+  // Go's error text for malformed JSON: the reference logs it as is.
+  const syntax = goJsonSyntaxError(text);
+  if (syntax !== null) throw new Error(syntax);
   let obj: unknown;
   try {
     obj = JSON.parse(text);

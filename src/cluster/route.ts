@@ -316,10 +316,10 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
     return true;
   }
 
-  onParseError(_kind: ParseErrorKind, snippet: string, _argLen: number): void {
+  onParseError(_kind: ParseErrorKind, snippet: string, _argLen: number, refState = 0, index = 0): void {
     if (this.closed) return;
     this.sendErr(E.ERR_UNKNOWN_PROTOCOL);
-    this.server.logger.error(`${this.logPrefix} - Router parser ERROR, proto='${snippet}...'`);
+    this.server.logger.error(`${this.logPrefix} - Router parser ERROR, state=${refState}, i=${index}: proto='${snippet}...'`);
     this.close(ClosedState.ProtocolViolation);
   }
 

@@ -21,7 +21,8 @@ import type { Server } from '../server/server.js';
 import * as E from '../protocol/errors.js';
 import { ClientPermissions, PermissionRules } from './permissions.js';
 import { mapCertificateToUser } from './tlsmap.js';
-import { configureAccounts } from '../accounts/imports.js';
+import { configureServerAccounts } from '../accounts/resolver.js';
+import { OperatorAuth, trustedKeysOf } from './jwt.js';
 
 /** Raw nonce length; its base64url form (the INFO `nonce`) is 15 characters (server/nkey.go). */
 const NONCE_RAW_LEN = 11;
@@ -67,6 +68,8 @@ export class Authenticator {
   private sysAccOnlyNoAuthUser = '';
   private tlsMap = false;
   private plaintextPasswords = false;
+  /** operator mode (trusted keys configured): JWT authentication, src/auth/jwt.ts */
+  operator: OperatorAuth | null = null;
 
   constructor(private readonly server: Server) {}
 
@@ -152,6 +155,13 @@ export class Authenticator {
       this.nkeys = null;
     }
     this.authRequired = this.users !== null || this.nkeys !== null || this.username !== '' || this.token !== '';
+    this.operator?.stop();
+    const trusted = trustedKeysOf(opts);
+    this.operator = trusted === null ? null : new OperatorAuth(srv, opts, trusted);
+    if (this.operator !== null) {
+      this.operator.start();
+      this.authRequired = true;
+    }
 
     // server/auth.go checkAuthforWarnings
     let plain = this.password !== '' && !isBcrypt(this.password);
@@ -184,7 +194,7 @@ export class Authenticator {
 
   /** A nonce is sent in INFO when nkey users exist (server/nkey.go nonceRequired). */
   nonceRequired(): boolean {
-    return this.nkeys !== null;
+    return this.nkeys !== null || this.operator !== null;
   }
 
   /** 11 random bytes, base64url without padding. */
@@ -212,6 +222,7 @@ export class Authenticator {
    */
   authenticate(c: Client): boolean {
     if (!this.authRequired) return true;
+    if (this.operator !== null) return this.operator.authenticate(c) === true;
     const co = c.opts;
     const srv = this.server;
     let user: UserEntry | null = null;
@@ -317,6 +328,7 @@ export class Authenticator {
 
   /** The "authentication error" log line's tail (server/client.go authViolation). */
   violationLogText(c: Client): string {
+    if (this.operator !== null) return 'authentication error';
     if (this.nkeys !== null) return `authentication error - Nkey ${JSON.stringify(c.opts.nkey)}`;
     if (this.users !== null) return `authentication error - User ${JSON.stringify(c.opts.user)}`;
     return 'authentication error';
@@ -338,7 +350,7 @@ export class Authenticator {
    */
   reloadAuthorization(): void {
     const srv = this.server;
-    configureAccounts(srv);
+    configureServerAccounts(srv);
     this.configure(srv.opts);
     for (const c of [...srv.clients.values()]) {
       if (c.closed || !c.connectReceived) continue;

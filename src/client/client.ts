@@ -425,7 +425,8 @@ export class Client extends Connection implements ProtocolHandler {
     this.updateLogPrefix();
 
     if (!srv.auth.authenticate(this)) {
-      this.authViolation();
+      // operator mode answers and closes a client over its account's connection limit itself
+      if (!this.closed) this.authViolation();
       return false;
     }
     // server/client.go: account designation in CONNECT is refused outside operator mode.

@@ -1,0 +1,505 @@
+// Operator mode (decentralized JWT authentication), as nats-server 2.9.10
+// does it (server/auth.go processClientOrLeafAuthentication, the JWT branch;
+// server/accounts.go account claims; server/jwt.go trusted keys).
+//
+// The trusted keys come from the operator JWT(s) (the operator and its
+// signing keys) or from `trusted`. Accounts come from the memory resolver's
+// preload (src/accounts/resolver.ts turns them into account configs). A
+// client authenticates with a user JWT in CONNECT plus a signature over the
+// INFO nonce (or none for bearer tokens); its permissions, allowed
+// connection types and expiry come from the user JWT; the account JWT
+// brings signing keys, revocations, a connection limit and its own expiry.
+
+import { decode } from '@nats-io/jwt';
+import { fromPublic } from '@nats-io/nkeys';
+import type { Options, Permissions } from '../config/options.js';
+import type { Account } from '../accounts/account.js';
+import type { Client } from '../client/client.js';
+import type { Server } from '../server/server.js';
+import { ClosedState } from '../client/connection.js';
+import { ClientPermissions, PermissionRules } from './permissions.js';
+
+/** jwt.NoLimit */
+export const NO_LIMIT = -1;
+/** The connection type of every client this server accepts (jwt.ConnectionTypeStandard). */
+const CONNECTION_TYPE = 'STANDARD';
+const KNOWN_CONNECTION_TYPES = new Set(['STANDARD', 'WEBSOCKET', 'LEAFNODE', 'LEAFNODE_WS', 'MQTT', 'MQTT_WS']);
+/** server/opts.go DEFAULT_ALLOW_RESPONSE_MAX_MSGS / _EXPIRATION */
+const DEFAULT_RESP_MAX_MSGS = 1;
+const DEFAULT_RESP_EXPIRES_MS = 2 * 60 * 1000;
+/** Node's timers take at most a 32-bit signed delay. */
+const MAX_TIMER_MS = 2_147_483_647;
+
+type Json = Record<string, unknown>;
+
+/** The decoded claims of a JWT whose signature was verified against its issuer. */
+export interface Claims {
+  sub: string;
+  iss: string;
+  name: string;
+  /** seconds since the epoch; 0 = none */
+  iat: number;
+  exp: number;
+  nbf: number;
+  type: string;
+  nats: Json;
+}
+
+export class JwtClaimError extends Error {
+  readonly code = 'ERR_TSNATS_JWT';
+}
+
+/** A user signing key of an account: plain, or scoped with a permission template. */
+export interface SigningScope {
+  template: Json | null;
+}
+
+/** What the server keeps of a (valid) account JWT. */
+export interface JwtAccountInfo {
+  readonly pub: string;
+  readonly name: string;
+  readonly issuer: string;
+  readonly tags: string[];
+  readonly jwt: string;
+  /** seconds; 0 = never */
+  readonly expires: number;
+  readonly signingKeys: Map<string, SigningScope>;
+  readonly revocations: Map<string, number>;
+  readonly disallowBearer: boolean;
+  /** limits.conn, jwt.NoLimit = -1 */
+  readonly maxConnections: number;
+  readonly maxSubs: number;
+  readonly maxPayload: number;
+}
+
+function num(v: unknown, dflt: number): number {
+  return typeof v === 'number' && Number.isFinite(v) ? Math.trunc(v) : dflt;
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+function strings(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
+}
+
+function obj(v: unknown): Json | null {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : null;
+}
+
+/** jwt.Decode: structure, header and the issuer's signature. Throws JwtClaimError. */
+export function decodeClaims(token: string): Claims {
+  let raw: Json;
+  try {
+    raw = decode<Json>(token) as unknown as Json;
+  } catch (e) {
+    throw new JwtClaimError((e as Error).message);
+  }
+  const v1 = typeof raw.type === 'string';
+  const nats = (v1 ? raw : obj(raw.nats)) ?? {};
+  return {
+    sub: str(raw.sub),
+    iss: str(raw.iss),
+    name: str(raw.name),
+    iat: num(raw.iat, 0),
+    exp: num(raw.exp, 0),
+    nbf: num(raw.nbf, 0),
+    type: str(nats.type),
+    nats,
+  };
+}
+
+function isPublicKey(key: string, prefix: string): boolean {
+  if (!key.startsWith(prefix)) return false;
+  try {
+    fromPublic(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** ClaimsData.Validate time checks: "claim is expired", "claim is not yet valid". */
+export function timeProblem(c: Claims, nowSec = Math.floor(Date.now() / 1000)): string | null {
+  if (c.exp > 0 && nowSec > c.exp) return 'claim is expired';
+  if (c.nbf > 0 && nowSec < c.nbf) return 'claim is not yet valid';
+  return null;
+}
+
+/** jwt.DecodeUserClaims + Validate (blocking problems). Throws JwtClaimError. */
+export function decodeUserClaims(token: string): Claims {
+  const c = decodeClaims(token);
+  if (c.type !== 'user') throw new JwtClaimError('not user claim');
+  if (!isPublicKey(c.sub, 'U')) throw new JwtClaimError(`subject is not a user public key`);
+  if (!isPublicKey(c.iss, 'A')) throw new JwtClaimError(`issuer is not an account public key`);
+  const ia = str(c.nats.issuer_account);
+  if (ia !== '' && !isPublicKey(ia, 'A')) throw new JwtClaimError('account_id is not an account public key');
+  return c;
+}
+
+/** Operator JWT → the keys it makes trusted: its subject and signing keys. */
+export function operatorTrustedKeys(token: string): string[] {
+  const c = decodeClaims(token);
+  if (c.type !== 'operator') throw new JwtClaimError('not operator claim');
+  const keys = [c.sub];
+  for (const sk of Array.isArray(c.nats.signing_keys) ? c.nats.signing_keys : []) {
+    const k = typeof sk === 'string' ? sk : str(obj(sk)?.key);
+    if (k !== '') keys.push(k);
+  }
+  return keys;
+}
+
+/** The trusted keys of a configuration (server/server.go configureTrustedKeys). */
+export function trustedKeysOf(opts: Options): Set<string> | null {
+  if (opts.trustedOperators.length > 0) {
+    const keys = new Set<string>();
+    for (const op of opts.trustedOperators) {
+      try {
+        for (const k of operatorTrustedKeys(op)) keys.add(k);
+      } catch {
+        // the config loader already refused invalid operator JWTs
+      }
+    }
+    return keys;
+  }
+  if (opts.trustedKeys.length > 0) return new Set(opts.trustedKeys);
+  return null;
+}
+
+/**
+ * Decode and check an account JWT the way fetchAccount/verifyAccountClaims
+ * does: an account claim about `pub`, issued by a trusted key, not expired.
+ * Returns the reason when it is not usable.
+ */
+export function accountInfoFromJWT(pub: string, token: string, trusted: ReadonlySet<string>): JwtAccountInfo | string {
+  let c: Claims;
+  try {
+    c = decodeClaims(token);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (c.type !== 'account') return 'not account claim';
+  if (c.sub !== pub) return 'account validation failed';
+  if (!trusted.has(c.iss)) return 'account validation failed';
+  if (timeProblem(c) !== null) return 'account validation failed';
+  const n = c.nats;
+  const signingKeys = new Map<string, SigningScope>();
+  for (const sk of Array.isArray(n.signing_keys) ? n.signing_keys : []) {
+    if (typeof sk === 'string') signingKeys.set(sk, { template: null });
+    else {
+      const o = obj(sk);
+      const key = str(o?.key);
+      if (key !== '') signingKeys.set(key, { template: obj(o?.template) ?? {} });
+    }
+  }
+  const revocations = new Map<string, number>();
+  for (const [k, v] of Object.entries(obj(n.revocations) ?? {})) revocations.set(k, num(v, 0));
+  const limits = obj(n.limits) ?? {};
+  return {
+    pub,
+    name: c.name,
+    issuer: c.iss,
+    tags: strings(n.tags),
+    jwt: token,
+    expires: c.exp,
+    signingKeys,
+    revocations,
+    disallowBearer: limits.disallow_bearer === true || n.disallow_bearer === true,
+    maxConnections: num(limits.conn, NO_LIMIT),
+    maxSubs: num(limits.subs, NO_LIMIT),
+    maxPayload: num(limits.payload, NO_LIMIT),
+  };
+}
+
+/** server/accounts.go isRevoked */
+export function isRevoked(revocations: ReadonlyMap<string, number>, subject: string, issuedAt: number): boolean {
+  if (revocations.size === 0) return false;
+  const t = revocations.get(subject);
+  if (t === undefined || t < issuedAt) {
+    const all = revocations.get('*');
+    if (all === undefined || all < issuedAt) return false;
+  }
+  return true;
+}
+
+/** server/auth.go buildInternalNkeyUser: the permissions a user JWT carries. */
+export function permissionsFromUserClaims(n: Json): Permissions | undefined {
+  let p: Permissions | undefined;
+  const pub = obj(n.pub);
+  const sub = obj(n.sub);
+  const pubAllow = strings(pub?.allow);
+  const pubDeny = strings(pub?.deny);
+  const subAllow = strings(sub?.allow);
+  const subDeny = strings(sub?.deny);
+  if (pubAllow.length > 0 || pubDeny.length > 0) {
+    p = {};
+    p.publish = {};
+    if (pubAllow.length > 0) p.publish.allow = pubAllow;
+    if (pubDeny.length > 0) p.publish.deny = pubDeny;
+  }
+  if (subAllow.length > 0 || subDeny.length > 0) {
+    p ??= {};
+    p.subscribe = {};
+    if (subAllow.length > 0) p.subscribe.allow = subAllow;
+    if (subDeny.length > 0) p.subscribe.deny = subDeny;
+  }
+  const resp = obj(n.resp);
+  if (resp !== null) {
+    p ??= {};
+    // jwt ResponsePermission: max messages, ttl in nanoseconds.
+    const max = num(resp.max, 0);
+    const ttlMs = Math.trunc(num(resp.ttl, 0) / 1e6);
+    p.response = {
+      maxMsgs: max === 0 ? DEFAULT_RESP_MAX_MSGS : max,
+      expiresMs: ttlMs === 0 ? DEFAULT_RESP_EXPIRES_MS : ttlMs,
+    };
+    // server/auth.go validateResponsePermissions: publish allow gets an
+    // empty list so only responses may be published when nothing else is.
+    p.publish ??= {};
+    p.publish.allow ??= [];
+  }
+  return p;
+}
+
+/** Go's %q of a []string: ["a" "b"]. */
+function goQuoteList(list: string[]): string {
+  return `[${list.map((s) => JSON.stringify(s)).join(' ')}]`;
+}
+
+let fakePtr = 0xc000100000;
+
+/**
+ * Operator-mode authentication for one configuration. Built by the
+ * Authenticator when trusted keys are configured.
+ */
+export class OperatorAuth {
+  readonly trustedKeys: ReadonlySet<string>;
+  /** valid account JWTs by account public key */
+  readonly accounts = new Map<string, JwtAccountInfo>();
+  private readonly pinned: ReadonlySet<string> | null;
+  private readonly accTimers = new Map<string, NodeJS.Timeout>();
+  private readonly expiredAccounts = new Set<string>();
+  /** client expiry timers */
+  private readonly userTimers = new WeakMap<Client, NodeJS.Timeout>();
+  private readonly ptrs = new WeakMap<Account, number>();
+
+  constructor(
+    private readonly server: Server,
+    opts: Options,
+    trusted: ReadonlySet<string>,
+  ) {
+    this.trustedKeys = trusted;
+    this.pinned = opts.resolverPinnedAccounts.length > 0 ? new Set(opts.resolverPinnedAccounts) : null;
+    for (const [pub, token] of Object.entries(opts.resolverPreload)) {
+      const info = accountInfoFromJWT(pub, token, trusted);
+      if (typeof info !== 'string') this.accounts.set(pub, info);
+    }
+  }
+
+  /** Arm the account expiry timers (server/accounts.go checkExpiration). */
+  start(): void {
+    const now = Math.floor(Date.now() / 1000);
+    for (const info of this.accounts.values()) {
+      if (info.expires === 0) continue;
+      if (info.expires <= now) {
+        this.expiredAccounts.add(info.pub);
+        continue;
+      }
+      const t = setTimeout(() => this.accountExpired(info.pub), Math.min((info.expires - now) * 1000, MAX_TIMER_MS));
+      t.unref();
+      this.accTimers.set(info.pub, t);
+    }
+  }
+
+  stop(): void {
+    for (const t of this.accTimers.values()) clearTimeout(t);
+    this.accTimers.clear();
+  }
+
+  isAccountExpired(pub: string): boolean {
+    return this.expiredAccounts.has(pub);
+  }
+
+  /** server/accounts.go expiredTimeout: every client of the account is told and closed. */
+  private accountExpired(pub: string): void {
+    this.accTimers.delete(pub);
+    this.expiredAccounts.add(pub);
+    const srv = this.server;
+    const acc = srv.lookupAccount(pub);
+    if (acc === undefined) return;
+    for (const c of [...srv.clients.values()]) {
+      if (c.closed || c.account !== acc || !(c as Client).connectReceived) continue;
+      expireClient(c as Client, 'Account Authentication Expired');
+    }
+    srv.flushDirty();
+  }
+
+  /**
+   * The JWT branch of processClientOrLeafAuthentication. Returns true when
+   * authenticated (the client is bound to its account and permissions),
+   * false for an authorization violation, and 'closed' when the client was
+   * already answered and closed (account connection limit).
+   */
+  authenticate(c: Client): boolean | 'closed' {
+    const co = c.opts;
+    const srv = this.server;
+    const debug = (msg: string): void => {
+      if (srv.logger.debugEnabled) srv.logger.debug(`${c.logPrefix} - ${msg}`);
+    };
+    if (co.jwt === '') {
+      debug('Authentication requires a user JWT');
+      return false;
+    }
+    let juc: Claims;
+    try {
+      juc = decodeUserClaims(co.jwt);
+    } catch (e) {
+      debug(`User JWT not valid: ${(e as Error).message}`);
+      return false;
+    }
+    const tp = timeProblem(juc);
+    if (tp !== null) {
+      debug(`User JWT no longer valid: ${tp}`);
+      return false;
+    }
+    const n = juc.nats;
+    // server/auth.go convertAllowedConnectionTypes
+    const declared = strings(n.allowed_connection_types).map((t) => t.toUpperCase());
+    const known = declared.filter((t) => KNOWN_CONNECTION_TYPES.has(t));
+    if (known.length !== declared.length) {
+      const unknown = declared.find((t) => !KNOWN_CONNECTION_TYPES.has(t)) ?? '';
+      debug(`invalid connection types ["${unknown}"]`);
+      if (known.length === 0) return false;
+    }
+    if (known.length > 0 && !known.includes(CONNECTION_TYPE)) {
+      debug('Connection type not allowed');
+      return false;
+    }
+    const ia = str(n.issuer_account);
+    const issuer = ia !== '' ? ia : juc.iss;
+    if (this.pinned !== null && !this.pinned.has(issuer)) {
+      debug(`Account ${issuer} not listed as operator pinned account`);
+      return false;
+    }
+    const info = this.accounts.get(issuer);
+    const acc = info === undefined ? undefined : srv.lookupAccount(issuer);
+    if (info === undefined || acc === undefined) {
+      debug('Account JWT lookup error: account not found');
+      return false;
+    }
+    if (!this.trustedKeys.has(info.issuer)) {
+      debug('Account JWT not signed by trusted operator');
+      return false;
+    }
+    let userClaims: Json = n;
+    if (juc.iss !== info.pub) {
+      const scope = info.signingKeys.get(juc.iss);
+      if (scope === undefined) {
+        debug('User JWT issuer is not known');
+        return false;
+      }
+      if (scope.template !== null) userClaims = { ...n, ...scope.template };
+    }
+    if (this.expiredAccounts.has(info.pub)) {
+      debug('Account JWT has expired');
+      return false;
+    }
+    const bearer = n.bearer_token === true;
+    if (bearer && info.disallowBearer) {
+      debug('Account does not allow bearer token');
+      return false;
+    }
+    if (!bearer) {
+      if (co.sig === '') {
+        debug('Signature missing');
+        return false;
+      }
+      const sig = decodeSignature(co.sig);
+      if (sig === null) {
+        debug('Signature not valid base64');
+        return false;
+      }
+      let ok = false;
+      try {
+        ok = fromPublic(juc.sub).verify(Buffer.from(c.nonce, 'latin1'), sig);
+      } catch {
+        ok = false;
+      }
+      if (!ok) {
+        debug('Signature not verified');
+        return false;
+      }
+    }
+    if (isRevoked(info.revocations, juc.sub, juc.iat)) {
+      debug('User authentication revoked');
+      return false;
+    }
+
+    // RegisterNkeyUser → registerWithAccount: the account connection limit.
+    if (info.maxConnections !== NO_LIMIT && c.account !== acc && acc.numClients >= info.maxConnections) {
+      const text = 'maximum account active connections exceeded';
+      srv.logger.error(`${c.logPrefix} - ${text}`);
+      c.sendErr(text);
+      c.close(ClosedState.MaxAccountConnectionsExceeded);
+      return 'closed';
+    }
+    const perms = permissionsFromUserClaims(userClaims);
+    c.user = juc.sub;
+    srv.moveClientToAccount(c, acc);
+    c.perms = perms === undefined ? null : new ClientPermissions(new PermissionRules(perms, (m) => srv.logger.error(m)));
+
+    // server/client.go setExpiration: whole seconds until exp.
+    this.clearUserTimer(c);
+    if (juc.exp > 0) {
+      const left = Math.max(0, juc.exp - Math.floor(Date.now() / 1000));
+      const t = setTimeout(() => {
+        this.userTimers.delete(c);
+        if (!c.closed) {
+          expireClient(c, 'User Authentication Expired');
+          srv.flushDirty();
+        }
+      }, Math.min(left * 1000, MAX_TIMER_MS));
+      t.unref();
+      this.userTimers.set(c, t);
+    }
+
+    if (srv.logger.debugEnabled) {
+      let ptr = this.ptrs.get(acc);
+      if (ptr === undefined) {
+        ptr = fakePtr += 0x400;
+        this.ptrs.set(acc, ptr);
+      }
+      debug(
+        `Authenticated JWT: Client ${JSON.stringify(juc.sub)} (claim-name: ${JSON.stringify(juc.name)}, claim-tags: ${goQuoteList(strings(n.tags))}) ` +
+          `signed with ${JSON.stringify(juc.iss)} by Account ${JSON.stringify(issuer)} (claim-name: ${JSON.stringify(info.name)}, claim-tags: ${goQuoteList(info.tags)}) ` +
+          `signed with ${JSON.stringify(info.issuer)} has mappings false accused 0x${ptr.toString(16)}`,
+      );
+    }
+    return true;
+  }
+
+  /** Drop a client's expiry timer (closed, or re-authenticated). */
+  clearUserTimer(c: Client): void {
+    const t = this.userTimers.get(c);
+    if (t !== undefined) {
+      clearTimeout(t);
+      this.userTimers.delete(c);
+    }
+  }
+}
+
+/** server/client.go authExpired / accountAuthExpired: -ERR, a debug line, close. */
+function expireClient(c: Client, text: string): void {
+  const srv = c.server;
+  c.sendErr(text);
+  if (srv.logger.debugEnabled) srv.logger.debug(`${c.logPrefix} - ${text}`);
+  c.close(ClosedState.AuthenticationExpired);
+}
+
+/** Go's base64.RawURLEncoding, falling back to StdEncoding (both strict). */
+function decodeSignature(s: string): Uint8Array | null {
+  if (/^[A-Za-z0-9_-]*$/.test(s) && s.length % 4 !== 1) return Buffer.from(s, 'base64url');
+  if (/^[A-Za-z0-9+/]*={0,2}$/.test(s) && s.length % 4 === 0) return Buffer.from(s, 'base64');
+  return null;
+}

@@ -1,0 +1,233 @@
+// Differential tests of operator mode (decentralized JWT auth): the same
+// operator config (inline operator JWT, resolver MEMORY, resolver_preload)
+// goes to the reference nats-server and tsnats; a raw TCP client signs the
+// INFO nonce with the user seed and both servers must answer the same way.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { createUser } from '@nats-io/nkeys';
+import { differentialScenario } from '../helpers/diff.js';
+import { startBoth, writeConfig, type RunningServer, type ServerPair } from '../helpers/servers.js';
+import { sleep } from '../helpers/rawclient.js';
+import { NOW, Operator, login, operatorConfig, user, type AccountFixture, type UserFixture } from '../helpers/jwt-fixture.js';
+
+const AUTH_VIOLATION = "-ERR 'Authorization Violation'\r\n";
+const PONG = 'PONG\r\n';
+
+const op = await Operator.create();
+const sys = await op.account('SYS');
+const accA = await op.account('A', {
+  exports: [
+    { name: 'events', subject: 'events.>', type: 'stream' },
+    { name: 'echo', subject: 'echo', type: 'service' },
+  ],
+});
+const accB = await op.account('B', {
+  imports: [
+    { name: 'events', subject: 'events.>', account: accA.pub, type: 'stream' },
+    { name: 'echo', subject: 'echo', account: accA.pub, type: 'service' },
+  ],
+});
+const accOne = await op.account('ONE', { limits: { conn: 1 } });
+const accNoBearer = await op.account('NOBEARER', { limits: { disallow_bearer: true } });
+const accExpired = await op.account('EXPIRED', {}, { exp: NOW() - 10 });
+const untrusted = await op.account('UNTRUSTED', {}, { issuer: (await Operator.create()).signer });
+const unknown = await op.account('UNKNOWN');
+const revokedKp = createUser();
+const accRevoking = await op.account('REVOKING', { revocations: { [revokedKp.getPublicKey()]: NOW() + 3600 } });
+
+const users = {
+  a: await user(accA, 'a'),
+  aSigner: await user(accA, 'a-signer', {}, { viaSigner: true }),
+  b: await user(accB, 'b'),
+  perms: await user(accA, 'perms', { pub: { allow: ['allowed.>'], deny: [] }, sub: { allow: [], deny: ['secret.>'] } }),
+  expired: await user(accA, 'expired', {}, { exp: NOW() - 10 }),
+  bearer: await user(accA, 'bearer', { bearer_token: true }),
+  bearerRefused: await user(accNoBearer, 'bearer', { bearer_token: true }),
+  wsOnly: await user(accA, 'ws-only', { allowed_connection_types: ['WEBSOCKET'] }),
+  standard: await user(accA, 'standard', { allowed_connection_types: ['STANDARD'] }),
+  ofExpiredAccount: await user(accExpired, 'x'),
+  ofUntrusted: await user(untrusted, 'x'),
+  ofUnknown: await user(unknown, 'x'),
+  revoked: await user(accRevoking, 'revoked', {}, { kp: revokedKp }),
+  notRevoked: await user(accRevoking, 'fine'),
+  one: await user(accOne, 'one'),
+};
+
+const config = operatorConfig(op, [sys, accA, accB, accOne, accNoBearer, accExpired, untrusted, accRevoking], sys);
+
+let pair: ServerPair;
+before(async () => {
+  pair = await startBoth(['-c', writeConfig(config)]);
+});
+after(async () => {
+  await pair?.stop();
+});
+
+/** What a login looks like from the client: the answer, closed, and INFO's auth fields. */
+async function outcome(server: RunningServer, u: UserFixture | null, opts: Parameters<typeof login>[2] = {}) {
+  const r = await login(server.port, u, opts);
+  const closed = r.answer.startsWith('-ERR') ? await r.client.waitClosed(5000) : r.client.isClosed;
+  r.client.close();
+  return {
+    answer: r.answer,
+    closed,
+    authRequired: r.info.auth_required,
+    nonceLength: String(r.info.nonce ?? '').length,
+  };
+}
+
+describe('operator mode: user JWT authentication', () => {
+  const cases: [string, () => Promise<UserFixture | null>, Parameters<typeof login>[2], string][] = [
+    ['a user issued by its account', async () => users.a, {}, PONG],
+    ["a user issued by the account's signing key", async () => users.aSigner, {}, PONG],
+    ['a user with allowed_connection_types STANDARD', async () => users.standard, {}, PONG],
+    ['a bearer token user without a signature', async () => users.bearer, { sig: '' }, PONG],
+    ['no JWT at all', async () => null, {}, AUTH_VIOLATION],
+    ['a signature by another key', async () => users.a, { signWith: createUser() }, AUTH_VIOLATION],
+    ['a signature over another nonce', async () => users.a, { nonce: 'not-the-nonce' }, AUTH_VIOLATION],
+    ['an empty signature', async () => users.a, { sig: '' }, AUTH_VIOLATION],
+    ['a signature that is not base64', async () => users.a, { sig: '!!!' }, AUTH_VIOLATION],
+    ['an expired user JWT', async () => users.expired, {}, AUTH_VIOLATION],
+    ['a user of an expired account', async () => users.ofExpiredAccount, {}, AUTH_VIOLATION],
+    ['a user of an account signed by an untrusted operator', async () => users.ofUntrusted, {}, AUTH_VIOLATION],
+    ['a user of an account the resolver does not know', async () => users.ofUnknown, {}, AUTH_VIOLATION],
+    ['a revoked user', async () => users.revoked, {}, AUTH_VIOLATION],
+    ['a user of the revoking account that is not revoked', async () => users.notRevoked, {}, PONG],
+    ['a bearer token where the account disallows them', async () => users.bearerRefused, { sig: '' }, AUTH_VIOLATION],
+    ['a websocket-only user over TCP', async () => users.wsOnly, {}, AUTH_VIOLATION],
+    ['a JWT that is not a JWT', async () => ({ ...users.a, jwt: 'eyJhbGciOi.bogus.x' }), {}, AUTH_VIOLATION],
+    ['an account JWT instead of a user JWT', async () => ({ ...users.a, jwt: accA.jwt }), {}, AUTH_VIOLATION],
+  ];
+  for (const [name, u, opts, expected] of cases) {
+    it(`${name}: ${expected.trim()}`, async (t) => {
+      const fixture = await u();
+      const { ref } = await differentialScenario(t, (s) => outcome(s, fixture, opts), { servers: pair });
+      assert.equal(ref.answer, expected);
+      assert.equal(ref.closed, expected !== PONG);
+      assert.equal(ref.authRequired, true);
+      assert.equal(ref.nonceLength, 15);
+    });
+  }
+
+  it('a failed login logs "authentication error"', async () => {
+    for (const s of [pair.reference, pair.tsnats]) {
+      const before = s.stderr().length;
+      const r = await outcome(s, users.expired);
+      assert.equal(r.answer, AUTH_VIOLATION);
+      await sleep(100);
+      assert.match(s.stderr().slice(before), /\[ERR\] 127\.0\.0\.1:\d+ - cid:\d+ - authentication error\n/, s.kind);
+    }
+  });
+});
+
+describe('operator mode: what a JWT user may do', () => {
+  it('permissions from the user JWT: publish allow, subscribe deny', async (t) => {
+    const { ref } = await differentialScenario(
+      t,
+      async (s) => {
+        const r = await login(s.port, users.perms);
+        assert.equal(r.answer, PONG);
+        await r.client.send('PUB allowed.x 1\r\na\r\nPUB other 1\r\nb\r\nSUB secret.x 1\r\nSUB ok 2\r\nPING\r\n');
+        const text = await r.client.readUntil(/PONG\r\n/, 10_000);
+        r.client.close();
+        return text;
+      },
+      { servers: pair },
+    );
+    assert.equal(
+      ref,
+      `-ERR 'Permissions Violation for Publish to "other"'\r\n-ERR 'Permissions Violation for Subscription to "secret.x"'\r\nPONG\r\n`,
+    );
+  });
+
+  it('a stream import and a service import from the account claims', async (t) => {
+    const { ref } = await differentialScenario(
+      t,
+      async (s) => {
+        const a = await login(s.port, users.a);
+        const b = await login(s.port, users.b);
+        assert.equal(a.answer + b.answer, PONG + PONG);
+        await a.client.send('SUB echo 1\r\nPING\r\n');
+        await a.client.readUntil(PONG);
+        await b.client.send('SUB events.> 1\r\nSUB _INBOX.r 2\r\nPING\r\n');
+        await b.client.readUntil(PONG);
+        await a.client.send('PUB events.one 2\r\nhi\r\nPUB private 1\r\nx\r\nPING\r\n');
+        await a.client.readUntil(PONG);
+        await b.client.send('PUB echo _INBOX.r 3\r\nreq\r\nPING\r\n');
+        const req = await a.client.readUntil(/MSG echo 1 \S+ 3\r\nreq\r\n/, 10_000);
+        const reply = /MSG echo 1 (\S+) 3/.exec(req)![1]!;
+        await a.client.send(`PUB ${reply} 4\r\nresp\r\n`);
+        const got = await b.client.readUntil(/MSG _INBOX\.r 2 4\r\nresp\r\n/, 10_000);
+        a.client.close();
+        b.client.close();
+        return got.replace(/\r\nPONG\r\n/g, '\r\n');
+      },
+      { servers: pair },
+    );
+    assert.equal(ref, 'MSG events.one 1 2\r\nhi\r\nMSG _INBOX.r 2 4\r\nresp\r\n');
+  });
+
+  it("the account's connection limit: maximum account active connections exceeded", async (t) => {
+    const { ref } = await differentialScenario(
+      t,
+      async (s) => {
+        const first = await login(s.port, users.one);
+        const second = await login(s.port, users.one);
+        const closed = await second.client.waitClosed(5000);
+        first.client.close();
+        second.client.close();
+        return { first: first.answer, second: second.answer, closed };
+      },
+      { servers: pair },
+    );
+    assert.deepEqual(ref, { first: PONG, second: "-ERR 'maximum account active connections exceeded'\r\n", closed: true });
+  });
+});
+
+describe('operator mode: expiry while connected', () => {
+  it("a user JWT expiring while connected: -ERR 'User Authentication Expired' and close", async (t) => {
+    const { ref } = await differentialScenario(t, async (s) => {
+      const u = await user(accA, 'short', {}, { exp: NOW() + 3 });
+      const r = await login(s.port, u);
+      let err = '';
+      if (r.answer === PONG) {
+        try {
+          err = await r.client.readUntil(/-ERR '[^']*'\r\n/, 15_000);
+        } catch {
+          err = 'no -ERR';
+        }
+      }
+      const closed = await r.client.waitClosed(5000);
+      r.client.close();
+      return { answer: r.answer, err: err.replace(/^(PING\r\n)+/, ''), closed };
+    }, { servers: pair });
+    assert.deepEqual(ref, { answer: PONG, err: "-ERR 'User Authentication Expired'\r\n", closed: true });
+  });
+
+  it("an account JWT expiring while connected: -ERR 'Account Authentication Expired' and close", async (t) => {
+    const acc = await op.account('SHORT', {}, { exp: NOW() + 4 });
+    const u = await user(acc, 'u');
+    const { ref } = await differentialScenario(
+      t,
+      async (s) => {
+        const r = await login(s.port, u);
+        let err = '';
+        if (r.answer === PONG) {
+          try {
+            err = await r.client.readUntil(/-ERR '[^']*'\r\n/, 15_000);
+          } catch {
+            err = 'no -ERR';
+          }
+        }
+        const closed = await r.client.waitClosed(5000);
+        r.client.close();
+        return { answer: r.answer, err: err.replace(/^(PING\r\n)+/, ''), closed };
+      },
+      { config: operatorConfig(op, [sys, acc], sys) },
+    );
+    assert.deepEqual(ref, { answer: PONG, err: "-ERR 'Account Authentication Expired'\r\n", closed: true });
+  });
+});
+
+export type { AccountFixture };

@@ -1,0 +1,193 @@
+// Unit tests of operator mode: claim decoding and validation, account JWT →
+// account info, revocations, user permissions, import/export mapping, and
+// the embedded server authenticating user JWTs against the INFO nonce.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { createUser } from '@nats-io/nkeys';
+import {
+  accountInfoFromJWT,
+  decodeClaims,
+  decodeUserClaims,
+  isRevoked,
+  operatorTrustedKeys,
+  permissionsFromUserClaims,
+  timeProblem,
+  trustedKeysOf,
+} from '../../../src/auth/jwt.js';
+import { exportFromClaim, importFromClaim, operatorAccounts } from '../../../src/accounts/resolver.js';
+import { defaultOptions } from '../../../src/config/options.js';
+import { Server } from '../../../src/index.js';
+import { NOW, Operator, login, user } from '../../helpers/jwt-fixture.js';
+
+const op = await Operator.create();
+const trusted = new Set(operatorTrustedKeys(op.jwt));
+
+describe('claims', () => {
+  it('the operator and its signing keys are trusted', () => {
+    assert.deepEqual([...trusted].sort(), [op.kp.getPublicKey(), op.signer.getPublicKey()].sort());
+  });
+
+  it('decodeClaims verifies the signature; a tampered payload is refused', async () => {
+    const acc = await op.account('A');
+    const c = decodeClaims(acc.jwt);
+    assert.equal(c.type, 'account');
+    assert.equal(c.sub, acc.pub);
+    const [h, p, s] = acc.jwt.split('.');
+    const payload = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>;
+    payload.name = 'B';
+    const forged = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${s}`;
+    assert.throws(() => decodeClaims(forged));
+  });
+
+  it('decodeUserClaims refuses other claim types', async () => {
+    const acc = await op.account('A');
+    assert.throws(() => decodeUserClaims(acc.jwt), /not user claim/);
+    const u = await user(acc, 'u');
+    assert.equal(decodeUserClaims(u.jwt).iss, acc.pub);
+  });
+
+  it('timeProblem: expired and not yet valid', () => {
+    const base = { sub: '', iss: '', name: '', iat: 0, type: 'user', nats: {} };
+    assert.equal(timeProblem({ ...base, exp: 100, nbf: 0 }, 101), 'claim is expired');
+    assert.equal(timeProblem({ ...base, exp: 100, nbf: 0 }, 100), null);
+    assert.equal(timeProblem({ ...base, exp: 0, nbf: 50 }, 40), 'claim is not yet valid');
+    assert.equal(timeProblem({ ...base, exp: 0, nbf: 0 }, 40), null);
+  });
+
+  it('isRevoked: per user and "*", revoked when issued at or before the time', () => {
+    const r = new Map([['UA', 100]]);
+    assert.equal(isRevoked(r, 'UA', 100), true);
+    assert.equal(isRevoked(r, 'UA', 101), false);
+    assert.equal(isRevoked(r, 'UB', 1), false);
+    assert.equal(isRevoked(new Map([['*', 50]]), 'UB', 49), true);
+    assert.equal(isRevoked(new Map(), 'UB', 49), false);
+  });
+});
+
+describe('account JWTs', () => {
+  it('a trusted, valid account: signing keys, revocations, limits', async () => {
+    const acc = await op.account('A', { revocations: { UX: 5 }, limits: { conn: 3, subs: 7, payload: 9 } });
+    const info = accountInfoFromJWT(acc.pub, acc.jwt, trusted);
+    assert.ok(typeof info !== 'string');
+    assert.equal(info.maxConnections, 3);
+    assert.equal(info.maxSubs, 7);
+    assert.equal(info.maxPayload, 9);
+    assert.equal(info.revocations.get('UX'), 5);
+    assert.ok(info.signingKeys.has(acc.signer.getPublicKey()));
+  });
+
+  it('refused: untrusted issuer, expired, subject not the key', async () => {
+    const other = await Operator.create();
+    const untrusted = await op.account('U', {}, { issuer: other.signer });
+    assert.equal(typeof accountInfoFromJWT(untrusted.pub, untrusted.jwt, trusted), 'string');
+    const expired = await op.account('E', {}, { exp: NOW() - 5 });
+    assert.equal(typeof accountInfoFromJWT(expired.pub, expired.jwt, trusted), 'string');
+    const a = await op.account('A');
+    assert.equal(typeof accountInfoFromJWT(expired.pub, a.jwt, trusted), 'string');
+  });
+
+  it('exports and imports map onto the account configuration', () => {
+    assert.deepEqual(exportFromClaim({ subject: 'a.>', type: 'stream' }), { stream: 'a.>' });
+    assert.deepEqual(exportFromClaim({ subject: 's', type: 'service', response_type: 'Stream', token_req: true, response_threshold: 5e9 }), {
+      service: 's',
+      responseType: 'stream',
+      responseThresholdMs: 5000,
+      accounts: [],
+    });
+    assert.deepEqual(importFromClaim({ subject: 'a.>', account: 'AX', type: 'stream', to: 'pre' }), {
+      stream: { account: 'AX', subject: 'a.>' },
+      prefix: 'pre',
+    });
+    assert.deepEqual(importFromClaim({ subject: 's', account: 'AX', type: 'service', local_subject: 'local' }), {
+      service: { account: 'AX', subject: 's' },
+      to: 'local',
+    });
+    assert.equal(importFromClaim({ subject: 's', account: 'AX', type: 'nope' }), null);
+  });
+
+  it('operatorAccounts: only usable preloaded accounts; null without trust', async () => {
+    const good = await op.account('G');
+    const bad = await op.account('B', {}, { exp: NOW() - 5 });
+    const opts = { ...defaultOptions(), trustedOperators: [op.jwt], resolver: { type: 'memory' as const } };
+    opts.resolverPreload = { [good.pub]: good.jwt, [bad.pub]: bad.jwt };
+    const r = operatorAccounts(opts);
+    assert.deepEqual(r?.accounts.map((a) => a.name), [good.pub]);
+    assert.equal(operatorAccounts(defaultOptions()), null);
+    assert.equal(trustedKeysOf(defaultOptions()), null);
+  });
+});
+
+describe('user permissions from the JWT', () => {
+  it('pub/sub allow and deny', () => {
+    assert.deepEqual(permissionsFromUserClaims({ pub: { allow: ['a'], deny: [] }, sub: { allow: [], deny: ['b'] } }), {
+      publish: { allow: ['a'] },
+      subscribe: { deny: ['b'] },
+    });
+    assert.equal(permissionsFromUserClaims({ pub: { allow: [], deny: [] } }), undefined);
+  });
+
+  it('resp: defaults of one message and two minutes; ttl in nanoseconds', () => {
+    assert.deepEqual(permissionsFromUserClaims({ resp: { max: 0, ttl: 0 } })?.response, { maxMsgs: 1, expiresMs: 120_000 });
+    assert.deepEqual(permissionsFromUserClaims({ resp: { max: 3, ttl: 2e9 } })?.response, { maxMsgs: 3, expiresMs: 2000 });
+  });
+});
+
+describe('embedded server in operator mode', () => {
+  it('nonce in INFO, user JWT accepted, bad signature refused, revoked refused, account limit', async () => {
+    const acc = await op.account('A', { limits: { conn: 2 } });
+    const revokedKp = createUser();
+    const acc2 = await op.account('R', { revocations: { [revokedKp.getPublicKey()]: NOW() + 60 } });
+    const s = new Server({
+      host: '127.0.0.1',
+      port: -1,
+      trustedOperators: [op.jwt],
+      resolver: { type: 'memory' },
+      resolverPreload: { [acc.pub]: acc.jwt, [acc2.pub]: acc2.jwt },
+    });
+    await s.start();
+    try {
+      const u = await user(acc, 'u');
+      const ok = await login(s.port, u);
+      assert.equal(ok.answer, 'PONG\r\n');
+      assert.equal(String(ok.info.nonce).length, 15);
+      assert.equal(ok.info.auth_required, true);
+      assert.equal(s.lookupAccount(acc.pub)?.numClients, 1);
+
+      const bad = await login(s.port, u, { signWith: createUser() });
+      assert.equal(bad.answer, "-ERR 'Authorization Violation'\r\n");
+
+      const revoked = await login(s.port, await user(acc2, 'r', {}, { kp: revokedKp }));
+      assert.equal(revoked.answer, "-ERR 'Authorization Violation'\r\n");
+
+      const second = await login(s.port, await user(acc, 'u2'));
+      assert.equal(second.answer, 'PONG\r\n');
+      const third = await login(s.port, await user(acc, 'u3'));
+      assert.equal(third.answer, "-ERR 'maximum account active connections exceeded'\r\n");
+      for (const c of [ok, bad, revoked, second, third]) c.client.close();
+    } finally {
+      await s.shutdown();
+    }
+  });
+
+  it('a user JWT expiring while connected is told and closed', async () => {
+    const acc = await op.account('A');
+    const s = new Server({
+      host: '127.0.0.1',
+      port: -1,
+      trustedOperators: [op.jwt],
+      resolver: { type: 'memory' },
+      resolverPreload: { [acc.pub]: acc.jwt },
+    });
+    await s.start();
+    try {
+      const r = await login(s.port, await user(acc, 'u', {}, { exp: NOW() + 2 }));
+      assert.equal(r.answer, 'PONG\r\n');
+      const err = await r.client.readUntil(/-ERR '[^']*'\r\n/, 10_000);
+      assert.match(err, /-ERR 'User Authentication Expired'\r\n$/);
+      assert.equal(await r.client.waitClosed(5000), true);
+    } finally {
+      await s.shutdown();
+    }
+  });
+});

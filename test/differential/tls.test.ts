@@ -317,6 +317,12 @@ describe('TLS: allow_non_tls', () => {
     return text.slice(text.indexOf('\r\n') + 2);
   }
 
+  it('INFO key order with auth_required, tls_verify, tls_available and a nonce', async (t) => {
+    const cfg = tlsBlock('verify: true') + 'allow_non_tls: true\nauthorization { users = [ { nkey: UDXU4RCSJNZOIQHZNWXHXORDPRTGNJAHAHFRGZNEEJCPQTT2M7NLCNF4 } ] }\n';
+    const { ref } = await differential(t, [], { config: cfg, waitInfo: true, quietMs: 200, keepInfoKeyOrder: true });
+    assert.match(ref.text, /"headers":true,"auth_required":true,"tls_verify":true,"tls_available":true,"max_payload":1048576,"client_id":\d+,"client_ip":"127\.0\.0\.1","nonce":"[A-Za-z0-9_-]{15}"/);
+  });
+
   it('plain client on a mixed port, as a raw transcript', async (t) => {
     const { ref } = await differential(t, [connectLine({ verbose: false }) + PING], { config: config(), until: PONG });
     assert.equal(ref.afterInfo, PONG);

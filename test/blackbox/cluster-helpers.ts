@@ -38,6 +38,8 @@ export interface NodeSpec {
   /** extra top-level config lines (reference) and the matching options (tsnats) */
   extraConf?: string;
   extraOpts?: Partial<Options>;
+  /** tsnats only: run `node dist/src/main.js -c <conf>` instead of embedding */
+  process?: boolean;
 }
 
 export interface ClusterNode {
@@ -49,9 +51,9 @@ export interface ClusterNode {
   readonly url: string;
   /** nats-route://127.0.0.1:<route port> (with credentials when the spec has them) */
   readonly routeURL: string;
-  /** the embedded server (tsnats only) */
+  /** the embedded server (tsnats, unless spec.process) */
   readonly server: Server | null;
-  /** the process (reference only) */
+  /** the process (reference, or tsnats with spec.process) */
   readonly proc: RunningServer | null;
   /** log lines so far */
   log(): string[];
@@ -166,7 +168,7 @@ export async function startNode(kind: ServerKind, spec: NodeSpec): Promise<Clust
     spec.user !== undefined
       ? `nats-route://${encodeURIComponent(spec.user)}:${encodeURIComponent(spec.pass ?? '')}@127.0.0.1:${port}`
       : `nats-route://127.0.0.1:${port}`;
-  if (kind === 'tsnats') {
+  if (kind === 'tsnats' && spec.process !== true) {
     const lines: string[] = [];
     let server: Server | null = null;
     // A fixed port may still be held by a just-stopped node: retry a little.
@@ -200,7 +202,7 @@ export async function startNode(kind: ServerKind, spec: NodeSpec): Promise<Clust
   let proc: RunningServer | null = null;
   for (let attempt = 0; ; attempt++) {
     try {
-      proc = await startServer('reference', ['-c', conf, '-D'], { defaultArgs: false });
+      proc = await startServer(kind, ['-c', conf, '-D'], { defaultArgs: false });
       break;
     } catch (e) {
       if (attempt >= 20) throw e;
@@ -210,7 +212,7 @@ export async function startNode(kind: ServerKind, spec: NodeSpec): Promise<Clust
   const p = proc;
   await waitFor(`${spec.name} route listener`, () => ROUTE_LISTEN_RE.test(p.stderr()) || p.proc.exitCode !== null, 10_000);
   const m = ROUTE_LISTEN_RE.exec(p.stderr());
-  if (m === null) throw new Error(`reference node ${spec.name} did not listen for routes:\n${p.stderr()}`);
+  if (m === null) throw new Error(`${kind} node ${spec.name} did not listen for routes:\n${p.stderr()}`);
   const routePort = Number(m[1].slice(m[1].lastIndexOf(':') + 1));
   return {
     kind,

@@ -15,7 +15,14 @@ import type { Subscription } from '../client/subscription.js';
 import type { Account } from '../accounts/account.js';
 import type { SublistResult } from '../subjects/sublist.js';
 import type { Server } from '../server/server.js';
-import { NATS_COMPAT_VERSION, DEFAULT_SYSTEM_ACCOUNT, type ClusterOptions, type SubjectPermission } from '../config/options.js';
+import {
+  NATS_COMPAT_VERSION,
+  DEFAULT_SYSTEM_ACCOUNT,
+  type ClusterOptions,
+  type Options,
+  type RoutePermissions,
+  type SubjectPermission,
+} from '../config/options.js';
 import { comparePasswords } from '../auth/auth.js';
 import { Route, RouteType } from './route.js';
 import { marshalInfo, routeConnectJSON, routeNonce, subProto, type RouteInfo } from './proto.js';
@@ -72,12 +79,12 @@ export class ClusterManager implements RouteInfoProvider {
   /** connections still in the CONNECT/INFO exchange */
   private readonly pending = new Set<Route>();
 
-  private readonly explicit: RouteURL[];
+  private explicit: RouteURL[];
   private readonly routesToSelf = new Set<string>();
   /** first hostname among the configured routes, for TLS names when dialing IPs */
   private tlsName = '';
-  private readonly tls: RouteTLS | null;
-  private readonly perms: RoutePerms | null;
+  private tls: RouteTLS | null;
+  private perms: RoutePerms | null;
 
   private readonly sleepers = new Set<Sleeper>();
   private readonly dials = new Set<net.Socket>();
@@ -114,6 +121,9 @@ export class ClusterManager implements RouteInfoProvider {
     }
     this.tls = o.tls !== undefined ? loadRouteTLS(o.tls) : null;
     this.perms = RoutePerms.from(o.permissions);
+    server.reloadHooks.push((plan, old) => {
+      if (plan.effects.has('cluster')) this.applyReload(old);
+    });
   }
 
   private get opts(): ClusterOptions {
@@ -129,7 +139,23 @@ export class ClusterManager implements RouteInfoProvider {
   /** Bind the route port. Throws when it cannot (the server does not start). */
   async listen(): Promise<void> {
     const o = this.opts;
-    const port = o.port === -1 ? 0 : o.port;
+    const l = await this.bind(o.port === -1 ? 0 : o.port);
+    this.listener = l;
+    this.port = (l.address() as net.AddressInfo).port;
+    // As the reference, a random port is written back to the options (monitoring reads them).
+    if (o.port !== this.port) this.server.opts.cluster = { ...o, port: this.port };
+    this.running = true;
+    for (const ip of localAddresses(true)) this.routesToSelf.add(joinHostPort(ip, this.port));
+    this.server.extraPorts.cluster = { scheme: this.tls !== null ? 'tls' : 'nats', host: o.host, port: this.port };
+  }
+
+  /**
+   * A listener on the cluster host and `port`. With TLS it is a tls.Server:
+   * the handshake (client certificate required and verified) completes
+   * before a route sees a byte, as in server/route.go createRoute.
+   */
+  private async bind(port: number): Promise<net.Server> {
+    const o = this.opts;
     const onConn = (sock: net.Socket) => this.accept(sock);
     let l: net.Server;
     if (this.tls !== null) {
@@ -152,13 +178,139 @@ export class ClusterManager implements RouteInfoProvider {
       });
     });
     l.on('error', (err) => this.server.logger.error(`Error accepting route connection: ${err.message}`));
-    this.listener = l;
-    this.port = (l.address() as net.AddressInfo).port;
-    // As the reference, a random port is written back to the options (monitoring reads them).
-    if (o.port !== this.port) this.server.opts.cluster = { ...o, port: this.port };
-    this.running = true;
-    for (const ip of localAddresses(true)) this.routesToSelf.add(joinHostPort(ip, this.port));
-    this.server.extraPorts.cluster = { scheme: this.tls !== null ? 'tls' : 'nats', host: o.host, port: this.port };
+    return l;
+  }
+
+  /**
+   * Apply a configuration reload (server/reload.go clusterOption and
+   * routesOption): routes added are dialed and routes removed are closed
+   * for good; authorization, advertise and no_advertise take effect for
+   * the next INFO; TLS material is swapped (turning TLS on or off rebinds
+   * the route port); permissions are re-applied to live routes.
+   */
+  private applyReload(old: Options): void {
+    const srv = this.server;
+    const log = srv.logger;
+    const o = this.opts;
+    const next = parseRouteURLs(srv.opts.routes, (text, err) => log.error(`Error parsing route URL ${JSON.stringify(text)}: ${err.message}`));
+    const removed = this.explicit.filter((u) => !next.some((n) => urlsEqual(n, u)));
+    const added = next.filter((u) => !this.explicit.some((e) => urlsEqual(e, u)));
+    this.explicit = next;
+    this.tlsName = '';
+    for (const u of next) {
+      if (this.tlsName === '' && net.isIP(u.hostname) === 0 && u.hostname !== '') this.tlsName = u.hostname;
+    }
+    for (const u of removed) {
+      for (const r of [...this.routesById.values(), ...this.pending]) {
+        if (r.url !== null && urlsEqual(r.url, u)) {
+          r.noReconnect = true;
+          r.close(ClosedState.RouteRemoved);
+          log.notice(`Removed route ${redactURL(u)}`);
+        }
+      }
+    }
+    for (const u of added) void this.connectToRoute(u, true, true);
+
+    if (JSON.stringify(old.cluster.tls ?? null) !== JSON.stringify(o.tls ?? null)) {
+      const wasTLS = this.tls !== null;
+      try {
+        this.tls = o.tls !== undefined ? loadRouteTLS(o.tls) : null;
+      } catch (e) {
+        log.error(`Error reloading cluster TLS: ${(e as Error).message}`);
+      }
+      if (this.tls !== null && this.tls.insecure) {
+        log.warn('TLS certificate chain and hostname of solicited routes will not be verified. DO NOT USE IN PRODUCTION!');
+      }
+      if (wasTLS && this.tls !== null && this.listener instanceof tls.Server) {
+        this.listener.setSecureContext(serverOptions(this.tls));
+      } else if (wasTLS !== (this.tls !== null)) {
+        void this.rebind();
+      }
+      this.server.extraPorts.cluster = { scheme: this.tls !== null ? 'tls' : 'nats', host: o.host, port: this.port };
+    }
+
+    if (JSON.stringify(old.cluster.permissions ?? null) !== JSON.stringify(o.permissions ?? null)) {
+      this.reloadPermissions(old.cluster.permissions);
+    }
+    srv.flushDirty();
+  }
+
+  /** Replace the route listener on the same port (TLS turned on or off). */
+  private async rebind(): Promise<void> {
+    const old = this.listener;
+    if (old === null) return;
+    this.listener = null;
+    await new Promise<void>((r) => old.close(() => r()));
+    if (!this.running) return;
+    try {
+      this.listener = await this.bind(this.port);
+    } catch (e) {
+      this.server.logger.error((e as Error).message);
+    }
+  }
+
+  /**
+   * server/reload.go reloadClusterPermissions: every route gets the new
+   * permissions and our new INFO (so the peer resends interest it may now
+   * export to us), RS+ for local interest we may now import, RS- for what we
+   * may no longer import, and the peer's interest we may no longer export is
+   * dropped.
+   */
+  private reloadPermissions(oldPerms: RoutePermissions | undefined): void {
+    const before = RoutePerms.from(oldPerms);
+    const after = RoutePerms.from(this.opts.permissions);
+    this.perms = after;
+    const info = this.routeInfoLine(false);
+    const can = (p: RoutePerms | null, subject: string) => p === null || p.canImport(subject);
+    for (const r of this.routesById.values()) {
+      r.perms = after;
+      for (const [key, e] of [...r.subs]) {
+        if (after !== null && !after.canExport(e.sub.subject)) {
+          r.subs.delete(key);
+          e.sub.closed = true;
+          e.acc.sublist.remove(e.sub);
+        }
+      }
+      r.enqueue(info);
+      let text = '';
+      for (const [acc, m] of this.rm) {
+        for (const [key, n] of m) {
+          const sp = key.indexOf(' ');
+          const subject = sp < 0 ? key : key.slice(0, sp);
+          const queue = sp < 0 ? null : key.slice(sp + 1);
+          const now = can(after, subject);
+          const then = can(before, subject);
+          if (now && !then) text += subProto(true, acc.name, subject, queue, n);
+          else if (!now && then) text += subProto(false, acc.name, subject, queue, 0);
+        }
+      }
+      if (text !== '') r.enqueue(Buffer.from(text, 'latin1'));
+    }
+    for (const r of this.pending) r.perms = after;
+  }
+
+  /**
+   * An INFO update from a peer changed its export permissions
+   * (server/route.go updateRemoteRoutePerms): send the local interest it can
+   * now export to us and could not before, if we may import it.
+   */
+  peerPermissionsChanged(r: Route, oldExport: SubjectPermission | undefined, newExport: SubjectPermission | undefined): void {
+    if (JSON.stringify(oldExport ?? null) === JSON.stringify(newExport ?? null)) return;
+    const before = RoutePerms.from({ export: oldExport });
+    const after = RoutePerms.from({ export: newExport });
+    const exp = (p: RoutePerms | null, subject: string) => p === null || p.canExport(subject);
+    let text = '';
+    for (const [acc, m] of this.rm) {
+      for (const [key, n] of m) {
+        const sp = key.indexOf(' ');
+        const subject = sp < 0 ? key : key.slice(0, sp);
+        const queue = sp < 0 ? null : key.slice(sp + 1);
+        if (exp(after, subject) && !exp(before, subject) && (r.perms === null || r.perms.canImport(subject))) {
+          text += subProto(true, acc.name, subject, queue, n);
+        }
+      }
+    }
+    if (text !== '') r.enqueue(Buffer.from(text, 'latin1'));
   }
 
   /**
@@ -560,8 +712,10 @@ export class ClusterManager implements RouteInfoProvider {
       if (info.ldm === true) {
         if (r.connectURLs.length > 0 && !this.opts.noAdvertise) this.removeConnectURLs(r.connectURLs);
       } else {
+        const oldExport = r.remoteExport;
         r.remoteImport = info.import;
         r.remoteExport = info.export;
+        this.peerPermissionsChanged(r, oldExport, info.export);
       }
       return;
     }

@@ -85,7 +85,8 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
   /** in the manager's registry (after the INFO exchange) */
   registered = false;
 
-  readonly perms: RoutePerms | null;
+  /** cluster permissions (replaced on reload) */
+  perms: RoutePerms | null;
   /** interest of the peer, keyed as RS- names it: "<account> <subject>[ <queue>]" */
   readonly subs = new Map<string, RemoteSub>();
 

@@ -6,6 +6,7 @@
 import { Sublist } from '../subjects/sublist.js';
 import type { Subscription } from '../client/subscription.js';
 import type { SubjectTransform } from './transform.js';
+import type { SubjectMapping } from './mapping.js';
 
 /** server/const.go DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD */
 export const DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD_MS = 2 * 60 * 1000;
@@ -159,6 +160,8 @@ export class Account {
    * imports, responses). One check on the publish path when false.
    */
   crossAccount = false;
+  /** subject mappings applied to what clients publish here; null when none */
+  mappings: SubjectMapping[] | null = null;
 
   constructor(
     readonly name: string,

@@ -31,6 +31,7 @@ import {
   type ResponseType,
 } from './account.js';
 import { SubjectTransform, transformTokenize, transformUntokenize } from './transform.js';
+import { buildMapping, selectMappedSubject, type SubjectMapping } from './mapping.js';
 import type { Client } from '../client/client.js';
 import type { Server } from '../server/server.js';
 
@@ -102,6 +103,26 @@ export function configureAccounts(srv: Server, opts: Options = srv.opts): void {
       const err = addImport(srv, acc, im);
       if (err !== null) errors.push(err);
     }
+  }
+  // Subject mappings; the top-level `mappings` arrive as an entry for $G.
+  for (const acc of srv.accounts.values()) acc.mappings = null;
+  for (const ac of opts.accounts) {
+    if (ac.mappings === undefined || ac.mappings.length === 0) continue;
+    const acc = srv.accounts.get(ac.name);
+    if (acc === undefined) continue;
+    const list: SubjectMapping[] = acc.mappings ?? [];
+    for (const mc of ac.mappings) {
+      try {
+        const m = buildMapping(mc);
+        // A later mapping of the same source replaces the earlier one.
+        const i = list.findIndex((x) => x.src === m.src);
+        if (i >= 0) list[i] = m;
+        else list.push(m);
+      } catch (e) {
+        errors.push(`Error adding mapping for ${JSON.stringify(mc.subject)}: ${(e as Error).message}`);
+      }
+    }
+    acc.mappings = list.length > 0 ? list : null;
   }
   const now = new Date();
   for (const acc of srv.accounts.values()) {
@@ -359,7 +380,12 @@ function processServiceImport(
       nrr = rsi.from;
     }
   }
-  const to = si.tr !== null ? si.tr.transformSubject(subject) : si.usePub ? subject : si.to;
+  let to = si.tr !== null ? si.tr.transformSubject(subject) : si.usePub ? subject : si.to;
+  // The destination account's own mappings apply to what arrives there.
+  if (si.acc.mappings !== null) {
+    const mapped = selectMappedSubject(si.acc.mappings, to, c.server.clusterName);
+    if (mapped !== null) to = mapped;
+  }
   const hdr = isResponse ? null : requestInfoHeader(c, owner, si, chain, buf, start);
   const next = chain === null ? [si] : [...chain, si];
   const dest = si.acc;

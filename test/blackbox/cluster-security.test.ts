@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { ServerKind } from '../helpers/servers.js';
-import { logged, makeCerts, sleep, startNode, waitFor, type ClusterNode, type NodeSpec, type TestCerts } from './cluster-helpers.js';
+import { freePort, logged, makeCerts, sleep, startNode, waitFor, type ClusterNode, type NodeSpec, type TestCerts } from './cluster-helpers.js';
 
 const td = new TextDecoder();
 
@@ -219,4 +219,34 @@ describe('connect_retries for gossiped routes', () => {
     assert.equal(logged(implicitOwner, /Error trying to connect to route \(attempt 4\)/).length, 0);
     ncs = [];
   });
+});
+
+describe('the same route list on every node, itself included', () => {
+  for (const kinds of [
+    ['tsnats', 'tsnats', 'tsnats'],
+    ['tsnats', 'reference', 'tsnats'],
+  ] as [ServerKind, ServerKind, ServerKind][]) {
+    it(`${kinds.join(' + ')}: one route per pair, routes to self dropped`, async () => {
+      const ports = [await freePort(), await freePort(), await freePort()];
+      const routes = ports.map((p) => `nats-route://127.0.0.1:${p}`);
+      const nodes: ClusterNode[] = [];
+      try {
+        for (let i = 0; i < 3; i++) {
+          nodes.push(await startNode(kinds[i]!, { name: `N${i}`, cluster: 'full', routePort: ports[i]!, routes }));
+        }
+        for (const a of nodes) for (const b of nodes) if (a !== b) await connected(a, b);
+        for (const n of nodes) {
+          if (n.server === null) continue;
+          // duplicates resolved: exactly one registered route per peer, and it stays that way
+          await waitFor(`${n.spec.name}: two routes`, () => n.server!.cluster!.numRoutes() === 2);
+          await sleep(1500);
+          assert.equal(n.server.cluster!.numRoutes(), 2);
+          assert.equal(n.server.cluster!.numRemotes(), 2);
+          assert.ok(logged(n, 'Detected route to self').length >= 1, `${n.spec.name}: route to self detected`);
+        }
+      } finally {
+        await Promise.all(nodes.map((n) => n.stop()));
+      }
+    });
+  }
 });

@@ -338,6 +338,7 @@ export class Authenticator {
   authUserDescription(c: Client): string {
     if (c.opts.nkey !== '') return `Nkey ${JSON.stringify(c.opts.nkey)}`;
     if (c.opts.user !== '') return `User ${JSON.stringify(c.opts.user)}`;
+    if (c.opts.jwt !== '') return `JWT User ${JSON.stringify(this.operator !== null ? c.user : '')}`;
     return 'User "N/A"';
   }
 

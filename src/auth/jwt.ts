@@ -262,6 +262,38 @@ export function permissionsFromUserClaims(n: Json): Permissions | undefined {
   return p;
 }
 
+/** Go's time.Time %v of a Unix time, in the local zone: 2026-11-27 05:34:02 +0000 UTC. */
+export function goTime(sec: number): string {
+  const d = new Date(sec * 1000);
+  const p = (n: number): string => String(n).padStart(2, '0');
+  const off = -d.getTimezoneOffset();
+  const sign = off < 0 ? '-' : '+';
+  const abs = Math.abs(off);
+  const offs = `${sign}${p(Math.floor(abs / 60))}${p(abs % 60)}`;
+  const zone = off === 0 ? 'UTC' : offs;
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${offs} ${zone}`;
+}
+
+/** The "Trusted Operators" notice lines of server startup (server/server.go). */
+export function trustedOperatorLines(opts: Options): string[] {
+  if (opts.trustedOperators.length === 0) return [];
+  const out = ['Trusted Operators'];
+  for (const token of opts.trustedOperators) {
+    let raw: Json;
+    try {
+      raw = decode<Json>(token) as unknown as Json;
+    } catch {
+      continue;
+    }
+    out.push(`  System  : ${JSON.stringify(str(raw.aud))}`);
+    out.push(`  Operator: ${JSON.stringify(str(raw.name))}`);
+    out.push(`  Issued  : ${goTime(num(raw.iat, 0))}`);
+    const exp = num(raw.exp, 0);
+    out.push(`  Expires : ${exp === 0 ? 'Never' : goTime(exp)}`);
+  }
+  return out;
+}
+
 /** Go's %q of a []string: ["a" "b"]. */
 function goQuoteList(list: string[]): string {
   return `[${list.map((s) => JSON.stringify(s)).join(' ')}]`;

@@ -168,6 +168,45 @@ describe('operator mode: what a JWT user may do', () => {
     assert.equal(ref, 'MSG events.one 1 2\r\nhi\r\nMSG _INBOX.r 2 4\r\nresp\r\n');
   });
 
+  it('violations are logged for the JWT user ("JWT User" and its public key)', async () => {
+    const logs: string[][] = [];
+    for (const s of [pair.reference, pair.tsnats]) {
+      const from = s.stderr().length;
+      const r = await login(s.port, users.perms);
+      assert.equal(r.answer, PONG);
+      await r.client.send('PUB nope 1\r\nx\r\nSUB secret.y 9\r\nPING\r\n');
+      await r.client.readUntil(/PONG\r\n/, 10_000);
+      r.client.close();
+      await sleep(100);
+      logs.push(
+        s
+          .stderr()
+          .slice(from)
+          .split('\n')
+          .filter((l) => l.includes('[ERR]'))
+          .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '').replace(/127\.0\.0\.1:\d+ - cid:\d+/, '<client>')),
+      );
+    }
+    assert.deepEqual(logs[1], logs[0]);
+    assert.deepEqual(logs[0], [
+      `[ERR] <client> - Publish Violation - JWT User "${users.perms.pub}", Subject "nope"`,
+      `[ERR] <client> - Subscription Violation - JWT User "${users.perms.pub}", Subject "secret.y", SID 9`,
+    ]);
+  });
+
+  it('startup logs the trusted operator', () => {
+    const lines = [pair.reference, pair.tsnats].map((s) =>
+      s
+        .stderr()
+        .split('\n')
+        .filter((l) => /\[INF\] (Trusted Operators|  (System|Operator|Issued|Expires))/.test(l))
+        .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '')),
+    );
+    assert.deepEqual(lines[1], lines[0]);
+    assert.equal(lines[0]![0], '[INF] Trusted Operators');
+    assert.equal(lines[0]![2], '[INF]   Operator: "test-operator"');
+  });
+
   it("the account's connection limit: maximum account active connections exceeded", async (t) => {
     const { ref } = await differentialScenario(
       t,

@@ -206,9 +206,10 @@ export function accountInfoFromJWT(pub: string, token: string, trusted: Readonly
     signingKeys,
     revocations,
     disallowBearer: limits.disallow_bearer === true || n.disallow_bearer === true,
-    maxConnections: num(limits.conn, NO_LIMIT),
-    maxSubs: num(limits.subs, NO_LIMIT),
-    maxPayload: num(limits.payload, NO_LIMIT),
+    // As the reference: a limit missing from the claims is 0, not unlimited.
+    maxConnections: num(limits.conn, 0),
+    maxSubs: num(limits.subs, 0),
+    maxPayload: num(limits.payload, 0),
   };
 }
 
@@ -479,6 +480,7 @@ export class OperatorAuth {
     const perms = permissionsFromUserClaims(userClaims);
     c.user = juc.sub;
     srv.moveClientToAccount(c, acc);
+    this.applyLimits(c, userClaims, info);
     c.perms = perms === undefined ? null : new ClientPermissions(new PermissionRules(perms, (m) => srv.logger.error(m)));
 
     // server/client.go setExpiration: whole seconds until exp.
@@ -509,6 +511,38 @@ export class OperatorAuth {
       );
     }
     return true;
+  }
+
+  /** server/client.go applyAccountLimits: user JWT, then account, then server limits. */
+  private applyLimits(c: Client, userClaims: Json, info: JwtAccountInfo): void {
+    const srv = this.server;
+    const o = srv.opts;
+    const lim = { pay: num(userClaims.payload, 0), subs: num(userClaims.subs, 0) };
+    const minLimit = (key: 'pay' | 'subs', limit: number): boolean => {
+      const v = lim[key];
+      if (v !== NO_LIMIT) {
+        if (limit !== NO_LIMIT && limit < v) {
+          lim[key] = limit;
+          return true;
+        }
+      } else if (limit !== NO_LIMIT) {
+        lim[key] = limit;
+        return true;
+      }
+      return false;
+    };
+    minLimit('pay', info.maxPayload);
+    minLimit('subs', info.maxSubs);
+    let wasUnlimited = lim.pay === NO_LIMIT;
+    if (minLimit('pay', o.maxPayload === 0 ? NO_LIMIT : o.maxPayload) && !wasUnlimited) {
+      srv.logger.error(`${c.logPrefix} - Max Payload set to ${o.maxPayload} from server overrides account or user config`);
+    }
+    wasUnlimited = lim.subs === NO_LIMIT;
+    if (minLimit('subs', o.maxSubs === 0 ? NO_LIMIT : o.maxSubs) && !wasUnlimited) {
+      srv.logger.error(`${c.logPrefix} - Max Subscriptions set to ${o.maxSubs} from server overrides account or user config`);
+    }
+    c.jwtMaxPayload = lim.pay === NO_LIMIT ? Number.MAX_SAFE_INTEGER : lim.pay;
+    c.jwtMaxSubs = lim.subs;
   }
 
   /** Drop a client's expiry timer (closed, or re-authenticated). */

@@ -192,6 +192,9 @@ export class Client extends Connection implements ProtocolHandler {
   nonce = '';
   /** set by auth: per-connection permissions checker, null = everything allowed */
   perms: ClientPermissions | null = null;
+  /** operator mode: subscription and payload limits of the user JWT and account (server/client.go applyAccountLimits); -1 = the server's */
+  jwtMaxSubs = -1;
+  jwtMaxPayload = -1;
   /** TLS parameters once the handshake completed (Go's names: "1.3", "TLS_AES_128_GCM_SHA256") */
   tlsVersion = '';
   tlsCipher = '';
@@ -510,8 +513,8 @@ export class Client extends Connection implements ProtocolHandler {
       );
       return null;
     }
-    const maxSubs = srv.opts.maxSubs;
-    if (maxSubs > 0 && this.subs.size >= maxSubs) {
+    const maxSubs = this.jwtMaxSubs >= 0 ? this.jwtMaxSubs : srv.opts.maxSubs > 0 ? srv.opts.maxSubs : -1;
+    if (maxSubs >= 0 && this.subs.size >= maxSubs) {
       srv.logger.error(`${this.logPrefix} - ${E.ERR_MAX_SUBSCRIPTIONS}`);
       this.sendErr(E.ERR_MAX_SUBSCRIPTIONS);
       return null;
@@ -635,7 +638,7 @@ export class Client extends Connection implements ProtocolHandler {
     this.paBuf = buf;
     this.paSubjStart = ARGS[0];
     this.paSubjEnd = ARGS[1];
-    const maxPayload = this.server.opts.maxPayload;
+    const maxPayload = this.jwtMaxPayload >= 0 ? this.jwtMaxPayload : this.server.opts.maxPayload;
     if (this.paSize > maxPayload) {
       this.server.logger.error(`${this.logPrefix} - maximum payload exceeded: ${this.paSize} vs ${maxPayload}`);
       this.sendErr(E.ERR_MAX_PAYLOAD);
@@ -665,8 +668,9 @@ export class Client extends Connection implements ProtocolHandler {
     }
     this.paHdr = -1;
     this.paSize = size;
-    if (size > this.server.opts.maxPayload) {
-      this.server.logger.error(`${this.logPrefix} - maximum payload exceeded: ${size} vs ${this.server.opts.maxPayload}`);
+    const maxPayload = this.jwtMaxPayload >= 0 ? this.jwtMaxPayload : this.server.opts.maxPayload;
+    if (size > maxPayload) {
+      this.server.logger.error(`${this.logPrefix} - maximum payload exceeded: ${size} vs ${maxPayload}`);
       this.sendErr(E.ERR_MAX_PAYLOAD);
       this.close(ClosedState.MaxPayloadExceeded);
       return false;

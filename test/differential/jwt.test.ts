@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createUser } from '@nats-io/nkeys';
+import { createAccount, encodeAccount } from '@nats-io/jwt';
 import { differentialScenario } from '../helpers/diff.js';
 import { startBoth, writeConfig, type RunningServer, type ServerPair } from '../helpers/servers.js';
 import { sleep } from '../helpers/rawclient.js';
@@ -29,6 +30,15 @@ const accB = await op.account('B', {
   ],
 });
 const accOne = await op.account('ONE', { limits: { conn: 1 } });
+const accLimited = await op.account('LIMITED', { limits: { subs: 2, payload: 10 } });
+// an account JWT without limits: every limit is 0 for the reference
+const noLimitsKp = createAccount();
+const accNoLimits: AccountFixture = {
+  kp: noLimitsKp,
+  pub: noLimitsKp.getPublicKey(),
+  signer: createAccount(),
+  jwt: await encodeAccount('NOLIMITS', noLimitsKp, {}, { signer: op.signer }),
+};
 const accNoBearer = await op.account('NOBEARER', { limits: { disallow_bearer: true } });
 const accExpired = await op.account('EXPIRED', {}, { exp: NOW() - 10 });
 const untrusted = await op.account('UNTRUSTED', {}, { issuer: (await Operator.create()).signer });
@@ -52,9 +62,12 @@ const users = {
   revoked: await user(accRevoking, 'revoked', {}, { kp: revokedKp }),
   notRevoked: await user(accRevoking, 'fine'),
   one: await user(accOne, 'one'),
+  limited: await user(accLimited, 'limited'),
+  userLimited: await user(accA, 'user-limited', { subs: 1, payload: 4 }),
+  ofNoLimits: await user(accNoLimits, 'x'),
 };
 
-const config = operatorConfig(op, [sys, accA, accB, accOne, accNoBearer, accExpired, untrusted, accRevoking], sys);
+const config = operatorConfig(op, [sys, accA, accB, accOne, accLimited, accNoLimits, accNoBearer, accExpired, untrusted, accRevoking], sys);
 
 let pair: ServerPair;
 before(async () => {
@@ -205,6 +218,47 @@ describe('operator mode: what a JWT user may do', () => {
     assert.deepEqual(lines[1], lines[0]);
     assert.equal(lines[0]![0], '[INF] Trusted Operators');
     assert.equal(lines[0]![2], '[INF]   Operator: "test-operator"');
+  });
+
+  for (const [name, u, expectedSubs, big] of [
+    ['account limits (subs 2, payload 10)', () => users.limited, 2, 'x'.repeat(11)],
+    ['user JWT limits (subs 1, payload 4)', () => users.userLimited, 1, 'x'.repeat(5)],
+  ] as const) {
+    it(`${name}: maximum subscriptions exceeded, Maximum Payload Violation`, async (t) => {
+      const { ref } = await differentialScenario(
+        t,
+        async (s) => {
+          const r = await login(s.port, u());
+          assert.equal(r.answer, PONG);
+          await r.client.send('SUB a 1\r\nSUB b 2\r\nSUB c 3\r\nPUB a 1\r\nx\r\nPING\r\n');
+          const subs = await r.client.readUntil(/PONG\r\n/, 10_000);
+          await r.client.send(`PUB a ${big.length}\r\n${big}\r\nPING\r\n`);
+          let err = '';
+          try {
+            err = await r.client.readUntil(/-ERR '[^']*'\r\n/, 10_000);
+          } catch {
+            err = 'no -ERR';
+          }
+          const closed = await r.client.waitClosed(5000);
+          r.client.close();
+          return { subs, err, closed };
+        },
+        { servers: pair },
+      );
+      const subErrs = (ref.subs.match(/maximum subscriptions exceeded/g) ?? []).length;
+      assert.equal(subErrs, 3 - expectedSubs);
+      assert.equal(ref.err, "-ERR 'Maximum Payload Violation'\r\n");
+      assert.equal(ref.closed, true);
+    });
+  }
+
+  it('an account JWT without limits allows no connection', async (t) => {
+    const { ref } = await differentialScenario(t, async (s) => {
+      const r = await login(s.port, users.ofNoLimits);
+      r.client.close();
+      return r.answer;
+    }, { servers: pair });
+    assert.equal(ref, "-ERR 'maximum account active connections exceeded'\r\n");
   });
 
   it("the account's connection limit: maximum account active connections exceeded", async (t) => {

@@ -298,3 +298,51 @@ describe('accounts: system account', () => {
 });
 
 
+
+describe('accounts: subject mappings', () => {
+  const config = `mappings {
+  "orders.*": "o.$1"
+  "plain": "p2"
+  "swap.*.*": "s.{{wildcard(2)}}.{{wildcard(1)}}"
+  "all": [ { dest: "all.one", weight: 100 } ]
+}
+accounts {
+  A: { users: [ { user: a, password: a, permissions: { publish: ["in.>", "mapped.>", "secret"] } } ], mappings: { "in.*": "mapped.$1", "secret": "denied" } }
+}
+authorization { users: [ { user: g, password: g } ] }
+`;
+
+  it('a publish is delivered on the mapped subject; unmapped subjects are left alone', async (t) => {
+    const { ref } = await differentialScenario(
+      t,
+      async (s) => {
+        const g = await login(s.port, 'g');
+        const got = await flush(
+          g,
+          'SUB > 1\r\n' + pub('orders.42', 'a') + pub('plain', 'b') + pub('swap.x.y', 'c', 'r.1') + pub('all', 'd') + pub('orders.1.2', 'e'),
+        );
+        g.close();
+        return got;
+      },
+      { config },
+    );
+    assert.equal(
+      ref,
+      'MSG o.42 1 1\r\na\r\nMSG p2 1 1\r\nb\r\nMSG s.y.x 1 r.1 1\r\nc\r\nMSG all.one 1 1\r\nd\r\nMSG orders.1.2 1 1\r\ne\r\n',
+    );
+  });
+
+  it('account mappings, and permissions apply to the mapped subject', async (t) => {
+    const { ref } = await differentialScenario(
+      t,
+      async (s) => {
+        const a = await login(s.port, 'a');
+        const got = await flush(a, 'SUB > 1\r\n' + pub('in.x', '1') + pub('secret', '2'));
+        a.close();
+        return got;
+      },
+      { config },
+    );
+    assert.equal(ref, `MSG mapped.x 1 1\r\n1\r\n-ERR 'Permissions Violation for Publish to "denied"'\r\n`);
+  });
+});

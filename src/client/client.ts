@@ -16,6 +16,7 @@ import { isValidLiteralSubjectBytes } from '../subjects/validate.js';
 import type { Server } from '../server/server.js';
 import type { ClientPermissions } from '../auth/permissions.js';
 import { processImports, checkReverseEntries } from '../accounts/imports.js';
+import { selectMappedSubject } from '../accounts/mapping.js';
 
 const EMPTY = Buffer.alloc(0);
 const MSG_PREFIX = Buffer.from('MSG ');
@@ -695,6 +696,9 @@ export class Client extends Connection implements ProtocolHandler {
     acc.inMsgs++;
     acc.inBytes += size;
 
+    // server/parser.go: the account's subject mappings pick the subject first.
+    if (acc.mappings !== null) this.applyMapping(acc);
+
     // server/client.go processInboundClientMsg: the gateway reply prefix is
     // not a subject clients may publish to, then the publish permissions,
     // then reply subjects reserved for the server.
@@ -735,6 +739,30 @@ export class Client extends Connection implements ProtocolHandler {
   private pubPermissionViolation(subject: string): void {
     this.sendErr(E.errPermPublish(subject));
     this.server.logger.error(`${this.logPrefix} - Publish Violation - ${this.authUserDesc()}, Subject ${E.goQuote(subject)}`);
+  }
+
+  /** Re-address the message being processed to its mapped subject (server/accounts.go selectMappedSubject). */
+  private applyMapping(acc: Account): void {
+    const pb = this.paBuf;
+    const subject = latin1(pb, this.paSubjStart, this.paSubjEnd);
+    const mapped = selectMappedSubject(acc.mappings!, subject, this.server.clusterName);
+    if (mapped === null) return;
+    if (this.server.logger.traceEnabled) this.traceIn('MAPPING', `${subject} -> ${mapped}`);
+    const reply = this.paReplyEnd > this.paReplyStart ? latin1(pb, this.paReplyStart, this.paReplyEnd) : '';
+    const hdb = this.paHdr >= 0 ? latin1(pb, this.paHdbStart, this.paHdbEnd) : '';
+    const szb = latin1(pb, this.paSzbStart, this.paSzbEnd);
+    const ctl = Buffer.from(`${mapped} ${reply} ${hdb} ${szb}`, 'latin1');
+    const sl = mapped.length;
+    const rl = reply.length;
+    this.paBuf = ctl;
+    this.paSubjStart = 0;
+    this.paSubjEnd = sl;
+    this.paReplyStart = rl > 0 ? sl + 1 : 0;
+    this.paReplyEnd = rl > 0 ? sl + 1 + rl : 0;
+    this.paHdbStart = sl + rl + 2;
+    this.paHdbEnd = this.paHdbStart + hdb.length;
+    this.paSzbStart = this.paHdbEnd + 1;
+    this.paSzbEnd = this.paSzbStart + szb.length;
   }
 
   private replySubjectViolation(reply: string): void {

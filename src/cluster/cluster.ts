@@ -139,6 +139,14 @@ export class ClusterManager implements RouteInfoProvider {
   /** Bind the route port. Throws when it cannot (the server does not start). */
   async listen(): Promise<void> {
     const o = this.opts;
+    if (o.advertise !== '') {
+      // Checked before binding: a bad value would otherwise fail every route INFO.
+      try {
+        parseHostPort(o.advertise, 0);
+      } catch (e) {
+        throw new Error(`Error setting route INFO with Cluster.Advertise value of ${o.advertise}, err=${(e as Error).message}`);
+      }
+    }
     const l = await this.bind(o.port === -1 ? 0 : o.port);
     this.listener = l;
     this.port = (l.address() as net.AddressInfo).port;
@@ -619,10 +627,15 @@ export class ClusterManager implements RouteInfoProvider {
     let port = this.port;
     let ip: string | undefined;
     if (o.advertise !== '') {
-      const hp = parseHostPort(o.advertise, this.port);
-      host = hp.host;
-      port = hp.port;
-      ip = `nats-route://${joinHostPort(host, port)}/`;
+      try {
+        const hp = parseHostPort(o.advertise, this.port);
+        host = hp.host;
+        port = hp.port;
+        ip = `nats-route://${joinHostPort(host, port)}/`;
+      } catch (e) {
+        // Only a reload can get here (start refuses a bad value): keep routing.
+        srv.logger.error(`Error setting route INFO with Cluster.Advertise value of ${o.advertise}, err=${(e as Error).message}`);
+      }
     }
     const info: RouteInfo = {
       server_id: srv.serverId,

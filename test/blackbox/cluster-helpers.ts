@@ -33,6 +33,8 @@ export interface NodeSpec {
   pass?: string;
   authTimeoutSec?: number;
   noAdvertise?: boolean;
+  /** cluster advertise host[:port] */
+  advertise?: string;
   connectRetries?: number;
   tls?: { cert: string; key: string; ca: string; timeoutSec?: number };
   /** extra top-level config lines (reference) and the matching options (tsnats) */
@@ -94,6 +96,7 @@ function confFor(spec: NodeSpec): string {
     lines.push(`  authorization { user: ${JSON.stringify(spec.user)}, password: ${JSON.stringify(spec.pass ?? '')}${spec.authTimeoutSec !== undefined ? `, timeout: ${spec.authTimeoutSec}` : ''} }`);
   }
   if (spec.noAdvertise) lines.push('  no_advertise: true');
+  if (spec.advertise !== undefined) lines.push(`  advertise: ${JSON.stringify(spec.advertise)}`);
   if (spec.connectRetries !== undefined) lines.push(`  connect_retries: ${spec.connectRetries}`);
   if (spec.tls !== undefined) {
     lines.push(
@@ -122,6 +125,7 @@ function optionsFor(spec: NodeSpec, logger: Logger): Server {
       authTimeoutMs: (spec.authTimeoutSec ?? 2) * 1000,
       authTimeoutSet: spec.authTimeoutSec !== undefined,
       noAdvertise: spec.noAdvertise ?? false,
+      advertise: spec.advertise ?? '',
       connectRetries: spec.connectRetries ?? 0,
       tls:
         spec.tls !== undefined

@@ -145,6 +145,18 @@ describe('route INFO', () => {
     });
   });
 
+  it('advertise sets host, port and ip', async () => {
+    await onBoth({ name: 'X', cluster: 'dx', advertise: '10.99.99.99:1234' }, async (n) => {
+      const { c, info } = await peer(n);
+      const json = JSON.parse(/^INFO (\{.*\}) \r\n$/.exec(info)![1]!) as Record<string, unknown>;
+      assert.equal(json.host, '10.99.99.99');
+      assert.equal(json.port, 1234);
+      assert.equal(json.ip, 'nats-route://10.99.99.99:1234/');
+      c.close();
+      return { text: normalize(info), closed: false, errors: [] };
+    });
+  });
+
   it('a generated cluster name is flagged cluster_dynamic', async () => {
     await onBoth({ name: 'X' }, async (n) => {
       const { c, info } = await peer(n);

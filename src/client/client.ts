@@ -279,6 +279,18 @@ export class Client extends Connection implements ProtocolHandler {
     this.server.flushDirty();
   }
 
+  /**
+   * A read that filled the read buffer: libuv reads this socket again right
+   * away, so the flush waits for the end of the batch (server.flushSoon).
+   * As Go's writeLoop coalesces what a readLoop produced, this turns one
+   * write per read per subscriber into one per batch of up to 32 reads.
+   */
+  onDataMore(chunk: Buffer): void {
+    this.lastActivity = Date.now();
+    this.parser.parse(chunk);
+    this.server.flushSoon();
+  }
+
   private authTimeout(): void {
     this.authTimer = null;
     if (this.closed) return;

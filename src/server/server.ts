@@ -409,7 +409,7 @@ export class Server {
     // per read (client/readbuf.ts); TLS keeps the stream's 'data' events.
     let dataEvents = true;
     if (this.tls === null) {
-      const moved = adoptWithSharedReadBuffer(sock, false, (buf, n) => c.onData(n === buf.length ? buf : buf.subarray(0, n)));
+      const moved = adoptWithSharedReadBuffer(sock, false, (buf, n) => (n === buf.length ? c.onDataMore(buf) : c.onData(buf.subarray(0, n))));
       if (moved !== null) {
         sock = moved;
         dataEvents = false;
@@ -632,6 +632,19 @@ export class Server {
 
   markDirty(c: Connection): void {
     this.dirtyList.push(c);
+  }
+
+  private flushScheduled = false;
+  private readonly flushImmediate = (): void => {
+    this.flushScheduled = false;
+    this.flushDirty();
+  };
+
+  /** Flush after the current batch of socket reads (the check phase of this loop iteration). */
+  flushSoon(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(this.flushImmediate);
   }
 
   /** Flush every connection that got bytes since the last flush. */

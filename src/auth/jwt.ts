@@ -295,6 +295,20 @@ export function trustedOperatorLines(opts: Options): string[] {
   return out;
 }
 
+/** jwt UserClaims.HasEmptyPermissions: no permission or limit field set at all. */
+export function hasEmptyPermissions(n: Json): boolean {
+  for (const k of ['pub', 'sub']) {
+    const p = obj(n[k]);
+    if (p !== null && (strings(p.allow).length > 0 || strings(p.deny).length > 0)) return false;
+  }
+  const resp = obj(n.resp);
+  if (resp !== null && (num(resp.max, 0) !== 0 || num(resp.ttl, 0) !== 0)) return false;
+  for (const k of ['subs', 'data', 'payload']) if (num(n[k], 0) !== 0) return false;
+  if (strings(n.src).length > 0 || (Array.isArray(n.times) && n.times.length > 0) || str(n.locale) !== '') return false;
+  if (n.bearer_token === true || strings(n.allowed_connection_types).length > 0) return false;
+  return true;
+}
+
 /** Go's %q of a []string: ["a" "b"]. */
 function goQuoteList(list: string[]): string {
   return `[${list.map((s) => JSON.stringify(s)).join(' ')}]`;
@@ -432,7 +446,13 @@ export class OperatorAuth {
         debug('User JWT issuer is not known');
         return false;
       }
-      if (scope.template !== null) userClaims = { ...n, ...scope.template };
+      if (scope.template !== null) {
+        if (!hasEmptyPermissions(n)) {
+          debug('User JWT is not valid: scoped users require no permissions or limits set');
+          return false;
+        }
+        userClaims = { ...n, ...scope.template };
+      }
     }
     if (this.expiredAccounts.has(info.pub)) {
       debug('Account JWT has expired');

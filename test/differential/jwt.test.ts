@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createUser } from '@nats-io/nkeys';
-import { createAccount, encodeAccount } from '@nats-io/jwt';
+import { createAccount, encodeAccount, encodeUser } from '@nats-io/jwt';
 import { differentialScenario } from '../helpers/diff.js';
 import { startBoth, writeConfig, type RunningServer, type ServerPair } from '../helpers/servers.js';
 import { sleep } from '../helpers/rawclient.js';
@@ -30,6 +30,18 @@ const accB = await op.account('B', {
   ],
 });
 const accOne = await op.account('ONE', { limits: { conn: 1 } });
+// an account with a scoped signing key: its users get the template's permissions and limits
+const scopedKp = createAccount();
+const accScoped = await op.account('SCOPED', {
+  signing_keys: [
+    {
+      kind: 'user_scope',
+      key: scopedKp.getPublicKey(),
+      role: 'limited',
+      template: { pub: { allow: ['scoped.>'], deny: [] }, sub: { allow: ['scoped.>'], deny: [] }, subs: -1, payload: -1, data: -1 },
+    },
+  ],
+});
 const accLimited = await op.account('LIMITED', { limits: { subs: 2, payload: 10 } });
 // an account JWT without limits: every limit is 0 for the reference
 const noLimitsKp = createAccount();
@@ -65,9 +77,19 @@ const users = {
   limited: await user(accLimited, 'limited'),
   userLimited: await user(accA, 'user-limited', { subs: 1, payload: 4 }),
   ofNoLimits: await user(accNoLimits, 'x'),
+  scoped: await (async () => {
+    const kp = createUser();
+    const jwt = await encodeUser('scoped', kp, accScoped.kp, {}, { signer: scopedKp, scopedUser: true });
+    return { kp, pub: kp.getPublicKey(), jwt };
+  })(),
+  scopedWithPerms: await (async () => {
+    const kp = createUser();
+    const jwt = await encodeUser('scoped-perms', kp, accScoped.kp, { pub: { allow: ['x'] } }, { signer: scopedKp, scopedUser: true });
+    return { kp, pub: kp.getPublicKey(), jwt };
+  })(),
 };
 
-const config = operatorConfig(op, [sys, accA, accB, accOne, accLimited, accNoLimits, accNoBearer, accExpired, untrusted, accRevoking], sys);
+const config = operatorConfig(op, [sys, accA, accB, accOne, accScoped, accLimited, accNoLimits, accNoBearer, accExpired, untrusted, accRevoking], sys);
 
 let pair: ServerPair;
 before(async () => {
@@ -152,6 +174,27 @@ describe('operator mode: what a JWT user may do', () => {
       ref,
       `-ERR 'Permissions Violation for Publish to "other"'\r\n-ERR 'Permissions Violation for Subscription to "secret.x"'\r\nPONG\r\n`,
     );
+  });
+
+  it('a scoped signing key: the template permissions apply; a scoped user with its own permissions is refused', async (t) => {
+    const { ref } = await differentialScenario(
+      t,
+      async (s) => {
+        const r = await login(s.port, users.scoped);
+        assert.equal(r.answer, PONG);
+        await r.client.send('PUB scoped.a 1\r\na\r\nPUB other 1\r\nb\r\nSUB other 1\r\nPING\r\n');
+        const text = await r.client.readUntil(/PONG\r\n/, 10_000);
+        r.client.close();
+        const bad = await login(s.port, users.scopedWithPerms);
+        bad.client.close();
+        return { text, bad: bad.answer };
+      },
+      { servers: pair },
+    );
+    assert.deepEqual(ref, {
+      text: `-ERR 'Permissions Violation for Publish to "other"'\r\n-ERR 'Permissions Violation for Subscription to "other"'\r\nPONG\r\n`,
+      bad: AUTH_VIOLATION,
+    });
   });
 
   it('a stream import and a service import from the account claims', async (t) => {
@@ -286,7 +329,7 @@ describe('operator mode: expiry while connected', () => {
       let err = '';
       if (r.answer === PONG) {
         try {
-          err = await r.client.readUntil(/-ERR '[^']*'\r\n/, 15_000);
+          err = await r.client.readUntil(/-ERR '[^']*'\r\n/, 25_000);
         } catch {
           err = 'no -ERR';
         }
@@ -299,7 +342,7 @@ describe('operator mode: expiry while connected', () => {
   });
 
   it("an account JWT expiring while connected: -ERR 'Account Authentication Expired' and close", async (t) => {
-    const acc = await op.account('SHORT', {}, { exp: NOW() + 4 });
+    const acc = await op.account('SHORT', {}, { exp: NOW() + 10 });
     const u = await user(acc, 'u');
     const { ref } = await differentialScenario(
       t,
@@ -308,7 +351,7 @@ describe('operator mode: expiry while connected', () => {
         let err = '';
         if (r.answer === PONG) {
           try {
-            err = await r.client.readUntil(/-ERR '[^']*'\r\n/, 15_000);
+            err = await r.client.readUntil(/-ERR '[^']*'\r\n/, 25_000);
           } catch {
             err = 'no -ERR';
           }

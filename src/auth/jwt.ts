@@ -10,6 +10,7 @@
 // connection types and expiry come from the user JWT; the account JWT
 // brings signing keys, revocations, a connection limit and its own expiry.
 
+import { BlockList, isIP } from 'node:net';
 import { decode } from '@nats-io/jwt';
 import { fromPublic } from '@nats-io/nkeys';
 import type { Options, Permissions } from '../config/options.js';
@@ -295,6 +296,28 @@ export function trustedOperatorLines(opts: Options): string[] {
   return out;
 }
 
+/** server/auth.go validateSrc: the client address must be in one of the `src` CIDRs, when listed. */
+export function validateSrc(n: Json, host: string): boolean {
+  const src = typeof n.src === 'string' ? n.src.split(',').map((x) => x.trim()).filter((x) => x !== '') : strings(n.src);
+  if (src.length === 0) return true;
+  const ip = host.startsWith('::ffff:') && isIP(host.slice(7)) === 4 ? host.slice(7) : host;
+  const fam = isIP(ip);
+  if (fam === 0) return false;
+  for (const cidr of src) {
+    const slash = cidr.indexOf('/');
+    if (slash < 0) return false;
+    const addr = cidr.slice(0, slash);
+    const prefix = Number(cidr.slice(slash + 1));
+    const af = isIP(addr);
+    if (af === 0 || !/^\d+$/.test(cidr.slice(slash + 1)) || prefix > (af === 4 ? 32 : 128)) return false;
+    const bl = new BlockList();
+    bl.addSubnet(addr, prefix, af === 4 ? 'ipv4' : 'ipv6');
+    if (af === fam && bl.check(ip, fam === 4 ? 'ipv4' : 'ipv6')) return true;
+    if (af === 6 && fam === 4 && bl.check(`::ffff:${ip}`, 'ipv6')) return true;
+  }
+  return false;
+}
+
 /** jwt UserClaims.HasEmptyPermissions: no permission or limit field set at all. */
 export function hasEmptyPermissions(n: Json): boolean {
   for (const k of ['pub', 'sub']) {
@@ -486,6 +509,10 @@ export class OperatorAuth {
     }
     if (isRevoked(info.revocations, juc.sub, juc.iat)) {
       debug('User authentication revoked');
+      return false;
+    }
+    if (!validateSrc(userClaims, c.host)) {
+      srv.logger.error(`${c.logPrefix} - Bad src Ip ${c.host}`);
       return false;
     }
 

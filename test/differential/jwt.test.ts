@@ -68,6 +68,8 @@ const users = {
   bearerRefused: await user(accNoBearer, 'bearer', { bearer_token: true }),
   wsOnly: await user(accA, 'ws-only', { allowed_connection_types: ['WEBSOCKET'] }),
   standard: await user(accA, 'standard', { allowed_connection_types: ['STANDARD'] }),
+  srcOk: await user(accA, 'src-ok', { src: ['127.0.0.0/8'] }),
+  srcBad: await user(accA, 'src-bad', { src: ['10.0.0.0/8', '192.168.1.0/24'] }),
   ofExpiredAccount: await user(accExpired, 'x'),
   ofUntrusted: await user(untrusted, 'x'),
   ofUnknown: await user(unknown, 'x'),
@@ -130,6 +132,8 @@ describe('operator mode: user JWT authentication', () => {
     ['a revoked user', async () => users.revoked, {}, AUTH_VIOLATION],
     ['a user of the revoking account that is not revoked', async () => users.notRevoked, {}, PONG],
     ['a bearer token where the account disallows them', async () => users.bearerRefused, { sig: '' }, AUTH_VIOLATION],
+    ['a user whose src CIDRs include the client', async () => users.srcOk, {}, PONG],
+    ['a user whose src CIDRs exclude the client', async () => users.srcBad, {}, AUTH_VIOLATION],
     ['a websocket-only user over TCP', async () => users.wsOnly, {}, AUTH_VIOLATION],
     ['a JWT that is not a JWT', async () => ({ ...users.a, jwt: 'eyJhbGciOi.bogus.x' }), {}, AUTH_VIOLATION],
     ['an account JWT instead of a user JWT', async () => ({ ...users.a, jwt: accA.jwt }), {}, AUTH_VIOLATION],
@@ -153,6 +157,29 @@ describe('operator mode: user JWT authentication', () => {
       await sleep(100);
       assert.match(s.stderr().slice(before), /\[ERR\] 127\.0\.0\.1:\d+ - cid:\d+ - authentication error\n/, s.kind);
     }
+  });
+});
+
+describe('operator mode: log lines of refused logins', () => {
+  it('a src CIDR mismatch logs "Bad src Ip" before the authentication error', async () => {
+    const logs: string[][] = [];
+    for (const s of [pair.reference, pair.tsnats]) {
+      const from = s.stderr().length;
+      const r = await login(s.port, users.srcBad);
+      assert.equal(r.answer, AUTH_VIOLATION);
+      await r.client.waitClosed(5000);
+      await sleep(100);
+      logs.push(
+        s
+          .stderr()
+          .slice(from)
+          .split('\n')
+          .filter((l) => l.includes('[ERR]'))
+          .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '').replace(/127\.0\.0\.1:\d+ - cid:\d+/, '<client>')),
+      );
+    }
+    assert.deepEqual(logs[1], logs[0]);
+    assert.deepEqual(logs[0], ['[ERR] <client> - Bad src Ip 127.0.0.1', '[ERR] <client> - authentication error']);
   });
 });
 

@@ -346,3 +346,36 @@ authorization { users: [ { user: g, password: g } ] }
     assert.equal(ref, `MSG mapped.x 1 1\r\n1\r\n-ERR 'Permissions Violation for Publish to "denied"'\r\n`);
   });
 });
+
+describe('accounts: service import sharing', () => {
+  const config = `accounts {
+  A: { users: [ { user: a, password: a } ], exports: [ { service: "shared" } ] }
+  B: { users: [ { user: b, password: b } ], imports: [ { service: { account: A, subject: "shared" }, share: true } ] }
+}
+`;
+
+  it('share: true sends the requester\'s details in Nats-Request-Info', async (t) => {
+    const { ref } = await differentialScenario(
+      t,
+      async (s) => {
+        const a = await login(s.port, 'a', { headers: true });
+        const b = await session(s.port, connectLine({ verbose: false, pedantic: false, user: 'b', pass: 'b', name: 'req', lang: 'raw', version: '9.9' }));
+        await flush(a, 'SUB shared 1\r\n');
+        await flush(b, pub('shared', 'x', 'inbox.1'));
+        const got = await flush(a);
+        a.close();
+        b.close();
+        const m = /Nats-Request-Info: (\{.*\})\r\n/.exec(got);
+        assert.ok(m, got);
+        const info = JSON.parse(m[1]!) as Record<string, unknown>;
+        return {
+          keys: Object.keys(info),
+          fixed: { acc: info.acc, user: info.user, name: info.name, lang: info.lang, ver: info.ver, kind: info.kind, client_type: info.client_type, host: info.host },
+          startIsTime: typeof info.start === 'string' && !Number.isNaN(Date.parse(info.start)),
+        };
+      },
+      { config },
+    );
+    assert.deepEqual(ref.fixed, { acc: 'B', user: 'b', name: 'req', lang: 'raw', ver: '9.9', kind: 'Client', client_type: 'nats', host: '127.0.0.1' });
+  });
+});

@@ -368,3 +368,26 @@ describe('TLS with authentication', () => {
     assert.deepEqual(ref, { good: PONG, bad: "-ERR 'Authorization Violation'\r\n" });
   });
 });
+
+describe('TLS client on a plain port', () => {
+  it('a ClientHello is an unknown protocol operation: -ERR and close, like the reference', async (t) => {
+    // The first record of a real handshake, captured from node:tls.
+    const hello = await new Promise<Buffer>((resolve) => {
+      const srv = net.createServer((s) => {
+        s.once('data', (d: Buffer) => {
+          resolve(d);
+          s.destroy();
+          srv.close();
+        });
+      });
+      srv.listen(0, '127.0.0.1', () => {
+        const c = tls.connect({ port: (srv.address() as net.AddressInfo).port, host: '127.0.0.1', rejectUnauthorized: false });
+        c.on('error', () => {});
+      });
+    });
+    assert.equal(hello[0], 0x16);
+    const { ref } = await differential(t, [hello], { closeGraceMs: 4000, until: /-ERR/ });
+    assert.equal(ref.afterInfo, "-ERR 'Unknown Protocol Operation'\r\n");
+    assert.equal(ref.closed, true);
+  });
+});

@@ -250,3 +250,45 @@ describe('the same route list on every node, itself included', () => {
     });
   }
 });
+
+describe('accounts across routes', () => {
+  const accounts = `accounts {\n  A: { users: [{user: a, password: a}] }\n  B: { users: [{user: b, password: b}] }\n}`;
+  for (const [k1, k2] of pairs) {
+    it(`${k1} + ${k2} (config files): interest and messages stay in their account`, async () => {
+      const n1 = await startNode(k1, { name: 'N1', cluster: 'acc', extraConf: accounts, process: true });
+      const n2 = await startNode(k2, { name: 'N2', cluster: 'acc', extraConf: accounts, process: true, routes: [n1.routeURL] });
+      const as = (n: ClusterNode, u: string) => connect({ servers: n.url, user: u, pass: u });
+      const a1 = await as(n1, 'a');
+      const a2 = await as(n2, 'a');
+      const b2 = await as(n2, 'b');
+      try {
+        const gotA: string[] = [];
+        a1.subscribe('shared.subject', { callback: (_e, m) => void gotA.push(td.decode(m.data)) });
+        a1.subscribe('svc', { callback: (_e, m) => void m.respond('A@N1') });
+        await a1.flush();
+        await waitFor('account A interest reaches N2', async () => {
+          try {
+            return td.decode((await a2.request('svc', '', { timeout: 300 })).data) === 'A@N1';
+          } catch {
+            return false;
+          }
+        });
+        // account B has no such interest anywhere
+        const outcome = await b2.request('svc', '', { timeout: 1000 }).then(
+          () => 'reply',
+          (e: Error & { isNoResponders?: () => boolean }) => (e.isNoResponders?.() ? 'no-responders' : e.message),
+        );
+        assert.equal(outcome, 'no-responders');
+        b2.publish('shared.subject', 'from-b');
+        a2.publish('shared.subject', 'from-a');
+        await Promise.all([a2.flush(), b2.flush()]);
+        await waitFor('account A message', () => gotA.length >= 1);
+        await sleep(200);
+        assert.deepEqual(gotA, ['from-a']);
+      } finally {
+        await Promise.all([a1.close(), a2.close(), b2.close()]);
+        await Promise.all([n2.stop(), n1.stop()]);
+      }
+    });
+  }
+});

@@ -26,8 +26,6 @@ import { OperatorAuth, trustedKeysOf } from './jwt.js';
 
 /** Raw nonce length; its base64url form (the INFO `nonce`) is 15 characters (server/nkey.go). */
 const NONCE_RAW_LEN = 11;
-/** The connection type of every client this server accepts (jwt.ConnectionTypeStandard). */
-const CONNECTION_TYPE = 'STANDARD';
 const DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /** A configured user as the authenticator keeps it. */
@@ -228,7 +226,7 @@ export class Authenticator {
     let user: UserEntry | null = null;
     if (this.nkeys !== null && co.nkey !== '') {
       const nk = this.nkeys.get(co.nkey);
-      if (nk === undefined || !typeAllowed(nk.allowedTypes)) return false;
+      if (nk === undefined || !typeAllowed(nk.allowedTypes, c)) return false;
       if (!this.verifyNonceSignature(c)) return false;
       this.bind(c, nk.nkey, nk.account, nk.rules);
       return true;
@@ -238,7 +236,7 @@ export class Authenticator {
         const debug = (msg: string): void => {
           if (srv.logger.debugEnabled) srv.logger.debug(`${c.logPrefix} - ${msg}`);
         };
-        user = mapCertificateToUser(der, this.users, (u) => typeAllowed(u.allowedTypes), debug);
+        user = mapCertificateToUser(der, this.users, (u) => typeAllowed(u.allowedTypes, c), debug);
         if (user === null) return false;
         if (co.user !== '' && co.user !== user.username) {
           srv.logger.warn(`User ${JSON.stringify(co.user)} found in connect proto, but user required from cert`);
@@ -256,7 +254,7 @@ export class Authenticator {
         }
         if (co.user !== '') {
           const u = this.users.get(co.user);
-          if (u === undefined || !typeAllowed(u.allowedTypes)) return false;
+          if (u === undefined || !typeAllowed(u.allowedTypes, c)) return false;
           user = u;
         }
       }
@@ -411,8 +409,8 @@ function connectionTypes(list: string[] | undefined): ReadonlySet<string> | null
 }
 
 /** server/client.go connectionTypeAllowed: an empty set allows every type. */
-function typeAllowed(types: ReadonlySet<string> | null): boolean {
-  return types === null || types.has(CONNECTION_TYPE);
+function typeAllowed(types: ReadonlySet<string> | null, c: Client): boolean {
+  return types === null || types.has(c.connectionType);
 }
 
 /** Go's base64.RawURLEncoding, falling back to StdEncoding (both strict). */

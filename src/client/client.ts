@@ -236,6 +236,14 @@ export class Client extends Connection implements ProtocolHandler {
 
   // --- lifecycle --------------------------------------------------------
 
+  /**
+   * The connection type allowed_connection_types is checked against
+   * (jwt.ConnectionTypeStandard); websocket clients report "WEBSOCKET".
+   */
+  get connectionType(): string {
+    return 'STANDARD';
+  }
+
   /** Send INFO and arm the timers of a new connection. */
   begin(authRequired: boolean, infoJSON: string): void {
     this.sendInfo(infoJSON);

@@ -9,11 +9,14 @@ import {
   accountInfoFromJWT,
   decodeClaims,
   decodeUserClaims,
+  goTime,
+  hasEmptyPermissions,
   isRevoked,
   operatorTrustedKeys,
   permissionsFromUserClaims,
   timeProblem,
   trustedKeysOf,
+  validateSrc,
 } from '../../../src/auth/jwt.js';
 import { exportFromClaim, importFromClaim, operatorAccounts } from '../../../src/accounts/resolver.js';
 import { defaultOptions } from '../../../src/config/options.js';
@@ -130,6 +133,32 @@ describe('user permissions from the JWT', () => {
   it('resp: defaults of one message and two minutes; ttl in nanoseconds', () => {
     assert.deepEqual(permissionsFromUserClaims({ resp: { max: 0, ttl: 0 } })?.response, { maxMsgs: 1, expiresMs: 120_000 });
     assert.deepEqual(permissionsFromUserClaims({ resp: { max: 3, ttl: 2e9 } })?.response, { maxMsgs: 3, expiresMs: 2000 });
+  });
+});
+
+describe('user restrictions', () => {
+  it('validateSrc: CIDR lists (array or comma string), IPv4-mapped addresses, malformed entries refuse', () => {
+    assert.equal(validateSrc({}, '1.2.3.4'), true);
+    assert.equal(validateSrc({ src: ['127.0.0.0/8'] }, '127.0.0.1'), true);
+    assert.equal(validateSrc({ src: ['127.0.0.0/8'] }, '::ffff:127.0.0.1'), true);
+    assert.equal(validateSrc({ src: '10.0.0.0/8, 127.0.0.1/32' }, '127.0.0.1'), true);
+    assert.equal(validateSrc({ src: ['10.0.0.0/8'] }, '127.0.0.1'), false);
+    assert.equal(validateSrc({ src: ['::1/128'] }, '::1'), true);
+    assert.equal(validateSrc({ src: ['127.0.0.1'] }, '127.0.0.1'), false);
+    assert.equal(validateSrc({ src: ['127.0.0.0/8'] }, ''), false);
+  });
+
+  it('hasEmptyPermissions: any permission or limit set makes a scoped user invalid', () => {
+    assert.equal(hasEmptyPermissions({ type: 'user', version: 2, issuer_account: 'A' }), true);
+    assert.equal(hasEmptyPermissions({ pub: { allow: [], deny: [] }, subs: 0 }), true);
+    assert.equal(hasEmptyPermissions({ pub: { allow: ['x'] } }), false);
+    assert.equal(hasEmptyPermissions({ subs: -1 }), false);
+    assert.equal(hasEmptyPermissions({ bearer_token: true }), false);
+  });
+
+  it('goTime: Go time.Time formatting', () => {
+    if (new Date().getTimezoneOffset() === 0) assert.equal(goTime(0), '1970-01-01 00:00:00 +0000 UTC');
+    assert.match(goTime(1_700_000_000), /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} \S+$/);
   });
 });
 

@@ -508,3 +508,23 @@ describe('bad input against an auth-protected server', () => {
     assert.equal(ref.closed, true);
   });
 });
+
+describe('authentication: allowed_connection_types', () => {
+  const config = `authorization {
+  users = [
+    { user: std, password: s, allowed_connection_types: ["STANDARD"] }
+    { user: lower, password: l, allowed_connection_types: ["standard", "websocket"] }
+    { user: ws, password: w, allowed_connection_types: ["WEBSOCKET", "MQTT"] }
+  ]
+}
+`;
+
+  it('a TCP client passes only where STANDARD is allowed (any case)', async (t) => {
+    const std = await differential(t, [login({ user: 'std', pass: 's' }) + PING], { config, until: PONG });
+    assert.equal(std.ref.afterInfo, PONG);
+    const lower = await differential(t, [login({ user: 'lower', pass: 'l' }) + PING], { config, until: PONG });
+    assert.equal(lower.ref.afterInfo, PONG);
+    const ws = await differential(t, [login({ user: 'ws', pass: 'w' }) + PING], { config, ...CLOSES, compareLogs: true });
+    assert.equal(ws.ref.afterInfo, AUTH_VIOLATION);
+  });
+});

@@ -22,8 +22,6 @@ import { ClientPermissions, PermissionRules } from './permissions.js';
 
 /** jwt.NoLimit */
 export const NO_LIMIT = -1;
-/** The connection type of every client this server accepts (jwt.ConnectionTypeStandard). */
-const CONNECTION_TYPE = 'STANDARD';
 const KNOWN_CONNECTION_TYPES = new Set(['STANDARD', 'WEBSOCKET', 'LEAFNODE', 'LEAFNODE_WS', 'MQTT', 'MQTT_WS']);
 /** server/opts.go DEFAULT_ALLOW_RESPONSE_MAX_MSGS / _EXPIRATION */
 const DEFAULT_RESP_MAX_MSGS = 1;
@@ -442,7 +440,7 @@ export class OperatorAuth {
       debug(`invalid connection types ["${unknown}"]`);
       if (known.length === 0) return false;
     }
-    if (known.length > 0 && !known.includes(CONNECTION_TYPE)) {
+    if (known.length > 0 && !known.includes(c.connectionType)) {
       debug('Connection type not allowed');
       return false;
     }

@@ -28,6 +28,16 @@ export function rssBytes(pid: number): number {
   }
 }
 
+/** peak resident set size of a process so far (VmHWM) in bytes, or -1 when gone */
+export function peakRssBytes(pid: number): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : -1;
+  } catch {
+    return -1;
+  }
+}
+
 /** GET a monitoring endpoint as JSON */
 export function getJson<T = Record<string, unknown>>(port: number, path: string): Promise<T> {
   return new Promise((resolve, reject) => {

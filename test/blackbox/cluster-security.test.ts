@@ -292,3 +292,44 @@ describe('accounts across routes', () => {
     });
   }
 });
+
+describe('advertising to clients', () => {
+  for (const [k1, k2] of pairs) {
+    it(`${k1} + ${k2}: the other node's clients learn A's client_advertise address`, async () => {
+      const a = await startNode(k1, {
+        name: 'A',
+        cluster: 'adv',
+        extraConf: 'client_advertise: "a.example.com:4333"',
+        extraOpts: { clientAdvertise: 'a.example.com:4333' },
+      });
+      const b = await startNode(k2, { name: 'B', cluster: 'adv', routes: [a.routeURL] });
+      const cb = await connect({ servers: b.url });
+      try {
+        await connected(a, b);
+        await waitFor('B clients learn A', () => (cb.info?.connect_urls ?? []).includes('a.example.com:4333'));
+        assert.deepEqual([...(cb.info?.connect_urls ?? [])].sort(), [`127.0.0.1:${b.clientPort}`, 'a.example.com:4333'].sort());
+      } finally {
+        await cb.close();
+        await Promise.all([b.stop(), a.stop()]);
+      }
+    });
+
+    it(`${k1} + ${k2}: no_advertise on A keeps A out of B's INFO and B out of A's`, async () => {
+      const a = await startNode(k1, { name: 'A', cluster: 'adv', noAdvertise: true });
+      const b = await startNode(k2, { name: 'B', cluster: 'adv', routes: [a.routeURL] });
+      const ca = await connect({ servers: a.url });
+      const cb = await connect({ servers: b.url });
+      try {
+        await connected(a, b);
+        await connected(b, a);
+        await Promise.all([ca.flush(), cb.flush()]);
+        await sleep(300);
+        assert.equal(ca.info?.connect_urls, undefined);
+        assert.ok(!(cb.info?.connect_urls ?? []).includes(`127.0.0.1:${a.clientPort}`));
+      } finally {
+        await Promise.all([ca.close(), cb.close()]);
+        await Promise.all([b.stop(), a.stop()]);
+      }
+    });
+  }
+});

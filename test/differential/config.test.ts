@@ -124,7 +124,9 @@ const CASES: Case[] = [
   { name: "bad_imports", text: "accounts { A { exports: [{stream: \"x\"}] }\n B { imports: [{stream: {account: A}}] } }\n" },
   { name: "bad_imports2", text: "accounts { A { exports: [{stream: \"x.>\"}] }\n B { imports: [{stream: {account: A, subject: \"x.y\"}, prefix: \"p.*\"}] } }\n" },
   { name: "bad_imports3", text: "accounts { A { exports: [{service: \"x\"}] }\n B { imports: [{service: {account: A, subject: \"x\"}}, {service: {account: A, subject: \"x\"}}] } }\n" },
-  { name: "bad_imports4", text: "accounts { A { exports: [{stream: \"x\"}] }\n B { imports: [{stream: {account: A, subject: \"x\"}, prefix: \"p\", to: \"q\"}] } }\n" },
+  // bad_imports4 (a stream import with both prefix and to) is not compared:
+  // the reference checks it only when Go's map order visits "prefix" before
+  // "to", so its verdict changes from run to run. tsnats always refuses it.
   { name: "bad_incl_num", text: "include 5\n" },
   { name: "bad_js", text: "jetstream: maybe\n" },
   { name: "bad_js2", text: "jetstream { foo: 1 }\n" },

@@ -50,6 +50,12 @@ export abstract class Connection {
   readonly out = new Outbound();
   /** socket.writableLength as of the last flush: an upper bound until the next one */
   pendingBase = 0;
+  /**
+   * The transport is a plain TCP socket written through writeFn as is: when a
+   * flush leaves writableLength at 0 the kernel has copied every byte, so the
+   * outbound slabs can be reused (Outbound.recycle). Set by the server.
+   */
+  reuseOutbound = false;
   /** in the server's dirty list, waiting for a flush */
   dirty = false;
   closed = false;
@@ -176,6 +182,8 @@ export abstract class Connection {
       this.out.drain(this.writeFn);
     }
     const pending = sock.writableLength;
+    if (pending === 0 && this.reuseOutbound) this.out.recycle();
+    else this.out.release();
     this.pendingBase = pending;
     if (pending > sock.writableHighWaterMark) {
       if (this.stallSince === 0) {

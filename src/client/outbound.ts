@@ -1,15 +1,25 @@
 // Outbound staging for one connection: frames are copied into a slab and
 // written once per flush, so a burst of messages costs one socket.write.
 //
-// The slab is only ever appended to. A flushed region is handed to the socket
-// as a view and never overwritten, so libuv may write it whenever it likes;
-// when the slab is full a new one is taken and the old one is freed by the GC
-// once its last write completes. Slabs start small (idle connections stay
-// cheap) and double up to MAX_SLAB while traffic keeps filling them, as the
-// reference's queueOutbound does (server/client.go startBufSize/maxBufSize).
+// A flushed region is handed to the socket as a view. By default it is never
+// overwritten, so the socket may write it whenever it likes; when the slab is
+// full a new one is taken and the old one is freed by the GC once its last
+// write completes. Slabs start small (idle connections stay cheap) and double
+// up to MAX_SLAB while traffic keeps filling them, as the reference's
+// queueOutbound does (server/client.go startBufSize/maxBufSize).
+//
+// Reuse: when the owner knows the socket took every byte of a flush
+// synchronously (a plain TCP socket whose writableLength is back to 0: the
+// kernel copied the data), it calls recycle(): the current slab is rewound and
+// full slabs go back to a small shared pool, like the reference's nbPool.
+// Without it every 64 KiB of traffic cost a fresh ArrayBuffer (external
+// memory that drives scavenges, and pages the kernel faults in again).
 
 const START_SLAB = 512;
 const MAX_SLAB = 64 * 1024;
+/** full MAX_SLAB slabs kept for reuse by all connections (4 MiB) */
+const POOL_MAX = 64;
+const pool: Buffer[] = [];
 
 export class Outbound {
   /** bytes staged and not yet handed to the socket */
@@ -21,6 +31,8 @@ export class Outbound {
   pos = 0;
   /** full regions waiting for the next flush */
   private queue: Buffer[] | null = null;
+  /** MAX_SLAB slabs behind the regions handed out by the last drain, for recycle() */
+  private spent: Buffer[] | null = null;
 
   /**
    * Make room for n contiguous bytes and return the slab to write into at
@@ -54,9 +66,11 @@ export class Outbound {
 
   private grow(n: number): Buffer {
     this.sealRegion();
-    if (this.slab !== null && this.slabSize < MAX_SLAB) this.slabSize *= 2;
+    const old = this.slab;
+    if (old !== null && old.length === MAX_SLAB) (this.spent ??= []).push(old);
+    if (old !== null && this.slabSize < MAX_SLAB) this.slabSize *= 2;
     const size = n > this.slabSize ? n : this.slabSize;
-    const slab = Buffer.allocUnsafeSlow(size);
+    const slab = size === MAX_SLAB && pool.length > 0 ? pool.pop()! : Buffer.allocUnsafeSlow(size);
     this.slab = slab;
     this.start = 0;
     this.pos = 0;
@@ -91,6 +105,28 @@ export class Outbound {
     return n;
   }
 
+  /**
+   * Everything drained so far has been consumed by the socket (nothing of it
+   * is referenced any more): reuse the slabs. Only valid right after drain()
+   * with nothing staged since.
+   */
+  recycle(): void {
+    const spent = this.spent;
+    if (spent !== null) {
+      this.spent = null;
+      for (let i = 0; i < spent.length && pool.length < POOL_MAX; i++) pool.push(spent[i]);
+    }
+    if (this.staged === 0 && this.queue === null) {
+      this.start = 0;
+      this.pos = 0;
+    }
+  }
+
+  /** The socket keeps what was drained: forget the slabs behind it (the GC frees them). */
+  release(): void {
+    this.spent = null;
+  }
+
   /** Whether draining would need more than one write. */
   get multi(): boolean {
     return this.queue !== null;
@@ -100,6 +136,7 @@ export class Outbound {
   reset(): void {
     this.slab = null;
     this.queue = null;
+    this.spent = null;
     this.start = 0;
     this.pos = 0;
     this.staged = 0;

@@ -431,6 +431,7 @@ export class Server {
       return;
     }
     if (tls === null) this.wireClientSocket(c, sock, dataEvents);
+    c.reuseOutbound = !dataEvents;
     c.sendInfo(this.clientInfoJSON(c, auth.infoAuthRequired()));
     if (!this.registerClient(c)) return;
     if (tls === null) {

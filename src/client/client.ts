@@ -15,6 +15,7 @@ import type { SublistResult } from '../subjects/sublist.js';
 import { isValidLiteralSubjectBytes } from '../subjects/validate.js';
 import type { Server } from '../server/server.js';
 import type { ClientPermissions } from '../auth/permissions.js';
+import type { Authenticator } from '../auth/auth.js';
 import { processImports, checkReverseEntries } from '../accounts/imports.js';
 import { selectMappedSubject } from '../accounts/mapping.js';
 
@@ -236,6 +237,16 @@ export class Client extends Connection implements ProtocolHandler {
 
   // --- lifecycle --------------------------------------------------------
 
+  /** Who checks this client's credentials: the server's, or the websocket block's (src/websocket). */
+  get authenticator(): Authenticator {
+    return this.server.auth;
+  }
+
+  /** The auth timeout; websocket clients may have their own (websocket.authorization.timeout). */
+  protected authTimeoutMs(): number {
+    return this.server.authTimeoutMs();
+  }
+
   /**
    * The connection type allowed_connection_types is checked against
    * (jwt.ConnectionTypeStandard); websocket clients report "WEBSOCKET".
@@ -265,7 +276,7 @@ export class Client extends Connection implements ProtocolHandler {
     this.startPingTimer();
     if (authRequired) {
       this.parser.awaitingConnect = true;
-      this.authTimer = setTimeout(() => this.authTimeout(), this.server.authTimeoutMs());
+      this.authTimer = setTimeout(() => this.authTimeout(), this.authTimeoutMs());
     }
   }
 
@@ -346,7 +357,7 @@ export class Client extends Connection implements ProtocolHandler {
 
   onNoConnect(): boolean {
     // server/parser.go: with no_auth_user configured a client may skip CONNECT.
-    if (this.server.auth.applyNoAuthUser(this)) {
+    if (this.authenticator.applyNoAuthUser(this)) {
       this.clearAuthTimer();
       this.connectReceived = true;
       this.parser.awaitingConnect = false;
@@ -448,7 +459,7 @@ export class Client extends Connection implements ProtocolHandler {
     this.headers = opts.headers;
     this.updateLogPrefix();
 
-    if (!srv.auth.authenticate(this)) {
+    if (!this.authenticator.authenticate(this)) {
       // operator mode answers and closes a client over its account's connection limit itself
       if (!this.closed) this.authViolation();
       return false;
@@ -489,7 +500,7 @@ export class Client extends Connection implements ProtocolHandler {
     if (o.version !== '') ncs = 'v' + o.version;
     if (o.lang !== '') ncs = ncs === '' ? o.lang : `${ncs}:${o.lang}`;
     if (o.name !== '') ncs = ncs === '' ? o.name : `${ncs}:${o.name}`;
-    const base = `${this.host}:${this.port} - cid:${this.cid}`;
+    const base = this.connLabel();
     this.logPrefix = ncs === '' ? base : `${base} - ${JSON.stringify(ncs)}`;
   }
 

@@ -27,6 +27,7 @@ import { planReload, type ReloadPlan } from '../config/reload.js';
 import { Monitor } from '../monitor/monitor.js';
 import type { RouteInfoProvider } from '../monitor/routes.js';
 import { ClusterManager } from '../cluster/cluster.js';
+import { WebsocketServer, isWebsocketClient } from '../websocket/index.js';
 
 export interface ServerStats {
   inMsgs: number;
@@ -79,6 +80,8 @@ export class Server {
   /** routes to the other servers of the cluster; null when cluster.port is 0 */
   cluster: ClusterManager | null = null;
   lameDuck = false;
+  /** the websocket listener (websocket {} block); null when not configured */
+  websocket: WebsocketServer | null = null;
 
   private listener: net.Server | null = null;
   private boundPort = 0;
@@ -153,8 +156,19 @@ export class Server {
     this.startTime = new Date();
     // The reference starts monitoring before the client listener (server.go Start).
     const monitor = new Monitor(this);
-    if (await monitor.start()) this.monitor = monitor;
+    if (await monitor.start()) {
+      this.monitor = monitor;
+      // server/server.go PortsInfo: the monitoring listener goes in the ports file too.
+      const mh = o.httpHost !== '' ? o.httpHost : o.host;
+      this.extraPorts.monitoring = { scheme: monitor.secure ? 'https' : 'http', host: mh, port: monitor.port };
+    }
 
+    // The reference starts websocket before the route and client listeners.
+    if (WebsocketServer.enabled(o)) {
+      const ws = new WebsocketServer(this);
+      await ws.start();
+      this.websocket = ws;
+    }
     // The route port is bound first so that a failure leaves no client
     // listener behind; routing itself starts once clients can connect.
     if (this.cluster !== null) await this.cluster.listen();
@@ -197,6 +211,7 @@ export class Server {
     // close() stops accepting at once; its callback would wait for every
     // connection to end, which is what lame duck mode is about to do.
     listener.close();
+    if (this.websocket !== null) this.websocket.stopAccepting();
     const clients = [...this.clients.values()];
     if (clients.length === 0) {
       await this.shutdown();
@@ -307,6 +322,10 @@ export class Server {
    * configuration is then untouched.
    */
   reload(next: Options): ReloadPlan {
+    // server/reload.go: a random websocket port (-1) means the one in use.
+    if (next.websocket !== undefined && next.websocket.port === -1 && this.opts.websocket !== undefined) {
+      next.websocket = { ...next.websocket, port: this.opts.websocket.port };
+    }
     const plan = planReload(this.opts, next);
     const old = this.opts;
     if (next.port === 0 || next.port === -1) next.port = old.port;
@@ -387,6 +406,7 @@ export class Server {
     const closing = listener ? new Promise<void>((r) => listener.close(() => r())) : Promise.resolve();
     // Routes first: closing clients would otherwise send an RS- per subject.
     const routesClosing = this.cluster !== null ? this.cluster.shutdown() : Promise.resolve();
+    if (this.websocket !== null) this.websocket.stop();
     for (const c of [...this.clients.values()]) {
       c.close(ClosedState.ServerShutdown, true);
     }
@@ -469,7 +489,7 @@ export class Server {
   }
 
   /** Add a new client to the registry, or refuse it when max_connections is reached. */
-  private registerClient(c: Client): boolean {
+  registerClient(c: Client): boolean {
     const maxConn = this.opts.maxConn;
     if (maxConn > 0 && this.clients.size >= maxConn) {
       this.logger.error(`${c.logPrefix} - ${E.ERR_MAX_CONNECTIONS}`);
@@ -588,7 +608,8 @@ export class Server {
     // server/server.go Info: cluster, then connect_urls once routes brought some.
     const cn = this.clusterName;
     if (cn !== '') info.cluster = cn;
-    const urls = this.cluster !== null ? this.cluster.clientURLs : null;
+    // Websocket clients get the cluster's websocket URLs (none are gossiped yet), not the client ones.
+    const urls = this.cluster !== null && !isWebsocketClient(c) ? this.cluster.clientURLs : null;
     if (urls !== null && urls.length > 0) info.connect_urls = urls;
     if (this.lameDuck) info.ldm = true;
     info.tsnats = TSNATS_VERSION;

@@ -41,6 +41,9 @@ export const CLOSE_MESSAGE_TOO_BIG = 1009;
 export const CLOSE_INTERNAL_ERROR = 1011;
 export const CLOSE_TLS_HANDSHAKE = 1015;
 
+/** Default cap on one inflated message (see FrameReader). */
+export const DEFAULT_MAX_INFLATE = 64 * 1024 * 1024;
+
 /** The tail RFC 7692 section 7.2.2 strips, plus an empty final block so inflate sees an end. */
 const COMPRESS_LAST_BLOCK = Buffer.from([0x00, 0x00, 0xff, 0xff, 0x01, 0x00, 0x00, 0xff, 0xff]);
 
@@ -78,8 +81,16 @@ export class FrameReader {
   private partial: Buffer | null = null;
   private closed = false;
 
-  /** @param mask clients must mask their frames (false after "Nats-No-Masking: true") */
-  constructor(private readonly mask: boolean) {}
+  /**
+   * @param mask clients must mask their frames (false after "Nats-No-Masking: true")
+   * @param maxInflate the most one compressed message may inflate to. The
+   *   reference has no limit; here a message inflating beyond it is a read
+   *   error, so a small "deflate bomb" cannot exhaust the process' memory.
+   */
+  constructor(
+    private readonly mask: boolean,
+    private readonly maxInflate = DEFAULT_MAX_INFLATE,
+  ) {}
 
   read(chunk: Buffer): ReadResult {
     const res: ReadResult = { bufs: [], pongs: [], closeReply: null, error: null };
@@ -235,9 +246,10 @@ export class FrameReader {
     this.cbufs = [];
     this.fc = false;
     try {
-      res.bufs.push(zlib.inflateRawSync(input));
+      res.bufs.push(zlib.inflateRawSync(input, { maxOutputLength: this.maxInflate }));
       return null;
     } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return `flate: message inflates beyond ${this.maxInflate} bytes`;
       return flateErrorText(e as NodeJS.ErrnoException);
     }
   }

@@ -11,7 +11,7 @@ import type { Options, WebsocketOptions } from '../config/options.js';
 import type { Server } from '../server/server.js';
 import { TLSManager } from '../tls/tls.js';
 import { serverHandshake } from '../tls/handshake.js';
-import { FrameReader, OP_PONG } from './frame.js';
+import { DEFAULT_MAX_INFLATE, FrameReader, OP_PONG } from './frame.js';
 import { OriginPolicy, wsUpgrade, type UpgradeOK } from './handshake.js';
 import { MAX_HEADER_BYTES, HttpParseError, checkPartialHead, errorResponse, findHeadEnd, headerTooLarge, parseRequestHead } from './http.js';
 import { WsClient } from './client.js';
@@ -385,7 +385,8 @@ export class WebsocketServer {
   private wire(c: WsClient, sock: net.Socket, mask: boolean): void {
     const srv = this.server;
     const log = srv.logger;
-    const reader = new FrameReader(mask);
+    // room for a max_payload message and its protocol line, at least the default
+    const reader = new FrameReader(mask, Math.max(DEFAULT_MAX_INFLATE, 2 * srv.opts.maxPayload + 4096));
     sock.on('data', (chunk: Buffer) => {
       if (c.closed) return;
       const r = reader.read(chunk);

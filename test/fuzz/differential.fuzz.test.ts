@@ -9,6 +9,11 @@
 // KNOWN (see docs/intended-differences.md and docs/reliability.md); any other
 // one fails the test with the input bytes and both answers.
 //
+// Lanes: the default configuration, small limits (max_payload,
+// max_control_line, max_subscriptions), and the default configuration with
+// each input delivered in 2–4 writes (the servers read the parts separately,
+// which exercises the read-boundary behaviour of the parser).
+//
 // Default: up to 120 inputs per lane within ~15 s; FUZZ_RUNS=<n> multiplies
 // both; FUZZ_SEED=<n> replays; FUZZ_FINDINGS_DIR=<dir> writes every
 // divergent input there as a .bin file.
@@ -27,9 +32,14 @@ import { KNOWN } from './known.js';
 interface Lane {
   name: string;
   config: string;
+  /** deliver each input in 2–4 writes (the servers read the parts separately) */
+  split: boolean;
 }
 
-const LANES: Lane[] = Object.entries(LANE_CONFIGS).map(([name, config]) => ({ name, config }));
+const LANES: Lane[] = [
+  ...Object.entries(LANE_CONFIGS).map(([name, config]) => ({ name, config, split: false })),
+  { name: 'split', config: '', split: true },
+];
 
 /** the largest input: the reference reads into a 512-byte buffer first, so one read sees it all */
 const MAX_INPUT = 480;
@@ -74,21 +84,24 @@ interface LaneResult {
   inputs: number;
   flaky: number;
   known: Map<string, number>;
-  divergences: { input: Buffer; v: Verdict }[];
+  divergences: { input: Buffer; cuts: number[]; v: Verdict }[];
   unhealthyAfter?: Buffer;
 }
 
-async function runLane(lane: Lane, pair: ServerPair, inputs: Buffer[], deadline: number): Promise<LaneResult> {
+const cutsArb = fc.array(fc.integer({ min: 1, max: MAX_INPUT }), { minLength: 1, maxLength: 3 });
+
+async function runLane(lane: Lane, pair: ServerPair, inputs: Array<[Buffer, number[]]>, deadline: number): Promise<LaneResult> {
   const res: LaneResult = { lane: lane.name, inputs: 0, flaky: 0, known: new Map(), divergences: [] };
   for (let i = 0; i < inputs.length && Date.now() < deadline; i++) {
-    const input = inputs[i]!;
-    const v = await compare(pair.reference, pair.tsnats, input);
+    const [input, rawCuts] = inputs[i]!;
+    const cuts = lane.split ? rawCuts.map((c) => c % Math.max(1, input.length)) : [];
+    const v = await compare(pair.reference, pair.tsnats, input, cuts);
     res.inputs++;
     if (v.flaky) res.flaky++;
     if (!v.same) {
       const k = KNOWN.find((x) => x.matches(input, v, lane.name));
       if (k) res.known.set(k.id, (res.known.get(k.id) ?? 0) + 1);
-      else res.divergences.push({ input, v });
+      else res.divergences.push({ input, cuts, v });
     }
     if (i % 25 === 24 || !v.same) {
       if (!(await healthy(pair.tsnats))) {
@@ -110,7 +123,7 @@ it('differential fuzzing against nats-server 2.9.10', { timeout: 60 * 60_000 }, 
   try {
     const deadline = Date.now() + budgetMs;
     results = await Promise.all(
-      LANES.map((lane, i) => runLane(lane, pairs[i]!, fc.sample(diffInput, { seed: (seed + i * 7919) | 0, numRuns: perLane }), deadline)),
+      LANES.map((lane, i) => runLane(lane, pairs[i]!, fc.sample(fc.tuple(diffInput, cutsArb), { seed: (seed + i * 7919) | 0, numRuns: perLane }), deadline)),
     );
     for (const p of pairs) {
       assert.equal(p.tsnats.proc.exitCode, null, `tsnats died: ${p.tsnats.stderr().slice(-2000)}`);
@@ -130,8 +143,11 @@ it('differential fuzzing against nats-server 2.9.10', { timeout: 60 * 60_000 }, 
     recordCount(`differential (${r.lane})`, r.inputs, `${r.divergences.length} unknown divergences${known ? `; known: ${known}` : ''}`);
     if (r.unhealthyAfter) findings.push(`[${r.lane}] tsnats stopped answering after input ${JSON.stringify(r.unhealthyAfter.toString('latin1'))}`);
     r.divergences.forEach((d, i) => {
-      findings.push(`[${r.lane}] ${describeDivergence(d.input, d.v)}`);
-      if (dir) writeFileSync(join(dir, `${r.lane}-${seed}-${i}.bin`), d.input);
+      findings.push(`[${r.lane}] ${describeDivergence(d.input, d.v, d.cuts)}`);
+      if (dir) {
+        writeFileSync(join(dir, `${r.lane}-${seed}-${i}.bin`), d.input);
+        if (d.cuts.length) writeFileSync(join(dir, `${r.lane}-${seed}-${i}.cuts.json`), JSON.stringify(d.cuts));
+      }
     });
   }
   assert.ok(total > 0, 'no input ran');

@@ -72,7 +72,23 @@ export function canonical(data: Buffer, qsids: Set<string>): string {
 }
 
 /** the answer of `server` to `input` on a fresh connection */
-export async function exchange(server: RunningServer, input: Buffer, ex: Exchange, qsids: Set<string>): Promise<Answer & { settle: (ms: number) => Promise<Answer>; close: () => void }> {
+/** gap between the writes of a split input: long enough for the server to read each part on its own */
+export const SPLIT_GAP_MS = 40;
+
+/** `input` cut at `cuts` (offsets), for inputs delivered in several writes */
+export function parts(input: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.filter((c) => c > 0 && c < input.length))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let prev = 0;
+  for (const c of points) {
+    out.push(input.subarray(prev, c));
+    prev = c;
+  }
+  out.push(input.subarray(prev));
+  return out;
+}
+
+export async function exchange(server: RunningServer, input: Buffer, ex: Exchange, qsids: Set<string>, cuts: number[] = []): Promise<Answer & { settle: (ms: number) => Promise<Answer>; close: () => void }> {
   const c = await connect(server.port, { host: server.host, timeoutMs: 10_000 });
   try {
     await c.readUntilBytes('\r\n', 10_000);
@@ -80,7 +96,11 @@ export async function exchange(server: RunningServer, input: Buffer, ex: Exchang
     /* closed before INFO: visible in the answer */
   }
   const infoLen = c.receivedLength;
-  await c.send(input);
+  const ps = parts(input, cuts);
+  for (let i = 0; i < ps.length; i++) {
+    if (i > 0) await sleep(SPLIT_GAP_MS);
+    await c.send(ps[i]!);
+  }
   const deadline = Date.now() + ex.maxMs;
   // wait for: close, a PONG at the end of what arrived, or quiet
   for (;;) {
@@ -122,8 +142,8 @@ export interface Verdict {
 const eq = (a: Answer, b: Answer) => a.canon === b.canon && a.closed === b.closed;
 
 /** one comparison at the given pace */
-async function once(ref: RunningServer, ts: RunningServer, input: Buffer, ex: Exchange, qs: Set<string>): Promise<{ r: Answer; t: Answer }> {
-  const [r0, t0] = await Promise.all([exchange(ref, input, ex, qs), exchange(ts, input, ex, qs)]);
+async function once(ref: RunningServer, ts: RunningServer, input: Buffer, ex: Exchange, qs: Set<string>, cuts: number[]): Promise<{ r: Answer; t: Answer }> {
+  const [r0, t0] = await Promise.all([exchange(ref, input, ex, qs, cuts), exchange(ts, input, ex, qs, cuts)]);
   try {
     let r: Answer = r0;
     let t: Answer = t0;
@@ -137,16 +157,20 @@ async function once(ref: RunningServer, ts: RunningServer, input: Buffer, ex: Ex
   }
 }
 
-/** compares tsnats with the reference on `input`, re-running slowly on a mismatch */
-export async function compare(ref: RunningServer, ts: RunningServer, input: Buffer, refRuns = 3): Promise<Verdict> {
+/**
+ * compares tsnats with the reference on `input` (written in one piece, or
+ * cut at `cuts` with SPLIT_GAP_MS between the writes), re-running slowly on a
+ * mismatch
+ */
+export async function compare(ref: RunningServer, ts: RunningServer, input: Buffer, cuts: number[] = [], refRuns = 3): Promise<Verdict> {
   const qs = queueSids(input);
-  const first = await once(ref, ts, input, FAST, qs);
+  const first = await once(ref, ts, input, FAST, qs, cuts);
   if (eq(first.r, first.t)) return { same: true, flaky: false, ts: first.t, refs: [first.r] };
-  const slow = await once(ref, ts, input, SLOW, qs);
+  const slow = await once(ref, ts, input, SLOW, qs, cuts);
   const refs = [slow.r];
   if (eq(slow.r, slow.t)) return { same: true, flaky: true, ts: slow.t, refs };
   for (let i = 1; i < refRuns; i++) {
-    const again = await once(ref, ts, input, SLOW, qs);
+    const again = await once(ref, ts, input, SLOW, qs, cuts);
     refs.push(again.r);
     if (eq(again.r, slow.t) || eq(again.r, again.t)) return { same: true, flaky: true, ts: slow.t, refs };
   }
@@ -170,9 +194,9 @@ export async function healthy(server: RunningServer): Promise<boolean> {
   }
 }
 
-export function describeDivergence(input: Buffer, v: Verdict): string {
+export function describeDivergence(input: Buffer, v: Verdict, cuts: number[] = []): string {
   return (
-    `input ${JSON.stringify(input.toString('latin1'))} (hex ${input.toString('hex')})\n` +
+    `input ${JSON.stringify(input.toString('latin1'))} (hex ${input.toString('hex')})${cuts.length ? ` written in parts cut at ${JSON.stringify(cuts)}` : ''}\n` +
     `  reference (closed=${v.refs[0]!.closed}): ${JSON.stringify(v.refs[0]!.raw)}\n` +
     `  tsnats    (closed=${v.ts.closed}): ${JSON.stringify(v.ts.raw)}`
   );

@@ -12,7 +12,8 @@ import { WsSocket } from './socket.js';
 
 export class WsClient extends Client {
   readonly ws: WsSocket;
-  private wsAuthenticator: Authenticator | null = null;
+  /** the websocket block's authorization, when it overrides the server's (null: the server's) */
+  private wsAuthenticator: () => Authenticator | null = () => null;
   private wsAuthTimeout = 0;
 
   constructor(server: Server, sock: WsSocket, cid: number, account: Account) {
@@ -22,7 +23,7 @@ export class WsClient extends Client {
   }
 
   /** The websocket block's authorization (user/password/token/no_auth_user) replaces the server's. */
-  setAuthOverride(auth: Authenticator | null, timeoutMs: number): void {
+  setAuthOverride(auth: () => Authenticator | null, timeoutMs: number): void {
     this.wsAuthenticator = auth;
     this.wsAuthTimeout = timeoutMs;
   }
@@ -33,7 +34,7 @@ export class WsClient extends Client {
   }
 
   override get authenticator(): Authenticator {
-    return this.wsAuthenticator ?? this.server.auth;
+    return this.wsAuthenticator() ?? this.server.auth;
   }
 
   protected override authTimeoutMs(): number {

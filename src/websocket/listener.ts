@@ -63,6 +63,8 @@ export class WebsocketServer {
   private readonly httpConns = new Set<net.Socket>();
   private origins: OriginPolicy;
   private wsAuth: Authenticator | null = null;
+  /** the options wsAuth was built from: rebuilt when a reload replaced them */
+  private wsAuthOpts: Options | null = null;
   private accepting = false;
   /** the bound port */
   port = 0;
@@ -95,6 +97,7 @@ export class WebsocketServer {
   private configureAuth(): void {
     const srv = this.server;
     const wo = this.wo;
+    this.wsAuthOpts = srv.opts;
     const override = !!(wo.username || wo.token || wo.noAuthUser);
     if (!override) {
       this.wsAuth = null;
@@ -146,6 +149,16 @@ export class WebsocketServer {
     if (this.scheme === 'ws') log.warn('Websocket not configured with TLS. DO NOT USE IN PRODUCTION!');
     srv.extraPorts.websocket = { scheme: this.scheme, host, port: this.port };
     srv.reloadHooks.push(() => this.onReload());
+  }
+
+  /**
+   * The authenticator for websocket clients: the websocket block's when it
+   * overrides the server's, else null. Rebuilt on first use after a reload,
+   * so the server's re-check of connected clients already sees the new one.
+   */
+  authenticator(): Authenticator | null {
+    if (this.server.opts !== this.wsAuthOpts && this.server.opts.websocket !== undefined) this.configureAuth();
+    return this.wsAuth;
   }
 
   private onReload(): void {
@@ -364,8 +377,8 @@ export class WebsocketServer {
     const log = srv.logger;
     const ws = new WsSocket(sock, { compress: up.compress, browser: up.browser, noCompFrag: up.noCompFrag, clientIP: up.clientIP });
     const c = new WsClient(srv, ws, srv.allocCid(), srv.globalAccount);
-    const override = this.wsAuth !== null;
-    c.setAuthOverride(this.wsAuth, this.wo.authTimeoutMs ?? 0);
+    const override = this.authenticator() !== null;
+    c.setAuthOverride(() => this.authenticator(), this.wo.authTimeoutMs ?? 0);
     srv.stats.totalConnections++;
     if (log.debugEnabled) log.debug(`${c.logPrefix} - Client connection created`);
     const auth = srv.auth;

@@ -424,7 +424,8 @@ export class Client extends Connection implements ProtocolHandler {
     }
     this.sendErr(E.ERR_UNKNOWN_PROTOCOL);
     this.server.logger.error(`${this.logPrefix} - Client parser ERROR, state=${refState}, i=${index}: proto='${snippet}...'`);
-    this.close(ClosedState.ParseError);
+    // server/client.go readLoop closes a connection whose parse failed as a protocol violation
+    this.close(ClosedState.ProtocolViolation);
   }
 
   /** A protocol error the reference answers by closing without an -ERR (logged). */

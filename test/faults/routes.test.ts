@@ -115,7 +115,7 @@ for (const kind of KINDS) {
       }
     });
 
-    it('a peer stalled (SIGSTOP) while traffic is routed to it: the survivor stays bounded and serves on, the peer recovers', async () => {
+    it('a peer stalled (SIGSTOP) while traffic is routed to it: the survivor stays bounded and serves on, the peer recovers', async (t) => {
       // a short write deadline so that the stalled route is cut within the test
       let [a, b] = await pair(kind, 'write_deadline: "2s"');
       try {
@@ -149,6 +149,7 @@ for (const kind of KINDS) {
         assert.equal(local.c.msgs, localSent, 'local traffic on A lost nothing while the peer was stalled');
         assert.equal(a.proc!.proc.exitCode, null);
         assert.ok(peak - rss0 < 250 * 2 ** 20, `A's RSS grew by ${((peak - rss0) / 2 ** 20).toFixed(1)} MiB while ~60 MB were routed to a stalled peer`);
+        t.diagnostic(`A's RSS ${(rss0 / 2 ** 20).toFixed(1)} MiB → peak ${(peak / 2 ** 20).toFixed(1)} MiB while ~60 MB were routed to the stalled peer; route cut as slow consumer: ${a.log().some((l) => l.includes('Slow Consumer'))}`);
         // the route works again (re-formed if it was cut), exactly
         await routeUp(b, a, 60_000);
         const after = await seqSub(b, 'after', 'B after stall');

@@ -23,7 +23,7 @@
 // server survived; 1 otherwise. Loopback only; everything it starts is
 // stopped at the end (also on SIGINT/SIGTERM).
 
-import { fork, spawn } from 'node:child_process';
+import { execFileSync, fork, spawn } from 'node:child_process';
 import { connect } from 'node:net';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
@@ -326,9 +326,11 @@ async function main(opts) {
   const children = [];
   let server;
   const cleanup = () => {
-    for (const c of children) c.kill('SIGKILL');
-    server?.kill('SIGKILL');
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    if (server && server.exitCode === null) server.kill('SIGKILL');
   };
+  // whatever ends this process (an error included) takes the server and the workers along
+  process.on('exit', cleanup);
   process.on('SIGINT', () => {
     cleanup();
     process.exit(130);
@@ -338,7 +340,27 @@ async function main(opts) {
     process.exit(143);
   });
 
-  server = spawn(process.execPath, [MAIN, '-a', '127.0.0.1', '-p', '-1', '-m', '-1', ...opts.serverArgs], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // file descriptors: the server gets the hard limit (raised through the shell's ulimit);
+  // workers share the connections so that each stays under the soft limit
+  let soft = Infinity;
+  let hard = 'unlimited';
+  try {
+    const [s0, h0] = execFileSync('sh', ['-c', 'ulimit -Sn; ulimit -Hn'], { encoding: 'utf8' }).trim().split('\n');
+    soft = s0 === 'unlimited' ? Infinity : Number(s0);
+    hard = h0;
+  } catch {
+    /* keep the defaults */
+  }
+  const hardN = hard === 'unlimited' ? Infinity : Number(hard);
+  if (hardN < opts.connections + 100) console.warn(`soak: the fd hard limit (${hard}) is below ${opts.connections} connections; the server will refuse some`);
+  const needProcs = Number.isFinite(soft) ? Math.ceil(opts.connections / Math.max(1, soft - 200)) : 1;
+  if (needProcs > opts.procs) {
+    console.warn(`soak: fd soft limit ${soft}: using ${needProcs} worker processes instead of ${opts.procs}`);
+    opts.procs = needProcs;
+  }
+  server = spawn('sh', ['-c', `ulimit -n ${hard} 2>/dev/null; exec "$0" "$@"`, process.execPath, MAIN, '-a', '127.0.0.1', '-p', '-1', '-m', '-1', ...opts.serverArgs], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   server.stderr.setEncoding('utf8');
   server.stderr.on('data', (d) => {
@@ -390,7 +412,7 @@ async function main(opts) {
     const first = i * per;
     const count = Math.max(0, Math.min(per, opts.connections - first));
     if (count === 0) continue;
-    const child = fork(fileURLToPath(import.meta.url), ['--worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(fileURLToPath(import.meta.url), ['--worker'], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: [] });
     children.push(child);
     const w = { id: i, child, count, last: null };
     child.on('message', (m) => {

@@ -322,9 +322,13 @@ export class Server {
    * configuration is then untouched.
    */
   reload(next: Options): ReloadPlan {
-    // server/reload.go: a random websocket port (-1) means the one in use.
-    if (next.websocket !== undefined && next.websocket.port === -1 && this.opts.websocket !== undefined) {
-      next.websocket = { ...next.websocket, port: this.opts.websocket.port };
+    // server/reload.go: a random websocket port (-1) means the one in use;
+    // setBaselineOptions: no websocket host means 0.0.0.0.
+    if (next.websocket !== undefined && this.opts.websocket !== undefined) {
+      const w = next.websocket;
+      if (w.port === -1 || (w.host === '' && w.port !== 0)) {
+        next.websocket = { ...w, port: w.port === -1 ? this.opts.websocket.port : w.port, host: w.host === '' ? '0.0.0.0' : w.host };
+      }
     }
     const plan = planReload(this.opts, next);
     const old = this.opts;

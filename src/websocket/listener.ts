@@ -144,7 +144,8 @@ export class WebsocketServer {
     this.port = (listener.address() as net.AddressInfo).port;
     // As the reference: a random port becomes the configured one, so a
     // reload with "port: -1" or with the actual port both match.
-    if (wo.port !== this.port) srv.opts.websocket = { ...wo, port: this.port };
+    // setBaselineOptions: no host means 0.0.0.0 (as /varz then shows).
+    if (wo.port !== this.port || wo.host !== host) srv.opts.websocket = { ...wo, host, port: this.port };
     log.notice(`Listening for websocket clients on ${this.scheme}://${host}:${this.port}`);
     if (this.scheme === 'ws') log.warn('Websocket not configured with TLS. DO NOT USE IN PRODUCTION!');
     srv.extraPorts.websocket = { scheme: this.scheme, host, port: this.port };

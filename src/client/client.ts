@@ -17,6 +17,7 @@ import type { Server } from '../server/server.js';
 import type { ClientPermissions } from '../auth/permissions.js';
 import type { Authenticator } from '../auth/auth.js';
 import { processImports, checkReverseEntries } from '../accounts/imports.js';
+import { stallProducer } from './stall.js';
 import { selectMappedSubject } from '../accounts/mapping.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -227,6 +228,8 @@ export class Client extends Connection implements ProtocolHandler {
   private lastSubjLen = -1;
   private lastGen = -1;
   private lastResult: SublistResult<Subscription> | null = null;
+  /** a consumer past half of max_pending that this read delivered to (client/stall.ts) */
+  private stallFor: Client | null = null;
   private lastAccount: Account | null = null;
 
   constructor(server: Server, socket: Socket, cid: number, account: Account) {
@@ -296,6 +299,7 @@ export class Client extends Connection implements ProtocolHandler {
     this.lastActivity = Date.now();
     this.parser.parse(chunk);
     this.server.flushDirty();
+    if (this.stallFor !== null) this.checkStall();
   }
 
   /**
@@ -308,6 +312,14 @@ export class Client extends Connection implements ProtocolHandler {
     this.lastActivity = Date.now();
     this.parser.parse(chunk);
     this.server.flushSoon();
+    if (this.stallFor !== null) this.checkStall();
+  }
+
+  /** A consumer this read delivered to is over half of max_pending: wait for it (client/stall.ts). */
+  private checkStall(): void {
+    const consumer = this.stallFor!;
+    this.stallFor = null;
+    stallProducer(this, consumer);
   }
 
   private authTimeout(): void {
@@ -1063,6 +1075,8 @@ export class Client extends Connection implements ProtocolHandler {
     acc.outMsgs++;
     acc.outBytes += payLen;
     this.afterStage();
+    // Past half of max_pending a publishing client waits for us once its read is done.
+    if (this.pendingBase + out.staged > srv.opts.maxPending / 2 && src instanceof Client) src.stallFor = this;
   }
 
   /** HMSG with a 503 status to the requester's own reply subscription (server/client.go). */

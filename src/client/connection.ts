@@ -6,6 +6,7 @@ import type { Socket } from 'node:net';
 import { Outbound } from './outbound.js';
 import { errProto, PING_PROTO } from '../protocol/errors.js';
 import type { Server } from '../server/server.js';
+import type { ProducerStall, StallGate } from './stall.js';
 
 export const enum Kind {
   CLIENT = 0,
@@ -56,6 +57,10 @@ export abstract class Connection {
    * outbound slabs can be reused (Outbound.recycle). Set by the server.
    */
   reuseOutbound = false;
+  /** producers paused until this consumer drains (client/stall.ts), null when none */
+  stallGate: StallGate | null = null;
+  /** this connection's reads are paused for a slow consumer (client/stall.ts) */
+  stall: ProducerStall | null = null;
   /** in the server's dirty list, waiting for a flush */
   dirty = false;
   closed = false;
@@ -291,6 +296,8 @@ export abstract class Connection {
     this.closeReason = reason;
     this.stop = new Date();
     this.clearPingTimer();
+    if (this.stallGate !== null) this.stallGate.open();
+    if (this.stall !== null) this.stall.cancel();
     const sock = this.socket;
     if (!immediate && !sock.destroyed) {
       this.out.drain(this.writeFn);

@@ -21,6 +21,8 @@ export interface ExportAuth {
   tokenReq: boolean;
   /** account_token_position: 1-based token of the subject that must be the importer's name */
   accountPos: number;
+  /** tokenReq in operator mode: who may sign activations, which are revoked (actsRevoked) */
+  activation?: { issuers: ReadonlySet<string>; revoked: ReadonlyMap<string, number> | null };
 }
 
 export class ServiceExport {
@@ -40,6 +42,8 @@ export class ServiceExport {
 /** A stream import: messages published in `exporter` on `from` appear in `importer` on `to`. */
 export class StreamImport {
   invalid = false;
+  /** operator mode: expiry (seconds, 0 = never) of the import's activation token; null without one */
+  tokenExp: number | null = null;
 
   constructor(
     readonly importer: Account,
@@ -64,6 +68,8 @@ export class ServiceImport {
   /** ms timestamp of the last use (response expiry) */
   ts = 0;
   invalid = false;
+  /** operator mode: expiry (seconds, 0 = never) of the import's activation token; null without one */
+  tokenExp: number | null = null;
 
   constructor(
     readonly acc: Account,
@@ -160,6 +166,8 @@ export class Account {
    * imports, responses). One check on the publish path when false.
    */
   crossAccount = false;
+  /** timers of the activation tokens that authorized this account's imports */
+  activationTimers: NodeJS.Timeout[] | null = null;
   /** subject mappings applied to what clients publish here; null when none */
   mappings: SubjectMapping[] | null = null;
 

@@ -20,7 +20,8 @@
 import { randomInt } from 'node:crypto';
 import { Sublist } from '../subjects/sublist.js';
 import { isValidSubject, matchLiteral, subjectHasWildcard, subjectIsLiteral, subjectIsSubsetMatch } from '../subjects/validate.js';
-import { DEFAULT_SYSTEM_ACCOUNT, type AccountConfig, type ExportConfig, type ImportConfig, type Options } from '../config/options.js';
+import { DEFAULT_SYSTEM_ACCOUNT, type AccountConfig, type ExportConfig, type ImportClaim, type ImportConfig, type Options } from '../config/options.js';
+import { checkActivation, decodeActivationClaims, type ActivationClaims } from '../auth/jwt.js';
 import {
   Account,
   ServiceExport,
@@ -134,6 +135,8 @@ export function configureAccounts(srv: Server, opts: Options = srv.opts): void {
 }
 
 function resetExportsAndImports(acc: Account): void {
+  for (const t of acc.activationTimers ?? []) clearTimeout(t);
+  acc.activationTimers = null;
   for (const se of acc.serviceExports?.values() ?? []) {
     if (se.timer !== null) clearTimeout(se.timer);
     se.timer = null;
@@ -173,6 +176,10 @@ function addExport(srv: Server, acc: Account, ex: ExportConfig): string | null {
     if (toks.length < pos || toks[pos - 1] !== '*') return `Error adding ${what} export ${JSON.stringify(subject)}: invalid subject`;
     auth = { approved: auth?.approved ?? null, tokenReq: false, accountPos: pos };
   }
+  if (auth !== null && auth.tokenReq && ex.activation !== undefined) {
+    const revoked = new Map(Object.entries(ex.activation.revocations));
+    auth.activation = { issuers: new Set(ex.activation.issuers), revoked: revoked.size > 0 ? revoked : null };
+  }
   if (!isService) {
     (acc.streamExports ??= new Map()).set(subject, auth);
     return null;
@@ -186,23 +193,85 @@ function addExport(srv: Server, acc: Account, ex: ExportConfig): string | null {
   return null;
 }
 
+/** What an import is checked with: the importer, its jwt.Import (operator mode), and where an activation's expiry goes. */
+interface ImportCheck {
+  srv: Server;
+  exporter: Account;
+  importer: Account;
+  claim: ImportClaim | undefined;
+  /** the activation token that authorized the import */
+  activation: ActivationClaims | null;
+}
+
 /** server/accounts.go checkAuth */
-function authorized(ea: ExportAuth | null, importer: Account, tokens: string[] | null): boolean {
+function authorized(ea: ExportAuth | null, ic: ImportCheck, tokens: string[] | null): boolean {
   if (ea === null || ((ea.approved === null || ea.approved.size === 0) && !ea.tokenReq && ea.accountPos === 0)) return true;
-  if (ea.accountPos > 0) return tokens !== null && ea.accountPos <= tokens.length && tokens[ea.accountPos - 1] === importer.name;
-  if (ea.tokenReq) return false; // activation tokens exist in operator mode only
-  return ea.approved !== null && ea.approved.has(importer.name);
+  if (ea.accountPos > 0) return tokens !== null && ea.accountPos <= tokens.length && tokens[ea.accountPos - 1] === ic.importer.name;
+  if (ea.tokenReq) {
+    // activation tokens exist in operator mode only
+    if (ea.activation === undefined) return false;
+    const act = checkActivation(ic.exporter.name, ea.activation.issuers, ic.importer.name, ic.claim, ea.activation.revoked, (m) =>
+      ic.srv.logger.error(m),
+    );
+    if (act === null) return false;
+    ic.activation = act;
+    return true;
+  }
+  return ea.approved !== null && ea.approved.has(ic.importer.name);
 }
 
 /** server/accounts.go checkStreamExportApproved / checkServiceExportApproved */
-function exportApproved<T>(exports: Map<string, T> | null, authOf: (v: T) => ExportAuth | null, importer: Account, subject: string): boolean {
+function exportApproved<T>(exports: Map<string, T> | null, authOf: (v: T) => ExportAuth | null, ic: ImportCheck, subject: string): boolean {
   if (exports === null || !isValidSubject(subject)) return false;
-  if (exports.has(subject)) return authorized(authOf(exports.get(subject) as T), importer, null);
+  if (exports.has(subject)) return authorized(authOf(exports.get(subject) as T), ic, null);
   const tokens = subject.split('.');
   for (const [subj, v] of exports) {
-    if (subjectIsSubsetMatch(subject, subj)) return authorized(authOf(v), importer, tokens);
+    if (subjectIsSubsetMatch(subject, subj)) return authorized(authOf(v), ic, tokens);
   }
   return false;
+}
+
+/** The import's activation token expiry: null without a token (or with one that does not decode). */
+function tokenExpiry(ic: ImportCheck): number | null {
+  if (ic.activation !== null) return ic.activation.exp;
+  if (ic.claim === undefined || ic.claim.token === '') return null;
+  try {
+    return decodeActivationClaims(ic.claim.token).exp;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * checkActivation's expiry timer (server/accounts.go activationExpired):
+ * when the token that authorized an import expires, the import the
+ * reference finds for the token's subject is checked again and stops
+ * working. As the reference, a stream import is looked up by exporter and
+ * subject (falling back to the account's last stream import), a service
+ * import by its local subject (so a wildcard token on a service import
+ * never expires it).
+ */
+function armActivationExpiry(ic: ImportCheck): void {
+  const act = ic.activation;
+  if (act === null || act.exp <= 0) return;
+  const importer = ic.importer;
+  const exporter = ic.exporter;
+  const kind = ic.claim?.type;
+  const ms = Math.max(0, act.exp - Math.floor(Date.now() / 1000)) * 1000;
+  const t = setTimeout(() => {
+    let target: StreamImport | ServiceImport | undefined;
+    if (kind === 'stream') {
+      target = importer.streamImports.find((s) => s.exporter === exporter && s.from === act.subject);
+      target ??= importer.streamImports[importer.streamImports.length - 1];
+    } else {
+      target = importer.serviceImports?.get(act.subject);
+    }
+    if (target === undefined || target.invalid) return;
+    const exp = target.tokenExp;
+    if (exp === null || (exp !== 0 && exp <= Math.floor(Date.now() / 1000))) target.invalid = true;
+  }, Math.min(ms, 2_147_483_647));
+  t.unref();
+  (importer.activationTimers ??= []).push(t);
 }
 
 /** The service export a subject falls under (server/accounts.go getServiceExport). */
@@ -220,7 +289,8 @@ function addImport(srv: Server, acc: Account, im: ImportConfig): string | null {
     const from = im.stream.subject;
     const exporter = srv.accounts.get(im.stream.account);
     if (exporter === undefined) return `${JSON.stringify(im.stream.account)} account not defined for stream import`;
-    if (!exportApproved(exporter.streamExports, (v) => v, acc, from)) {
+    const ic: ImportCheck = { srv, exporter, importer: acc, claim: im.claim, activation: null };
+    if (!exportApproved(exporter.streamExports, (v) => v, ic, from)) {
       return `Error adding stream import ${JSON.stringify(from)}: stream import not authorized`;
     }
     let to: string;
@@ -247,7 +317,10 @@ function addImport(srv: Server, acc: Account, im: ImportConfig): string | null {
     if (acc.streamImports.some((s) => s.exporter === exporter && s.from === from)) {
       return `Error adding stream import ${JSON.stringify(from)}: stream import already exists`;
     }
-    acc.streamImports.push(new StreamImport(acc, exporter, from, to, tr, usePub));
+    const si = new StreamImport(acc, exporter, from, to, tr, usePub);
+    si.tokenExp = tokenExpiry(ic);
+    armActivationExpiry(ic);
+    acc.streamImports.push(si);
     return null;
   }
   if (im.service !== undefined) {
@@ -256,7 +329,8 @@ function addImport(srv: Server, acc: Account, im: ImportConfig): string | null {
     const exporter = srv.accounts.get(im.service.account);
     if (exporter === undefined) return `${JSON.stringify(im.service.account)} account not defined for service import`;
     if (!isValidSubject(local) || !isValidSubject(remote)) return `Error adding service import ${JSON.stringify(remote)}: invalid subject`;
-    if (!exportApproved(exporter.serviceExports, (se) => se.auth, acc, remote)) {
+    const ic: ImportCheck = { srv, exporter, importer: acc, claim: im.claim, activation: null };
+    if (!exportApproved(exporter.serviceExports, (se) => se.auth, ic, remote)) {
       return `Error adding service import ${JSON.stringify(remote)}: service import not authorized`;
     }
     const imports = (acc.serviceImports ??= new Map());
@@ -284,6 +358,8 @@ function addImport(srv: Server, acc: Account, im: ImportConfig): string | null {
       }
     }
     const si = new ServiceImport(exporter, local, to, tr, usePub, se?.responseType ?? 'singleton', se, im.share === true, false);
+    si.tokenExp = tokenExpiry(ic);
+    armActivationExpiry(ic);
     imports.set(local, si);
     return null;
   }

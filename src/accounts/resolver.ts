@@ -25,7 +25,7 @@ function responseType(v: unknown): ExportConfig['responseType'] {
 }
 
 /** One jwt.Export → ExportConfig (null when the type is unknown). */
-export function exportFromClaim(e: Json): ExportConfig | null {
+export function exportFromClaim(e: Json, signers: string[] = []): ExportConfig | null {
   const subject = str(e.subject);
   const type = str(e.type);
   const ex: ExportConfig = {};
@@ -39,8 +39,14 @@ export function exportFromClaim(e: Json): ExportConfig | null {
       ex.responseThresholdMs = Math.trunc(e.response_threshold / 1e6);
     }
   } else return null;
-  // token_req: only importers with an activation token (none are accepted here)
-  if (e.token_req === true) ex.accounts = [];
+  // token_req: only importers with an activation token issued by the
+  // account or one of its signing keys, not in the export's revocations
+  if (e.token_req === true) {
+    ex.accounts = [];
+    const revocations: Record<string, number> = {};
+    for (const [k, v] of Object.entries(obj(e.revocations) ?? {})) if (typeof v === 'number') revocations[k] = v;
+    ex.activation = { issuers: signers, revocations };
+  }
   if (typeof e.account_token_position === 'number' && e.account_token_position > 0) {
     ex.accountTokenPosition = e.account_token_position;
   }
@@ -54,8 +60,9 @@ export function importFromClaim(i: Json): ImportConfig | null {
   const to = str(i.to);
   const local = str(i.local_subject);
   const type = str(i.type);
+  const claim = { subject, to, token: str(i.token) };
   if (type === 'stream') {
-    const im: ImportConfig = { stream: { account, subject } };
+    const im: ImportConfig = { stream: { account, subject }, claim: { type, ...claim } };
     if (local !== '') im.to = local;
     else if (to !== '') im.prefix = to;
     return im;
@@ -68,7 +75,7 @@ export function importFromClaim(i: Json): ImportConfig | null {
       from = local;
       remote = subject;
     }
-    const im: ImportConfig = { service: { account, subject: remote }, to: from };
+    const im: ImportConfig = { service: { account, subject: remote }, to: from, claim: { type, ...claim } };
     if (i.share === true) im.share = true;
     return im;
   }
@@ -87,7 +94,7 @@ export function operatorAccounts(opts: Options): { accounts: AccountConfig[]; sy
     const exports: ExportConfig[] = [];
     for (const e of Array.isArray(n.exports) ? n.exports : []) {
       const o = obj(e);
-      const ex = o === null ? null : exportFromClaim(o);
+      const ex = o === null ? null : exportFromClaim(o, [pub, ...info.signingKeys.keys()]);
       if (ex !== null) exports.push(ex);
     }
     const imports: ImportConfig[] = [];

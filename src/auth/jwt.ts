@@ -183,6 +183,12 @@ export function accountInfoFromJWT(pub: string, token: string, trusted: Readonly
   if (!trusted.has(c.iss)) return 'account validation failed';
   if (timeProblem(c) !== null) return 'account validation failed';
   const n = c.nats;
+  // AccountClaims.Validate: an import that is not valid (its activation token
+  // included) makes the whole account JWT invalid.
+  for (const i of Array.isArray(n.imports) ? n.imports : []) {
+    const o = obj(i);
+    if (o === null || importClaimProblems(pub, o).length > 0) return 'account validation failed';
+  }
   const signingKeys = new Map<string, SigningScope>();
   for (const sk of Array.isArray(n.signing_keys) ? n.signing_keys : []) {
     if (typeof sk === 'string') signingKeys.set(sk, { template: null });
@@ -210,6 +216,134 @@ export function accountInfoFromJWT(pub: string, token: string, trusted: Readonly
     maxSubs: num(limits.subs, 0),
     maxPayload: num(limits.payload, 0),
   };
+}
+
+/** jwt Subject.Validate: blocking problems of an export/import subject. */
+function subjectProblems(v: string): string[] {
+  const out: string[] = [];
+  if (v === '') out.push('subject cannot be empty');
+  if (v.includes(' ')) out.push(`subject ${JSON.stringify(v)} cannot have spaces`);
+  return out;
+}
+
+/** jwt Subject.IsContainedIn: `s` lies within `other` (token-wise, `*` and a final `>` in `other`). */
+export function subjectContainedIn(s: string, other: string): boolean {
+  const o = other.split('.');
+  const m = s.split('.');
+  if (m.length > o.length && o[o.length - 1] !== '>') return false;
+  if (m.length < o.length) return false;
+  for (let i = 0; i < o.length; i++) {
+    const tok = o[i]!;
+    if (i === o.length - 1 && tok === '>') return true;
+    if (tok !== m[i] && tok !== '*') return false;
+  }
+  return true;
+}
+
+/** The fields of an activation JWT (jwt.ActivationClaims) the server reads. */
+export interface ActivationClaims {
+  sub: string;
+  iss: string;
+  issuerAccount: string;
+  iat: number;
+  exp: number;
+  nbf: number;
+  /** the import subject the activation grants */
+  subject: string;
+  kind: string;
+}
+
+/** jwt.DecodeActivationClaims. Throws JwtClaimError. */
+export function decodeActivationClaims(token: string): ActivationClaims {
+  const c = decodeClaims(token);
+  if (c.type !== 'activation') throw new JwtClaimError('not activation claim');
+  return {
+    sub: c.sub,
+    iss: c.iss,
+    issuerAccount: str(c.nats.issuer_account),
+    iat: c.iat,
+    exp: c.exp,
+    nbf: c.nbf,
+    subject: str(c.nats.subject),
+    kind: str(c.nats.kind ?? c.nats.type),
+  };
+}
+
+/** jwt Import.Validate(importer): blocking problems; time checks of the token excluded. */
+export function importClaimProblems(importer: string, i: Json): string[] {
+  const out: string[] = [];
+  const type = str(i.type);
+  const subject = str(i.subject);
+  const to = str(i.to);
+  const local = str(i.local_subject);
+  if (type !== 'service' && type !== 'stream') out.push(`invalid import type: ${JSON.stringify(type)}`);
+  if (str(i.account) === '') out.push('account to import from is not specified');
+  out.push(...subjectProblems(subject));
+  if (local !== '' && to !== '') out.push('Local Subject replaces To');
+  if (i.share === true && type !== 'service') out.push(`sharing information (for latency tracking) is only valid for services: ${JSON.stringify(subject)}`);
+  const token = str(i.token);
+  if (token === '') return out;
+  let act: ActivationClaims;
+  try {
+    act = decodeActivationClaims(token);
+  } catch {
+    out.push(`import ${JSON.stringify(subject)} contains an invalid activation token`);
+    return out;
+  }
+  const account = str(i.account);
+  if (!(act.iss === account || act.issuerAccount === account)) out.push(`activation token doesn't match account for import ${JSON.stringify(subject)}`);
+  if (act.sub !== importer) out.push(`activation token doesn't match account it is being included in, ${JSON.stringify(subject)}`);
+  if (act.kind !== type) out.push(`mismatch between token import type ${act.kind} and type of import ${type}`);
+  if (act.kind !== 'service' && act.kind !== 'stream') out.push(`invalid import type: ${JSON.stringify(act.kind)}`);
+  out.push(...subjectProblems(act.subject));
+  if (act.issuerAccount !== '' && !isPublicKey(act.issuerAccount, 'A')) out.push('account_id is not an account public key');
+  const subj = type === 'service' && to !== '' ? to : subject;
+  if (!subjectContainedIn(subj, act.subject)) {
+    out.push(`activation token import subject ${JSON.stringify(act.subject)} doesn't match import ${JSON.stringify(subject)}`);
+  }
+  return out;
+}
+
+/**
+ * server/accounts.go checkActivation: the import's activation token is
+ * valid for `importer`, issued by the exporter (or one of `issuers`, its
+ * signing keys, on its behalf), not expired nor revoked by the export.
+ * Returns the activation when it is, null when not.
+ */
+export function checkActivation(
+  exporter: string,
+  issuers: ReadonlySet<string>,
+  importer: string,
+  claim: { type: string; subject: string; to: string; token: string } | undefined,
+  revoked: ReadonlyMap<string, number> | null,
+  logError: (msg: string) => void,
+): ActivationClaims | null {
+  if (claim === undefined || claim.token === '') return null;
+  const imp: Json = { type: claim.type, subject: claim.subject, account: exporter, token: claim.token };
+  if (claim.to !== '') imp.to = claim.to;
+  if (importClaimProblems(importer, imp).length > 0) return null;
+  let act: ActivationClaims;
+  try {
+    act = decodeActivationClaims(claim.token);
+  } catch {
+    return null;
+  }
+  // isIssuerClaimTrusted
+  if (act.issuerAccount !== '') {
+    if (act.issuerAccount !== exporter) {
+      logError(
+        `Invalid issuer account ${JSON.stringify(act.issuerAccount)} in activation claim (subject: ${JSON.stringify(act.subject)} - type: ${JSON.stringify(act.kind)}) for account ${JSON.stringify(exporter)}`,
+      );
+      return null;
+    }
+    if (!issuers.has(act.iss)) return null;
+  }
+  const now = Math.floor(Date.now() / 1000);
+  if (act.exp > 0 && now > act.exp) return null;
+  if (act.nbf > 0 && act.nbf > now) return null;
+  if (act.exp !== 0 && act.exp <= now) return null;
+  if (revoked !== null && isRevoked(revoked, act.sub, act.iat)) return null;
+  return act;
 }
 
 /** server/accounts.go isRevoked */

@@ -78,6 +78,8 @@ export interface ExportConfig {
   latency?: { subject: string; sampling: number };
   /** account_token_position: 1-based token of the subject that must equal the importer */
   accountTokenPosition?: number;
+  /** operator mode, token_req exports: the keys that may issue activations and the revoked ones */
+  activation?: { issuers: string[]; revocations: Record<string, number> };
 }
 
 export interface ImportConfig {
@@ -89,6 +91,16 @@ export interface ImportConfig {
   to?: string;
   /** service import: share request tracing information with the exporter */
   share?: boolean;
+  /** operator mode: the jwt.Import this import came from (its activation token is checked) */
+  claim?: ImportClaim;
+}
+
+/** The fields of a jwt.Import that the activation token check reads. */
+export interface ImportClaim {
+  type: 'stream' | 'service';
+  subject: string;
+  to: string;
+  token: string;
 }
 
 /** One destination of a subject mapping (server/accounts.go MapDest). */

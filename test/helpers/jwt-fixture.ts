@@ -46,9 +46,13 @@ export class Operator {
   }
 
   /** An account signed by the operator's signing key (or `issuer`). */
-  async account(name: string, claims: Partial<AccountClaims> = {}, opts: { exp?: number; issuer?: KeyPair } = {}): Promise<AccountFixture> {
-    const kp = createAccount();
-    const signer = createAccount();
+  async account(
+    name: string,
+    claims: Partial<AccountClaims> = {},
+    opts: { exp?: number; issuer?: KeyPair; kp?: KeyPair; signer?: KeyPair } = {},
+  ): Promise<AccountFixture> {
+    const kp = opts.kp ?? createAccount();
+    const signer = opts.signer ?? createAccount();
     const jwt = await encodeAccount(
       name,
       kp,

@@ -4,16 +4,20 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createUser } from '@nats-io/nkeys';
+import { createAccount, createUser } from '@nats-io/nkeys';
+import { encodeActivation } from '@nats-io/jwt';
 import {
   accountInfoFromJWT,
+  checkActivation,
   decodeClaims,
   decodeUserClaims,
   goTime,
   hasEmptyPermissions,
+  importClaimProblems,
   isRevoked,
   operatorTrustedKeys,
   permissionsFromUserClaims,
+  subjectContainedIn,
   timeProblem,
   trustedKeysOf,
   validateSrc,
@@ -92,19 +96,25 @@ describe('account JWTs', () => {
 
   it('exports and imports map onto the account configuration', () => {
     assert.deepEqual(exportFromClaim({ subject: 'a.>', type: 'stream' }), { stream: 'a.>' });
-    assert.deepEqual(exportFromClaim({ subject: 's', type: 'service', response_type: 'Stream', token_req: true, response_threshold: 5e9 }), {
-      service: 's',
-      responseType: 'stream',
-      responseThresholdMs: 5000,
-      accounts: [],
-    });
-    assert.deepEqual(importFromClaim({ subject: 'a.>', account: 'AX', type: 'stream', to: 'pre' }), {
+    assert.deepEqual(
+      exportFromClaim({ subject: 's', type: 'service', response_type: 'Stream', token_req: true, response_threshold: 5e9, revocations: { AR: 7 } }, ['AX']),
+      {
+        service: 's',
+        responseType: 'stream',
+        responseThresholdMs: 5000,
+        accounts: [],
+        activation: { issuers: ['AX'], revocations: { AR: 7 } },
+      },
+    );
+    assert.deepEqual(importFromClaim({ subject: 'a.>', account: 'AX', type: 'stream', to: 'pre', token: 't' }), {
       stream: { account: 'AX', subject: 'a.>' },
       prefix: 'pre',
+      claim: { type: 'stream', subject: 'a.>', to: 'pre', token: 't' },
     });
     assert.deepEqual(importFromClaim({ subject: 's', account: 'AX', type: 'service', local_subject: 'local' }), {
       service: { account: 'AX', subject: 's' },
       to: 'local',
+      claim: { type: 'service', subject: 's', to: '', token: '' },
     });
     assert.equal(importFromClaim({ subject: 's', account: 'AX', type: 'nope' }), null);
   });
@@ -118,6 +128,81 @@ describe('account JWTs', () => {
     assert.deepEqual(r?.accounts.map((a) => a.name), [good.pub]);
     assert.equal(operatorAccounts(defaultOptions()), null);
     assert.equal(trustedKeysOf(defaultOptions()), null);
+  });
+});
+
+describe('activation tokens', () => {
+  const exporter = createAccount();
+  const signer = createAccount();
+  const importer = createAccount();
+  const EXP = exporter.getPublicKey();
+  const IMP = importer.getPublicKey();
+  const issuers = new Set([EXP, signer.getPublicKey()]);
+  const act = (subject: string, opts: { kind?: 'stream' | 'service'; exp?: number; signer?: typeof signer; sub?: typeof importer } = {}) =>
+    encodeActivation('a', opts.sub ?? importer, exporter, opts.kind ?? 'stream', { subject }, {
+      ...(opts.signer !== undefined ? { signer: opts.signer } : {}),
+      ...(opts.exp !== undefined ? { exp: opts.exp } : {}),
+    });
+
+  it('jwt Subject.IsContainedIn', () => {
+    assert.equal(subjectContainedIn('a.b', 'a.>'), true);
+    assert.equal(subjectContainedIn('a.b.c', 'a.*.c'), true);
+    assert.equal(subjectContainedIn('a.>', 'a.>'), true);
+    assert.equal(subjectContainedIn('a.>', 'a.b.>'), false);
+    assert.equal(subjectContainedIn('a', 'a.>'), false);
+    assert.equal(subjectContainedIn('a.b.c', 'a.b'), false);
+  });
+
+  it('import validation: the token must name the importer, the exporter, the import kind and cover the subject', async () => {
+    const imp = (token: string, extra: Record<string, unknown> = {}) => ({ type: 'stream', subject: 'p.>', account: EXP, token, ...extra });
+    assert.deepEqual(importClaimProblems(IMP, imp(await act('p.>'))), []);
+    assert.deepEqual(importClaimProblems(IMP, imp(await act('>', { signer }))), []);
+    assert.deepEqual(importClaimProblems(IMP, imp(await act('p.>', { exp: NOW() - 5 }))), [], 'time checks are not blocking here');
+    assert.deepEqual(importClaimProblems(IMP, imp('junk')), ['import "p.>" contains an invalid activation token']);
+    assert.deepEqual(importClaimProblems(IMP, imp(await act('p.>', { sub: createAccount() }))), [
+      'activation token doesn\'t match account it is being included in, "p.>"',
+    ]);
+    assert.deepEqual(importClaimProblems(IMP, imp(await act('p.x.>'))), ['activation token import subject "p.x.>" doesn\'t match import "p.>"']);
+    assert.deepEqual(importClaimProblems(IMP, imp(await act('p.>', { kind: 'service' }))), [
+      'mismatch between token import type service and type of import stream',
+    ]);
+    assert.deepEqual(importClaimProblems(IMP, { type: 'x', subject: '', account: '' }), [
+      'invalid import type: "x"',
+      'account to import from is not specified',
+      'subject cannot be empty',
+    ]);
+    // a service import with `to` is checked on `to`
+    assert.deepEqual(importClaimProblems(IMP, { type: 'service', subject: 'local', to: 's.a', account: EXP, token: await act('s.>', { kind: 'service' }) }), []);
+  });
+
+  it('checkActivation: issuer keys, expiry, revocations', async () => {
+    const claim = async (token: Promise<string> | string) => ({ type: 'stream', subject: 'p.>', to: '', token: await token });
+    const logs: string[] = [];
+    const log = (m: string) => logs.push(m);
+    assert.equal(checkActivation(EXP, issuers, IMP, undefined, null, log), null);
+    assert.equal(checkActivation(EXP, issuers, IMP, await claim(''), null, log), null);
+    assert.equal(checkActivation(EXP, issuers, IMP, await claim(act('p.>')), null, log)?.sub, IMP);
+    assert.equal(checkActivation(EXP, issuers, IMP, await claim(act('p.>', { signer })), null, log)?.sub, IMP);
+    assert.equal(checkActivation(EXP, issuers, IMP, await claim(act('p.>', { signer: createAccount() })), null, log), null);
+    assert.equal(checkActivation(EXP, issuers, IMP, await claim(act('p.>', { exp: NOW() - 1 })), null, log), null);
+    const later = NOW() + 100;
+    assert.equal(checkActivation(EXP, issuers, IMP, await claim(act('p.>', { exp: later })), null, log)?.exp, later);
+    assert.equal(checkActivation(EXP, issuers, IMP, await claim(act('p.>')), new Map([[IMP, NOW() + 10]]), log), null);
+    assert.equal(checkActivation(EXP, issuers, IMP, await claim(act('p.>')), new Map([['*', NOW() + 10]]), log), null);
+    assert.notEqual(checkActivation(EXP, issuers, IMP, await claim(act('p.>')), new Map([[IMP, NOW() - 10]]), log), null);
+    assert.deepEqual(logs, []);
+  });
+
+  it('an account JWT whose import is not valid is not usable', async () => {
+    const kp = createAccount();
+    const bad = await op.account('BADIMPORT', { imports: [{ name: 'i', type: 'stream', subject: 'p.>', account: EXP, token: 'junk' }] }, { kp });
+    assert.equal(accountInfoFromJWT(bad.pub, bad.jwt, trusted), 'account validation failed');
+    const token = await encodeActivation('a', kp, exporter, 'stream', { subject: 'p.>' });
+    const kp2 = createAccount();
+    const other = await op.account('OTHERIMPORT', { imports: [{ name: 'i', type: 'stream', subject: 'p.>', account: EXP, token }] }, { kp: kp2 });
+    assert.equal(accountInfoFromJWT(other.pub, other.jwt, trusted), 'account validation failed');
+    const ok = await op.account('GOODIMPORT', { imports: [{ name: 'i', type: 'stream', subject: 'p.>', account: EXP, token }] }, { kp });
+    assert.notEqual(typeof accountInfoFromJWT(ok.pub, ok.jwt, trusted), 'string');
   });
 });
 

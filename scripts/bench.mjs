@@ -2,8 +2,12 @@
 // `npm run bench [-- --quick] [-- --scenarios a,b] [other compare.sh flags]`:
 // builds tsnats, makes sure the shared harness and the reference nats-server
 // are installed, then runs ../shared/bench/compare.sh with tsnats as A and
-// nats-server as B, one core each. The table is printed and saved under
-// bench/results/ with the date, machine and commit.
+// nats-server as B, one core each, and then the routed scenario
+// (scripts/bench-routed.mjs: publisher on node 1, subscriber on node 2 of a
+// 2-node cluster, a tsnats pair against a nats-server pair). The tables are
+// printed and saved under bench/results/ with the date, machine and commit.
+// `--scenarios` may name `routed` (alone: only the routed run); `--no-routed`
+// skips it.
 import { spawnSync, execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -37,23 +41,49 @@ const ref = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8'
 const stamp = new Date().toISOString().replace(/[:.]/g, '-');
 const outDir = path.join(root, 'bench', 'results', stamp);
 fs.mkdirSync(outDir, { recursive: true });
+// --no-routed, and `routed` in --scenarios, are ours; the rest goes to compare.sh
+let routed = true;
+let compareToo = true;
+const passed = [];
+const argv = process.argv.slice(2);
+for (let i = 0; i < argv.length; i++) {
+  if (argv[i] === '--no-routed') {
+    routed = false;
+  } else if (argv[i] === '--scenarios' && i + 1 < argv.length) {
+    const list = argv[++i].split(',').map((x) => x.trim()).filter(Boolean);
+    routed = list.includes('routed');
+    const rest = list.filter((x) => x !== 'routed');
+    if (rest.length === 0) compareToo = false;
+    else passed.push('--scenarios', rest.join(','));
+  } else {
+    passed.push(argv[i]);
+  }
+}
+const routedArgs = [];
+for (let i = 0; i < passed.length; i++) {
+  if (passed[i] === '--quick') routedArgs.push('--quick');
+  else if (['--rounds', '--scale'].includes(passed[i]) && i + 1 < passed.length) routedArgs.push(passed[i], passed[i + 1]);
+}
 const args = [
   '--a', `node ${path.join(root, 'dist/src/main.js')} -a 127.0.0.1 -p {port}`,
   '--a-name', 'tsnats',
   '--b-bin', ref,
   '--b-name', 'nats-server',
   '--out', outDir,
-  ...process.argv.slice(2),
+  ...passed,
 ];
 let commit = 'unknown';
 try {
   commit = execSync('git rev-parse --short HEAD', { cwd: root, encoding: 'utf8' }).trim();
 } catch {}
 console.log(`bench: tsnats ${commit} vs ${ref} on ${os.cpus().length}x ${os.cpus()[0]?.model ?? '?'} (${os.platform()} ${os.release()})`);
-run(compare, args);
-const table = path.join(outDir, 'table.md');
-if (fs.existsSync(table)) {
-  const header = `# tsnats ${commit} vs nats-server, ${new Date().toISOString()}\n\n`;
-  fs.writeFileSync(table, header + fs.readFileSync(table, 'utf8'));
-  console.log(`bench: table saved to ${path.relative(root, table)}`);
+if (compareToo) {
+  run(compare, args);
+  const table = path.join(outDir, 'table.md');
+  if (fs.existsSync(table)) {
+    const header = `# tsnats ${commit} vs nats-server, ${new Date().toISOString()}\n\n`;
+    fs.writeFileSync(table, header + fs.readFileSync(table, 'utf8'));
+    console.log(`bench: table saved to ${path.relative(root, table)}`);
+  }
 }
+if (routed) run('node', [path.join(root, 'scripts', 'bench-routed.mjs'), '--out', outDir, ...routedArgs]);

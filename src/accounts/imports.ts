@@ -465,9 +465,13 @@ function processServiceImport(
   const hdr = isResponse ? null : requestInfoHeader(c, owner, si, chain, buf, start);
   const next = chain === null ? [si] : [...chain, si];
   const dest = si.acc;
-  const delivered = c.deliverAs(dest, to, nrr, hdr, buf, start, (pbuf, pstart) =>
-    processImports(c, dest, to, nrr, pbuf, pstart, true, next),
-  );
+  const delivered = c.deliverAs(dest, to, nrr, hdr, buf, start, (pbuf, pstart) => {
+    let d = processImports(c, dest, to, nrr, pbuf, pstart, true, next);
+    // Servers with interest in the destination account get it over routes (cluster/imports.ts).
+    const cl = c.server.cluster;
+    if (cl !== null && cl.routeImported(c, dest, to, pbuf, pstart)) d = true;
+    return d;
+  });
   if (si.rt !== 'singleton' && delivered) si.ts = Date.now();
   const remove = !delivered || (isResponse && (si.rt === 'singleton' || emptyMessage));
   if (remove) {

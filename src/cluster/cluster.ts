@@ -39,6 +39,7 @@ import {
 } from './url.js';
 import type { RouteInfoProvider } from '../monitor/routes.js';
 import { clientHandshake, describeTLS, loadRouteTLS, serverOptions, type RouteTLS } from './tls.js';
+import { shadowSubjects, type Shadow } from './imports.js';
 
 /** server/route.go RouteProtoV2: the route protocol with accounts. */
 export const ROUTE_PROTO_V2 = 2;
@@ -91,6 +92,10 @@ export class ClusterManager implements RouteInfoProvider {
 
   /** local interest per account: "subject" or "subject queue" → number of local subscriptions */
   private readonly rm = new Map<Account, Map<string, number>>();
+  /** interest announced in exporting accounts for local subscriptions covered by stream imports */
+  private readonly shadows = new Map<Subscription, Shadow[]>();
+  /** accounts whose `_R_.<prefix>.>` response interest was announced, with that prefix */
+  private readonly respInterest = new Map<Account, string>();
 
   /** this server's client URLs */
   private ownClientURLs: string[] = [];
@@ -123,6 +128,7 @@ export class ClusterManager implements RouteInfoProvider {
     this.perms = RoutePerms.from(o.permissions);
     server.reloadHooks.push((plan, old) => {
       if (plan.effects.has('cluster')) this.applyReload(old);
+      if (plan.effects.has('accounts')) this.recomputeShadows();
     });
   }
 
@@ -873,6 +879,113 @@ export class ClusterManager implements RouteInfoProvider {
   subAdded(acc: Account, sub: Subscription): void {
     if (sub.client.kind !== Kind.CLIENT) return;
     this.updateInterest(acc, sub.subject, sub.queue, 1);
+    if (acc.streamImports.length > 0) this.addShadows(acc, sub);
+  }
+
+  /**
+   * A subscription covered by stream imports is also interest in the
+   * exporting accounts, on the subjects of the reference's shadow
+   * subscriptions (server/client.go addShadowSub: updateRemoteSubscription).
+   */
+  private addShadows(acc: Account, sub: Subscription): void {
+    const list = shadowSubjects(acc, sub.subject);
+    if (list.length === 0) return;
+    this.shadows.set(sub, list);
+    for (const sh of list) this.updateInterest(sh.acc, sh.subject, sub.queue, 1);
+  }
+
+  private removeShadows(sub: Subscription): void {
+    const list = this.shadows.get(sub);
+    if (list === undefined) return;
+    this.shadows.delete(sub);
+    for (const sh of list) this.updateInterest(sh.acc, sh.subject, sub.queue, -1);
+  }
+
+  /** Imports changed on a reload: shadow interest follows the new ones. */
+  private recomputeShadows(): void {
+    for (const sub of [...this.shadows.keys()]) this.removeShadows(sub);
+    for (const c of this.server.clients.values()) {
+      if (c.closed || c.account.streamImports.length === 0) continue;
+      for (const sub of c.subs.values()) if (!sub.closed) this.addShadows(c.account, sub);
+    }
+    this.server.flushDirty();
+  }
+
+  /**
+   * A message crossed a service import into `acc` (a request into the
+   * exporter, or a response back into the requester's account). As
+   * server/client.go processServiceImport hands it to processMsgResults,
+   * servers with interest in `acc` get it too: every route with a plain
+   * match, and a remote member of each queue group with no local member
+   * (the local delivery already served groups that have one). Also makes
+   * sure the exporter's `_R_.<prefix>.>` response interest is known to the
+   * routes before the request goes out (server/accounts.go newServiceReply
+   * subscribes it when the prefix is created). Returns whether a route got it.
+   */
+  routeImported(c: Client, acc: Account, subject: string, buf: Buffer, start: number): boolean {
+    const prefix = acc.respPrefix;
+    if (prefix !== null && this.respInterest.get(acc) !== prefix) {
+      const old = this.respInterest.get(acc);
+      if (old !== undefined) this.updateInterest(acc, old + '>', null, -1);
+      this.respInterest.set(acc, prefix);
+      this.updateInterest(acc, prefix + '>', null, 1);
+    }
+    if (this.routesById.size === 0) return false;
+    // The publisher's own message may have route targets collected already
+    // (queue members behind routes, sent after the imports): set them aside.
+    const saved = this.ntgts > 0 ? this.takeTargets() : null;
+    try {
+      return this.routeImportedTo(c, acc, subject, buf, start);
+    } finally {
+      if (saved !== null) this.putTargets(saved);
+    }
+  }
+
+  private takeTargets(): Array<{ rt: Route; qs: Buffer }> {
+    const out: Array<{ rt: Route; qs: Buffer }> = [];
+    for (let i = 0; i < this.ntgts; i++) {
+      const rt = this.tgts[i]!;
+      this.tgts[i] = null;
+      out.push({ rt, qs: Buffer.from(rt.tgtQs.subarray(0, rt.tgtQsLen)) });
+    }
+    this.ntgts = 0;
+    this.msgSeq++;
+    return out;
+  }
+
+  private putTargets(saved: Array<{ rt: Route; qs: Buffer }>): void {
+    this.msgSeq++;
+    for (const { rt, qs } of saved) {
+      rt.tgtSeq = this.msgSeq;
+      if (rt.tgtQs.length < qs.length) rt.tgtQs = Buffer.allocUnsafe(qs.length * 2);
+      qs.copy(rt.tgtQs, 0);
+      rt.tgtQsLen = qs.length;
+      this.tgts[this.ntgts++] = rt;
+    }
+  }
+
+  private routeImportedTo(c: Client, acc: Account, subject: string, buf: Buffer, start: number): boolean {
+    const r = acc.sublist.match(subject);
+    const psubs = r.psubs;
+    for (let i = 0; i < psubs.length; i++) {
+      const sub = psubs[i];
+      if (sub.client.kind === Kind.ROUTER) this.addTarget(sub.client as Route, null);
+    }
+    for (const members of r.qsubs) {
+      let remote: Subscription[] | null = null;
+      let local = false;
+      for (const m of members) {
+        if (m.client.kind === Kind.CLIENT) {
+          local = true;
+          break;
+        }
+        if (m.client.kind === Kind.ROUTER && !(m.client as Route).closed) (remote ??= []).push(m);
+      }
+      if (local || remote === null) continue;
+      const pick = remote[Math.floor(Math.random() * remote.length)]!;
+      this.addTarget(pick.client as Route, pick.queue);
+    }
+    return this.dispatch(c, acc, buf, start);
   }
 
   /**
@@ -881,6 +994,7 @@ export class ClusterManager implements RouteInfoProvider {
    * reference (server/client.go closeConnection).
    */
   subsRemoved(acc: Account, subs: Subscription[]): void {
+    if (this.shadows.size > 0) for (const s of subs) this.removeShadows(s);
     if (subs.length === 1) {
       const s = subs[0];
       if (s.client.kind === Kind.CLIENT) this.updateInterest(acc, s.subject, s.queue, -1);

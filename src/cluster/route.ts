@@ -11,7 +11,11 @@ import { Subscription } from '../client/subscription.js';
 import type { Client, PubArgSource } from '../client/client.js';
 import { ProtocolParser, ParserKind, ParseErrorKind, Op, type ProtocolHandler } from '../protocol/parser.js';
 import * as E from '../protocol/errors.js';
-import type { Account } from '../accounts/account.js';
+import type { Account, ServiceImport } from '../accounts/account.js';
+import { removeResponseImport } from '../accounts/imports.js';
+import { selectMappedSubject } from '../accounts/mapping.js';
+import { matchLiteral } from '../subjects/validate.js';
+import { ReAddressed } from './imports.js';
 import type { SublistResult } from '../subjects/sublist.js';
 import type { Server } from '../server/server.js';
 import type { SubjectPermission } from '../config/options.js';
@@ -545,6 +549,7 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
     acc.inBytes += size;
     const r = this.matchSubject(acc);
     if (r.psubs.length > 0 || r.qsubs.length > 0) this.processMsgResults(acc, r, buf, start);
+    if (acc.crossAccount) this.processRoutedImports(acc, buf, start);
     return !this.closed;
   }
 
@@ -663,8 +668,90 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
     return false;
   }
 
+  /**
+   * What a routed message in `acc` owes to other accounts (see
+   * cluster/imports.ts): a response on this server's `_R_` prefix goes back
+   * to the requester's account, and local importers of a stream get it on
+   * their own subject, as the reference's shadow subscriptions would.
+   * Service imports are not crossed for a routed request: the requester's
+   * server did that (server/client.go processServiceImport).
+   */
+  private processRoutedImports(acc: Account, buf: Buffer, start: number): void {
+    const subject = this.paBuf.toString('latin1', this.paSubjStart, this.paSubjEnd);
+    const prefix = acc.respPrefix;
+    if (prefix !== null && subject.startsWith(prefix)) {
+      const rsi = acc.responses?.get(subject);
+      if (rsi !== undefined && !rsi.invalid) this.routedResponse(acc, rsi, buf, start);
+    }
+    const importers = acc.streamImporters;
+    if (importers === null) return;
+    const reply = this.paReplyEnd > this.paReplyStart ? this.paBuf.toString('latin1', this.paReplyStart, this.paReplyEnd) : '';
+    for (let i = 0; i < importers.length; i++) {
+      const im = importers[i]!;
+      if (im.invalid || !matchLiteral(subject, im.from)) continue;
+      const dsubj = im.tr !== null ? im.tr.transformSubject(subject) : im.usePub ? subject : im.to;
+      const r = im.importer.sublist.match(dsubj);
+      if (r.psubs.length === 0 && r.qsubs.length === 0) continue;
+      const src = new ReAddressed(dsubj, reply, this);
+      for (const sub of r.psubs) if (sub.client.kind === Kind.CLIENT) this.deliverLocal(sub, buf, start, src);
+      // A shadow queue subscription keeps its group: served when the sender named it.
+      for (const members of r.qsubs) {
+        if (members.length === 0 || !this.queueRequested(members[0]!.queue!)) continue;
+        this.deliverToOneLocal(members, buf, start, src);
+      }
+    }
+  }
+
+  /**
+   * A response published on another server to a `_R_` reply this server
+   * made for a request that crossed a service import: delivered in the
+   * requester's account on its own reply subject, locally and to routes
+   * with interest there (server/client.go processServiceImport for a
+   * response, pmrMsgImportedFromService), then forgotten unless the
+   * export streams or chunks its responses.
+   */
+  private routedResponse(owner: Account, rsi: ServiceImport, buf: Buffer, start: number): void {
+    const dest = rsi.acc;
+    let to = rsi.to;
+    if (dest.mappings !== null) {
+      const mapped = selectMappedSubject(dest.mappings, to, this.server.clusterName);
+      if (mapped !== null) to = mapped;
+    }
+    // A response that itself carries a reply is delivered without it: the
+    // reverse mapping the reference would set up is local to its server.
+    const src = new ReAddressed(to, '', this);
+    const r = dest.sublist.match(to);
+    let delivered = false;
+    for (const sub of r.psubs) if (sub.client.kind === Kind.CLIENT && this.deliverLocal(sub, buf, start, src)) delivered = true;
+    const mgr = this.mgr;
+    for (const members of r.qsubs) {
+      if (members.length === 0) continue;
+      if (this.deliverToOneLocal(members, buf, start, src)) {
+        delivered = true;
+        continue;
+      }
+      const remote = members.find((m) => m.client.kind === Kind.ROUTER && m.client !== this && !(m.client as Route).closed);
+      if (remote !== undefined) mgr.addTarget(remote.client as Route, remote.queue);
+    }
+    for (const sub of r.psubs) if (sub.client.kind === Kind.ROUTER && sub.client !== this) mgr.addTarget(sub.client as Route, null);
+    if (mgr.dispatch(src, dest, buf, start)) delivered = true;
+    if (rsi.rt !== 'singleton' && delivered) rsi.ts = Date.now();
+    if (!delivered || rsi.rt === 'singleton' || this.paSize === 0) removeResponseImport(owner, rsi);
+  }
+
+  /** Deliver to one local member of a queue group, picked at random. */
+  private deliverToOneLocal(members: Subscription[], buf: Buffer, start: number, src: PubArgSource): boolean {
+    const l = members.length;
+    const first = l > 1 ? Math.floor(Math.random() * l) : 0;
+    for (let k = 0; k < l; k++) {
+      const sub = members[(first + k) % l]!;
+      if (sub.client.kind === Kind.CLIENT && this.deliverLocal(sub, buf, start, src)) return true;
+    }
+    return false;
+  }
+
   /** One local delivery with the auto-unsubscribe rules of server/client.go deliverMsg. */
-  private deliverLocal(sub: Subscription, buf: Buffer, start: number): boolean {
+  private deliverLocal(sub: Subscription, buf: Buffer, start: number, src: PubArgSource = this): boolean {
     const target = sub.client as Client;
     if (sub.closed || target.closed) return false;
     sub.nm++;
@@ -673,11 +760,11 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
         target.unsubscribe(sub);
         return false;
       }
-      target.writeMsg(this, sub, buf, start);
+      target.writeMsg(src, sub, buf, start);
       if (sub.nm === sub.max) target.unsubscribe(sub);
       return true;
     }
-    target.writeMsg(this, sub, buf, start);
+    target.writeMsg(src, sub, buf, start);
     return true;
   }
 

@@ -1,0 +1,170 @@
+// Account imports across routes: stream imports (prefix and `to` remapping)
+// whose publisher is on another node, and service imports whose responder
+// is on another node, for every pairing of tsnats and the reference
+// (nats-server 2.9.10) in both roles. reference + reference runs too, so
+// that the expectations are the reference's own.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import type { ServerKind } from '../helpers/servers.js';
+import { sleep, startNode, waitFor, type ClusterNode } from './cluster-helpers.js';
+
+const td = new TextDecoder();
+
+const ACCOUNTS = `accounts {
+  A: {
+    users: [{user: a, password: a}]
+    exports: [
+      {stream: "events.>"}
+      {stream: "orders.*"}
+      {service: "svc.echo"}
+      {service: "svc.time"}
+    ]
+  }
+  B: {
+    users: [{user: b, password: b}]
+    imports: [
+      {stream: {account: A, subject: "events.>"}, prefix: "imp"}
+      {stream: {account: A, subject: "orders.*"}, to: "mine.orders.*"}
+      {service: {account: A, subject: "svc.echo"}, to: "echo"}
+      {service: {account: A, subject: "svc.time"}, to: "time"}
+    ]
+  }
+}`;
+
+const pairs: Array<[ServerKind, ServerKind]> = [
+  ['tsnats', 'tsnats'],
+  ['tsnats', 'reference'],
+  ['reference', 'tsnats'],
+  ['reference', 'reference'],
+];
+
+const as = (n: ClusterNode, u: string): Promise<NatsConnection> => connect({ servers: n.url, user: u, pass: u });
+
+async function cluster(k1: ServerKind, k2: ServerKind): Promise<[ClusterNode, ClusterNode]> {
+  const n1 = await startNode(k1, { name: 'N1', cluster: 'imports', extraConf: ACCOUNTS, process: true });
+  const n2 = await startNode(k2, { name: 'N2', cluster: 'imports', extraConf: ACCOUNTS, process: true, routes: [n1.routeURL] });
+  return [n1, n2];
+}
+
+/** Publish `probe` on `subject` until `got` says it arrived (interest crossed the route). */
+async function probeUntil(pub: NatsConnection, subject: string, got: () => boolean, what: string): Promise<void> {
+  await waitFor(what, async () => {
+    pub.publish(subject, 'probe');
+    await pub.flush();
+    await sleep(50);
+    return got();
+  });
+}
+
+describe('account imports across routes', () => {
+  for (const [k1, k2] of pairs) {
+    it(`${k1} + ${k2}: stream imports (prefix, to) deliver a remote publisher's messages exactly once`, async () => {
+      const [n1, n2] = await cluster(k1, k2);
+      const conns: NatsConnection[] = [];
+      try {
+        const a1 = await as(n1, 'a');
+        const a2 = await as(n2, 'a');
+        const b1 = await as(n1, 'b');
+        const b2 = await as(n2, 'b');
+        conns.push(a1, a2, b1, b2);
+        // what each B subscriber saw: "<subject> <payload>"
+        const seen = new Map<string, string[]>();
+        const sub = (nc: NatsConnection, name: string, subject: string, queue?: string) => {
+          const l: string[] = [];
+          seen.set(name, l);
+          nc.subscribe(subject, { queue, callback: (_e, m) => void l.push(`${m.subject} ${td.decode(m.data)}`) });
+        };
+        sub(b1, 'b1.imp', 'imp.events.>');
+        sub(b2, 'b2.imp', 'imp.events.>');
+        sub(b1, 'b1.orders', 'mine.orders.*');
+        sub(b2, 'b2.orders', 'mine.orders.*');
+        // a subscriber narrower than the import, on one node only
+        sub(b2, 'b2.narrow', 'imp.events.only.*');
+        await Promise.all([b1.flush(), b2.flush()]);
+        const has = (name: string, entry: string) => () => seen.get(name)!.includes(entry);
+        await probeUntil(a1, 'events.p1', has('b2.imp', 'imp.events.p1 probe'), 'N1 publisher reaches B on N2');
+        await probeUntil(a2, 'events.p2', has('b1.imp', 'imp.events.p2 probe'), 'N2 publisher reaches B on N1');
+        await probeUntil(a1, 'orders.p', has('b2.orders', 'mine.orders.p probe'), 'N1 orders reach B on N2');
+        await probeUntil(a2, 'orders.p', has('b1.orders', 'mine.orders.p probe'), 'N2 orders reach B on N1');
+        await probeUntil(a1, 'events.only.p', has('b2.narrow', 'imp.events.only.p probe'), 'narrow subscriber on N2');
+        for (const l of seen.values()) l.length = 0;
+
+        for (let i = 0; i < 10; i++) {
+          a1.publish('events.one', `n1-${i}`);
+          a2.publish('events.two', `n2-${i}`);
+          a1.publish(`orders.${i}`, 'n1');
+          a2.publish(`orders.${i}`, 'n2');
+          a1.publish('events.only.x', `n1-${i}`);
+        }
+        await Promise.all([a1.flush(), a2.flush()]);
+        const events = [...Array(10).keys()].flatMap((i) => [`imp.events.one n1-${i}`, `imp.events.two n2-${i}`, `imp.events.only.x n1-${i}`]);
+        const orders = [...Array(10).keys()].flatMap((i) => [`mine.orders.${i} n1`, `mine.orders.${i} n2`]);
+        await waitFor('every message', () => seen.get('b1.imp')!.length >= 30 && seen.get('b2.imp')!.length >= 30 && seen.get('b1.orders')!.length >= 20 && seen.get('b2.orders')!.length >= 20 && seen.get('b2.narrow')!.length >= 10);
+        await sleep(300);
+        for (const name of ['b1.imp', 'b2.imp']) assert.deepEqual([...seen.get(name)!].sort(), [...events].sort(), name);
+        for (const name of ['b1.orders', 'b2.orders']) assert.deepEqual([...seen.get(name)!].sort(), [...orders].sort(), name);
+        assert.deepEqual(seen.get('b2.narrow'), [...Array(10).keys()].map((i) => `imp.events.only.x n1-${i}`));
+      } finally {
+        await Promise.all(conns.map((c) => c.close()));
+        await Promise.all([n2.stop(), n1.stop()]);
+      }
+    });
+
+    it(`${k1} + ${k2}: request/reply through a service import with the responder on the other node`, async () => {
+      const [n1, n2] = await cluster(k1, k2);
+      const conns: NatsConnection[] = [];
+      try {
+        const a1 = await as(n1, 'a');
+        const a2 = await as(n2, 'a');
+        const b1 = await as(n1, 'b');
+        const b2 = await as(n2, 'b');
+        conns.push(a1, a2, b1, b2);
+        const infos: string[] = [];
+        const responder = (nc: NatsConnection, subject: string, who: string) =>
+          nc.subscribe(subject, {
+            callback: (_e, m: Msg) => {
+              infos.push(m.headers?.get('Nats-Request-Info') ?? '');
+              m.respond(`${who}:${m.subject}:${td.decode(m.data)}`);
+            },
+          });
+        responder(a1, 'svc.echo', 'A@N1');
+        responder(a2, 'svc.time', 'A@N2');
+        await Promise.all([a1.flush(), a2.flush()]);
+        const ask = async (nc: NatsConnection, subject: string, data: string) => td.decode((await nc.request(subject, data, { timeout: 500 })).data);
+        await waitFor('the services answer across the route', async () => {
+          try {
+            return (await ask(b2, 'echo', 'x')) === 'A@N1:svc.echo:x' && (await ask(b1, 'time', 'y')) === 'A@N2:svc.time:y';
+          } catch {
+            return false;
+          }
+        });
+        infos.length = 0;
+        // many requests, both directions, concurrently: every reply reaches its requester
+        const want: Promise<string>[] = [];
+        for (let i = 0; i < 20; i++) {
+          want.push(ask(b2, 'echo', `r${i}`));
+          want.push(ask(b1, 'time', `t${i}`));
+        }
+        const got = await Promise.all(want);
+        for (let i = 0; i < 20; i++) {
+          assert.equal(got[2 * i], `A@N1:svc.echo:r${i}`);
+          assert.equal(got[2 * i + 1], `A@N2:svc.time:t${i}`);
+        }
+        // the request crossed the import on the requester's node: the responder sees B's client info
+        assert.equal(infos.length, 40);
+        for (const h of infos) assert.equal((JSON.parse(h) as { acc: string }).acc, 'B');
+        // nothing in A answers on the import subjects themselves
+        const outcome = await b2.request('svc.echo', '', { timeout: 1000 }).then(
+          () => 'reply',
+          (e: Error & { isNoResponders?: () => boolean }) => (e.isNoResponders?.() ? 'no-responders' : e.message),
+        );
+        assert.equal(outcome, 'no-responders');
+      } finally {
+        await Promise.all(conns.map((c) => c.close()));
+        await Promise.all([n2.stop(), n1.stop()]);
+      }
+    });
+  }
+});

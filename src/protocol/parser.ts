@@ -17,6 +17,8 @@
 // ranges of the read chunk. Only a control line or a payload that spans reads
 // is copied (once) into a parser-owned buffer.
 
+import { goQuoteBytes } from './goquote.js';
+
 /** Frame kinds reported to the handler. */
 export const enum Op {
   PUB = 1,
@@ -670,12 +672,15 @@ export class ProtocolParser {
   }
 }
 
-/** server/parser.go protoSnippet: a Go-quoted piece of the buffer from `start`. */
+/**
+ * server/parser.go protoSnippet: buf[start, start+max) formatted with Go's %q;
+ * when the buffer is shorter it stops one byte before the end (its quirk).
+ */
 export function protoSnippet(buf: Buffer, start: number, max: number): string {
   if (start >= buf.length) return '""';
   let stop = start + max;
   if (stop > buf.length) stop = buf.length - 1;
-  return JSON.stringify(buf.toString('latin1', start, stop));
+  return goQuoteBytes(buf, start, stop);
 }
 
 /** The last blank-separated token of buf[s, e) as a size (1-9 digits), else -1. */

@@ -9,7 +9,9 @@ import { Connection, ClosedState, Kind, type ClosedReason } from './connection.j
 import { Subscription } from './subscription.js';
 import { ProtocolParser, ParseErrorKind, Op, type ProtocolHandler } from '../protocol/parser.js';
 import * as E from '../protocol/errors.js';
-import { goJsonSyntaxError } from '../protocol/gojson.js';
+import { goJsonSyntaxErrorBytes } from '../protocol/gojson.js';
+import { goQuote } from '../protocol/goquote.js';
+import { decodeConnect, defaultConnectOptions, type ConnectOptions } from '../protocol/connect.js';
 import type { Account } from '../accounts/account.js';
 import type { SublistResult } from '../subjects/sublist.js';
 import { isValidLiteralSubjectBytes } from '../subjects/validate.js';
@@ -27,115 +29,6 @@ const CRLF_LEN = 2;
 const SP = 32;
 const TAB = 9;
 const NO_RESPONDERS_SUFFIX = ' 16 16\r\nNATS/1.0 503\r\n\r\n\r\n';
-
-/** Fields of CONNECT (server/client.go clientOpts); names as on the wire. */
-export interface ConnectOptions {
-  echo: boolean;
-  verbose: boolean;
-  pedantic: boolean;
-  tls_required: boolean;
-  nkey: string;
-  jwt: string;
-  sig: string;
-  auth_token: string;
-  user: string;
-  pass: string;
-  name: string;
-  lang: string;
-  version: string;
-  protocol: number;
-  account: string;
-  new_account: boolean;
-  headers: boolean;
-  no_responders: boolean;
-}
-
-// server/client.go defaultOpts: a client that never sends CONNECT, or omits a
-// field, is verbose and pedantic.
-function defaultConnectOptions(): ConnectOptions {
-  return {
-    echo: true,
-    verbose: true,
-    pedantic: true,
-    tls_required: false,
-    nkey: '',
-    jwt: '',
-    sig: '',
-    auth_token: '',
-    user: '',
-    pass: '',
-    name: '',
-    lang: '',
-    version: '',
-    protocol: 0,
-    account: '',
-    new_account: false,
-    headers: false,
-    no_responders: false,
-  };
-}
-
-const CONNECT_FIELD_TYPES: Record<string, 'boolean' | 'string' | 'number'> = {
-  echo: 'boolean',
-  verbose: 'boolean',
-  pedantic: 'boolean',
-  tls_required: 'boolean',
-  nkey: 'string',
-  jwt: 'string',
-  sig: 'string',
-  auth_token: 'string',
-  user: 'string',
-  pass: 'string',
-  name: 'string',
-  lang: 'string',
-  version: 'string',
-  protocol: 'number',
-  account: 'string',
-  new_account: 'boolean',
-  headers: 'boolean',
-  no_responders: 'boolean',
-};
-
-export class ConnectParseError extends Error {
-  readonly code = 'ERR_CONNECT_JSON';
-}
-
-/**
- * Decode CONNECT JSON onto `into` the way Go's encoding/json does for
- * clientOpts: keys match case-insensitively, unknown keys are ignored, null
- * leaves a field alone, and a value of the wrong type is an error.
- */
-export function decodeConnect(text: string, into: ConnectOptions): void {
-  const syntax = goJsonSyntaxError(text);
-  if (syntax !== null) throw new ConnectParseError(syntax);
-  const obj: unknown = JSON.parse(text);
-  if (obj === null) return;
-  if (typeof obj !== 'object' || Array.isArray(obj)) {
-    throw new ConnectParseError(`json: cannot unmarshal ${goJsonKind(obj)} into Go value of type server.ClientOpts`);
-  }
-  const target = into as unknown as Record<string, unknown>;
-  let typeErr: string | null = null;
-  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
-    const key = k.toLowerCase();
-    const want = CONNECT_FIELD_TYPES[key];
-    if (want === undefined || v === null) continue;
-    if (typeof v !== want || (want === 'number' && !Number.isInteger(v))) {
-      const kind = typeof v === 'number' ? `number ${String(v)}` : goJsonKind(v);
-      typeErr ??= `json: cannot unmarshal ${kind} into Go struct field ClientOpts.${key} of type ${want === 'boolean' ? 'bool' : want === 'number' ? 'int' : 'string'}`;
-      continue;
-    }
-    target[key] = v;
-  }
-  if (typeErr !== null) throw new ConnectParseError(typeErr);
-}
-
-/** encoding/json's name for a JSON value's kind in "cannot unmarshal X" errors. */
-function goJsonKind(v: unknown): string {
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'object') return 'object';
-  if (typeof v === 'boolean') return 'bool';
-  return typeof v;
-}
 
 /** server/util.go parseSize: 1–9 ASCII digits, else -1. */
 export function parseSize(buf: Buffer, start: number, end: number): number {
@@ -448,7 +341,7 @@ export class Client extends Connection implements ProtocolHandler {
   }
 
   private checkJSON(buf: Buffer, start: number, end: number): boolean {
-    const err = goJsonSyntaxError(buf.toString('utf8', start, end));
+    const err = goJsonSyntaxErrorBytes(buf, start, end);
     return err === null ? true : this.protocolViolation(err);
   }
 
@@ -462,7 +355,7 @@ export class Client extends Connection implements ProtocolHandler {
     this.rttMs = Math.max(1, Date.now() - this.start.getTime());
     const opts = this.opts;
     try {
-      decodeConnect(text, opts);
+      decodeConnect(buf, start, end, opts);
     } catch (e) {
       return this.protocolViolation((e as Error).message);
     }
@@ -514,7 +407,7 @@ export class Client extends Connection implements ProtocolHandler {
     if (o.lang !== '') ncs = ncs === '' ? o.lang : `${ncs}:${o.lang}`;
     if (o.name !== '') ncs = ncs === '' ? o.name : `${ncs}:${o.name}`;
     const base = this.connLabel();
-    this.logPrefix = ncs === '' ? base : `${base} - ${JSON.stringify(ncs)}`;
+    this.logPrefix = ncs === '' ? base : `${base} - ${goQuote(ncs)}`; // server/client.go: %q
   }
 
   sendOK(): void {

@@ -105,6 +105,10 @@ const unsubFrame = fc
   .tuple(verbCase('UNSUB'), sep, sidArb, fc.option(fc.oneof(fc.integer({ min: 0, max: 3 }).map(String), weirdNumber), { nil: undefined, freq: 3 }), eolArb)
   .map(([v, s, sid, max, eol]) => `${v}${s}${sid}${max !== undefined ? ' ' + max : ''}${eol}`);
 
+function utf8AsLatin1(s: string): string {
+  return Buffer.from(s, 'utf8').toString('latin1');
+}
+
 const connectField = fc.oneof(
   fc.constantFrom(
     '"verbose":false',
@@ -127,12 +131,30 @@ const connectField = fc.oneof(
     '"verbose":null',
     '"x":[1,{"y":2}]',
     '"headers":true,"headers":false',
+    // what Go's encoding/json does differently from JSON.parse (src/protocol/connect.ts)
+    '"protocol":1.0',
+    '"protocol":1e0',
+    '"protocol":-0',
+    '"protocol":99999999999999999999',
+    '"protocol":"1"',
+    '"name":1',
+    '"name":"a\\u00e9\\ud800\\"x"',
+    '"\\u0076erbose":false',
+    '"verbose":[]',
+    '"import":{"allow":[1]}',
+    '"export":{"deny":"x"}',
+    '"import":{"allow":["a"]}',
+    '"verbose":false,"verbose":null',
+    // UTF-8 as latin1 text (inputs are built with Buffer.from(…, 'latin1')): ſ (U+017F) and K (U+212A) fold to s and k
+    utf8AsLatin1('"verboſe":false'),
+    utf8AsLatin1('"n\u212Aey":1'),
+    utf8AsLatin1('"name":"é\u00a0"'),
   ),
 );
 export const connectJson = fc
   .array(connectField, { maxLength: 4 })
   .map((fs) => `{${fs.join(',')}}`);
-/** CONNECT JSON without duplicate keys (a duplicate is its own case: see test/fuzz/known.ts F1) */
+/** CONNECT JSON without duplicate keys (duplicates are rarer in real clients; connectJson has them) */
 export const connectJsonUnique = fc
   .uniqueArray(connectField, { maxLength: 4, selector: (f) => (/^"([^"]*)"/.exec(f)?.[1] ?? f).toLowerCase() })
   .map((fs) => `{${fs.filter((f) => !f.includes(',')).join(',')}}`);

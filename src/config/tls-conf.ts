@@ -174,6 +174,21 @@ function parseTLSInner(n: ConfNode, isClientCtx: boolean): TLSConfig {
         }
         break;
       }
+      case 'handshake_first':
+      case 'first':
+      case 'immediate':
+        // A 2.10 setting (server/opts.go parseTLS of 2.10) that 2.9.10 refuses
+        // as an unknown field; accepted because the server implements it and
+        // clients such as nats.js test it (docs/intended-differences.md). The
+        // 2.10 fallback forms ("auto", a delay) are not implemented.
+        if (v.kind === 'bool') tc.handshakeFirst = v.value as boolean;
+        else if (v.kind === 'string') {
+          const s = (v.value as string).toLowerCase();
+          if (s === 'true' || s === 'on') tc.handshakeFirst = true;
+          else if (s === 'false' || s === 'off') tc.handshakeFirst = false;
+          else fail(v, `field ${goQuote(key)}'s value ${goQuote(v.value as string)} is invalid (only true/false; no TLS fallback delay)`);
+        } else fail(v, `field ${goQuote(key)} should be a boolean or a string`);
+        break;
       default:
         fail(v, `error parsing tls config, unknown field [${goQuote(key)}]`);
     }

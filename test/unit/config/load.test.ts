@@ -479,6 +479,18 @@ test('tls: files, verify, timeout, ciphers, curves, pinned certs', () => {
   assert.equal(opts(`tls { cert_file: "${certs.cert}", key_file: "${certs.key}", timeout: "500ms" }`).tlsConfig?.timeoutMs, 500);
 });
 
+test('tls handshake_first (a 2.10 key, accepted on purpose): booleans and on/off strings', () => {
+  const tc = (v: string) => opts(`tls { cert_file: "${certs.cert}", key_file: "${certs.key}", handshake_first: ${v} }`).tlsConfig?.handshakeFirst;
+  assert.equal(tc('true'), true);
+  assert.equal(tc('false'), false);
+  assert.equal(tc('"on"'), true);
+  assert.equal(tc('"off"'), false);
+  assert.equal(opts(`tls { cert_file: "${certs.cert}", key_file: "${certs.key}", first: true }`).tlsConfig?.handshakeFirst, true);
+  // the 2.10 TLS fallback ("auto", a delay) is not implemented: refused, not ignored
+  assert.match(reason('tls { handshake_first: "auto" }'), /field "handshake_first"'s value "auto" is invalid/);
+  assert.match(reason('tls { handshake_first: 1 }'), /field "handshake_first" should be a boolean or a string/);
+});
+
 test('tls errors: reference texts', () => {
   assert.equal(reason('tls { cert_file: "x.pem" }'), "missing 'key_file' in TLS configuration");
   assert.equal(reason('tls { key_file: "x.pem" }'), "missing 'cert_file' in TLS configuration");

@@ -95,8 +95,21 @@ export function decodeClaims(token: string): Claims {
   } catch (e) {
     throw new JwtClaimError((e as Error).message);
   }
+  // A version 1 JWT (jwt/v2 decoder.go: `type` at the top level) keeps its
+  // claims under `nats` too; only type, tags and issuer_account sat beside
+  // them, and the v1 migration (decoder_account.go etc.) moves them in.
   const v1 = typeof raw.type === 'string';
-  const nats = (v1 ? raw : obj(raw.nats)) ?? {};
+  const nats = { ...(obj(raw.nats) ?? {}) };
+  if (v1) {
+    nats.type = raw.type;
+    if (raw.tags !== undefined) nats.tags = raw.tags;
+    if (raw.issuer_account !== undefined) nats.issuer_account = raw.issuer_account;
+    // decoder_user.go loadUser: a v1 user's subs/data/payload default to
+    // unlimited (a v2 user's to 0).
+    if (raw.type === 'user') {
+      for (const k of ['subs', 'data', 'payload']) if (nats[k] === undefined) nats[k] = NO_LIMIT;
+    }
+  }
   return {
     sub: str(raw.sub),
     iss: str(raw.iss),

@@ -141,6 +141,10 @@ export class Account {
   slowConsumers = 0;
   /** when the exports/imports were last (re)configured */
   updated = new Date();
+  /** the account's limits from the config (`limits {}`); -1 = none. JWT accounts keep theirs in auth/jwt.ts. */
+  maxConnections = -1;
+  maxSubs = -1;
+  maxPayload = -1;
 
   // --- exports and imports (set up by accounts/imports.ts) -----------------
 

@@ -68,8 +68,13 @@ export function configureAccounts(srv: Server, opts: Options = srv.opts): void {
     if (acc === srv.globalAccount || configured.has(name) || acc === srv.systemAccount) continue;
     srv.accounts.delete(name);
   }
-  for (const name of configured.keys()) {
-    if (!srv.accounts.has(name)) srv.accounts.set(name, new Account(name, cacheSize));
+  for (const [name, ac] of configured) {
+    let acc = srv.accounts.get(name);
+    if (acc === undefined) srv.accounts.set(name, (acc = new Account(name, cacheSize)));
+    // accounts { X { limits { ... } } } (server/opts.go parseAccountLimits); -1 = none
+    acc.maxConnections = ac.limits?.maxConnections ?? -1;
+    acc.maxSubs = ac.limits?.maxSubscriptions ?? -1;
+    acc.maxPayload = ac.limits?.maxPayload ?? -1;
   }
 
   // System account: the configured one, an account named $SYS, else a default $SYS.

@@ -22,7 +22,7 @@ import * as E from '../protocol/errors.js';
 import { ClientPermissions, PermissionRules } from './permissions.js';
 import { mapCertificateToUser } from './tlsmap.js';
 import { configureServerAccounts } from '../accounts/resolver.js';
-import { OperatorAuth, trustedKeysOf } from './jwt.js';
+import { NO_LIMIT, OperatorAuth, applyAccountLimits, trustedKeysOf } from './jwt.js';
 
 /** Raw nonce length; its base64url form (the INFO `nonce`) is 15 characters (server/nkey.go). */
 const NONCE_RAW_LEN = 11;
@@ -228,8 +228,11 @@ export class Authenticator {
       const nk = this.nkeys.get(co.nkey);
       if (nk === undefined || !typeAllowed(nk.allowedTypes, c)) return false;
       if (!this.verifyNonceSignature(c)) return false;
-      this.bind(c, nk.nkey, nk.account, nk.rules);
-      return true;
+      if (this.bind(c, nk.nkey, nk.account, nk.rules)) return true;
+      // RegisterNkeyUser's error fails the authentication too: the violation
+      // is logged, its -ERR does not reach the closed client.
+      srv.logger.error(`${c.logPrefix} - ${this.violationLogText(c)}`);
+      return false;
     } else if (this.users !== null) {
       if (this.tlsMap) {
         const der = c.tlsPeerCertificate?.raw ?? null;
@@ -261,8 +264,7 @@ export class Authenticator {
     }
     if (user !== null) {
       if (!comparePasswords(user.password, co.pass)) return false;
-      this.bind(c, user.username, user.account, user.rules);
-      return true;
+      return this.bind(c, user.username, user.account, user.rules);
     }
     if (this.token !== '') return comparePasswords(this.token, co.auth_token);
     if (this.username !== '') {
@@ -318,10 +320,29 @@ export class Authenticator {
     return ok;
   }
 
-  private bind(c: Client, name: string, account: Account, rules: PermissionRules | null): void {
+  /**
+   * Bind an authenticated client to its user's account and permissions
+   * (server/client.go RegisterUser → registerWithAccount: the account's
+   * limits apply, and a full account answers and closes the client, false).
+   */
+  private bind(c: Client, name: string, account: Account, rules: PermissionRules | null): boolean {
     c.user = name;
+    if (account.maxPayload !== NO_LIMIT || account.maxSubs !== NO_LIMIT) {
+      applyAccountLimits(c, NO_LIMIT, NO_LIMIT, account.maxPayload, account.maxSubs);
+    } else {
+      c.jwtMaxPayload = -1;
+      c.jwtMaxSubs = -1;
+    }
+    if (account.maxConnections !== NO_LIMIT && c.account !== account && account.numClients >= account.maxConnections) {
+      const text = 'maximum account active connections exceeded';
+      c.sendErr(text);
+      this.server.logger.error(`${c.logPrefix} - ${text}`);
+      c.close(ClosedState.MaxAccountConnectionsExceeded);
+      return false;
+    }
     this.server.moveClientToAccount(c, account);
     c.perms = rules === null ? null : new ClientPermissions(rules);
+    return true;
   }
 
   /** The "authentication error" log line's tail (server/client.go authViolation). */

@@ -707,34 +707,7 @@ export class OperatorAuth {
 
   /** server/client.go applyAccountLimits: user JWT, then account, then server limits. */
   private applyLimits(c: Client, userClaims: Json, info: JwtAccountInfo): void {
-    const srv = this.server;
-    const o = srv.opts;
-    const lim = { pay: num(userClaims.payload, 0), subs: num(userClaims.subs, 0) };
-    const minLimit = (key: 'pay' | 'subs', limit: number): boolean => {
-      const v = lim[key];
-      if (v !== NO_LIMIT) {
-        if (limit !== NO_LIMIT && limit < v) {
-          lim[key] = limit;
-          return true;
-        }
-      } else if (limit !== NO_LIMIT) {
-        lim[key] = limit;
-        return true;
-      }
-      return false;
-    };
-    minLimit('pay', info.maxPayload);
-    minLimit('subs', info.maxSubs);
-    let wasUnlimited = lim.pay === NO_LIMIT;
-    if (minLimit('pay', o.maxPayload === 0 ? NO_LIMIT : o.maxPayload) && !wasUnlimited) {
-      srv.logger.error(`${c.logPrefix} - Max Payload set to ${o.maxPayload} from server overrides account or user config`);
-    }
-    wasUnlimited = lim.subs === NO_LIMIT;
-    if (minLimit('subs', o.maxSubs === 0 ? NO_LIMIT : o.maxSubs) && !wasUnlimited) {
-      srv.logger.error(`${c.logPrefix} - Max Subscriptions set to ${o.maxSubs} from server overrides account or user config`);
-    }
-    c.jwtMaxPayload = lim.pay === NO_LIMIT ? Number.MAX_SAFE_INTEGER : lim.pay;
-    c.jwtMaxSubs = lim.subs;
+    applyAccountLimits(c, num(userClaims.payload, 0), num(userClaims.subs, 0), info.maxPayload, info.maxSubs);
   }
 
   /** Drop a client's expiry timer (closed, or re-authenticated). */
@@ -745,6 +718,42 @@ export class OperatorAuth {
       this.userTimers.delete(c);
     }
   }
+}
+
+/**
+ * server/client.go applyAccountLimits: the user's payload and subscription
+ * limits, lowered to the account's, then to the server's (logging when the
+ * server's override a set limit). -1 = no limit.
+ */
+export function applyAccountLimits(c: Client, userPay: number, userSubs: number, accPay: number, accSubs: number): void {
+  const srv = c.server;
+  const o = srv.opts;
+  const lim = { pay: userPay, subs: userSubs };
+  const minLimit = (key: 'pay' | 'subs', limit: number): boolean => {
+    const v = lim[key];
+    if (v !== NO_LIMIT) {
+      if (limit !== NO_LIMIT && limit < v) {
+        lim[key] = limit;
+        return true;
+      }
+    } else if (limit !== NO_LIMIT) {
+      lim[key] = limit;
+      return true;
+    }
+    return false;
+  };
+  minLimit('pay', accPay);
+  minLimit('subs', accSubs);
+  let wasUnlimited = lim.pay === NO_LIMIT;
+  if (minLimit('pay', o.maxPayload === 0 ? NO_LIMIT : o.maxPayload) && !wasUnlimited) {
+    srv.logger.error(`${c.logPrefix} - Max Payload set to ${o.maxPayload} from server overrides account or user config`);
+  }
+  wasUnlimited = lim.subs === NO_LIMIT;
+  if (minLimit('subs', o.maxSubs === 0 ? NO_LIMIT : o.maxSubs) && !wasUnlimited) {
+    srv.logger.error(`${c.logPrefix} - Max Subscriptions set to ${o.maxSubs} from server overrides account or user config`);
+  }
+  c.jwtMaxPayload = lim.pay === NO_LIMIT ? Number.MAX_SAFE_INTEGER : lim.pay;
+  c.jwtMaxSubs = lim.subs;
 }
 
 /** server/client.go authExpired / accountAuthExpired: -ERR, a debug line, close. */

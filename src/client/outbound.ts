@@ -20,11 +20,14 @@ const MAX_SLAB = 64 * 1024;
 /** full MAX_SLAB slabs kept for reuse by all connections (4 MiB) */
 const POOL_MAX = 64;
 const pool: Buffer[] = [];
+const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
 
 export class Outbound {
   /** bytes staged and not yet handed to the socket */
   staged = 0;
   private slab: Buffer | null = null;
+  /** a DataView of the current slab, for word-wise copies (client.ts copyBytes) */
+  view: DataView = EMPTY_VIEW;
   private slabSize = START_SLAB;
   private start = 0;
   /** write position in the slab */
@@ -72,6 +75,7 @@ export class Outbound {
     const size = n > this.slabSize ? n : this.slabSize;
     const slab = size === MAX_SLAB && pool.length > 0 ? pool.pop()! : Buffer.allocUnsafeSlow(size);
     this.slab = slab;
+    this.view = new DataView(slab.buffer, slab.byteOffset, slab.length);
     this.start = 0;
     this.pos = 0;
     return slab;
@@ -135,6 +139,7 @@ export class Outbound {
   /** Drop everything (connection closed). */
   reset(): void {
     this.slab = null;
+    this.view = EMPTY_VIEW;
     this.queue = null;
     this.spent = null;
     this.start = 0;

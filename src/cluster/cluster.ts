@@ -94,6 +94,14 @@ export class ClusterManager implements RouteInfoProvider {
   private readonly rm = new Map<Account, Map<string, number>>();
   /** interest announced in exporting accounts for local subscriptions covered by stream imports */
   private readonly shadows = new Map<Subscription, Shadow[]>();
+  /**
+   * Queue groups of local importers, as the peer's RS+ for them reads
+   * ("<exporter> <subject> <queue>"): the local stream import delivery
+   * serves such a group, so a publisher here must not also pick a remote
+   * member of it (in the reference both are members of one group in the
+   * exporter's index and one is picked).
+   */
+  private readonly shadowQueues = new Map<string, number>();
   /** accounts whose `_R_.<prefix>.>` response interest was announced, with that prefix */
   private readonly respInterest = new Map<Account, string>();
 
@@ -891,14 +899,28 @@ export class ClusterManager implements RouteInfoProvider {
     const list = shadowSubjects(acc, sub.subject);
     if (list.length === 0) return;
     this.shadows.set(sub, list);
-    for (const sh of list) this.updateInterest(sh.acc, sh.subject, sub.queue, 1);
+    for (const sh of list) {
+      this.updateInterest(sh.acc, sh.subject, sub.queue, 1);
+      if (sub.queue !== null) {
+        const k = `${sh.acc.name} ${sh.subject} ${sub.queue}`;
+        this.shadowQueues.set(k, (this.shadowQueues.get(k) ?? 0) + 1);
+      }
+    }
   }
 
   private removeShadows(sub: Subscription): void {
     const list = this.shadows.get(sub);
     if (list === undefined) return;
     this.shadows.delete(sub);
-    for (const sh of list) this.updateInterest(sh.acc, sh.subject, sub.queue, -1);
+    for (const sh of list) {
+      this.updateInterest(sh.acc, sh.subject, sub.queue, -1);
+      if (sub.queue !== null) {
+        const k = `${sh.acc.name} ${sh.subject} ${sub.queue}`;
+        const n = (this.shadowQueues.get(k) ?? 0) - 1;
+        if (n > 0) this.shadowQueues.set(k, n);
+        else this.shadowQueues.delete(k);
+      }
+    }
   }
 
   /** Imports changed on a reload: shadow interest follows the new ones. */
@@ -1083,7 +1105,17 @@ export class ClusterManager implements RouteInfoProvider {
 
   /** A client's message picked a queue member behind a route. */
   addQueueTarget(sub: Subscription): void {
+    if (this.hasShadowQueue(sub.sid)) return;
     this.addTarget(sub.client as Route, sub.queue);
+  }
+
+  /**
+   * Does a local importer's queue subscription shadow the group of this
+   * remote queue sub? (A remote sub's sid is the key its RS+ registered:
+   * "<account> <subject> <queue>".)
+   */
+  hasShadowQueue(remoteSid: string): boolean {
+    return this.shadowQueues.size > 0 && this.shadowQueues.has(remoteSid);
   }
 
   /**

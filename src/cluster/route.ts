@@ -646,7 +646,9 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
         }
         for (let k = 0; k < nl; k++) localMembers[k] = undefined as unknown as Subscription;
       }
-      if (!done && rsub !== null) {
+      // A local importer's member of this group (the reference's shadow
+      // subscription) counts as local: processRoutedImports serves it.
+      if (!done && rsub !== null && !mgr.hasShadowQueue(rsub.sid)) {
         mgr.addTarget(rsub.client as Route, rsub.queue);
         relayed = true;
       }

@@ -167,4 +167,69 @@ describe('account imports across routes', () => {
       }
     });
   }
+
+  const triples: Array<[ServerKind, ServerKind, ServerKind]> = [
+    ['tsnats', 'tsnats', 'tsnats'],
+    ['tsnats', 'reference', 'tsnats'],
+    ['reference', 'tsnats', 'reference'],
+    ['reference', 'reference', 'reference'],
+  ];
+  for (const kinds of triples) {
+    it(`${kinds.join(' + ')}: queue groups through imports are served once across three nodes`, async () => {
+      const n1 = await startNode(kinds[0], { name: 'N1', cluster: 'imports3', extraConf: ACCOUNTS, process: true });
+      const n2 = await startNode(kinds[1], { name: 'N2', cluster: 'imports3', extraConf: ACCOUNTS, process: true, routes: [n1.routeURL] });
+      const n3 = await startNode(kinds[2], { name: 'N3', cluster: 'imports3', extraConf: ACCOUNTS, process: true, routes: [n1.routeURL] });
+      const nodes = [n1, n2, n3];
+      const conns: NatsConnection[] = [];
+      try {
+        const a = await Promise.all(nodes.map((n) => as(n, 'a')));
+        const b = await Promise.all(nodes.map((n) => as(n, 'b')));
+        conns.push(...a, ...b);
+        // importers: a queue group in B with members on N1 and N2, a plain subscriber on N3
+        const group: string[] = [];
+        const plain: string[] = [];
+        for (const i of [0, 1]) b[i]!.subscribe('imp.events.>', { queue: 'workers', callback: (_e, m) => void group.push(td.decode(m.data)) });
+        b[2]!.subscribe('imp.events.>', { callback: (_e, m) => void plain.push(td.decode(m.data)) });
+        // responders: a queue group in A on N2 and N3
+        for (const i of [1, 2]) a[i]!.subscribe('svc.echo', { queue: 'svc', callback: (_e, m) => void m.respond(`N${i + 1}:${td.decode(m.data)}`) });
+        await Promise.all([...a, ...b].map((c) => c.flush()));
+        // wait for the full mesh: every node's publisher reaches the plain importer on N3, and the group
+        for (const i of [0, 1, 2]) {
+          await waitFor(`N${i + 1} reaches N3`, async () => {
+            a[i]!.publish('events.probe', `probe-${i}`);
+            await a[i]!.flush();
+            await sleep(50);
+            return plain.includes(`probe-${i}`);
+          });
+        }
+        await waitFor('B on N1 asks the service', async () => {
+          try {
+            return (await b[0]!.request('echo', 'p', { timeout: 500 })).data.length > 0;
+          } catch {
+            return false;
+          }
+        });
+        await sleep(300);
+        group.length = 0;
+        plain.length = 0;
+        const sent: string[] = [];
+        for (const i of [0, 1, 2]) {
+          for (let k = 0; k < 20; k++) {
+            a[i]!.publish(`events.n${i}`, `m${i}-${k}`);
+            sent.push(`m${i}-${k}`);
+          }
+        }
+        await Promise.all(a.map((c) => c.flush()));
+        await waitFor('every message in the group and at the plain importer', () => group.length >= 60 && plain.length >= 60);
+        await sleep(300);
+        assert.deepEqual([...group].sort(), [...sent].sort(), 'the queue group got each message once');
+        assert.deepEqual([...plain].sort(), [...sent].sort(), 'the plain importer got each message once');
+        const answers = await Promise.all([...Array(20).keys()].map((k) => b[k % 3]!.request('echo', `q${k}`, { timeout: 2000 })));
+        for (let k = 0; k < 20; k++) assert.match(td.decode(answers[k]!.data), new RegExp(`^N[23]:q${k}$`));
+      } finally {
+        await Promise.all(conns.map((c) => c.close()));
+        await Promise.all([n3.stop(), n2.stop(), n1.stop()]);
+      }
+    });
+  }
 });

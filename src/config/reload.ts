@@ -20,6 +20,10 @@ interface FieldRule {
   effect?: ReloadEffect;
   /** the "Reloaded: ..." line (value formatted by the caller), or null for none */
   log?: (v: unknown) => string | null;
+  /** the log line is the whole text, without "Reloaded: " */
+  raw?: boolean;
+  /** Go's %v of the value in a refusal, when not goValue's */
+  fmt?: (v: unknown) => string;
 }
 
 const goValue = (v: unknown): string => {
@@ -33,14 +37,22 @@ const goValue = (v: unknown): string => {
   return String(v);
 };
 
-const goDurationMs = (v: unknown): string => {
-  const ms = Number(v);
-  if (ms % 60000 === 0 && ms >= 60000) {
-    const m = ms / 60000;
-    return m >= 60 ? `${Math.floor(m / 60)}h${m % 60}m0s` : `${m}m0s`;
+/** Go's time.Duration String() of a number of milliseconds ("1h2m3.5s", "500ms", "0s"). */
+export const goDurationMs = (v: unknown): string => {
+  let ms = Number(v);
+  if (ms === 0) return '0s';
+  const neg = ms < 0;
+  if (neg) ms = -ms;
+  let out: string;
+  if (ms < 1000) out = `${ms}ms`;
+  else {
+    const h = Math.floor(ms / 3600000);
+    const m = Math.floor((ms % 3600000) / 60000);
+    const sms = ms % 60000;
+    const sec = `${Math.floor(sms / 1000)}${sms % 1000 ? '.' + String(sms % 1000).padStart(3, '0').replace(/0+$/, '') : ''}s`;
+    out = h > 0 ? `${h}h${m}m${sec}` : m > 0 ? `${m}m${sec}` : sec;
   }
-  if (ms % 1000 === 0) return `${ms / 1000}s`;
-  return ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`;
+  return neg ? '-' + out : out;
 };
 
 // Every Options field and how a reload treats it (server/reload.go diffOptions).
@@ -49,7 +61,8 @@ const RULES: Partial<Record<keyof Options, FieldRule>> = {
   serverName: { go: 'ServerName' },
   host: { go: 'Host' },
   port: { go: 'Port' },
-  clientAdvertise: { go: 'ClientAdvertise', effect: 'none' },
+  // server/reload.go clientAdvertiseOption says "Reload:", not "Reloaded:"
+  clientAdvertise: { go: 'ClientAdvertise', effect: 'none', log: (v) => `Reload: client_advertise = ${v}`, raw: true },
   noAdvertise: { go: 'NoAdvertise' },
   noLog: { go: 'NoLog', effect: 'none' },
   debug: { go: 'Debug', effect: 'logging', log: (v) => `debug = ${v}` },
@@ -58,7 +71,7 @@ const RULES: Partial<Record<keyof Options, FieldRule>> = {
   logtime: { go: 'Logtime', effect: 'logging', log: (v) => `logtime = ${v}` },
   logtimeUTC: { go: 'LogtimeUTC', effect: 'logging' },
   logFile: { go: 'LogFile', effect: 'logging', log: (v) => `log_file = ${v}` },
-  logSizeLimit: { go: 'LogSizeLimit', effect: 'logging' },
+  logSizeLimit: { go: 'LogSizeLimit' }, // no case in server/reload.go diffOptions: refused
   logMaxFiles: { go: 'LogMaxFiles', effect: 'logging' },
   syslog: { go: 'Syslog', effect: 'logging', log: (v) => `syslog = ${v}` },
   remoteSyslog: { go: 'RemoteSyslog', effect: 'logging', log: (v) => `remote_syslog = ${v}` },
@@ -66,11 +79,12 @@ const RULES: Partial<Record<keyof Options, FieldRule>> = {
   pidFile: { go: 'PidFile', effect: 'files', log: (v) => `pid_file = ${v}` },
   portsFileDir: { go: 'PortsFileDir', effect: 'files', log: (v) => `ports_file_dir = ${v}` },
   maxConn: { go: 'MaxConn', effect: 'limits', log: (v) => `max_connections = ${v}` },
-  maxSubs: { go: 'MaxSubs', effect: 'limits' },
-  maxSubTokens: { go: 'MaxSubTokens', effect: 'limits' },
+  // server/reload.go diffOptions has no case for these three: refused (F5)
+  maxSubs: { go: 'MaxSubs' },
+  maxSubTokens: { go: 'MaxSubTokens' },
   maxPayload: { go: 'MaxPayload', effect: 'limits', log: (v) => `max_payload = ${v}` },
   maxControlLine: { go: 'MaxControlLine', effect: 'limits', log: (v) => `max_control_line = ${v}` },
-  maxPending: { go: 'MaxPending', effect: 'limits' },
+  maxPending: { go: 'MaxPending' },
   maxPingsOut: { go: 'MaxPingsOut', effect: 'limits', log: (v) => `ping_max = ${v}` },
   pingIntervalMs: { go: 'PingInterval', effect: 'limits', log: (v) => `ping_interval = ${goDurationMs(v)}` },
   writeDeadlineMs: { go: 'WriteDeadline', effect: 'limits', log: (v) => `write_deadline = ${goDurationMs(v)}` },
@@ -86,10 +100,11 @@ const RULES: Partial<Record<keyof Options, FieldRule>> = {
   username: { go: 'Username', effect: 'auth', log: () => 'authorization username' },
   password: { go: 'Password', effect: 'auth', log: () => 'authorization password' },
   authorization: { go: 'Authorization', effect: 'auth', log: () => 'authorization token' },
-  users: { go: 'Users', effect: 'auth', log: () => 'authorization users' },
+  // "Reloaded: authorization users" and "Reloaded: accounts" are logged on every reload (ALWAYS)
+  users: { go: 'Users', effect: 'auth' },
   nkeys: { go: 'Nkeys', effect: 'auth', log: () => 'authorization nkey users' },
   defaultPermissions: { go: 'Users', effect: 'auth' },
-  accounts: { go: 'Accounts', effect: 'accounts', log: () => 'accounts' },
+  accounts: { go: 'Accounts', effect: 'accounts' },
   systemAccount: { go: 'SystemAccount' },
   noSystemAccount: { go: 'NoSystemAccount' },
   trustedOperators: { go: 'TrustedOperators' },
@@ -109,8 +124,9 @@ const RULES: Partial<Record<keyof Options, FieldRule>> = {
   monitoringToken: { go: 'MonitoringToken', effect: 'none' },
   cluster: { go: 'Cluster', effect: 'cluster' },
   routes: { go: 'Routes', effect: 'cluster', log: () => 'cluster routes' },
-  lameDuckDurationMs: { go: 'LameDuckDuration', effect: 'none' },
-  lameDuckGracePeriodMs: { go: 'LameDuckGracePeriod', effect: 'none' },
+  // no case in server/reload.go diffOptions: refused
+  lameDuckDurationMs: { go: 'LameDuckDuration', fmt: goDurationMs },
+  lameDuckGracePeriodMs: { go: 'LameDuckGracePeriod', fmt: goDurationMs },
   connectErrorReports: { go: 'ConnectErrorReports', effect: 'none', log: (v) => `connect_error_reports = ${v}` },
   reconnectErrorReports: { go: 'ReconnectErrorReports', effect: 'none', log: (v) => `reconnect_error_reports = ${v}` },
   tags: { go: 'Tags', effect: 'none', log: () => 'tags' },
@@ -121,11 +137,41 @@ const RULES: Partial<Record<keyof Options, FieldRule>> = {
   unsupported: { go: 'unsupported', effect: 'none' },
 };
 
+// The exported fields of server/opts.go Options in declaration order:
+// diffOptions walks them in this order, so it decides which refusal is
+// reported first and the order of the "Reloaded: ..." lines.
+const GO_FIELD_ORDER = [
+  'ConfigFile', 'ServerName', 'Host', 'Port', 'DontListen', 'ClientAdvertise', 'Trace', 'Debug', 'TraceVerbose',
+  'NoLog', 'NoSigs', 'NoSublistCache', 'NoHeaderSupport', 'DisableShortFirstPing', 'Logtime', 'MaxConn', 'MaxSubs',
+  'MaxSubTokens', 'Nkeys', 'Users', 'Accounts', 'NoAuthUser', 'SystemAccount', 'NoSystemAccount', 'Username',
+  'Password', 'Authorization', 'PingInterval', 'MaxPingsOut', 'HTTPHost', 'HTTPPort', 'HTTPBasePath', 'HTTPSPort',
+  'AuthTimeout', 'MaxControlLine', 'MaxPayload', 'MaxPending', 'Cluster', 'Gateway', 'LeafNode', 'JetStream',
+  'JetStreamMaxMemory', 'JetStreamMaxStore', 'JetStreamDomain', 'JetStreamExtHint', 'JetStreamKey',
+  'JetStreamCipher', 'JetStreamUniqueTag', 'JetStreamLimits', 'JetStreamMaxCatchup', 'StoreDir',
+  'JsAccDefaultDomain', 'Websocket', 'MQTT', 'ProfPort', 'PidFile', 'PortsFileDir', 'LogFile', 'LogSizeLimit',
+  'Syslog', 'RemoteSyslog', 'Routes', 'RoutesStr', 'TLSTimeout', 'TLS', 'TLSVerify', 'TLSMap', 'TLSCert', 'TLSKey',
+  'TLSCaCert', 'TLSConfig', 'TLSPinnedCerts', 'TLSRateLimit', 'AllowNonTLS', 'WriteDeadline', 'MaxClosedClients',
+  'LameDuckDuration', 'LameDuckGracePeriod', 'MaxTracedMsgLen', 'TrustedKeys', 'TrustedOperators',
+  'AccountResolver', 'AccountResolverTLSConfig', 'AlwaysEnableNonce', 'CustomClientAuthentication',
+  'CustomRouterAuthentication', 'CheckConfig', 'ConnectErrorReports', 'ReconnectErrorReports', 'Tags', 'OCSPConfig',
+];
+const GO_INDEX = new Map(GO_FIELD_ORDER.map((f, i) => [f, i]));
+/** fields of tsnats only, and unexported ones (diffOptions skips those), come after */
+const goIndex = (go: string): number => GO_INDEX.get(go) ?? GO_FIELD_ORDER.length;
+
+// diffOptions never compares Users and Accounts (their values hold internal
+// state and never compare equal), so every reload applies a usersOption and
+// an accountsOption, and each logs its line.
+const ALWAYS: Array<[number, string]> = [
+  [goIndex('Users'), 'Reloaded: authorization users'],
+  [goIndex('Accounts'), 'Reloaded: accounts'],
+];
+
 export interface ReloadPlan {
   /** fields that changed and can be applied */
   changed: Array<keyof Options>;
   effects: Set<ReloadEffect>;
-  /** the "Reloaded: ..." lines, in the reference's order of fields */
+  /** the log lines ("Reloaded: ..."), in the reference's order of fields */
   logLines: string[];
 }
 
@@ -149,12 +195,16 @@ function deepEqual(a: unknown, b: unknown): boolean {
  */
 export function planReload(cur: Options, next: Options): ReloadPlan {
   const plan: ReloadPlan = { changed: [], effects: new Set(), logLines: [] };
-  const keys = new Set([...Object.keys(cur), ...Object.keys(next)]) as Set<keyof Options>;
+  const keys = [...new Set([...Object.keys(cur), ...Object.keys(next)])] as Array<keyof Options>;
+  const ruleOf = (k: keyof Options): FieldRule => RULES[k] ?? { go: String(k) };
+  // stable sort: fields sharing a Go field keep the model's order
+  keys.sort((x, y) => goIndex(ruleOf(x).go) - goIndex(ruleOf(y).go));
+  const lines: Array<[number, string]> = [...ALWAYS];
   for (const key of keys) {
     const a = cur[key];
     const b = next[key];
     if (deepEqual(a, b)) continue;
-    const rule = RULES[key] ?? { go: String(key) };
+    const rule = ruleOf(key);
     if (key === 'port' && (b === 0 || b === -1)) continue; // server/reload.go: a random port is kept
     if (key === 'cluster') {
       // Only the cluster listen address is fixed; authorization, routes,
@@ -162,12 +212,21 @@ export function planReload(cur: Options, next: Options): ReloadPlan {
       const ca = a as Options['cluster'];
       const cb = b as Options['cluster'];
       const portSame = ca.port === cb.port || cb.port === 0 || cb.port === -1;
-      if (ca.host !== cb.host || !portSame || ca.name !== cb.name) {
+      // server/reload.go Reload: a random cluster port means the running one, before comparing
+      if (portSame && deepEqual(ca, { ...cb, port: ca.port })) continue;
+      // server/reload.go validateClusterOpts: host first, then port (Go's Host is "" without clustering)
+      const goHost = (c: Options['cluster']) => (c.port === 0 ? '' : c.host);
+      if (goHost(ca) !== goHost(cb)) {
+        throw new ReloadError(`config reload not supported for cluster host: old=${goHost(ca)}, new=${goHost(cb)}`);
+      }
+      if (!portSame) throw new ReloadError(`config reload not supported for cluster port: old=${ca.port}, new=${cb.port}`);
+      if (ca.name !== cb.name) {
+        // the reference renames the cluster live; tsnats' routes cannot yet (docs/intended-differences.md)
         throw new ReloadError(`config reload not supported for ${rule.go}: old=${goValue(a)}, new=${goValue(b)}`);
       }
       plan.changed.push(key);
       plan.effects.add('cluster');
-      plan.logLines.push('cluster');
+      lines.push([goIndex(rule.go), 'Reloaded: cluster']);
       continue;
     }
     if (key === 'noAuthUser') {
@@ -179,12 +238,15 @@ export function planReload(cur: Options, next: Options): ReloadPlan {
       }
     }
     if (rule.effect === undefined) {
-      throw new ReloadError(`config reload not supported for ${rule.go}: old=${goValue(a)}, new=${goValue(b)}`);
+      const f = rule.fmt ?? goValue;
+      throw new ReloadError(`config reload not supported for ${rule.go}: old=${f(a)}, new=${f(b)}`);
     }
     plan.changed.push(key);
     plan.effects.add(rule.effect);
     const line = rule.log?.(b);
-    if (line) plan.logLines.push(line);
+    if (line) lines.push([goIndex(rule.go), rule.raw ? line : `Reloaded: ${line}`]);
   }
+  lines.sort((x, y) => x[0] - y[0]);
+  plan.logLines = lines.map((l) => l[1]);
   return plan;
 }

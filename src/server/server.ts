@@ -351,7 +351,7 @@ export class Server {
     }
     if (fx.has('files')) this.writePortsFile();
     for (const hook of this.reloadHooks) hook(plan, old);
-    for (const line of plan.logLines) this.logger.notice(`Reloaded: ${line}`);
+    for (const line of plan.logLines) this.logger.notice(line);
     this.configTime = new Date();
     this.flushDirty();
     this.logger.notice('Reloaded server configuration');

@@ -109,11 +109,10 @@ for (const kind of ['tsnats', 'reference'] as ServerKind[]) {
   });
 }
 
-// Open finding F5 (docs/reliability.md): nats-server 2.9.10 refuses to reload
-// max_subscriptions, max_pending and max_sub_tokens ("config reload not
-// supported for MaxSubs: old=0, new=100"); tsnats applies them. Kept out of
-// the default run until fixed: FUZZ_PENDING=1 runs it.
-describe('pending F5: options the reference cannot reload', { skip: process.env.FUZZ_PENDING === '1' ? false : 'open finding F5: set FUZZ_PENDING=1' }, () => {
+// Finding F5 (docs/reliability.md, fixed): nats-server 2.9.10 refuses to
+// reload max_subscriptions, max_pending and max_sub_tokens ("config reload
+// not supported for MaxSubs: old=0, new=100"), and so does tsnats.
+describe('F5: options the reference cannot reload', () => {
   for (const line of ['max_subscriptions: 100', 'max_pending: 10MB', 'max_sub_tokens: 8']) {
     it(`${line}: refused like the reference`, { timeout: 60_000 }, async () => {
       const outcome = async (kind: ServerKind): Promise<string> => {

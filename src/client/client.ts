@@ -20,6 +20,7 @@ import type { ClientPermissions } from '../auth/permissions.js';
 import type { Authenticator } from '../auth/auth.js';
 import { processImports, checkReverseEntries } from '../accounts/imports.js';
 import { stallProducer } from './stall.js';
+import { copyBytes, setCopyTarget } from './copy.js';
 import { selectMappedSubject } from '../accounts/mapping.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -932,7 +933,7 @@ export class Client extends Connection implements ProtocolHandler {
 
     const out = this.out;
     const dst = out.reserve(total);
-    copyDstView = out.view;
+    setCopyTarget(out.view);
     let p = out.pos;
     const prefix = withHdr ? HMSG_PREFIX : MSG_PREFIX;
     for (let i = 0; i < prefix.length; i++) dst[p++] = prefix[i];
@@ -985,48 +986,6 @@ export class Client extends Connection implements ProtocolHandler {
     }
   }
 }
-
-/**
- * Copy [s, e) of src into dst at d. `dst` must be the slab whose view is in
- * copyDstView (writeMsg sets it after reserve). Short runs: a byte loop;
- * up to 256 bytes: 4 bytes at a time through DataViews (no allocation: the
- * source view is cached, the slab's view lives in its Outbound), about twice
- * as fast as Uint8Array#set for 16-200 byte payloads, which must allocate a
- * subarray per copy; longer: Uint8Array#set.
- */
-function copyBytes(src: Buffer, s: number, e: number, dst: Buffer, d: number): number {
-  const n = e - s;
-  if (n < 8) {
-    for (let i = 0; i < n; i++) dst[d + i] = src[s + i];
-    return d + n;
-  }
-  if (src !== copySrc) {
-    // Sources other than the shared read buffer are short (sids, one-off
-    // buffers): a byte loop, keeping the read buffer's views cached.
-    if (src.length < 4096 && n < 256) {
-      for (let i = 0; i < n; i++) dst[d + i] = src[s + i];
-      return d + n;
-    }
-    copySrc = src;
-    copySrcU8 = new Uint8Array(src.buffer, src.byteOffset, src.length);
-    copySrcView = new DataView(src.buffer, src.byteOffset, src.length);
-  }
-  if (n < 256) {
-    const sv = copySrcView;
-    const dv = copyDstView;
-    let i = 0;
-    for (; i + 4 <= n; i += 4) dv.setUint32(d + i, sv.getUint32(s + i, true), true);
-    for (; i < n; i++) dst[d + i] = src[s + i];
-    return d + n;
-  }
-  dst.set(copySrcU8.subarray(s, e), d);
-  return d + n;
-}
-
-let copySrc: Buffer = EMPTY;
-let copySrcU8: Uint8Array = new Uint8Array(0);
-let copySrcView: DataView = new DataView(new ArrayBuffer(0));
-let copyDstView: DataView = copySrcView;
 
 /** server/client.go removePassFromTrace: never log a password. */
 function redactPass(text: string): string {

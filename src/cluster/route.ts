@@ -34,6 +34,7 @@ import type { RouteURL } from './url.js';
 import type { RoutePerms } from './perms.js';
 import type { ClusterManager } from './cluster.js';
 import type { MonitoredRoute, MonitoredSub } from '../monitor/routes.js';
+import { copyBytes, setCopyTarget } from '../client/copy.js';
 
 export const enum RouteType {
   /** learned from gossip */
@@ -818,6 +819,7 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
 
     const out = this.out;
     const dst = out.reserve(total);
+    setCopyTarget(out.view);
     let p = out.pos;
     const prefix = withHdr ? HMSG_PREFIX : RMSG_PREFIX;
     for (let i = 0; i < 5; i++) dst[p++] = prefix[i];
@@ -886,17 +888,6 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
 
 function sizeOf(s: string): number {
   return parseSizeBytes(Buffer.from(s, 'latin1'), 0, s.length);
-}
-
-/** Copy [s, e) of src into dst at d; a byte loop beats a native call for short runs. */
-function copyBytes(src: Buffer, s: number, e: number, dst: Buffer, d: number): number {
-  const n = e - s;
-  if (n < 24) {
-    for (let i = 0; i < n; i++) dst[d + i] = src[s + i];
-    return d + n;
-  }
-  src.copy(dst, d, s, e);
-  return d + n;
 }
 
 /** server/client.go removePassFromTrace: never log a password. */

@@ -590,6 +590,17 @@ export class Client extends Connection implements ProtocolHandler {
     return this.paSize;
   }
 
+  /**
+   * The payload of this PUB/HPUB ends in a later read: the reference's
+   * clonePubArg re-runs processPub, which sends the pedantic error again
+   * (server/parser.go; docs/intended-differences.md, timing-dependent).
+   */
+  onMsgSpans(): void {
+    if (this.opts.pedantic && !isValidLiteralSubjectBytes(this.paBuf, this.paSubjStart, this.paSubjEnd)) {
+      this.sendErr(E.ERR_INVALID_PUBLISH_SUBJECT);
+    }
+  }
+
   onPub(buf: Buffer, lineStart: number, lineEnd: number, T: Int32Array, n: number, size: number, payloadStart: number): boolean {
     if (this.server.logger.traceEnabled) this.traceIn('PUB', latin1(buf, lineStart, lineEnd));
     this.paBuf = buf;

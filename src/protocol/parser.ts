@@ -72,6 +72,13 @@ export interface ProtocolHandler {
   /** The payload of the last onMsgArgs frame: buf[start, start + size). Return false to stop. */
   onMsg(buf: Buffer, start: number): boolean;
   /**
+   * The payload (or its CRLF) of the last onMsgArgs frame does not end in the
+   * read its control line ended in. server/parser.go then runs clonePubArg,
+   * which runs processPub/processHeaderPub again, repeating their side
+   * effects (the pedantic -ERR). Never called for frames wholly in a read.
+   */
+  onMsgSpans?(): void;
+  /**
    * Clients only: a whole plain PUB frame. Args line is buf[lineStart,
    * lineEnd), split into n (2 or 3) tokens at toks[2k], toks[2k+1]; the
    * payload of `size` bytes starts at payloadStart and is followed by CRLF.
@@ -438,6 +445,7 @@ export class ProtocolParser {
               this.msgBuf = Buffer.allocUnsafe(size + 2);
               this.msgLen = 0;
               this.state = S.PAYLOAD;
+              if (h.onMsgSpans !== undefined) h.onMsgSpans();
             }
           } else {
             this.state = S.START;

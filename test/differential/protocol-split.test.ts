@@ -186,3 +186,32 @@ describe('large payloads and pipelines', () => {
     pin(ref, "-ERR 'Maximum Payload Violation'\r\n", true);
   });
 });
+
+// server/parser.go: when a PUB/HPUB's payload (or its CRLF) does not end in
+// the read its control line ended in, clonePubArg runs processPub again and
+// the pedantic check's -ERR comes twice (finding F3; tsnats reproduces it
+// through ProtocolHandler.onMsgSpans, off the whole-frame fast path).
+describe('pedantic -ERR repeated when the payload spans reads (F3)', () => {
+  const PEDANTIC = 'CONNECT {"verbose":false,"pedantic":true}\r\n';
+  const ERR = "-ERR 'Invalid Publish Subject'\r\n";
+  const cases: [string, string[], string][] = [
+    ['payload cut', [PEDANTIC + 'PUB foo..bar 5\r\nhel', 'lo\r\nPING\r\n'], ERR + ERR + PONG],
+    ['CRLF cut', [PEDANTIC + 'PUB foo..bar 5\r\nhello', '\r\nPING\r\n'], ERR + ERR + PONG],
+    ['read ends with the control line', [PEDANTIC + 'PUB foo..bar 5\r\n', 'hello\r\nPING\r\n'], ERR + ERR + PONG],
+    ['control line itself split, then the payload', [PEDANTIC + 'PUB foo..', 'bar 5\r\nhel', 'lo\r\nPING\r\n'], ERR + ERR + PONG],
+    ['whole frame in one read: once', [PEDANTIC + 'PUB foo..bar 5\r\nhello\r\n', 'PING\r\n'], ERR + PONG],
+    ['HPUB headers cut', [PEDANTIC.replace('}', ',"headers":true}') + 'HPUB foo.* 12 14\r\nNATS/1.0\r\n', '\r\nhi\r\nPING\r\n'], ERR + ERR + PONG],
+    ['verbose: +OK once, after the message', ['CONNECT {"verbose":true,"pedantic":true}\r\nPUB foo.> 1\r\n', 'a\r\nPING\r\n'], '+OK\r\n' + ERR + ERR + '+OK\r\n' + PONG],
+    ['a valid subject: nothing repeated', [PEDANTIC + 'SUB foo 1\r\nPUB foo 5\r\nhel', 'lo\r\nPING\r\n'], msg('foo', 1, 'hello') + PONG],
+  ];
+  for (const [name, chunks, expected] of cases) {
+    it(name, async (t) => {
+      const { ref } = await run(t, chunks, { delayMs: 50 });
+      pin(ref, expected, false);
+    });
+  }
+  it('one byte per write', async (t) => {
+    const { ref } = await run(t, [PEDANTIC, ...bytewise('PUB foo..bar 2\r\nhi\r\nPING\r\n')], { delayMs: 2 });
+    pin(ref, ERR + ERR + PONG, false);
+  });
+});

@@ -38,7 +38,9 @@ import {
   type RouteURL,
 } from './url.js';
 import type { RouteInfoProvider } from '../monitor/routes.js';
-import { clientHandshake, describeTLS, loadRouteTLS, serverOptions, type RouteTLS } from './tls.js';
+import { checkPinned, clientHandshake, describeTLS, dnsAltNameMatches, loadRouteTLS, serverOptions, type RouteTLS } from './tls.js';
+import { certIdentity } from '../tls/x509.js';
+import { mapCertificateToUser } from '../auth/tlsmap.js';
 import { shadowSubjects, type Shadow } from './imports.js';
 
 /** server/route.go RouteProtoV2: the route protocol with accounts. */
@@ -389,7 +391,18 @@ export class ClusterManager implements RouteInfoProvider {
       return;
     }
     sock.setNoDelay(true);
+    if (this.tls !== null && sock instanceof tls.TLSSocket && !this.pinnedOK(sock, this.tls)) return;
     this.createRoute(sock, null);
+  }
+
+  /** pinned_certs (server/client.go doTLSHandshake, matchesPinnedCert): the handshake fails otherwise. */
+  private pinnedOK(sock: tls.TLSSocket, t: RouteTLS): boolean {
+    const err = checkPinned(t, sock);
+    if (err === null) return true;
+    const cid = this.server.allocCid();
+    this.server.logger.error(`${unmapIPv4(sock.remoteAddress ?? '')}:${sock.remotePort ?? 0} - rid:${cid} - TLS route handshake error: ${err}`);
+    sock.destroy();
+    return false;
   }
 
   private createRoute(sock: net.Socket, url: RouteURL | null): Route {
@@ -457,13 +470,51 @@ export class ClusterManager implements RouteInfoProvider {
     return this.tls.timeoutMs + 1000;
   }
 
-  /** server/auth.go isRouterAuthorized (user/password only). */
-  isRouterAuthorized(user: string, pass: string): boolean {
+  /**
+   * server/auth.go isRouterAuthorized: with `verify_and_map` or
+   * `verify_cert_and_check_known_urls` the peer's certificate decides (a
+   * DNS name matching a configured route host, or an email, DNS name, URI
+   * or subject equal to the cluster user), else user/password.
+   */
+  isRouterAuthorized(r: Route, user: string, pass: string): boolean {
+    const t = this.tls;
+    if (t !== null && (t.verifyAndMap || t.checkKnownUrls)) return this.certAuthorized(r, t);
     const o = this.opts;
     const u = o.username ?? '';
     if (u === '') return true;
     if (u !== user) return false;
     return comparePasswords(o.password ?? '', pass);
+  }
+
+  private certAuthorized(r: Route, t: RouteTLS): boolean {
+    const log = this.server.logger;
+    const debug = (m: string) => {
+      if (log.debugEnabled) log.debug(`${r.logPrefix} - ${m}`);
+    };
+    const sock = r.socket;
+    const der = sock instanceof tls.TLSSocket ? (sock.getPeerX509Certificate()?.raw ?? null) : null;
+    if (der === null) {
+      debug('User required in cert, no peer certificates found');
+      return false;
+    }
+    if (t.checkKnownUrls) {
+      let names: string[] = [];
+      try {
+        names = certIdentity(der).dnsNames;
+      } catch {
+        names = [];
+      }
+      const hosts = this.explicit.map((u) => u.hostname);
+      for (const d of names) {
+        if (dnsAltNameMatches(d, hosts)) {
+          debug(`Using SAN found in cert for auth [""]`);
+          return true;
+        }
+      }
+    }
+    const name = this.opts.username ?? '';
+    if (!t.verifyAndMap || name === '') return false;
+    return mapCertificateToUser(der, new Map([[name, { username: name }]]), () => true, debug) !== null;
   }
 
   /** Dial a route until it works, or per connect_retries (server/route.go connectToRoute). */
@@ -512,9 +563,14 @@ export class ClusterManager implements RouteInfoProvider {
         sock.destroy();
         return;
       }
-      if (this.tls !== null) {
+      const rtls = this.tls;
+      if (rtls !== null) {
         const tsock = await this.tlsHandshake(sock, url);
         if (tsock === null) return;
+        if (!this.pinnedOK(tsock, rtls)) {
+          if (this.running) void this.reconnectToRoute(url, this.explicit.some((x) => urlsEqual(x, url)) ? RouteType.Explicit : RouteType.Implicit);
+          return;
+        }
         sock = tsock;
       }
       this.createRoute(sock, url);

@@ -346,7 +346,7 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
     this.verbose = pc.verbose;
     // server/client.go processConnect: authentication, then the account
     // designation check, then the route-specific part (processRouteConnect).
-    if (!this.mgr.isRouterAuthorized(pc.user, pc.pass)) {
+    if (!this.mgr.isRouterAuthorized(this, pc.user, pc.pass)) {
       this.authViolation(pc.user);
       return false;
     }

@@ -5,10 +5,11 @@
 // on a route connection, before any protocol byte (server/route.go
 // createRoute).
 
-import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import { TLS_TIMEOUT_MS, type TLSConfig } from '../config/options.js';
+import { buildClientTLS } from '../tls/tls.js';
+import { spkiSha256 } from '../tls/x509.js';
 
 export interface RouteTLS {
   /** the context the dialing side uses */
@@ -19,23 +20,65 @@ export interface RouteTLS {
   /** do not verify the server's chain and name when dialing (tls { insecure: true }) */
   readonly insecure: boolean;
   readonly ca: Buffer | undefined;
+  /** verify_and_map: an inbound route authenticates with its certificate (server/auth.go isRouterAuthorized) */
+  readonly verifyAndMap: boolean;
+  /** verify_cert_and_check_known_urls: a DNS name of the certificate must match a configured route host */
+  readonly checkKnownUrls: boolean;
+  /** lower-case hex SHA-256 of the peer's SubjectPublicKeyInfo (pinned_certs), or null */
+  readonly pinned: ReadonlySet<string> | null;
 }
 
-/** Load certificate, key and CA once. Throws with the file error. */
+/**
+ * Load certificate, key and CA once (throws with the reference's file
+ * error). cipher_suites and curve_preferences use Go's names and are mapped
+ * to OpenSSL's as for the client listener (src/tls/tls.ts): a list limits
+ * the TLS 1.2 suites, and TLS 1.3 suites stay on since Go's cannot be
+ * configured (server/opts.go GenTLSConfig, crypto/tls).
+ */
 export function loadRouteTLS(cfg: TLSConfig): RouteTLS {
-  const cert = cfg.certFile !== undefined ? readFileSync(cfg.certFile) : undefined;
-  const key = cfg.keyFile !== undefined ? readFileSync(cfg.keyFile) : undefined;
-  const ca = cfg.caFile !== undefined ? readFileSync(cfg.caFile) : undefined;
-  // cipher_suites / curve_preferences use Go's names; Node's defaults (strong
-  // suites only, TLS 1.2+) are kept, which every 2.9 peer accepts.
-  const opts: tls.SecureContextOptions = { cert, key, ca, minVersion: 'TLSv1.2' };
+  const c = buildClientTLS(cfg);
+  const opts: tls.SecureContextOptions = {
+    cert: c.cert,
+    key: c.key,
+    ca: c.ca,
+    minVersion: c.minVersion ?? 'TLSv1.2',
+    ciphers: c.ciphers,
+    ecdhCurve: c.ecdhCurve,
+    honorCipherOrder: true,
+  };
   return {
     context: tls.createSecureContext(opts),
     material: opts,
     timeoutMs: cfg.timeoutMs > 0 ? cfg.timeoutMs : TLS_TIMEOUT_MS,
     insecure: cfg.insecure,
-    ca,
+    ca: c.ca as Buffer | undefined,
+    verifyAndMap: cfg.verifyAndMap,
+    checkKnownUrls: cfg.checkKnownUrls === true,
+    pinned: cfg.pinnedCerts !== undefined && cfg.pinnedCerts.length > 0 ? new Set(cfg.pinnedCerts.map((p) => p.toLowerCase())) : null,
   };
+}
+
+/** server/client.go matchesPinnedCert: null when acceptable, else the error text. */
+export function checkPinned(t: RouteTLS, sock: tls.TLSSocket): string | null {
+  if (t.pinned === null) return null;
+  const cert = sock.getPeerX509Certificate();
+  if (cert === undefined || !t.pinned.has(spkiSha256(cert))) return 'certificate not pinned';
+  return null;
+}
+
+/**
+ * server/auth.go dnsAltNameMatches: a certificate DNS name matches a route
+ * URL host label by label, `*` only as the leftmost label.
+ */
+export function dnsAltNameMatches(dnsName: string, hosts: readonly string[]): boolean {
+  const labels = dnsName.toLowerCase().split('.');
+  outer: for (const h of hosts) {
+    const hl = h.toLowerCase().split('.');
+    if (hl.length !== labels.length) continue;
+    for (let i = labels[0] === '*' ? 1 : 0; i < labels.length; i++) if (labels[i] !== hl[i]) continue outer;
+    return true;
+  }
+  return false;
 }
 
 /** Options for the route listener (a tls.Server that handshakes on accept). */

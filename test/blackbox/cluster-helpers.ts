@@ -36,7 +36,8 @@ export interface NodeSpec {
   /** cluster advertise host[:port] */
   advertise?: string;
   connectRetries?: number;
-  tls?: { cert: string; key: string; ca: string; timeoutSec?: number };
+  /** `extra`: more lines inside the tls block (config-file nodes only: reference, or tsnats with `process`) */
+  tls?: { cert: string; key: string; ca: string; timeoutSec?: number; extra?: string };
   /** extra top-level config lines (reference) and the matching options (tsnats) */
   extraConf?: string;
   extraOpts?: Partial<Options>;
@@ -100,7 +101,7 @@ function confFor(spec: NodeSpec): string {
   if (spec.connectRetries !== undefined) lines.push(`  connect_retries: ${spec.connectRetries}`);
   if (spec.tls !== undefined) {
     lines.push(
-      `  tls { cert_file: ${JSON.stringify(spec.tls.cert)}, key_file: ${JSON.stringify(spec.tls.key)}, ca_file: ${JSON.stringify(spec.tls.ca)}${spec.tls.timeoutSec !== undefined ? `, timeout: ${spec.tls.timeoutSec}` : ''} }`,
+      `  tls { cert_file: ${JSON.stringify(spec.tls.cert)}, key_file: ${JSON.stringify(spec.tls.key)}, ca_file: ${JSON.stringify(spec.tls.ca)}${spec.tls.timeoutSec !== undefined ? `, timeout: ${spec.tls.timeoutSec}` : ''}${spec.tls.extra !== undefined ? `\n    ${spec.tls.extra}\n  ` : ' '}}`,
     );
   }
   if (spec.routes !== undefined && spec.routes.length > 0) lines.push(`  routes: [${spec.routes.map((r) => JSON.stringify(r)).join(', ')}]`);

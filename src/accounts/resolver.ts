@@ -6,8 +6,118 @@
 
 import type { AccountConfig, ExportConfig, ImportConfig, Options } from '../config/options.js';
 import type { Server } from '../server/server.js';
-import { accountInfoFromJWT, decodeClaims, trustedKeysOf } from '../auth/jwt.js';
+import { accountInfoFromJWT, decodeClaims, trustedKeysOf, type JwtAccountInfo } from '../auth/jwt.js';
 import { AccountConfigError, configureAccounts } from './imports.js';
+import { UrlAccountResolver } from './url-resolver.js';
+import { fromPublic } from '@nats-io/nkeys';
+
+/** Account JWTs a URL resolver fetched, per server (they outlive reloads). */
+const fetchedJWTs = new WeakMap<Server, Map<string, string>>();
+const urlResolvers = new WeakMap<Server, UrlAccountResolver>();
+/** servers whose URL resolver passed the start-up check */
+const started = new WeakSet<Server>();
+
+/** The account JWTs the server knows: the preload and what the URL resolver fetched. */
+export function knownAccountJWTs(srv: Server, opts: Options = srv.opts): Record<string, string> {
+  const fetched = fetchedJWTs.get(srv);
+  return fetched === undefined ? opts.resolverPreload : { ...Object.fromEntries(fetched), ...opts.resolverPreload };
+}
+
+/** The server's URL resolver, when `resolver: URL(...)` is configured. */
+function urlResolver(srv: Server): UrlAccountResolver | null {
+  const r = srv.opts.resolver;
+  if (r === undefined || r.type !== 'url') return null;
+  let ur = urlResolvers.get(srv);
+  if (ur === undefined || ur.url !== (r.url.endsWith('/') ? r.url : r.url + '/')) {
+    ur?.close();
+    ur = new UrlAccountResolver(r.url);
+    urlResolvers.set(srv, ur);
+  }
+  return ur;
+}
+
+/**
+ * server/server.go lookupAccount → fetchAccount for an account the server
+ * does not know yet: fetched from the URL resolver, checked, registered
+ * with its exports and imports (the accounts it imports from are looked up
+ * too, as updateAccountClaimsWithRefresh does). Returns the account's info
+ * or the lookup error's text. Without a URL resolver an unknown account is
+ * "account not found".
+ */
+export function fetchAccount(srv: Server, pub: string, trusted: ReadonlySet<string>): JwtAccountInfo | string {
+  const ur = urlResolver(srv);
+  if (ur === null) return 'account not found';
+  const fetched = new Map<string, string>();
+  const err = fetchInto(srv, ur, pub, trusted, fetched);
+  if (fetched.size > 0) {
+    let store = fetchedJWTs.get(srv);
+    if (store === undefined) fetchedJWTs.set(srv, (store = new Map()));
+    for (const [k, v] of fetched) store.set(k, v);
+    configureServerAccounts(srv);
+  }
+  if (err !== null) return err;
+  return accountInfoFromJWT(pub, fetched.get(pub)!, trusted);
+}
+
+function fetchInto(srv: Server, ur: UrlAccountResolver, pub: string, trusted: ReadonlySet<string>, out: Map<string, string>): string | null {
+  // server/server.go fetchRawAccountClaims
+  if (!isAccountKey(pub)) return 'will only fetch valid account keys';
+  let token: string;
+  try {
+    token = ur.fetch(pub);
+  } catch (e) {
+    srv.logger.warn(`Account fetch failed: ${(e as Error).message}`);
+    return (e as Error).message;
+  }
+  const info = accountInfoFromJWT(pub, token, trusted);
+  if (typeof info === 'string') return info;
+  out.set(pub, token);
+  const known = knownAccountJWTs(srv);
+  for (const i of importsOf(token)) {
+    const acc = str(i.account);
+    if (acc === '' || out.has(acc) || known[acc] !== undefined || srv.lookupAccount(acc) !== undefined) continue;
+    const ierr = fetchInto(srv, ur, acc, trusted, out);
+    if (ierr !== null) {
+      srv.logger.error(`Can't locate account [${acc}] for import of [${str(i.subject)}] ${str(i.type)} (err=${ierr})`);
+    }
+  }
+  return null;
+}
+
+function isAccountKey(k: string): boolean {
+  if (!k.startsWith('A')) return false;
+  try {
+    fromPublic(k);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function importsOf(token: string): Json[] {
+  const n = decodeClaims(token).nats;
+  return (Array.isArray(n.imports) ? n.imports : []).map(obj).filter((o): o is Json => o !== null);
+}
+
+/**
+ * server/server.go NewServer with a URL resolver: a GET of the base URL
+ * must answer 200 ("anyone home"), else the server does not start; the
+ * system account is fetched (when that fails an empty one stands in).
+ */
+function startUrlResolver(srv: Server, ur: UrlAccountResolver): void {
+  ur.fetch('');
+  const sys = srv.opts.systemAccount;
+  const trusted = trustedKeysOf(srv.opts);
+  if (sys === '' || trusted === null || knownAccountJWTs(srv)[sys] !== undefined) return;
+  // As the reference: a direct fetch first, then the lookup that registers it (a second GET).
+  try {
+    ur.fetch(sys);
+  } catch {
+    return;
+  }
+  const fetched = new Map<string, string>();
+  if (fetchInto(srv, ur, sys, trusted, fetched) === null) fetchedJWTs.set(srv, fetched);
+}
 
 type Json = Record<string, unknown>;
 
@@ -83,11 +193,14 @@ export function importFromClaim(i: Json): ImportConfig | null {
 }
 
 /** The accounts the preloaded JWTs describe, and the system account to use. */
-export function operatorAccounts(opts: Options): { accounts: AccountConfig[]; systemAccount: string } | null {
+export function operatorAccounts(
+  opts: Options,
+  jwts: Record<string, string> = opts.resolverPreload,
+): { accounts: AccountConfig[]; systemAccount: string } | null {
   const trusted = trustedKeysOf(opts);
   if (trusted === null) return null;
   const accounts: AccountConfig[] = [];
-  for (const [pub, token] of Object.entries(opts.resolverPreload)) {
+  for (const [pub, token] of Object.entries(jwts)) {
     const info = accountInfoFromJWT(pub, token, trusted);
     if (typeof info === 'string') continue;
     const n = decodeClaims(token).nats;
@@ -119,7 +232,12 @@ export function operatorAccounts(opts: Options): { accounts: AccountConfig[]; sy
  * reference logs it at debug level) instead of failing the configuration.
  */
 export function configureServerAccounts(srv: Server, opts: Options = srv.opts): void {
-  const op = operatorAccounts(opts);
+  const ur = urlResolver(srv);
+  if (ur !== null && !started.has(srv)) {
+    started.add(srv);
+    startUrlResolver(srv, ur);
+  }
+  const op = operatorAccounts(opts, knownAccountJWTs(srv, opts));
   if (op === null) {
     configureAccounts(srv, opts);
     return;

@@ -19,6 +19,7 @@ import type { Client } from '../client/client.js';
 import type { Server } from '../server/server.js';
 import { ClosedState } from '../client/connection.js';
 import { ClientPermissions, PermissionRules } from './permissions.js';
+import { fetchAccount, knownAccountJWTs } from '../accounts/resolver.js';
 
 /** jwt.NoLimit */
 export const NO_LIMIT = -1;
@@ -89,6 +90,8 @@ function obj(v: unknown): Json | null {
 
 /** jwt.Decode: structure, header and the issuer's signature. Throws JwtClaimError. */
 export function decodeClaims(token: string): Claims {
+  // jwt.Decode's first check, with its text
+  if (token.split('.').length !== 3) throw new JwtClaimError('expected 3 chunks');
   let raw: Json;
   try {
     raw = decode<Json>(token) as unknown as Json;
@@ -495,6 +498,8 @@ export class OperatorAuth {
   private readonly pinned: ReadonlySet<string> | null;
   private readonly accTimers = new Map<string, NodeJS.Timeout>();
   private readonly expiredAccounts = new Set<string>();
+  /** preloaded (or fetched) account JWTs that are not usable, with the reason */
+  private readonly unusable = new Map<string, string>();
   /** client expiry timers */
   private readonly userTimers = new WeakMap<Client, NodeJS.Timeout>();
   private readonly ptrs = new WeakMap<Account, number>();
@@ -506,25 +511,49 @@ export class OperatorAuth {
   ) {
     this.trustedKeys = trusted;
     this.pinned = opts.resolverPinnedAccounts.length > 0 ? new Set(opts.resolverPinnedAccounts) : null;
-    for (const [pub, token] of Object.entries(opts.resolverPreload)) {
+    for (const [pub, token] of Object.entries(knownAccountJWTs(server, opts))) {
       const info = accountInfoFromJWT(pub, token, trusted);
       if (typeof info !== 'string') this.accounts.set(pub, info);
+      else this.unusable.set(pub, info);
     }
+  }
+
+  /**
+   * server/server.go lookupAccount: a known account, else the resolver's
+   * (URL resolvers fetch it now), else why not: "account missing", or
+   * the validation error of its JWT.
+   */
+  private lookupAccount(pub: string): JwtAccountInfo | string {
+    const known = this.accounts.get(pub);
+    if (known !== undefined) return known;
+    const bad = this.unusable.get(pub);
+    if (bad !== undefined) return bad;
+    const r = this.server.opts.resolver;
+    if (r === undefined || r.type !== 'url') return 'account missing';
+    // fetched meanwhile (an import of another account, the system account)
+    const token = knownAccountJWTs(this.server)[pub];
+    const info = token !== undefined ? accountInfoFromJWT(pub, token, this.trustedKeys) : fetchAccount(this.server, pub, this.trustedKeys);
+    if (typeof info === 'string') return info;
+    this.accounts.set(pub, info);
+    this.armExpiry(info, Math.floor(Date.now() / 1000));
+    return info;
   }
 
   /** Arm the account expiry timers (server/accounts.go checkExpiration). */
   start(): void {
     const now = Math.floor(Date.now() / 1000);
-    for (const info of this.accounts.values()) {
-      if (info.expires === 0) continue;
-      if (info.expires <= now) {
-        this.expiredAccounts.add(info.pub);
-        continue;
-      }
-      const t = setTimeout(() => this.accountExpired(info.pub), Math.min((info.expires - now) * 1000, MAX_TIMER_MS));
-      t.unref();
-      this.accTimers.set(info.pub, t);
+    for (const info of this.accounts.values()) this.armExpiry(info, now);
+  }
+
+  private armExpiry(info: JwtAccountInfo, now: number): void {
+    if (info.expires === 0) return;
+    if (info.expires <= now) {
+      this.expiredAccounts.add(info.pub);
+      return;
     }
+    const t = setTimeout(() => this.accountExpired(info.pub), Math.min((info.expires - now) * 1000, MAX_TIMER_MS));
+    t.unref();
+    this.accTimers.set(info.pub, t);
   }
 
   stop(): void {
@@ -597,10 +626,11 @@ export class OperatorAuth {
       debug(`Account ${issuer} not listed as operator pinned account`);
       return false;
     }
-    const info = this.accounts.get(issuer);
+    const found = this.lookupAccount(issuer);
+    const info = typeof found === 'string' ? undefined : found;
     const acc = info === undefined ? undefined : srv.lookupAccount(issuer);
     if (info === undefined || acc === undefined) {
-      debug('Account JWT lookup error: account not found');
+      debug(`Account JWT lookup error: ${typeof found === 'string' ? found : 'account missing'}`);
       return false;
     }
     if (!this.trustedKeys.has(info.issuer)) {

@@ -114,7 +114,7 @@ export class MonitorStartError extends Error {
 
 export class Monitor implements MonitorState {
   readonly reqStats = new Map<string, number>();
-  readonly metrics: Metrics;
+  private metricsInstance: Metrics | null = null;
   readonly dashboard: DashboardSampler;
   private httpServer: http.Server | null = null;
   private readonly sockets = new Set<Socket>();
@@ -127,8 +127,13 @@ export class Monitor implements MonitorState {
   private cpuLast = { at: 0, cpuMs: 0, pct: 0 };
 
   constructor(readonly srv: Server) {
-    this.metrics = new Metrics(this);
     this.dashboard = new DashboardSampler(srv);
+  }
+
+  /** The Prometheus registry behind /metrics, made on first use (metrics.ts: prom-client loads lazily). */
+  get metrics(): Metrics {
+    this.metricsInstance ??= new Metrics(this);
+    return this.metricsInstance;
   }
 
   /** The port the monitor listens on (0 when not started). */

@@ -6,7 +6,7 @@ import net from 'node:net';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createServer as createNkeyServer } from '@nats-io/nkeys';
+import { newServerId } from './server-id.js';
 import { defaultOptions, NATS_COMPAT_VERSION, PROTO, DEFAULT_GLOBAL_ACCOUNT, type Options } from '../config/options.js';
 import { nullLogger, type Logger } from '../logging/types.js';
 import { Account } from '../accounts/account.js';
@@ -98,7 +98,7 @@ export class Server {
   constructor(opts: Partial<Options> = {}, logger: Logger = nullLogger) {
     this.opts = { ...defaultOptions(), ...opts };
     this.logger = logger;
-    this.serverId = createNkeyServer().getPublicKey();
+    this.serverId = newServerId();
     this.globalAccount = new Account(DEFAULT_GLOBAL_ACCOUNT, this.opts.subjectCacheSize);
     this.accounts.set(this.globalAccount.name, this.globalAccount);
     configureServerAccounts(this);

@@ -287,24 +287,43 @@ export function decodeActivationClaims(token: string): ActivationClaims {
 
 /** jwt Import.Validate(importer): blocking problems; time checks of the token excluded. */
 export function importClaimProblems(importer: string, i: Json): string[] {
-  const out: string[] = [];
+  return importClaimIssues(importer, i)
+    .filter((x) => x.blocking)
+    .map((x) => x.text);
+}
+
+/** A jwt ValidationIssue: blocking, or a warning. */
+interface Issue {
+  text: string;
+  blocking: boolean;
+}
+
+/** jwt Import.Validate(importer): every issue, warnings included, in the library's order. */
+function importClaimIssues(importer: string, i: Json): Issue[] {
+  const issues: Issue[] = [];
+  const out = {
+    push: (...t: string[]) => {
+      for (const text of t) issues.push({ text, blocking: true });
+    },
+  };
   const type = str(i.type);
   const subject = str(i.subject);
   const to = str(i.to);
   const local = str(i.local_subject);
   if (type !== 'service' && type !== 'stream') out.push(`invalid import type: ${JSON.stringify(type)}`);
   if (str(i.account) === '') out.push('account to import from is not specified');
+  if (to !== '') issues.push({ text: 'the field to has been deprecated (use LocalSubject instead)', blocking: false });
   out.push(...subjectProblems(subject));
   if (local !== '' && to !== '') out.push('Local Subject replaces To');
   if (i.share === true && type !== 'service') out.push(`sharing information (for latency tracking) is only valid for services: ${JSON.stringify(subject)}`);
   const token = str(i.token);
-  if (token === '') return out;
+  if (token === '') return issues;
   let act: ActivationClaims;
   try {
     act = decodeActivationClaims(token);
   } catch {
     out.push(`import ${JSON.stringify(subject)} contains an invalid activation token`);
-    return out;
+    return issues;
   }
   const account = str(i.account);
   if (!(act.iss === account || act.issuerAccount === account)) out.push(`activation token doesn't match account for import ${JSON.stringify(subject)}`);
@@ -316,6 +335,38 @@ export function importClaimProblems(importer: string, i: Json): string[] {
   const subj = type === 'service' && to !== '' ? to : subject;
   if (!subjectContainedIn(subj, act.subject)) {
     out.push(`activation token import subject ${JSON.stringify(act.subject)} doesn't match import ${JSON.stringify(subject)}`);
+  }
+  return issues;
+}
+
+/**
+ * server/server.go checkResolvePreloads and the operator warnings of
+ * Start: a preloaded account JWT whose validation (time checks included)
+ * has a blocking issue is logged with all its issues; trusted operators
+ * without a system account are warned about. Warning texts, in order.
+ */
+export function operatorStartupWarnings(opts: Options): string[] {
+  if (opts.trustedOperators.length === 0) return [];
+  const out: string[] = [];
+  if (opts.systemAccount === '') out.push('Trusted Operators should utilize a System Account');
+  for (const [pub, token] of Object.entries(opts.resolverPreload)) {
+    let c: Claims;
+    try {
+      c = decodeClaims(token);
+    } catch {
+      continue;
+    }
+    const issues: Issue[] = [];
+    const tp = timeProblem(c);
+    if (tp !== null) issues.push({ text: tp, blocking: true });
+    for (const i of Array.isArray(c.nats.imports) ? c.nats.imports : []) {
+      const o = obj(i);
+      if (o === null) issues.push({ text: 'null import is not allowed', blocking: true });
+      else issues.push(...importClaimIssues(c.sub, o));
+    }
+    if (!issues.some((x) => x.blocking)) continue;
+    out.push(`Account [${pub}] has validation issues:`);
+    for (const x of issues) out.push(`  - ${x.text}`);
   }
   return out;
 }

@@ -17,7 +17,7 @@ import type { Subscription } from '../client/subscription.js';
 import type { SublistResult } from '../subjects/sublist.js';
 import { Authenticator } from '../auth/auth.js';
 import { configureServerAccounts } from '../accounts/resolver.js';
-import { trustedOperatorLines } from '../auth/jwt.js';
+import { operatorStartupWarnings, trustedOperatorLines } from '../auth/jwt.js';
 import { TLSManager, RateCounter, goCipherName, goTLSVersion } from '../tls/tls.js';
 import { serverHandshake, detectTLS } from '../tls/handshake.js';
 import { TLS_TIMEOUT_MS, AUTH_TIMEOUT_MS } from '../config/options.js';
@@ -153,6 +153,7 @@ export class Server {
     if (sys !== null && !o.accounts.some((a) => a.name === sys.name)) log.debug(`Created system account: "${sys.name}"`);
     if (o.configFile !== '') log.notice(`Using configuration file: ${o.configFile}`);
     for (const line of trustedOperatorLines(o)) log.notice(line);
+    for (const line of operatorStartupWarnings(o)) log.warn(line);
     this.startTime = new Date();
     // The reference starts monitoring before the client listener (server.go Start).
     const monitor = new Monitor(this);

@@ -286,6 +286,22 @@ describe('operator mode: activation tokens', () => {
     });
   }
 
+  it('startup warns about the account JWTs whose imports are not valid', () => {
+    const blocks = [pair.reference, pair.tsnats].map((s) => {
+      const out: string[] = [];
+      for (const l of s.stderr().split('\n')) {
+        const m = /\[WRN\] (Account \[\w+\] has validation issues:|  - .*)$/.exec(l);
+        if (m === null) continue;
+        if (m[1]!.startsWith('Account')) out.push(m[1]!);
+        else out[out.length - 1] += `\n${m[1]}`;
+      }
+      return out.sort();
+    });
+    assert.deepEqual(blocks[1], blocks[0]);
+    assert.equal(blocks[0]!.length, 5);
+    assert.ok(blocks[0]!.some((b) => b.endsWith('\n  - import "priv.>" contains an invalid activation token')));
+  });
+
   it('an activation naming another issuer account logs "Invalid issuer account"', () => {
     const lines = [pair.reference, pair.tsnats].map((s) =>
       s

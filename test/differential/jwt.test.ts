@@ -277,6 +277,31 @@ describe('operator mode: what a JWT user may do', () => {
     ]);
   });
 
+  it('startup warns about preloaded accounts with validation issues (server.go checkResolvePreloads)', () => {
+    // blocks of "Account [X] has validation issues:" and its "  - issue" lines, in the preload map's order (random in Go)
+    const blocks = [pair.reference, pair.tsnats].map((s) => {
+      const out: string[] = [];
+      for (const l of s.stderr().split('\n')) {
+        const m = /\[WRN\] (Account \[\w+\] has validation issues:|  - .*)$/.exec(l);
+        if (m === null) continue;
+        if (m[1]!.startsWith('Account')) out.push(m[1]!);
+        else out[out.length - 1] += `\n${m[1]}`;
+      }
+      return out.sort();
+    });
+    assert.deepEqual(blocks[1], blocks[0]);
+    assert.deepEqual(blocks[0], [`Account [${accExpired.pub}] has validation issues:\n  - claim is expired`]);
+  });
+
+  it('startup without a system account: "Trusted Operators should utilize a System Account"', async (t) => {
+    const { ref } = await differentialScenario(
+      t,
+      async (s) => s.stderr().split('\n').filter((l) => l.includes('[WRN]')).map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '')),
+      { config: operatorConfig(op, [accA]) },
+    );
+    assert.deepEqual(ref, ['[WRN] Trusted Operators should utilize a System Account']);
+  });
+
   it('startup logs the trusted operator', () => {
     const lines = [pair.reference, pair.tsnats].map((s) =>
       s

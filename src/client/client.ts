@@ -122,8 +122,8 @@ export class Client extends Connection implements ProtocolHandler {
   private lastSubjLen = -1;
   private lastGen = -1;
   private lastResult: SublistResult<Subscription> | null = null;
-  /** a consumer past half of max_pending that this read delivered to (client/stall.ts) */
-  private stallFor: Client | null = null;
+  /** a consumer (client or route) past half of max_pending that this read delivered to (client/stall.ts) */
+  stallFor: Connection | null = null;
   private lastAccount: Account | null = null;
 
   constructor(server: Server, socket: Socket, cid: number, account: Account) {

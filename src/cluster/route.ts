@@ -135,6 +135,8 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
   private lastResultAcc: Account | null = null;
 
   private authTimer: NodeJS.Timeout | null = null;
+  /** bytes handed to the kernel at the last write-deadline check */
+  private sentMark = -1;
 
   constructor(
     server: Server,
@@ -862,16 +864,53 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
     this.outBytes += payLen;
     if (this.pendingBase + out.staged > this.maxPendingHard && this.overPendingCap()) return;
     this.afterStage();
+    // server/client.go deliverMsg: a publishing client whose message finds
+    // a route past half of max_pending waits for it (stalledWait, any
+    // consumer kind); a route relaying to another route never does.
+    if (this.pendingBase + out.staged > this.server.opts.maxPending / 2 && (src as Partial<Client>).kind === Kind.CLIENT) {
+      (src as Client).stallFor = this;
+    }
   }
 
   /**
-   * The reference has no pending limit on routes; it slows the publishers
-   * down instead, which a single-threaded server cannot do per producer.
-   * A generous cap (four times max_pending) keeps a peer that stopped
-   * reading from exhausting memory before the write deadline catches it.
+   * The reference has no pending limit on routes (server/client.go
+   * queueOutbound cuts CLIENT connections only): publishers are stalled
+   * instead (above) and a peer that takes nothing for a whole write
+   * deadline is closed (checkWriteDeadline). This cap, four times
+   * max_pending, is only a last resort against a peer that keeps reading a
+   * trickle while many publishers push: it is not reached otherwise.
    */
   private get maxPendingHard(): number {
     return 4 * this.server.opts.maxPending;
+  }
+
+  /**
+   * server/client.go handleWriteTimeout: a route is closed as a slow
+   * consumer only when nothing at all could be written within the write
+   * deadline; a route that makes any progress stays up however much is
+   * pending (a client is cut either way). Progress is what the socket
+   * handed to the kernel, not the pending size, which producers refill.
+   */
+  override checkWriteDeadline(now: number): boolean {
+    if (this.closed) return false;
+    const sock = this.socket;
+    const pending = sock.writableLength;
+    if (pending <= sock.writableHighWaterMark) {
+      this.stallSince = 0;
+      return false;
+    }
+    const sent = sock.bytesWritten - pending;
+    if (sent !== this.sentMark) {
+      this.sentMark = sent;
+      this.stallSince = now;
+      return true;
+    }
+    if (now - this.stallSince > this.server.opts.writeDeadlineMs) {
+      this.stallSince = 0;
+      this.slowConsumer(ClosedState.SlowConsumerWriteDeadline);
+      return false;
+    }
+    return true;
   }
 
   private overPendingCap(): boolean {

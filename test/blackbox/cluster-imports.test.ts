@@ -5,10 +5,11 @@
 // that the expectations are the reference's own.
 
 import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import type { ServerKind } from '../helpers/servers.js';
-import { sleep, startNode, waitFor, type ClusterNode } from './cluster-helpers.js';
+import { logged, sleep, startNode, waitFor, type ClusterNode } from './cluster-helpers.js';
 
 const td = new TextDecoder();
 
@@ -229,6 +230,69 @@ describe('account imports across routes', () => {
       } finally {
         await Promise.all(conns.map((c) => c.close()));
         await Promise.all([n3.stop(), n2.stop(), n1.stop()]);
+      }
+    });
+  }
+
+  const NO_IMPORT = `accounts {
+  A: { users: [{user: a, password: a}], exports: [{stream: "events.>"}] }
+  B: { users: [{user: b, password: b}] }
+}`;
+  const WITH_IMPORT = `accounts {
+  A: { users: [{user: a, password: a}], exports: [{stream: "events.>"}] }
+  B: { users: [{user: b, password: b}], imports: [{stream: {account: A, subject: "events.>"}, prefix: "imp"}] }
+}`;
+  /** Rewrite a process node's config file with `from` replaced by `to`, and SIGHUP it. */
+  async function reloadWith(n: ClusterNode, from: string, to: string): Promise<void> {
+    const cmd = n.proc!.command;
+    const file = cmd[cmd.indexOf('-c') + 1]!;
+    writeFileSync(file, readFileSync(file, 'utf8').replace(from, to));
+    const before = logged(n, 'Reloaded server configuration').length;
+    n.proc!.proc.kill('SIGHUP');
+    await waitFor(`${n.spec.name} reloaded`, () => logged(n, 'Reloaded server configuration').length > before);
+  }
+  for (const k1 of ['tsnats', 'reference'] as ServerKind[]) {
+    it(`${k1} publisher node + tsnats subscriber node: an import added and removed by a reload follows existing subscriptions`, async () => {
+      const n1 = await startNode(k1, { name: 'N1', cluster: 'reload', extraConf: NO_IMPORT, process: true });
+      const n2 = await startNode('tsnats', { name: 'N2', cluster: 'reload', extraConf: NO_IMPORT, process: true, routes: [n1.routeURL] });
+      const conns: NatsConnection[] = [];
+      try {
+        const a1 = await as(n1, 'a');
+        const b2 = await as(n2, 'b');
+        conns.push(a1, b2);
+        const got: string[] = [];
+        b2.subscribe('imp.events.>', { callback: (_e, m) => void got.push(td.decode(m.data)) });
+        const probe = await as(n2, 'b');
+        conns.push(probe);
+        // the route is up when B's own interest crosses it
+        const seen: string[] = [];
+        const b1 = await as(n1, 'b');
+        conns.push(b1);
+        b1.subscribe('route.up', { callback: () => void seen.push('x') });
+        await waitFor('route up', async () => {
+          probe.publish('route.up', '');
+          await probe.flush();
+          await sleep(50);
+          return seen.length > 0;
+        });
+        a1.publish('events.before', 'before');
+        await a1.flush();
+        await sleep(300);
+        assert.equal(got.length, 0, 'no import yet');
+        await reloadWith(n1, NO_IMPORT, WITH_IMPORT);
+        await reloadWith(n2, NO_IMPORT, WITH_IMPORT);
+        await probeUntil(a1, 'events.after', () => got.includes('probe'), 'the import works after the reload');
+        await reloadWith(n2, WITH_IMPORT, NO_IMPORT);
+        await reloadWith(n1, WITH_IMPORT, NO_IMPORT);
+        await sleep(300);
+        got.length = 0;
+        a1.publish('events.gone', 'gone');
+        await a1.flush();
+        await sleep(500);
+        assert.equal(got.length, 0, 'the import is gone');
+      } finally {
+        await Promise.all(conns.map((c) => c.close()));
+        await Promise.all([n2.stop(), n1.stop()]);
       }
     });
   }

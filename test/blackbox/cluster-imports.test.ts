@@ -6,6 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { connect as netConnect } from 'node:net';
 import { describe, it } from 'node:test';
 import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import type { ServerKind } from '../helpers/servers.js';
@@ -296,4 +297,47 @@ describe('account imports across routes', () => {
       }
     });
   }
+
+  it('the route sees the same RS+ and HMSG lines from tsnats and the reference (raw route peer)', async (t) => {
+    const wire: Record<string, string[]> = {};
+    for (const kind of ['tsnats', 'reference'] as ServerKind[]) {
+      const n = await startNode(kind, { name: 'W', cluster: 'wire', extraConf: ACCOUNTS, process: true });
+      const peer = netConnect({ host: '127.0.0.1', port: n.routePort });
+      let text = '';
+      peer.on('data', (d: Buffer) => void (text += d.toString('latin1')));
+      peer.on('error', () => undefined);
+      const conns: NatsConnection[] = [];
+      try {
+        await waitFor('route INFO', () => text.includes('INFO '));
+        const info = { server_id: 'FAKEWIREPEER', server_name: 'fake', version: '2.9.10', proto: 2, host: '127.0.0.1', port: 1, headers: true, max_payload: 1048576, cluster: 'wire', lnoc: true };
+        peer.write(`CONNECT {"verbose":false,"pedantic":false,"headers":true,"name":"FAKEWIREPEER","cluster":"wire","lnoc":true}\r\nINFO ${JSON.stringify(info)}\r\nRS+ A svc.echo\r\nPING\r\n`);
+        await waitFor('PONG', () => text.includes('PONG'));
+        const b = await as(n, 'b');
+        conns.push(b);
+        for (const subj of ['imp.events.>', 'imp.events.only.*', 'imp.>', '*.events.x', 'mine.orders.*', 'mine.orders.7']) b.subscribe(subj, { callback: () => undefined });
+        b.subscribe('imp.events.q', { queue: 'g', callback: () => undefined });
+        b.subscribe('imp.events.q', { queue: 'g', callback: () => undefined });
+        await b.flush();
+        b.publish('echo', 'hi', { reply: 'my.reply' });
+        await b.flush();
+        await waitFor('the request on the route', () => /HMSG A svc\.echo /.test(text));
+        await sleep(200);
+        wire[kind] = text
+          .split('\r\n')
+          .filter((l) => /^(RS[+-]|RMSG|HMSG) [AB] /.test(l))
+          .map((l) => l.replace(/_R_\.[A-Za-z0-9]{6}\.[A-Za-z0-9]+/g, '_R_.<prefix>.<token>').replace(/_R_\.[A-Za-z0-9]{6}\.>/g, '_R_.<prefix>.>'))
+          // header sizes depend on the Nats-Request-Info JSON (start time, ids)
+          .map((l) => l.replace(/^(HMSG .*) \d+ \d+$/, '$1 <hdr> <total>'))
+          .sort();
+      } finally {
+        peer.destroy();
+        await Promise.all(conns.map((c) => c.close()));
+        await n.stop();
+      }
+    }
+    assert.ok(wire.reference!.includes('RS+ A events.>'), wire.reference!.join('\n'));
+    assert.ok(wire.reference!.some((l) => l.startsWith('HMSG A svc.echo _R_.<prefix>.<token>')), wire.reference!.join('\n'));
+    t.diagnostic(wire.reference!.join(' | '));
+    assert.deepEqual(wire.tsnats, wire.reference);
+  });
 });

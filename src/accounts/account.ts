@@ -170,6 +170,8 @@ export class Account {
    * imports, responses). One check on the publish path when false.
    */
   crossAccount = false;
+  /** the system account's request handler ($SYS.REQ.* of the NATS-based resolver, accounts/sysreq.ts) */
+  sysRequests: ((c: import('../client/client.js').Client, subject: string, reply: string, payload: Buffer) => boolean) | null = null;
   /** timers of the activation tokens that authorized this account's imports */
   activationTimers: NodeJS.Timeout[] | null = null;
   /** subject mappings applied to what clients publish here; null when none */
@@ -184,7 +186,8 @@ export class Account {
 
   /** Recompute `crossAccount` after imports, exports or responses changed. */
   refreshCrossAccount(): void {
-    this.crossAccount = this.streamImporters !== null || this.serviceImportIndex !== null || this.respPrefix !== null;
+    this.crossAccount =
+      this.streamImporters !== null || this.serviceImportIndex !== null || this.respPrefix !== null || this.sysRequests !== null;
   }
 
   // --- accessors for /accountz -----------------------------------------------

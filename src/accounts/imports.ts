@@ -404,6 +404,11 @@ export function processImports(
   chain: readonly ServiceImport[] | null,
 ): boolean {
   let delivered = false;
+  const sysReq = acc.sysRequests;
+  if (sysReq !== null && subject.charCodeAt(0) === 0x24 /* $ */) {
+    const payload = buf.subarray(start + (c.paHdr > 0 ? c.paHdr : 0), start + c.paSize);
+    if (sysReq(c, subject, reply, payload)) delivered = true;
+  }
   const prefix = acc.respPrefix;
   if (prefix !== null && subject.startsWith(prefix)) {
     delivered = true;

@@ -6,9 +6,12 @@
 
 import type { AccountConfig, ExportConfig, ImportConfig, Options } from '../config/options.js';
 import type { Server } from '../server/server.js';
-import { accountInfoFromJWT, decodeClaims, trustedKeysOf, type JwtAccountInfo } from '../auth/jwt.js';
+import { accountInfoFromJWT, decodeClaims, importClaimProblems, trustedKeysOf, type JwtAccountInfo } from '../auth/jwt.js';
 import { AccountConfigError, configureAccounts } from './imports.js';
 import { UrlAccountResolver } from './url-resolver.js';
+import { DirJwtStore } from './dir-resolver.js';
+import { respondToUpdate, sendInternal } from './sysreq.js';
+import type { Client } from '../client/client.js';
 import { fromPublic } from '@nats-io/nkeys';
 
 /** Account JWTs a URL resolver fetched, per server (they outlive reloads). */
@@ -17,8 +20,40 @@ const urlResolvers = new WeakMap<Server, UrlAccountResolver>();
 /** servers whose URL resolver passed the start-up check */
 const started = new WeakSet<Server>();
 
-/** The account JWTs the server knows: the preload and what the URL resolver fetched. */
+const dirStores = new WeakMap<Server, DirJwtStore>();
+
+/** The directory store of `resolver { type: full|cache, dir }`, null for other resolvers. */
+function dirStore(srv: Server, opts: Options = srv.opts): DirJwtStore | null {
+  const r = opts.resolver;
+  if (r === undefined || (r.type !== 'full' && r.type !== 'cache')) return null;
+  let st = dirStores.get(srv);
+  if (st === undefined) {
+    st = new DirJwtStore(r.dir);
+    dirStores.set(srv, st);
+    // server/server.go configureResolver: the preloads are stored (if newer)
+    for (const [k, v] of Object.entries(opts.resolverPreload)) {
+      try {
+        st.saveIfNewer(k, v);
+      } catch {
+        // as the reference, a preload that cannot be stored is skipped
+      }
+    }
+  }
+  return st;
+}
+
+/** server/accounts.go DirAccResolver.Start's notice, for the start-up log. */
+export function resolverStartLines(srv: Server): string[] {
+  const st = dirStore(srv);
+  if (st === null) return [];
+  const kind = srv.opts.resolver?.type === 'cache' ? 'some' : 'all';
+  return [`Managing ${kind} jwt in exclusive directory ${st.directory}`];
+}
+
+/** The account JWTs the server knows: the preload and what the URL resolver fetched (the directory of a NATS resolver). */
 export function knownAccountJWTs(srv: Server, opts: Options = srv.opts): Record<string, string> {
+  const st = dirStore(srv, opts);
+  if (st !== null) return Object.fromEntries(st.jwts);
   const fetched = fetchedJWTs.get(srv);
   return fetched === undefined ? opts.resolverPreload : { ...Object.fromEntries(fetched), ...opts.resolverPreload };
 }
@@ -248,4 +283,80 @@ export function configureServerAccounts(srv: Server, opts: Options = srv.opts): 
     if (!(e instanceof AccountConfigError)) throw e;
     if (srv.logger.debugEnabled) srv.logger.debug(`Error adding account imports: ${e.message}`);
   }
+  const st = dirStore(srv, opts);
+  const sys = srv.systemAccount;
+  if (st !== null && sys !== null) {
+    sys.sysRequests = (c, subject, reply, payload) => claimsRequest(srv, st, c, subject, reply, payload);
+    sys.refreshCrossAccount();
+  }
+}
+
+const UPDATE_NEW = /^\$SYS\.REQ\.ACCOUNT\.([^.]+)\.CLAIMS\.UPDATE$/;
+const UPDATE_OLD = /^\$SYS\.ACCOUNT\.([^.]+)\.CLAIMS\.UPDATE$/;
+const LOOKUP = /^\$SYS\.REQ\.ACCOUNT\.([^.]+)\.CLAIMS\.LOOKUP$/;
+
+/**
+ * server/accounts.go DirAccResolver.Start: the system account's claim
+ * update and lookup requests. Returns whether the subject was one of them.
+ */
+function claimsRequest(srv: Server, st: DirJwtStore, _c: Client, subject: string, reply: string, payload: Buffer): boolean {
+  const sys = srv.systemAccount;
+  if (sys === null) return false;
+  const text = payload.toString('utf8');
+  const m = UPDATE_NEW.exec(subject) ?? UPDATE_OLD.exec(subject);
+  if (m !== null || subject === '$SYS.REQ.CLAIMS.UPDATE') {
+    const pubKey = m !== null ? m[1]! : null;
+    let c: ReturnType<typeof decodeClaims>;
+    try {
+      c = decodeClaims(text);
+      if (c.type !== 'account') throw new Error('not account claim');
+    } catch (e) {
+      respondToUpdate(srv, sys, reply, 'n/a', 'jwt update resulted in error', (e as Error).message);
+      return true;
+    }
+    const problems: string[] = [];
+    for (const i of Array.isArray(c.nats.imports) ? c.nats.imports : []) {
+      const o = obj(i);
+      problems.push(...(o === null ? ['null import is not allowed'] : importClaimProblems(c.sub, o)));
+    }
+    if (problems.length > 0) {
+      respondToUpdate(srv, sys, reply, c.sub, 'jwt validation failed', `validation errors: [${problems.join(' ')}]`);
+      return true;
+    }
+    if (pubKey !== null && c.sub !== pubKey) {
+      respondToUpdate(srv, sys, reply, pubKey, 'jwt update resulted in error', 'subject does not match jwt content');
+      return true;
+    }
+    const key = pubKey ?? c.sub;
+    let changed: boolean;
+    try {
+      changed = st.save(key, text);
+    } catch (e) {
+      respondToUpdate(srv, sys, reply, key, 'jwt update resulted in error', (e as Error).message);
+      return true;
+    }
+    if (changed) accountChanged(srv, key);
+    respondToUpdate(srv, sys, reply, key, 'jwt updated', null);
+    return true;
+  }
+  const l = LOOKUP.exec(subject);
+  if (l !== null) {
+    if (reply === '') return true;
+    const token = st.load(l[1]!);
+    if (token === undefined) srv.logger.error(`Merging resulted in error: no matching JWT found`);
+    else sendInternal(sys, reply, Buffer.from(token));
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The store changed for `pub` (DirJWTStore changed callback): a registered
+ * account takes its new claims (server/server.go updateAccountWithClaimJWT):
+ * exports, imports and limits again, and its clients re-checked.
+ */
+function accountChanged(srv: Server, pub: string): void {
+  if (srv.lookupAccount(pub) === undefined) return;
+  configureServerAccounts(srv);
+  srv.auth.operator?.accountUpdated(pub);
 }

@@ -19,7 +19,7 @@ import type { Client } from '../client/client.js';
 import type { Server } from '../server/server.js';
 import { ClosedState } from '../client/connection.js';
 import { ClientPermissions, PermissionRules } from './permissions.js';
-import { fetchAccount, knownAccountJWTs } from '../accounts/resolver.js';
+import { configureServerAccounts, fetchAccount, knownAccountJWTs } from '../accounts/resolver.js';
 
 /** jwt.NoLimit */
 export const NO_LIMIT = -1;
@@ -580,14 +580,78 @@ export class OperatorAuth {
     const bad = this.unusable.get(pub);
     if (bad !== undefined) return bad;
     const r = this.server.opts.resolver;
-    if (r === undefined || r.type !== 'url') return 'account missing';
-    // fetched meanwhile (an import of another account, the system account)
+    if (r === undefined || r.type === 'memory') return 'account missing';
+    // fetched meanwhile (an import of another account, the system account), or pushed to a NATS resolver
     const token = knownAccountJWTs(this.server)[pub];
-    const info = token !== undefined ? accountInfoFromJWT(pub, token, this.trustedKeys) : fetchAccount(this.server, pub, this.trustedKeys);
+    let info: JwtAccountInfo | string;
+    if (token !== undefined) {
+      info = accountInfoFromJWT(pub, token, this.trustedKeys);
+      if (typeof info !== 'string' && this.server.lookupAccount(pub) === undefined) configureServerAccounts(this.server);
+    } else if (r.type === 'url') {
+      info = fetchAccount(this.server, pub, this.trustedKeys);
+    } else {
+      // the reference asks the other servers and gives up after 1.9 s; a lone server has nobody to ask
+      info = 'fetching jwt timed out';
+    }
     if (typeof info === 'string') return info;
     this.accounts.set(pub, info);
     this.armExpiry(info, Math.floor(Date.now() / 1000));
     return info;
+  }
+
+  /**
+   * A NATS resolver stored new claims for a registered account
+   * (server/accounts.go updateAccountClaimsWithRefresh): new logins use
+   * them; connected clients over the connection limit are closed (newest
+   * first), the others get the account's limits again, and revoked users or
+   * bearer users the account no longer allows are disconnected.
+   */
+  accountUpdated(pub: string): void {
+    const srv = this.server;
+    const token = knownAccountJWTs(srv)[pub];
+    if (token === undefined) return;
+    const info = accountInfoFromJWT(pub, token, this.trustedKeys);
+    if (typeof info === 'string') return;
+    this.accounts.set(pub, info);
+    this.unusable.delete(pub);
+    const old = this.accTimers.get(pub);
+    if (old !== undefined) clearTimeout(old);
+    this.accTimers.delete(pub);
+    this.expiredAccounts.delete(pub);
+    this.armExpiry(info, Math.floor(Date.now() / 1000));
+    const acc = srv.lookupAccount(pub);
+    if (acc === undefined) return;
+    const clients = [...srv.clients.values()].filter((c): c is Client => !c.closed && c.account === acc && (c as Client).connectReceived);
+    clients.sort((a, b) => b.start.getTime() - a.start.getTime());
+    for (const [i, c] of clients.entries()) {
+      if (info.maxConnections !== NO_LIMIT && i >= info.maxConnections) {
+        const text = 'maximum account active connections exceeded';
+        c.sendErr(text);
+        srv.logger.error(`${c.logPrefix} - ${text}`);
+        c.close(ClosedState.MaxAccountConnectionsExceeded);
+        continue;
+      }
+      let juc: Claims | null = null;
+      try {
+        juc = c.opts.jwt === '' ? null : decodeUserClaims(c.opts.jwt);
+      } catch {
+        juc = null;
+      }
+      if (juc === null) continue;
+      this.applyLimits(c, juc.nats, info);
+      if (info.revocations.size === 0 && !info.disallowBearer) continue;
+      if (juc.nats.bearer_token === true && info.disallowBearer) {
+        if (srv.logger.debugEnabled) srv.logger.debug(`${c.logPrefix} - Bearer User JWT not allowed`);
+        c.authViolation();
+        continue;
+      }
+      if (isRevoked(info.revocations, juc.sub, juc.iat)) {
+        c.sendErr('User Authentication Revoked');
+        if (srv.logger.debugEnabled) srv.logger.debug(`${c.logPrefix} - User Authentication Revoked`);
+        c.close(ClosedState.Revocation);
+      }
+    }
+    srv.flushDirty();
   }
 
   /** Arm the account expiry timers (server/accounts.go checkExpiration). */

@@ -16,7 +16,7 @@ import { ClosedState, type ClosedReason, type Connection } from '../client/conne
 import type { Subscription } from '../client/subscription.js';
 import type { SublistResult } from '../subjects/sublist.js';
 import { Authenticator } from '../auth/auth.js';
-import { configureServerAccounts } from '../accounts/resolver.js';
+import { configureServerAccounts, resolverStartLines } from '../accounts/resolver.js';
 import { operatorStartupWarnings, trustedOperatorLines } from '../auth/jwt.js';
 import { TLSManager, RateCounter, goCipherName, goTLSVersion } from '../tls/tls.js';
 import { serverHandshake, detectTLS } from '../tls/handshake.js';
@@ -163,6 +163,7 @@ export class Server {
       const mh = o.httpHost !== '' ? o.httpHost : o.host;
       this.extraPorts.monitoring = { scheme: monitor.secure ? 'https' : 'http', host: mh, port: monitor.port };
     }
+    for (const line of resolverStartLines(this)) log.notice(line);
 
     // The reference starts websocket before the route and client listeners.
     if (WebsocketServer.enabled(o)) {

@@ -846,10 +846,24 @@ export class Client extends Connection implements ProtocolHandler {
   private processMsgResults(r: SublistResult<Subscription>, buf: Buffer, start: number): boolean {
     let delivered = false;
     const psubs = r.psubs;
-    for (let i = 0; i < psubs.length; i++) {
-      const sub = psubs[i];
-      if (sub.client.kind !== Kind.CLIENT) continue; // routes are handled by routeMessage
-      if (this.deliverMsg(sub, buf, start)) delivered = true;
+    if (psubs.length > 1) {
+      // Fan-out: writeMsg may reuse the frame it built for the previous
+      // subscriber of this message (fanFrame), only while fanKey is this
+      // message's key.
+      const outer = fanKey;
+      fanKey = ++fanSeq;
+      try {
+        for (let i = 0; i < psubs.length; i++) {
+          const sub = psubs[i];
+          if (sub.client.kind !== Kind.CLIENT) continue; // routes are handled by routeMessage
+          if (this.deliverMsg(sub, buf, start)) delivered = true;
+        }
+      } finally {
+        fanKey = outer;
+      }
+    } else if (psubs.length === 1) {
+      const sub = psubs[0];
+      if (sub.client.kind === Kind.CLIENT && this.deliverMsg(sub, buf, start)) delivered = true;
     }
     const qsubs = r.qsubs;
     for (let g = 0; g < qsubs.length; g++) {
@@ -944,30 +958,48 @@ export class Client extends Connection implements ProtocolHandler {
 
     const out = this.out;
     const dst = out.reserve(total);
-    setCopyTarget(out.view);
+    const view = out.view;
+    setCopyTarget(view);
     let p = out.pos;
-    const prefix = withHdr ? HMSG_PREFIX : MSG_PREFIX;
-    for (let i = 0; i < prefix.length; i++) dst[p++] = prefix[i];
-    p = copyBytes(pbuf, subjS, subjE, dst, p);
-    p = copyBytes(sid, 0, sid.length, dst, p);
-    if (repLen > 0) {
-      p = copyBytes(pbuf, repS, repE, dst, p);
-      dst[p++] = SP;
-    }
-    if (sizeStr !== null) {
-      p += dst.write(sizeStr, p, 'latin1');
-    } else if (withHdr) {
-      p = copyBytes(pbuf, src.paHdbStart, src.paHdbEnd, dst, p);
-      dst[p++] = SP;
-      p = copyBytes(pbuf, src.paSzbStart, src.paSzbEnd, dst, p);
+    const fc = fanFrame;
+    const fk = fanKey;
+    if (fk !== 0 && fc.key === fk && fc.total === total && fc.withHdr === withHdr && sizeStr === null && sameBytes(fc.sid, sid)) {
+      // The same frame was just built for another subscriber of this message
+      // (fan-out, equal sids): one copy instead of building it again.
+      p = copyFrame(fc.view, fc.slab, fc.pos, total, view, dst, p);
     } else {
-      p = copyBytes(pbuf, src.paSzbStart, src.paSzbEnd, dst, p);
+      const prefix = withHdr ? HMSG_PREFIX : MSG_PREFIX;
+      for (let i = 0; i < prefix.length; i++) dst[p++] = prefix[i];
+      p = copyBytes(pbuf, subjS, subjE, dst, p);
+      p = copyBytes(sid, 0, sid.length, dst, p);
+      if (repLen > 0) {
+        p = copyBytes(pbuf, repS, repE, dst, p);
+        dst[p++] = SP;
+      }
+      if (sizeStr !== null) {
+        p += dst.write(sizeStr, p, 'latin1');
+      } else if (withHdr) {
+        p = copyBytes(pbuf, src.paHdbStart, src.paHdbEnd, dst, p);
+        dst[p++] = SP;
+        p = copyBytes(pbuf, src.paSzbStart, src.paSzbEnd, dst, p);
+      } else {
+        p = copyBytes(pbuf, src.paSzbStart, src.paSzbEnd, dst, p);
+      }
+      dst[p++] = 13;
+      dst[p++] = 10;
+      p = copyBytes(buf, payStart, payStart + payLen, dst, p);
+      dst[p++] = 13;
+      dst[p++] = 10;
+      if (fk !== 0 && sizeStr === null) {
+        fc.key = fk;
+        fc.slab = dst;
+        fc.view = view;
+        fc.pos = p - total;
+        fc.total = total;
+        fc.withHdr = withHdr;
+        fc.sid = sid;
+      }
     }
-    dst[p++] = 13;
-    dst[p++] = 10;
-    p = copyBytes(buf, payStart, payStart + payLen, dst, p);
-    dst[p++] = 13;
-    dst[p++] = 10;
     out.commit(total);
     if (this.server.logger.traceEnabled) {
       this.traceOut(withHdr ? 'HMSG' : 'MSG', dst.toString('latin1', p - total + (withHdr ? 5 : 4), p - payLen - 4));
@@ -996,6 +1028,46 @@ export class Client extends Connection implements ProtocolHandler {
       }
     }
   }
+}
+
+/**
+ * The last MSG frame built during a fan-out (Client#processMsgResults): for
+ * the message whose key is fanKey (0: no fan-out in progress), where it lies
+ * in which slab, and what it depends on besides the message (sid, headers).
+ * The slab region stays intact until the end of the read: flushes and slab
+ * recycling happen only after the delivery loop.
+ */
+interface FanFrame {
+  key: number;
+  slab: Buffer;
+  view: DataView;
+  pos: number;
+  total: number;
+  withHdr: boolean;
+  sid: Buffer;
+}
+const fanFrame: FanFrame = { key: 0, slab: EMPTY, view: new DataView(new ArrayBuffer(0)), pos: 0, total: 0, withHdr: false, sid: EMPTY };
+let fanKey = 0;
+let fanSeq = 0;
+
+function sameBytes(a: Buffer, b: Buffer): boolean {
+  if (a === b) return true;
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** Copy one whole frame from another slab (its view sv) into dst at d. */
+function copyFrame(sv: DataView, src: Buffer, s: number, n: number, dv: DataView, dst: Buffer, d: number): number {
+  if (n >= 512) {
+    src.copy(dst, d, s, s + n);
+    return d + n;
+  }
+  let i = 0;
+  for (; i + 4 <= n; i += 4) dv.setUint32(d + i, sv.getUint32(s + i, true), true);
+  for (; i < n; i++) dst[d + i] = src[s + i];
+  return d + n;
 }
 
 /** server/client.go removePassFromTrace: never log a password. */

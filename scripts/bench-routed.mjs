@@ -239,8 +239,8 @@ async function main() {
     if (!a.length || !b.length) continue;
     lines.push(`| routed 1:1 ${o.size}B | ${label} | ${fmt(median(a))} | ${fmt(Math.min(...a))}..${fmt(Math.max(...a))} | ${fmt(median(b))} | ${fmt(Math.min(...b))}..${fmt(Math.max(...b))} | ${(median(a) / median(b)).toFixed(2)} |`);
   }
-  let commit = 'unknown';
-  try { commit = execSync('git rev-parse --short HEAD', { cwd: root, encoding: 'utf8' }).trim(); } catch { /* */ }
+  let commit = process.env.TSNATS_COMMIT ?? 'unknown';
+  try { if (!process.env.TSNATS_COMMIT) commit = execSync('git rev-parse --short HEAD', { cwd: root, encoding: 'utf8' }).trim(); } catch { /* */ }
   const table = `# routed pub/sub, tsnats ${commit} (A) vs nats-server (B), ${new Date().toISOString()}, ${os.cpus().length}x ${os.cpus()[0]?.model ?? '?'}\n\n`
     + `A = 2 tsnats nodes, B = 2 nats-server nodes (GOMAXPROCS=1), both nodes pinned to CPU 0, natsload to CPU 1; ${o.rounds} rounds x ${Math.round(o.msgs * o.scale)} msgs\n\n`
     + lines.join('\n') + '\n' + (failures.length ? `\nFAILED RUNS:\n${failures.map((f) => `- ${f}`).join('\n')}\n` : '');

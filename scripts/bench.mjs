@@ -72,9 +72,10 @@ const args = [
   '--out', outDir,
   ...passed,
 ];
-let commit = 'unknown';
+// TSNATS_COMMIT names the commit when the tree is not a git checkout (an export of one)
+let commit = process.env.TSNATS_COMMIT ?? 'unknown';
 try {
-  commit = execSync('git rev-parse --short HEAD', { cwd: root, encoding: 'utf8' }).trim();
+  if (!process.env.TSNATS_COMMIT) commit = execSync('git rev-parse --short HEAD', { cwd: root, encoding: 'utf8' }).trim();
 } catch {}
 console.log(`bench: tsnats ${commit} vs ${ref} on ${os.cpus().length}x ${os.cpus()[0]?.model ?? '?'} (${os.platform()} ${os.release()})`);
 if (compareToo) {

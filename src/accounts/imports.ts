@@ -491,7 +491,7 @@ function processServiceImport(
 }
 
 /** A new `_R_.<prefix>.<6>` reply in `exporter` that routes back to `reply` in `requester`. */
-function addResponseImport(exporter: Account, requester: Account, reply: string, osi: ServiceImport): ServiceImport {
+export function addResponseImport(exporter: Account, requester: Account, reply: string, osi: ServiceImport): ServiceImport {
   if (exporter.respPrefix === null) {
     exporter.respPrefix = REPLY_PREFIX + randomToken(6) + '.';
     exporter.refreshCrossAccount();

@@ -1001,13 +1001,7 @@ export class ClusterManager implements RouteInfoProvider {
    * subscribes it when the prefix is created). Returns whether a route got it.
    */
   routeImported(c: Client, acc: Account, subject: string, buf: Buffer, start: number): boolean {
-    const prefix = acc.respPrefix;
-    if (prefix !== null && this.respInterest.get(acc) !== prefix) {
-      const old = this.respInterest.get(acc);
-      if (old !== undefined) this.updateInterest(acc, old + '>', null, -1);
-      this.respInterest.set(acc, prefix);
-      this.updateInterest(acc, prefix + '>', null, 1);
-    }
+    this.announceResponses(acc);
     if (this.routesById.size === 0) return false;
     // The publisher's own message may have route targets collected already
     // (queue members behind routes, sent after the imports): set them aside.
@@ -1017,6 +1011,16 @@ export class ClusterManager implements RouteInfoProvider {
     } finally {
       if (saved !== null) this.putTargets(saved);
     }
+  }
+
+  /** Interest in `acc`'s `_R_.<prefix>.>` once it has a response prefix (server/accounts.go newServiceReply). */
+  announceResponses(acc: Account): void {
+    const prefix = acc.respPrefix;
+    if (prefix === null || this.respInterest.get(acc) === prefix) return;
+    const old = this.respInterest.get(acc);
+    if (old !== undefined) this.updateInterest(acc, old + '>', null, -1);
+    this.respInterest.set(acc, prefix);
+    this.updateInterest(acc, prefix + '>', null, 1);
   }
 
   private takeTargets(): Array<{ rt: Route; qs: Buffer }> {

@@ -12,7 +12,7 @@ import type { Client, PubArgSource } from '../client/client.js';
 import { ProtocolParser, ParserKind, ParseErrorKind, Op, type ProtocolHandler } from '../protocol/parser.js';
 import * as E from '../protocol/errors.js';
 import type { Account, ServiceImport } from '../accounts/account.js';
-import { removeResponseImport } from '../accounts/imports.js';
+import { addResponseImport, removeResponseImport } from '../accounts/imports.js';
 import { selectMappedSubject } from '../accounts/mapping.js';
 import { matchLiteral } from '../subjects/validate.js';
 import { ReAddressed } from './imports.js';
@@ -722,9 +722,22 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
       const mapped = selectMappedSubject(dest.mappings, to, this.server.clusterName);
       if (mapped !== null) to = mapped;
     }
-    // A response that itself carries a reply is delivered without it: the
-    // reverse mapping the reference would set up is local to its server.
-    const src = new ReAddressed(to, '', this);
+    // A response that itself carries a reply gets one in the requester's
+    // account that maps back to it (server/client.go processServiceImport:
+    // setupResponseServiceImport), announced like any response prefix.
+    let nrr = '';
+    let back: ServiceImport | null = null;
+    if (this.paReplyEnd > this.paReplyStart) {
+      const reply = this.paBuf.toString('latin1', this.paReplyStart, this.paReplyEnd);
+      if (reply.startsWith('$JS.ACK.')) {
+        nrr = reply;
+      } else {
+        back = addResponseImport(dest, owner, reply, rsi);
+        nrr = back.from;
+        this.mgr.announceResponses(dest);
+      }
+    }
+    const src = new ReAddressed(to, nrr, this);
     const r = dest.sublist.match(to);
     let delivered = false;
     for (const sub of r.psubs) if (sub.client.kind === Kind.CLIENT && this.deliverLocal(sub, buf, start, src)) delivered = true;
@@ -742,6 +755,7 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
     if (mgr.dispatch(src, dest, buf, start)) delivered = true;
     if (rsi.rt !== 'singleton' && delivered) rsi.ts = Date.now();
     if (!delivered || rsi.rt === 'singleton' || this.paSize === 0) removeResponseImport(owner, rsi);
+    if (!delivered && back !== null) removeResponseImport(dest, back);
   }
 
   /** Deliver to one local member of a queue group, picked at random. */

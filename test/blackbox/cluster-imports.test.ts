@@ -340,4 +340,40 @@ describe('account imports across routes', () => {
     t.diagnostic(wire.reference!.join(' | '));
     assert.deepEqual(wire.tsnats, wire.reference);
   });
+
+  for (const [k1, k2] of pairs) {
+    it(`${k1} + ${k2}: a response that carries its own reply subject, answered by the requester across the route`, async () => {
+      const [n1, n2] = await cluster(k1, k2);
+      const conns: NatsConnection[] = [];
+      try {
+        const a1 = await as(n1, 'a');
+        const b2 = await as(n2, 'b');
+        conns.push(a1, b2);
+        const acks: string[] = [];
+        a1.subscribe('ack.from.requester', { callback: (_e, m) => void acks.push(td.decode(m.data)) });
+        a1.subscribe('svc.echo', { callback: (_e, m) => void m.respond(`resp:${td.decode(m.data)}`, { reply: 'ack.from.requester' }) });
+        await a1.flush();
+        let answered: Msg | null = null;
+        await waitFor('the service answers across the route', async () => {
+          try {
+            answered = await b2.request('echo', 'x', { timeout: 500 });
+            return true;
+          } catch {
+            return false;
+          }
+        });
+        const m = answered as Msg | null;
+        assert.ok(m !== null);
+        assert.equal(td.decode(m.data), 'resp:x');
+        assert.match(m.reply ?? '', /^_R_\./, 'the reply is mapped into the requester account');
+        m.respond('ack');
+        await b2.flush();
+        await waitFor('the responder gets the answer to its response', () => acks.length > 0, 5000);
+        assert.deepEqual(acks, ['ack']);
+      } finally {
+        await Promise.all(conns.map((c) => c.close()));
+        await Promise.all([n2.stop(), n1.stop()]);
+      }
+    });
+  }
 });

@@ -10,7 +10,7 @@ import { accountInfoFromJWT, decodeClaims, importClaimProblems, trustedKeysOf, t
 import { AccountConfigError, configureAccounts } from './imports.js';
 import { UrlAccountResolver } from './url-resolver.js';
 import { DirJwtStore } from './dir-resolver.js';
-import { respondToUpdate, sendInternal } from './sysreq.js';
+import { respondToUpdate, sendInternal, serverInfo } from './sysreq.js';
 import type { Client } from '../client/client.js';
 import { fromPublic } from '@nats-io/nkeys';
 
@@ -337,6 +337,14 @@ function claimsRequest(srv: Server, st: DirJwtStore, _c: Client, subject: string
     }
     if (changed) accountChanged(srv, key);
     respondToUpdate(srv, sys, reply, key, 'jwt updated', null);
+    return true;
+  }
+  if (subject === '$SYS.REQ.CLAIMS.LIST') {
+    // accounts.go handleListRequest: the stored account ids, in the directory walk's (lexical) order
+    if (reply === '') return true;
+    const ids = [...st.jwts.keys()].sort();
+    if (srv.logger.debugEnabled) srv.logger.debug(`list request responded with ${ids.length} account ids`);
+    sendInternal(sys, reply, Buffer.from(JSON.stringify({ data: ids, server: serverInfo(srv) })));
     return true;
   }
   const l = LOOKUP.exec(subject);

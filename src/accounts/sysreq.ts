@@ -20,7 +20,7 @@ export type SysRequestHandler = (c: Client, subject: string, reply: string, payl
 let seq = 0;
 
 /** server/events.go ServerInfo as the internal client fills it. */
-function serverInfo(srv: Server): Record<string, unknown> {
+export function serverInfo(srv: Server): Record<string, unknown> {
   const si: Record<string, unknown> = { name: srv.serverName, host: srv.opts.host === '' ? '0.0.0.0' : srv.opts.host, id: srv.serverId };
   if (srv.clusterName !== '') si.cluster = srv.clusterName;
   si.ver = NATS_COMPAT_VERSION;

@@ -105,6 +105,7 @@ async function scenario(s: RunningServer, dir: string) {
   const again = await login(s.port, userA);
   if (again.answer !== PONG) await again.client.waitClosed(5000);
   const lookup2 = await request(admin.client, `$SYS.REQ.ACCOUNT.${accA.pub}.CLAIMS.LOOKUP`, '');
+  const list = await request(admin.client, '$SYS.REQ.CLAIMS.LIST', '');
   for (const c of [admin, a, a2, again]) c.client.close();
   await sleep(100);
   return {
@@ -124,6 +125,7 @@ async function scenario(s: RunningServer, dir: string) {
     a2Alive,
     again: again.answer,
     lookup2,
+    list,
   };
 }
 
@@ -161,6 +163,7 @@ describe('operator mode: NATS resolver (type: full)', () => {
       a2Alive: true,
       again: AUTH_VIOLATION,
       lookup2: '<A revoking jwt>',
+      list: { keys: ['data', 'server'], data: [accA.pub, sys.pub].sort(), server: serverKeys },
     });
     if (!referenceOnly()) assert.deepEqual(await run('tsnats'), ref);
   });

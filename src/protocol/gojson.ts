@@ -7,6 +7,9 @@
 // build): "invalid character 'x' <context>", "unexpected end of JSON input",
 // and nesting deeper than 10000 is "invalid character '[' exceeded max
 // depth". The scan is iterative, so no input can exhaust the JS stack.
+// Input that ends inside a number, literal or escape is reported as Go's
+// scanner does: it steps a space at the end (scanner.eof), so the text is
+// "invalid character ' ' in numeric literal", not "unexpected end".
 
 import { goQuote } from './goquote.js';
 
@@ -52,8 +55,9 @@ export function goJsonSyntaxErrorBytes(b: Uint8Array, start = 0, end = b.length)
   };
   const literal = (word: string) => {
     for (let k = 1; k < word.length; k++) {
-      if (i + k >= end) eof();
-      if (b[i + k] !== word.charCodeAt(k)) bad(b[i + k], `in literal ${word} (expecting '${word[k]}')`);
+      // at the end Go's scanner steps one more byte, a space (scanner.eof)
+      const c = i + k < end ? b[i + k] : 0x20;
+      if (c !== word.charCodeAt(k)) bad(c, `in literal ${word} (expecting '${word[k]}')`);
     }
     i += word.length;
   };
@@ -68,12 +72,10 @@ export function goJsonSyntaxErrorBytes(b: Uint8Array, start = 0, end = b.length)
       }
       if (c === 0x5c) {
         i++;
-        if (i >= end) eof();
-        const e = b[i];
+        const e = i < end ? b[i] : 0x20;
         if (e === 0x75) {
           for (let k = 1; k <= 4; k++) {
-            if (i + k >= end) eof();
-            const h = b[i + k];
+            const h = i + k < end ? b[i + k] : 0x20;
             const hex = isDigit(h) || (h >= 0x61 && h <= 0x66) || (h >= 0x41 && h <= 0x46);
             if (!hex) bad(h, 'in \\u hexadecimal character escape');
           }
@@ -93,22 +95,22 @@ export function goJsonSyntaxErrorBytes(b: Uint8Array, start = 0, end = b.length)
   const num = () => {
     if (b[i] === 0x2d) {
       i++;
-      if (i >= end) eof();
-      if (!isDigit(b[i])) bad(b[i], 'in numeric literal');
+      const c = i < end ? b[i] : 0x20;
+      if (!isDigit(c)) bad(c, 'in numeric literal');
     }
     if (b[i] === 0x30) i++;
     else while (i < end && isDigit(b[i])) i++;
     if (i < end && b[i] === 0x2e) {
       i++;
-      if (i >= end) eof();
-      if (!isDigit(b[i])) bad(b[i], 'after decimal point in numeric literal');
+      const c = i < end ? b[i] : 0x20;
+      if (!isDigit(c)) bad(c, 'after decimal point in numeric literal');
       while (i < end && isDigit(b[i])) i++;
     }
     if (i < end && (b[i] === 0x65 || b[i] === 0x45)) {
       i++;
       if (i < end && (b[i] === 0x2b || b[i] === 0x2d)) i++;
-      if (i >= end) eof();
-      if (!isDigit(b[i])) bad(b[i], 'in exponent of numeric literal');
+      const c = i < end ? b[i] : 0x20;
+      if (!isDigit(c)) bad(c, 'in exponent of numeric literal');
       while (i < end && isDigit(b[i])) i++;
     }
   };

@@ -68,6 +68,17 @@ describe('type errors: text of the reference log', () => {
     ['{"verbose":false}}', "invalid character '}' after top-level value"],
     ['{"verbose":false,"protocol":01}', "invalid character '1' after object key:value pair"],
     ['{"verbose":false,"protocol":-}', "invalid character '}' in numeric literal"],
+    // the input ends inside a token: Go's scanner steps a space at the end (scanner.eof)
+    ['{"a":-', "invalid character ' ' in numeric literal"],
+    ['{"a":1.', "invalid character ' ' after decimal point in numeric literal"],
+    ['{"a":1e+', "invalid character ' ' in exponent of numeric literal"],
+    ['{"a":tru', "invalid character ' ' in literal true (expecting 'e')"],
+    ['n', "invalid character ' ' in literal null (expecting 'u')"],
+    ['{"a":"\\', "invalid character ' ' in string escape code"],
+    ['{"a":"\\u00', "invalid character ' ' in \\u hexadecimal character escape"],
+    ['{"a":"abc', 'unexpected end of JSON input'],
+    ['{"a":[1,', 'unexpected end of JSON input'],
+    ['-0', 'json: cannot unmarshal number into Go value of type server.ClientOpts'],
     ['[' + '['.repeat(10000) + ']'.repeat(10001), "invalid character '[' exceeded max depth"],
     ['{"verbose":false,"x":' + '['.repeat(10000) + ']'.repeat(10000) + '}', "invalid character '[' exceeded max depth"],
   ];

@@ -39,8 +39,7 @@ import {
 } from './url.js';
 import type { RouteInfoProvider } from '../monitor/routes.js';
 import { checkPinned, clientHandshake, describeTLS, dnsAltNameMatches, loadRouteTLS, serverOptions, type RouteTLS } from './tls.js';
-import { certIdentity } from '../tls/x509.js';
-import { mapCertificateToUser } from '../auth/tlsmap.js';
+import { certIdentity, goDomainComponents, goSubjectString } from '../tls/x509.js';
 import { shadowSubjects, type Shadow } from './imports.js';
 
 /** server/route.go RouteProtoV2: the route protocol with accounts. */
@@ -497,24 +496,29 @@ export class ClusterManager implements RouteInfoProvider {
       debug('User required in cert, no peer certificates found');
       return false;
     }
-    if (t.checkKnownUrls) {
-      let names: string[] = [];
-      try {
-        names = certIdentity(der).dnsNames;
-      } catch {
-        names = [];
-      }
-      const hosts = this.explicit.map((u) => u.hostname);
-      for (const d of names) {
-        if (dnsAltNameMatches(d, hosts)) {
-          debug(`Using SAN found in cert for auth [""]`);
-          return true;
-        }
-      }
+    let id;
+    try {
+      id = certIdentity(der);
+    } catch {
+      debug('User required in cert, none found');
+      return false;
     }
+    // The reference's callback for routes: a DNS name may match a route
+    // host, and any candidate may equal the cluster user; the distinguished
+    // name step of checkClientTLSCertSubject never matches (empty user).
     const name = this.opts.username ?? '';
-    if (!t.verifyAndMap || name === '') return false;
-    return mapCertificateToUser(der, new Map([[name, { username: name }]]), () => true, debug) !== null;
+    const hosts = this.explicit.map((u) => u.hostname);
+    const ok = (cand: string, dns: boolean) =>
+      cand !== '' && ((t.checkKnownUrls && dns && dnsAltNameMatches(cand, hosts)) || (t.verifyAndMap && name === cand));
+    for (const e of id.emails) if (ok(e, false)) return debug(`Using email found in cert for auth [""]`), true;
+    for (const d of id.dnsNames) if (ok(d, true)) return debug(`Using SAN found in cert for auth [""]`), true;
+    for (const u of id.uris) if (ok(u, false)) return debug(`Using URI found in cert for auth [""]`), true;
+    const rdn = goSubjectString(id.subject);
+    const dcs = goDomainComponents(id.subject);
+    if (dcs.length > 0 && ok(`${rdn},${dcs}`, false)) return debug(`Using RDNSequence for auth [""]`), true;
+    if (ok(rdn, false)) return debug(`Using certificate subject for auth [""]`), true;
+    debug(`User in cert [${JSON.stringify(rdn)}], not found`);
+    return false;
   }
 
   /** Dial a route until it works, or per connect_retries (server/route.go connectToRoute). */

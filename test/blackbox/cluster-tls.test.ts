@@ -209,4 +209,28 @@ describe('route TLS: verify_and_map, pinned_certs', () => {
       }
     });
   }
+
+  for (const k1 of KINDS) {
+    it(`${k1} accepts with verify_and_map: the certificate subject as the cluster user; a DN in another order is not it`, async () => {
+      const accept = (user: string) =>
+        startNode(k1, { name: 'N1', cluster: 'tls', process: true, user, pass: 'unused', tls: { cert: certs.cert, key: certs.key, ca: certs.ca, extra: 'verify_and_map: true' } });
+      const dial = (n1: ClusterNode) =>
+        startNode('tsnats', { name: 'N2', cluster: 'tls', process: true, tls: { cert: mapped.cert, key: mapped.key, ca: certs.ca }, routes: [`nats-route://localhost:${n1.routePort}`] });
+      let n1 = await accept('CN=route-peer');
+      let n2 = await dial(n1);
+      try {
+        await connected(n2, n1);
+      } finally {
+        await Promise.all([n2.stop(), n1.stop()]);
+      }
+      // the literal subject string is compared: "cn=route-peer" is another user (no DN matching for routes)
+      n1 = await accept('cn=route-peer');
+      n2 = await dial(n1);
+      try {
+        await waitFor('the refusal', () => logged(n2, 'Authorization Violation').length > 0);
+      } finally {
+        await Promise.all([n2.stop(), n1.stop()]);
+      }
+    });
+  }
 });

@@ -58,7 +58,12 @@ const MAX_IMPORT_CHAIN = 8;
  * longer configured are dropped from the registry (their clients are closed
  * by the authorization re-check). Throws AccountConfigError.
  */
-export function configureAccounts(srv: Server, opts: Options = srv.opts): void {
+export function configureAccounts(
+  srv: Server,
+  opts: Options = srv.opts,
+  /** operator mode: an import that cannot be added is reported here and skipped, not an error */
+  onImportError: ((acc: Account, im: ImportConfig, err: string) => void) | null = null,
+): void {
   const cacheSize = opts.subjectCacheSize;
   const configured = new Map<string, AccountConfig>();
   for (const ac of opts.accounts) if (!configured.has(ac.name)) configured.set(ac.name, ac);
@@ -107,7 +112,10 @@ export function configureAccounts(srv: Server, opts: Options = srv.opts): void {
     const acc = srv.accounts.get(ac.name)!;
     for (const im of ac.imports) {
       const err = addImport(srv, acc, im);
-      if (err !== null) errors.push(err);
+      if (err !== null) {
+        if (onImportError !== null && im.claim !== undefined) onImportError(acc, im, err);
+        else errors.push(err);
+      }
     }
   }
   // Subject mappings; the top-level `mappings` arrive as an entry for $G.

@@ -5,6 +5,7 @@
 // the account configuration the accounts machinery already applies.
 
 import type { AccountConfig, ExportConfig, ImportConfig, Options } from '../config/options.js';
+import type { Account } from './account.js';
 import type { Server } from '../server/server.js';
 import { accountInfoFromJWT, decodeClaims, importClaimProblems, trustedKeysOf, type JwtAccountInfo } from '../auth/jwt.js';
 import { AccountConfigError, configureAccounts } from './imports.js';
@@ -277,8 +278,23 @@ export function configureServerAccounts(srv: Server, opts: Options = srv.opts): 
     configureAccounts(srv, opts);
     return;
   }
+  const jwts = knownAccountJWTs(srv, opts);
+  // server/accounts.go updateAccountClaimsWithRefresh: "Error adding stream import to account [<acc>/<name>]: <reason>"
+  const onImportError = (acc: Account, im: ImportConfig, err: string): void => {
+    if (!srv.logger.debugEnabled) return;
+    let label = acc.name;
+    try {
+      const name = decodeClaims(jwts[acc.name] ?? '').name;
+      if (name !== '') label = `${acc.name}/${name}`;
+    } catch {
+      // no claims: the name alone
+    }
+    const i = err.indexOf('": ');
+    const reason = i >= 0 ? err.slice(i + 3) : err;
+    srv.logger.debug(`Error adding ${im.stream !== undefined ? 'stream' : 'service'} import to account [${label}]: ${reason}`);
+  };
   try {
-    configureAccounts(srv, { ...opts, accounts: [...opts.accounts, ...op.accounts], systemAccount: op.systemAccount });
+    configureAccounts(srv, { ...opts, accounts: [...opts.accounts, ...op.accounts], systemAccount: op.systemAccount }, onImportError);
   } catch (e) {
     if (!(e instanceof AccountConfigError)) throw e;
     if (srv.logger.debugEnabled) srv.logger.debug(`Error adding account imports: ${e.message}`);

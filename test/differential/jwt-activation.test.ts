@@ -252,29 +252,30 @@ async function serviceOutcome(s: RunningServer, u: UserFixture, pub: string): Pr
   }
 }
 
+const EXPECTED: Record<string, { login: string; got: string }> = {
+  'a stream token issued by the exporter': { login: PONG, got: 'MSG priv.a 1 2\r\nhi\r\n' },
+  'a stream token for priv.> on an import of priv.a.>': { login: PONG, got: 'MSG priv.a.b 1 2\r\nhi\r\n' },
+  "a stream token issued by the exporter's signing key": { login: PONG, got: 'MSG priv.b 1 2\r\nhi\r\n' },
+  'a stream token with a prefix (to)': { login: PONG, got: 'MSG from.exp.priv.c 1 2\r\nhi\r\n' },
+  'a stream import without a token': { login: PONG, got: '' },
+  'an expired stream token': { login: PONG, got: '' },
+  "a stream token revoked in the export's revocations": { login: PONG, got: '' },
+  // the account JWT itself fails validation: its users are refused
+  'a stream token made for another account': { login: AUTH_VIOLATION, got: '' },
+  'a stream token for priv.a.> on an import of priv.>': { login: AUTH_VIOLATION, got: '' },
+  'a token that is not a JWT': { login: AUTH_VIOLATION, got: '' },
+  'a service token on a stream import': { login: AUTH_VIOLATION, got: '' },
+  'a stream token issued by another account': { login: AUTH_VIOLATION, got: '' },
+  // valid JWTs, the import is left out
+  'a token signed by a key the exporter does not list': { login: PONG, got: '' },
+  'a token issued by the exporter naming another issuer account': { login: PONG, got: '' },
+  'a service import without a token': { login: PONG, got: 'no request; nothing' },
+  'an expired service token': { login: PONG, got: 'no request; nothing' },
+  'a service token issued by the exporter': { login: PONG, got: 'request on svc.a; MSG _INBOX.r 9 4\r\nresp\r\n' },
+  'a service token with a local subject': { login: PONG, got: 'request on svc.b; MSG _INBOX.r 9 4\r\nresp\r\n' },
+};
 describe('operator mode: activation tokens', () => {
-  const expected: Record<string, { login: string; got: string }> = {
-    'a stream token issued by the exporter': { login: PONG, got: 'MSG priv.a 1 2\r\nhi\r\n' },
-    'a stream token for priv.> on an import of priv.a.>': { login: PONG, got: 'MSG priv.a.b 1 2\r\nhi\r\n' },
-    "a stream token issued by the exporter's signing key": { login: PONG, got: 'MSG priv.b 1 2\r\nhi\r\n' },
-    'a stream token with a prefix (to)': { login: PONG, got: 'MSG from.exp.priv.c 1 2\r\nhi\r\n' },
-    'a stream import without a token': { login: PONG, got: '' },
-    'an expired stream token': { login: PONG, got: '' },
-    "a stream token revoked in the export's revocations": { login: PONG, got: '' },
-    // the account JWT itself fails validation: its users are refused
-    'a stream token made for another account': { login: AUTH_VIOLATION, got: '' },
-    'a stream token for priv.a.> on an import of priv.>': { login: AUTH_VIOLATION, got: '' },
-    'a token that is not a JWT': { login: AUTH_VIOLATION, got: '' },
-    'a service token on a stream import': { login: AUTH_VIOLATION, got: '' },
-    'a stream token issued by another account': { login: AUTH_VIOLATION, got: '' },
-    // valid JWTs, the import is left out
-    'a token signed by a key the exporter does not list': { login: PONG, got: '' },
-    'a token issued by the exporter naming another issuer account': { login: PONG, got: '' },
-    'a service import without a token': { login: PONG, got: 'no request; nothing' },
-    'an expired service token': { login: PONG, got: 'no request; nothing' },
-    'a service token issued by the exporter': { login: PONG, got: 'request on svc.a; MSG _INBOX.r 9 4\r\nresp\r\n' },
-    'a service token with a local subject': { login: PONG, got: 'request on svc.b; MSG _INBOX.r 9 4\r\nresp\r\n' },
-  };
+
   for (const b of built) {
     it(b.c.name, async (t) => {
       const { ref } = await differentialScenario(
@@ -282,7 +283,7 @@ describe('operator mode: activation tokens', () => {
         (s) => (b.c.service === true ? serviceOutcome(s, b.u, b.c.pub) : streamOutcome(s, b.u, b.c.sub, b.c.pub)),
         { servers: pair },
       );
-      assert.deepEqual(ref, expected[b.c.name]);
+      assert.deepEqual(ref, EXPECTED[b.c.name]);
     });
   }
 
@@ -316,6 +317,40 @@ describe('operator mode: activation tokens', () => {
     ]);
   });
 });
+
+describe('operator mode: the debug lines of refused imports', () => {
+  it('"Error adding stream|service import to account [<acc>/<name>]: ... not authorized"', async (t) => {
+    // the cases whose account JWT is valid but whose import is left out
+    const refused = built.filter((b) => expectedGot(b.c.name) === 'refused');
+    const { ref } = await differentialScenario(
+      t,
+      async (s) => {
+        // the reference adds an account's imports when a user of it first logs in
+        for (const b of refused) (await login(s.port, b.u)).client.close();
+        await sleep(300);
+        return s
+          .stderr()
+          .split('\n')
+          .filter((l) => l.includes('Error adding'))
+          .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, ''))
+          .sort();
+      },
+      { config: operatorConfig(op, [sys, exporter, ...refused.map((b) => b.acc)], sys), args: ['-D'] },
+    );
+    const want = refused
+      .map((b) => `[DBG] Error adding ${b.c.service === true ? 'service' : 'stream'} import to account [${b.acc.pub}/IMP${built.indexOf(b)}]: ${b.c.service === true ? 'service' : 'stream'} import not authorized`)
+      .sort();
+    assert.ok(want.length >= 4);
+    assert.deepEqual(ref, want);
+  });
+});
+
+/** How a case ends: 'ok' (delivered), 'refused' (the import is left out), 'invalid' (the account JWT is refused). */
+function expectedGot(name: string): 'ok' | 'refused' | 'invalid' {
+  const e = EXPECTED[name]!;
+  if (e.login !== PONG) return 'invalid';
+  return e.got === '' || e.got.startsWith('no request') ? 'refused' : 'ok';
+}
 
 describe('operator mode: an activation token expiring while in use', () => {
   it('stream and service imports stop when their tokens expire', async (t) => {

@@ -418,7 +418,7 @@ export class Authenticator {
       c.unsubscribe(sub);
       c.sendErr(`Permissions Violation for Subscription to ${E.goQuote(sub.subject)} (sid ${E.goQuote(sub.sid)})`);
       this.server.logger.notice(
-        `Removed sub ${E.goQuote(sub.subject)} (sid ${E.goQuote(sub.sid)}) for ${this.authUserDescription(c)} - not authorized`,
+        `Removed sub ${E.goQuoteLog(sub.subject)} (sid ${E.goQuoteLog(sub.sid)}) for ${this.authUserDescription(c)} - not authorized`,
       );
     }
   }

@@ -10,7 +10,7 @@ import { Subscription } from './subscription.js';
 import { ProtocolParser, ParseErrorKind, Op, type ProtocolHandler } from '../protocol/parser.js';
 import * as E from '../protocol/errors.js';
 import { goJsonSyntaxErrorBytes } from '../protocol/gojson.js';
-import { goQuote } from '../protocol/goquote.js';
+import { goQuote, goQuoteBytes } from '../protocol/goquote.js';
 import { decodeConnect, defaultConnectOptions, type ConnectOptions } from '../protocol/connect.js';
 import type { Account } from '../accounts/account.js';
 import type { SublistResult } from '../subjects/sublist.js';
@@ -433,7 +433,7 @@ export class Client extends Connection implements ProtocolHandler {
       queue = latin1(buf, ARGS[2], ARGS[3]);
       sid = latin1(buf, ARGS[4], ARGS[5]);
     } else {
-      return this.protocolViolation(`processSub Parse Error: ${E.goQuote(latin1(buf, start, end))}`);
+      return this.protocolViolation(`processSub Parse Error: ${goQuoteBytes(buf, start, end)}`);
     }
     this.subscribe(subject, queue, sid);
     return !this.closed;
@@ -447,8 +447,8 @@ export class Client extends Connection implements ProtocolHandler {
       this.sendErr(E.errPermSubscribe(subject, queue));
       srv.logger.error(
         queue === null
-          ? `${this.logPrefix} - Subscription Violation - ${this.authUserDesc()}, Subject ${E.goQuote(subject)}, SID ${sid}`
-          : `${this.logPrefix} - Subscription Violation - ${this.authUserDesc()}, Subject ${E.goQuote(subject)}, Queue: ${E.goQuote(queue)}, SID ${sid}`,
+          ? `${this.logPrefix} - Subscription Violation - ${this.authUserDesc()}, Subject ${E.goQuoteLog(subject)}, SID ${sid}`
+          : `${this.logPrefix} - Subscription Violation - ${this.authUserDesc()}, Subject ${E.goQuoteLog(subject)}, Queue: ${E.goQuoteLog(queue)}, SID ${sid}`,
       );
       return null;
     }
@@ -483,7 +483,7 @@ export class Client extends Connection implements ProtocolHandler {
     const n = splitArgs(buf, start, end, ARGS, 2, true);
     let max = -1;
     if (n === 2) max = parseSize(buf, ARGS[2], ARGS[3]);
-    else if (n !== 1) return this.protocolViolation(`processUnsub Parse Error: ${E.goQuote(latin1(buf, start, end))}`);
+    else if (n !== 1) return this.protocolViolation(`processUnsub Parse Error: ${goQuoteBytes(buf, start, end)}`);
     const sid = latin1(buf, ARGS[0], ARGS[1]);
     const sub = this.subs.get(sid);
     let remove = false;
@@ -524,13 +524,13 @@ export class Client extends Connection implements ProtocolHandler {
         this.paSzbStart = ARGS[4];
         this.paSzbEnd = ARGS[5];
       } else {
-        this.protocolViolation(`processPub Parse Error: ${E.goQuote(latin1(buf, start, end))}`);
+        this.protocolViolation(`processPub Parse Error: ${goQuoteBytes(buf, start, end)}`);
         return -1;
       }
       this.paHdr = -1;
       this.paSize = parseSize(buf, this.paSzbStart, this.paSzbEnd);
       if (this.paSize < 0) {
-        this.protocolViolation(`processPub Bad or Missing Size: ${E.goQuote(latin1(buf, start, end))}`);
+        this.protocolViolation(`processPub Bad or Missing Size: ${goQuoteBytes(buf, start, end)}`);
         return -1;
       }
     } else if (op === Op.HPUB) {
@@ -549,7 +549,7 @@ export class Client extends Connection implements ProtocolHandler {
         this.paReplyEnd = ARGS[3];
         hi = 4;
       } else {
-        this.protocolViolation(`processHeaderPub Parse Error: ${E.goQuote(latin1(buf, start, end))}`);
+        this.protocolViolation(`processHeaderPub Parse Error: ${goQuoteBytes(buf, start, end)}`);
         return -1;
       }
       this.paHdbStart = ARGS[hi];
@@ -559,15 +559,15 @@ export class Client extends Connection implements ProtocolHandler {
       this.paHdr = parseSize(buf, this.paHdbStart, this.paHdbEnd);
       this.paSize = parseSize(buf, this.paSzbStart, this.paSzbEnd);
       if (this.paHdr < 0) {
-        this.protocolViolation(`processHeaderPub Bad or Missing Header Size: ${E.goQuote(latin1(buf, start, end))}`);
+        this.protocolViolation(`processHeaderPub Bad or Missing Header Size: ${goQuoteBytes(buf, start, end)}`);
         return -1;
       }
       if (this.paSize < 0) {
-        this.protocolViolation(`processHeaderPub Bad or Missing Total Size: ${E.goQuote(latin1(buf, start, end))}`);
+        this.protocolViolation(`processHeaderPub Bad or Missing Total Size: ${goQuoteBytes(buf, start, end)}`);
         return -1;
       }
       if (this.paHdr > this.paSize) {
-        this.protocolViolation(`processHeaderPub Header Size larger then TotalSize: ${E.goQuote(latin1(buf, start, end))}`);
+        this.protocolViolation(`processHeaderPub Header Size larger then TotalSize: ${goQuoteBytes(buf, start, end)}`);
         return -1;
       }
     } else {
@@ -687,7 +687,7 @@ export class Client extends Connection implements ProtocolHandler {
 
   private pubPermissionViolation(subject: string): void {
     this.sendErr(E.errPermPublish(subject));
-    this.server.logger.error(`${this.logPrefix} - Publish Violation - ${this.authUserDesc()}, Subject ${E.goQuote(subject)}`);
+    this.server.logger.error(`${this.logPrefix} - Publish Violation - ${this.authUserDesc()}, Subject ${E.goQuoteLog(subject)}`);
   }
 
   /** Re-address the message being processed to its mapped subject (server/accounts.go selectMappedSubject). */
@@ -716,7 +716,7 @@ export class Client extends Connection implements ProtocolHandler {
 
   private replySubjectViolation(reply: string): void {
     this.sendErr(E.errPermPublishReply(reply));
-    this.server.logger.error(`${this.logPrefix} - Publish Violation - ${this.authUserDesc()}, Reply ${E.goQuote(reply)}`);
+    this.server.logger.error(`${this.logPrefix} - Publish Violation - ${this.authUserDesc()}, Reply ${E.goQuoteLog(reply)}`);
   }
 
   /**

@@ -4,6 +4,8 @@
 // (e.g. 'maximum control line exceeded' is lower case because the reference
 // sends errors.go's ErrMaxControlLine text, while most others are Title Case).
 
+import { goQuoteBytes } from './goquote.js';
+
 export const ERR_UNKNOWN_PROTOCOL = 'Unknown Protocol Operation';
 export const ERR_MAX_PAYLOAD = 'Maximum Payload Violation';
 export const ERR_MAX_CONTROL_LINE = 'maximum control line exceeded';
@@ -37,27 +39,30 @@ export function errPermSubscribe(subject: string, queue: string | null): string 
 }
 
 /**
- * Go's %q for the printable ASCII subjects we deal with: double quotes with
- * backslash escapes. Non-printable bytes get Go's \x.. escapes so that a
- * garbage subject still yields the reference's text.
+ * Go's %q (strconv.Quote) of a client-supplied string held as latin1 (one
+ * char per byte, as subjects and sids are), with the result in the same
+ * form: errProto writes it back as the bytes the reference writes (valid,
+ * printable UTF-8 raw; other bytes \xHH; non-printable runes \uHHHH).
+ * For a log line, which is written as UTF-8, use goQuoteBytes on the bytes.
  */
 export function goQuote(s: string): string {
-  let out = '"';
-  for (let i = 0; i < s.length; i++) {
+  let plain = true;
+  for (let i = 0; i < s.length && plain; i++) {
     const c = s.charCodeAt(i);
-    if (c === 0x22) out += '\\"';
-    else if (c === 0x5c) out += '\\\\';
-    else if (c === 0x0a) out += '\\n';
-    else if (c === 0x0d) out += '\\r';
-    else if (c === 0x09) out += '\\t';
-    else if (c === 0x07) out += '\\a';
-    else if (c === 0x08) out += '\\b';
-    else if (c === 0x0c) out += '\\f';
-    else if (c === 0x0b) out += '\\v';
-    else if (c < 0x20 || c === 0x7f) out += '\\x' + c.toString(16).padStart(2, '0');
-    else out += s[i];
+    plain = c >= 0x20 && c < 0x7f && c !== 0x22 && c !== 0x5c;
   }
-  return out + '"';
+  if (plain) return `"${s}"`;
+  for (let i = 0; i < s.length; i++) {
+    // not latin1: a JS string from elsewhere; quote its UTF-8
+    if (s.charCodeAt(i) > 0xff) return Buffer.from(goQuoteBytes(Buffer.from(s, 'utf8')), 'utf8').toString('latin1');
+  }
+  return Buffer.from(goQuoteBytes(Buffer.from(s, 'latin1')), 'utf8').toString('latin1');
+}
+
+/** goQuote for a log line (written as UTF-8): the same text as a JS string. */
+export function goQuoteLog(s: string): string {
+  // goQuote's bytes are valid UTF-8 (everything else is escaped)
+  return Buffer.from(goQuote(s), 'latin1').toString('utf8');
 }
 
 /** `-ERR '<text>'\r\n` */

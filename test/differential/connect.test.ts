@@ -122,3 +122,35 @@ describe('log lines quote client bytes as Go %q (F7)', () => {
     assert.ok(ref.log[0].includes(' - "x:a\\x01\\t\\u00a0é\\"" - Client parser ERROR'), ref.log[0]);
   });
 });
+
+describe('client bytes in -ERR texts and log lines: Go %q of the bytes', () => {
+  const pre = 'CONNECT {"verbose":false}\r\n';
+  const parseErrors: [string, string, string][] = [
+    ['PUB args: valid UTF-8 printed raw', 'PUB a b c d\xc3\xa9\r\n', 'processPub Parse Error: "a b c dé"'],
+    ['PUB args: invalid bytes as \\x', 'PUB a b c d\xff\x01\r\n', 'processPub Parse Error: "a b c d\\xff\\x01"'],
+    ['SUB args: a non-printable rune as \\u', 'SUB a b c \xc2\xa0\r\n', 'processSub Parse Error: "a b c \\u00a0"'],
+    ['UNSUB args: a truncated sequence byte by byte', 'UNSUB 1 2 \xe2\x82\r\n', 'processUnsub Parse Error: "1 2 \\xe2\\x82"'],
+  ];
+  for (const [name, frame, log] of parseErrors) {
+    it(name, async (t) => {
+      const { ref } = await run(t, [Buffer.from(pre + frame, 'latin1')], { ...CLOSES, compareLogs: true });
+      assert.deepEqual(ref.log, [`[ERR] 127.0.0.1:<port> - cid:<cid> - ${log}`]);
+    });
+  }
+
+  it('permission violations: -ERR and log', async (t) => {
+    const config = 'authorization { users: [{user: a, password: b, permissions: {publish: {deny: ">"}, subscribe: {deny: ">"}}}] }\n';
+    const login = 'CONNECT {"verbose":false,"user":"a","pass":"b"}\r\n';
+    const frames = 'PUB a\xc3\xa9 1\r\nx\r\nPUB a\xff\x01 1\r\nx\r\nSUB \xc2\xa0 1\r\nSUB x q\xe2\x82 2\r\nPUB a"b\\c 1\r\nx\r\nPING\r\n';
+    const { ref } = await run(t, [Buffer.from(login + frames, 'latin1')], { config, compareLogs: true });
+    assert.equal(
+      ref.data.toString('latin1').replace(/^INFO .*\r\n/, ''),
+      "-ERR 'Permissions Violation for Publish to \"a\xc3\xa9\"'\r\n" +
+        "-ERR 'Permissions Violation for Publish to \"a\\xff\\x01\"'\r\n" +
+        "-ERR 'Permissions Violation for Subscription to \"\\u00a0\"'\r\n" +
+        "-ERR 'Permissions Violation for Subscription to \"x\" using queue \"q\\xe2\\x82\"'\r\n" +
+        "-ERR 'Permissions Violation for Publish to \"a\\\"b\\\\c\"'\r\nPONG\r\n",
+    );
+    assert.ok(ref.log.some((l) => l.endsWith('Publish Violation - User "a", Subject "aé"')), ref.log.join('\n'));
+  });
+});

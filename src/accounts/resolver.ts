@@ -320,6 +320,10 @@ function claimsRequest(srv: Server, st: DirJwtStore, _c: Client, subject: string
   if (sys === null) return false;
   const text = payload.toString('utf8');
   const m = UPDATE_NEW.exec(subject) ?? UPDATE_OLD.exec(subject);
+  if (srv.opts.resolver?.type === 'cache' && (m !== null || subject === '$SYS.REQ.CLAIMS.UPDATE')) {
+    cacheUpdate(srv, sys, st, m !== null ? m[1]! : null, reply, text);
+    return true;
+  }
   if (m !== null || subject === '$SYS.REQ.CLAIMS.UPDATE') {
     const pubKey = m !== null ? m[1]! : null;
     let c: ReturnType<typeof decodeClaims>;
@@ -330,13 +334,9 @@ function claimsRequest(srv: Server, st: DirJwtStore, _c: Client, subject: string
       respondToUpdate(srv, sys, reply, 'n/a', 'jwt update resulted in error', (e as Error).message);
       return true;
     }
-    const problems: string[] = [];
-    for (const i of Array.isArray(c.nats.imports) ? c.nats.imports : []) {
-      const o = obj(i);
-      problems.push(...(o === null ? ['null import is not allowed'] : importClaimProblems(c.sub, o)));
-    }
-    if (problems.length > 0) {
-      respondToUpdate(srv, sys, reply, c.sub, 'jwt validation failed', `validation errors: [${problems.join(' ')}]`);
+    const invalid = claimValidate(c);
+    if (invalid !== null) {
+      respondToUpdate(srv, sys, reply, c.sub, 'jwt validation failed', invalid);
       return true;
     }
     if (pubKey !== null && c.sub !== pubKey) {
@@ -363,13 +363,79 @@ function claimsRequest(srv: Server, st: DirJwtStore, _c: Client, subject: string
     sendInternal(sys, reply, Buffer.from(JSON.stringify({ data: ids, server: serverInfo(srv) })));
     return true;
   }
-  const l = LOOKUP.exec(subject);
+  const l = srv.opts.resolver?.type === 'cache' ? null : LOOKUP.exec(subject);
   if (l !== null) {
     if (reply === '') return true;
     const token = st.load(l[1]!);
     if (token === undefined) srv.logger.error(`Merging resulted in error: no matching JWT found`);
     else sendInternal(sys, reply, Buffer.from(token));
     return true;
+  }
+  return false;
+}
+
+/** jwt ValidationResults.IsBlocking(false) of an account JWT: claimValidate's error, or null. */
+function claimValidate(c: ReturnType<typeof decodeClaims>): string | null {
+  const problems: string[] = [];
+  for (const i of Array.isArray(c.nats.imports) ? c.nats.imports : []) {
+    const o = obj(i);
+    problems.push(...(o === null ? ['null import is not allowed'] : importClaimProblems(c.sub, o)));
+  }
+  return problems.length > 0 ? `validation errors: [${problems.join(' ')}]` : null;
+}
+
+/**
+ * server/accounts.go CacheDirAccResolver.Start: a cache keeps only the
+ * accounts this server has loaded; updates of others are skipped.
+ */
+function cacheUpdate(srv: Server, sys: Account, st: DirJwtStore, pubKey: string | null, reply: string, text: string): void {
+  let c: ReturnType<typeof decodeClaims>;
+  try {
+    c = decodeClaims(text);
+    if (c.type !== 'account') throw new Error('not account claim');
+  } catch (e) {
+    respondToUpdate(srv, sys, reply, pubKey ?? 'n/a', 'jwt update cache resulted in error', (e as Error).message);
+    return;
+  }
+  if (pubKey !== null && c.sub !== pubKey) {
+    respondToUpdate(srv, sys, reply, pubKey, 'jwt update cache resulted in error', 'subject does not match jwt content');
+    return;
+  }
+  const key = pubKey ?? c.sub;
+  if (!accountLoaded(srv, key)) {
+    respondToUpdate(srv, sys, reply, key, 'jwt update cache skipped', null);
+    return;
+  }
+  const invalid = claimValidate(c);
+  if (invalid !== null) {
+    respondToUpdate(srv, sys, reply, c.sub, 'jwt update cache validation failed', invalid);
+    return;
+  }
+  let changed: boolean;
+  try {
+    changed = st.save(key, text);
+  } catch (e) {
+    respondToUpdate(srv, sys, reply, key, 'jwt update cache resulted in error', (e as Error).message);
+    return;
+  }
+  if (changed) accountChanged(srv, key);
+  respondToUpdate(srv, sys, reply, key, 'jwt updated cache', null);
+}
+
+/**
+ * Whether the reference would have registered the account by now (it
+ * loads accounts lazily): the system account, an account a client logged
+ * in to, or one such an account imports from.
+ */
+function accountLoaded(srv: Server, pub: string): boolean {
+  if (srv.systemAccount?.name === pub) return true;
+  const used = srv.auth.operator?.loadedAccounts;
+  if (used === undefined) return false;
+  if (used.has(pub)) return true;
+  const jwts = knownAccountJWTs(srv);
+  for (const u of used) {
+    const token = jwts[u];
+    if (token !== undefined && importsOf(token).some((i) => str(i.account) === pub)) return true;
   }
   return false;
 }

@@ -549,6 +549,8 @@ export class OperatorAuth {
   private readonly pinned: ReadonlySet<string> | null;
   private readonly accTimers = new Map<string, NodeJS.Timeout>();
   private readonly expiredAccounts = new Set<string>();
+  /** accounts clients logged in to (the reference registers accounts lazily; its cache resolver updates only those) */
+  readonly loadedAccounts = new Set<string>();
   /** preloaded (or fetched) account JWTs that are not usable, with the reason */
   private readonly unusable = new Map<string, string>();
   /** client expiry timers */
@@ -748,6 +750,7 @@ export class OperatorAuth {
       debug(`Account JWT lookup error: ${typeof found === 'string' ? found : 'account missing'}`);
       return false;
     }
+    this.loadedAccounts.add(acc.name);
     if (!this.trustedKeys.has(info.issuer)) {
       debug('Account JWT not signed by trusted operator');
       return false;

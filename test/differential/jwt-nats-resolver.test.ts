@@ -35,13 +35,13 @@ const accARevoking = await encodeAccount(
   { signer: op.signer },
 );
 
-function config(dir: string): string {
+function config(dir: string, type = 'full', preload: { pub: string; jwt: string }[] = [sys]): string {
   return [
     `operator: ${op.jwt}`,
     `system_account: ${sys.pub}`,
-    `resolver: { type: full, dir: "${dir}" }`,
+    `resolver: { type: ${type}, dir: "${dir}" }`,
     'resolver_preload: {',
-    `  ${sys.pub}: ${sys.jwt}`,
+    ...preload.map((a) => `  ${a.pub}: ${a.jwt}`),
     '}',
     '',
   ].join('\n');
@@ -169,4 +169,64 @@ describe('operator mode: NATS resolver (type: full)', () => {
   });
 });
 
-void createAccount;
+describe('operator mode: NATS resolver (type: cache)', () => {
+  it('only accounts in use are updated; no lookups answered', async () => {
+    const badImport = await encodeAccount(
+      'A',
+      accA.kp,
+      { limits: UNLIMITED, imports: [{ name: 'x', type: 'stream', subject: 'x.>', account: createAccount().getPublicKey(), token: 'junk' }] },
+      { signer: op.signer },
+    );
+    const run = async (kind: ServerKind) => {
+      const dir = mkdtempSync(join(tmpdir(), `tsnats-jwt-cache-${kind}-`));
+      const s = await startServer(kind, ['-c', writeConfig(config(dir, 'cache', [sys, accA]))]);
+      try {
+        const notice = s
+          .stderr()
+          .split('\n')
+          .filter((l) => l.includes('exclusive directory'))
+          .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '').replace(dir, '<dir>'));
+        const admin = await login(s.port, sysUser);
+        await admin.client.send('SUB _INBOX.admin 1\r\nPING\r\n');
+        await admin.client.readUntil(PONG);
+        const notLoaded = await request(admin.client, '$SYS.REQ.CLAIMS.UPDATE', accB.jwt);
+        const a = await login(s.port, userA);
+        const garbage = await request(admin.client, `$SYS.REQ.ACCOUNT.${accA.pub}.CLAIMS.UPDATE`, 'not a jwt');
+        const invalid = await request(admin.client, '$SYS.REQ.CLAIMS.UPDATE', badImport);
+        const revoking = await request(admin.client, `$SYS.REQ.ACCOUNT.${accA.pub}.CLAIMS.UPDATE`, accARevoking);
+        const revokedErr = await a.client.readUntil(/-ERR '[^']*'\r\n/, 5000).catch(() => 'no -ERR');
+        const lookup = await request(admin.client, `$SYS.REQ.ACCOUNT.${accA.pub}.CLAIMS.LOOKUP`, '');
+        admin.client.close();
+        a.client.close();
+        return { notice, notLoaded, a: a.answer, garbage, invalid, revoking, revokedErr: revokedErr.replace(/^(PING\r\n)+/, ''), lookup };
+      } finally {
+        await s.stop();
+      }
+    };
+    const ref = await run('reference');
+    const server = ['name', 'host', 'id', 'ver', 'seq', 'jetstream', 'time'];
+    assert.deepEqual(ref, {
+      notice: ['[INF] Managing some jwt in exclusive directory <dir>'],
+      notLoaded: { keys: ['data', 'server'], data: { account: accB.pub, code: 200, message: 'jwt update cache skipped' }, server },
+      a: PONG,
+      garbage: {
+        keys: ['error', 'server'],
+        error: { account: accA.pub, code: 500, description: 'jwt update cache resulted in error - expected 3 chunks' },
+        server,
+      },
+      invalid: {
+        keys: ['error', 'server'],
+        error: {
+          account: accA.pub,
+          code: 500,
+          description: 'jwt update cache validation failed - validation errors: [import "x.>" contains an invalid activation token]',
+        },
+        server,
+      },
+      revoking: { keys: ['data', 'server'], data: { account: accA.pub, code: 200, message: 'jwt updated cache' }, server },
+      revokedErr: "-ERR 'User Authentication Revoked'\r\n",
+      lookup: 'no answer',
+    });
+    if (!referenceOnly()) assert.deepEqual(await run('tsnats'), ref);
+  });
+});

@@ -8,7 +8,7 @@
 // ($SYS.REQ.ACCOUNT.<account>.CLAIMS.LOOKUP). See accounts/sysreq.ts for
 // the requests.
 
-import { mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { decode } from '@nats-io/jwt';
 
@@ -44,6 +44,19 @@ export class DirJwtStore {
 
   load(pub: string): string | undefined {
     return this.jwts.get(pub);
+  }
+
+  /**
+   * dirstore.go delete with RenameDeleted (allow_delete): the file becomes
+   * <key>.jwt.deleted. Returns whether there was one.
+   */
+  delete(pub: string): boolean {
+    if (pub === '' || pub.includes('/') || pub.includes('\\')) throw new Error('invalid public key');
+    const path = join(this.directory, pub + EXT);
+    this.jwts.delete(pub);
+    if (!existsSync(path)) return false;
+    renameSync(path, path + '.deleted');
+    return true;
   }
 
   /** dirstore.go save: the pushed JWT replaces the stored one. Returns whether it changed. */

@@ -7,7 +7,7 @@
 import type { AccountConfig, ExportConfig, ImportConfig, Options } from '../config/options.js';
 import type { Account } from './account.js';
 import type { Server } from '../server/server.js';
-import { accountInfoFromJWT, decodeClaims, importClaimProblems, trustedKeysOf, type JwtAccountInfo } from '../auth/jwt.js';
+import { accountInfoFromJWT, decodeClaims, importClaimProblems, operatorTrustedKeys, trustedKeysOf, type JwtAccountInfo } from '../auth/jwt.js';
 import { AccountConfigError, configureAccounts } from './imports.js';
 import { UrlAccountResolver } from './url-resolver.js';
 import { DirJwtStore } from './dir-resolver.js';
@@ -355,6 +355,10 @@ function claimsRequest(srv: Server, st: DirJwtStore, _c: Client, subject: string
     respondToUpdate(srv, sys, reply, key, 'jwt updated', null);
     return true;
   }
+  if (subject === '$SYS.REQ.CLAIMS.DELETE') {
+    deleteRequest(srv, sys, st, reply, text);
+    return true;
+  }
   if (subject === '$SYS.REQ.CLAIMS.LIST') {
     // accounts.go handleListRequest: the stored account ids, in the directory walk's (lexical) order
     if (reply === '') return true;
@@ -372,6 +376,71 @@ function claimsRequest(srv: Server, st: DirJwtStore, _c: Client, subject: string
     return true;
   }
   return false;
+}
+
+/**
+ * server/accounts.go handleDeleteRequest: a generic JWT self-signed by the
+ * operator (or one of its signing keys) listing the accounts to delete;
+ * with allow_delete their JWTs are renamed to .jwt.deleted and their
+ * clients disconnected (removeCb).
+ */
+function deleteRequest(srv: Server, sys: Account, st: DirJwtStore, reply: string, text: string): void {
+  let subj = '';
+  let err: string | null = null;
+  let ids: string[] = [];
+  try {
+    const g = decodeClaims(text);
+    subj = g.sub;
+    const r = srv.opts.resolver;
+    const allowDelete = r !== undefined && (r.type === 'full' || r.type === 'cache') && r.allowDelete;
+    const list = g.nats.accounts;
+    if (!allowDelete) err = 'delete must be enabled in server config';
+    else if (subj !== g.iss) err = 'not self signed';
+    else if (!operatorKeys(srv).has(g.iss)) err = 'not trusted';
+    else if (!Array.isArray(list)) err = 'malformed request';
+    else {
+      for (const e of list) {
+        if (typeof e !== 'string' || e === '' || !isAccountKey(e)) {
+          err = 'malformed request';
+          break;
+        }
+        if (e === srv.systemAccount?.name) {
+          err = 'not allowed to delete system account';
+          break;
+        }
+      }
+      ids = list as string[];
+    }
+  } catch (e) {
+    err = (e as Error).message;
+  }
+  if (err !== null) {
+    respondToUpdate(srv, sys, reply, '', `delete accounts request by ${subj} failed`, err);
+    return;
+  }
+  let passed = 0;
+  const errs: string[] = [];
+  for (const id of ids) {
+    try {
+      if (st.delete(id)) srv.auth.operator?.accountDeleted(id);
+      passed++;
+    } catch (e) {
+      errs.push((e as Error).message);
+    }
+  }
+  if (errs.length === 0) respondToUpdate(srv, sys, reply, '', `deleted ${passed} accounts`, null);
+  else respondToUpdate(srv, sys, reply, '', `deleted ${passed} accounts, failed for ${errs.length}`, errs.join('\n'));
+}
+
+/** server/accounts.go getOperatorKeys: the first operator and its signing keys. */
+function operatorKeys(srv: Server): Set<string> {
+  const op = srv.opts.trustedOperators[0];
+  if (op === undefined) return new Set();
+  try {
+    return new Set(operatorTrustedKeys(op));
+  } catch {
+    return new Set();
+  }
 }
 
 /** jwt ValidationResults.IsBlocking(false) of an account JWT: claimValidate's error, or null. */

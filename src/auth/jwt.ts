@@ -656,6 +656,18 @@ export class OperatorAuth {
     srv.flushDirty();
   }
 
+  /**
+   * The NATS resolver deleted the account's JWT (server/accounts.go
+   * removeCb): its clients are told their account expired and closed, and
+   * it takes no more logins.
+   */
+  accountDeleted(pub: string): void {
+    const t = this.accTimers.get(pub);
+    if (t !== undefined) clearTimeout(t);
+    this.accounts.delete(pub);
+    this.accountExpired(pub);
+  }
+
   /** Arm the account expiry timers (server/accounts.go checkExpiration). */
   start(): void {
     const now = Math.floor(Date.now() / 1000);

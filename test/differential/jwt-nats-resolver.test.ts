@@ -12,7 +12,7 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { createAccount, encodeAccount } from '@nats-io/jwt';
+import { createAccount, encodeAccount, encodeGeneric } from '@nats-io/jwt';
 import { referenceOnly, startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
 import { sleep, type RawClient } from '../helpers/rawclient.js';
 import { NOW, Operator, UNLIMITED, login, user } from '../helpers/jwt-fixture.js';
@@ -35,11 +35,11 @@ const accARevoking = await encodeAccount(
   { signer: op.signer },
 );
 
-function config(dir: string, type = 'full', preload: { pub: string; jwt: string }[] = [sys]): string {
+function config(dir: string, type = 'full', preload: { pub: string; jwt: string }[] = [sys], extra = ''): string {
   return [
     `operator: ${op.jwt}`,
     `system_account: ${sys.pub}`,
-    `resolver: { type: ${type}, dir: "${dir}" }`,
+    `resolver: { type: ${type}, dir: "${dir}"${extra} }`,
     'resolver_preload: {',
     ...preload.map((a) => `  ${a.pub}: ${a.jwt}`),
     '}',
@@ -166,6 +166,72 @@ describe('operator mode: NATS resolver (type: full)', () => {
       list: { keys: ['data', 'server'], data: [accA.pub, sys.pub].sort(), server: serverKeys },
     });
     if (!referenceOnly()) assert.deepEqual(await run('tsnats'), ref);
+  });
+});
+
+describe('operator mode: NATS resolver deletes ($SYS.REQ.CLAIMS.DELETE)', () => {
+  it('refused without allow_delete, not self-signed, for the system account; a deleted account closes its clients', async () => {
+    const del = (accounts: string[], signer?: typeof op.signer) =>
+      encodeGeneric('delete', op.kp, 'generic', { accounts } as never, signer !== undefined ? { signer } : {});
+    const run = async (kind: ServerKind, allow: boolean) => {
+      const dir = mkdtempSync(join(tmpdir(), `tsnats-jwt-del-${kind}-`));
+      const s = await startServer(kind, ['-c', writeConfig(config(dir, 'full', [sys, accA], allow ? ', allow_delete: true' : ''))]);
+      try {
+        const admin = await login(s.port, sysUser);
+        await admin.client.send('SUB _INBOX.admin 1\r\nPING\r\n');
+        await admin.client.readUntil(PONG);
+        const a = await login(s.port, userA);
+        const out: Record<string, unknown> = { a: a.answer };
+        out.notSelfSigned = await request(admin.client, '$SYS.REQ.CLAIMS.DELETE', await del([accA.pub], op.signer));
+        out.system = await request(admin.client, '$SYS.REQ.CLAIMS.DELETE', await del([sys.pub]));
+        out.malformed = await request(admin.client, '$SYS.REQ.CLAIMS.DELETE', await del(['nope']));
+        out.deleted = await request(admin.client, '$SYS.REQ.CLAIMS.DELETE', await del([accA.pub]));
+        out.err = (await a.client.readUntil(/-ERR '[^']*'\r\n/, 3000).catch(() => 'no -ERR')).replace(/^(PING\r\n)+/, '');
+        out.closed = await a.client.waitClosed(allow ? 5000 : 300);
+        out.renamed = existsSync(join(dir, `${accA.pub}.jwt.deleted`)) && !existsSync(join(dir, `${accA.pub}.jwt`));
+        const again = await login(s.port, userA);
+        if (again.answer !== PONG) await again.client.waitClosed(5000);
+        out.again = again.answer;
+        for (const c of [admin, a, again]) c.client.close();
+        return out;
+      } finally {
+        await s.stop();
+      }
+    };
+    const server = ['name', 'host', 'id', 'ver', 'seq', 'jetstream', 'time'];
+    const failed = (why: string, by = op.kp.getPublicKey()) => ({
+      keys: ['error', 'server'],
+      error: { code: 500, description: `delete accounts request by ${by} failed - ${why}` },
+      server,
+    });
+    const refWithout = await run('reference', false);
+    assert.deepEqual(refWithout, {
+      a: PONG,
+      notSelfSigned: failed('delete must be enabled in server config'),
+      system: failed('delete must be enabled in server config'),
+      malformed: failed('delete must be enabled in server config'),
+      deleted: failed('delete must be enabled in server config'),
+      err: 'no -ERR',
+      closed: false,
+      renamed: false,
+      again: PONG,
+    });
+    const refWith = await run('reference', true);
+    assert.deepEqual(refWith, {
+      a: PONG,
+      notSelfSigned: failed('not self signed'),
+      system: failed('not allowed to delete system account'),
+      malformed: failed('malformed request'),
+      deleted: { keys: ['data', 'server'], data: { code: 200, message: 'deleted 1 accounts' }, server },
+      err: "-ERR 'Account Authentication Expired'\r\n",
+      closed: true,
+      renamed: true,
+      again: AUTH_VIOLATION,
+    });
+    if (!referenceOnly()) {
+      assert.deepEqual(await run('tsnats', false), refWithout);
+      assert.deepEqual(await run('tsnats', true), refWith);
+    }
   });
 });
 

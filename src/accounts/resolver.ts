@@ -15,6 +15,8 @@ import { respondToUpdate, sendInternal, serverInfo } from './sysreq.js';
 import type { Client } from '../client/client.js';
 import { fromPublic } from '@nats-io/nkeys';
 
+/** Account JWTs pushed over $SYS to a MEMORY or URL resolver server (events.go accountClaimUpdate). */
+const pushedJWTs = new WeakMap<Server, Map<string, string>>();
 /** Account JWTs a URL resolver fetched, per server (they outlive reloads). */
 const fetchedJWTs = new WeakMap<Server, Map<string, string>>();
 const urlResolvers = new WeakMap<Server, UrlAccountResolver>();
@@ -56,7 +58,9 @@ export function knownAccountJWTs(srv: Server, opts: Options = srv.opts): Record<
   const st = dirStore(srv, opts);
   if (st !== null) return Object.fromEntries(st.jwts);
   const fetched = fetchedJWTs.get(srv);
-  return fetched === undefined ? opts.resolverPreload : { ...Object.fromEntries(fetched), ...opts.resolverPreload };
+  const pushed = pushedJWTs.get(srv);
+  if (fetched === undefined && pushed === undefined) return opts.resolverPreload;
+  return { ...Object.fromEntries(fetched ?? []), ...opts.resolverPreload, ...Object.fromEntries(pushed ?? []) };
 }
 
 /** The server's URL resolver, when `resolver: URL(...)` is configured. */
@@ -304,7 +308,55 @@ export function configureServerAccounts(srv: Server, opts: Options = srv.opts): 
   if (st !== null && sys !== null) {
     sys.sysRequests = (c, subject, reply, payload) => claimsRequest(srv, st, c, subject, reply, payload);
     sys.refreshCrossAccount();
+  } else if (sys !== null && (opts.resolver?.type === 'memory' || opts.resolver?.type === 'url')) {
+    sys.sysRequests = (_c, subject, reply, payload) => accountClaimUpdate(srv, sys, subject, reply, payload.toString('utf8'));
+    sys.refreshCrossAccount();
   }
+}
+
+/**
+ * server/events.go accountClaimUpdate, the claim updates a server with a
+ * MEMORY or URL resolver takes over the system account: an account it has
+ * loaded takes the pushed JWT (not stored in the resolver).
+ */
+function accountClaimUpdate(srv: Server, sys: Account, subject: string, reply: string, text: string): boolean {
+  const m = UPDATE_NEW.exec(subject) ?? UPDATE_OLD.exec(subject);
+  if (m === null) return false;
+  const pubKey = m[1]!;
+  if (text === '') {
+    respondToUpdate(srv, sys, reply, pubKey, 'jwt update error', 'request body is empty');
+    return true;
+  }
+  let c: ReturnType<typeof decodeClaims>;
+  try {
+    c = decodeClaims(text);
+    if (c.type !== 'account') throw new Error('not account claim');
+  } catch (e) {
+    respondToUpdate(srv, sys, reply, pubKey, 'jwt update resulted in error', (e as Error).message);
+    return true;
+  }
+  if (c.sub !== pubKey) {
+    respondToUpdate(srv, sys, reply, pubKey, 'jwt update resulted in error', 'subject does not match jwt content');
+    return true;
+  }
+  if (!accountLoaded(srv, pubKey)) {
+    respondToUpdate(srv, sys, reply, pubKey, 'jwt update skipped', null);
+    return true;
+  }
+  const trusted = trustedKeysOf(srv.opts);
+  if (knownAccountJWTs(srv)[pubKey] !== text) {
+    const info = trusted === null ? 'account validation failed' : accountInfoFromJWT(pubKey, text, trusted);
+    if (typeof info === 'string') {
+      respondToUpdate(srv, sys, reply, pubKey, 'jwt update resulted in error', info);
+      return true;
+    }
+    let pushed = pushedJWTs.get(srv);
+    if (pushed === undefined) pushedJWTs.set(srv, (pushed = new Map()));
+    pushed.set(pubKey, text);
+    accountChanged(srv, pubKey);
+  }
+  respondToUpdate(srv, sys, reply, pubKey, 'jwt updated', null);
+  return true;
 }
 
 const UPDATE_NEW = /^\$SYS\.REQ\.ACCOUNT\.([^.]+)\.CLAIMS\.UPDATE$/;

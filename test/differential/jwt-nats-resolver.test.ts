@@ -15,7 +15,8 @@ import { describe, it } from 'node:test';
 import { createAccount, encodeAccount, encodeGeneric } from '@nats-io/jwt';
 import { referenceOnly, startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
 import { sleep, type RawClient } from '../helpers/rawclient.js';
-import { NOW, Operator, UNLIMITED, login, user } from '../helpers/jwt-fixture.js';
+import { NOW, Operator, UNLIMITED, login, operatorConfig, user } from '../helpers/jwt-fixture.js';
+import { differentialScenario } from '../helpers/diff.js';
 
 const PONG = 'PONG\r\n';
 const AUTH_VIOLATION = "-ERR 'Authorization Violation'\r\n";
@@ -232,6 +233,49 @@ describe('operator mode: NATS resolver deletes ($SYS.REQ.CLAIMS.DELETE)', () => 
       assert.deepEqual(await run('tsnats', false), refWithout);
       assert.deepEqual(await run('tsnats', true), refWith);
     }
+  });
+});
+
+describe('operator mode: claim updates to a MEMORY resolver (events.go accountClaimUpdate)', () => {
+  it('a loaded account takes the pushed JWT (a revocation disconnects), others are skipped', async (t) => {
+    const { ref } = await differentialScenario(
+      t,
+      async (s) => {
+        const admin = await login(s.port, sysUser);
+        await admin.client.send('SUB _INBOX.admin 1\r\nPING\r\n');
+        await admin.client.readUntil(PONG);
+        const skipped = await request(admin.client, `$SYS.REQ.ACCOUNT.${accB.pub}.CLAIMS.UPDATE`, accB.jwt);
+        const a = await login(s.port, userA);
+        const empty = await request(admin.client, `$SYS.ACCOUNT.${accA.pub}.CLAIMS.UPDATE`, '');
+        const mismatch = await request(admin.client, `$SYS.REQ.ACCOUNT.${accA.pub}.CLAIMS.UPDATE`, accB.jwt);
+        const same = await request(admin.client, `$SYS.REQ.ACCOUNT.${accA.pub}.CLAIMS.UPDATE`, accA.jwt);
+        const revoking = await request(admin.client, `$SYS.REQ.ACCOUNT.${accA.pub}.CLAIMS.UPDATE`, accARevoking);
+        const err = (await a.client.readUntil(/-ERR '[^']*'\r\n/, 5000).catch(() => 'no -ERR')).replace(/^(PING\r\n)+/, '');
+        const closed = await a.client.waitClosed(5000);
+        const again = await login(s.port, userA);
+        const other = await login(s.port, userA2);
+        const claimsReq = await request(admin.client, '$SYS.REQ.CLAIMS.UPDATE', accA.jwt);
+        for (const c of [admin, a, again, other]) c.client.close();
+        return { skipped, a: a.answer, empty, mismatch, same, revoking, err, closed, again: again.answer, other: other.answer, claimsReq };
+      },
+      { config: operatorConfig(op, [sys, accA, accB], sys) },
+    );
+    const server = ['name', 'host', 'id', 'ver', 'seq', 'jetstream', 'time'];
+    const ok = (acc: string, message: string) => ({ keys: ['data', 'server'], data: { account: acc, code: 200, message }, server });
+    const fail = (acc: string, description: string) => ({ keys: ['error', 'server'], error: { account: acc, code: 500, description }, server });
+    assert.deepEqual(ref, {
+      skipped: ok(accB.pub, 'jwt update skipped'),
+      a: PONG,
+      empty: fail(accA.pub, 'jwt update error - request body is empty'),
+      mismatch: fail(accA.pub, 'jwt update resulted in error - subject does not match jwt content'),
+      same: ok(accA.pub, 'jwt updated'),
+      revoking: ok(accA.pub, 'jwt updated'),
+      err: "-ERR 'User Authentication Revoked'\r\n",
+      closed: true,
+      again: AUTH_VIOLATION,
+      other: PONG,
+      claimsReq: 'no answer',
+    });
   });
 });
 

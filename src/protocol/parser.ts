@@ -441,6 +441,11 @@ export class ProtocolParser {
               if (!h.onMsg(buf, i)) return this.halt();
               i += size + 2;
               this.state = S.START;
+            } else if (i + size < len && buf[i + size] !== CR) {
+              // The byte after the payload is in this read and wrong: the
+              // reference fails on it now, before it would keep the frame.
+              this.state = S.END_R;
+              return this.fail(buf, i + size);
             } else {
               this.msgBuf = Buffer.allocUnsafe(size + 2);
               this.msgLen = 0;

@@ -215,3 +215,25 @@ describe('pedantic -ERR repeated when the payload spans reads (F3)', () => {
     pin(ref, ERR + ERR + PONG, false);
   });
 });
+
+// Found by the differential fuzzer's split lane (seed 470467456): when the
+// byte after the payload is already in the read and is not CR, the
+// reference fails there, before it would keep the frame for the next read,
+// so the pedantic -ERR is not repeated.
+describe('a bad payload end in the same read: no repeated pedantic -ERR', () => {
+  const found: [string, number[]][] = [
+    ['5055422020202a20350d0a5d2336470d0a535542202a2e78207120310d0a50756220782e612e6120330d0a7350750d0a50494e470d0a', [17, 46, 36]],
+    ['434f4e4e454354207b226e616d65223a22615c75303065395c75643830305c2278227d0d0a50554220612e2a2e206261722e666f6f20390d0a7e7c02a80a3935a930507d64540d0a7075622020612e2a20666f6f2e626150494e470d0a', [67]],
+    ['434f4e4e454354207b7d0d0a505542096261722e692020300d0a0d0a505542202e78203e2e612e3e20360d0ac02a397b7c626e38590d0a4850554220666f6f2e2a203e2e612031322031340a4e0d0a4850554220666f6f2e2a203e2e612031322031340a4e4154532f312e300d0a0d0a68690d0a50494e470d0a', [65, 98, 51]],
+  ];
+  for (const [hex, cuts] of found) {
+    it(`${hex.slice(0, 24)}… cut at ${cuts.join(',')}`, async (t) => {
+      const input = Buffer.from(hex, 'hex');
+      const points = [...new Set(cuts)].sort((a, b) => a - b);
+      const chunks = points.map((c, k) => input.subarray(k === 0 ? 0 : points[k - 1], c));
+      chunks.push(input.subarray(points[points.length - 1]));
+      const { ref } = await run(t, chunks, { delayMs: 50, ...CLOSES });
+      assert.equal(ref.afterInfo.split("-ERR 'Invalid Publish Subject'").length - 1, 1);
+    });
+  }
+});

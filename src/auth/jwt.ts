@@ -517,6 +517,81 @@ export function validateSrc(n: Json, host: string): boolean {
   return false;
 }
 
+/** Wall-clock fields of `d` in the time zone `tz` (the local one when undefined); throws for an unknown zone. */
+function wallClock(d: Date, tz: string | undefined): number {
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: tz,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  }).formatToParts(d);
+  const f = (t: string): number => Number(parts.find((p) => p.type === t)?.value ?? 0);
+  return Date.UTC(f('year'), f('month') - 1, f('day'), f('hour'), f('minute'), f('second'), d.getMilliseconds());
+}
+
+/** jwt UserLimits.Validate: connect-time windows that do not parse, a zone that does not load. */
+function timesProblem(n: Json): string | null {
+  for (const tr of Array.isArray(n.times) ? n.times : []) {
+    const o = obj(tr);
+    if (clockSeconds(o?.start) === null || clockSeconds(o?.end) === null) return 'invalid time range';
+  }
+  const loc = str(n.times_location);
+  if (loc !== '') {
+    try {
+      wallClock(new Date(), loc);
+    } catch {
+      return 'could not parse time zone';
+    }
+  }
+  return null;
+}
+
+/** Go's time.Parse("15:04:05"): seconds into the day, null when it does not parse. */
+function clockSeconds(v: unknown): number | null {
+  const m = typeof v === 'string' ? /^(\d{1,2}):(\d{2}):(\d{2})$/.exec(v) : null;
+  if (m === null) return null;
+  const h = Number(m[1]);
+  const mi = Number(m[2]);
+  const s = Number(m[3]);
+  if (h > 23 || mi > 59 || s > 59) return null;
+  return h * 3600 + mi * 60 + s;
+}
+
+/**
+ * server/jwt.go validateTimes: with connect-time windows (`times`, in
+ * `locale` or the server's zone) the login must fall inside one of them.
+ * Returns null when it does not, else how long the window still lasts in
+ * ms (0 = no windows).
+ */
+export function validateTimes(n: Json, now = new Date()): number | null {
+  const times = Array.isArray(n.times) ? n.times : [];
+  if (times.length === 0) return 0;
+  // jwt UserLimits.Locale is `times_location` in the JSON
+  const locale = str(n.times_location);
+  let wall: number;
+  try {
+    wall = wallClock(now, locale === '' ? undefined : locale);
+  } catch {
+    return null;
+  }
+  const day = wall - (wall % 86_400_000);
+  for (const tr of times) {
+    const o = obj(tr);
+    const start = clockSeconds(o?.start);
+    const end = clockSeconds(o?.end);
+    if (start === null || end === null) return null;
+    const startAt = day + start * 1000;
+    // a window that starts after it ends runs into the next day
+    const endAt = day + (start > end ? 86_400_000 : 0) + end * 1000;
+    if (startAt < wall && endAt > wall) return endAt - wall;
+  }
+  return null;
+}
+
 /** jwt UserClaims.HasEmptyPermissions: no permission or limit field set at all. */
 export function hasEmptyPermissions(n: Json): boolean {
   for (const k of ['pub', 'sub']) {
@@ -526,7 +601,7 @@ export function hasEmptyPermissions(n: Json): boolean {
   const resp = obj(n.resp);
   if (resp !== null && (num(resp.max, 0) !== 0 || num(resp.ttl, 0) !== 0)) return false;
   for (const k of ['subs', 'data', 'payload']) if (num(n[k], 0) !== 0) return false;
-  if (strings(n.src).length > 0 || (Array.isArray(n.times) && n.times.length > 0) || str(n.locale) !== '') return false;
+  if (strings(n.src).length > 0 || (Array.isArray(n.times) && n.times.length > 0) || str(n.times_location) !== '') return false;
   if (n.bearer_token === true || strings(n.allowed_connection_types).length > 0) return false;
   return true;
 }
@@ -731,7 +806,7 @@ export class OperatorAuth {
       debug(`User JWT not valid: ${(e as Error).message}`);
       return false;
     }
-    const tp = timeProblem(juc);
+    const tp = timeProblem(juc) ?? timesProblem(juc.nats);
     if (tp !== null) {
       debug(`User JWT no longer valid: ${tp}`);
       return false;
@@ -820,6 +895,11 @@ export class OperatorAuth {
       srv.logger.error(`${c.logPrefix} - Bad src Ip ${c.host}`);
       return false;
     }
+    const validFor = validateTimes(userClaims);
+    if (validFor === null) {
+      srv.logger.error(`${c.logPrefix} - Outside connect times`);
+      return false;
+    }
 
     // RegisterNkeyUser → registerWithAccount: the account connection limit.
     if (info.maxConnections !== NO_LIMIT && c.account !== acc && acc.numClients >= info.maxConnections) {
@@ -835,17 +915,19 @@ export class OperatorAuth {
     this.applyLimits(c, userClaims, info);
     c.perms = perms === undefined ? null : new ClientPermissions(new PermissionRules(perms, (m) => srv.logger.error(m)));
 
-    // server/client.go setExpiration: whole seconds until exp.
+    // server/client.go setExpiration: whole seconds until exp, or the end of
+    // the connect-time window when that comes first.
     this.clearUserTimer(c);
-    if (juc.exp > 0) {
-      const left = Math.max(0, juc.exp - Math.floor(Date.now() / 1000));
+    if (juc.exp > 0 || validFor > 0) {
+      let ms = juc.exp > 0 ? Math.max(0, juc.exp - Math.floor(Date.now() / 1000)) * 1000 : validFor;
+      if (juc.exp > 0 && validFor > 0 && validFor < ms) ms = validFor;
       const t = setTimeout(() => {
         this.userTimers.delete(c);
         if (!c.closed) {
           expireClient(c, 'User Authentication Expired');
           srv.flushDirty();
         }
-      }, Math.min(left * 1000, MAX_TIMER_MS));
+      }, Math.min(ms, MAX_TIMER_MS));
       t.unref();
       this.userTimers.set(c, t);
     }

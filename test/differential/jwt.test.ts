@@ -373,6 +373,69 @@ describe('operator mode: what a JWT user may do', () => {
   });
 });
 
+describe('operator mode: connect-time windows (times, times_location)', () => {
+  const hms = (offsetSec: number): string => new Date(Date.now() + offsetSec * 1000).toISOString().slice(11, 19);
+  const nearMidnight = (): boolean => {
+    const d = new Date();
+    const sec = d.getUTCHours() * 3600 + d.getUTCMinutes() * 60 + d.getUTCSeconds();
+    return sec < 900 || sec > 86_400 - 900;
+  };
+
+  it('inside a window: PONG; outside every window: "Outside connect times" and Authorization Violation', async (t) => {
+    if (nearMidnight()) return t.skip('windows would wrap around midnight UTC');
+    const inside = await user(accA, 'inside', { times: [{ start: hms(3600), end: hms(7200) }, { start: hms(-600), end: hms(600) }], times_location: 'UTC' } as never);
+    const outside = await user(accA, 'outside', { times: [{ start: hms(600), end: hms(900) }], times_location: 'UTC' } as never);
+    const badZone = await user(accA, 'bad-zone', { times: [{ start: hms(-600), end: hms(600) }], times_location: 'Not/AZone' } as never);
+    const logs: string[][] = [];
+    const { ref } = await differentialScenario(
+      t,
+      async (s) => {
+        const from = s.stderr().length;
+        const out = { inside: await outcome(s, inside), outside: await outcome(s, outside), badZone: await outcome(s, badZone) };
+        await sleep(100);
+        logs.push(
+          s
+            .stderr()
+            .slice(from)
+            .split('\n')
+            .filter((l) => l.includes('[ERR]'))
+            .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '').replace(/127\.0\.0\.1:\d+ - cid:\d+/, '<client>')),
+        );
+        return out;
+      },
+      { servers: pair },
+    );
+    assert.equal(ref.inside.answer, PONG);
+    assert.equal(ref.outside.answer, AUTH_VIOLATION);
+    assert.equal(ref.badZone.answer, AUTH_VIOLATION);
+    if (logs.length === 2) assert.deepEqual(logs[1], logs[0]);
+    // a zone that does not load fails the user JWT's validation: no "Outside connect times"
+    assert.deepEqual(logs[0], [
+      '[ERR] <client> - Outside connect times',
+      '[ERR] <client> - authentication error',
+      '[ERR] <client> - authentication error',
+    ]);
+  });
+
+  it("a window ending while connected: -ERR 'User Authentication Expired'", async (t) => {
+    if (nearMidnight()) return t.skip('windows would wrap around midnight UTC');
+    const { ref } = await differentialScenario(
+      t,
+      async (s) => {
+        const u = await user(accA, 'short-window', { times: [{ start: hms(-60), end: hms(3) }], times_location: 'UTC' } as never);
+        const r = await login(s.port, u);
+        let err = '';
+        if (r.answer === PONG) err = await r.client.readUntil(/-ERR '[^']*'\r\n/, 15_000).catch(() => 'no -ERR');
+        const closed = await r.client.waitClosed(5000);
+        r.client.close();
+        return { answer: r.answer, err: err.replace(/^(PING\r\n)+/, ''), closed };
+      },
+      { servers: pair },
+    );
+    assert.deepEqual(ref, { answer: PONG, err: "-ERR 'User Authentication Expired'\r\n", closed: true });
+  });
+});
+
 describe('operator mode: expiry while connected', () => {
   it("a user JWT expiring while connected: -ERR 'User Authentication Expired' and close", async (t) => {
     const { ref } = await differentialScenario(t, async (s) => {

@@ -20,6 +20,7 @@ import {
   subjectContainedIn,
   timeProblem,
   trustedKeysOf,
+  validateTimes,
   validateSrc,
 } from '../../../src/auth/jwt.js';
 import { exportFromClaim, importFromClaim, operatorAccounts } from '../../../src/accounts/resolver.js';
@@ -203,6 +204,28 @@ describe('activation tokens', () => {
     assert.equal(accountInfoFromJWT(other.pub, other.jwt, trusted), 'account validation failed');
     const ok = await op.account('GOODIMPORT', { imports: [{ name: 'i', type: 'stream', subject: 'p.>', account: EXP, token }] }, { kp });
     assert.notEqual(typeof accountInfoFromJWT(ok.pub, ok.jwt, trusted), 'string');
+  });
+});
+
+describe('connect-time windows (server/jwt.go validateTimes)', () => {
+  const at = (iso: string) => new Date(iso);
+  it('inside a window: how long it lasts; outside: null; no windows: 0', () => {
+    const n = { times: [{ start: '08:00:00', end: '09:00:00' }], times_location: 'UTC' };
+    assert.equal(validateTimes(n, at('2026-11-27T08:30:00Z')), 30 * 60 * 1000);
+    assert.equal(validateTimes(n, at('2026-11-27T09:30:00Z')), null);
+    assert.equal(validateTimes(n, at('2026-11-27T08:00:00Z')), null, 'the start itself is not inside (Before is strict)');
+    assert.equal(validateTimes({}, at('2026-11-27T08:30:00Z')), 0);
+  });
+  it('a window over midnight counts from today to tomorrow only', () => {
+    const n = { times: [{ start: '23:00:00', end: '01:00:00' }], times_location: 'UTC' };
+    assert.equal(validateTimes(n, at('2026-11-27T23:30:00Z')), 90 * 60 * 1000);
+    assert.equal(validateTimes(n, at('2026-11-27T00:30:00Z')), null, "as the reference: after midnight today's window has not started");
+  });
+  it('the zone of times_location; an unknown zone or a bad time never matches', () => {
+    const n = { times: [{ start: '09:00:00', end: '10:00:00' }], times_location: 'Europe/Berlin' };
+    assert.equal(validateTimes(n, at('2026-11-27T08:30:00Z')), 30 * 60 * 1000);
+    assert.equal(validateTimes({ ...n, times_location: 'Not/AZone' }, at('2026-11-27T08:30:00Z')), null);
+    assert.equal(validateTimes({ times: [{ start: '9:00', end: '10:00:00' }], times_location: 'UTC' }, at('2026-11-27T09:30:00Z')), null);
   });
 });
 

@@ -145,6 +145,10 @@ function importsOf(token: string): Json[] {
  * system account is fetched (when that fails an empty one stands in).
  */
 function startUrlResolver(srv: Server, ur: UrlAccountResolver): void {
+  // server/server.go configureResolver: a URL resolver is read-only
+  if (Object.keys(srv.opts.resolverPreload).length > 0) {
+    throw new Error('resolver preloads only available for writeable resolver types MEM/DIR/CACHE_DIR');
+  }
   ur.fetch('');
   const sys = srv.opts.systemAccount;
   const trusted = trustedKeysOf(srv.opts);

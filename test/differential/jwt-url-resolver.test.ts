@@ -202,6 +202,29 @@ describe('operator mode: URL account resolver', () => {
     });
   });
 
+  it('resolver_preload with a URL resolver: the server does not start', async () => {
+    const run = async (kind: ServerKind) => {
+      const h = await jwtServer();
+      try {
+        const text = config(`http://127.0.0.1:${h.port}/jwt/v1/accounts/`, null) + `resolver_preload: {\n  ${accA.pub}: ${accA.jwt}\n}\n`;
+        const err = await startServer(kind, ['-c', writeConfig(text)]).then(
+          async (srv) => {
+            await srv.stop();
+            return 'started';
+          },
+          (e: Error) => e.message,
+        );
+        return { line: /--- stderr ---\n(.*)/.exec(err)?.[1] ?? err, exited: /exited \(code 1\)/.test(err), requests: h.requests.length };
+      } finally {
+        h.http.closeAllConnections();
+        h.http.close();
+      }
+    };
+    const ref = await run('reference');
+    assert.deepEqual(ref, { line: 'nats-server: resolver preloads only available for writeable resolver types MEM/DIR/CACHE_DIR', exited: true, requests: 0 });
+    if (!referenceOnly()) assert.deepEqual(await run('tsnats'), ref);
+  });
+
   for (const [name, status] of [
     ['an unreachable resolver', 0],
     ['a resolver whose base URL answers 404', 404],

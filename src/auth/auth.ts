@@ -11,7 +11,7 @@
 // its password is compared; otherwise the token, then the single user.
 
 import { randomBytes } from 'node:crypto';
-import bcrypt from 'bcryptjs';
+import { createRequire } from 'node:module';
 import { fromPublic } from '@nats-io/nkeys';
 import type { NkeyUserConfig, Options, Permissions, UserConfig } from '../config/options.js';
 import type { Account } from '../accounts/account.js';
@@ -448,10 +448,16 @@ export function isBcrypt(password: string): boolean {
   return password.startsWith('$') && BCRYPT_RE.test(password);
 }
 
+// bcryptjs is loaded on the first bcrypt password check, not at start-up:
+// a server's start time shows in clients' reconnect counts
+// (docs/compatibility.md), and most configs have no bcrypt passwords.
+let bcrypt: { compareSync(s: string, hash: string): boolean } | null = null;
+
 /** server/auth.go comparePasswords: bcrypt when the stored one is a hash, else exact. */
 export function comparePasswords(serverPass: string, clientPass: string): boolean {
   if (isBcrypt(serverPass)) {
     try {
+      bcrypt ??= createRequire(import.meta.url)('bcryptjs') as { compareSync(s: string, hash: string): boolean };
       return bcrypt.compareSync(clientPass, serverPass);
     } catch {
       return false;

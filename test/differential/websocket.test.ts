@@ -272,7 +272,11 @@ const FRAME_CASES: FrameCase[] = [
   ['continuation first', [frame(OP.CONT, 'x')], 'close'],
   ['new message before the final fragment', [frame(OP.BINARY, 'PI', { fin: false }), frame(OP.BINARY, 'NG\r\n')], 'close'],
   ['compressed bit on a continuation', [frame(OP.BINARY, 'PI', { fin: false }), frame(OP.CONT, 'NG\r\n', { rsv1: true })], 'close'],
-  ['a PUB beyond max_payload in one frame', [frame(OP.BINARY, `PUB big 2000000\r\n${'x'.repeat(2_000_000)}\r\n`)], 'close'],
+  // The size on the PUB line is what both servers refuse; the frame carries
+  // only the start of the payload. With all 2 MB in flight, each server
+  // closes with unread bytes, the kernel answers with a reset and the client
+  // may or may not see the -ERR and close frame first (a race on both sides).
+  ['a PUB beyond max_payload in one frame', [frame(OP.BINARY, `PUB big 2000000\r\n${'x'.repeat(1000)}`)], 'close'],
   ['a bad CONNECT', [frame(OP.BINARY, 'CONNECT {bad\r\n')], 'close'],
 ];
 

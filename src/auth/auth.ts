@@ -12,7 +12,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { fromPublic } from '@nats-io/nkeys';
+import { nonceSignatureError } from './nonce.js';
 import type { NkeyUserConfig, Options, Permissions, UserConfig } from '../config/options.js';
 import type { Account } from '../accounts/account.js';
 import { ClosedState } from '../client/connection.js';
@@ -295,29 +295,9 @@ export class Authenticator {
     const debug = (msg: string): void => {
       if (srv.logger.debugEnabled) srv.logger.debug(`${c.logPrefix} - ${msg}`);
     };
-    if (co.sig === '') {
-      debug('Signature missing');
-      return false;
-    }
-    const sig = decodeSignature(co.sig);
-    if (sig === null) {
-      debug('Signature not valid base64');
-      return false;
-    }
-    let ok = false;
-    try {
-      const kp = fromPublic(co.nkey);
-      try {
-        ok = kp.verify(Buffer.from(c.nonce, 'latin1'), sig);
-      } catch {
-        ok = false;
-      }
-    } catch (e) {
-      debug(`User nkey not valid: ${(e as Error).message}`);
-      return false;
-    }
-    if (!ok) debug('Signature not verified');
-    return ok;
+    const err = nonceSignatureError(co.nkey, c.nonce, co.sig, (e) => `User nkey not valid: ${e.message}`);
+    if (err !== null) debug(err);
+    return err === null;
   }
 
   /**
@@ -432,13 +412,6 @@ function connectionTypes(list: string[] | undefined): ReadonlySet<string> | null
 /** server/client.go connectionTypeAllowed: an empty set allows every type. */
 function typeAllowed(types: ReadonlySet<string> | null, c: Client): boolean {
   return types === null || types.has(c.connectionType);
-}
-
-/** Go's base64.RawURLEncoding, falling back to StdEncoding (both strict). */
-function decodeSignature(s: string): Uint8Array | null {
-  if (/^[A-Za-z0-9_-]*$/.test(s) && s.length % 4 !== 1) return Buffer.from(s, 'base64url');
-  if (/^[A-Za-z0-9+/]*={0,2}$/.test(s) && s.length % 4 === 0) return Buffer.from(s, 'base64');
-  return null;
 }
 
 const BCRYPT_RE = /^\$2[abxy]\$\d{2}\$.*/;

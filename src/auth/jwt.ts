@@ -13,6 +13,7 @@
 import { BlockList, isIP } from 'node:net';
 import { decode } from '@nats-io/jwt';
 import { fromPublic } from '@nats-io/nkeys';
+import { nonceSignatureError } from './nonce.js';
 import type { Options, Permissions } from '../config/options.js';
 import type { Account } from '../accounts/account.js';
 import type { Client } from '../client/client.js';
@@ -867,23 +868,9 @@ export class OperatorAuth {
       return false;
     }
     if (!bearer) {
-      if (co.sig === '') {
-        debug('Signature missing');
-        return false;
-      }
-      const sig = decodeSignature(co.sig);
-      if (sig === null) {
-        debug('Signature not valid base64');
-        return false;
-      }
-      let ok = false;
-      try {
-        ok = fromPublic(juc.sub).verify(Buffer.from(c.nonce, 'latin1'), sig);
-      } catch {
-        ok = false;
-      }
-      if (!ok) {
-        debug('Signature not verified');
+      const err = nonceSignatureError(juc.sub, c.nonce, co.sig);
+      if (err !== null) {
+        debug(err);
         return false;
       }
     }
@@ -1006,9 +993,3 @@ function expireClient(c: Client, text: string): void {
   c.close(ClosedState.AuthenticationExpired);
 }
 
-/** Go's base64.RawURLEncoding, falling back to StdEncoding (both strict). */
-function decodeSignature(s: string): Uint8Array | null {
-  if (/^[A-Za-z0-9_-]*$/.test(s) && s.length % 4 !== 1) return Buffer.from(s, 'base64url');
-  if (/^[A-Za-z0-9+/]*={0,2}$/.test(s) && s.length % 4 === 0) return Buffer.from(s, 'base64');
-  return null;
-}

@@ -221,6 +221,18 @@ export function goErrnoText(err: unknown): string {
   return String(err);
 }
 
+/** Go's net.Listen error text for a failed bind on `hp` (host:port). */
+export function goListenError(hp: string, err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'EADDRINUSE':
+    case 'EACCES':
+    case 'EADDRNOTAVAIL':
+      return `listen tcp ${hp}: bind: ${goErrnoText(err)}`;
+    default:
+      return `listen tcp ${hp}: ${err.message}`;
+  }
+}
+
 /** *os.PathError.Error(): `open /x/y.log: no such file or directory` */
 export function goPathError(op: string, path: string, err: unknown): string {
   return `${op} ${path}: ${goErrnoText(err)}`;

@@ -19,6 +19,7 @@ import type { Server } from '../server/server.js';
 import { NATS_COMPAT_VERSION } from '../config/options.js';
 import { TSNATS_VERSION } from '../version.js';
 import { goJSON } from './gofmt.js';
+import { goListenError } from '../logging/gofmt.js';
 import { BadRequest, ConnState, decodeState, pathUnescape, Query } from './query.js';
 import { connz } from './connz.js';
 import {
@@ -85,20 +86,6 @@ function cleanPath(p: string): string {
 
 function joinHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** Go's net error text for a failed listen, as the reference logs it. */
-function listenErrorText(hp: string, e: NodeJS.ErrnoException): string {
-  switch (e.code) {
-    case 'EADDRINUSE':
-      return `listen tcp ${hp}: bind: address already in use`;
-    case 'EACCES':
-      return `listen tcp ${hp}: bind: permission denied`;
-    case 'EADDRNOTAVAIL':
-      return `listen tcp ${hp}: bind: cannot assign requested address`;
-    default:
-      return `listen tcp ${hp}: ${e.message}`;
-  }
 }
 
 /**
@@ -202,7 +189,7 @@ export class Monitor implements MonitorState {
     const hp = joinHostPort(host, port);
     await new Promise<void>((resolve, reject) => {
       const onErr = (e: NodeJS.ErrnoException) =>
-        reject(new MonitorStartError(`can't listen to the monitor port: ${listenErrorText(hp, e)}`));
+        reject(new MonitorStartError(`can't listen to the monitor port: ${goListenError(hp, e)}`));
       server.once('error', onErr);
       server.listen({ host, port }, () => {
         server.off('error', onErr);

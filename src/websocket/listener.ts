@@ -16,26 +16,13 @@ import { OriginPolicy, wsUpgrade, type UpgradeOK } from './handshake.js';
 import { MAX_HEADER_BYTES, HttpParseError, checkPartialHead, errorResponse, findHeadEnd, headerTooLarge, parseRequestHead } from './http.js';
 import { WsClient } from './client.js';
 import { WsSocket } from './socket.js';
+import { goListenError } from '../logging/gofmt.js';
 
 /** The listener could not start; the message is the reference's fatal text. */
 export class WebsocketStartError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'WebsocketStartError';
-  }
-}
-
-/** Go's net error text for a failed listen. */
-function listenErrorText(hp: string, e: NodeJS.ErrnoException): string {
-  switch (e.code) {
-    case 'EADDRINUSE':
-      return `listen tcp ${hp}: bind: address already in use`;
-    case 'EACCES':
-      return `listen tcp ${hp}: bind: permission denied`;
-    case 'EADDRNOTAVAIL':
-      return `listen tcp ${hp}: bind: cannot assign requested address`;
-    default:
-      return `listen tcp ${hp}: ${e.message}`;
   }
 }
 
@@ -129,7 +116,7 @@ export class WebsocketServer {
     listener.maxConnections = Number.MAX_SAFE_INTEGER;
     await new Promise<void>((resolve, reject) => {
       const onErr = (e: NodeJS.ErrnoException) => {
-        reject(new WebsocketStartError(`Unable to listen for websocket connections: ${listenErrorText(joinHostPort(host, port), e)}`));
+        reject(new WebsocketStartError(`Unable to listen for websocket connections: ${goListenError(joinHostPort(host, port), e)}`));
       };
       listener.once('error', onErr);
       listener.listen({ host, port, backlog: 4096 }, () => {

@@ -700,18 +700,7 @@ export class Client extends Connection implements ProtocolHandler {
     const reply = this.paReplyEnd > this.paReplyStart ? latin1(pb, this.paReplyStart, this.paReplyEnd) : '';
     const hdb = this.paHdr >= 0 ? latin1(pb, this.paHdbStart, this.paHdbEnd) : '';
     const szb = latin1(pb, this.paSzbStart, this.paSzbEnd);
-    const ctl = Buffer.from(`${mapped} ${reply} ${hdb} ${szb}`, 'latin1');
-    const sl = mapped.length;
-    const rl = reply.length;
-    this.paBuf = ctl;
-    this.paSubjStart = 0;
-    this.paSubjEnd = sl;
-    this.paReplyStart = rl > 0 ? sl + 1 : 0;
-    this.paReplyEnd = rl > 0 ? sl + 1 + rl : 0;
-    this.paHdbStart = sl + rl + 2;
-    this.paHdbEnd = this.paHdbStart + hdb.length;
-    this.paSzbStart = this.paHdbEnd + 1;
-    this.paSzbEnd = this.paSzbStart + szb.length;
+    setPubArgs(this, mapped, reply, hdb, szb);
   }
 
   private replySubjectViolation(reply: string): void {
@@ -760,19 +749,8 @@ export class Client extends Connection implements ProtocolHandler {
     // The arguments as a publisher would have sent them: "subj reply hdr size".
     const hdrText = hdrLen > 0 ? String(hdrLen) : '';
     const sizeText = String(size);
-    const ctl = Buffer.from(`${subject} ${reply} ${hdrText} ${sizeText}`, 'latin1');
-    const sl = subject.length;
-    const rl = reply.length;
-    this.paBuf = ctl;
-    this.paSubjStart = 0;
-    this.paSubjEnd = sl;
-    this.paReplyStart = rl > 0 ? sl + 1 : 0;
-    this.paReplyEnd = rl > 0 ? sl + 1 + rl : 0;
+    setPubArgs(this, subject, reply, hdrText, sizeText);
     this.paHdr = hdrLen > 0 ? hdrLen : -1;
-    this.paHdbStart = sl + rl + 2;
-    this.paHdbEnd = this.paHdbStart + hdrText.length;
-    this.paSzbStart = this.paHdbEnd + 1;
-    this.paSzbEnd = this.paSzbStart + sizeText.length;
     this.paSize = size;
     try {
       const r = acc.sublist.match(subject);
@@ -1096,6 +1074,30 @@ export interface PubArgSource {
 }
 
 export type { ClientPermissions } from '../auth/permissions.js';
+
+/** PubArgSource's offset fields, writable: what setPubArgs lays out. */
+export type PubArgLayout = { -readonly [K in Exclude<keyof PubArgSource, 'paHdr' | 'paSize'>]: PubArgSource[K] };
+
+/**
+ * Point `t` at a fresh "subject reply hdr size" argument buffer, laid out as
+ * a publisher would have sent it (mappings, imports and routed
+ * re-addressing all build MSG lines from it). `hdb`/`szb` are the header and
+ * size fields as text ('' for no header).
+ */
+export function setPubArgs(t: PubArgLayout, subject: string, reply: string, hdb: string, szb: string): void {
+  const sl = subject.length;
+  const rl = reply.length;
+  t.paBuf = Buffer.from(`${subject} ${reply} ${hdb} ${szb}`, 'latin1');
+  t.paSubjStart = 0;
+  t.paSubjEnd = sl;
+  t.paReplyStart = rl > 0 ? sl + 1 : 0;
+  t.paReplyEnd = rl > 0 ? sl + 1 + rl : 0;
+  t.paHdbStart = sl + rl + 2;
+  t.paHdbEnd = t.paHdbStart + hdb.length;
+  t.paSzbStart = t.paHdbEnd + 1;
+  t.paSzbEnd = t.paSzbStart + szb.length;
+}
+
 
 const UNDERSCORE = 0x5f;
 const DOLLAR = 0x24;

@@ -21,7 +21,9 @@
 
 import type { Account, StreamImport } from '../accounts/account.js';
 import { subjectIsSubsetMatch } from '../subjects/validate.js';
-import type { PubArgSource } from '../client/client.js';
+import { setPubArgs, type PubArgSource } from '../client/client.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /** One shadow interest: the exporting account and the subject there. */
 export interface Shadow {
@@ -108,32 +110,23 @@ function add(out: Shadow[], im: StreamImport, subject: string, overlap: string, 
  * subscriber's MSG line is built from, header and size as the original.
  */
 export class ReAddressed implements PubArgSource {
-  readonly paBuf: Buffer;
-  readonly paSubjStart = 0;
-  readonly paSubjEnd: number;
-  readonly paReplyStart: number;
-  readonly paReplyEnd: number;
+  paBuf = EMPTY;
+  paSubjStart = 0;
+  paSubjEnd = 0;
+  paReplyStart = 0;
+  paReplyEnd = 0;
   readonly paHdr: number;
-  readonly paHdbStart: number;
-  readonly paHdbEnd: number;
+  paHdbStart = 0;
+  paHdbEnd = 0;
   readonly paSize: number;
-  readonly paSzbStart: number;
-  readonly paSzbEnd: number;
+  paSzbStart = 0;
+  paSzbEnd = 0;
 
   constructor(subject: string, reply: string, src: PubArgSource) {
     const hdb = src.paHdr > 0 ? src.paBuf.toString('latin1', src.paHdbStart, src.paHdbEnd) : '';
     const szb = src.paBuf.toString('latin1', src.paSzbStart, src.paSzbEnd);
-    this.paBuf = Buffer.from(`${subject} ${reply} ${hdb} ${szb}`, 'latin1');
-    const sl = subject.length;
-    const rl = reply.length;
-    this.paSubjEnd = sl;
-    this.paReplyStart = rl > 0 ? sl + 1 : 0;
-    this.paReplyEnd = rl > 0 ? sl + 1 + rl : 0;
+    setPubArgs(this, subject, reply, hdb, szb);
     this.paHdr = src.paHdr;
-    this.paHdbStart = sl + rl + 2;
-    this.paHdbEnd = this.paHdbStart + hdb.length;
     this.paSize = src.paSize;
-    this.paSzbStart = this.paHdbEnd + 1;
-    this.paSzbEnd = this.paSzbStart + szb.length;
   }
 }

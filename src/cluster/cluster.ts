@@ -296,17 +296,12 @@ export class ClusterManager implements RouteInfoProvider {
       }
       r.enqueue(info);
       let text = '';
-      for (const [acc, m] of this.rm) {
-        for (const [key, n] of m) {
-          const sp = key.indexOf(' ');
-          const subject = sp < 0 ? key : key.slice(0, sp);
-          const queue = sp < 0 ? null : key.slice(sp + 1);
-          const now = can(after, subject);
-          const then = can(before, subject);
-          if (now && !then) text += subProto(true, acc.name, subject, queue, n);
-          else if (!now && then) text += subProto(false, acc.name, subject, queue, 0);
-        }
-      }
+      this.forEachInterest((acc, subject, queue, n) => {
+        const now = can(after, subject);
+        const then = can(before, subject);
+        if (now && !then) text += subProto(true, acc.name, subject, queue, n);
+        else if (!now && then) text += subProto(false, acc.name, subject, queue, 0);
+      });
       if (text !== '') r.enqueue(Buffer.from(text, 'latin1'));
     }
     for (const r of this.pending) r.perms = after;
@@ -323,16 +318,11 @@ export class ClusterManager implements RouteInfoProvider {
     const after = RoutePerms.from({ export: newExport });
     const exp = (p: RoutePerms | null, subject: string) => p === null || p.canExport(subject);
     let text = '';
-    for (const [acc, m] of this.rm) {
-      for (const [key, n] of m) {
-        const sp = key.indexOf(' ');
-        const subject = sp < 0 ? key : key.slice(0, sp);
-        const queue = sp < 0 ? null : key.slice(sp + 1);
-        if (exp(after, subject) && !exp(before, subject) && (r.perms === null || r.perms.canImport(subject))) {
-          text += subProto(true, acc.name, subject, queue, n);
-        }
+    this.forEachInterest((acc, subject, queue, n) => {
+      if (exp(after, subject) && !exp(before, subject) && (r.perms === null || r.perms.canImport(subject))) {
+        text += subProto(true, acc.name, subject, queue, n);
       }
-    }
+    });
     if (text !== '') r.enqueue(Buffer.from(text, 'latin1'));
   }
 
@@ -1137,20 +1127,25 @@ export class ClusterManager implements RouteInfoProvider {
     for (const r of this.routesById.values()) r.sendInterest(acc.name, subject, queue, n);
   }
 
-  /** The whole local interest, when a route registers (server/route.go sendSubsToRoute). */
-  private sendSubsToRoute(r: Route): void {
-    let text = '';
+  /** Every local interest entry: account, subject, queue (null for plain) and its weight. */
+  private forEachInterest(fn: (acc: Account, subject: string, queue: string | null, n: number) => void): void {
     for (const [acc, m] of this.rm) {
       for (const [key, n] of m) {
         const sp = key.indexOf(' ');
-        const subject = sp < 0 ? key : key.slice(0, sp);
-        const queue = sp < 0 ? null : key.slice(sp + 1);
-        if (r.perms !== null && !r.perms.canImport(subject)) continue;
-        const line = subProto(true, acc.name, subject, queue, n);
-        if (this.server.logger.traceEnabled) r.traceOut(line.slice(0, -2));
-        text += line;
+        fn(acc, sp < 0 ? key : key.slice(0, sp), sp < 0 ? null : key.slice(sp + 1), n);
       }
     }
+  }
+
+  /** The whole local interest, when a route registers (server/route.go sendSubsToRoute). */
+  private sendSubsToRoute(r: Route): void {
+    let text = '';
+    this.forEachInterest((acc, subject, queue, n) => {
+      if (r.perms !== null && !r.perms.canImport(subject)) return;
+      const line = subProto(true, acc.name, subject, queue, n);
+      if (this.server.logger.traceEnabled) r.traceOut(line.slice(0, -2));
+      text += line;
+    });
     if (text !== '') r.enqueue(Buffer.from(text, 'latin1'));
     if (this.server.logger.debugEnabled) this.server.logger.debug(`${r.logPrefix} - Sent local subscriptions to route`);
   }

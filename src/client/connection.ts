@@ -3,7 +3,7 @@
 // (client/client.ts) and routes (cluster/) extend it.
 
 import type { Socket } from 'node:net';
-import { Outbound } from './outbound.js';
+import { Outbound, returnSlabs } from './outbound.js';
 import { errProto, PING_PROTO } from '../protocol/errors.js';
 import type { Server } from '../server/server.js';
 import type { ProducerStall, StallGate } from './stall.js';
@@ -46,6 +46,9 @@ export const ClosedState = {
   DuplicateServerName: 'Duplicate Server Name',
 } as const;
 export type ClosedReason = (typeof ClosedState)[keyof typeof ClosedState];
+
+/** the empty write whose callback marks a backed-up flush as written */
+const EMPTY = Buffer.alloc(0);
 
 export abstract class Connection {
   readonly out = new Outbound();
@@ -187,8 +190,15 @@ export abstract class Connection {
       this.out.drain(this.writeFn);
     }
     const pending = sock.writableLength;
-    if (pending === 0 && this.reuseOutbound) this.out.recycle();
-    else this.out.release();
+    if (!this.reuseOutbound) this.out.release();
+    else if (pending === 0) this.out.recycle();
+    else {
+      // Backed up: the slabs behind this flush are reusable once the socket
+      // has written them; writes complete in order, so an empty write's
+      // callback says when (at most once per 64 KiB slab filled).
+      const spent = this.out.takeSpent();
+      if (spent !== null) sock.write(EMPTY, () => returnSlabs(spent));
+    }
     this.pendingBase = pending;
     if (pending > sock.writableHighWaterMark) {
       if (this.stallSince === 0) {

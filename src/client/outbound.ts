@@ -11,16 +11,56 @@
 // Reuse: when the owner knows the socket took every byte of a flush
 // synchronously (a plain TCP socket whose writableLength is back to 0: the
 // kernel copied the data), it calls recycle(): the current slab is rewound and
-// full slabs go back to a small shared pool, like the reference's nbPool.
-// Without it every 64 KiB of traffic cost a fresh ArrayBuffer (external
-// memory that drives scavenges, and pages the kernel faults in again).
+// full slabs go back to a shared pool, like the reference's nbPool. When the
+// socket is backed up, the owner takes the full slabs (takeSpent) and returns
+// them once the socket's write callback says they were written. Without
+// either every 64 KiB of traffic cost a fresh ArrayBuffer (external memory
+// that drives scavenges, pages the kernel faults in again, and a C heap that
+// fragments under a steady backlog).
 
 const START_SLAB = 512;
 const MAX_SLAB = 64 * 1024;
-/** full MAX_SLAB slabs kept for reuse by all connections (4 MiB) */
-const POOL_MAX = 64;
+/** full MAX_SLAB slabs always kept for reuse by all connections (4 MiB) */
+const POOL_KEEP = 64;
+/**
+ * Upper bound of the shared pool (64 MiB). Under backlog, slabs come back
+ * only after the socket has written them (returnSlabs), so the pool holds as
+ * many as the peak backlog of all connections needed; the part above
+ * POOL_KEEP that went unused for a whole TRIM_MS is let go.
+ */
+const POOL_MAX = 1024;
+const TRIM_MS = 10_000;
 const pool: Buffer[] = [];
+/** the smallest the pool was since the last trim: that many slabs were not needed */
+let poolLow = 0;
+let trimTimer: NodeJS.Timeout | null = null;
 const EMPTY_VIEW = new DataView(new ArrayBuffer(0));
+
+function trimPool(): void {
+  const excess = Math.min(poolLow, pool.length) - POOL_KEEP;
+  if (excess > 0) pool.length -= excess;
+  poolLow = pool.length;
+  if (pool.length <= POOL_KEEP && trimTimer !== null) {
+    clearInterval(trimTimer);
+    trimTimer = null;
+  }
+}
+
+/**
+ * Slabs the socket has finished writing (its write callback ran): back to the
+ * pool. Without this, every slab flushed while the socket was backed up was
+ * left to the GC and a new one malloc'ed: under a steady backlog that churn
+ * of 64 KiB blocks fragmented the C heap and RSS crept up by ~1 MB/s
+ * (BENCHMARKS.md, memrun).
+ */
+export function returnSlabs(slabs: Buffer[]): void {
+  for (let i = 0; i < slabs.length && pool.length < POOL_MAX; i++) pool.push(slabs[i]);
+  if (pool.length > POOL_KEEP && trimTimer === null) {
+    poolLow = pool.length;
+    trimTimer = setInterval(trimPool, TRIM_MS);
+    trimTimer.unref();
+  }
+}
 
 export class Outbound {
   /** bytes staged and not yet handed to the socket */
@@ -73,7 +113,13 @@ export class Outbound {
     if (old !== null && old.length === MAX_SLAB) (this.spent ??= []).push(old);
     if (old !== null && this.slabSize < MAX_SLAB) this.slabSize *= 2;
     const size = n > this.slabSize ? n : this.slabSize;
-    const slab = size === MAX_SLAB && pool.length > 0 ? pool.pop()! : Buffer.allocUnsafeSlow(size);
+    let slab: Buffer;
+    if (size === MAX_SLAB && pool.length > 0) {
+      slab = pool.pop()!;
+      if (pool.length < poolLow) poolLow = pool.length;
+    } else {
+      slab = Buffer.allocUnsafeSlow(size);
+    }
     this.slab = slab;
     this.view = new DataView(slab.buffer, slab.byteOffset, slab.length);
     this.start = 0;
@@ -118,12 +164,23 @@ export class Outbound {
     const spent = this.spent;
     if (spent !== null) {
       this.spent = null;
-      for (let i = 0; i < spent.length && pool.length < POOL_MAX; i++) pool.push(spent[i]);
+      returnSlabs(spent);
     }
     if (this.staged === 0 && this.queue === null) {
       this.start = 0;
       this.pos = 0;
     }
+  }
+
+  /**
+   * The socket still holds part of what was drained: hand over the full slabs
+   * behind it, to be given back with returnSlabs once the socket has written
+   * them (null when there are none).
+   */
+  takeSpent(): Buffer[] | null {
+    const spent = this.spent;
+    this.spent = null;
+    return spent;
   }
 
   /** The socket keeps what was drained: forget the slabs behind it (the GC frees them). */

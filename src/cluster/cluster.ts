@@ -403,6 +403,8 @@ export class ClusterManager implements RouteInfoProvider {
       if (this.explicit.some((e) => e.hostPort.toLowerCase() === hp)) rtype = RouteType.Explicit;
     }
     const r = new Route(srv, this, sock, cid, url, rtype, this.perms);
+    // A plain TCP socket hands each write to the kernel as is (Connection.reuseOutbound).
+    r.reuseOutbound = !(sock instanceof tls.TLSSocket);
     sock.on('data', (chunk: Buffer) => r.onData(chunk));
     sock.on('error', (err: NodeJS.ErrnoException) => {
       if (r.closed) return;

@@ -40,7 +40,7 @@ describe('tsnats: fast producer stall', () => {
       const pid = server.proc.pid!;
 
       const slow = await Client.open(server.port, { name: 'slow' });
-      const slowSeq = new SeqCheck('slow');
+      const slowSeq = new SeqCheck('slow', 0x62);
       slow.onMsg = (_s, _sid, p) => slowSeq.take(p);
       slow.send('SUB flood 1\r\n');
       await slow.flush();

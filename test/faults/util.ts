@@ -238,12 +238,21 @@ export function pubFrame(subject: string, payload: string | Buffer): Buffer {
 export class SeqCheck {
   next = 0;
   problems: string[] = [];
-  constructor(readonly label: string) {}
+  /** fill: every payload byte after the "n:" head must be this byte (a check that no frame was overwritten) */
+  constructor(readonly label: string, readonly fill?: number) {}
   take(payload: Buffer): void {
     const s = payload.toString('latin1');
     const i = s.indexOf(':');
     const n = Number(i < 0 ? s : s.slice(0, i));
     if (n !== this.next && this.problems.length < 5) this.problems.push(`${this.label}: got #${n}, expected #${this.next}`);
+    if (this.fill !== undefined && this.problems.length < 5) {
+      for (let k = i + 1; k < payload.length; k++) {
+        if (payload[k] !== this.fill) {
+          this.problems.push(`${this.label}: #${n} byte ${k} is ${payload[k]}, expected ${this.fill}`);
+          break;
+        }
+      }
+    }
     this.next = n + 1;
   }
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Outbound } from '../../../src/client/outbound.js';
+import { Outbound, returnSlabs } from '../../../src/client/outbound.js';
 
 function frame(i: number): Buffer {
   return Buffer.from(`MSG foo.${i} ${i} ${i % 300}\r\n${'x'.repeat(i % 300)}\r\n`, 'latin1');
@@ -75,4 +75,35 @@ test('a small flush recycled rewinds the slab', () => {
   assert.equal(a!.buffer, b!.buffer);
   assert.equal(a!.byteOffset, b!.byteOffset);
   assert.equal(b!.toString(), 'PING\r\n');
+});
+
+test('backed up: slabs taken with takeSpent are not reused before returnSlabs, and are after', () => {
+  const out = new Outbound();
+  const expect: Buffer[] = [];
+  // views the "socket" still holds, and their bytes at the time of the write
+  const held: Buffer[] = [];
+  const copies: Buffer[] = [];
+  const inflight: Buffer[][] = [];
+  for (let round = 0; round < 6; round++) {
+    stage(out, round * 700, (round + 1) * 700, expect);
+    out.drain((b) => {
+      held.push(b);
+      copies.push(Buffer.from(b));
+    });
+    const spent = out.takeSpent();
+    if (spent !== null) inflight.push(spent);
+  }
+  assert.ok(inflight.length > 0, 'full slabs were handed over');
+  // nothing written since was put over a view the socket still holds
+  assert.deepEqual(Buffer.concat(held), Buffer.concat(copies));
+  assert.deepEqual(Buffer.concat(copies), Buffer.concat(expect));
+  const given = new Set<ArrayBufferLike>();
+  for (const s of inflight) for (const slab of s) given.add(slab.buffer);
+  // the socket wrote them: back to the pool, and the next full-size slabs come from there
+  for (const s of inflight) returnSlabs(s);
+  const next = new Outbound();
+  const seen: ArrayBufferLike[] = [];
+  stage(next, 0, 3000, []);
+  next.drain((b) => seen.push(b.buffer));
+  assert.ok(seen.some((ab) => given.has(ab)), 'a returned slab was used again');
 });

@@ -10,7 +10,7 @@
 
 import { mkdirSync, readFileSync, readdirSync, renameSync, writeFileSync, existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { decode } from '@nats-io/jwt';
+import { decode } from '../auth/nkeys.js';
 
 const EXT = '.jwt';
 

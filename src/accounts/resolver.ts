@@ -13,7 +13,7 @@ import { UrlAccountResolver } from './url-resolver.js';
 import { DirJwtStore } from './dir-resolver.js';
 import { respondToUpdate, sendInternal, serverInfo } from './sysreq.js';
 import type { Client } from '../client/client.js';
-import { fromPublic } from '@nats-io/nkeys';
+import { fromPublic } from '../auth/nkeys.js';
 
 /** Account JWTs pushed over $SYS to a MEMORY or URL resolver server (events.go accountClaimUpdate). */
 const pushedJWTs = new WeakMap<Server, Map<string, string>>();

@@ -11,8 +11,8 @@
 // brings signing keys, revocations, a connection limit and its own expiry.
 
 import { BlockList, isIP } from 'node:net';
-import { decode } from '@nats-io/jwt';
-import { fromPublic } from '@nats-io/nkeys';
+import { decode } from './nkeys.js';
+import { fromPublic } from './nkeys.js';
 import { nonceSignatureError } from './nonce.js';
 import type { Options, Permissions } from '../config/options.js';
 import type { Account } from '../accounts/account.js';

@@ -2,7 +2,7 @@
 // isClientAuthorized for nkey users, processClientOrLeafAuthentication for
 // user JWTs): the same checks and debug texts for both.
 
-import { fromPublic } from '@nats-io/nkeys';
+import { fromPublic } from './nkeys.js';
 
 /** Go's base64.RawURLEncoding, falling back to StdEncoding (both strict). */
 function decodeSignature(s: string): Uint8Array | null {

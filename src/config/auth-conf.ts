@@ -3,7 +3,7 @@
 // parseUserPermissions, parseAccounts and friends): same aliases, same
 // defaults, same error texts and positions.
 
-import { fromPublic } from '@nats-io/nkeys';
+import { fromPublic } from '../auth/nkeys.js';
 import type { ConfNode } from './conf.js';
 import { DurationError, nsToMs, parseGoDuration } from './duration.js';
 import {

@@ -3,7 +3,7 @@
 // header, a signature from the issuer, and the expected claim type.
 
 import { readFileSync } from 'node:fs';
-import { fromPublic } from '@nats-io/nkeys';
+import { fromPublic } from '../auth/nkeys.js';
 
 export interface DecodedClaims {
   /** subject public key */

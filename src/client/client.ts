@@ -20,7 +20,7 @@ import type { ClientPermissions } from '../auth/permissions.js';
 import type { Authenticator } from '../auth/auth.js';
 import { processImports, checkReverseEntries } from '../accounts/imports.js';
 import { stallProducer } from './stall.js';
-import { copyBytes, setCopyTarget } from './copy.js';
+import { copyBytes, copySizeAndPayload, setCopyTarget, sizeFieldLen } from './copy.js';
 import { selectMappedSubject } from '../accounts/mapping.js';
 
 const EMPTY = Buffer.alloc(0);
@@ -927,10 +927,7 @@ export class Client extends Connection implements ProtocolHandler {
     const sid = sub.sidBytes;
     const subjLen = subjE - subjS;
     const repLen = repE - repS;
-    let sizeLen: number;
-    if (sizeStr !== null) sizeLen = sizeStr.length;
-    else if (withHdr) sizeLen = src.paHdbEnd - src.paHdbStart + 1 + (src.paSzbEnd - src.paSzbStart);
-    else sizeLen = src.paSzbEnd - src.paSzbStart;
+    const sizeLen = sizeFieldLen(src, withHdr, sizeStr);
     const total =
       (withHdr ? 5 : 4) + subjLen + sid.length + (repLen > 0 ? repLen + 1 : 0) + sizeLen + CRLF_LEN + payLen + CRLF_LEN;
 
@@ -954,20 +951,7 @@ export class Client extends Connection implements ProtocolHandler {
         p = copyBytes(pbuf, repS, repE, dst, p);
         dst[p++] = SP;
       }
-      if (sizeStr !== null) {
-        p += dst.write(sizeStr, p, 'latin1');
-      } else if (withHdr) {
-        p = copyBytes(pbuf, src.paHdbStart, src.paHdbEnd, dst, p);
-        dst[p++] = SP;
-        p = copyBytes(pbuf, src.paSzbStart, src.paSzbEnd, dst, p);
-      } else {
-        p = copyBytes(pbuf, src.paSzbStart, src.paSzbEnd, dst, p);
-      }
-      dst[p++] = 13;
-      dst[p++] = 10;
-      p = copyBytes(buf, payStart, payStart + payLen, dst, p);
-      dst[p++] = 13;
-      dst[p++] = 10;
+      p = copySizeAndPayload(src, withHdr, sizeStr, buf, payStart, payLen, dst, p);
       if (fk !== 0 && sizeStr === null) {
         fc.key = fk;
         fc.slab = dst;

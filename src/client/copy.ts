@@ -1,6 +1,8 @@
 // Byte copies of the message path (MSG/RMSG frames into outbound slabs).
+import type { PubArgSource } from './client.js';
 
 const EMPTY = Buffer.alloc(0);
+const SP = 0x20;
 
 /** The outbound slab's DataView for the next copies (Outbound#view after reserve). */
 export function setCopyTarget(view: DataView): void {
@@ -49,3 +51,47 @@ let copySrcU8: Uint8Array = new Uint8Array(0);
 let copySrcView: DataView = new DataView(new ArrayBuffer(0));
 let copyDstView: DataView = copySrcView;
 
+
+/**
+ * Length of the size field of a MSG, HMSG or RMSG line: the publisher's own
+ * size bytes ("hdr total" for HMSG), or `sizeStr` when the headers were
+ * stripped for this receiver.
+ */
+export function sizeFieldLen(src: PubArgSource, withHdr: boolean, sizeStr: string | null): number {
+  if (sizeStr !== null) return sizeStr.length;
+  if (withHdr) return src.paHdbEnd - src.paHdbStart + 1 + (src.paSzbEnd - src.paSzbStart);
+  return src.paSzbEnd - src.paSzbStart;
+}
+
+/**
+ * The common end of MSG, HMSG and RMSG frames, into dst (the copy target) at
+ * p: the size field (as sizeFieldLen counts it), CRLF, payLen bytes of
+ * payload from buf at payStart, CRLF. Returns the new write position.
+ */
+export function copySizeAndPayload(
+  src: PubArgSource,
+  withHdr: boolean,
+  sizeStr: string | null,
+  buf: Buffer,
+  payStart: number,
+  payLen: number,
+  dst: Buffer,
+  p: number,
+): number {
+  const pbuf = src.paBuf;
+  if (sizeStr !== null) {
+    p += dst.write(sizeStr, p, 'latin1');
+  } else if (withHdr) {
+    p = copyBytes(pbuf, src.paHdbStart, src.paHdbEnd, dst, p);
+    dst[p++] = SP;
+    p = copyBytes(pbuf, src.paSzbStart, src.paSzbEnd, dst, p);
+  } else {
+    p = copyBytes(pbuf, src.paSzbStart, src.paSzbEnd, dst, p);
+  }
+  dst[p++] = 13;
+  dst[p++] = 10;
+  p = copyBytes(buf, payStart, payStart + payLen, dst, p);
+  dst[p++] = 13;
+  dst[p++] = 10;
+  return p;
+}

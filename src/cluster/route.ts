@@ -34,7 +34,7 @@ import type { RouteURL } from './url.js';
 import type { RoutePerms } from './perms.js';
 import type { ClusterManager } from './cluster.js';
 import type { MonitoredRoute, MonitoredSub } from '../monitor/routes.js';
-import { copyBytes, setCopyTarget } from '../client/copy.js';
+import { copyBytes, copySizeAndPayload, setCopyTarget, sizeFieldLen } from '../client/copy.js';
 
 export const enum RouteType {
   /** learned from gossip */
@@ -823,10 +823,7 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
     const subjLen = subjE - subjS;
     const repLen = repE - repS;
     const qsLen = this.tgtQsLen;
-    let sizeLen: number;
-    if (sizeStr !== null) sizeLen = sizeStr.length;
-    else if (withHdr) sizeLen = src.paHdbEnd - src.paHdbStart + 1 + (src.paSzbEnd - src.paSzbStart);
-    else sizeLen = src.paSzbEnd - src.paSzbStart;
+    const sizeLen = sizeFieldLen(src, withHdr, sizeStr);
     let mid: number;
     if (qsLen > 0) mid = (repLen > 0 ? 2 + repLen + 1 : 2) + qsLen;
     else mid = repLen > 0 ? repLen + 1 : 0;
@@ -858,20 +855,7 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
       p = copyBytes(pbuf, repS, repE, dst, p);
       dst[p++] = SP;
     }
-    if (sizeStr !== null) {
-      p += dst.write(sizeStr, p, 'latin1');
-    } else if (withHdr) {
-      p = copyBytes(pbuf, src.paHdbStart, src.paHdbEnd, dst, p);
-      dst[p++] = SP;
-      p = copyBytes(pbuf, src.paSzbStart, src.paSzbEnd, dst, p);
-    } else {
-      p = copyBytes(pbuf, src.paSzbStart, src.paSzbEnd, dst, p);
-    }
-    dst[p++] = 13;
-    dst[p++] = 10;
-    p = copyBytes(buf, payStart, payStart + payLen, dst, p);
-    dst[p++] = 13;
-    dst[p++] = 10;
+    p = copySizeAndPayload(src, withHdr, sizeStr, buf, payStart, payLen, dst, p);
     out.commit(total);
     if (this.server.logger.traceEnabled) this.traceOut(dst.toString('latin1', p - total, p - total + head));
     this.outMsgs++;

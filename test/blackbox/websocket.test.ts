@@ -72,6 +72,9 @@ test('websocket listener: log lines, ports file, INFO', async () => {
       assert.match(err, /\[WRN\] Websocket not configured with TLS\. DO NOT USE IN PRODUCTION!/);
       // the reference starts the websocket listener before the client one
       assert.ok(wsLine < err.indexOf('Listening for client connections'), err);
+      // the ports file is written just after the "Listening for client
+      // connections" line that startServer returns on
+      await waitLog(s, /Server is ready/);
       const files = readdirSync(dir).filter((f) => f.endsWith('.ports'));
       assert.equal(files.length, 1);
       const ports = JSON.parse(readFileSync(join(dir, files[0]!), 'utf8')) as Record<string, string[]>;

@@ -9,7 +9,7 @@ import { defaultOptions, type Options } from './config/options.js';
 import type { Logger, ManagedLogger } from './logging/types.js';
 import { Server } from './server/server.js';
 import { goErrnoText } from './logging/gofmt.js';
-import { MonitorStartError } from './monitor/monitor.js';
+import { MonitorStartError } from './monitor/errors.js';
 
 async function startServer(opts: Options, logger: Logger): Promise<ServerHandle> {
   const server = new Server(opts, logger);

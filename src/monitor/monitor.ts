@@ -36,6 +36,7 @@ import {
   type MonitorState,
 } from './endpoints.js';
 import { Metrics } from './metrics.js';
+import { MonitorStartError } from './errors.js';
 import { DashboardSampler } from './dashboard.js';
 import { DASHBOARD_CSP, dashboardHTML, escapeHTML } from './dashboard-page.js';
 
@@ -92,12 +93,7 @@ function joinHostPort(host: string, port: number): string {
  * The monitor could not start. The message is the reference's fatal log text
  * ("Can't start monitoring: ..."); nats-server logs it at [FTL] and exits 1.
  */
-export class MonitorStartError extends Error {
-  constructor(reason: string) {
-    super(`Can't start monitoring: ${reason}`);
-    this.name = 'MonitorStartError';
-  }
-}
+export { MonitorStartError };
 
 export class Monitor implements MonitorState {
   readonly reqStats = new Map<string, number>();

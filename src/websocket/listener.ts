@@ -14,7 +14,7 @@ import { serverHandshake } from '../tls/handshake.js';
 import { DEFAULT_MAX_INFLATE, FrameReader, OP_PONG } from './frame.js';
 import { OriginPolicy, wsUpgrade, type UpgradeOK } from './handshake.js';
 import { MAX_HEADER_BYTES, HttpParseError, checkPartialHead, errorResponse, findHeadEnd, headerTooLarge, parseRequestHead } from './http.js';
-import { WsClient } from './client.js';
+import { WsClient, isWebsocketClient } from './client.js';
 import { WsSocket } from './socket.js';
 import { goListenError } from '../logging/gofmt.js';
 
@@ -67,8 +67,9 @@ export class WebsocketServer {
   }
 
   /** Whether the options ask for a websocket listener. */
-  static enabled(o: Options): boolean {
-    return o.websocket !== undefined && o.websocket.port !== 0;
+  /** Whether c is one of the clients this kind of listener accepts (server INFO: no client connect_urls for them). */
+  isClient(c: unknown): boolean {
+    return isWebsocketClient(c);
   }
 
   private buildOrigins(): OriginPolicy {

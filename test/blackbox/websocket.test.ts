@@ -18,6 +18,7 @@ import { WebSocket as WsWebSocket } from 'ws';
 import { wsconnect, headers as natsHeaders, type NatsConnection } from '@nats-io/nats-core';
 import { connect as tcpConnect } from '@nats-io/transport-node';
 import { startServer, writeConfig, type RunningServer } from '../helpers/servers.js';
+import { startNode, waitFor as clusterWaitFor } from './cluster-helpers.js';
 import { createPKI } from '../unit/tls/certs.js';
 import {
   OP,
@@ -593,3 +594,49 @@ test('websocket survives a config reload (random port kept), reload with the sam
     await s.stop();
   }
 });
+
+// server/server.go copyInfo/generateClientInfoJSON: a websocket client gets
+// the cluster's websocket URLs as connect_urls, never the TCP client URLs
+// that TCP clients get. The peer here has no websocket listener, so on both
+// servers the websocket client's INFO has no connect_urls at all.
+for (const kind of ['tsnats', 'reference'] as const) {
+  test(`${kind}: in a cluster, TCP clients get connect_urls and websocket clients do not`, async () => {
+    const b = await startNode(kind, { name: 'B', cluster: 'wsc', process: true });
+    const a = await startNode(kind, { name: 'A', cluster: 'wsc', routes: [b.routeURL], process: true, extraConf: WS_CONF });
+    try {
+      let tcpInfo: Record<string, unknown> = {};
+      await clusterWaitFor('the route', async () => {
+        tcpInfo = await tcpInfoOf(a.clientPort);
+        return Array.isArray(tcpInfo.connect_urls) && (tcpInfo.connect_urls as string[]).some((u) => u.endsWith(`:${b.clientPort}`));
+      });
+      const c = await WsRaw.upgrade(wsPort(a.proc!));
+      try {
+        await c.waitText('\r\n');
+        const info = JSON.parse(/^INFO (.*) \r\n$/.exec(c.frames[0]!.payload.toString())![1]!) as Record<string, unknown>;
+        assert.equal(info.cluster, 'wsc');
+        assert.equal(info.connect_urls, undefined, JSON.stringify(info));
+      } finally {
+        c.sock.destroy();
+      }
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+}
+
+/** the INFO a plain TCP client gets first */
+function tcpInfoOf(port: number): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1');
+    let buf = '';
+    s.on('data', (d) => {
+      buf += d.toString('latin1');
+      const m = /^INFO (.*)\r\n/.exec(buf);
+      if (m) {
+        s.destroy();
+        resolve(JSON.parse(m[1]!) as Record<string, unknown>);
+      }
+    });
+    s.on('error', reject);
+  });
+}

@@ -6,7 +6,7 @@
 // within 20% of the RSS at 10 s (memory bounded: no per-message leak, no
 // growth of buffers or caches with traffic).
 //
-// node scripts/memrun.mjs [--secs 60] [--pubs 1] [--subs 1] [--size 128] [--server 'CMD {port}'] [--json]
+// node scripts/memrun.mjs [--secs 60] [--pubs 1] [--subs 1] [--size 128] [--server 'CMD {port} [{mport}]'] [--json]
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const cache = process.env.NATSBENCH_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'natsbench');
 const natsload = path.join(process.env.NATSBENCH_BIN ?? path.join(cache, 'bin'), 'natsload');
-const o = { secs: 60, pubs: 1, subs: 1, size: 128, port: 24400, server: null, json: false };
+const o = { secs: 60, pubs: 1, subs: 1, size: 128, port: 0, server: null, json: false };
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   const a = argv[i];
@@ -28,6 +28,10 @@ for (let i = 0; i < argv.length; i++) {
   else if (a === '--port') o.port = Number(argv[++i]);
   else if (a === '--server') o.server = argv[++i];
   else if (a === '--json') o.json = true;
+  else {
+    console.error(`usage: node scripts/memrun.mjs [--secs 60] [--pubs 1] [--subs 1] [--size 128] [--port N] [--server 'CMD {port}'] [--json]`);
+    process.exit(a === '--help' || a === '-h' ? 0 : 2);
+  }
 }
 if (!fs.existsSync(natsload)) {
   console.error(`memrun: ${natsload} missing: run ../shared/bench/setup.sh (or npm run bench once)`);
@@ -49,11 +53,42 @@ const probe = (port) =>
     s.on('error', () => res(false));
   });
 
-const cmd = (o.server ?? `node ${path.join(root, 'dist/src/main.js')} -a 127.0.0.1 -p {port}`).split('{port}').join(String(o.port));
+const freePort = () =>
+  new Promise((res, rej) => {
+    const l = net.createServer().listen(0, '127.0.0.1', () => {
+      const p = l.address().port;
+      l.close(() => res(p));
+    });
+    l.on('error', rej);
+  });
+// a free port unless one was given: two runs must never share a server
+if (o.port === 0) o.port = await freePort();
+// With a monitoring port ({mport} in --server; always for tsnats) the
+// subscribers' backlog is sampled too (/connz pending_bytes): RSS that
+// follows the backlog is data in flight, not a leak.
+const mport = await freePort();
+const cmdTpl = o.server ?? `node ${path.join(root, 'dist/src/main.js')} -a 127.0.0.1 -p {port} -m {mport}`;
+const monitored = cmdTpl.includes('{mport}');
+const cmd = cmdTpl.split('{port}').join(String(o.port)).split('{mport}').join(String(mport));
+const pendingBytes = async () => {
+  if (!monitored) return null;
+  try {
+    const r = await fetch(`http://127.0.0.1:${mport}/connz?limit=10000`, { signal: AbortSignal.timeout(800) });
+    const j = await r.json();
+    return (j.connections ?? []).reduce((a, c) => a + (c.pending_bytes ?? 0), 0);
+  } catch {
+    return null;
+  }
+};
 const srv = spawn('taskset', ['-c', '0', 'bash', '-c', `exec ${cmd}`], { stdio: 'ignore' });
 let gen = null;
 try {
-  for (let i = 0; i < 200 && !(await probe(o.port)); i++) await sleep(50);
+  let up = false;
+  for (let i = 0; i < 200 && srv.exitCode === null && !(up = await probe(o.port)); i++) await sleep(50);
+  if (!up || srv.exitCode !== null) {
+    console.error(`memrun: the server (${cmd}) did not come up on port ${o.port}`);
+    process.exit(2);
+  }
   const start = status(srv.pid);
   gen = spawn('taskset', ['-c', '1', natsload, 'tput', '-s', `127.0.0.1:${o.port}`, '--pubs', String(o.pubs), '--subs', String(o.subs),
     '--msgs', '4000000000', '--size', String(o.size), '--subject', 'foo', '--max-time', String(o.secs + 30)], { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -63,11 +98,19 @@ try {
   const t0 = Date.now();
   for (let s = 1; s <= o.secs; s++) {
     await sleep(t0 + s * 1000 - Date.now());
-    samples.push({ s, ...status(srv.pid) });
+    const st = status(srv.pid);
+    samples.push({ s, ...st, pending: await pendingBytes() });
   }
   const done = new Promise((r) => gen.on('close', r));
   gen.kill('SIGTERM');
+  // natsload prints its JSON summary on SIGTERM; one that hangs is killed
+  const hung = setTimeout(() => gen.kill('SIGKILL'), 5000);
   await done;
+  clearTimeout(hung);
+  if (srv.exitCode !== null) {
+    console.error(`memrun: the server exited during the run (code ${srv.exitCode})`);
+    process.exitCode = 2;
+  }
   const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
   let r = {};
   try { r = JSON.parse(line); } catch { /* */ }
@@ -91,6 +134,8 @@ try {
     end_over_10s: +ratio.toFixed(3), pass: ratio <= 1.2,
     window_10s_mb: +mb(w10), window_end_mb: +mb(wEnd), window_end_over_10s: +(wEnd / w10).toFixed(3),
     series_mb: samples.filter((x) => x.s % 5 === 0 || x.s === 1).map((x) => [x.s, +mb(x.rss)]),
+    pending_mb: monitored ? samples.filter((x) => x.s % 5 === 0 || x.s === 1).map((x) => [x.s, x.pending === null ? null : +mb(x.pending)]) : null,
+    pending_max_mb: monitored ? +mb(Math.max(0, ...samples.map((x) => x.pending ?? 0))) : null,
   };
   if (o.json) console.log(JSON.stringify(result));
   else {
@@ -98,8 +143,11 @@ try {
     console.log(`memrun: RSS start ${result.rss_start_mb} MB, at 10 s ${result.rss_10s_mb} MB, at ${o.secs} s ${result.rss_end_mb} MB (max ${result.rss_max_mb} MB): end/10s = ${result.end_over_10s} -> ${result.pass ? 'PASS (within 20%)' : 'FAIL (grew > 20%)'}`);
     console.log(`memrun: medians of 5 s windows: ${result.window_10s_mb} MB (6-10 s), ${result.window_end_mb} MB (last 5 s): ${result.window_end_over_10s}`);
     console.log(`memrun: RSS MB by second: ${result.series_mb.map(([s, v]) => `${s}s ${v}`).join(', ')}`);
+    if (result.pending_mb !== null) {
+      console.log(`memrun: subscribers' backlog (connz pending_bytes) MB: ${result.pending_mb.map(([s, v]) => `${s}s ${v ?? '?'}`).join(', ')} (max ${result.pending_max_mb})`);
+    }
   }
-  process.exitCode = result.pass ? 0 : 1;
+  if (process.exitCode !== 2) process.exitCode = result.pass ? 0 : 1;
 } finally {
   if (gen && gen.exitCode === null) gen.kill('SIGKILL');
   srv.kill('SIGTERM');

@@ -11,8 +11,7 @@
 // brings signing keys, revocations, a connection limit and its own expiry.
 
 import { BlockList, isIP } from 'node:net';
-import { decode } from './nkeys.js';
-import { fromPublic } from './nkeys.js';
+import { decode, fromPublic } from './nkeys.js';
 import { nonceSignatureError } from './nonce.js';
 import type { Options, Permissions } from '../config/options.js';
 import type { Account } from '../accounts/account.js';

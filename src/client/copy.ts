@@ -51,7 +51,6 @@ let copySrcU8: Uint8Array = new Uint8Array(0);
 let copySrcView: DataView = new DataView(new ArrayBuffer(0));
 let copyDstView: DataView = copySrcView;
 
-
 /**
  * Length of the size field of a MSG, HMSG or RMSG line: the publisher's own
  * size bytes ("hdr total" for HMSG), or `sizeStr` when the headers were

@@ -89,10 +89,6 @@ function joinHostPort(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
-/**
- * The monitor could not start. The message is the reference's fatal log text
- * ("Can't start monitoring: ..."); nats-server logs it at [FTL] and exits 1.
- */
 export { MonitorStartError };
 
 export class Monitor implements MonitorState {

@@ -66,7 +66,6 @@ export class WebsocketServer {
     return this.server.opts.websocket!;
   }
 
-  /** Whether the options ask for a websocket listener. */
   /** Whether c is one of the clients this kind of listener accepts (server INFO: no client connect_urls for them). */
   isClient(c: unknown): boolean {
     return isWebsocketClient(c);

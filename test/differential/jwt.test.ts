@@ -8,9 +8,9 @@ import { after, before, describe, it } from 'node:test';
 import { createUser } from '@nats-io/nkeys';
 import { createAccount, encodeAccount, encodeUser } from '@nats-io/jwt';
 import { differentialScenario } from '../helpers/diff.js';
-import { startBoth, writeConfig, type RunningServer, type ServerPair } from '../helpers/servers.js';
+import { errLines, startBoth, writeConfig, type RunningServer, type ServerPair } from '../helpers/servers.js';
 import { sleep } from '../helpers/rawclient.js';
-import { NOW, Operator, login, operatorConfig, user, type AccountFixture, type UserFixture } from '../helpers/jwt-fixture.js';
+import { NOW, Operator, login, operatorConfig, user, validationIssueBlocks, type AccountFixture, type UserFixture } from '../helpers/jwt-fixture.js';
 
 const AUTH_VIOLATION = "-ERR 'Authorization Violation'\r\n";
 const PONG = 'PONG\r\n';
@@ -169,14 +169,7 @@ describe('operator mode: log lines of refused logins', () => {
       assert.equal(r.answer, AUTH_VIOLATION);
       await r.client.waitClosed(5000);
       await sleep(100);
-      logs.push(
-        s
-          .stderr()
-          .slice(from)
-          .split('\n')
-          .filter((l) => l.includes('[ERR]'))
-          .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '').replace(/127\.0\.0\.1:\d+ - cid:\d+/, '<client>')),
-      );
+      logs.push(errLines(s, from));
     }
     assert.deepEqual(logs[1], logs[0]);
     assert.deepEqual(logs[0], ['[ERR] <client> - Bad src Ip 127.0.0.1', '[ERR] <client> - authentication error']);
@@ -261,14 +254,7 @@ describe('operator mode: what a JWT user may do', () => {
       await r.client.readUntil(/PONG\r\n/, 10_000);
       r.client.close();
       await sleep(100);
-      logs.push(
-        s
-          .stderr()
-          .slice(from)
-          .split('\n')
-          .filter((l) => l.includes('[ERR]'))
-          .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '').replace(/127\.0\.0\.1:\d+ - cid:\d+/, '<client>')),
-      );
+      logs.push(errLines(s, from));
     }
     assert.deepEqual(logs[1], logs[0]);
     assert.deepEqual(logs[0], [
@@ -279,16 +265,7 @@ describe('operator mode: what a JWT user may do', () => {
 
   it('startup warns about preloaded accounts with validation issues (server.go checkResolvePreloads)', () => {
     // blocks of "Account [X] has validation issues:" and its "  - issue" lines, in the preload map's order (random in Go)
-    const blocks = [pair.reference, pair.tsnats].map((s) => {
-      const out: string[] = [];
-      for (const l of s.stderr().split('\n')) {
-        const m = /\[WRN\] (Account \[\w+\] has validation issues:|  - .*)$/.exec(l);
-        if (m === null) continue;
-        if (m[1]!.startsWith('Account')) out.push(m[1]!);
-        else out[out.length - 1] += `\n${m[1]}`;
-      }
-      return out.sort();
-    });
+    const blocks = [pair.reference, pair.tsnats].map((s) => validationIssueBlocks(s.stderr()));
     assert.deepEqual(blocks[1], blocks[0]);
     assert.deepEqual(blocks[0], [`Account [${accExpired.pub}] has validation issues:\n  - claim is expired`]);
   });
@@ -393,14 +370,7 @@ describe('operator mode: connect-time windows (times, times_location)', () => {
         const from = s.stderr().length;
         const out = { inside: await outcome(s, inside), outside: await outcome(s, outside), badZone: await outcome(s, badZone) };
         await sleep(100);
-        logs.push(
-          s
-            .stderr()
-            .slice(from)
-            .split('\n')
-            .filter((l) => l.includes('[ERR]'))
-            .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '').replace(/127\.0\.0\.1:\d+ - cid:\d+/, '<client>')),
-        );
+        logs.push(errLines(s, from));
         return out;
       },
       { servers: pair },

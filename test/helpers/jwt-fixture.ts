@@ -134,3 +134,20 @@ export async function login(
   }
   return { client, info, answer };
 }
+
+/**
+ * The start-up warnings about account JWTs with validation issues
+ * (server.go checkResolvePreloads / account validation): one block per
+ * "Account [X] has validation issues:" line with its "  - issue" lines,
+ * sorted (the reference logs them in Go map order).
+ */
+export function validationIssueBlocks(stderr: string): string[] {
+  const out: string[] = [];
+  for (const l of stderr.split('\n')) {
+    const m = /\[WRN\] (Account \[\w+\] has validation issues:|  - .*)$/.exec(l);
+    if (m === null) continue;
+    if (m[1]!.startsWith('Account')) out.push(m[1]!);
+    else out[out.length - 1] += `\n${m[1]}`;
+  }
+  return out.sort();
+}

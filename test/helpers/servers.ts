@@ -319,3 +319,18 @@ export async function startBoth(args: string[] = [], opts: StartOptions = {}): P
     },
   };
 }
+
+/** The lines matching `keep` a server logged since stderr offset `from`, without pid and time, client addresses masked as <client>. */
+export function logLines(s: RunningServer, from: number, keep: RegExp): string[] {
+  return s
+    .stderr()
+    .slice(from)
+    .split('\n')
+    .filter((l) => keep.test(l))
+    .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '').replace(/127\.0\.0\.1:\d+ - cid:\d+/, '<client>'));
+}
+
+/** The [ERR] lines a server logged since stderr offset `from` (logLines). */
+export function errLines(s: RunningServer, from: number): string[] {
+  return logLines(s, from, /\[ERR\]/);
+}

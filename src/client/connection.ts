@@ -217,9 +217,8 @@ export abstract class Connection {
       this.stallSince = 0;
       return false;
     }
-    if (pending < this.stallLen) {
-      // progress: restart the clock
-      this.stallLen = pending;
+    if (this.madeProgress(pending)) {
+      // restart the clock
       this.stallSince = now;
       return true;
     }
@@ -228,6 +227,17 @@ export abstract class Connection {
       this.slowConsumer(ClosedState.SlowConsumerWriteDeadline);
       return false;
     }
+    return true;
+  }
+
+  /**
+   * Whether the backed-up socket made progress since the last deadline
+   * check (`pending`: its writableLength now). A client: its pending size
+   * shrank below the smallest seen.
+   */
+  protected madeProgress(pending: number): boolean {
+    if (pending >= this.stallLen) return false;
+    this.stallLen = pending;
     return true;
   }
 

@@ -889,25 +889,10 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
    * pending (a client is cut either way). Progress is what the socket
    * handed to the kernel, not the pending size, which producers refill.
    */
-  override checkWriteDeadline(now: number): boolean {
-    if (this.closed) return false;
-    const sock = this.socket;
-    const pending = sock.writableLength;
-    if (pending <= sock.writableHighWaterMark) {
-      this.stallSince = 0;
-      return false;
-    }
-    const sent = sock.bytesWritten - pending;
-    if (sent !== this.sentMark) {
-      this.sentMark = sent;
-      this.stallSince = now;
-      return true;
-    }
-    if (now - this.stallSince > this.server.opts.writeDeadlineMs) {
-      this.stallSince = 0;
-      this.slowConsumer(ClosedState.SlowConsumerWriteDeadline);
-      return false;
-    }
+  protected override madeProgress(pending: number): boolean {
+    const sent = this.socket.bytesWritten - pending;
+    if (sent === this.sentMark) return false;
+    this.sentMark = sent;
     return true;
   }
 

@@ -164,7 +164,12 @@ export abstract class Connection {
         `${this.logPrefix} - Slow Consumer Detected: MaxPending of ${this.server.opts.maxPending} Exceeded`,
       );
     } else {
-      this.server.logger.notice(`${this.logPrefix} - Slow Consumer Detected: WriteDeadline of ${goDuration(this.server.opts.writeDeadlineMs)} exceeded`);
+      // server/client.go handleWriteTimeout reports the chunks and bytes its
+      // write attempted: here what is pending, in the reference's 64 KiB buffers.
+      const pending = this.out.staged + (this.socket.destroyed ? 0 : this.socket.writableLength);
+      this.server.logger.notice(
+        `${this.logPrefix} - Slow Consumer Detected: WriteDeadline of ${goDuration(this.server.opts.writeDeadlineMs)} exceeded with ${Math.ceil(pending / 65536)} chunks of ${pending} total bytes.`,
+      );
     }
     // What is staged can never be written in time: drop it and cut the connection.
     this.out.reset();

@@ -95,6 +95,54 @@ for (const kind of ['tsnats', 'reference'] as ServerKind[]) {
   });
 }
 
+// server/client.go handleWriteTimeout: a client whose socket takes nothing for
+// a whole write_deadline is cut as a slow consumer even below max_pending,
+// with the reference's log line; a healthy subscriber of the same subject
+// keeps getting everything.
+for (const kind of ['tsnats', 'reference'] as ServerKind[]) {
+  describe(`${kind}: write deadline`, () => {
+    it('a never-reading subscriber is cut after write_deadline, below max_pending', { timeout: 120_000 }, async () => {
+      const server = await startServer(kind, ['-c', writeConfig('write_deadline: "1s"\nmax_pending: 200MB\nmax_payload: 1MB\n'), '-m', '-1']);
+      try {
+        const http = monitorPort(server.stderr());
+        const stuck = await Client.open(server.port, { name: 'stuck' });
+        stuck.send('SUB wd 1\r\n');
+        await stuck.flush();
+        stuck.socket.pause();
+        const healthy = await Client.open(server.port, { name: 'healthy' });
+        const seq = new SeqCheck('healthy', 0x61);
+        healthy.onMsg = (_s, _sid, p) => seq.take(p);
+        healthy.send('SUB wd 1\r\n');
+        await healthy.flush();
+        const pub = await Client.open(server.port, { name: 'pub' });
+        // 48 MB: more than the kernel buffers of the stuck socket hold, far below max_pending
+        const N = 768;
+        const big = (n: number) => Buffer.concat([Buffer.from(`${n}:`), Buffer.alloc(65536 - `${n}:`.length, 0x61)]);
+        for (let i = 0; i < N; i += 16) {
+          const frames: Buffer[] = [];
+          for (let k = i; k < i + 16; k++) frames.push(pubFrame('wd', big(k)));
+          pub.send(Buffer.concat(frames));
+          await pub.flush();
+          await waitFor(`healthy at ${i + 16}`, () => healthy.msgs >= i + 16, 60_000, 5);
+        }
+        await waitFor('the write-deadline cut', () => /Slow Consumer Detected: WriteDeadline/.test(server.stderr()), 30_000);
+        assert.match(server.stderr(), /\[INF\] 127\.0\.0\.1:\d+ - cid:\d+ - "stuck" - Slow Consumer Detected: WriteDeadline of 1s exceeded with \d+ chunks of \d+ total bytes\.\n/);
+        assert.doesNotMatch(server.stderr(), /MaxPending/);
+        assert.deepEqual(seq.problems, []);
+        assert.equal(healthy.msgs, N);
+        assert.equal(healthy.isClosed, false);
+        await waitFor('stuck gone from connz', async () => (await getJson<{ num_connections: number }>(http, '/connz')).num_connections === 2, 10_000);
+        const v = await getJson<Varz>(http, '/varz');
+        assert.equal(v.slow_consumers, 1);
+        for (const c of [healthy, pub]) c.close();
+        stuck.socket.destroy();
+      } finally {
+        await server.stop();
+      }
+    });
+  });
+}
+
 describe('tsnats: a publisher flooding a never-reading subscriber', () => {
   it('server RSS stays bounded, the healthy subscriber gets every message', { timeout: 300_000 }, async (t) => {
     // 2 MB max_pending: the slow subscriber is cut once 2 MB are queued for it

@@ -821,7 +821,7 @@ export class Client extends Connection implements ProtocolHandler {
   }
 
   /** Deliver to plain subscribers and one member of each queue group. */
-  private processMsgResults(r: SublistResult<Subscription>, buf: Buffer, start: number): boolean {
+  protected processMsgResults(r: SublistResult<Subscription>, buf: Buffer, start: number): boolean {
     let delivered = false;
     const psubs = r.psubs;
     if (psubs.length > 1) {

@@ -3,6 +3,9 @@
 
 import type { Connection } from './connection.js';
 
+/** A message delivered to an internal subscription; buffers are views valid only during the call. */
+export type InternalMsgHandler = (sub: Subscription, subject: string, reply: string, hdr: Buffer | null, msg: Buffer) => void;
+
 export class Subscription {
   /** " <sid> " as bytes, pre-encoded once so each delivery is one copy */
   readonly sidBytes: Buffer;
@@ -16,6 +19,11 @@ export class Subscription {
    * (see Sublist.updateRemoteQSub).
    */
   queueWeight = 1;
+  /**
+   * For an internal client's subscription (client/internal.ts): what runs
+   * for each message delivered to it. null for every other connection.
+   */
+  icb: InternalMsgHandler | null = null;
 
   constructor(
     /** the owner: a Client, or a Route for interest of another server */

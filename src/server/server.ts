@@ -28,6 +28,7 @@ import type { Monitor } from '../monitor/monitor.js';
 import type { RouteInfoProvider } from '../monitor/routes.js';
 import type { ClusterManager } from '../cluster/cluster.js';
 import type { WebsocketServer } from '../websocket/index.js';
+import { getJetStreamFactory, type JetStreamService } from './features.js';
 
 export interface ServerStats {
   inMsgs: number;
@@ -73,6 +74,8 @@ export class Server {
   configTime = new Date();
   /** set by the cluster module when routes exist */
   routesActive = false;
+  /** JetStream, when enabled and registered (server/features.ts); null otherwise */
+  jetstream: JetStreamService | null = null;
   /** the monitoring listener, when http_port or https_port is set */
   monitor: Monitor | null = null;
   /** set by the cluster module: what /routez, /varz and /metrics report about routes */
@@ -168,6 +171,14 @@ export class Server {
       this.extraPorts.monitoring = { scheme: monitor.secure ? 'https' : 'http', host: mh, port: monitor.port };
     }
     for (const line of resolverStartLines(this)) log.notice(line);
+
+    // The reference enables JetStream before its client listener (server.go Start).
+    const jsFactory = o.jetstream ? getJetStreamFactory() : null;
+    if (jsFactory !== null) {
+      const js = await jsFactory(this);
+      await js.start();
+      this.jetstream = js;
+    }
 
     // The reference starts websocket before the route and client listeners.
     if (o.websocket !== undefined && o.websocket.port !== 0) {
@@ -424,7 +435,9 @@ export class Server {
     this.stalled.clear();
     const monitor = this.monitor;
     this.monitor = null;
-    await Promise.all([closing, routesClosing, monitor?.stop()]);
+    const js = this.jetstream;
+    this.jetstream = null;
+    await Promise.all([closing, routesClosing, monitor?.stop(), js?.shutdown()]);
     this.logger.notice('Server Exiting..');
   }
 

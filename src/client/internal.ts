@@ -1,0 +1,160 @@
+// A connection without a socket: how subsystems built on the core
+// (JetStream, system events) subscribe and publish. Like nats-server's
+// internal clients (server/client.go kind JETSTREAM / SYSTEM / ACCOUNT) it
+// joins its account's subject index as any client does, so messages reach
+// it from clients, routes and account imports alike, and what it publishes
+// goes through the same delivery, import and route paths as a client's PUB.
+//
+// Deliveries arrive through writeMsg (every delivery path ends there) and
+// are handed to the subscription's callback with views into the
+// publisher's buffer: valid only during the call, copy to keep.
+
+import { Client, setPubArgs } from './client.js';
+import { Subscription, type InternalMsgHandler } from './subscription.js';
+import type { PubArgSource } from './client.js';
+import type { Account } from '../accounts/account.js';
+import type { Server } from '../server/server.js';
+import { processImports } from '../accounts/imports.js';
+import type { Socket } from 'node:net';
+
+export type { InternalMsgHandler } from './subscription.js';
+
+/** What Connection reads of a socket, for a connection that has none. */
+function noSocket(): Socket {
+  return {
+    remoteAddress: '',
+    remotePort: 0,
+    writableLength: 0,
+    writableHighWaterMark: 65536,
+    destroyed: true,
+    write: () => true,
+    end: () => undefined,
+    destroy: () => undefined,
+    on: () => undefined,
+    once: () => undefined,
+    removeAllListeners: () => undefined,
+  } as unknown as Socket;
+}
+
+interface Deferred {
+  sub: Subscription;
+  subject: string;
+  reply: string;
+  hdr: Buffer | null;
+  msg: Buffer;
+}
+
+export class InternalClient extends Client {
+  /** a publish of ours is being delivered: deliveries to us wait (see writeMsg) */
+  private publishing = 0;
+  private readonly deferred: Deferred[] = [];
+  private nextSid = 1;
+
+  constructor(server: Server, account: Account, readonly label: string) {
+    super(server, noSocket(), server.allocCid(), account);
+    this.connectReceived = true;
+    this.headers = true;
+    this.opts.headers = true;
+    this.opts.no_responders = false;
+    this.logPrefix = label;
+    // max_subscriptions limits clients, not the server's own subscriptions
+    this.jwtMaxSubs = Number.MAX_SAFE_INTEGER;
+  }
+
+  /** Subscribe with a callback; the subscription also tells routes of the interest. */
+  subscribeInternal(subject: string, queue: string | null, handler: InternalMsgHandler): Subscription | null {
+    const sub = this.subscribe(subject, queue, String(this.nextSid++));
+    if (sub !== null) sub.icb = handler;
+    return sub;
+  }
+
+  /**
+   * Publish as a client of this account would: local subscribers, account
+   * imports, routes. `hdr` is the complete header block (NATS/1.0 … CRLFCRLF)
+   * or null. Returns whether anyone got it.
+   */
+  publish(subject: string, reply: string, hdr: Buffer | null, msg: Buffer): boolean {
+    if (this.closed) return false;
+    const hl = hdr === null ? 0 : hdr.length;
+    const size = hl + msg.length;
+    let payload: Buffer;
+    if (hl === 0) payload = msg;
+    else if (msg.length === 0) payload = hdr!;
+    else payload = Buffer.concat([hdr!, msg], size);
+    setPubArgs(this, subject, reply, hl > 0 ? String(hl) : '', String(size));
+    this.paHdr = hl > 0 ? hl : -1;
+    this.paSize = size;
+    this.publishing++;
+    let delivered = false;
+    try {
+      const acc = this.account;
+      const srv = this.server;
+      const r = acc.sublist.match(subject);
+      if (r.psubs.length > 0 || r.qsubs.length > 0) delivered = this.processMsgResults(r, payload, 0);
+      if (acc.crossAccount) delivered = processImports(this, acc, subject, reply, payload, 0, false, null) || delivered;
+      if (srv.routesActive) delivered = srv.routeMessage(this, payload, 0, r) || delivered;
+    } finally {
+      this.publishing--;
+    }
+    srv_flush(this);
+    if (this.publishing === 0 && this.deferred.length > 0) this.drainDeferred();
+    return delivered;
+  }
+
+  /** Every delivery path ends here: hand the message to the subscription's callback. */
+  override writeMsg(src: PubArgSource, sub: Subscription, buf: Buffer, start: number): void {
+    const cb = sub.icb;
+    if (cb === null || this.closed) return;
+    const pb = src.paBuf;
+    const subject = pb.toString('latin1', src.paSubjStart, src.paSubjEnd);
+    const reply = src.paReplyEnd > src.paReplyStart ? pb.toString('latin1', src.paReplyStart, src.paReplyEnd) : '';
+    const hl = src.paHdr > 0 ? src.paHdr : 0;
+    const hdr = hl > 0 ? buf.subarray(start, start + hl) : null;
+    const msg = buf.subarray(start + hl, start + src.paSize);
+    this.outMsgs++;
+    this.outBytes += src.paSize;
+    if (this.publishing > 0) {
+      // Our own publish is being delivered (its arguments live in our pa*
+      // fields): a callback that publishes would overwrite them mid-loop.
+      // Keep a copy and run it once the publish is done.
+      this.deferred.push({ sub, subject, reply, hdr: hdr === null ? null : Buffer.from(hdr), msg: Buffer.from(msg) });
+      return;
+    }
+    try {
+      cb(sub, subject, reply, hdr, msg);
+    } catch (e) {
+      this.server.logger.error(`${this.label} - internal subscription error on ${subject}: ${(e as Error).stack ?? e}`);
+    }
+  }
+
+  private drainDeferred(): void {
+    const q = this.deferred;
+    while (q.length > 0 && this.publishing === 0) {
+      const d = q.shift()!;
+      if (d.sub.closed || this.closed) continue;
+      try {
+        d.sub.icb!(d.sub, d.subject, d.reply, d.hdr, d.msg);
+      } catch (e) {
+        this.server.logger.error(`${this.label} - internal subscription error on ${d.subject}: ${(e as Error).stack ?? e}`);
+      }
+    }
+  }
+
+  // An internal client has no socket: nothing is staged, nothing is flushed.
+  override enqueue(_b: Buffer): void {}
+  override flush(): void {}
+
+  /** Remove every subscription (the subsystem is stopping). */
+  closeInternal(): void {
+    if (this.closed) return;
+    const subs = [...this.subs.values()];
+    for (const s of subs) this.unsubscribe(s);
+    this.closed = true;
+  }
+}
+
+function srv_flush(c: InternalClient): void {
+  c.server.flushSoon();
+}
+
+export { Subscription };

@@ -19,6 +19,7 @@ import { nowNs } from './store/types.js';
 import { decodeStreamConfig, storeConfigOf, streamConfigJSON, type StreamConfig } from './stream-config.js';
 import { nsToTime, timeToNs, toGoJSON } from './json.js';
 import { JsonDecodeError } from './json.js';
+import { startSources } from './sources.js';
 
 /** the reference's JetStream directory under store_dir (server/jetstream.go JetStreamStoreDir) */
 const JS_DIR = 'jetstream';
@@ -54,6 +55,7 @@ export class JetStream implements JetStreamService {
     const dw = o.jetstreamMaxDuplicateWindow;
     this.maxDuplicateWindow = typeof dw === 'number' && dw > 0 ? dw : 0;
     this.api = new JsApi(this);
+    this.api.sourcesHook = startSources;
   }
 
   /** Bytes reserved by streams with max_bytes, server-wide (server/jetstream.go memReserved/storeReserved). */
@@ -71,10 +73,17 @@ export class JetStream implements JetStreamService {
     const log = this.server.logger;
     log.notice('Starting JetStream');
     fs.mkdirSync(this.storeDir, { recursive: true });
-    // Which accounts get JetStream (server/jetstream.go enableJetStreamAccounts):
-    // with no accounts configured, the global account; otherwise those whose
-    // configuration enables it. Every other account still gets API answers
-    // ("jetstream not enabled for account").
+    this.accountsChanged();
+  }
+
+  /**
+   * Which accounts get JetStream (server/jetstream.go enableJetStreamAccounts):
+   * with no accounts configured, the global account; otherwise those whose
+   * configuration (or account JWT) enables it. Every other account still
+   * gets API answers ("jetstream not enabled for account").
+   */
+  accountsChanged(): void {
+    if (!this.started) return;
     const srv = this.server;
     const sys = srv.systemAccount;
     const accountCfgs = srv.opts.accounts;
@@ -90,7 +99,7 @@ export class JetStream implements JetStreamService {
         if (limits === null && jwtLimits !== undefined) limits = limitsFromConfig(jwtLimits);
       }
       if (limits !== null) this.enableAccount(acc, limits);
-      else this.api.serveDisabled(acc);
+      else if (!this.accounts.has(acc.name)) this.api.serveDisabled(acc);
     }
   }
 
@@ -271,6 +280,7 @@ export class JetStream implements JetStreamService {
         log.notice(`  Starting restore for stream '${jsa.name} > ${cfg.name}'`);
         log.notice(`  Restored ${st.msgs.toLocaleString('en-US')} messages for stream '${jsa.name} > ${cfg.name}'`);
         this.recoverConsumers?.(s);
+        if (cfg.mirror !== null || cfg.sources.length > 0) startSources(s);
       } catch (e) {
         log.warn(`  Error recreating stream ${JSON.stringify(cfg.name)}: ${(e as Error).message}`);
       }

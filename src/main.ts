@@ -10,6 +10,10 @@ import type { Logger, ManagedLogger } from './logging/types.js';
 import { Server } from './server/server.js';
 import { goErrnoText } from './logging/gofmt.js';
 import { MonitorStartError } from './monitor/errors.js';
+import { registerSystem } from './server/features.js';
+
+// The system account's events and requests load only when a server has a system account.
+registerSystem(async (srv) => (await import('./system/index.js')).createSystem(srv));
 
 async function startServer(opts: Options, logger: Logger): Promise<ServerHandle> {
   const server = new Server(opts, logger);

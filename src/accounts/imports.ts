@@ -144,6 +144,8 @@ export function configureAccounts(
     acc.updated = now;
   }
   for (const acc of srv.accounts.values()) acc.refreshCrossAccount();
+  // the system account's exports and the imports of them every account gets (src/system/)
+  srv.system?.accountsConfigured();
   if (errors.length > 0) throw new AccountConfigError(errors.join('; '));
 }
 

@@ -7,7 +7,8 @@
 import type { Server } from './server.js';
 import type { Client } from '../client/client.js';
 import type { ClosedReason } from '../client/connection.js';
-import type { Account } from '../accounts/account.js';
+import type { Account, ServiceExport, ServiceImport } from '../accounts/account.js';
+import type { Connection } from '../client/connection.js';
 
 /** What the Server and the monitor need of JetStream. */
 export interface JetStreamService {
@@ -72,6 +73,16 @@ export interface SystemService {
   lameDuck(): void;
   /** accounts were (re)configured: the system imports must be added again */
   accountsConfigured(): void;
+  /** service latency (server/accounts.go shouldSample): the tracing headers that sample a request to `se`, or null */
+  latencySample(se: ServiceExport, hdr: string): Record<string, string[]> | null;
+  /** the suffix of a tracked request's reply (".<server hash>.T") */
+  latencySuffix(): string;
+  /** a sampled request without a reply (400) */
+  latencyBadRequest(se: ServiceExport, requestor: Client, share: boolean, header: Record<string, string[]>): void;
+  /** the response to a tracked request arrived from `responder` */
+  latencyResponse(rsi: ServiceImport, responder: Connection): void;
+  /** a tracked request was not delivered (503) or not answered in time (504) */
+  latencyBackendError(rsi: ServiceImport, timeout: boolean): void;
 }
 
 export type SystemFactory = (server: Server) => Promise<SystemService>;

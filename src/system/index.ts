@@ -12,9 +12,9 @@
 // is over, never from inside another connection's delivery loop.
 
 import type { Server } from '../server/server.js';
-import type { Account } from '../accounts/account.js';
+import type { Account, ServiceExport, ServiceImport } from '../accounts/account.js';
 import type { Client } from '../client/client.js';
-import type { ClosedReason } from '../client/connection.js';
+import type { ClosedReason, Connection } from '../client/connection.js';
 import { InternalClient, type InternalMsgHandler } from '../client/internal.js';
 import type { SystemService } from '../server/features.js';
 import type { SystemContext } from './context.js';
@@ -149,6 +149,26 @@ export class SystemAccountService implements SystemService, SystemContext {
   accountsConfigured(): void {
     if (this.stopped) return;
     setupSystemImports(this.srv);
+  }
+
+  latencySample(se: ServiceExport, hdr: string): Record<string, string[]> | null {
+    return this.stopped ? null : this.latency.sample(se, hdr);
+  }
+
+  latencySuffix(): string {
+    return this.latency.suffix();
+  }
+
+  latencyBadRequest(se: ServiceExport, requestor: Client, share: boolean, header: Record<string, string[]>): void {
+    if (!this.stopped) this.latency.badRequest(se, requestor, share, header);
+  }
+
+  latencyResponse(rsi: ServiceImport, responder: Connection): void {
+    if (!this.stopped) this.latency.response(rsi, responder);
+  }
+
+  latencyBackendError(rsi: ServiceImport, timeout: boolean): void {
+    if (!this.stopped) this.latency.backendError(rsi, timeout);
   }
 }
 

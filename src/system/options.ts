@@ -36,7 +36,7 @@ function kindOf(v: unknown): string {
 }
 
 /** The decoded value, or the Go "cannot unmarshal" value description when it does not fit. */
-function convert(t: FieldType, v: unknown, raw: string): { ok: true; value: unknown } | { ok: false; what: string } {
+function convert(t: FieldType, v: unknown, raw: string): { ok: true; value: unknown } | { ok: false; what: string; elem?: boolean } {
   if (v === null) return { ok: true, value: undefined };
   const k = kindOf(v);
   switch (t) {
@@ -60,7 +60,8 @@ function convert(t: FieldType, v: unknown, raw: string): { ok: true; value: unkn
       if (k !== 'array') return { ok: false, what: k === 'number' ? 'number' : k };
       const out: string[] = [];
       for (const e of v as unknown[]) {
-        if (typeof e !== 'string') return { ok: false, what: kindOf(e) === 'number' ? 'number' : kindOf(e) };
+        if (e === null) continue;
+        if (typeof e !== 'string') return { ok: false, what: kindOf(e) === 'number' ? 'number' : kindOf(e), elem: true };
         out.push(e);
       }
       return { ok: true, value: out };
@@ -111,7 +112,8 @@ export function decodeOptions(msg: Buffer, structName: string, spec: FieldSpec):
       if (r.value === undefined) delete out[name];
       else out[name] = r.value;
     } else if (firstErr === null) {
-      firstErr = `json: cannot unmarshal ${r.what} into Go struct field ${structName}.${name} of type ${GO_TYPE[t]}`;
+      // an element of the wrong type is reported with the element's type ([]string → string)
+      firstErr = `json: cannot unmarshal ${r.what} into Go struct field ${structName}.${name} of type ${r.elem === true ? 'string' : GO_TYPE[t]}`;
     }
   }
   if (firstErr !== null) throw new OptionsError(firstErr);

@@ -122,10 +122,7 @@ export class Requests {
       SUBSZ: {
         struct: 'SubszEventOptions',
         spec: SUBSZ_FIELDS,
-        produce: (o) =>
-          typed(() =>
-            subsz(srv, { subs: bool(o, 'subscriptions'), offset: int(o, 'offset'), limit: int(o, 'limit'), acc: str(o, 'account'), test: str(o, 'test') }),
-          ),
+        produce: (o) => typed(() => fullSubsz(srv, bool(o, 'subscriptions'), int(o, 'offset'), int(o, 'limit'), str(o, 'account'), str(o, 'test'))),
       },
       CONNZ: { struct: 'ConnzEventOptions', spec: CONNZ_FIELDS, produce: (o) => typed(() => connz(srv, connzOptions(o))) },
       ROUTEZ: {
@@ -135,7 +132,7 @@ export class Requests {
       },
       GATEWAYZ: { struct: 'GatewayzEventOptions', spec: GATEWAYZ_FIELDS, produce: () => typed(() => gatewayz(srv)) },
       LEAFZ: { struct: 'LeafzEventOptions', spec: LEAFZ_FIELDS, produce: () => typed(() => leafz(srv)) },
-      ACCOUNTZ: { struct: 'AccountzEventOptions', spec: ACCOUNTZ_FIELDS, produce: (o) => typed(() => accountz(srv, str(o, 'account'))) },
+      ACCOUNTZ: { struct: 'AccountzEventOptions', spec: ACCOUNTZ_FIELDS, produce: (o) => typed(() => withSystemImports(srv, accountz(srv, str(o, 'account')))) },
       JSZ: { struct: 'JszEventOptions', spec: JSZ_FIELDS, produce: (o) => this.jsz(o) },
       HEALTHZ: { struct: 'HealthzEventOptions', spec: HEALTHZ_FIELDS, produce: () => healthz(srv) },
     };
@@ -154,7 +151,7 @@ export class Requests {
         spec: SUBSZ_FIELDS,
         produce: (o, subject) => {
           const acc = extractAccount(subject);
-          return typed(() => subsz(srv, { subs: true, offset: int(o, 'offset'), limit: int(o, 'limit'), acc, test: str(o, 'test') }));
+          return typed(() => fullSubsz(srv, true, int(o, 'offset'), int(o, 'limit'), acc, str(o, 'test')));
         },
       },
       CONNZ: {
@@ -192,7 +189,7 @@ export class Requests {
         spec: {},
         produce: (_o, subject) => {
           const acc = extractAccount(subject);
-          return typed(() => (accountz(srv, acc) as { account_detail: unknown }).account_detail);
+          return typed(() => (withSystemImports(srv, accountz(srv, acc)) as { account_detail: unknown }).account_detail);
         },
       },
       STATZ: {
@@ -372,6 +369,49 @@ function jszOptions(o: Record<string, unknown>): import('../server/features.js')
     offset: int(o, 'offset'),
     limit,
   };
+}
+
+/**
+ * server/monitor.go Subsz as the system requests get it: the whole struct
+ * (server_id, now, total, offset, limit) even without a page, unlike /subsz.
+ */
+function fullSubsz(srv: Server, subs: boolean, offset: number, limit: number, acc: string, test: string): Record<string, unknown> {
+  const r = subsz(srv, { subs, offset, limit, acc, test });
+  if (r.server_id !== undefined) return r;
+  return {
+    server_id: srv.serverId,
+    now: goNow(),
+    ...r,
+    total: 0,
+    offset: Math.max(0, offset),
+    limit: limit <= 0 ? 1024 : limit,
+  };
+}
+
+/**
+ * /accountz builds an account's imports from its configuration; the
+ * reference lists what the account holds, which includes the imports of the
+ * system account's services (2.9.10's three; USER.INFO is 2.10's and left out).
+ */
+function withSystemImports(srv: Server, doc: Record<string, unknown>): Record<string, unknown> {
+  const d = doc.account_detail as Record<string, unknown> | undefined;
+  const sys = srv.systemAccount;
+  if (d === undefined || sys === null) return doc;
+  const acc = srv.accounts.get(d.account_name as string);
+  if (acc === undefined || acc === sys) return doc;
+  const extra: Record<string, unknown>[] = [];
+  for (const si of acc.serviceImports?.values() ?? []) {
+    if (si.acc !== sys || si.from === '$SYS.REQ.USER.INFO' || !si.from.startsWith('$SYS.REQ.')) continue;
+    if (!si.to.startsWith(`$SYS.REQ.ACCOUNT.${acc.name}.`)) continue;
+    extra.push({ subject: si.from, account: sys.name, to: si.to, type: 'service', invalid: false, share: false, tracking: false });
+  }
+  if (extra.length === 0) return doc;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(d)) {
+    if (k === 'sublist_stats' && d.imports === undefined) out.imports = extra;
+    out[k] = k === 'imports' ? [...(v as unknown[]), ...extra] : v;
+  }
+  return { ...doc, account_detail: out };
 }
 
 /** server/events.go extractAccount: the account token of $SYS.REQ.ACCOUNT.<acc>.<X>. */

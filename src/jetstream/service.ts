@@ -20,6 +20,7 @@ import { decodeStreamConfig, storeConfigOf, streamConfigJSON, type StreamConfig 
 import { nsToTime, timeToNs, toGoJSON } from './json.js';
 import { JsonDecodeError } from './json.js';
 import { startSources } from './sources.js';
+import { snapshotApi } from './snapshot.js';
 
 /** the reference's JetStream directory under store_dir (server/jetstream.go JetStreamStoreDir) */
 const JS_DIR = 'jetstream';
@@ -56,6 +57,7 @@ export class JetStream implements JetStreamService {
     this.maxDuplicateWindow = typeof dw === 'number' && dw > 0 ? dw : 0;
     this.api = new JsApi(this);
     this.api.sourcesHook = startSources;
+    this.api.snapshotHandler = snapshotApi;
   }
 
   /** Bytes reserved by streams with max_bytes, server-wide (server/jetstream.go memReserved/storeReserved). */

@@ -433,7 +433,7 @@ export class JsApi {
 
   private streamNames(req: ApiRequest, list: boolean): void {
     const type = list ? T.streamList : T.streamNames;
-    const empty = { total: 0, offset: 0, limit: 0, streams: null };
+    const empty = errorFields(type);
     const r = this.parse(req, type, (o) => ({ offset: J.int(o, 'offset'), subject: J.str(o, 'subject') }), empty);
     if (r === null) return;
     let streams = [...req.jsa.streams.values()];
@@ -579,11 +579,13 @@ function goTimeString(ns: number): string {
 export function errorFields(type: string): Record<string, unknown> {
   switch (type) {
     case T.streamNames:
-    case T.streamList:
       return { total: 0, offset: 0, limit: 0, streams: null };
+    case T.streamList:
+      // server/jetstream_api.go starts the list response with an empty slice
+      return { total: 0, offset: 0, limit: 0, streams: [] };
     case 'io.nats.jetstream.api.v1.consumer_names_response':
     case 'io.nats.jetstream.api.v1.consumer_list_response':
-      return { total: 0, offset: 0, limit: 0, consumers: null };
+      return { total: 0, offset: 0, limit: 0, consumers: [] };
     case T.streamInfo:
       return { total: 0, offset: 0, limit: 0 };
     case T.streamPurge:

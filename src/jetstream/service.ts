@@ -74,7 +74,8 @@ export class JetStream implements JetStreamService {
     this.started = true;
     const log = this.server.logger;
     log.notice('Starting JetStream');
-    fs.mkdirSync(this.storeDir, { recursive: true });
+    const err = checkStoreDir(this.storeDir);
+    if (err !== null) throw new Error(`Can't start JetStream: ${err}`);
     this.accountsChanged();
   }
 
@@ -365,3 +366,30 @@ export class JetStream implements JetStreamService {
 }
 
 export { JsonDecodeError };
+
+/** server/jetstream.go enableJetStream: create the store directory, or check that it is a writable directory. */
+function checkStoreDir(dir: string): string | null {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
+      try {
+        fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
+        return null;
+      } catch (e2) {
+        return `could not create storage directory - ${(e2 as Error).message}`;
+      }
+    }
+    return 'storage directory is not a directory';
+  }
+  if (!st.isDirectory()) return 'storage directory is not a directory';
+  const probe = path.join(dir, `_test_${process.pid}_${Date.now()}`);
+  try {
+    fs.writeFileSync(probe, '');
+    fs.rmSync(probe);
+  } catch {
+    return 'storage directory is not writable';
+  }
+  return null;
+}

@@ -725,9 +725,15 @@ export class FileStore extends IndexedStore {
     if (interior) this.appendTomb(seq);
     if (secure) this.erase(mb, seq, this.table.aux[idx]!, size);
     if (mb.live === 0) this.killBlock(mb);
-    else if (
+    else this.maybeCompact(mb);
+  }
+
+  /** a sealed, written block mostly deleted is rewritten in the background */
+  private maybeCompact(mb: Block): void {
+    if (
       mb !== this.lmb &&
       !mb.compacting &&
+      !mb.dead &&
       mb.written === mb.size &&
       mb.liveBytes < mb.size * COMPACT_RATIO &&
       mb.size >= REC_MIN * 8
@@ -868,7 +874,12 @@ export class FileStore extends IndexedStore {
       this.writing = false;
       this.flushedLast = Math.max(this.flushedLast, batchLast);
       for (const mb of dead) this.removeBlockFiles(mb);
-      for (const mb of touched) if (mb !== this.lmb && mb.written === mb.size) this.sealedWritten(mb);
+      for (const mb of touched) {
+        if (mb !== this.lmb && mb.written === mb.size) {
+          this.sealedWritten(mb);
+          this.maybeCompact(mb);
+        }
+      }
       for (const cb of cbs) cb(null);
       if (this.cbs.length > 0 || this.batchTombs.length > 0 || this.lmb.written < this.lmb.size) this.kick();
       this.drained();

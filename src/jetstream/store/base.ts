@@ -163,7 +163,8 @@ export abstract class IndexedStore implements StreamStore {
   protected abstract msgSize(subject: string, hdr: Buffer | null, data: Buffer): number;
   /** keep the message's bytes; table columns subj/ts/size are already set */
   protected abstract putMsg(seq: number, idx: number, subject: string, hdr: Buffer | null, data: Buffer, size: number): void;
-  protected abstract readMsg(seq: number, idx: number, subject: string): StoredMsg;
+  /** null when the bytes turned out bad (the store then drops the message) */
+  protected abstract readMsg(seq: number, idx: number, subject: string): StoredMsg | null;
   /**
    * forget a message's bytes (secure: overwrite them). `interior` is false
    * when the message is the first one: its removal is implied by the first
@@ -300,6 +301,67 @@ export abstract class IndexedStore implements StreamStore {
     }
     this.onSkip(seq);
     return seq;
+  }
+
+  // ---- recovery (file store): rebuild the index without limits or callbacks ----
+
+  /** a message found on disk, in sequence order; returns its table index */
+  protected restoreMsg(seq: number, ts: number, subject: string, size: number): number {
+    const t = this.table;
+    t.ensure(seq, this.msgs > 0 ? this.first : seq);
+    const idx = seq - t.base;
+    let se = this.subjByName.get(subject);
+    if (se === undefined) se = this.addSubject(subject, seq);
+    else se.seqs.push(seq);
+    t.subj[idx] = se.id;
+    t.ts[idx] = ts;
+    t.size[idx] = size;
+    for (let s = this.last + 1; s < seq; s++) if (s >= t.base) t.ts[s - t.base] = ts;
+    if (this.msgs === 0) {
+      this.first = seq;
+      this.firstTs = ts;
+    }
+    this.msgs++;
+    this.bytes += size;
+    this.last = seq;
+    this.lastTs = ts;
+    return idx;
+  }
+
+  /** a sequence known to have been taken (a tombstone or skip past the last) */
+  protected restoreLast(seq: number, ts: number): void {
+    if (seq <= this.last) return;
+    const t = this.table;
+    t.ensure(seq, this.msgs > 0 ? this.first : seq);
+    for (let s = this.last + 1; s <= seq; s++) if (s >= t.base) t.ts[s - t.base] = ts;
+    this.last = seq;
+    this.lastTs = ts;
+    if (this.msgs === 0) {
+      this.first = seq + 1;
+      this.firstTs = 0;
+    }
+  }
+
+  /** everything below `first` is gone; `last` was taken */
+  protected restoreFirst(first: number, last: number): void {
+    while (this.msgs > 0 && this.first < first) this.removeSeq(this.first, false, false);
+    if (last > this.last) this.restoreLast(last, this.lastTs);
+    if (this.msgs === 0 && this.first < first) {
+      this.first = first;
+      this.firstTs = 0;
+    }
+  }
+
+  /** after recovery: limits that a changed config or the clock now demand */
+  protected enforceAfterRecovery(): void {
+    const maxp = this.cfg.maxMsgsPerSubject;
+    if (maxp > 0) {
+      for (const se of [...this.subjByName.values()]) {
+        while (se.seqs.length > maxp) this.removeSeq(se.seqs.first(), false);
+      }
+    }
+    this.enforceMsgAndBytes();
+    if (this.cfg.maxAge > 0) this.expire();
   }
 
   // ---- limits ----
@@ -494,7 +556,7 @@ export abstract class IndexedStore implements StreamStore {
     return this.table.subj[idx] === 0 ? -1 : idx;
   }
 
-  private read(seq: number, idx: number): StoredMsg {
+  private read(seq: number, idx: number): StoredMsg | null {
     return this.readMsg(seq, idx, this.subjById[this.table.subj[idx]!]!.name);
   }
 
@@ -506,8 +568,13 @@ export abstract class IndexedStore implements StreamStore {
 
   loadNextMsg(filter: string, start: number): StoredMsg | null {
     if (this.closed) throw storeError('closed');
-    const seq = this.nextSeq(filter, start);
-    return seq === 0 ? null : this.read(seq, seq - this.table.base);
+    for (;;) {
+      const seq = this.nextSeq(filter, start);
+      if (seq === 0) return null;
+      const m = this.read(seq, seq - this.table.base);
+      if (m !== null) return m;
+      start = seq + 1;
+    }
   }
 
   /** the first live seq >= start matching filter, 0 when none */

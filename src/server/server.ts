@@ -29,6 +29,7 @@ import type { RouteInfoProvider } from '../monitor/routes.js';
 import type { ClusterManager } from '../cluster/cluster.js';
 import type { WebsocketServer } from '../websocket/index.js';
 import { getJetStreamFactory, type JetStreamService } from './features.js';
+import { getHash } from './node-hash.js';
 
 export interface ServerStats {
   inMsgs: number;
@@ -152,6 +153,7 @@ export class Server {
     log.debug(`  Go build: tsnats ${TSNATS_VERSION} on node ${process.version}`);
     if (this.clusterName !== '') log.notice(`  Cluster:  ${this.clusterName}`);
     log.notice(`  Name:     ${this.serverName}`);
+    if (o.jetstream) log.notice(`  Node:     ${getHash(this.serverName)}`);
     log.notice(`  ID:       ${this.serverId}`);
     this.auth.logWarnings();
     const sys = this.systemAccount;
@@ -173,6 +175,9 @@ export class Server {
     for (const line of resolverStartLines(this)) log.notice(line);
 
     // The reference enables JetStream before its client listener (server.go Start).
+    if (o.jetstream && this.systemAccount?.jetstreamLimits != null && Object.keys(this.systemAccount.jetstreamLimits).length > 0) {
+      throw new Error('Not allowed to enable JetStream on the system account');
+    }
     const jsFactory = o.jetstream ? getJetStreamFactory() : null;
     if (jsFactory !== null) {
       const js = await jsFactory(this);

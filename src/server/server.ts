@@ -181,7 +181,12 @@ export class Server {
     const jsFactory = o.jetstream ? getJetStreamFactory() : null;
     if (jsFactory !== null) {
       const js = await jsFactory(this);
-      await js.start();
+      try {
+        await js.start();
+      } catch (e) {
+        // server/server.go Start: Fatalf("Can't start JetStream: %v")
+        throw new Error(`Can't start JetStream: ${(e as Error).message}`);
+      }
       this.jetstream = js;
     }
 
@@ -352,7 +357,7 @@ export class Server {
         next.websocket = { ...w, port: w.port === -1 ? this.opts.websocket.port : w.port, host: w.host === '' ? '0.0.0.0' : w.host };
       }
     }
-    const plan = planReload(this.opts, next);
+    const plan = planReload(this.opts, next, { jetstream: this.jetstream !== null });
     const old = this.opts;
     if (next.port === 0 || next.port === -1) next.port = old.port;
     if (next.cluster.port === 0 || next.cluster.port === -1) next.cluster.port = old.cluster.port;
@@ -374,10 +379,35 @@ export class Server {
     if (fx.has('files')) this.writePortsFile();
     for (const hook of this.reloadHooks) hook(plan, old);
     for (const line of plan.logLines) this.logger.notice(line);
+    if (plan.jetstream !== undefined) this.reloadJetStream(plan.jetstream);
     this.configTime = new Date();
     this.flushDirty();
     this.logger.notice('Reloaded server configuration');
     return plan;
+  }
+
+  /**
+   * server/reload.go applyOptions: JetStream turned off (DisableJetStream)
+   * or on again (restartJetStream) by a reload. Starting is asynchronous; a
+   * failure is logged as a warning and JetStream stays off.
+   */
+  private reloadJetStream(enable: boolean): void {
+    if (!enable) {
+      const js = this.jetstream;
+      this.jetstream = null;
+      if (js !== null) void js.shutdown().catch((e: Error) => this.logger.error(`JetStream shutdown: ${e.message}`));
+      return;
+    }
+    if (this.jetstream !== null) return;
+    const factory = getJetStreamFactory();
+    if (factory === null) return;
+    this.logger.notice('Restarting JetStream');
+    void (async () => {
+      const js = await factory(this);
+      await js.start();
+      if (this.running && this.opts.jetstream && this.jetstream === null) this.jetstream = js;
+      else await js.shutdown();
+    })().catch((e: Error) => this.logger.warn(`Can't start JetStream: ${e.message}`));
   }
 
   /**

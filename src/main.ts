@@ -10,6 +10,8 @@ import type { Logger, ManagedLogger } from './logging/types.js';
 import { Server } from './server/server.js';
 import { goErrnoText } from './logging/gofmt.js';
 import { MonitorStartError } from './monitor/errors.js';
+import './jetstream/index.js';
+import './system/register.js';
 
 async function startServer(opts: Options, logger: Logger): Promise<ServerHandle> {
   const server = new Server(opts, logger);

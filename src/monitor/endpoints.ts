@@ -488,12 +488,17 @@ export function jszParams(q: Query): JszOptions {
   return { account: q.get('acc'), accounts, streams, consumers, config, leaderOnly, offset, limit };
 }
 
-/** /jsz (server/monitor.go Jsz): from JetStream while it runs, else the reference's disabled document. */
-export function jsz(srv: Server, opts: JszOptions): Record<string, unknown> {
+/**
+ * /jsz (server/monitor.go Jsz): from JetStream while it runs, else the
+ * reference's disabled document. A bare boolean is leader-only (the
+ * $SYS.REQ.SERVER.*.JSZ handler asks for the disabled document that way).
+ */
+export function jsz(srv: Server, opts: JszOptions | boolean): Record<string, unknown> {
+  const leaderOnly = typeof opts === 'boolean' ? opts : opts.leaderOnly;
   const js = srv.jetstream;
-  if (js !== null) return js.jsz(opts);
+  if (js !== null && typeof opts !== 'boolean') return js.jsz(opts);
   // errSkipZreq wrapped: "filtered response: not leader"
-  if (opts.leaderOnly) throw new BadRequest('filtered response: not leader');
+  if (leaderOnly) throw new BadRequest('filtered response: not leader');
   return {
     server_id: srv.serverId,
     now: nowUTC(),

@@ -20,6 +20,7 @@ function fakeService(health: string | null = null): JetStreamService {
     varz: () => jetStreamVarz(view),
     jsz: (o: JszOptions) => jszDoc(view, o, goTime(nowMs(), true)),
     accountEnabled: (a) => a === '$G' || a === 'B',
+    accountsChanged: () => {},
     healthError: () => health,
   };
 }

@@ -390,28 +390,32 @@ export class Server {
     if (fx.has('files')) this.writePortsFile();
     for (const hook of this.reloadHooks) hook(plan, old);
     for (const line of plan.logLines) this.logger.notice(line);
-    if (plan.jetstream !== undefined) this.reloadJetStream(plan.jetstream);
+    const jsStopping = plan.jetstream !== undefined ? this.reloadJetStream(plan.jetstream) : null;
     this.configTime = new Date();
     this.flushDirty();
-    this.logger.notice('Reloaded server configuration');
+    // The reference disables JetStream synchronously inside the reload: its
+    // shutdown lines come before this one.
+    if (jsStopping !== null) void jsStopping.then(() => this.logger.notice('Reloaded server configuration'));
+    else this.logger.notice('Reloaded server configuration');
     return plan;
   }
 
   /**
    * server/reload.go applyOptions: JetStream turned off (DisableJetStream)
-   * or on again (restartJetStream) by a reload. Starting is asynchronous; a
-   * failure is logged as a warning and JetStream stays off.
+   * or on again (restartJetStream) by a reload. Returns the shutdown when
+   * turning off. Starting is asynchronous; a failure is logged as a warning
+   * and JetStream stays off.
    */
-  private reloadJetStream(enable: boolean): void {
+  private reloadJetStream(enable: boolean): Promise<void> | null {
     if (!enable) {
       const js = this.jetstream;
       this.jetstream = null;
-      if (js !== null) void js.shutdown().catch((e: Error) => this.logger.error(`JetStream shutdown: ${e.message}`));
-      return;
+      if (js === null) return null;
+      return js.shutdown().catch((e: Error) => this.logger.error(`JetStream shutdown: ${e.message}`));
     }
-    if (this.jetstream !== null) return;
+    if (this.jetstream !== null) return null;
     const factory = getJetStreamFactory();
-    if (factory === null) return;
+    if (factory === null) return null;
     this.logger.notice('Restarting JetStream');
     void (async () => {
       const js = await factory(this);
@@ -419,6 +423,7 @@ export class Server {
       if (this.running && this.opts.jetstream && this.jetstream === null) this.jetstream = js;
       else await js.shutdown();
     })().catch((e: unknown) => this.logger.warn(jetStreamStartError(e)));
+    return null;
   }
 
   /**

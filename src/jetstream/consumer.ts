@@ -212,7 +212,7 @@ export class Consumer implements StreamConsumer {
     else {
       do o.name = createConsumerName();
       while (stream.consumers.has(o.name));
-      config.name = o.name;
+      // the reference names the request's config, not the copy it keeps: info shows no name
     }
     if (!isValidConsumerName(o.name)) return apiError('JSConsumerBadDurableNameErr');
     o.setNames();
@@ -320,8 +320,11 @@ export class Consumer implements StreamConsumer {
     else if (this.sseq < st.firstSeq) this.sseq = st.firstSeq;
     else if (this.sseq > st.lastSeq) this.sseq = st.lastSeq + 1;
     this.dseq = 1;
+    // The reference's ack floor starts at 0, whatever the start: its
+    // consumer store only records the starting delivered sequence
+    // (server/memstore.go, filestore.go SetStarting) and setLeader reads it back.
     this.adflr = 0;
-    this.asflr = this.sseq - 1;
+    this.asflr = 0;
   }
 
   /** Restore a saved state (server/consumer.go applyState + checkRedelivered). */

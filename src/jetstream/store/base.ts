@@ -302,6 +302,67 @@ export abstract class IndexedStore implements StreamStore {
     return seq;
   }
 
+  // ---- recovery (file store): rebuild the index without limits or callbacks ----
+
+  /** a message found on disk, in sequence order; returns its table index */
+  protected restoreMsg(seq: number, ts: number, subject: string, size: number): number {
+    const t = this.table;
+    t.ensure(seq, this.msgs > 0 ? this.first : seq);
+    const idx = seq - t.base;
+    let se = this.subjByName.get(subject);
+    if (se === undefined) se = this.addSubject(subject, seq);
+    else se.seqs.push(seq);
+    t.subj[idx] = se.id;
+    t.ts[idx] = ts;
+    t.size[idx] = size;
+    for (let s = this.last + 1; s < seq; s++) if (s >= t.base) t.ts[s - t.base] = ts;
+    if (this.msgs === 0) {
+      this.first = seq;
+      this.firstTs = ts;
+    }
+    this.msgs++;
+    this.bytes += size;
+    this.last = seq;
+    this.lastTs = ts;
+    return idx;
+  }
+
+  /** a sequence known to have been taken (a tombstone or skip past the last) */
+  protected restoreLast(seq: number, ts: number): void {
+    if (seq <= this.last) return;
+    const t = this.table;
+    t.ensure(seq, this.msgs > 0 ? this.first : seq);
+    for (let s = this.last + 1; s <= seq; s++) if (s >= t.base) t.ts[s - t.base] = ts;
+    this.last = seq;
+    this.lastTs = ts;
+    if (this.msgs === 0) {
+      this.first = seq + 1;
+      this.firstTs = 0;
+    }
+  }
+
+  /** everything below `first` is gone; `last` was taken */
+  protected restoreFirst(first: number, last: number): void {
+    while (this.msgs > 0 && this.first < first) this.removeSeq(this.first, false, false);
+    if (last > this.last) this.restoreLast(last, this.lastTs);
+    if (this.msgs === 0 && this.first < first) {
+      this.first = first;
+      this.firstTs = 0;
+    }
+  }
+
+  /** after recovery: limits that a changed config or the clock now demand */
+  protected enforceAfterRecovery(): void {
+    const maxp = this.cfg.maxMsgsPerSubject;
+    if (maxp > 0) {
+      for (const se of [...this.subjByName.values()]) {
+        while (se.seqs.length > maxp) this.removeSeq(se.seqs.first(), false);
+      }
+    }
+    this.enforceMsgAndBytes();
+    if (this.cfg.maxAge > 0) this.expire();
+  }
+
   // ---- limits ----
 
   private enforceMsgAndBytes(): void {

@@ -1,0 +1,495 @@
+// One suite, run against every stream store (memory and file): the same
+// operations must give the same answers whatever keeps the bytes.
+
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MemoryStore } from '../../../src/jetstream/store/memory.js';
+import { FileStore } from '../../../src/jetstream/store/file.js';
+import {
+  StoreError,
+  memStoreMsgSize,
+  fileStoreMsgSize,
+  type StoreConfig,
+  type StreamStore,
+  type ConsumerState,
+} from '../../../src/jetstream/store/types.js';
+
+const tmpRoot = mkdtempSync(join(tmpdir(), 'tsnats-store-'));
+after(() => rmSync(tmpRoot, { recursive: true, force: true }));
+let dirN = 0;
+
+function cfgOf(over: Partial<StoreConfig> = {}): StoreConfig {
+  return {
+    name: 'S',
+    subjects: ['>'],
+    storage: 'memory',
+    maxMsgs: -1,
+    maxBytes: -1,
+    maxAge: 0,
+    maxMsgsPerSubject: -1,
+    maxMsgSize: -1,
+    discard: 'old',
+    ...over,
+  };
+}
+
+interface Factory {
+  name: string;
+  size: typeof memStoreMsgSize;
+  make(over?: Partial<StoreConfig>): Promise<StreamStore>;
+  /** stop and open again from what it left (memory: none) */
+  reopen?: (s: StreamStore) => Promise<StreamStore>;
+}
+
+const dirs = new WeakMap<StreamStore, { dir: string; cfg: StoreConfig }>();
+
+const factories: Factory[] = [
+  {
+    name: 'memory',
+    size: memStoreMsgSize,
+    make: async (over) => new MemoryStore(cfgOf({ ...over, storage: 'memory' })),
+  },
+  {
+    name: 'file',
+    size: fileStoreMsgSize,
+    make: async (over) => {
+      const dir = join(tmpRoot, `s${dirN++}`);
+      const cfg = cfgOf({ ...over, storage: 'file' });
+      const s = await FileStore.open(cfg, { dir, blockSize: 4096 });
+      dirs.set(s, { dir, cfg });
+      return s;
+    },
+    reopen: async (s) => {
+      const { dir, cfg } = dirs.get(s)!;
+      await s.stop();
+      const n = await FileStore.open(cfg, { dir, blockSize: 4096 });
+      dirs.set(n, { dir, cfg });
+      return n;
+    },
+  },
+];
+
+const b = (s: string): Buffer => Buffer.from(s);
+const flushed = (s: StreamStore): Promise<void> =>
+  new Promise((res, rej) => s.flush((err) => (err ? rej(err) : res())));
+
+function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof StoreError, `not a StoreError: ${String(e)}`);
+    return e.code;
+  }
+  return 'none';
+}
+
+for (const f of factories) {
+  describe(`${f.name} store`, () => {
+    it('stores, loads and accounts bytes', async () => {
+      const s = await f.make();
+      assert.deepEqual(s.state().firstSeq, 0);
+      const [seq, ts] = s.storeMsg('foo', null, b('hello'));
+      assert.equal(seq, 1);
+      assert.ok(ts > 0);
+      const hdr = b('NATS/1.0\r\nA: b\r\n\r\n');
+      const [seq2] = s.storeMsg('bar', hdr, b('world'));
+      assert.equal(seq2, 2);
+      const m1 = s.loadMsg(1)!;
+      assert.equal(m1.subject, 'foo');
+      assert.equal(m1.hdr, null);
+      assert.equal(m1.data.toString(), 'hello');
+      assert.equal(m1.ts, ts);
+      const m2 = s.loadMsg(2)!;
+      assert.deepEqual(m2.hdr, hdr);
+      assert.equal(m2.data.toString(), 'world');
+      assert.equal(s.loadMsg(3), null);
+      const st = s.state();
+      assert.equal(st.msgs, 2);
+      assert.equal(st.bytes, f.size('foo', null, b('hello')) + f.size('bar', hdr, b('world')));
+      assert.equal(st.firstSeq, 1);
+      assert.equal(st.lastSeq, 2);
+      assert.equal(st.numSubjects, 2);
+      await flushed(s);
+      await s.stop();
+    });
+
+    it('stored data is a copy of the caller buffer', async () => {
+      const s = await f.make();
+      const data = b('abc');
+      s.storeMsg('x', null, data);
+      data[0] = 0x7a;
+      assert.equal(s.loadMsg(1)!.data.toString(), 'abc');
+      await s.stop();
+    });
+
+    it('reports storage updates', async () => {
+      const s = await f.make({ maxMsgs: 1 });
+      const ev: [number, number, number, string][] = [];
+      s.registerStorageUpdates((m, by, seq, subj) => ev.push([m, by, seq, subj]));
+      s.storeMsg('a', null, b('1'));
+      s.storeMsg('b', null, b('2'));
+      const sz = f.size('a', null, b('1'));
+      assert.deepEqual(ev, [
+        [1, sz, 1, 'a'],
+        [-1, -sz, 1, 'a'],
+        [1, sz, 2, 'b'],
+      ]);
+      await s.stop();
+    });
+
+    it('max_msgs with discard old drops the oldest', async () => {
+      const s = await f.make({ maxMsgs: 3 });
+      for (let i = 0; i < 10; i++) s.storeMsg('a', null, b(String(i)));
+      const st = s.state();
+      assert.equal(st.msgs, 3);
+      assert.equal(st.firstSeq, 8);
+      assert.equal(st.lastSeq, 10);
+      assert.equal(s.loadMsg(7), null);
+      assert.equal(s.loadMsg(8)!.data.toString(), '7');
+      await s.stop();
+    });
+
+    it('max_msgs with discard new refuses', async () => {
+      const s = await f.make({ maxMsgs: 2, discard: 'new' });
+      s.storeMsg('a', null, b('1'));
+      s.storeMsg('a', null, b('2'));
+      assert.equal(codeOf(() => s.storeMsg('a', null, b('3'))), 'max-msgs');
+      assert.equal(s.state().msgs, 2);
+      assert.equal(s.state().lastSeq, 2);
+      await s.stop();
+    });
+
+    it('max_bytes with discard old and new', async () => {
+      const one = f.size('a', null, b('0123456789'));
+      const s = await f.make({ maxBytes: one * 3 });
+      for (let i = 0; i < 5; i++) s.storeMsg('a', null, b('0123456789'));
+      assert.equal(s.state().msgs, 3);
+      assert.equal(s.state().bytes, one * 3);
+      assert.equal(s.state().firstSeq, 3);
+      await s.stop();
+      // server/memstore.go: discard new refuses when bytes + raw length >= max_bytes
+      const n = await f.make({ maxBytes: one * 3, discard: 'new' });
+      let stored = 0;
+      for (let i = 0; i < 5; i++) {
+        if (codeOf(() => n.storeMsg('a', null, b('0123456789'))) === 'none') stored++;
+      }
+      assert.equal(stored, 3);
+      assert.equal(codeOf(() => n.storeMsg('a', null, b('0123456789'))), 'max-bytes');
+      assert.equal(n.state().firstSeq, 1);
+      await n.stop();
+    });
+
+    it('max_msg_size refuses large messages', async () => {
+      const s = await f.make({ maxMsgSize: 4 });
+      s.storeMsg('a', null, b('1234'));
+      assert.equal(codeOf(() => s.storeMsg('a', null, b('12345'))), 'too-large');
+      assert.equal(s.state().msgs, 1);
+      await s.stop();
+    });
+
+    it('max_msgs_per_subject keeps the newest of each subject', async () => {
+      const s = await f.make({ maxMsgsPerSubject: 2 });
+      for (let i = 1; i <= 9; i++) s.storeMsg(`k.${i % 3}`, null, b(String(i)));
+      const ss = s.subjectsState('');
+      assert.equal(ss.size, 3);
+      for (const [, v] of ss) assert.equal(v.msgs, 2);
+      assert.deepEqual(ss.get('k.1'), { msgs: 2, first: 4, last: 7 });
+      assert.equal(s.state().msgs, 6);
+      assert.equal(s.state().firstSeq, 4);
+      assert.equal(s.state().numDeleted, 0);
+      s.storeMsg('k.0', null, b('10'));
+      assert.deepEqual(s.deletedSeqs(), [6]);
+      assert.equal(s.state().numDeleted, 1);
+      assert.equal(s.loadLastMsg('k.2')!.seq, 8);
+      // lowering the limit applies at once
+      s.updateConfig(cfgOf({ maxMsgsPerSubject: 1, storage: s.type }));
+      assert.equal(s.state().msgs, 3);
+      assert.deepEqual(s.subjectsState('k.0').get('k.0'), { msgs: 1, first: 10, last: 10 });
+      assert.equal(s.state().firstSeq, 7);
+      assert.deepEqual(s.deletedSeqs(), [9]);
+      await s.stop();
+    });
+
+    it('max_msgs_per_subject with discard new: replaces, or refuses per subject', async () => {
+      const s = await f.make({ maxMsgsPerSubject: 1, maxMsgs: 2, discard: 'new' });
+      s.storeMsg('a', null, b('1'));
+      s.storeMsg('b', null, b('1'));
+      assert.equal(codeOf(() => s.storeMsg('c', null, b('1'))), 'max-msgs');
+      // at the subject limit the new message replaces the old one
+      assert.equal(codeOf(() => s.storeMsg('a', null, b('2'))), 'none');
+      assert.equal(s.state().msgs, 2);
+      assert.equal(s.loadLastMsg('a')!.data.toString(), '2');
+      await s.stop();
+      const p = await f.make({ maxMsgsPerSubject: 1, discard: 'new', discardNewPerSubject: true });
+      p.storeMsg('a', null, b('1'));
+      assert.equal(codeOf(() => p.storeMsg('a', null, b('2'))), 'max-msgs-per-subject');
+      await p.stop();
+    });
+
+    it('max_age expires messages with one timer', async () => {
+      const s = await f.make({ maxAge: 150e6 });
+      s.storeMsg('a', null, b('1'));
+      s.storeMsg('a', null, b('2'));
+      await new Promise((r) => setTimeout(r, 100));
+      s.storeMsg('a', null, b('3'));
+      assert.equal(s.state().msgs, 3);
+      await new Promise((r) => setTimeout(r, 120));
+      assert.equal(s.state().msgs, 1);
+      assert.equal(s.state().firstSeq, 3);
+      await new Promise((r) => setTimeout(r, 150));
+      assert.equal(s.state().msgs, 0);
+      assert.equal(s.state().firstSeq, 4);
+      assert.equal(s.state().lastSeq, 3);
+      await s.stop();
+    });
+
+    it('interior deletes, remove and erase', async () => {
+      const s = await f.make();
+      for (let i = 1; i <= 5; i++) s.storeMsg('a', null, b(`m${i}`));
+      assert.equal(s.removeMsg(3), true);
+      assert.equal(s.removeMsg(3), false);
+      assert.equal(s.eraseMsg(4), true);
+      assert.equal(s.loadMsg(4), null);
+      assert.equal(s.removeMsg(99), false);
+      let st = s.state();
+      assert.equal(st.msgs, 3);
+      assert.equal(st.numDeleted, 2);
+      assert.deepEqual(s.deletedSeqs(), [3, 4]);
+      assert.equal(s.removeMsg(1), true);
+      st = s.state();
+      assert.equal(st.firstSeq, 2);
+      assert.equal(st.numDeleted, 2);
+      assert.equal(s.loadNextMsg('', 3)!.seq, 5);
+      assert.equal(s.removeMsg(2), true);
+      assert.equal(s.state().firstSeq, 5);
+      assert.equal(s.state().numDeleted, 0);
+      await s.stop();
+    });
+
+    it('purge keeps the sequence going', async () => {
+      const s = await f.make();
+      for (let i = 0; i < 5; i++) s.storeMsg('a', null, b('x'));
+      assert.equal(s.purge(), 5);
+      let st = s.state();
+      assert.equal(st.msgs, 0);
+      assert.equal(st.bytes, 0);
+      assert.equal(st.firstSeq, 6);
+      assert.equal(st.lastSeq, 5);
+      assert.equal(st.numSubjects, 0);
+      assert.equal(s.storeMsg('a', null, b('y'))[0], 6);
+      st = s.state();
+      assert.equal(st.firstSeq, 6);
+      assert.equal(st.msgs, 1);
+      await s.stop();
+    });
+
+    it('purgeEx by subject, by sequence and with keep', async () => {
+      const s = await f.make();
+      for (let i = 1; i <= 12; i++) s.storeMsg(`p.${i % 3}`, null, b(String(i)));
+      assert.equal(codeOf(() => s.purgeEx('', 5, 2)), 'purge-arg-mismatch');
+      // subject only
+      assert.equal(s.purgeEx('p.0', 0, 0), 4);
+      assert.equal(s.subjectsTotals('p.0').size, 0);
+      // subject below a sequence
+      assert.equal(s.purgeEx('p.1', 8, 0), 3);
+      assert.deepEqual(s.subjectsState('p.1').get('p.1'), { msgs: 1, first: 10, last: 10 });
+      // wildcard with keep: the newest `keep` of all matching stay
+      for (let i = 0; i < 4; i++) s.storeMsg('q.a', null, b('x'));
+      for (let i = 0; i < 4; i++) s.storeMsg('q.b', null, b('x'));
+      assert.equal(s.purgeEx('q.*', 0, 3), 5);
+      assert.equal(s.filteredState(1, 'q.*').msgs, 3);
+      assert.deepEqual(s.subjectsTotals('q.*'), new Map([['q.b', 3]]));
+      // all with keep
+      const before = s.state().msgs;
+      assert.equal(s.purgeEx('', 0, 2), before - 2);
+      assert.equal(s.state().msgs, 2);
+      assert.equal(s.state().firstSeq, s.state().lastSeq - 1);
+      // all below a sequence = compact
+      const last = s.state().lastSeq;
+      assert.equal(s.purgeEx('>', last, 0), 1);
+      assert.equal(s.state().firstSeq, last);
+      await s.stop();
+    });
+
+    it('compact removes below a sequence; past the end it purges', async () => {
+      const s = await f.make();
+      for (let i = 1; i <= 10; i++) s.storeMsg(`c.${i % 2}`, null, b(String(i)));
+      assert.equal(s.compact(4), 3);
+      assert.equal(s.state().firstSeq, 4);
+      assert.equal(s.state().msgs, 7);
+      assert.deepEqual(s.subjectsState('c.1').get('c.1'), { msgs: 3, first: 5, last: 9 });
+      assert.equal(s.compact(2), 0);
+      assert.equal(s.compact(20), 7);
+      const st = s.state();
+      assert.equal(st.msgs, 0);
+      assert.equal(st.firstSeq, 20);
+      assert.equal(st.lastSeq, 19);
+      assert.equal(s.storeMsg('c.1', null, b('x'))[0], 20);
+      await s.stop();
+    });
+
+    it('getSeqFromTime', async () => {
+      const s = await f.make();
+      const ts: number[] = [];
+      for (let i = 0; i < 10; i++) ts.push(s.storeMsg('t', null, b(String(i)), 1_000_000 * (i + 1))[1]);
+      assert.equal(s.getSeqFromTime(0), 1);
+      assert.equal(s.getSeqFromTime(ts[4]!), 5);
+      assert.equal(s.getSeqFromTime(ts[4]! + 1), 6);
+      assert.equal(s.getSeqFromTime(ts[9]! + 1), 11);
+      s.removeMsg(6);
+      assert.equal(s.getSeqFromTime(ts[4]! + 1), 7);
+      await s.stop();
+    });
+
+    it('wildcard filters: loadNextMsg, loadLastMsg, filteredState, subjects', async () => {
+      const s = await f.make();
+      const subs = ['orders.eu.new', 'orders.us.new', 'orders.eu.done', 'stock.eu', 'orders.us.done'];
+      for (let i = 0; i < 20; i++) s.storeMsg(subs[i % 5]!, null, b(String(i + 1)));
+      assert.equal(s.loadNextMsg('orders.*.done', 1)!.seq, 3);
+      assert.equal(s.loadNextMsg('orders.*.done', 4)!.seq, 5);
+      assert.equal(s.loadNextMsg('stock.>', 5)!.seq, 9);
+      assert.equal(s.loadNextMsg('nope.>', 1), null);
+      assert.equal(s.loadNextMsg('', 21), null);
+      assert.equal(s.loadNextMsg('>', 0)!.seq, 1);
+      assert.equal(s.loadNextMsg('orders.eu.new', 2)!.seq, 6);
+      assert.equal(s.loadLastMsg('orders.eu.*')!.seq, 18);
+      assert.equal(s.loadLastMsg('orders.us.new')!.seq, 17);
+      assert.equal(s.loadLastMsg('')!.seq, 20);
+      assert.equal(s.loadLastMsg('zzz'), null);
+      assert.deepEqual(s.filteredState(1, 'orders.>'), { msgs: 16, first: 1, last: 20 });
+      assert.deepEqual(s.filteredState(10, 'orders.eu.*'), { msgs: 4, first: 11, last: 18 });
+      assert.deepEqual(s.filteredState(10, 'orders.eu.new'), { msgs: 2, first: 11, last: 16 });
+      assert.deepEqual(s.filteredState(18, ''), { msgs: 3, first: 18, last: 20 });
+      assert.deepEqual(s.filteredState(30, 'orders.>'), { msgs: 0, first: 0, last: 0 });
+      const tot = s.subjectsTotals('orders.*.new');
+      assert.deepEqual([...tot].sort(), [
+        ['orders.eu.new', 4],
+        ['orders.us.new', 4],
+      ]);
+      assert.equal(s.subjectsTotals('').size, 5);
+      assert.deepEqual(s.subjectsState('stock.eu').get('stock.eu'), { msgs: 4, first: 4, last: 19 });
+      // the table scan path: many matching subjects
+      const m = await f.make();
+      for (let i = 0; i < 100; i++) m.storeMsg(`w.${i}`, null, b('x'));
+      m.storeMsg('z', null, b('x'));
+      assert.equal(m.loadNextMsg('w.*', 50)!.seq, 50);
+      assert.equal(m.loadNextMsg('w.*', 101), null);
+      assert.equal(m.purgeEx('w.*', 0, 10), 90);
+      assert.equal(m.state().msgs, 11);
+      await m.stop();
+      await s.stop();
+    });
+
+    it('skipMsg takes a sequence without a message', async () => {
+      const s = await f.make();
+      assert.equal(s.skipMsg(), 1);
+      assert.equal(s.state().firstSeq, 2);
+      assert.equal(s.state().lastSeq, 1);
+      s.storeMsg('a', null, b('x'));
+      assert.equal(s.skipMsg(), 3);
+      s.storeMsg('a', null, b('y'));
+      const st = s.state();
+      assert.equal(st.firstSeq, 2);
+      assert.equal(st.lastSeq, 4);
+      assert.equal(st.msgs, 2);
+      assert.equal(st.numDeleted, 1);
+      assert.equal(s.loadMsg(3), null);
+      await s.stop();
+    });
+
+    it('storeRawMsg stores at a given sequence', async () => {
+      const s = await f.make();
+      s.storeRawMsg('a', null, b('x'), 5, 1000);
+      assert.equal(s.state().firstSeq, 5);
+      assert.equal(s.loadMsg(5)!.ts, 1000);
+      assert.equal(codeOf(() => s.storeRawMsg('a', null, b('x'), 5, 2000)), 'sequence-mismatch');
+      s.storeRawMsg('a', null, b('y'), 8, 2000);
+      assert.equal(s.state().numDeleted, 2);
+      assert.equal(s.storeMsg('a', null, b('z'))[0], 9);
+      await s.stop();
+    });
+
+    it('many messages across many blocks and slides', async () => {
+      const s = await f.make({ maxMsgs: 500 });
+      for (let i = 1; i <= 5000; i++) s.storeMsg(`m.${i % 7}`, null, b(`payload-${i}`));
+      assert.equal(s.state().msgs, 500);
+      assert.equal(s.state().firstSeq, 4501);
+      for (let i = 4501; i <= 5000; i += 97) assert.equal(s.loadMsg(i)!.data.toString(), `payload-${i}`);
+      assert.equal(s.loadLastMsg('m.3')!.seq, 4994);
+      await flushed(s);
+      await s.stop();
+    });
+
+    it('closed store refuses', async () => {
+      const s = await f.make();
+      await s.stop();
+      assert.equal(codeOf(() => s.storeMsg('a', null, b('x'))), 'closed');
+    });
+
+    it('consumer state round trip', async () => {
+      const s = await f.make();
+      const cs = s.consumerStore('dur');
+      assert.equal(cs.state(), null);
+      cs.setConfig('{"durable_name":"dur"}');
+      const st: ConsumerState = {
+        delivered: { consumerSeq: 10, streamSeq: 20 },
+        ackFloor: { consumerSeq: 5, streamSeq: 15 },
+        pending: new Map([[17, { sequence: 7, ts: 123456789 }]]),
+        redelivered: new Map([[17, 3]]),
+      };
+      cs.update(st);
+      st.delivered.consumerSeq = 99; // the store keeps what was passed, not later edits
+      assert.equal(cs.state()!.delivered.consumerSeq, 10);
+      await new Promise<void>((res, rej) => cs.flush((e) => (e ? rej(e) : res())));
+      assert.deepEqual(s.consumerNames(), ['dur']);
+      if (f.reopen) {
+        const r = await f.reopen(s);
+        assert.deepEqual(r.consumerNames(), ['dur']);
+        const rc = r.consumerStore('dur');
+        assert.equal(rc.getConfig(), '{"durable_name":"dur"}');
+        const got = rc.state()!;
+        assert.deepEqual(got.delivered, { consumerSeq: 10, streamSeq: 20 });
+        assert.deepEqual(got.ackFloor, { consumerSeq: 5, streamSeq: 15 });
+        assert.deepEqual([...got.pending], [[17, { sequence: 7, ts: 123456789 }]]);
+        assert.deepEqual([...got.redelivered], [[17, 3]]);
+        await rc.delete();
+        assert.deepEqual(r.consumerNames(), []);
+        await r.stop();
+      } else {
+        await cs.delete();
+        assert.deepEqual(s.consumerNames(), []);
+        await s.stop();
+      }
+    });
+
+    if (f.reopen) {
+      it('state survives stop and reopen', async () => {
+        let s = await f.make({ maxMsgsPerSubject: 3 });
+        for (let i = 1; i <= 300; i++) s.storeMsg(`r.${i % 10}`, i % 2 ? null : b('NATS/1.0\r\n\r\n'), b(`v${i}`));
+        s.removeMsg(295);
+        s.eraseMsg(296);
+        s.skipMsg();
+        const before = s.state();
+        const subj = [...s.subjectsState('')].sort();
+        await flushed(s);
+        s = await f.reopen!(s);
+        assert.deepEqual(s.state(), before);
+        assert.deepEqual([...s.subjectsState('')].sort(), subj);
+        assert.equal(s.loadMsg(300)!.data.toString(), 'v300');
+        assert.equal(s.loadMsg(295), null);
+        assert.equal(s.storeMsg('r.1', null, b('n'))[0], 302);
+        // purge then reopen: sequences continue
+        s.purge();
+        await flushed(s);
+        s = await f.reopen!(s);
+        assert.equal(s.state().msgs, 0);
+        assert.equal(s.state().firstSeq, 303);
+        assert.equal(s.storeMsg('r.1', null, b('n'))[0], 303);
+        await s.stop();
+      });
+    }
+  });
+}

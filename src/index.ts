@@ -1,6 +1,7 @@
 // Public embedding API: `import { Server } from 'tsnats'`.
 // JetStream registers itself with the core; its code loads only when enabled.
 import './jetstream/index.js';
+import './system/register.js';
 export { Server } from './server/server.js';
 export type { ServerStats } from './server/server.js';
 export { defaultOptions, NATS_COMPAT_VERSION } from './config/options.js';

@@ -11,6 +11,7 @@ import { Server } from './server/server.js';
 import { goErrnoText } from './logging/gofmt.js';
 import { MonitorStartError } from './monitor/errors.js';
 import './jetstream/index.js';
+import './system/register.js';
 
 async function startServer(opts: Options, logger: Logger): Promise<ServerHandle> {
   const server = new Server(opts, logger);

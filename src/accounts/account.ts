@@ -57,6 +57,22 @@ export class StreamImport {
   ) {}
 }
 
+/** A sampled request's response mapping (service latency, src/system/latency.ts). */
+export interface ResponseTracking {
+  /** the requester */
+  rc: import('../client/client.js').Client;
+  /** ms timestamp of the request */
+  ts: number;
+  /** the tracing headers that decided the sampling */
+  header: Record<string, string[]>;
+  /** the response (or an error result) was reported */
+  delivered: boolean;
+  /** our measurement, waiting for the responder's server's (M2) */
+  m1: unknown;
+  /** the responder's server's measurement, when it came first */
+  m2: unknown;
+}
+
 /**
  * A service import (server/accounts.go serviceImport). Requests: owned by
  * the importing account, `acc` is the exporter, `from` the local subject,
@@ -70,6 +86,8 @@ export class ServiceImport {
   invalid = false;
   /** operator mode: expiry (seconds, 0 = never) of the import's activation token; null without one */
   tokenExp: number | null = null;
+  /** responses only: latency tracking of a sampled request */
+  tracking: ResponseTracking | null = null;
 
   constructor(
     readonly acc: Account,

@@ -144,6 +144,8 @@ export function configureAccounts(
     acc.updated = now;
   }
   for (const acc of srv.accounts.values()) acc.refreshCrossAccount();
+  // the system account's exports and the imports of them every account gets (src/system/)
+  srv.system?.accountsConfigured();
   if (errors.length > 0) throw new AccountConfigError(errors.join('; '));
 }
 
@@ -466,13 +468,23 @@ function processServiceImport(
   const emptyMessage = c.paSize === 0;
   let nrr = '';
   let rsi: ServiceImport | null = null;
+  // service latency: is this request sampled (server/client.go processServiceImport → shouldSample)
+  const sys = !isResponse && si.se !== null && si.se.latency !== null ? c.server.system : null;
+  const sampled = sys !== null ? sys.latencySample(si.se!, c.paHdr > 2 ? buf.toString('latin1', start, start + c.paHdr - 2) : '') : null;
   if (reply !== '') {
     if (reply.startsWith(JS_ACK_PREFIX)) {
       nrr = reply;
     } else {
-      rsi = addResponseImport(si.acc, owner, reply, si);
+      rsi = addResponseImport(si.acc, owner, reply, si, sampled !== null ? sys!.latencySuffix() : '');
+      if (sampled !== null) rsi.tracking = { rc: c, ts: Date.now(), header: sampled, delivered: false, m1: null, m2: null };
       nrr = rsi.from;
     }
+  } else if (sampled !== null) {
+    sys!.latencyBadRequest(si.se!, c, si.share, sampled);
+  }
+  if (isResponse && si.tracking !== null && !si.tracking.delivered) {
+    si.tracking.delivered = true;
+    c.server.system?.latencyResponse(si, c);
   }
   let to = si.tr !== null ? si.tr.transformSubject(subject) : si.usePub ? subject : si.to;
   // The destination account's own mappings apply to what arrives there.
@@ -494,19 +506,22 @@ function processServiceImport(
   const remove = !delivered || (isResponse && (si.rt === 'singleton' || emptyMessage));
   if (remove) {
     if (isResponse) removeResponseImport(owner, si);
-    else if (rsi !== null) removeResponseImport(si.acc, rsi);
+    else if (rsi !== null) {
+      if (rsi.tracking !== null) c.server.system?.latencyBackendError(rsi, false);
+      removeResponseImport(si.acc, rsi);
+    }
   }
 }
 
 /** A new `_R_.<prefix>.<6>` reply in `exporter` that routes back to `reply` in `requester`. */
-export function addResponseImport(exporter: Account, requester: Account, reply: string, osi: ServiceImport): ServiceImport {
+export function addResponseImport(exporter: Account, requester: Account, reply: string, osi: ServiceImport, suffix = ''): ServiceImport {
   if (exporter.respPrefix === null) {
     exporter.respPrefix = REPLY_PREFIX + randomToken(6) + '.';
     exporter.refreshCrossAccount();
   }
   const responses = (exporter.responses ??= new Map());
   let nrr: string;
-  do nrr = exporter.respPrefix + randomToken(6);
+  do nrr = exporter.respPrefix + randomToken(6) + suffix;
   while (responses.has(nrr));
   const rsi = new ServiceImport(requester, nrr, reply, null, false, osi.rt, osi.se, osi.share, true);
   rsi.ts = Date.now();
@@ -549,7 +564,11 @@ function expireResponses(se: ServiceExport): void {
   let left = 0;
   for (const rsi of [...responses.values()]) {
     if (rsi.se !== se) continue;
-    if (rsi.ts <= cutoff) removeResponseImport(acc, rsi);
+    if (rsi.ts <= cutoff) {
+      // server/accounts.go removeRespServiceImport(rsiTimeout): a tracked request never answered
+      if (rsi.tracking !== null && !rsi.tracking.delivered) rsi.tracking.rc.server.system?.latencyBackendError(rsi, true);
+      removeResponseImport(acc, rsi);
+    }
     else left++;
   }
   if (left > 0) armResponseTimer(se);

@@ -276,6 +276,15 @@ export function operatorAccounts(
  * reference logs it at debug level) instead of failing the configuration.
  */
 export function configureServerAccounts(srv: Server, opts: Options = srv.opts): void {
+  try {
+    configureAllAccounts(srv, opts);
+  } finally {
+    // JetStream (when running) enables itself in accounts that appeared or now have it configured.
+    srv.jetstream?.accountsChanged();
+  }
+}
+
+function configureAllAccounts(srv: Server, opts: Options): void {
   const ur = urlResolver(srv);
   if (ur !== null && !started.has(srv)) {
     started.add(srv);

@@ -238,6 +238,7 @@ export class Client extends Connection implements ProtocolHandler {
     srv.logger.error(`${this.logPrefix} - ${srv.auth.violationLogText(this)}`);
     this.sendErr(E.ERR_AUTH_VIOLATION);
     this.close(ClosedState.AuthenticationViolation);
+    srv.system?.authError(this);
   }
 
   protected override onClosed(reason: ClosedReason): void {
@@ -371,6 +372,8 @@ export class Client extends Connection implements ProtocolHandler {
       if (!this.closed) this.authViolation();
       return false;
     }
+    // server/auth.go isClientAuthorized: the CONNECT event once authenticated
+    srv.system?.clientConnected(this);
     // server/client.go: account designation in CONNECT is refused outside operator mode.
     if (opts.new_account || opts.account !== '') {
       this.authViolation();

@@ -49,6 +49,10 @@ export class InternalClient extends Client {
   private publishing = 0;
   private readonly deferred: Deferred[] = [];
   private nextSid = 1;
+  /** subscriptions routes were never told of (subscribeLocal) */
+  private readonly localSubs: Subscription[] = [];
+  /** while a callback runs: the connection whose message it is (the publishing client, or a route) */
+  source: PubArgSource | null = null;
 
   constructor(server: Server, account: Account, readonly label: string) {
     super(server, noSocket(), server.allocCid(), account);
@@ -65,6 +69,18 @@ export class InternalClient extends Client {
   subscribeInternal(subject: string, queue: string | null, handler: InternalMsgHandler): Subscription | null {
     const sub = this.subscribe(subject, queue, String(this.nextSid++));
     if (sub !== null) sub.icb = handler;
+    return sub;
+  }
+
+  /**
+   * Subscribe with a callback without telling routes (the reference's
+   * sysSubscribeInternal): only messages published on this server reach it.
+   */
+  subscribeLocal(subject: string, handler: InternalMsgHandler): Subscription | null {
+    const sub = new Subscription(this, subject, null, String(this.nextSid++));
+    sub.icb = handler;
+    if (!this.account.sublist.insert(sub)) return null;
+    this.localSubs.push(sub);
     return sub;
   }
 
@@ -160,10 +176,13 @@ export class InternalClient extends Client {
       this.deferred.push({ sub, subject, reply, hdr: hdr === null ? null : Buffer.from(hdr), msg: Buffer.from(msg) });
       return;
     }
+    this.source = src;
     try {
       cb(sub, subject, reply, hdr, msg);
     } catch (e) {
       this.server.logger.error(`${this.label} - internal subscription error on ${subject}: ${(e as Error).stack ?? e}`);
+    } finally {
+      this.source = null;
     }
   }
 
@@ -189,6 +208,11 @@ export class InternalClient extends Client {
     if (this.closed) return;
     const subs = [...this.subs.values()];
     for (const s of subs) this.unsubscribe(s);
+    if (this.localSubs.length > 0) {
+      for (const s of this.localSubs) s.closed = true;
+      this.account.sublist.removeBatch(this.localSubs);
+      this.localSubs.length = 0;
+    }
     this.closed = true;
   }
 }

@@ -64,11 +64,18 @@ export class JsApi {
 
   /** Serve the API in an account where JetStream is enabled. */
   serve(jsa: JsAccount): void {
+    // an account that had no JetStream before: its "not enabled" answers stop
+    const disabled = this.clients.get(jsa.name);
+    if (disabled !== undefined) {
+      disabled.closeInternal();
+      this.clients.delete(jsa.name);
+    }
     this.subscribeApi(jsa.client, (subject, reply, hdr, body) => this.dispatch(jsa, subject, reply, hdr, body));
   }
 
   /** An account without JetStream: every request answers "jetstream not enabled for account" (server/jetstream_api.go checkJetStream). */
   serveDisabled(acc: Account): void {
+    if (this.clients.has(acc.name)) return;
     const ic = new InternalClient(this.js.server, acc, `JetStream API [${acc.name}]`);
     this.clients.set(acc.name, ic);
     this.subscribeApi(ic, (subject, reply) => {

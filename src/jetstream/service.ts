@@ -20,6 +20,8 @@ import { nowNs } from './store/types.js';
 import { decodeStreamConfig, storeConfigOf, streamConfigJSON, type StreamConfig } from './stream-config.js';
 import { nsToTime, timeToNs, toGoJSON } from './json.js';
 import { JsonDecodeError } from './json.js';
+import { startSources } from './sources.js';
+import { snapshotApi } from './snapshot.js';
 
 /** the reference's JetStream directory under store_dir (server/jetstream.go JetStreamStoreDir) */
 const JS_DIR = 'jetstream';
@@ -56,6 +58,8 @@ export class JetStream implements JetStreamService {
     this.maxDuplicateWindow = typeof dw === 'number' && dw > 0 ? dw : 0;
     this.api = new JsApi(this);
     installConsumers(this);
+    this.api.sourcesHook = startSources;
+    this.api.snapshotHandler = snapshotApi;
   }
 
   /** Bytes reserved by streams with max_bytes, server-wide (server/jetstream.go memReserved/storeReserved). */
@@ -73,10 +77,17 @@ export class JetStream implements JetStreamService {
     const log = this.server.logger;
     log.notice('Starting JetStream');
     fs.mkdirSync(this.storeDir, { recursive: true });
-    // Which accounts get JetStream (server/jetstream.go enableJetStreamAccounts):
-    // with no accounts configured, the global account; otherwise those whose
-    // configuration enables it. Every other account still gets API answers
-    // ("jetstream not enabled for account").
+    this.accountsChanged();
+  }
+
+  /**
+   * Which accounts get JetStream (server/jetstream.go enableJetStreamAccounts):
+   * with no accounts configured, the global account; otherwise those whose
+   * configuration (or account JWT) enables it. Every other account still
+   * gets API answers ("jetstream not enabled for account").
+   */
+  accountsChanged(): void {
+    if (!this.started) return;
     const srv = this.server;
     const sys = srv.systemAccount;
     const accountCfgs = srv.opts.accounts;
@@ -92,7 +103,7 @@ export class JetStream implements JetStreamService {
         if (limits === null && jwtLimits !== undefined) limits = limitsFromConfig(jwtLimits);
       }
       if (limits !== null) this.enableAccount(acc, limits);
-      else this.api.serveDisabled(acc);
+      else if (!this.accounts.has(acc.name)) this.api.serveDisabled(acc);
     }
   }
 
@@ -273,6 +284,7 @@ export class JetStream implements JetStreamService {
         log.notice(`  Starting restore for stream '${jsa.name} > ${cfg.name}'`);
         log.notice(`  Restored ${st.msgs.toLocaleString('en-US')} messages for stream '${jsa.name} > ${cfg.name}'`);
         this.recoverConsumers?.(s);
+        if (cfg.mirror !== null || cfg.sources.length > 0) startSources(s);
       } catch (e) {
         log.warn(`  Error recreating stream ${JSON.stringify(cfg.name)}: ${(e as Error).message}`);
       }

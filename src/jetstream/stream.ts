@@ -33,6 +33,19 @@ export interface StreamConsumer {
   isDurable(): boolean;
 }
 
+/** Something that follows the stream's new messages (a mirror or source copying from it). */
+export interface StreamTap {
+  signal(): void;
+}
+
+/** A mirror's or source's copy loop, as the stream holds it (jetstream/sources.ts). */
+export interface SourceLink {
+  readonly mirror: boolean;
+  start(): void;
+  stop(): void;
+  info(): Record<string, unknown>;
+}
+
 interface DedupeEntry {
   id: string;
   seq: number;
@@ -45,6 +58,10 @@ export class Stream {
   cfg: StreamConfig;
   readonly created: number;
   readonly consumers = new Map<string, StreamConsumer>();
+  /** mirrors and sources copying from this stream */
+  readonly taps = new Set<StreamTap>();
+  /** this stream's own mirror or sources */
+  sourceTaps: SourceLink[] = [];
   private subs: Subscription[] = [];
   /** "{"stream":"NAME", "seq":" — the reference builds its PubAck by hand (server/stream.go setCreatedTime/pubAck) */
   private pubAckPrefix = '';
@@ -267,6 +284,28 @@ export class Stream {
     this.scheduleCommit();
   }
 
+  /**
+   * A mirror's copy of origin message `seq`: stored at the same sequence,
+   * the origin's gaps kept as deleted slots (server/stream.go
+   * processInboundMirrorMsg / skipMsgs).
+   */
+  storeMirrored(subject: string, hdr: Buffer | null, data: Buffer, seq: number, ts: number): void {
+    if (this.closed) return;
+    const st = this.store.state();
+    if (seq <= st.lastSeq) return;
+    if (st.msgs === 0 && seq > st.lastSeq + 1) this.store.compact(seq);
+    else while (this.store.state().lastSeq < seq - 1) this.store.skipMsg();
+    try {
+      this.store.storeRawMsg(subject, hdr, data, seq, ts);
+    } catch (e) {
+      if (!(e instanceof StoreError)) throw e;
+      this.jsa.js.server.logger.warn(`JetStream failed to store a mirrored msg on stream '${this.jsa.name} > ${this.cfg.name}': ${e.message}`);
+      return;
+    }
+    this.newMsgs = true;
+    this.scheduleCommit();
+  }
+
   private hasInterest(subject: string): boolean {
     for (const o of this.consumers.values()) {
       if (o.filterSubject === '' || subjectIsSubsetMatch(subject, o.filterSubject)) return true;
@@ -342,7 +381,10 @@ export class Stream {
           const b = bodies[i];
           this.jsa.client.publish(replies[i], '', null, typeof b === 'number' ? Buffer.from(`${prefix}${b}}`, 'latin1') : b);
         }
-        if (signal) for (const o of this.consumers.values()) o.signal();
+        if (signal) {
+          for (const o of this.consumers.values()) o.signal();
+          for (const t of this.taps) t.signal();
+        }
       }
       this.committing = false;
       if (this.commitAgain) {
@@ -437,6 +479,8 @@ export class Stream {
     if (this.closed) return;
     this.closed = true;
     this.unsubscribe();
+    for (const t of this.sourceTaps) t.stop();
+    this.sourceTaps = [];
     if (this.ddtimer !== null) clearTimeout(this.ddtimer);
     for (const o of [...this.consumers.values()]) await o.stop(deleteStore);
     this.consumers.clear();
@@ -463,8 +507,8 @@ export class Stream {
       if (totals.size > 0) o.subjects = Object.fromEntries(totals);
     }
     if (st.numDeleted > 0) {
-      if (deletedDetails) o.deleted = this.store.deletedSeqs();
       o.num_deleted = st.numDeleted;
+      if (deletedDetails) o.deleted = this.store.deletedSeqs();
     }
     o.consumer_count = this.consumers.size;
     return o;

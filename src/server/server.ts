@@ -28,7 +28,7 @@ import type { Monitor } from '../monitor/monitor.js';
 import type { RouteInfoProvider } from '../monitor/routes.js';
 import type { ClusterManager } from '../cluster/cluster.js';
 import type { WebsocketServer } from '../websocket/index.js';
-import { getJetStreamFactory, type JetStreamService } from './features.js';
+import { getJetStreamFactory, getSystemFactory, type JetStreamService, type SystemService } from './features.js';
 
 export interface ServerStats {
   inMsgs: number;
@@ -76,6 +76,8 @@ export class Server {
   routesActive = false;
   /** JetStream, when enabled and registered (server/features.ts); null otherwise */
   jetstream: JetStreamService | null = null;
+  /** the system account's events and requests (server/features.ts); null without a system account */
+  system: SystemService | null = null;
   /** the monitoring listener, when http_port or https_port is set */
   monitor: Monitor | null = null;
   /** set by the cluster module: what /routez, /varz and /metrics report about routes */
@@ -172,6 +174,14 @@ export class Server {
     }
     for (const line of resolverStartLines(this)) log.notice(line);
 
+    // The reference sets up its system account (events, $SYS requests)
+    // before JetStream and the listeners (server.go Start → setSystemAccount).
+    const sysFactory = this.systemAccount !== null ? getSystemFactory() : null;
+    if (sysFactory !== null && this.system === null) {
+      this.system = await sysFactory(this);
+      this.system.start();
+    }
+
     // The reference enables JetStream before its client listener (server.go Start).
     const jsFactory = o.jetstream ? getJetStreamFactory() : null;
     if (jsFactory !== null) {
@@ -247,6 +257,7 @@ export class Server {
       si = 1000;
     }
     this.onLameDuck();
+    this.system?.lameDuck();
     for (const c of clients) {
       if (c.opts.protocol >= 1 && !c.closed) {
         c.enqueue(Buffer.from(`INFO ${this.clientInfoJSON(c, false)} \r\n`));
@@ -417,6 +428,10 @@ export class Server {
 
   private async doShutdown(): Promise<void> {
     if (this.running) this.logger.notice('Initiating Shutdown...');
+    // server/server.go Shutdown: the SHUTDOWN event goes out while routes are still up.
+    const sys = this.system;
+    this.system = null;
+    sys?.shutdown();
     this.running = false;
     this.resolveShutdownSignal();
     this.removePortsFile();
@@ -523,6 +538,7 @@ export class Server {
     }
     this.clients.set(c.cid, c);
     c.account.numClients++;
+    this.system?.accountConnsChanged(c.account);
     return true;
   }
 
@@ -640,7 +656,14 @@ export class Server {
   }
 
   removeClient(c: Client, reason: ClosedReason, subs?: readonly Subscription[]): void {
-    if (this.clients.delete(c.cid)) c.account.numClients--;
+    const registered = this.clients.delete(c.cid);
+    if (registered) c.account.numClients--;
+    const sys = this.system;
+    if (sys !== null && registered) {
+      // server/accounts.go removeClient (no update for the global account), then saveClosedClient's DISCONNECT
+      if (c.account !== this.globalAccount) sys.accountConnsChanged(c.account);
+      sys.clientClosed(c, reason);
+    }
     if (this.logger.debugEnabled) this.logger.debug(`${c.logPrefix} - Client connection closed: ${reason}`);
     const max = this.opts.maxClosedClients;
     if (max > 0) {
@@ -656,11 +679,17 @@ export class Server {
 
   moveClientToAccount(c: Client, acc: Account): void {
     if (c.account === acc) return;
-    if (this.clients.has(c.cid)) {
+    const registered = this.clients.has(c.cid);
+    if (registered) {
       c.account.numClients--;
       acc.numClients++;
     }
+    const old = c.account;
     c.account = acc;
+    if (registered && this.system !== null) {
+      if (old !== this.globalAccount) this.system.accountConnsChanged(old);
+      this.system.accountConnsChanged(acc);
+    }
   }
 
   authTimeoutMs(): number {

@@ -14,6 +14,9 @@
 // Not a test file itself (no side effects on import).
 
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect, type NatsConnection, type NodeConnectionOptions, type Subscription, type Msg } from '@nats-io/transport-node';
 import { startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
 
@@ -38,6 +41,8 @@ export interface DualSetup {
   args?: string[];
   /** config file contents, passed as `-c <file>` to both */
   config?: string;
+  /** JetStream on: each server gets `-js -sd <its own fresh dir>` (kept across restart()) */
+  jetstream?: boolean;
 }
 
 /** which servers the scenario runs against (see DIFF_ONLY) */
@@ -51,8 +56,16 @@ export function targetKinds(): ServerKind[] {
 /** generous: on a loaded machine loading Node and the server's modules can take a while */
 export const START = { timeoutMs: 60_000 } as const;
 
+const jsDirs: string[] = [];
+process.on('exit', () => {
+  for (const d of jsDirs) rmSync(d, { recursive: true, force: true });
+});
+
 function setupArgs(setup: DualSetup): string[] {
-  return [...(setup.config !== undefined ? ['-c', writeConfig(setup.config)] : []), ...(setup.args ?? [])];
+  const dir = setup.jetstream === true ? mkdtempSync(join(tmpdir(), 'tsnats-dual-js-')) : '';
+  if (dir !== '') jsDirs.push(dir);
+  const js = dir !== '' ? ['-js', '-sd', dir] : [];
+  return [...(setup.config !== undefined ? ['-c', writeConfig(setup.config)] : []), ...js, ...(setup.args ?? [])];
 }
 
 /** start on a fixed port, retrying a few times if the port is briefly unavailable */

@@ -1,0 +1,330 @@
+// The events a server sends in its system account (server/events.go):
+// client CONNECT/DISCONNECT per account, authentication errors, the
+// account connection counts (SERVER.CONNS, with a heartbeat while an
+// account has connections), STATSZ (periodic, starting fast and backing
+// off to 30 s, and on request), SHUTDOWN and LAMEDUCK. It also tracks the
+// other servers of the cluster from their STATSZ and SHUTDOWN events, as
+// the reference does for "active_servers".
+
+import os from 'node:os';
+import type { Client } from '../client/client.js';
+import type { ClosedReason } from '../client/connection.js';
+import type { Account } from '../accounts/account.js';
+import { totalSubscriptions } from '../monitor/endpoints.js';
+import { goTime } from '../monitor/gofmt.js';
+import { encode, eventClientInfo, serverInfo, typedEvent } from './info.js';
+import type { SystemContext } from './context.js';
+
+/** server/events.go eventsHBInterval */
+export const EVENTS_HB_INTERVAL_MS = 30_000;
+/** server/events.go startStatszTimer: the first STATSZ, then doubling up to the heartbeat */
+const FIRST_STATSZ_MS = 250;
+
+const CONNECT_TYPE = 'io.nats.server.advisory.v1.client_connect';
+const DISCONNECT_TYPE = 'io.nats.server.advisory.v1.client_disconnect';
+const ACCOUNT_CONNS_TYPE = 'io.nats.server.advisory.v1.account_connections';
+
+export const subjects = {
+  connect: (acc: string) => `$SYS.ACCOUNT.${acc}.CONNECT`,
+  disconnect: (acc: string) => `$SYS.ACCOUNT.${acc}.DISCONNECT`,
+  accConnsNew: (acc: string) => `$SYS.ACCOUNT.${acc}.SERVER.CONNS`,
+  accConnsOld: (acc: string) => `$SYS.SERVER.ACCOUNT.${acc}.CONNS`,
+  shutdown: (id: string) => `$SYS.SERVER.${id}.SHUTDOWN`,
+  lameDuck: (id: string) => `$SYS.SERVER.${id}.LAMEDUCK`,
+  authError: (id: string) => `$SYS.SERVER.${id}.CLIENT.AUTH.ERR`,
+  statsz: (id: string) => `$SYS.SERVER.${id}.STATSZ`,
+  connsResp: (id: string) => `$SYS._INBOX_.${id}`,
+  accConnsReq: (acc: string) => `$SYS.REQ.ACCOUNT.${acc}.CONNS`,
+};
+
+/** A CPU percentage sampled like the reference's pse (the monitor's when it runs). */
+class CpuSampler {
+  private at = 0;
+  private cpuMs = 0;
+  private pct = 0;
+
+  sample(): number {
+    const now = Date.now();
+    if (this.at !== 0 && now - this.at < 1000) return this.pct;
+    const u = process.cpuUsage();
+    const cpuMs = (u.user + u.system) / 1000;
+    const pct = this.at === 0 ? (cpuMs / Math.max(1, process.uptime() * 1000)) * 100 : ((cpuMs - this.cpuMs) / (now - this.at)) * 100;
+    this.at = now;
+    this.cpuMs = cpuMs;
+    this.pct = Math.max(0, Math.round(pct * 10) / 10);
+    return this.pct;
+  }
+}
+
+interface RemoteServer {
+  seq: number;
+  ltime: number;
+}
+
+export class Events {
+  private statszTimer: NodeJS.Timeout | null = null;
+  private sweeper: NodeJS.Timeout | null = null;
+  private cstatsz = FIRST_STATSZ_MS;
+  /** other servers seen through their STATSZ (server/events.go internal.servers) */
+  readonly servers = new Map<string, RemoteServer>();
+  /** accounts with connections: their SERVER.CONNS heartbeat (server/accounts.go ctmr) */
+  private readonly hbTimers = new Map<Account, NodeJS.Timeout>();
+  private readonly cpu = new CpuSampler();
+  private stopped = false;
+
+  constructor(private readonly ctx: SystemContext) {}
+
+  start(): void {
+    const { srv } = this.ctx;
+    const id = srv.serverId;
+    this.ctx.subscribe(subjects.accConnsOld('*'), (_s, _subj, _r, _h, msg) => this.remoteConnsUpdate(msg));
+    this.ctx.subscribe(subjects.connsResp(id), (_s, _subj, _r, _h, msg) => this.remoteConnsUpdate(msg));
+    this.ctx.subscribe(subjects.statsz('*'), (_s, _subj, _r, _h, msg) => this.remoteServerUpdate(msg));
+    this.ctx.subscribe(subjects.shutdown('*'), (_s, subject) => this.remoteServerShutdown(subject));
+    this.statszTimer = setTimeout(() => this.heartbeatStatsz(), this.cstatsz);
+    this.statszTimer.unref();
+    this.sweeper = setInterval(() => this.checkRemoteServers(), 3 * EVENTS_HB_INTERVAL_MS);
+    this.sweeper.unref();
+    // server/server.go setSystemAccount → enableAccountTracking: ask the others for their counts
+    for (const acc of srv.accounts.values()) this.enableAccountTracking(acc);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.statszTimer !== null) clearTimeout(this.statszTimer);
+    if (this.sweeper !== null) clearInterval(this.sweeper);
+    this.statszTimer = null;
+    this.sweeper = null;
+    for (const t of this.hbTimers.values()) clearTimeout(t);
+    this.hbTimers.clear();
+  }
+
+  cpuPercent(): number {
+    return this.ctx.srv.monitor?.cpuPercent() ?? this.cpu.sample();
+  }
+
+  // --- STATSZ --------------------------------------------------------------
+
+  /** server/events.go ServerStats */
+  serverStats(): Record<string, unknown> {
+    const srv = this.ctx.srv;
+    const st = srv.stats;
+    let active = 0;
+    for (const a of srv.accounts.values()) if (a.numClients > 0) active++;
+    const s: Record<string, unknown> = {
+      start: goTime(srv.startTime.getTime(), false),
+      mem: process.memoryUsage.rss(),
+      cores: typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
+      cpu: this.cpuPercent(),
+      connections: srv.clients.size,
+      total_connections: st.totalConnections,
+      active_accounts: active,
+      subscriptions: totalSubscriptions(srv),
+      sent: { msgs: st.outMsgs, bytes: st.outBytes },
+      received: { msgs: st.inMsgs, bytes: st.inBytes },
+      slow_consumers: st.slowConsumers,
+    };
+    const routes: Record<string, unknown>[] = [];
+    for (const r of srv.routeInfoProvider?.routes() ?? []) {
+      routes.push({
+        rid: r.cid,
+        sent: { msgs: r.outMsgs, bytes: r.outBytes },
+        received: { msgs: r.inMsgs, bytes: r.inBytes },
+        pending: r.pendingBytes(),
+      });
+    }
+    if (routes.length > 0) s.routes = routes;
+    s.active_servers = 1 + this.servers.size;
+    const js = srv.jetstream;
+    if (js !== null) s.jetstream = js.varz();
+    return s;
+  }
+
+  /** server/events.go sendStatsz: {server, statsz} on `subject`. */
+  sendStatsz(subject: string): void {
+    const body = encode({ server: serverInfo(this.ctx.srv), statsz: this.serverStats() });
+    this.ctx.send(subject, '', body);
+  }
+
+  private heartbeatStatsz(): void {
+    if (this.stopped) return;
+    if (this.cstatsz < EVENTS_HB_INTERVAL_MS) this.cstatsz = Math.min(this.cstatsz * 2, EVENTS_HB_INTERVAL_MS);
+    this.statszTimer = setTimeout(() => this.heartbeatStatsz(), this.cstatsz);
+    this.statszTimer.unref();
+    this.sendStatsz(subjects.statsz(this.ctx.srv.serverId));
+  }
+
+  // --- other servers ---------------------------------------------------------
+
+  /** server/events.go remoteServerUpdate */
+  private remoteServerUpdate(msg: Buffer): void {
+    const si = parseServerInfo(msg, 'server');
+    if (si === null || si.id === this.ctx.srv.serverId) return;
+    this.updateRemoteServer(si.id, si.seq);
+  }
+
+  /** server/events.go updateRemoteServer: a new server gets our STATSZ at once. */
+  private updateRemoteServer(id: string, seq: number): void {
+    const su = this.servers.get(id);
+    if (su === undefined) {
+      this.servers.set(id, { seq, ltime: Date.now() });
+      this.sendStatsz(subjects.statsz(this.ctx.srv.serverId));
+      return;
+    }
+    if (seq <= su.seq) {
+      this.ctx.srv.logger.error(`Received out of order remote server update from: ${JSON.stringify(id)}`);
+      return;
+    }
+    su.seq = seq;
+    su.ltime = Date.now();
+  }
+
+  private remoteServerShutdown(subject: string): void {
+    const toks = subject.split('.');
+    if (toks.length < 4) return;
+    this.servers.delete(toks[2]!);
+  }
+
+  /** server/events.go checkRemoteServers: a server silent for 5 heartbeats is gone. */
+  private checkRemoteServers(): void {
+    const now = Date.now();
+    for (const [id, su] of this.servers) {
+      if (now - su.ltime > 5 * EVENTS_HB_INTERVAL_MS) {
+        if (this.ctx.srv.logger.debugEnabled) this.ctx.srv.logger.debug(`Detected orphan remote server: ${JSON.stringify(id)}`);
+        this.servers.delete(id);
+      }
+    }
+  }
+
+  /** server/events.go remoteConnsUpdate: another server's count for an account we know. */
+  private remoteConnsUpdate(msg: Buffer): void {
+    const si = parseServerInfo(msg, 'server');
+    if (si === null || si.id === this.ctx.srv.serverId) return;
+    let acc: unknown;
+    try {
+      acc = (JSON.parse(msg.toString('utf8')) as Record<string, unknown>).acc;
+    } catch {
+      return;
+    }
+    if (typeof acc !== 'string' || !this.ctx.srv.accounts.has(acc)) return;
+    this.updateRemoteServer(si.id, si.seq);
+  }
+
+  // --- account connections -----------------------------------------------------
+
+  /** server/events.go enableAccountTracking: ask the other servers for their counts of `acc`. */
+  enableAccountTracking(acc: Account): void {
+    const srv = this.ctx.srv;
+    const body = encode({ server: serverInfo(srv), acc: acc.name });
+    this.ctx.send(subjects.accConnsReq(acc.name), subjects.connsResp(srv.serverId), body);
+  }
+
+  /** server/events.go accConnsUpdate: SERVER.CONNS on the old and new subjects. */
+  accountConnsChanged(acc: Account): void {
+    if (this.stopped) return;
+    this.sendAccConnsUpdate(acc, [subjects.accConnsOld(acc.name), subjects.accConnsNew(acc.name)]);
+  }
+
+  /** server/events.go sendAccConnsUpdate; the heartbeat runs while the account has connections. */
+  sendAccConnsUpdate(acc: Account, to: string[]): void {
+    const srv = this.ctx.srv;
+    const ev = typedEvent(ACCOUNT_CONNS_TYPE, this.ctx.ids.next(), Date.now());
+    const stat = accountStat(acc);
+    const t = this.hbTimers.get(acc);
+    if (t !== undefined) clearTimeout(t);
+    this.hbTimers.delete(acc);
+    if (stat.total_conns !== 0) {
+      const nt = setTimeout(() => {
+        this.hbTimers.delete(acc);
+        this.accountConnsChanged(acc);
+      }, EVENTS_HB_INTERVAL_MS);
+      nt.unref();
+      this.hbTimers.set(acc, nt);
+    }
+    for (const subject of to) this.ctx.send(subject, '', encode({ ...ev, server: serverInfo(srv), ...stat }));
+  }
+
+  // --- client events -------------------------------------------------------------
+
+  /** server/events.go accountConnectEvent (not for the global account). */
+  clientConnected(c: Client): void {
+    const srv = this.ctx.srv;
+    if (c.account === srv.globalAccount) return;
+    const ev = typedEvent(CONNECT_TYPE, this.ctx.ids.next(), Date.now());
+    const m = { ...ev, server: serverInfo(srv), client: eventClientInfo(c, null) };
+    this.ctx.send(subjects.connect(c.account.name), '', encode(m));
+  }
+
+  /** server/events.go accountDisconnectEvent (not for the global account). */
+  clientClosed(c: Client, reason: ClosedReason): void {
+    const srv = this.ctx.srv;
+    if (c.account === srv.globalAccount) return;
+    this.ctx.send(subjects.disconnect(c.account.name), '', encode(this.disconnectMsg(c, reason)));
+  }
+
+  /** server/events.go sendAuthErrorEvent: a DisconnectEventMsg on CLIENT.AUTH.ERR. */
+  authError(c: Client): void {
+    this.ctx.send(subjects.authError(this.ctx.srv.serverId), '', encode(this.disconnectMsg(c, 'Authentication Failure')));
+  }
+
+  private disconnectMsg(c: Client, reason: string): Record<string, unknown> {
+    const now = Date.now();
+    return {
+      ...typedEvent(DISCONNECT_TYPE, this.ctx.ids.next(), now),
+      server: serverInfo(this.ctx.srv),
+      client: eventClientInfo(c, now),
+      // the client's view: what it sent is what the server received
+      sent: { msgs: c.inMsgs, bytes: c.inBytes },
+      received: { msgs: c.outMsgs, bytes: c.outBytes },
+      reason,
+    };
+  }
+
+  // --- lifecycle ---------------------------------------------------------------------
+
+  /** nats-server 2.10's LAMEDUCK event: the ServerInfo alone. */
+  lameDuck(): void {
+    this.ctx.send(subjects.lameDuck(this.ctx.srv.serverId), '', encode(serverInfo(this.ctx.srv)));
+  }
+
+  /** server/events.go sendShutdownEvent: the ServerInfo alone. */
+  shutdown(): void {
+    this.ctx.send(subjects.shutdown(this.ctx.srv.serverId), '', encode(serverInfo(this.ctx.srv)));
+    this.stop();
+  }
+}
+
+/** server/events.go Account.statz (AccountStat) */
+export function accountStat(acc: Account): {
+  acc: string;
+  conns: number;
+  leafnodes: number;
+  total_conns: number;
+  sent: { msgs: number; bytes: number };
+  received: { msgs: number; bytes: number };
+  slow_consumers: number;
+} {
+  return {
+    acc: acc.name,
+    conns: acc.numClients,
+    leafnodes: 0,
+    total_conns: acc.numClients,
+    sent: { msgs: acc.outMsgs, bytes: acc.outBytes },
+    received: { msgs: acc.inMsgs, bytes: acc.inBytes },
+    slow_consumers: acc.slowConsumers,
+  };
+}
+
+/** The id and seq of a message's ServerInfo (under `key`), or null when it has none. */
+function parseServerInfo(msg: Buffer, key: string): { id: string; seq: number } | null {
+  if (msg.length === 0) return null;
+  try {
+    const m = JSON.parse(msg.toString('utf8')) as Record<string, unknown>;
+    const si = m[key] as Record<string, unknown> | undefined;
+    if (si === null || typeof si !== 'object') return null;
+    if (typeof si.id !== 'string' || typeof si.seq !== 'number') return null;
+    return { id: si.id, seq: si.seq };
+  } catch {
+    return null;
+  }
+}

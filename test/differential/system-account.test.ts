@@ -1,0 +1,225 @@
+// The system account against nats-server 2.9.10 through the official
+// client: the events (CONNECT, DISCONNECT, SERVER.CONNS, CLIENT.AUTH.ERR,
+// STATSZ) and the $SYS.REQ requests (server PINGs, one server by id, the
+// account requests, the imports every account gets, malformed bodies).
+// Each answer is reduced to its shape: key order, value types, and the
+// values that are fixed (event types, accounts, users, statuses, error
+// texts); ids, times, counters and sizes are masked.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import { headers } from '@nats-io/transport-node';
+import { onBoth, within } from '../clients/dual.js';
+
+const CONFIG = `
+accounts {
+  A { users [{user: a, password: a}] }
+  B { users [{user: b, password: b}] }
+  SYS { users [{user: sys, password: sys}] }
+}
+system_account: SYS
+`;
+
+/** values kept as they are; everything else is reduced to its type */
+const FIXED = new Set([
+  'type',
+  'acc',
+  'account',
+  'user',
+  'name',
+  'lang',
+  'reason',
+  'status',
+  'code',
+  'description',
+  'kind',
+  'client_type',
+  'conns',
+  'total_conns',
+  'leafnodes',
+  'account_name',
+  'system_account',
+  'is_system',
+  'num_connections',
+  'total',
+  'offset',
+  'limit',
+  'disabled',
+  'error',
+]);
+
+type Shape = unknown;
+
+function shape(v: unknown, key = ''): Shape {
+  if (Array.isArray(v)) return v.map((e) => shape(e, key));
+  if (v !== null && typeof v === 'object') return Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, shape(x, k)]);
+  // server ids (and names, which default to the id) differ between runs
+  if (typeof v === 'string' && /^N[A-Z0-9]{55}$/.test(v)) return '<server id>';
+  if (FIXED.has(key)) return v;
+  if (v === null) return null;
+  return typeof v;
+}
+
+function parse(m: Msg): Shape {
+  const text = m.string();
+  try {
+    return shape(JSON.parse(text));
+  } catch {
+    return `raw:${text}`;
+  }
+}
+
+/** Collect messages on `subject` until `until` matches one. */
+function collect(nc: NatsConnection, subject: string): { msgs: Msg[]; waitFor(pred: (m: Msg) => boolean, what: string): Promise<Msg> } {
+  const msgs: Msg[] = [];
+  const waiters: { pred: (m: Msg) => boolean; res: (m: Msg) => void }[] = [];
+  const sub = nc.subscribe(subject);
+  void (async () => {
+    for await (const m of sub) {
+      msgs.push(m);
+      for (let i = waiters.length - 1; i >= 0; i--) {
+        if (waiters[i]!.pred(m)) {
+          waiters[i]!.res(m);
+          waiters.splice(i, 1);
+        }
+      }
+    }
+  })();
+  return {
+    msgs,
+    waitFor(pred, what) {
+      const found = msgs.find(pred);
+      if (found !== undefined) return Promise.resolve(found);
+      return within(new Promise<Msg>((res) => waiters.push({ pred, res })), what);
+    },
+  };
+}
+
+async function ask(nc: NatsConnection, subject: string, body = '', hdr?: Record<string, string>): Promise<Shape> {
+  const h = hdr === undefined ? undefined : headers();
+  if (hdr !== undefined) for (const [k, v] of Object.entries(hdr)) h!.set(k, v);
+  try {
+    const m = await nc.request(subject, body, { timeout: 3000, headers: h });
+    return parse(m);
+  } catch (e) {
+    return `error:${(e as Error).message}`;
+  }
+}
+
+test('system account: events of a client of an account, and an authentication error', async () => {
+  await onBoth(
+    async (t) => {
+      const sys = await t.connect({ user: 'sys', pass: 'sys' });
+      const events = collect(sys, '$SYS.ACCOUNT.A.>');
+      const authErr = collect(sys, '$SYS.SERVER.*.CLIENT.AUTH.ERR');
+      const statsz = collect(sys, '$SYS.SERVER.*.STATSZ');
+      await sys.flush();
+      const a = await t.connect({ user: 'a', pass: 'a', name: 'client-a' });
+      a.publish('x', 'hello');
+      await a.flush();
+      const connect = await events.waitFor((m) => m.subject === '$SYS.ACCOUNT.A.CONNECT', 'CONNECT');
+      await a.close();
+      const disconnect = await events.waitFor((m) => m.subject === '$SYS.ACCOUNT.A.DISCONNECT', 'DISCONNECT');
+      await events.waitFor((m) => m.subject === '$SYS.ACCOUNT.A.SERVER.CONNS' && (JSON.parse(m.string()) as { conns: number }).conns === 0, 'CONNS 0');
+      await t.connect({ user: 'a', pass: 'wrong', reconnect: false }).catch(() => undefined);
+      const ae = await authErr.waitFor(() => true, 'CLIENT.AUTH.ERR');
+      const st = await statsz.waitFor(() => true, 'STATSZ');
+      const d = JSON.parse(disconnect.string()) as { sent: { msgs: number; bytes: number }; client: { acc: string; user: string; name: string } };
+      // the client's view: the one message it published is what it sent
+      assert.deepEqual(d.sent, { msgs: 1, bytes: 5 });
+      assert.equal(d.client.name, 'client-a');
+      const conns = events.msgs.filter((m) => m.subject.endsWith('.CONNS')).map((m) => [m.subject, (JSON.parse(m.string()) as { conns: number }).conns]);
+      return {
+        connect: parse(connect),
+        disconnect: parse(disconnect),
+        conns,
+        subjects: [...new Set(events.msgs.map((m) => m.subject))].sort(),
+        authErr: parse(ae),
+        statsz: (shape(JSON.parse(st.string())) as [string, unknown][]).map(([k, v]) => [k, Array.isArray(v) ? v.map((e) => (e as [string, unknown])[0]) : v]),
+      };
+    },
+    { config: CONFIG },
+  );
+});
+
+test('system account: server requests answered with the reference envelopes', async () => {
+  await onBoth(
+    async (t) => {
+      const sys = await t.connect({ user: 'sys', pass: 'sys' });
+      const a = await t.connect({ user: 'a', pass: 'a', name: 'client-a' });
+      a.subscribe('foo.>');
+      await a.flush();
+      const id = (sys.info as { server_id: string }).server_id;
+      const out: Record<string, Shape> = {};
+      for (const x of ['STATSZ', 'CONNZ', 'SUBSZ', 'ROUTEZ', 'GATEWAYZ', 'LEAFZ', 'ACCOUNTZ', 'JSZ', 'HEALTHZ']) {
+        out[`PING.${x}`] = await ask(sys, `$SYS.REQ.SERVER.PING.${x}`);
+      }
+      out.PING = await ask(sys, '$SYS.REQ.SERVER.PING');
+      out.VARZ = await ask(sys, `$SYS.REQ.SERVER.${id}.VARZ`);
+      out['CONNZ subs'] = await ask(sys, `$SYS.REQ.SERVER.${id}.CONNZ`, JSON.stringify({ subscriptions: true, acc: 'A', auth: true }));
+      out['SUBSZ subs'] = await ask(sys, `$SYS.REQ.SERVER.${id}.SUBSZ`, JSON.stringify({ subscriptions: true, account: 'A', test: 'foo.bar' }));
+      out['ACCOUNTZ A'] = await ask(sys, `$SYS.REQ.SERVER.${id}.ACCOUNTZ`, JSON.stringify({ account: 'B' }));
+      out['ACCOUNTZ none'] = await ask(sys, `$SYS.REQ.SERVER.${id}.ACCOUNTZ`, JSON.stringify({ account: 'NOPE' }));
+      out['JSZ leader'] = await ask(sys, `$SYS.REQ.SERVER.${id}.JSZ`, JSON.stringify({ leader_only: true }));
+      out['filtered out'] = await ask(sys, `$SYS.REQ.SERVER.${id}.VARZ`, JSON.stringify({ server_name: 'no-such-server' }));
+      out['filtered in'] = await ask(sys, `$SYS.REQ.SERVER.${id}.HEALTHZ`, JSON.stringify({ server_name: id.slice(0, 10) }));
+      out['gzip'] = await sys
+        .request(`$SYS.REQ.SERVER.${id}.HEALTHZ`, '', { timeout: 3000, headers: (() => { const h = headers(); h.set('Accept-Encoding', 'gzip'); return h; })() })
+        .then((m) => [m.headers?.get('Content-Encoding'), m.data[0], m.data[1]]);
+      return out;
+    },
+    { config: CONFIG },
+  );
+});
+
+test('system account: account requests and the imports every account has', async () => {
+  await onBoth(
+    async (t) => {
+      const sys = await t.connect({ user: 'sys', pass: 'sys' });
+      const a = await t.connect({ user: 'a', pass: 'a', name: 'client-a' });
+      a.subscribe('foo.bar');
+      await a.flush();
+      const out: Record<string, Shape> = {};
+      for (const x of ['CONNZ', 'LEAFZ', 'JSZ', 'STATZ', 'INFO']) out[`A.${x}`] = await ask(sys, `$SYS.REQ.ACCOUNT.A.${x}`);
+      // the reference also lists the internal subscriptions of the account's system imports: filter on the client's subject
+      out['A.SUBSZ'] = await ask(sys, '$SYS.REQ.ACCOUNT.A.SUBSZ', JSON.stringify({ test: 'foo.bar' }));
+      out['B.STATZ unused'] = await ask(sys, '$SYS.REQ.ACCOUNT.B.STATZ', JSON.stringify({ include_unused: true }));
+      out['B.STATZ'] = await ask(sys, '$SYS.REQ.ACCOUNT.B.STATZ');
+      out['PING.STATZ'] = await ask(sys, '$SYS.REQ.ACCOUNT.PING.STATZ', JSON.stringify({ accounts: ['A'] }));
+      out['NSUBS'] = await sys
+        .request('$SYS.REQ.ACCOUNT.NSUBS', JSON.stringify({ acc: 'A', subject: 'foo.bar' }), { timeout: 3000 })
+        .then((m) => m.string())
+        .catch((e: Error) => `error:${e.message}`);
+      // a user of account A asks about its own account only
+      out['A asks PING.CONNZ'] = await ask(a, '$SYS.REQ.ACCOUNT.PING.CONNZ');
+      out['A asks SERVER.PING.CONNZ'] = await ask(a, '$SYS.REQ.SERVER.PING.CONNZ');
+      out['A asks PING.STATZ'] = await ask(a, '$SYS.REQ.ACCOUNT.PING.STATZ');
+      out['A asks VARZ'] = await ask(a, '$SYS.REQ.SERVER.PING.VARZ');
+      return out;
+    },
+    { config: CONFIG },
+  );
+});
+
+test('system account: malformed request bodies get the reference errors', async () => {
+  await onBoth(
+    async (t) => {
+      const sys = await t.connect({ user: 'sys', pass: 'sys' });
+      const id = (sys.info as { server_id: string }).server_id;
+      const out: Record<string, Shape> = {};
+      const bodies = ['{bad', '[]', '"x"', '5', 'null', '{"limit":"x"}', '{"limit":1.5}', '{"sort":"xyz"}', '{"offset":-1,"LIMIT":2}', '{"state":"open"}', '{"cid":-3}', '{"tags":"x"}', '{"auth":1}', '{}', '{"sort":"stop"}'];
+      for (const b of bodies) out[`CONNZ ${b}`] = await ask(sys, `$SYS.REQ.SERVER.${id}.CONNZ`, b);
+      out['STATSZ bad'] = await ask(sys, `$SYS.REQ.SERVER.${id}.STATSZ`, '{bad');
+      out['SUBSZ bad test'] = await ask(sys, `$SYS.REQ.SERVER.${id}.SUBSZ`, '{"subscriptions":true,"test":"foo.*"}');
+      out['ACC STATZ bad'] = await ask(sys, '$SYS.REQ.ACCOUNT.A.STATZ', '{"accounts":[1]}');
+      out['ACC INFO missing'] = await ask(sys, '$SYS.REQ.ACCOUNT.NOPE.INFO');
+      out['ACC CONNZ missing'] = await ask(sys, '$SYS.REQ.ACCOUNT.NOPE.CONNZ');
+      out['ACC JSZ'] = await ask(sys, '$SYS.REQ.ACCOUNT.A.JSZ', '{"streams":true}');
+      // the server is still there
+      out.after = await ask(sys, `$SYS.REQ.SERVER.${id}.HEALTHZ`);
+      return out;
+    },
+    { config: CONFIG },
+  );
+});

@@ -666,6 +666,8 @@ export class Consumer implements StreamConsumer {
       this.asflr = sseq - 1;
       this.adflr = this.dseq - 1;
     }
+    // the reference terms what a filtered purge took from the pending set (decStreamPending): an ack
+    if (this.pending.size > 0) this.lat = nowNs();
     this.pending.clear();
     const rdq = this.rdq;
     this.rdq = [];
@@ -846,14 +848,15 @@ export class Consumer implements StreamConsumer {
         break;
       }
       case 'all': {
-        // Only what was delivered can be acked (an ack past it would skip messages never sent).
-        if (sseq >= this.sseq) sseq = this.sseq - 1;
-        if (dseq >= this.dseq) dseq = this.dseq - 1;
         if (dseq <= this.adflr || sseq <= this.asflr) return;
         if (this.maxp > 0 && this.pending.size >= this.maxp) needSignal = true;
         const from = this.asflr;
+        // The floors move as the reference moves them, even past what was
+        // delivered (an ack of a sequence never sent); what retention removes
+        // below stops at what was delivered, so no undelivered message is lost.
         this.adflr = dseq;
         this.asflr = sseq;
+        if (sseq >= this.sseq) sseq = this.sseq - 1;
         if (sseq - from < this.pending.size * 2) {
           for (let s = sseq; s > from; s--) this.forgetPending(s, acked);
         } else {

@@ -64,6 +64,15 @@ interface Next {
   dc: number;
 }
 
+/** A message ready to go: where, with what headers/payload and ack subject. */
+interface Prepared {
+  next: Next;
+  dsubj: string;
+  hdr: Buffer | null;
+  data: Buffer;
+  ackReply: string;
+}
+
 /** What creating a consumer needs to know beyond the config. */
 export interface AddConsumerOptions {
   /** recreating from the store at start (filters are not checked against sources) */
@@ -131,7 +140,7 @@ export class Consumer implements StreamConsumer {
   private replay = false;
   private replayLseq = 0;
   private lts = 0;
-  private held: { next: Next; dsubj: string } | null = null;
+  private held: Prepared | null = null;
   private delayTmr: NodeJS.Timeout | null = null;
   private rlTokens = 0;
   private rlLast = 0;
@@ -448,13 +457,10 @@ export class Consumer implements StreamConsumer {
       } else if (this.waiting!.length === 0) break;
       if (this.delayTmr !== null) return;
       let next: Next | null;
-      let dsubj: string;
-      let fromHeld = false;
+      let p: Prepared;
       if (this.held !== null) {
-        next = this.held.next;
-        dsubj = this.held.dsubj;
+        p = this.held;
         this.held = null;
-        fromHeld = true;
       } else {
         const r = this.getNextMsg();
         if (r === 'maxAckPending') {
@@ -463,15 +469,15 @@ export class Consumer implements StreamConsumer {
         }
         if (r === null) break;
         next = r;
-        dsubj = '';
-      }
-      const m = next.m;
-      if (!fromHeld) {
+        const m = next.m;
         if (next.dc === 1 && this.npcValid && m.seq <= this.npcLast) this.npc--;
         let hdr = m.hdr;
         let data = m.data;
         if (this.cfg.headersOnly) [hdr, data] = headersOnly(hdr, data);
-        const sz = m.subject.length + this.ackPrefix.length + 40 + (hdr === null ? 0 : hdr.length) + data.length;
+        const ackReply = `${this.ackPrefix}${next.dc}.${m.seq}.${this.dseq}.${m.ts}.${this.numPending()}`;
+        // what a pull request's max_bytes counts (server/consumer.go loopAndGatherMsgs)
+        const sz = m.subject.length + ackReply.length + (hdr === null ? 0 : hdr.length) + data.length;
+        let dsubj: string;
         if (!pull) dsubj = this.cfg.deliverSubject;
         else {
           const wr = this.nextWaiting(sz);
@@ -482,24 +488,25 @@ export class Consumer implements StreamConsumer {
           dsubj = wr.reply;
           if (wr.n > 0 && wr.hb > 0) wr.hbt = Date.now() + wr.hb;
         }
+        p = { next, dsubj, hdr, data, ackReply };
         // replay original: wait out the gap between stored messages
         if (this.replay && this.lts > 0) {
           const delay = (m.ts - this.lts) / 1e6;
           if (delay > 1) {
-            this.hold(next, dsubj, delay);
+            this.hold(p, delay);
             return;
           }
         }
         if (this.rlRate > 0) {
           const delay = this.rateDelay(sz);
           if (delay > 0) {
-            this.hold(next, dsubj, delay);
+            this.hold(p, delay);
             return;
           }
         }
       }
-      this.lts = m.ts;
-      this.deliverMsg(dsubj, next);
+      this.lts = p.next.m.ts;
+      this.deliverMsg(p);
     }
     // nothing more to send now
     if (this.replay && this.sseq > this.replayLseq) this.replay = false;
@@ -509,8 +516,8 @@ export class Consumer implements StreamConsumer {
     }
   };
 
-  private hold(next: Next, dsubj: string, delayMs: number): void {
-    this.held = { next, dsubj };
+  private hold(p: Prepared, delayMs: number): void {
+    this.held = p;
     this.delayTmr = setTimeout(() => {
       this.delayTmr = null;
       this.kick();
@@ -579,13 +586,10 @@ export class Consumer implements StreamConsumer {
     return c + 1;
   }
 
-  private deliverMsg(dsubj: string, next: Next): void {
-    const { m, dc } = next;
+  private deliverMsg(p: Prepared): void {
+    const { dsubj, hdr, data, ackReply } = p;
+    const m = p.next.m;
     const dseq = this.dseq++;
-    const ackReply = `${this.ackPrefix}${dc}.${m.seq}.${dseq}.${m.ts}.${this.numPending()}`;
-    let hdr = m.hdr;
-    let data = m.data;
-    if (this.cfg.headersOnly) [hdr, data] = headersOnly(hdr, data);
     const psz = dsubj.length + ackReply.length + (hdr === null ? 0 : hdr.length) + data.length;
     if (this.maxpb > 0) this.pbytes += psz;
     const delivered = this.jsa.client.publishAs(dsubj, m.subject, ackReply, hdr, data);

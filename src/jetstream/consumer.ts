@@ -395,8 +395,7 @@ export class Consumer implements StreamConsumer {
     if (this.closed || this.isPull() || this.cfg.deliverSubject === d) return;
     if (this.pending.size > 0) this.forceExpirePending();
     this.cfg = { ...this.cfg, deliverSubject: d };
-    this.lastGenid = -1;
-    this.checkInterest();
+    this.checkInterest(true);
   }
 
   private forceExpirePending(): void {
@@ -620,7 +619,7 @@ export class Consumer implements StreamConsumer {
   private didNotDeliver(seq: number): void {
     if (!this.isPull()) {
       this.active = false;
-      this.checkInterest();
+      this.checkInterest(true);
     } else if (this.pending.has(seq) && !this.rdqi.has(seq)) {
       this.addToRedeliverQueue([seq]);
       this.kick();
@@ -729,8 +728,9 @@ export class Consumer implements StreamConsumer {
     return subjectIsSubsetMatch(subj, f);
   }
 
+  /** The stream stops (deleteStore: it is deleted, and so is the consumer, with its advisory, as server/stream.go stop). */
   async stop(deleteStore: boolean): Promise<void> {
-    this.close(deleteStore, false, false);
+    this.close(deleteStore, deleteStore, false);
     const st = this.store;
     this.store = null;
     if (st === null) return;
@@ -1198,11 +1198,14 @@ export class Consumer implements StreamConsumer {
     return this.jsa.account.sublist.hasInterest(this.cfg.deliverSubject);
   }
 
-  /** Called by the interest watcher: see whether the deliver subject's interest changed. */
-  checkInterest(): void {
+  /**
+   * Called by the interest watcher (cheap: nothing to do unless the
+   * account's subscriptions changed), and forced after a delivery nobody got.
+   */
+  checkInterest(force = false): void {
     if (this.closed || this.isPull()) return;
     const gen = this.jsa.account.sublist.genid;
-    if (gen === this.lastGenid && this.active) return;
+    if (gen === this.lastGenid && !force) return;
     this.lastGenid = gen;
     const interest = this.deliverHasInterest();
     if (interest === this.active && (interest || this.dtmr !== null || this.dthresh === 0)) return;
@@ -1242,7 +1245,7 @@ export class Consumer implements StreamConsumer {
     let h = `NATS/1.0 100 Idle Heartbeat\r\nNats-Last-Consumer: ${this.dseq - 1}\r\nNats-Last-Stream: ${this.sseq - 1}\r\n`;
     if (this.fcid !== '') h += `Nats-Consumer-Stalled: ${this.fcid}\r\n`;
     const delivered = this.jsa.client.publish(subj, '', Buffer.from(h + '\r\n'), EMPTY);
-    if (!delivered && !this.isPull()) this.checkInterest();
+    if (!delivered && !this.isPull()) this.checkInterest(true);
   }
 
   private setMaxPendingBytes(limit: number): void {

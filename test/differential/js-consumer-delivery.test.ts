@@ -152,4 +152,55 @@ describe('consumer delivery', () => {
       return out;
     });
   });
+
+  it('+NXT, replay original, stream delete with consumers', async () => {
+    await both(async (s) => {
+      const nc = s.nc;
+      const out: Step[] = [];
+      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
+      const adv: Msg[] = [];
+      const as = nc.subscribe('$JS.EVENT.ADVISORY.CONSUMER.>', { callback: (_e, m) => void adv.push(m) });
+      await api(nc, '$JS.API.STREAM.CREATE.X', { name: 'X', subjects: ['x.>'], storage: 'memory' });
+      for (let i = 1; i <= 3; i++) {
+        await jsPub(nc, `x.${i}`, `m${i}`);
+        await sleep(250);
+      }
+      await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.X.P', C('X', { durable_name: 'P', ack_policy: 'explicit' }));
+      const first = data(await pull(nc, 'X', 'P', { batch: 1, expires: 1e9 }, { ms: 1200, count: 1 }));
+      const inbox = '_INBOX.nxt';
+      const nxt: Msg[] = [];
+      const ns = nc.subscribe(inbox, { callback: (_e, m) => void nxt.push(m) });
+      await nc.flush();
+      nc.publish(first[0].reply!, '+NXT {"batch":2}', { reply: inbox });
+      await sleep(300);
+      step('+NXT', nxt.map(seen));
+      step('info after +NXT', await api(nc, '$JS.API.CONSUMER.INFO.X.P'));
+      ns.unsubscribe();
+      const times: number[] = [];
+      const got: Msg[] = [];
+      const rs = nc.subscribe('rp.in', {
+        callback: (_e, m) => {
+          got.push(m);
+          times.push(Date.now());
+        },
+      });
+      await nc.flush();
+      step('replay create', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.X.R', C('X', { durable_name: 'R', deliver_subject: 'rp.in', replay_policy: 'original' })));
+      const end = Date.now() + 2000;
+      while (got.length < 3 && Date.now() < end) await sleep(20);
+      step('replay got', data(got).map(seen));
+      const gaps = times.slice(1).map((t, i) => t - times[i]);
+      step('replay spaced as stored', gaps.length === 2 && gaps.every((g) => g >= 180 && g < 600));
+      rs.unsubscribe();
+      await sleep(50);
+      adv.length = 0;
+      step('delete stream', await api(nc, '$JS.API.STREAM.DELETE.X'));
+      await sleep(100);
+      const evs = adv.map((m) => ({ subject: m.subject, body: mask(JSON.parse(new TextDecoder().decode(m.data))) }));
+      evs.sort((a, b) => (a.subject < b.subject ? -1 : 1));
+      step('consumer advisories on stream delete', evs);
+      as.unsubscribe();
+      return out;
+    });
+  });
 });

@@ -520,7 +520,7 @@ export class Consumer implements StreamConsumer {
     this.delayTmr = setTimeout(() => {
       this.delayTmr = null;
       this.kick();
-    }, delayMs);
+    }, timerMs(delayMs));
   }
 
   /** Put back a message a pull consumer had nobody to give to. */
@@ -999,7 +999,7 @@ export class Consumer implements StreamConsumer {
 
   private armPendingTimer(ms: number): void {
     if (this.ptmr !== null) clearTimeout(this.ptmr);
-    this.ptmr = setTimeout(this.checkPending, Math.max(1, ms));
+    this.ptmr = setTimeout(this.checkPending, timerMs(ms));
   }
 
   /** server/consumer.go checkPending: one pass over the pending set per timer, whatever its size. */
@@ -1115,7 +1115,7 @@ export class Consumer implements StreamConsumer {
       noWait: req.noWait,
     };
     if (!wq.add(wr)) return this.sendStatus(reply, 409, 'Exceeded MaxWaiting');
-    if (expires > 0 || wr.hbt > 0) this.armWaitTimer(Math.min(expires > 0 ? expires : Infinity, wr.hbt > 0 ? wr.hbt : Infinity));
+    if (expires !== 0 || wr.hbt > 0) this.armWaitTimer(Math.min(expires !== 0 ? expires : Infinity, wr.hbt > 0 ? wr.hbt : Infinity));
     this.kick();
   }
 
@@ -1150,7 +1150,7 @@ export class Consumer implements StreamConsumer {
     let brp = 0;
     let fexp = 0;
     wq.filter((wr) => {
-      if ((eos && wr.noWait && wr.d > 0) || (wr.expires > 0 && now >= wr.expires)) {
+      if ((eos && wr.noWait && wr.d > 0) || (wr.expires !== 0 && now >= wr.expires)) {
         this.jsa.client.publish(wr.reply, '', pendingStatus(408, 'Request Timeout', wr), EMPTY);
         expired++;
         return false;
@@ -1167,7 +1167,7 @@ export class Consumer implements StreamConsumer {
         }
         if (fexp === 0 || wr.hbt < fexp) fexp = wr.hbt;
       }
-      if (wr.expires > 0 && (fexp === 0 || wr.expires < fexp)) fexp = wr.expires;
+      if (wr.expires !== 0 && (fexp === 0 || wr.expires < fexp)) fexp = wr.expires;
       return true;
     });
     return { expired, brp, fexp };
@@ -1181,7 +1181,7 @@ export class Consumer implements StreamConsumer {
       clearTimeout(this.wtmr);
     }
     this.wtmrAt = at;
-    this.wtmr = setTimeout(this.onWaitTimer, Math.max(1, at - Date.now()));
+    this.wtmr = setTimeout(this.onWaitTimer, timerMs(at - Date.now()));
   }
 
   private readonly onWaitTimer = (): void => {
@@ -1235,10 +1235,10 @@ export class Consumer implements StreamConsumer {
       if (idle >= hb - 1) {
         if (this.active) this.sendIdleHeartbeat(this.cfg.deliverSubject);
         this.lastDeliverAt = now;
-        this.hbtmr = setTimeout(tick, hb);
-      } else this.hbtmr = setTimeout(tick, hb - idle);
+        this.hbtmr = setTimeout(tick, timerMs(hb));
+      } else this.hbtmr = setTimeout(tick, timerMs(hb - idle));
     };
-    this.hbtmr = setTimeout(tick, hb);
+    this.hbtmr = setTimeout(tick, timerMs(hb));
   }
 
   private sendIdleHeartbeat(subj: string): void {
@@ -1287,7 +1287,7 @@ export class Consumer implements StreamConsumer {
   private armDeleteTimer(ms: number): void {
     this.clearDeleteTimer();
     if (this.closed) return;
-    this.dtmr = setTimeout(this.deleteNotActive, Math.max(1, ms));
+    this.dtmr = setTimeout(this.deleteNotActive, timerMs(ms));
   }
 
   private clearDeleteTimer(): void {
@@ -1554,6 +1554,16 @@ function goTypeError(v: unknown, field: string, goType: string): string {
 
 function goJsonSyntaxError(_req: string, _e: Error): string {
   return 'unexpected end of JSON input';
+}
+
+/**
+ * A delay Node's timers can take: at least 1 ms, at most 2^31-1 ms (a longer
+ * one fires at once: a timer asked for an absurd expires or ack_wait
+ * would spin); whoever fires early re-checks and re-arms.
+ */
+function timerMs(ms: number): number {
+  if (!(ms >= 1)) return 1;
+  return Math.min(ms, 2 ** 31 - 1);
 }
 
 /** A status reply carrying what a pull request had left (Nats-Pending-Messages / -Bytes). */

@@ -180,4 +180,23 @@ describe('pull requests (MSG.NEXT)', () => {
       return out;
     });
   });
+
+  it('odd pull requests: negative or zero batch, negative or absurd expires', async () => {
+    await both(async (s) => {
+      const nc = s.nc;
+      const out: Step[] = [];
+      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
+      await api(nc, '$JS.API.STREAM.CREATE.OD', { name: 'OD', subjects: ['od'], storage: 'memory' });
+      await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.OD.C', C('OD', { durable_name: 'C', ack_policy: 'explicit' }));
+      step('negative expires, empty', (await pull(nc, 'OD', 'C', { batch: 1, expires: -5 }, { ms: 300, count: 1 })).map(seen));
+      step('absurd expires waits', (await pull(nc, 'OD', 'C', { batch: 1, expires: 9e18 }, { ms: 300, count: 1 })).map(seen));
+      for (let i = 0; i < 3; i++) await jsPub(nc, 'od', `m${i}`);
+      await sleep(100);
+      step('negative batch', (await pull(nc, 'OD', 'C', '-2', { ms: 300, count: 1 })).map(seen));
+      step('zero batch json', (await pull(nc, 'OD', 'C', { batch: 0, expires: 200e6 }, { ms: 400, count: 2 })).map(seen));
+      step('info', await api(nc, '$JS.API.CONSUMER.INFO.OD.C'));
+      await api(nc, '$JS.API.STREAM.DELETE.OD');
+      return out;
+    });
+  });
 });

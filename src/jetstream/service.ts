@@ -11,6 +11,7 @@ import type { JetStreamService, JszOptions } from '../server/features.js';
 import { JsAccount, limitsFromTiers, type JsAccountLimits } from './account.js';
 import { Stream } from './stream.js';
 import { JsApi } from './api.js';
+import { installConsumers } from './consumer-api.js';
 import { MemoryStore } from './store/memory.js';
 import { FileStore } from './store/file.js';
 import type { StreamStore } from './store/types.js';
@@ -55,6 +56,7 @@ export class JetStream implements JetStreamService {
     this.syncInterval = o.jetstreamSyncInterval;
     this.maxDuplicateWindow = o.jetstreamLimits.duplicateWindowMs * 1e6;
     this.api = new JsApi(this);
+    installConsumers(this);
     this.api.sourcesHook = startSources;
     this.api.snapshotHandler = snapshotApi;
   }
@@ -232,6 +234,9 @@ export class JetStream implements JetStreamService {
   /** set by the consumer module: recreate a stream's consumers from its store */
   recoverConsumers: ((s: Stream) => void) | null = null;
 
+  /** set by the consumer module: a message left a stream on its own (limits, interest/workqueue acks) */
+  msgRemoved: ((s: Stream, seq: number, subject: string) => void) | null = null;
+
   private openStore(jsa: JsAccount, cfg: StreamConfig, dir: string): StreamStore {
     let store: StreamStore;
     if (cfg.storage === 'memory') store = new MemoryStore(storeConfigOf(cfg));
@@ -242,9 +247,14 @@ export class JetStream implements JetStreamService {
         log: this.server.logger,
       });
     }
-    store.registerStorageUpdates((_msgs, bytes) => {
+    store.registerStorageUpdates((msgs, bytes, seq, subject) => {
       if (cfg.storage === 'memory') jsa.memoryUsed += bytes;
       else jsa.storeUsed += bytes;
+      // one message removed (server/stream.go storeUpdates): consumers adjust pending
+      if (msgs === -1 && seq > 0 && this.msgRemoved !== null) {
+        const s = jsa.streams.get(cfg.name);
+        if (s !== undefined && s.store === store) this.msgRemoved(s, seq, subject);
+      }
     });
     return store;
   }

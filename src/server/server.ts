@@ -786,6 +786,8 @@ export class Server {
 
   /** A client subscription was added: routes learn the interest (RS+). */
   subAdded(acc: Account, sub: Subscription): void {
+    // push consumers waiting for a deliver subject learn of it at once
+    if (this.jetstream !== null) this.jetstream.subscriptionsAdded();
     if (this.cluster !== null) this.cluster.subAdded(acc, sub);
   }
 

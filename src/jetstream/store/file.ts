@@ -64,7 +64,11 @@ export const fileIo = {
 
 interface Block {
   id: number;
-  /** first message seq in the block; Infinity while it has none */
+  /**
+   * no message in this block or a later one has a lower sequence: the next
+   * sequence when the block was started (blocks stay sorted by it, with or
+   * without messages)
+   */
   first: number;
   fd: number;
   /** bytes appended (written or pending) */
@@ -400,7 +404,6 @@ export class FileStore extends IndexedStore {
     if (this.blocks.length === 0) this.newBlock(1);
     else {
       this.lmb = this.blocks[this.blocks.length - 1]!;
-      if (this.lmb.live === 0) this.lmb.first = Infinity;
       this.loadCache(this.lmb);
       this.lmb.ix = IdxBuilder.of(this.lastRecs);
     }
@@ -461,7 +464,7 @@ export class FileStore extends IndexedStore {
     }
     const mb: Block = {
       id,
-      first: Infinity,
+      first: this.last + 1,
       fd,
       size: good,
       written: good,
@@ -492,7 +495,6 @@ export class FileStore extends IndexedStore {
       } else if (r.seq > this.last) {
         const idx = this.restoreMsg(r.seq, r.ts, r.subject, r.len);
         this.table.aux[idx] = r.off;
-        if (mb.first === Infinity) mb.first = r.seq;
         mb.live++;
         mb.liveBytes += r.len;
       } else {
@@ -512,7 +514,7 @@ export class FileStore extends IndexedStore {
     const fd = fs.openSync(path, 'w+');
     const mb: Block = {
       id,
-      first: Infinity,
+      first: this.last + 1,
       fd,
       size: 0,
       written: 0,
@@ -589,8 +591,6 @@ export class FileStore extends IndexedStore {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    // blocks without messages have first Infinity and sort last only when
-    // they are the last block, so step back over nothing else
     return ans < 0 ? null : bl[ans]!;
   }
 
@@ -654,7 +654,6 @@ export class FileStore extends IndexedStore {
     buf.writeUInt32LE(size, o + 4);
     mb.size = off + size;
     mb.ix?.add(hdr === null ? 0 : REC_HDR >>> 0, seq, this.table.ts[idx]!, off, size, subject);
-    if (mb.first === Infinity) mb.first = seq;
     mb.live++;
     mb.liveBytes += size;
     this.table.aux[idx] = off;
@@ -759,7 +758,6 @@ export class FileStore extends IndexedStore {
     this.lmb.live = 0;
     this.lmb.liveBytes = 0;
     this.lmb.tombs = [];
-    this.lmb.first = Infinity;
     // the last block may hold old messages: start a fresh one so they go
     const old = this.lmb;
     if (old.size > 0) {
@@ -975,7 +973,7 @@ export class FileStore extends IndexedStore {
       this.lmb = this.blocks[this.blocks.length - 1]!;
       if (this.lmb.buf === null) this.loadCache(this.lmb);
     }
-    if (this.lmb.live === 0) this.lmb.first = Infinity;
+    if (this.lmb.first > this.last + 1) this.lmb.first = this.last + 1;
     for (const s of tombs) if (s <= keep && this.live(s) < 0) this.appendTomb(s);
     for (const x of erases) this.erases.push(x);
     for (const mb of dead) this.deadBlocks.push(mb);
@@ -1175,6 +1173,8 @@ export class FileStore extends IndexedStore {
       off += r.len;
     }
     this.writeIndex(mb, data, IdxBuilder.of(recs));
+    // nothing left worth keeping (a block of stale tombstones)
+    if (mb.live === 0 && tombs.length === 0) this.killBlock(mb);
   }
 
   private readWhole(mb: Block): Buffer {

@@ -616,7 +616,10 @@ export class FileStore extends IndexedStore {
 
   protected msgSize(subject: string, hdr: Buffer | null, data: Buffer): number {
     // server/filestore.go fileStoreMsgSize, with the subject's UTF-8 length
-    return 22 + Buffer.byteLength(subject) + (hdr === null ? 0 : 4 + hdr.length) + data.length + 8;
+    const sl = Buffer.byteLength(subject);
+    // checked before anything changes: the record has a u16 subject length
+    if (sl > 0xffff) throw storeError('too-large', 'subject too long');
+    return 22 + sl + (hdr === null ? 0 : 4 + hdr.length) + data.length + 8;
   }
 
   protected putMsg(seq: number, idx: number, subject: string, hdr: Buffer | null, data: Buffer, size: number): void {

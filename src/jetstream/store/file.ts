@@ -391,6 +391,10 @@ export class FileStore extends IndexedStore {
 
   private recover(): void {
     this.recovering = true;
+    for (const f of fs.readdirSync(this.mdir)) {
+      // a compaction cut short by a crash: the block it was rewriting is whole
+      if (f.endsWith('.tmp')) fs.rmSync(join(this.mdir, f), { force: true });
+    }
     const ids = fs
       .readdirSync(this.mdir)
       .filter((n) => /^\d+\.blk$/.test(n))
@@ -1074,13 +1078,18 @@ export class FileStore extends IndexedStore {
     const out = Buffer.allocUnsafe(mb.liveBytes + mb.tombs.length * REC_MIN + REC_MIN);
     const moved: [number, number][] = [];
     const tombs: number[] = [];
+    let lastState: Rec | null = null;
     let o = 0;
     const why = { r: '' };
     for (let off = 0; off < mb.size; ) {
       const r = parseRec(src, off, mb.size, why);
       if (r === null) break;
       off += r.len;
-      if (r.flags & (REC_ERASED | REC_STATE)) continue;
+      if (r.flags & REC_STATE) {
+        lastState = r;
+        continue;
+      }
+      if (r.flags & REC_ERASED) continue;
       if (r.flags & REC_TOMB) {
         // still needed while the message it deletes sits in another block
         if (r.seq >= this.first && r.seq < mb.first && o + r.len <= out.length) {
@@ -1095,6 +1104,12 @@ export class FileStore extends IndexedStore {
         moved.push([r.seq, o]);
         o += r.len;
       }
+    }
+    // the block's last state record: front removals are known only from it
+    // (its last sequence predates every later block, so it stays valid here)
+    if (lastState !== null) {
+      src.copy(out, o, lastState.off, lastState.off + lastState.len);
+      o += lastState.len;
     }
     const data = out.subarray(0, o);
     const tmp = join(this.mdir, `${mb.id}.blk.tmp`);

@@ -838,7 +838,8 @@ export class FileStore extends IndexedStore {
     rec.writeUInt32LE(crc32(rec, 0, len - 8), len - 8);
     rec.writeUInt32LE(len, len - 4);
     if (mb.buf !== null) rec.copy(mb.buf, off);
-    if (off < mb.written) this.erases.push({ mb, off, rec });
+    // written, or maybe on its way in the write in flight: rewrite on disk too
+    if (off < mb.written || this.writing) this.erases.push({ mb, off, rec });
     if (mb.compacting) (mb.erasedDuring ??= []).push(seq);
     this.kick();
   }

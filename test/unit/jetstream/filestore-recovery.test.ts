@@ -379,3 +379,21 @@ describe('file store keeps the last sequence through compaction', () => {
     });
   }
 });
+
+describe('file store sync rules', () => {
+  it('a numeric syncInterval syncs written blocks periodically; always syncs before the callback', async () => {
+    const dir = join(root, `y${n++}`);
+    const s = await FileStore.open(cfg, { dir, syncInterval: 40 });
+    for (let i = 1; i <= 20; i++) s.storeMsg(`sub.${i % 4}`, null, Buffer.from(payload(i)));
+    await flushed(s);
+    const sizes = (): number[] => [...s.syncedSizes()].map(([p, synced]) => fs.statSync(p).size - synced);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.deepEqual(sizes(), [0]);
+    await s.stop();
+    const a = await FileStore.open(cfg, { dir: join(root, `y${n++}`), syncInterval: 'always' });
+    for (let i = 1; i <= 20; i++) a.storeMsg(`sub.${i % 4}`, null, Buffer.from(payload(i)));
+    await flushed(a);
+    for (const [p, synced] of a.syncedSizes()) assert.equal(synced, fs.statSync(p).size);
+    await a.stop();
+  });
+});

@@ -36,6 +36,8 @@ export const REC_ERASED = 1 << 29;
 export const REC_STATE = 1 << 28;
 const FLAGS = REC_HDR | REC_TOMB | REC_ERASED | REC_STATE;
 export const REC_MIN = 30;
+/** a state record also carries the last message's timestamp (8 bytes of payload) */
+const STATE_LEN = 38;
 const TWO32 = 0x100000000;
 
 export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
@@ -64,7 +66,11 @@ export const fileIo = {
 
 interface Block {
   id: number;
-  /** first message seq in the block; Infinity while it has none */
+  /**
+   * no message in this block or a later one has a lower sequence: the next
+   * sequence when the block was started (blocks stay sorted by it, with or
+   * without messages)
+   */
   first: number;
   fd: number;
   /** bytes appended (written or pending) */
@@ -130,6 +136,17 @@ function putMarker(buf: Buffer, off: number, flags: number, seq: number, ts: num
   buf.writeUInt32LE(REC_MIN, off + REC_MIN - 4);
 }
 
+/** writes a state record: first in seq, last in ts, the last timestamp as payload */
+function putState(buf: Buffer, off: number, first: number, last: number, lastTs: number): void {
+  buf.writeUInt32LE((STATE_LEN | REC_STATE) >>> 0, off);
+  putU64(buf, off + 4, first);
+  putU64(buf, off + 12, last);
+  buf.writeUInt16LE(0, off + 20);
+  putU64(buf, off + 22, lastTs);
+  buf.writeUInt32LE(crc32(buf, off, off + STATE_LEN - 8), off + STATE_LEN - 8);
+  buf.writeUInt32LE(STATE_LEN, off + STATE_LEN - 4);
+}
+
 /** one parsed record (recovery, compaction) */
 interface Rec {
   flags: number;
@@ -138,6 +155,8 @@ interface Rec {
   off: number;
   len: number;
   subject: string;
+  /** state record: the last message's timestamp */
+  x: number;
 }
 
 /**
@@ -187,17 +206,19 @@ function parseRec(buf: Buffer, off: number, end: number, why: { r: string }): Re
     off,
     len,
     subject: sl > 0 ? buf.toString('utf8', off + 22, off + 22 + sl) : '',
+    x: flags & REC_STATE && len >= STATE_LEN ? getU64(buf, off + 22) : 0,
   };
 }
 
 // ---- index file ----
 // "TSIX" u32 version, u32 block size described, u32 crc of the block's last
 // record, u32 record count, u32 subject count, subjects (u16 len + bytes),
-// records (u8 kind, f64 seq, f64 ts, u32 off, u32 len, u32 subject index),
+// records (u8 kind, f64 seq, f64 ts, u32 off, u32 len, u32 subject index,
+// f64 extra: a state record's last timestamp),
 // u32 crc32 of everything before.
 const IDX_MAGIC = 0x58495354; // 'TSIX'
-const IDX_VERSION = 1;
-const IDX_ENTRY = 29;
+const IDX_VERSION = 2;
+const IDX_ENTRY = 37;
 
 /**
  * The records of one block as the index file lists them, collected as they
@@ -205,13 +226,13 @@ const IDX_ENTRY = 29;
  */
 class IdxBuilder {
   n = 0;
-  /** per record: flags, seq, ts, off, len, subject index */
-  a = new Float64Array(6 * 256);
+  /** per record: flags, seq, ts, off, len, subject index, extra */
+  a = new Float64Array(7 * 256);
   subj = new Map<string, number>();
   names: string[] = [];
 
-  add(flags: number, seq: number, ts: number, off: number, len: number, subject: string): void {
-    if ((this.n + 1) * 6 > this.a.length) {
+  add(flags: number, seq: number, ts: number, off: number, len: number, subject: string, x = 0): void {
+    if ((this.n + 1) * 7 > this.a.length) {
       const b = new Float64Array(this.a.length * 2);
       b.set(this.a);
       this.a = b;
@@ -225,7 +246,7 @@ class IdxBuilder {
         this.subj.set(subject, si);
       }
     }
-    const o = this.n * 6;
+    const o = this.n * 7;
     const a = this.a;
     a[o] = flags;
     a[o + 1] = seq;
@@ -233,17 +254,18 @@ class IdxBuilder {
     a[o + 3] = off;
     a[o + 4] = len;
     a[o + 5] = si;
+    a[o + 6] = x;
     this.n++;
   }
 
   /** forget the records at or past a block offset (a failed batch) */
   truncate(size: number): void {
-    while (this.n > 0 && this.a[(this.n - 1) * 6 + 3]! >= size) this.n--;
+    while (this.n > 0 && this.a[(this.n - 1) * 7 + 3]! >= size) this.n--;
   }
 
   static of(recs: Rec[]): IdxBuilder {
     const b = new IdxBuilder();
-    for (const r of recs) b.add(r.flags, r.seq, r.ts, r.off, r.len, r.subject);
+    for (const r of recs) b.add(r.flags, r.seq, r.ts, r.off, r.len, r.subject, r.x);
     return b;
   }
 }
@@ -268,13 +290,14 @@ function encodeIndex(blockSize: number, lastCrc: number, ix: IdxBuilder): Buffer
   }
   const a = ix.a;
   for (let i = 0; i < ix.n; i++) {
-    const k = i * 6;
+    const k = i * 7;
     buf.writeUInt8(a[k]! / 0x10000000, o);
     buf.writeDoubleLE(a[k + 1]!, o + 1);
     buf.writeDoubleLE(a[k + 2]!, o + 9);
     buf.writeUInt32LE(a[k + 3]!, o + 17);
     buf.writeUInt32LE(a[k + 4]!, o + 21);
     buf.writeUInt32LE(a[k + 5]! < 0 ? 0xffffffff : a[k + 5]!, o + 25);
+    buf.writeDoubleLE(a[k + 6]!, o + 29);
     o += IDX_ENTRY;
   }
   buf.writeUInt32LE(crc32(buf, 0, o), o);
@@ -308,6 +331,7 @@ function decodeIndex(buf: Buffer, blockSize: number, lastCrc: number): Rec[] | n
       off: buf.readUInt32LE(o + 17),
       len: buf.readUInt32LE(o + 21),
       subject: si === 0xffffffff ? '' : (names[si] ?? ''),
+      x: buf.readDoubleLE(o + 29),
     };
     // records tile the block exactly
     if (r.off !== expect || r.len < REC_MIN) return null;
@@ -350,6 +374,8 @@ export class FileStore extends IndexedStore {
   /** a block file was created since the directory was last synced */
   private dirDirty = true;
   private idle: (() => void)[] = [];
+  /** run once the write in flight is done (block swaps) */
+  private afterWrite: (() => void)[] = [];
   private consumers = new Map<string, FileConsumerStore>();
 
   /**
@@ -385,6 +411,10 @@ export class FileStore extends IndexedStore {
 
   private recover(): void {
     this.recovering = true;
+    for (const f of fs.readdirSync(this.mdir)) {
+      // a compaction cut short by a crash: the block it was rewriting is whole
+      if (f.endsWith('.tmp')) fs.rmSync(join(this.mdir, f), { force: true });
+    }
     const ids = fs
       .readdirSync(this.mdir)
       .filter((n) => /^\d+\.blk$/.test(n))
@@ -398,7 +428,6 @@ export class FileStore extends IndexedStore {
     if (this.blocks.length === 0) this.newBlock(1);
     else {
       this.lmb = this.blocks[this.blocks.length - 1]!;
-      if (this.lmb.live === 0) this.lmb.first = Infinity;
       this.loadCache(this.lmb);
       this.lmb.ix = IdxBuilder.of(this.lastRecs);
     }
@@ -459,7 +488,7 @@ export class FileStore extends IndexedStore {
     }
     const mb: Block = {
       id,
-      first: Infinity,
+      first: this.last + 1,
       fd,
       size: good,
       written: good,
@@ -480,7 +509,7 @@ export class FileStore extends IndexedStore {
     for (const r of recs) {
       if (r.flags & REC_STATE) {
         // a state record: first in seq, last in ts
-        this.restoreFirst(r.seq, r.ts);
+        this.restoreFirst(r.seq, r.ts, r.x);
       } else if (r.flags & REC_TOMB) {
         mb.tombs.push(r.seq);
         if (r.seq > this.last) this.restoreLast(r.seq, r.ts);
@@ -490,7 +519,6 @@ export class FileStore extends IndexedStore {
       } else if (r.seq > this.last) {
         const idx = this.restoreMsg(r.seq, r.ts, r.subject, r.len);
         this.table.aux[idx] = r.off;
-        if (mb.first === Infinity) mb.first = r.seq;
         mb.live++;
         mb.liveBytes += r.len;
       } else {
@@ -510,7 +538,7 @@ export class FileStore extends IndexedStore {
     const fd = fs.openSync(path, 'w+');
     const mb: Block = {
       id,
-      first: Infinity,
+      first: this.last + 1,
       fd,
       size: 0,
       written: 0,
@@ -587,8 +615,6 @@ export class FileStore extends IndexedStore {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    // blocks without messages have first Infinity and sort last only when
-    // they are the last block, so step back over nothing else
     return ans < 0 ? null : bl[ans]!;
   }
 
@@ -614,7 +640,10 @@ export class FileStore extends IndexedStore {
 
   protected msgSize(subject: string, hdr: Buffer | null, data: Buffer): number {
     // server/filestore.go fileStoreMsgSize, with the subject's UTF-8 length
-    return 22 + Buffer.byteLength(subject) + (hdr === null ? 0 : 4 + hdr.length) + data.length + 8;
+    const sl = Buffer.byteLength(subject);
+    // checked before anything changes: the record has a u16 subject length
+    if (sl > 0xffff) throw storeError('too-large', 'subject too long');
+    return 22 + sl + (hdr === null ? 0 : 4 + hdr.length) + data.length + 8;
   }
 
   protected putMsg(seq: number, idx: number, subject: string, hdr: Buffer | null, data: Buffer, size: number): void {
@@ -652,7 +681,6 @@ export class FileStore extends IndexedStore {
     buf.writeUInt32LE(size, o + 4);
     mb.size = off + size;
     mb.ix?.add(hdr === null ? 0 : REC_HDR >>> 0, seq, this.table.ts[idx]!, off, size, subject);
-    if (mb.first === Infinity) mb.first = seq;
     mb.live++;
     mb.liveBytes += size;
     this.table.aux[idx] = off;
@@ -757,7 +785,6 @@ export class FileStore extends IndexedStore {
     this.lmb.live = 0;
     this.lmb.liveBytes = 0;
     this.lmb.tombs = [];
-    this.lmb.first = Infinity;
     // the last block may hold old messages: start a fresh one so they go
     const old = this.lmb;
     if (old.size > 0) {
@@ -796,10 +823,10 @@ export class FileStore extends IndexedStore {
 
   /** records first/last when they moved without a message record saying so */
   private appendState(): void {
-    const mb = this.room(REC_MIN);
-    putMarker(mb.buf!, mb.size, REC_STATE, this.first, this.last);
-    mb.ix?.add(REC_STATE, this.first, this.last, mb.size, REC_MIN, '');
-    mb.size += REC_MIN;
+    const mb = this.room(STATE_LEN);
+    putState(mb.buf!, mb.size, this.first, this.last, this.lastTs);
+    mb.ix?.add(REC_STATE, this.first, this.last, mb.size, STATE_LEN, '', this.lastTs);
+    mb.size += STATE_LEN;
     this.markedFirst = this.first;
   }
 
@@ -811,7 +838,8 @@ export class FileStore extends IndexedStore {
     rec.writeUInt32LE(crc32(rec, 0, len - 8), len - 8);
     rec.writeUInt32LE(len, len - 4);
     if (mb.buf !== null) rec.copy(mb.buf, off);
-    if (off < mb.written) this.erases.push({ mb, off, rec });
+    // written, or maybe on its way in the write in flight: rewrite on disk too
+    if (off < mb.written || this.writing) this.erases.push({ mb, off, rec });
     if (mb.compacting) (mb.erasedDuring ??= []).push(seq);
     this.kick();
   }
@@ -978,7 +1006,7 @@ export class FileStore extends IndexedStore {
       this.lmb = this.blocks[this.blocks.length - 1]!;
       if (this.lmb.buf === null) this.loadCache(this.lmb);
     }
-    for (const mb of this.blocks) if (mb.live === 0) mb.first = Infinity;
+    if (this.lmb.first > this.last + 1) this.lmb.first = this.last + 1;
     for (const s of tombs) if (s <= keep && this.live(s) < 0) this.appendTomb(s);
     for (const x of erases) this.erases.push(x);
     for (const mb of dead) this.deadBlocks.push(mb);
@@ -1042,6 +1070,11 @@ export class FileStore extends IndexedStore {
   }
 
   private drained(): void {
+    if (!this.writing && this.afterWrite.length > 0) {
+      const a = this.afterWrite;
+      this.afterWrite = [];
+      for (const f of a) f();
+    }
     if (this.writing || this.scheduled) return;
     const w = this.idle;
     this.idle = [];
@@ -1068,22 +1101,38 @@ export class FileStore extends IndexedStore {
       mb.compacting = false;
       return;
     }
-    const out = Buffer.allocUnsafe(mb.liveBytes + mb.tombs.length * REC_MIN + REC_MIN);
+    const out = Buffer.allocUnsafe(mb.liveBytes + mb.tombs.length * REC_MIN + REC_MIN + STATE_LEN);
+    // the highest sequence the block records: if what carried it goes, a
+    // tombstone keeps it (a skip or a deleted last message may be the only
+    // trace of the last sequence)
+    let maxSeq = 0;
+    let maxTs = 0;
+    let keptMax = 0;
     const moved: [number, number][] = [];
     const tombs: number[] = [];
+    let lastState: Rec | null = null;
     let o = 0;
     const why = { r: '' };
     for (let off = 0; off < mb.size; ) {
       const r = parseRec(src, off, mb.size, why);
       if (r === null) break;
       off += r.len;
-      if (r.flags & (REC_ERASED | REC_STATE)) continue;
+      if (r.flags & REC_STATE) {
+        lastState = r;
+        continue;
+      }
+      if (r.seq > maxSeq) {
+        maxSeq = r.seq;
+        maxTs = r.ts;
+      }
+      if (r.flags & REC_ERASED) continue;
       if (r.flags & REC_TOMB) {
         // still needed while the message it deletes sits in another block
         if (r.seq >= this.first && r.seq < mb.first && o + r.len <= out.length) {
           src.copy(out, o, r.off, r.off + r.len);
           o += r.len;
           tombs.push(r.seq);
+          if (r.seq > keptMax) keptMax = r.seq;
         }
         continue;
       }
@@ -1091,7 +1140,19 @@ export class FileStore extends IndexedStore {
         src.copy(out, o, r.off, r.off + r.len);
         moved.push([r.seq, o]);
         o += r.len;
+        if (r.seq > keptMax) keptMax = r.seq;
       }
+    }
+    if (maxSeq > keptMax) {
+      putMarker(out, o, REC_TOMB, maxSeq, maxTs);
+      o += REC_MIN;
+      tombs.push(maxSeq);
+    }
+    // the block's last state record: front removals are known only from it
+    // (its last sequence predates every later block, so it stays valid here)
+    if (lastState !== null) {
+      src.copy(out, o, lastState.off, lastState.off + lastState.len);
+      o += lastState.len;
     }
     const data = out.subarray(0, o);
     const tmp = join(this.mdir, `${mb.id}.blk.tmp`);
@@ -1121,14 +1182,27 @@ export class FileStore extends IndexedStore {
               mb.compacting = false;
               return;
             }
-            this.swapBlock(mb, fd, data, moved, tombs);
+            // not while a write is in flight: it may target this block's fd
+            this.whenNotWriting(() => this.swapBlock(mb, fd, data, moved, tombs));
           });
         });
       });
     });
   }
 
+  private whenNotWriting(f: () => void): void {
+    if (!this.writing) f();
+    else this.afterWrite.push(f);
+  }
+
   private swapBlock(mb: Block, fd: number, data: Buffer, moved: [number, number][], tombs: number[]): void {
+    if (mb.dead || this.closed) {
+      fs.close(fd, () => {});
+      mb.compacting = false;
+      return;
+    }
+    // erases queued for the old layout: what they erase was not copied
+    this.erases = this.erases.filter((x) => x.mb !== mb);
     const old = mb.fd;
     mb.fd = fd;
     fs.close(old, () => {});
@@ -1160,6 +1234,9 @@ export class FileStore extends IndexedStore {
       off += r.len;
     }
     this.writeIndex(mb, data, IdxBuilder.of(recs));
+    // nothing left worth keeping (a block of stale tombstones)
+    // (its max-sequence tombstone is carried by the state record killBlock writes)
+    if (mb.live === 0 && tombs.every((t) => t >= mb.first)) this.killBlock(mb);
   }
 
   private readWhole(mb: Block): Buffer {

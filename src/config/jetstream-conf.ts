@@ -368,6 +368,11 @@ export interface JetStreamConfig {
   /** where the stores live: <store_dir>/jetstream */
   storeDir: string;
   domain: string;
+  /**
+   * shown as compress_ok in /varz and /jsz: the reference passes its start
+   * config through only when both limits are set; the dynamic one drops it
+   */
+  compressOk: boolean;
 }
 
 /** The machine facts the dynamic limits come from (a seam for tests). */
@@ -459,12 +464,13 @@ export function resolveJetStreamConfig(o: Options, probe: SystemProbe = systemPr
       maxStore: maxStore >= 0 ? maxStore : diskAvailable(storeDir, probe),
       storeDir,
       domain: o.jetstreamDomain,
+      compressOk: false,
     };
   }
   // Both limits given: a store_dir still gets the subdirectory; without one
   // the reference uses <tmp>/jetstream (no "nats" in between).
   const storeDir = o.storeDir !== '' ? join(o.storeDir, JETSTREAM_STORE_DIR) : join(probe.tmpdir(), JETSTREAM_STORE_DIR);
-  return { maxMemory: maxMem, maxStore, storeDir, domain: o.jetstreamDomain };
+  return { maxMemory: maxMem, maxStore, storeDir, domain: o.jetstreamDomain, compressOk: true };
 }
 
 /**

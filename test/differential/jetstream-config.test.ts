@@ -7,6 +7,7 @@
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -169,6 +170,32 @@ describe('JetStream start-up lines and monitoring of an empty JetStream', () => 
       await ref.s.stop();
       if (ts !== ref) await ts.s.stop();
     }
+  });
+});
+
+describe('INFO with JetStream', () => {
+  it('advertises jetstream: true after max_payload', { timeout: 60_000 }, async () => {
+    const info = async (kind: ServerKind): Promise<string[]> => {
+      const s = await startServer(kind, ['-js', '-sd', mkdtempSync(join(tmpdir(), 'tsnats-jsi-'))]);
+      try {
+        const line = await new Promise<string>((resolve, reject) => {
+          const sock = connect(s.port, '127.0.0.1');
+          sock.once('data', (d) => {
+            resolve(d.toString('utf8'));
+            sock.destroy();
+          });
+          sock.once('error', reject);
+        });
+        const o = JSON.parse(line.slice(5)) as Record<string, unknown>;
+        assert.equal(o.jetstream, true);
+        return Object.keys(o).filter((k) => k !== 'tsnats');
+      } finally {
+        await s.stop();
+      }
+    };
+    const ref = await info('reference');
+    if (referenceOnly()) return;
+    assert.deepEqual(await info('tsnats'), ref);
   });
 });
 

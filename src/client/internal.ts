@@ -117,6 +117,46 @@ export class InternalClient extends Client {
     return delivered;
   }
 
+  /**
+   * Deliver to the subscribers of `dsubj` a message whose MSG line carries
+   * `subject` (a JetStream consumer delivering a stored message: the
+   * reference routes by the deliver subject and writes the original one,
+   * server/stream.go internalLoop's pa.deliver). Imports and routes see it
+   * as published on `dsubj`. Returns whether anyone got it.
+   */
+  publishAs(dsubj: string, subject: string, reply: string, hdr: Buffer | null, msg: Buffer): boolean {
+    if (this.closed) return false;
+    const hl = hdr === null ? 0 : hdr.length;
+    const size = hl + msg.length;
+    let payload: Buffer;
+    if (hl === 0) payload = msg;
+    else if (msg.length === 0) payload = hdr!;
+    else payload = Buffer.concat([hdr!, msg], size);
+    const hdb = hl > 0 ? String(hl) : '';
+    const szb = String(size);
+    setPubArgs(this, subject, reply, hdb, szb);
+    this.paHdr = hl > 0 ? hl : -1;
+    this.paSize = size;
+    this.publishing++;
+    let delivered = false;
+    try {
+      const acc = this.account;
+      const srv = this.server;
+      const r = acc.sublist.match(dsubj);
+      if (r.psubs.length > 0 || r.qsubs.length > 0) delivered = this.processMsgResults(r, payload, 0);
+      if (acc.crossAccount || srv.routesActive) {
+        setPubArgs(this, dsubj, reply, hdb, szb);
+        if (acc.crossAccount) delivered = processImports(this, acc, dsubj, reply, payload, 0, false, null) || delivered;
+        if (srv.routesActive) delivered = srv.routeMessage(this, payload, 0, r) || delivered;
+      }
+    } finally {
+      this.publishing--;
+    }
+    srv_flush(this);
+    if (this.publishing === 0 && this.deferred.length > 0) this.drainDeferred();
+    return delivered;
+  }
+
   /** Every delivery path ends here: hand the message to the subscription's callback. */
   override writeMsg(src: PubArgSource, sub: Subscription, buf: Buffer, start: number): void {
     const cb = sub.icb;

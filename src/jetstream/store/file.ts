@@ -905,14 +905,18 @@ export class FileStore extends IndexedStore {
       };
       next(null);
     };
+    // a block append is in flight (erase writes come back through writeNext too)
+    let inJob = false;
     const writeNext = (err: NodeJS.ErrnoException | null, n: number): void => {
       if (err) return fail(err);
-      if (i > 0 || n > 0) {
+      if (inJob) {
+        inJob = false;
         const j = jobs[i]!;
         j.mb.written = j.from + n;
         if (j.mb.written < j.to) {
           // short write: continue where it stopped
           j.from = j.mb.written;
+          inJob = true;
           return fileIo.write(j.mb.fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
         }
         i++;
@@ -920,6 +924,7 @@ export class FileStore extends IndexedStore {
       if (i < jobs.length) {
         const j = jobs[i]!;
         touched.add(j.mb);
+        inJob = true;
         return fileIo.write(j.mb.fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
       }
       if (e < erases.length) {

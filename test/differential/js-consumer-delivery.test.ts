@@ -1,0 +1,206 @@
+// Differential tests, JetStream consumer delivery semantics on tsnats and
+// nats-server 2.9.10: interest retention (a message goes once every
+// consumer acked it), ack policy all, max_ack_pending, last_per_subject,
+// headers_only, purge under a consumer, an ordered-consumer style ephemeral
+// (what the clients create), deliver groups.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Msg } from '@nats-io/transport-node';
+import { api, jsPub, mask, pull, seen, sleep, startBothJs, stopJs, type JsServer } from '../helpers/jetstream.js';
+
+let ref: JsServer | undefined;
+let ts: JsServer | undefined;
+
+before(async () => {
+  [ref, ts] = await startBothJs();
+});
+after(async () => {
+  await stopJs(ref);
+  await stopJs(ts);
+});
+
+type Step = [string, unknown];
+
+async function both(fn: (s: JsServer) => Promise<Step[]>): Promise<void> {
+  const r = await fn(ref!);
+  const t = await fn(ts!);
+  for (let i = 0; i < Math.max(r.length, t.length); i++) assert.deepEqual(t[i], r[i], `step ${r[i]?.[0] ?? t[i]?.[0]}`);
+}
+
+const C = (stream: string, config: Record<string, unknown>): Record<string, unknown> => ({ stream_name: stream, config });
+const data = (ms: Msg[]): Msg[] => ms.filter((m) => m.headers === undefined || m.headers.code === 0);
+
+describe('consumer delivery', () => {
+  it('interest retention: removed once every consumer acked', async () => {
+    await both(async (s) => {
+      const nc = s.nc;
+      const out: Step[] = [];
+      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
+      await api(nc, '$JS.API.STREAM.CREATE.I', { name: 'I', subjects: ['i.>'], retention: 'interest', storage: 'memory' });
+      step('no interest pub', await jsPub(nc, 'i.a', 'lost'));
+      step('A', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.I.A', C('I', { durable_name: 'A', ack_policy: 'explicit' })));
+      step('B', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.I.B', C('I', { durable_name: 'B', ack_policy: 'explicit', filter_subject: 'i.b' })));
+      for (const subj of ['i.a', 'i.b', 'i.a', 'i.b']) await jsPub(nc, subj, subj);
+      step('info', await api(nc, '$JS.API.STREAM.INFO.I'));
+      const a = data(await pull(nc, 'I', 'A', { batch: 4, expires: 1e9 }, { ms: 1200, count: 4 }));
+      step('A got', a.map(seen));
+      for (const m of a) await nc.request(m.reply!, '', { timeout: 2000 });
+      step('after A acks', await api(nc, '$JS.API.STREAM.INFO.I'));
+      const b = data(await pull(nc, 'I', 'B', { batch: 1, expires: 1e9 }, { ms: 1200, count: 1 }));
+      await nc.request(b[0].reply!, '+ACK', { timeout: 2000 });
+      step('after B ack', await api(nc, '$JS.API.STREAM.INFO.I'));
+      step('delete B', await api(nc, '$JS.API.CONSUMER.DELETE.I.B'));
+      step('after delete B', await api(nc, '$JS.API.STREAM.INFO.I'));
+      await api(nc, '$JS.API.STREAM.DELETE.I');
+      return out;
+    });
+  });
+
+  it('ack all, max_ack_pending, nak/term of unknown sequences', async () => {
+    await both(async (s) => {
+      const nc = s.nc;
+      const out: Step[] = [];
+      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
+      await api(nc, '$JS.API.STREAM.CREATE.AA', { name: 'AA', subjects: ['aa'], storage: 'memory' });
+      for (let i = 0; i < 6; i++) await jsPub(nc, 'aa', `m${i}`);
+      step('create', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.AA.C', C('AA', { durable_name: 'C', ack_policy: 'all', max_ack_pending: 3 })));
+      const got = data(await pull(nc, 'AA', 'C', { batch: 6, expires: 500e6 }, { ms: 800 }));
+      step('stalled at max_ack_pending', got.map(seen));
+      step('info stalled', await api(nc, '$JS.API.CONSUMER.INFO.AA.C'));
+      await nc.request(got[1].reply!, '+ACK', { timeout: 2000 });
+      step('info ack 2 of 3', await api(nc, '$JS.API.CONSUMER.INFO.AA.C'));
+      nc.publish('$JS.ACK.AA.C.1.99.99.0.0', '-NAK');
+      nc.publish('$JS.ACK.AA.C.1.99.99.0.0', '+TERM');
+      nc.publish('$JS.ACK.AA.C.1.99.99.0.0', '+WPI');
+      await nc.flush();
+      await sleep(50);
+      step('info after unknown', await api(nc, '$JS.API.CONSUMER.INFO.AA.C'));
+      const rest = data(await pull(nc, 'AA', 'C', { batch: 6, expires: 500e6 }, { ms: 800 }));
+      step('rest', rest.map(seen));
+      await api(nc, '$JS.API.STREAM.DELETE.AA');
+      return out;
+    });
+  });
+
+  it('last_per_subject, headers_only, purge', async () => {
+    await both(async (s) => {
+      const nc = s.nc;
+      const out: Step[] = [];
+      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
+      await api(nc, '$JS.API.STREAM.CREATE.L', { name: 'L', subjects: ['l.>'], storage: 'memory' });
+      for (const [subj, d] of [['l.a', '1'], ['l.b', '2'], ['l.a', '3'], ['l.c', '4'], ['l.b', '5']]) await jsPub(nc, subj, d, { 'X-N': d });
+      step('lps', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.L.P', C('L', { durable_name: 'P', deliver_policy: 'last_per_subject', filter_subject: 'l.*', ack_policy: 'none', headers_only: true })));
+      step('lps msgs', data(await pull(nc, 'L', 'P', { batch: 10, expires: 400e6 }, { ms: 700 })).map(seen));
+      step('lps info', await api(nc, '$JS.API.CONSUMER.INFO.L.P'));
+      step('D', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.L.D', C('L', { durable_name: 'D', ack_policy: 'explicit' })));
+      const two = data(await pull(nc, 'L', 'D', { batch: 2, expires: 400e6 }, { ms: 700, count: 2 }));
+      step('D two', two.map(seen));
+      step('purge', await api(nc, '$JS.API.STREAM.PURGE.L', { filter: 'l.a' }));
+      step('D after purge', await api(nc, '$JS.API.CONSUMER.INFO.L.D'));
+      step('purge all', await api(nc, '$JS.API.STREAM.PURGE.L'));
+      step('D after purge all', await api(nc, '$JS.API.CONSUMER.INFO.L.D'));
+      await jsPub(nc, 'l.z', 'after');
+      step('D next', data(await pull(nc, 'L', 'D', { batch: 1, expires: 400e6 }, { ms: 700, count: 1 })).map(seen));
+      await api(nc, '$JS.API.STREAM.DELETE.L');
+      return out;
+    });
+  });
+
+  it('ordered-consumer style ephemeral and deliver groups', async () => {
+    await both(async (s) => {
+      const nc = s.nc;
+      const out: Step[] = [];
+      const step = (label: string, v: unknown, names: string[] = []): void => void out.push([label, mask(v, names)]);
+      await api(nc, '$JS.API.STREAM.CREATE.O', { name: 'O', subjects: ['o.>'], storage: 'file' });
+      for (let i = 1; i <= 3; i++) await jsPub(nc, `o.${i}`, `m${i}`);
+      const got: Msg[] = [];
+      const sub = nc.subscribe('ord.in', { callback: (_e, m) => void got.push(m) });
+      await nc.flush();
+      const oc = await api(nc, '$JS.API.CONSUMER.CREATE.O', C('O', {
+        deliver_subject: 'ord.in',
+        deliver_policy: 'by_start_sequence',
+        opt_start_seq: 2,
+        ack_policy: 'none',
+        max_deliver: 1,
+        flow_control: true,
+        idle_heartbeat: 5e9,
+        mem_storage: true,
+        num_replicas: 1,
+      }));
+      const name = String(oc.name);
+      step('ordered create', oc, [name]);
+      await sleep(300);
+      step('ordered got', data(got).map(seen), [name]);
+      step('ordered info', await api(nc, `$JS.API.CONSUMER.INFO.O.${name}`), [name]);
+      sub.unsubscribe();
+      const q1: Msg[] = [];
+      const q2: Msg[] = [];
+      const s1 = nc.subscribe('grp.in', { queue: 'g', callback: (_e, m) => void q1.push(m) });
+      const s2 = nc.subscribe('grp.in', { queue: 'g', callback: (_e, m) => void q2.push(m) });
+      await nc.flush();
+      step('group create', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.O.G', C('O', { durable_name: 'G', deliver_subject: 'grp.in', deliver_group: 'g', ack_policy: 'explicit' })));
+      await sleep(300);
+      step('group total', q1.length + q2.length);
+      step('group info', await api(nc, '$JS.API.CONSUMER.INFO.O.G'));
+      step('group wrong', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.O.G', C('O', { durable_name: 'G', deliver_subject: 'grp.other', deliver_group: 'g', ack_policy: 'explicit' })));
+      s1.unsubscribe();
+      s2.unsubscribe();
+      await nc.flush();
+      step('group moved', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.O.G', C('O', { durable_name: 'G', deliver_subject: 'grp.other', deliver_group: 'g', ack_policy: 'explicit' })));
+      await api(nc, '$JS.API.STREAM.DELETE.O');
+      return out;
+    });
+  });
+
+  it('+NXT, replay original, stream delete with consumers', async () => {
+    await both(async (s) => {
+      const nc = s.nc;
+      const out: Step[] = [];
+      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
+      const adv: Msg[] = [];
+      const as = nc.subscribe('$JS.EVENT.ADVISORY.CONSUMER.>', { callback: (_e, m) => void adv.push(m) });
+      await api(nc, '$JS.API.STREAM.CREATE.X', { name: 'X', subjects: ['x.>'], storage: 'memory' });
+      for (let i = 1; i <= 3; i++) {
+        await jsPub(nc, `x.${i}`, `m${i}`);
+        await sleep(250);
+      }
+      await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.X.P', C('X', { durable_name: 'P', ack_policy: 'explicit' }));
+      const first = data(await pull(nc, 'X', 'P', { batch: 1, expires: 1e9 }, { ms: 1200, count: 1 }));
+      const inbox = '_INBOX.nxt';
+      const nxt: Msg[] = [];
+      const ns = nc.subscribe(inbox, { callback: (_e, m) => void nxt.push(m) });
+      await nc.flush();
+      nc.publish(first[0].reply!, '+NXT {"batch":2}', { reply: inbox });
+      await sleep(300);
+      step('+NXT', nxt.map(seen));
+      step('info after +NXT', await api(nc, '$JS.API.CONSUMER.INFO.X.P'));
+      ns.unsubscribe();
+      const times: number[] = [];
+      const got: Msg[] = [];
+      const rs = nc.subscribe('rp.in', {
+        callback: (_e, m) => {
+          got.push(m);
+          times.push(Date.now());
+        },
+      });
+      await nc.flush();
+      step('replay create', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.X.R', C('X', { durable_name: 'R', deliver_subject: 'rp.in', replay_policy: 'original' })));
+      const end = Date.now() + 2000;
+      while (got.length < 3 && Date.now() < end) await sleep(20);
+      step('replay got', data(got).map(seen));
+      const gaps = times.slice(1).map((t, i) => t - times[i]);
+      step('replay spaced as stored', gaps.length === 2 && gaps.every((g) => g >= 180 && g < 600));
+      rs.unsubscribe();
+      await sleep(50);
+      adv.length = 0;
+      step('delete stream', await api(nc, '$JS.API.STREAM.DELETE.X'));
+      await sleep(100);
+      const evs = adv.map((m) => ({ subject: m.subject, body: mask(JSON.parse(new TextDecoder().decode(m.data))) }));
+      evs.sort((a, b) => (a.subject < b.subject ? -1 : 1));
+      step('consumer advisories on stream delete', evs);
+      as.unsubscribe();
+      return out;
+    });
+  });
+});

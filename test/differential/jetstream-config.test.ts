@@ -114,6 +114,27 @@ describe('JetStream start-up lines and monitoring of an empty JetStream', () => 
     assert.deepEqual(shut(ts.stderr().split('\n')), shut(ref.stderr().split('\n')), 'Starting / shutdown lines');
   });
 
+  it('tsnats logs the reference start and shutdown lines', { timeout: 60_000 }, async () => {
+    const run = async (kind: ServerKind, extra: string[]): Promise<string[]> => {
+      const sd = mkdtempSync(join(tmpdir(), `tsnats-jsl-${kind}-`));
+      const s = await startServer(kind, ['-js', '-sd', sd, '-n', 'lines-1', ...extra]);
+      await s.stop();
+      return s
+        .stderr()
+        .split('\n')
+        .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '').replaceAll(sd, '<sd>'))
+        .filter((l) => l.startsWith('[INF]') && !/Version|Git:|ID:|Listening|Starting nats|Server is ready|Exiting|Initiating Shutdown|Starting http/.test(l))
+        // free disk space moves between two readings
+        .map((l) => l.replace(/(Max Storage: +)\S+ \S+/, '$1*'));
+    };
+    for (const extra of [[], ['-c', writeConfig('jetstream { max_mem: "64M", max_file: "1G", domain: hub }\n')]]) {
+      const ref = await run('reference', extra);
+      assert.ok(ref.includes('[INF] ---------------- JETSTREAM ----------------'), ref.join('\n'));
+      if (referenceOnly()) continue;
+      assert.deepEqual(await run('tsnats', extra), ref);
+    }
+  });
+
   it('the banner: jetStreamStartLines prints what the reference prints', { timeout: 60_000 }, async () => {
     const sd = mkdtempSync(join(tmpdir(), 'tsnats-jsb-'));
     const ref = await startServer('reference', ['-js', '-sd', sd]);

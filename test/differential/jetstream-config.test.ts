@@ -48,9 +48,8 @@ describe('JetStream start-up failures', () => {
     ['default_js_domain of a JetStream account', 'accounts { B { jetstream: enabled } }\ndefault_js_domain: { B: "x" }\n'],
     ['JetStream on the system account', `accounts { S { jetstream: enabled } }\nsystem_account: S\njetstream { store_dir: "${join(dir, 'sys')}" }\n`],
     ['store_dir is a file', `jetstream { store_dir: "${file}" }\n`],
-    // (a store_dir that cannot be created, e.g. under /proc: prepareStoreDir in
-    // test/unit/config/jetstream-conf.test.ts; Node's recursive mkdirSync never
-    // returns there, so the runtime must use config/jetstream-conf.ts mkdirAll)
+    // Node's recursive mkdirSync never returns here: config/jetstream-conf.ts mkdirAll walks it as Go does
+    ['store_dir cannot be created', 'jetstream { store_dir: "/proc/tsnats-nope" }\n'],
     ['bad size', 'jetstream { max_file_store: "12Q" }\n'],
     ['bad account limit', 'accounts { A { jetstream { max_streams: "x" } } }\n'],
   ];

@@ -256,7 +256,8 @@ export function parseJetStreamForAccount(n: ConfNode, acc: AccountConfig, issues
     const s = n.value.toLowerCase();
     if (s === 'enabled' || s === 'enable') acc.jetstream = { '': dynamicJetStreamAccountLimits() };
     else if (s === 'disabled' || s === 'disable') acc.jetstream = null;
-    else issues.error(n, `Expected 'enabled' or 'disabled' for string value, got '${n.value}'`);
+    // the reference hands this function an unwrapped value: no token, no position
+    else issues.error(undefined, `Expected 'enabled' or 'disabled' for string value, got '${n.value}'`);
   } else if (n.kind === 'map') {
     const lim = dynamicJetStreamAccountLimits();
     for (const [key, v] of n.value) {
@@ -280,7 +281,7 @@ export function parseJetStreamForAccount(n: ConfNode, acc: AccountConfig, issues
     }
     acc.jetstream = { '': lim };
   } else {
-    issues.error(n, `Expected map, bool or string to define JetStream, got ${goType(n)}`);
+    issues.error(undefined, `Expected map, bool or string to define JetStream, got ${goType(n)}`);
   }
 }
 

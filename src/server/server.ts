@@ -681,6 +681,8 @@ export class Server {
       if (o.allowNonTLS) info.tls_available = true;
     }
     info.max_payload = o.maxPayload;
+    // server/server.go Info.JetStream (omitempty): JetStream is running here
+    if (this.jetstream !== null) info.jetstream = true;
     info.client_id = c.cid;
     info.client_ip = c.host;
     if (c.nonce !== '') info.nonce = c.nonce;

@@ -1,0 +1,93 @@
+// The system account in a cluster of a tsnats node and a nats-server 2.9.10
+// node: events published on one node reach system account subscribers on
+// the other, a PING is answered by both servers, and an account user's
+// CONNZ request (imported from the system account) is answered by both.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { startNode, waitFor, type ClusterNode } from './cluster-helpers.js';
+
+const ACCOUNTS = `
+accounts {
+  A { users [{user: a, password: a}] }
+  SYS { users [{user: sys, password: sys}] }
+}
+system_account: SYS
+`;
+
+/** Every answer to a request on `subject` within `ms`. */
+async function gather(nc: NatsConnection, subject: string, body = '', ms = 1500): Promise<Msg[]> {
+  const inbox = createInbox();
+  const out: Msg[] = [];
+  const sub = nc.subscribe(inbox, { callback: (_e, m) => void out.push(m) });
+  await nc.flush();
+  nc.publish(subject, body, { reply: inbox });
+  await new Promise((r) => setTimeout(r, ms));
+  sub.unsubscribe();
+  return out;
+}
+
+const serverName = (m: Msg): string => (JSON.parse(m.string()) as { server: { name: string } }).server.name;
+
+test('system account across a route between tsnats and nats-server', async () => {
+  const nodes: ClusterNode[] = [];
+  const conns: NatsConnection[] = [];
+  try {
+    const G = await startNode('reference', { name: 'G', cluster: 'sys', extraConf: ACCOUNTS });
+    nodes.push(G);
+    const T = await startNode('tsnats', { name: 'T', cluster: 'sys', routes: [G.routeURL], extraConf: ACCOUNTS, process: true });
+    nodes.push(T);
+    const sysG = await connect({ servers: G.url, user: 'sys', pass: 'sys' });
+    const sysT = await connect({ servers: T.url, user: 'sys', pass: 'sys' });
+    conns.push(sysG, sysT);
+
+    // both servers answer a PING wherever it is sent (the route carries the interest both ways)
+    await waitFor('both servers answer a PING from G', async () => (await gather(sysG, '$SYS.REQ.SERVER.PING', '', 500)).length === 2, 20_000);
+    const fromT = await gather(sysT, '$SYS.REQ.SERVER.PING.VARZ');
+    assert.deepEqual(fromT.map(serverName).sort(), ['G', 'T']);
+    for (const m of fromT) assert.ok((JSON.parse(m.string()) as { data?: { server_name: string } }).data !== undefined);
+
+    // a CONNECT event of a client of T reaches the system account subscriber on G
+    const events: Msg[] = [];
+    sysG.subscribe('$SYS.ACCOUNT.A.>', { callback: (_e, m) => void events.push(m) });
+    await sysG.flush();
+    await new Promise((r) => setTimeout(r, 300));
+    const a = await connect({ servers: T.url, user: 'a', pass: 'a', name: 'client-on-T' });
+    conns.push(a);
+    await waitFor('CONNECT on G', () => events.some((m) => m.subject === '$SYS.ACCOUNT.A.CONNECT'));
+    const ev = JSON.parse(events.find((m) => m.subject === '$SYS.ACCOUNT.A.CONNECT')!.string()) as {
+      type: string;
+      server: { name: string; cluster: string };
+      client: { name: string; acc: string };
+    };
+    assert.equal(ev.type, 'io.nats.server.advisory.v1.client_connect');
+    assert.equal(ev.server.name, 'T');
+    assert.equal(ev.server.cluster, 'sys');
+    assert.equal(ev.client.name, 'client-on-T');
+
+    // a user of A on G asks for its account's connections: both servers answer, T lists the client
+    const aG = await connect({ servers: G.url, user: 'a', pass: 'a' });
+    conns.push(aG);
+    const connz = await gather(aG, '$SYS.REQ.ACCOUNT.PING.CONNZ');
+    assert.deepEqual(connz.map(serverName).sort(), ['G', 'T']);
+    const tAnswer = JSON.parse(connz.find((m) => serverName(m) === 'T')!.string()) as { data: { connections: { name?: string }[] } };
+    assert.deepEqual(
+      tAnswer.data.connections.map((c) => c.name),
+      ['client-on-T'],
+    );
+
+    // T's STATSZ counts G once it heard G's
+    await waitFor('T sees two active servers', async () => {
+      const r = await gather(sysT, `$SYS.REQ.SERVER.PING.STATSZ`, JSON.stringify({ server_name: 'T' }), 300);
+      return r.length === 1 && (JSON.parse(r[0]!.string()) as { statsz: { active_servers: number } }).statsz.active_servers === 2;
+    }, 20_000);
+
+    // the DISCONNECT of the client of T reaches G as well
+    await a.close();
+    await waitFor('DISCONNECT on G', () => events.some((m) => m.subject === '$SYS.ACCOUNT.A.DISCONNECT'));
+  } finally {
+    await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
+    for (const n of nodes.reverse()) await n.stop();
+  }
+});

@@ -86,6 +86,16 @@ test('system account across a route between tsnats and nats-server', async () =>
     // the DISCONNECT of the client of T reaches G as well
     await a.close();
     await waitFor('DISCONNECT on G', () => events.some((m) => m.subject === '$SYS.ACCOUNT.A.DISCONNECT'));
+
+    // T's SHUTDOWN leaves before its routes close
+    const shutdowns: Msg[] = [];
+    sysG.subscribe('$SYS.SERVER.*.SHUTDOWN', { callback: (_e, m) => void shutdowns.push(m) });
+    await sysG.flush();
+    await sysT.close();
+    await T.stop();
+    nodes.pop();
+    await waitFor('SHUTDOWN of T on G', () => shutdowns.length > 0);
+    assert.equal((JSON.parse(shutdowns[0]!.string()) as { name: string }).name, 'T');
   } finally {
     await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
     for (const n of nodes.reverse()) await n.stop();

@@ -223,3 +223,46 @@ test('system account: malformed request bodies get the reference errors', async 
     { config: CONFIG },
   );
 });
+
+test('system account: the default $SYS, a configured one, and no_system_account', async () => {
+  const scenario = async (t: Parameters<Parameters<typeof onBoth>[0]>[0]): Promise<Record<string, Shape>> => {
+    const g = await t.connect();
+    const out: Record<string, Shape> = {};
+    out['ACCOUNT.PING.CONNZ'] = await ask(g, '$SYS.REQ.ACCOUNT.PING.CONNZ');
+    out['SERVER.PING.CONNZ'] = await ask(g, '$SYS.REQ.SERVER.PING.CONNZ', JSON.stringify({ limit: 1 }));
+    out['ACCOUNT.PING.STATZ'] = await ask(g, '$SYS.REQ.ACCOUNT.PING.STATZ');
+    out['SERVER.PING'] = await ask(g, '$SYS.REQ.SERVER.PING');
+    return out;
+  };
+  const dflt = await onBoth(scenario, {});
+  assert.equal((dflt['ACCOUNT.PING.CONNZ'] as [string, unknown][])[1]![0], 'data');
+  const none = await onBoth(scenario, { config: 'no_system_account: true\n' });
+  assert.match(String(none['ACCOUNT.PING.CONNZ']), /^error:/);
+  await onBoth(
+    async (t) => {
+      const sys = await t.connect({ user: 'op', pass: 'op' });
+      const a = await t.connect({ user: 'u', pass: 'u' });
+      const events: Msg[] = [];
+      sys.subscribe('$SYS.ACCOUNT.>', { callback: (_e, m) => void events.push(m) });
+      await sys.flush();
+      const b = await t.connect({ user: 'u', pass: 'u', name: 'late' });
+      await b.close();
+      const deadline = Date.now() + 5000;
+      while (!events.some((m) => m.subject.endsWith('.DISCONNECT')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      return {
+        varz: await ask(sys, '$SYS.REQ.SERVER.PING.VARZ'),
+        fromU: await ask(a, '$SYS.REQ.ACCOUNT.PING.STATZ'),
+        events: [...new Set(events.map((m) => m.subject))].sort(),
+      };
+    },
+    {
+      config: `
+accounts {
+  OPS { users [{user: op, password: op}] }
+  U { users [{user: u, password: u}] }
+}
+system_account: OPS
+`,
+    },
+  );
+});

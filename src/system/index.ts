@@ -170,6 +170,10 @@ export class SystemAccountService implements SystemService, SystemContext {
   latencyBackendError(rsi: ServiceImport, timeout: boolean): void {
     if (!this.stopped) this.latency.backendError(rsi, timeout);
   }
+
+  latencyRemoteResponse(responder: Client, reply: string, startMs: number): void {
+    if (!this.stopped) this.latency.remoteResponse(responder, reply, startMs);
+  }
 }
 
 /** The factory src/main.ts and src/index.ts register (server/features.ts registerSystem). */

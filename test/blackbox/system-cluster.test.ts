@@ -101,3 +101,64 @@ test('system account across a route between tsnats and nats-server', async () =>
     for (const n of nodes.reverse()) await n.stop();
   }
 });
+
+const LATENCY_ACCOUNTS = `
+accounts {
+  SVC {
+    users [{user: s, password: s}]
+    exports [{service: "svc.echo", latency: {sampling: 100, subject: "lat.results"}}]
+  }
+  C {
+    users [{user: c, password: c}]
+    imports [{service: {account: SVC, subject: "svc.echo"}}]
+  }
+  SYS { users [{user: sys, password: sys}] }
+}
+system_account: SYS
+`;
+
+test('service latency across a route: requester and responder on different servers, either way', async () => {
+  const nodes: ClusterNode[] = [];
+  const conns: NatsConnection[] = [];
+  try {
+    const G = await startNode('reference', { name: 'G', cluster: 'lat', extraConf: LATENCY_ACCOUNTS });
+    nodes.push(G);
+    const T = await startNode('tsnats', { name: 'T', cluster: 'lat', routes: [G.routeURL], extraConf: LATENCY_ACCOUNTS, process: true });
+    nodes.push(T);
+    for (const [responderNode, requesterNode] of [
+      [G, T],
+      [T, G],
+    ] as const) {
+      const s = await connect({ servers: responderNode.url, user: 's', pass: 's', name: `responder-on-${responderNode.spec.name}` });
+      conns.push(s);
+      const sub = s.subscribe('svc.echo', { callback: (_e, m) => void m.respond('pong') });
+      const results: Msg[] = [];
+      const lat = s.subscribe('lat.results', { callback: (_e, m) => void results.push(m) });
+      await s.flush();
+      const c = await connect({ servers: requesterNode.url, user: 'c', pass: 'c' });
+      conns.push(c);
+      await waitFor('the service is reachable from the requester', async () => {
+        try {
+          return (await c.request('svc.echo', 'ping', { timeout: 500 })).string() === 'pong';
+        } catch {
+          return false;
+        }
+      });
+      await waitFor(`a latency result (responder on ${responderNode.spec.name})`, () => results.length > 0);
+      const r = JSON.parse(results[0]!.string()) as { type: string; status: number; requestor: { acc: string }; responder: { server: string; name: string } };
+      assert.equal(r.type, 'io.nats.server.metric.v1.service_latency');
+      assert.equal(r.status, 200);
+      assert.equal(r.requestor.acc, 'C');
+      // the responder's part was measured by its own server and merged by the requester's
+      assert.equal(r.responder.server, responderNode.spec.name);
+      assert.equal(r.responder.name, `responder-on-${responderNode.spec.name}`);
+      sub.unsubscribe();
+      lat.unsubscribe();
+      await s.close();
+      await c.close();
+    }
+  } finally {
+    await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
+    for (const n of nodes.reverse()) await n.stop();
+  }
+});

@@ -109,8 +109,11 @@ export class SystemAccountService implements SystemService, SystemContext {
     this.requests.start();
     startUserInfo(this);
     this.latency.start();
-    this.srv.reloadHooks.push(() => {
-      if (!this.stopped) this.events.sendStatsz(`$SYS.SERVER.${this.srv.serverId}.STATSZ`);
+    // server/reload.go: a reload that changes what STATSZ reports (tags, JetStream) announces it
+    this.srv.reloadHooks.push((_plan, old) => {
+      const o = this.srv.opts;
+      const changed = old.jetstream !== o.jetstream || old.tags.length !== o.tags.length || old.tags.some((t, i) => o.tags[i] !== t);
+      if (changed && !this.stopped) this.events.sendStatsz(`$SYS.SERVER.${this.srv.serverId}.STATSZ`);
     });
   }
 

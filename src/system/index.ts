@@ -23,7 +23,7 @@ import { Events } from './events.js';
 import { Requests } from './requests.js';
 import { setupSystemImports } from './imports.js';
 import { startUserInfo } from './userinfo.js';
-import { LatencyTracker } from './latency.js';
+import { LatencyTracker, getHash } from './latency.js';
 
 interface Pending {
   subject: string;
@@ -36,6 +36,7 @@ interface Pending {
 export class SystemAccountService implements SystemService, SystemContext {
   readonly client: InternalClient;
   readonly ids = new EventIds();
+  readonly hash: string;
   readonly events: Events;
   private readonly requests: Requests;
   readonly latency: LatencyTracker;
@@ -50,6 +51,7 @@ export class SystemAccountService implements SystemService, SystemContext {
     readonly srv: Server,
     readonly sysAcc: Account,
   ) {
+    this.hash = getHash(srv.serverName);
     this.client = new InternalClient(srv, sysAcc, 'System');
     // server/server.go createInternalClient: the system client does not hear itself
     this.client.echo = false;

@@ -150,17 +150,13 @@ interface Measurement {
 }
 
 export class LatencyTracker {
-  /** the reply suffix that brings remote measurements back to this server */
-  readonly hash: string;
   /** tracked responses from another server, waiting for its M2, by reply */
   private readonly awaiting = new Map<string, { se: ServiceExport; m1: Measurement }>();
 
-  constructor(private readonly ctx: SystemContext) {
-    this.hash = getHash(ctx.srv.serverName);
-  }
+  constructor(private readonly ctx: SystemContext) {}
 
   start(): void {
-    this.ctx.subscribe(`$SYS.LATENCY.M2.${this.hash}`, (_s, _subj, _r, _h, msg) => this.remoteLatencyUpdate(msg));
+    this.ctx.subscribe(`$SYS.LATENCY.M2.${this.ctx.hash}`, (_s, _subj, _r, _h, msg) => this.remoteLatencyUpdate(msg));
   }
 
   stop(): void {
@@ -175,7 +171,7 @@ export class LatencyTracker {
   }
 
   suffix(): string {
-    return `.${this.hash}.T`;
+    return `.${this.ctx.hash}.T`;
   }
 
   /** server/accounts.go sendBadRequestTrackingLatency: a tracked request without a reply. */

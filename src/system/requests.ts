@@ -214,6 +214,9 @@ export class Requests {
     };
     ctx.subscribe('$SYS.REQ.ACCOUNT.PING.STATZ', (_s, subject, reply, hdr, msg) => this.zReq(statzPing, subject, reply, hdr, msg));
     ctx.subscribe('$SYS.REQ.ACCOUNT.NSUBS', (_s, _subject, reply, _h, msg) => this.nsubsRequest(reply, msg));
+    // server/events.go debugSubscribers: local only, answered with the cluster's count
+    ctx.subscribe('$SYS.DEBUG.SUBSCRIBERS', (_s, _subject, reply, hdr, msg) => this.debugSubscribers(reply, hdr, msg), true);
+    ctx.subscribe(`$SYS._INBOX.${this.ctx.hash}.*`, (_s, subject, _r, _h, msg) => this.inboxReply(subject, msg));
   }
 
   /** /jsz: JetStream's own, or the document the reference shows with it off. */
@@ -318,6 +321,83 @@ export class Requests {
     this.events.sendAccConnsUpdate(a, [reply]);
   }
 
+  /** answers to our own requests ($SYS._INBOX.<hash>.<id>), by inbox */
+  private readonly inboxes = new Map<string, (msg: Buffer) => void>();
+
+  private inboxReply(subject: string, msg: Buffer): void {
+    this.inboxes.get(subject)?.(msg);
+  }
+
+  /**
+   * server/events.go debugSubscribers: the number of subscribers of a
+   * subject (and optional queue group, "subject queue") in the requester's
+   * account, here and, asked with NSUBS, on the other servers (500 ms).
+   */
+  private debugSubscribers(reply: string, hdr: Buffer | null, msg: Buffer): void {
+    const srv = this.ctx.srv;
+    const src = this.ctx.client.source;
+    if (reply === '' || src === null || (src as unknown as { kind: number }).kind !== Kind.CLIENT) return;
+    let accName = (src as unknown as { account: { name: string } }).account.name;
+    if (hdr !== null) {
+      const v = getHeader(hdr.toString('latin1'), 'Nats-Request-Info');
+      if (v !== null) {
+        try {
+          const ci = JSON.parse(v) as { acc?: unknown; svc?: unknown };
+          if (typeof ci.svc === 'string' && ci.svc !== '') accName = ci.svc;
+          else if (typeof ci.acc === 'string' && ci.acc !== '') accName = ci.acc;
+        } catch {
+          return;
+        }
+      }
+    }
+    const acc = srv.accounts.get(accName);
+    if (acc === undefined) return;
+    const args = msg.toString('latin1').trim().split(' ');
+    const subject = args[0] ?? '';
+    const queue = args.length > 1 ? args[1]! : null;
+    let n = this.countSubs(acc, subject, queue);
+    const expected = this.events.servers.size;
+    if (expected === 0) {
+      this.ctx.send(reply, '', Buffer.from(String(n)));
+      return;
+    }
+    const inbox = `$SYS._INBOX.${this.ctx.hash}.${randomToken(8)}`;
+    let got = 0;
+    const finish = (): void => {
+      if (!this.inboxes.delete(inbox)) return;
+      clearTimeout(timer);
+      this.ctx.send(reply, '', Buffer.from(String(n)));
+    };
+    const timer = setTimeout(finish, 500);
+    timer.unref();
+    this.inboxes.set(inbox, (m) => {
+      const v = Number.parseInt(m.toString('latin1'), 10);
+      if (Number.isSafeInteger(v)) n += v;
+      if (++got >= expected) finish();
+    });
+    const req: Record<string, unknown> = { acc: acc.name, subject };
+    if (queue !== null) req.queue = Buffer.from(queue, 'latin1').toString('base64');
+    this.ctx.send('$SYS.REQ.ACCOUNT.NSUBS', inbox, encode(req));
+  }
+
+  /** server/events.go totalSubs: client subscriptions of `acc` matching `subject` (and `queue`). */
+  private countSubs(acc: import('../accounts/account.js').Account, subject: string, queue: string | null): number {
+    let n = 0;
+    const counts = (s: Subscription): boolean => s.client.kind === Kind.CLIENT && !(s.client instanceof InternalClient);
+    if (subject !== '' && subjectIsLiteral(subject)) {
+      const r = acc.sublist.match(subject);
+      if (queue === null) for (const s of r.psubs) if (counts(s)) n++;
+      for (const q of r.qsubs) for (const s of q) if (counts(s) && (queue === null || s.queue === queue)) n++;
+    } else {
+      for (const s of acc.sublist.all()) {
+        if (!counts(s) || !subjectIsSubsetMatch(s.subject, subject)) continue;
+        if (queue !== null && s.queue !== queue) continue;
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** server/events.go nsubsRequest: how many local client subscriptions match. */
   private nsubsRequest(reply: string, msg: Buffer): void {
     const srv = this.ctx.srv;
@@ -336,20 +416,7 @@ export class Requests {
     }
     const acc = srv.accounts.get(str(m, 'acc'));
     if (acc === undefined || acc.numClients === 0) return;
-    const subject = str(m, 'subject');
-    let n = 0;
-    const counts = (s: Subscription): boolean => s.client.kind === Kind.CLIENT && !(s.client instanceof InternalClient);
-    if (subjectIsLiteral(subject) && subject !== '') {
-      const r = acc.sublist.match(subject);
-      if (queue === null) for (const s of r.psubs) if (counts(s)) n++;
-      for (const q of r.qsubs) for (const s of q) if (counts(s) && (queue === null || s.queue === queue)) n++;
-    } else {
-      for (const s of acc.sublist.all()) {
-        if (!counts(s) || !subjectIsSubsetMatch(s.subject, subject)) continue;
-        if (queue !== null && s.queue !== queue) continue;
-        n++;
-      }
-    }
+    const n = this.countSubs(acc, str(m, 'subject'), queue);
     if (reply !== '') this.ctx.send(reply, '', Buffer.from(String(n)));
   }
 }
@@ -448,6 +515,13 @@ function acceptEncoding(hdr: Buffer): 'gzip' | 'identity' | null {
   if (ae.includes('snappy') || ae.includes('s2')) return null;
   if (ae.includes('gzip')) return 'gzip';
   return 'identity';
+}
+
+function randomToken(n: number): string {
+  const digits = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  let out = '';
+  for (let i = 0; i < n; i++) out += digits[Math.floor(Math.random() * 62)];
+  return out;
 }
 
 function goNow(): string {

@@ -48,6 +48,14 @@ test('system account across a route between tsnats and nats-server', async () =>
     assert.deepEqual(fromT.map(serverName).sort(), ['G', 'T']);
     for (const m of fromT) assert.ok((JSON.parse(m.string()) as { data?: { server_name: string } }).data !== undefined);
 
+    // $SYS.DEBUG.SUBSCRIBERS counts the cluster's subscribers (NSUBS to the other servers)
+    sysG.subscribe('dbg.x');
+    sysT.subscribe('dbg.x');
+    await sysG.flush();
+    await sysT.flush();
+    assert.equal((await sysT.request('$SYS.DEBUG.SUBSCRIBERS', 'dbg.x', { timeout: 5000 })).string(), '2');
+    assert.equal((await sysG.request('$SYS.DEBUG.SUBSCRIBERS', 'dbg.x', { timeout: 5000 })).string(), '2');
+
     // a CONNECT event of a client of T reaches the system account subscriber on G
     const events: Msg[] = [];
     sysG.subscribe('$SYS.ACCOUNT.A.>', { callback: (_e, m) => void events.push(m) });

@@ -191,6 +191,15 @@ test('system account: account requests and the imports every account has', async
         .request('$SYS.REQ.ACCOUNT.NSUBS', JSON.stringify({ acc: 'A', subject: 'foo.bar' }), { timeout: 3000 })
         .then((m) => m.string())
         .catch((e: Error) => `error:${e.message}`);
+      sys.subscribe('dbg.x');
+      sys.subscribe('dbg.*', { queue: 'q' });
+      await sys.flush();
+      for (const body of ['dbg.x', 'dbg.x q', 'dbg.>', 'nothing']) {
+        out[`DEBUG.SUBSCRIBERS ${body}`] = await sys
+          .request('$SYS.DEBUG.SUBSCRIBERS', body, { timeout: 3000 })
+          .then((m) => m.string())
+          .catch((e: Error) => `error:${e.message}`);
+      }
       // a user of account A asks about its own account only
       out['A asks PING.CONNZ'] = await ask(a, '$SYS.REQ.ACCOUNT.PING.CONNZ');
       out['A asks SERVER.PING.CONNZ'] = await ask(a, '$SYS.REQ.SERVER.PING.CONNZ');

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { startNode, waitFor, type ClusterNode } from './cluster-helpers.js';
+import { logged, startNode, waitFor, type ClusterNode } from './cluster-helpers.js';
 
 const ACCOUNTS = `
 accounts {
@@ -165,6 +165,53 @@ test('service latency across a route: requester and responder on different serve
       await s.close();
       await c.close();
     }
+  } finally {
+    await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
+    for (const n of nodes.reverse()) await n.stop();
+  }
+});
+
+test('an account max_connections counts the clients of the other server (SERVER.CONNS)', async () => {
+  const conf = `
+accounts {
+  A { users [{user: a, password: a}], limits { max_connections: 2 } }
+  SYS { users [{user: sys, password: sys}] }
+}
+system_account: SYS
+`;
+  const nodes: ClusterNode[] = [];
+  const conns: NatsConnection[] = [];
+  try {
+    const G = await startNode('reference', { name: 'G', cluster: 'lim', extraConf: conf });
+    nodes.push(G);
+    const T = await startNode('tsnats', { name: 'T', cluster: 'lim', routes: [G.routeURL], extraConf: conf, process: true });
+    nodes.push(T);
+    const sysT = await connect({ servers: T.url, user: 'sys', pass: 'sys' });
+    conns.push(sysT);
+    await waitFor('the route is up', async () => (await gather(sysT, '$SYS.REQ.SERVER.PING', '', 300)).length === 2, 20_000);
+    // two clients of A on G: T hears their count (G's SERVER.CONNS event, handled by T as it passes)
+    const counts: Msg[] = [];
+    sysT.subscribe('$SYS.ACCOUNT.A.SERVER.CONNS', { callback: (_e, m) => void counts.push(m) });
+    await sysT.flush();
+    for (let i = 0; i < 2; i++) conns.push(await connect({ servers: G.url, user: 'a', pass: 'a', name: `g${i}` }));
+    await waitFor('G reports two clients of A', () =>
+      counts.some((m) => {
+        const e = JSON.parse(m.string()) as { server: { name: string }; conns: number };
+        return e.server.name === 'G' && e.conns === 2;
+      }),
+    );
+    // a third client of A, on T, is over the cluster-wide limit
+    const err = await connect({ servers: T.url, user: 'a', pass: 'a', reconnect: false, name: 't0' }).then(
+      async (nc) => {
+        conns.push(nc);
+        const closed = await Promise.race([nc.closed(), new Promise<string>((r) => setTimeout(() => r(''), 10_000))]);
+        return closed instanceof Error ? closed.message : closed === '' ? '' : String(closed);
+      },
+      (e: Error) => e.message,
+    );
+    // the client may see the -ERR or only the closed socket; the server says why
+    assert.ok(err !== '', 'the client was refused');
+    await waitFor('T refused the client over the limit', () => logged(T, 'maximum account active connections exceeded').length > 0);
   } finally {
     await Promise.all(conns.map((c) => c.close().catch(() => undefined)));
     for (const n of nodes.reverse()) await n.stop();

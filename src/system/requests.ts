@@ -115,8 +115,9 @@ export class Requests {
     const { ctx } = this;
     const srv = ctx.srv;
     const id = srv.serverId;
-    const statsz = (subject: string, reply: string, msg: Buffer): void => this.statszReq(reply, msg);
-    ctx.subscribe('$SYS.REQ.SERVER.PING', (_s, subject, reply, _h, msg) => statsz(subject, reply, msg));
+    const statsz = (_s: Subscription, _subject: string, reply: string, _h: Buffer | null, msg: Buffer): void => this.statszReq(reply, msg);
+    // the old form of the STATSZ ping, kept by the reference for backward compatibility
+    ctx.subscribe('$SYS.REQ.SERVER.PING', statsz);
     const server: Record<string, Endpoint> = {
       VARZ: { struct: 'VarzEventOptions', spec: {}, produce: () => typed(() => varz(this.monitorState)) },
       SUBSZ: {
@@ -137,7 +138,7 @@ export class Requests {
       HEALTHZ: { struct: 'HealthzEventOptions', spec: HEALTHZ_FIELDS, produce: () => healthz(srv) },
     };
     for (const subj of [`$SYS.REQ.SERVER.${id}.STATSZ`, '$SYS.REQ.SERVER.PING.STATSZ']) {
-      ctx.subscribe(subj, (_s, subject, reply, _h, msg) => statsz(subject, reply, msg));
+      ctx.subscribe(subj, statsz);
     }
     for (const [name, ep] of Object.entries(server)) {
       const h = (_s: Subscription, subject: string, reply: string, hdr: Buffer | null, msg: Buffer): void => this.zReq(ep, subject, reply, hdr, msg);

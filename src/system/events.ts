@@ -270,9 +270,13 @@ export class Events {
     const ev = typedEvent(ACCOUNT_CONNS_TYPE, this.ctx.ids.next(), Date.now());
     const stat = accountStat(acc);
     const t = this.hbTimers.get(acc);
-    if (t !== undefined) clearTimeout(t);
-    this.hbTimers.delete(acc);
-    if (stat.total_conns !== 0) {
+    if (stat.total_conns === 0) {
+      if (t !== undefined) clearTimeout(t);
+      this.hbTimers.delete(acc);
+    } else if (t !== undefined) {
+      // a connection storm re-arms one timer per account, not a new one per event
+      t.refresh();
+    } else {
       const nt = setTimeout(() => {
         this.hbTimers.delete(acc);
         this.accountConnsChanged(acc);

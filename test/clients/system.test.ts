@@ -5,7 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { connect, headers, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, jwtAuthenticator, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { Operator, operatorConfig, user } from '../helpers/jwt-fixture.js';
 import { onBoth, within } from './dual.js';
 import { startServer, writeConfig } from '../helpers/servers.js';
 
@@ -163,5 +164,39 @@ describe('system account with the official client', () => {
     } finally {
       await srv.stop();
     }
+  });
+});
+
+describe('system account in operator mode', () => {
+  it('JWT accounts: events with the user key and JWT, and the imported CONNZ/STATZ', async () => {
+    const op = await Operator.create();
+    const sysAcc = await op.account('SYS');
+    const accA = await op.account('A');
+    const us = await user(sysAcc, 'sys-user');
+    const ua = await user(accA, 'a-user');
+    await onBoth(
+      async (t) => {
+        const sys = await t.connect({ authenticator: jwtAuthenticator(us.jwt, us.kp.getSeed()) });
+        const connected = next(sys, `$SYS.ACCOUNT.${accA.pub}.CONNECT`);
+        await sys.flush();
+        const a = await t.connect({ authenticator: jwtAuthenticator(ua.jwt, ua.kp.getSeed()), name: 'jwt-a' });
+        const ev = (await connected).json<{ client: Record<string, unknown> }>();
+        assert.equal(ev.client.user, ua.pub);
+        assert.equal(ev.client.jwt, ua.jwt);
+        assert.equal(ev.client.issuer_key, accA.pub);
+        const connz = (await a.request('$SYS.REQ.ACCOUNT.PING.CONNZ', '', { timeout: 5000 })).json<{ data: { connections: { name?: string }[] } }>();
+        assert.deepEqual(
+          connz.data.connections.map((c) => c.name),
+          ['jwt-a'],
+        );
+        const statz = (await a.request('$SYS.REQ.ACCOUNT.PING.STATZ', '', { timeout: 5000 })).json<{ data: { account_statz: { acc: string; conns: number }[] } }>();
+        assert.deepEqual(
+          statz.data.account_statz.map((s) => [s.acc, s.conns]),
+          [[accA.pub, 1]],
+        );
+        return { event: Object.keys(ev.client), connz: keysOf(connz), statz: keysOf(statz) };
+      },
+      { config: operatorConfig(op, [sysAcc, accA], sysAcc) },
+    );
   });
 });

@@ -17,6 +17,7 @@ import { Kind } from '../client/connection.js';
 import type { Subscription } from '../client/subscription.js';
 import type { SystemContext } from './context.js';
 import { apiResponse, encode, serverInfo } from './info.js';
+import { snappyFrame } from './snappy.js';
 import { accountStat, type Events } from './events.js';
 import { bool, decodeOptions, int, OptionsError, str, strs, type FieldSpec } from './options.js';
 
@@ -287,7 +288,9 @@ export class Requests {
     }
     const body = encode(apiResponse(srv, data, error, dataNull));
     const enc = error === null && hdr !== null ? acceptEncoding(hdr) : null;
-    if (enc === 'gzip') {
+    if (enc === 'snappy') {
+      this.ctx.send(reply, '', snappyFrame(body), Buffer.from('NATS/1.0\r\nContent-Encoding: snappy\r\n\r\n', 'latin1'));
+    } else if (enc === 'gzip') {
       this.ctx.send(reply, '', gzipSync(body), Buffer.from('NATS/1.0\r\nContent-Encoding: gzip\r\n\r\n', 'latin1'));
     } else if (enc === 'identity') {
       this.ctx.send(reply, '', body, Buffer.from('NATS/1.0\r\nContent-Encoding: identity\r\n\r\n', 'latin1'));
@@ -508,12 +511,12 @@ function jsDomain(srv: Server): string {
   return typeof d === 'string' ? d : '';
 }
 
-/** server/events.go getAcceptEncoding: snappy/s2 first, then gzip; tsnats sends snappy requests uncompressed. */
-function acceptEncoding(hdr: Buffer): 'gzip' | 'identity' | null {
+/** server/events.go getAcceptEncoding: snappy/s2 first, then gzip. */
+function acceptEncoding(hdr: Buffer): 'snappy' | 'gzip' | 'identity' | null {
   const v = getHeader(hdr.toString('latin1'), 'Accept-Encoding');
   if (v === null || v === '') return null;
   const ae = v.toLowerCase();
-  if (ae.includes('snappy') || ae.includes('s2')) return null;
+  if (ae.includes('snappy') || ae.includes('s2')) return 'snappy';
   if (ae.includes('gzip')) return 'gzip';
   return 'identity';
 }

@@ -167,6 +167,10 @@ test('system account: server requests answered with the reference envelopes', as
       out['gzip'] = await sys
         .request(`$SYS.REQ.SERVER.${id}.HEALTHZ`, '', { timeout: 3000, headers: (() => { const h = headers(); h.set('Accept-Encoding', 'gzip'); return h; })() })
         .then((m) => [m.headers?.get('Content-Encoding'), m.data[0], m.data[1]]);
+      // framed Snappy: the stream identifier chunk, then the chunks of the answer
+      out['snappy'] = await sys
+        .request(`$SYS.REQ.SERVER.${id}.HEALTHZ`, '', { timeout: 3000, headers: (() => { const h = headers(); h.set('Accept-Encoding', 'snappy'); return h; })() })
+        .then((m) => [m.headers?.get('Content-Encoding'), Buffer.from(m.data.subarray(0, 10)).toString('hex')]);
       return out;
     },
     { config: CONFIG },

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { decodeOptions, OptionsError } from '../../../src/system/options.js';
 import { getHash, shouldSample } from '../../../src/system/latency.js';
 import { EventIds } from '../../../src/system/info.js';
+import { crc32c, snappyFrame } from '../../../src/system/snappy.js';
 
 const CONNZ = { limit: 'int', offset: 'int', sort: 'sortopt', auth: 'bool', cid: 'uint64', accounts: 'strings' } as const;
 
@@ -82,4 +83,19 @@ test('event ids are 22 base62 characters, unique', () => {
     seen.add(id);
   }
   assert.equal(seen.size, 1000);
+});
+
+test('framed Snappy: stream identifier, uncompressed chunks with masked CRC-32C', () => {
+  assert.equal(crc32c(Buffer.from('123456789')), 0xe3069283);
+  const data = Buffer.from('{"status":"ok"}');
+  const f = snappyFrame(data);
+  assert.equal(f.subarray(0, 10).toString('latin1'), '\xff\x06\x00\x00sNaPpY');
+  assert.equal(f[10], 0x01);
+  assert.equal(f[11]! | (f[12]! << 8) | (f[13]! << 16), data.length + 4);
+  const crc = crc32c(data);
+  assert.equal(f.readUInt32LE(14), (((crc >>> 15) | (crc << 17)) + 0xa282ead8) >>> 0);
+  assert.deepEqual(f.subarray(18), data);
+  // chunks of at most 64 KiB
+  const big = snappyFrame(Buffer.alloc(65536 * 2 + 10, 7));
+  assert.equal(big.length, 10 + 3 * 8 + 65536 * 2 + 10);
 });

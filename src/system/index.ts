@@ -176,6 +176,10 @@ export class SystemAccountService implements SystemService, SystemContext {
     if (!this.stopped) this.latency.backendError(rsi, timeout);
   }
 
+  latencyInterestLost(rsi: ServiceImport): void {
+    if (!this.stopped) this.latency.interestLost(rsi);
+  }
+
   latencyRemoteResponse(responder: Client, reply: string, startMs: number): void {
     if (!this.stopped) this.latency.remoteResponse(responder, reply, startMs);
   }

@@ -270,6 +270,25 @@ export class LatencyTracker {
     this.ctx.send(`$SYS.LATENCY.M2.${toks[toks.length - 2]}`, '', encode({ account: responder.account.name, req_id: reply, m2 }));
   }
 
+  /** server/accounts.go sendReplyInterestLostTrackLatency: 408 Request Timeout. */
+  interestLost(rsi: ServiceImport): void {
+    const t = rsi.tracking;
+    const se = rsi.se;
+    if (t === null || se === null || se.latency === null) return;
+    const req = latencyClientInfo(this.ctx, t.rc, rsi.share);
+    const reqRtt = typeof req.rtt === 'number' ? req.rtt : 0;
+    this.send(se, {
+      status: 408,
+      description: 'Request Timeout',
+      requestor: req,
+      header: Object.keys(t.header).length > 0 ? t.header : undefined,
+      startMs: t.ts - reqRtt / 1e6,
+      service: 0,
+      system: 0,
+      total: 0,
+    });
+  }
+
   /** server/events.go remoteLatencyUpdate: the responder's server's measurement. */
   private remoteLatencyUpdate(msg: Buffer): void {
     let rl: { account?: unknown; req_id?: unknown; m2?: unknown };

@@ -126,6 +126,34 @@ describe('system account with the official client', () => {
     );
   });
 
+  it('service latency: a requester that stops listening before the answer gets a 408 result', async () => {
+    await onBoth(
+      async (t) => {
+        const s = await t.connect({ user: 's', pass: 's' });
+        // never answers
+        s.subscribe('svc.echo', { callback: () => undefined });
+        const results: Msg[] = [];
+        s.subscribe('lat.results', { callback: (_e, m) => void results.push(m) });
+        await s.flush();
+        const c = await t.connect({ user: 'c', pass: 'c' });
+        // a dedicated reply subscription, dropped when the request times out
+        const err = await c.request('svc.echo', 'x', { timeout: 300, noMux: true }).then(
+          () => 'answered',
+          (e: Error) => e.name,
+        );
+        const deadline = Date.now() + 10_000;
+        while (results.length < 1 && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+        const r = results.map((m) => m.json<Record<string, unknown>>());
+        assert.deepEqual(
+          r.map((x) => [x.status, x.description]),
+          [[408, 'Request Timeout']],
+        );
+        return { err, keys: Object.keys(r[0]!), requestor: Object.keys(r[0]!.requestor as object).filter((k) => k !== 'rtt') };
+      },
+      { config: CONFIG },
+    );
+  });
+
   it('$SYS.REQ.USER.INFO answers who the requester is (nats-server 2.10)', async () => {
     const srv = await startServer('tsnats', ['-c', writeConfig(CONFIG)]);
     try {

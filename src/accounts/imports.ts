@@ -594,7 +594,14 @@ export function checkReverseEntries(acc: Account, subject: string): void {
   if (rr.size === 0) acc.rrMap = null;
   for (const e of list) {
     const rsi = e.acc.responses?.get(e.msub);
-    if (rsi !== undefined) e.acc.responses!.delete(e.msub);
+    if (rsi === undefined) continue;
+    e.acc.responses!.delete(e.msub);
+    // server/accounts.go checkForReverseEntry → sendReplyInterestLostTrackLatency: a tracked request left unanswered
+    const t = rsi.tracking;
+    if (t !== null && !t.delivered) {
+      t.delivered = true;
+      t.rc.server.system?.latencyInterestLost(rsi);
+    }
   }
 }
 

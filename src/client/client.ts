@@ -100,6 +100,13 @@ export class Client extends Connection implements ProtocolHandler {
   private authTimer: NodeJS.Timeout | null = null;
   /** a PONG has been sent once; later INFO updates are sent asynchronously */
   firstPongSent = false;
+  /**
+   * Service latency across routes (server/client.go rrTracking): tracked
+   * requests ("….<hash>.T" replies) a route relayed to us, by reply, with
+   * the ms time they arrived; our response sends the responder's
+   * measurement to the requester's server. null until one arrives.
+   */
+  rrTracking: Map<string, number> | null = null;
 
   // The frame being parsed (PUB/HPUB): offsets into paBuf. Kept as fields,
   // not an object, so the hot path allocates nothing.
@@ -675,6 +682,16 @@ export class Client extends Connection implements ProtocolHandler {
       return !this.closed;
     }
     if (this.opts.verbose) this.sendOK();
+    // server/client.go processInboundClientMsg: our response to a tracked request of another server
+    const rrt = this.rrTracking;
+    if (rrt !== null && rrt.size > 0) {
+      const subj = latin1(pb, ss, this.paSubjEnd);
+      const t0 = rrt.get(subj);
+      if (t0 !== undefined) {
+        rrt.delete(subj);
+        srv.system?.latencyRemoteResponse(this, subj, t0);
+      }
+    }
 
     const r = this.matchSubject();
     let delivered = false;
@@ -686,6 +703,16 @@ export class Client extends Connection implements ProtocolHandler {
     if (srv.routesActive) delivered = srv.routeMessage(this, buf, start, r) || delivered;
     if (!delivered && this.paReplyEnd > this.paReplyStart && this.opts.no_responders) this.sendNoResponders();
     return !this.closed;
+  }
+
+  private trackRemoteReply(reply: string): void {
+    const rrt = (this.rrTracking ??= new Map());
+    if (rrt.size >= 1024) {
+      // server/client.go pruneRemoteTracking: forget requests never answered
+      const cutoff = Date.now() - 2 * 60 * 1000;
+      for (const [k, t] of rrt) if (t < cutoff) rrt.delete(k);
+    }
+    rrt.set(reply, Date.now());
   }
 
   private pubPermissionViolation(subject: string): void {
@@ -915,6 +942,10 @@ export class Client extends Connection implements ProtocolHandler {
       if (perms.filtersDelivery && perms.deniesDelivery(latin1(pbuf, subjS, subjE))) return;
       // allow_responses: the reply subject of what we deliver may be answered.
       if (perms.replies !== null && repE > repS) perms.trackReply(latin1(pbuf, repS, repE));
+    }
+    // server/client.go deliverMsg → trackRemoteReply: a tracked request relayed by another server
+    if (repE - repS > 15 && pbuf[repE - 1] === 0x54 && pbuf[repE - 2] === 0x2e && (src as unknown as Connection).kind === Kind.ROUTER) {
+      if (this.server.system !== null) this.trackRemoteReply(latin1(pbuf, repS, repE));
     }
     const hasHdr = src.paHdr > 0;
     const withHdr = hasHdr && this.headers;

@@ -716,6 +716,12 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
    * export streams or chunks its responses.
    */
   private routedResponse(owner: Account, rsi: ServiceImport, buf: Buffer, start: number): void {
+    // service latency: the response to a tracked request (src/system/latency.ts waits for the responder's M2)
+    const tr = rsi.tracking;
+    if (tr !== null && !tr.delivered) {
+      tr.delivered = true;
+      this.server.system?.latencyResponse(rsi, this);
+    }
     const dest = rsi.acc;
     let to = rsi.to;
     if (dest.mappings !== null) {

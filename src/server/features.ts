@@ -87,6 +87,10 @@ export interface SystemService {
   latencyResponse(rsi: ServiceImport, responder: Connection): void;
   /** a tracked request was not delivered (503) or not answered in time (504) */
   latencyBackendError(rsi: ServiceImport, timeout: boolean): void;
+  /** the requester stopped listening before the answer to a tracked request came (408) */
+  latencyInterestLost(rsi: ServiceImport): void;
+  /** a client answered a tracked request another server relayed (its M2 goes to that server) */
+  latencyRemoteResponse(responder: Client, reply: string, startMs: number): void;
 }
 
 export type SystemFactory = (server: Server) => Promise<SystemService>;

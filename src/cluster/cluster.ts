@@ -918,7 +918,7 @@ export class ClusterManager implements RouteInfoProvider {
   }
 
   private liveChanged(): void {
-    this.server.routesActive = this.routesById.size + this.pending.size > 0;
+    this.server.setRouting('cluster', this.routesById.size + this.pending.size > 0);
   }
 
   /** RS+ from a peer for an account we do not have. */

@@ -455,7 +455,7 @@ export function applyConf(conf: ConfMap, options: Options, file: string): ApplyR
       const lk = k.toLowerCase();
       const feature =
         lk === 'leaf' ? 'leafnodes' : lk === 'storedir' || lk === 'store_dir' || lk === 'default_js_domain' ? 'jetstream' : lk;
-      if (['jetstream', 'leafnodes', 'gateway', 'mqtt', 'ocsp'].includes(feature) && !options.unsupported.includes(feature)) {
+      if (['jetstream', 'gateway', 'mqtt', 'ocsp'].includes(feature) && !options.unsupported.includes(feature)) {
         options.unsupported.push(feature);
       }
     }

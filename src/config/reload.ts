@@ -131,7 +131,7 @@ const RULES: Partial<Record<keyof Options, FieldRule>> = {
   reconnectErrorReports: { go: 'ReconnectErrorReports', effect: 'none', log: (v) => `reconnect_error_reports = ${v}` },
   tags: { go: 'Tags', effect: 'none', log: () => 'tags' },
   websocket: { go: 'Websocket' },
-  leafnodeListen: { go: 'LeafNode' },
+  leafnode: { go: 'LeafNode' },
   jetstream: { go: 'JetStream' },
   storeDir: { go: 'StoreDir' },
   unsupported: { go: 'unsupported', effect: 'none' },

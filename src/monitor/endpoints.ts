@@ -121,7 +121,7 @@ export function varz(m: MonitorState): Record<string, unknown> {
   v.max_pending = o.maxPending;
   v.cluster = clusterVarz(srv);
   v.gateway = {};
-  v.leaf = {};
+  v.leaf = srv.leafnodes !== null ? srv.leafnodes.varz() : {};
   v.mqtt = {};
   v.websocket = websocketVarz(srv);
   v.jetstream = {};
@@ -139,7 +139,7 @@ export function varz(m: MonitorState): Record<string, unknown> {
   v.total_connections = srv.stats.totalConnections;
   v.routes = numRoutes(srv);
   v.remotes = srv.routeInfoProvider?.numRemotes() ?? 0;
-  v.leafnodes = 0;
+  v.leafnodes = srv.leafnodes !== null ? srv.leafnodes.numLeafs : 0;
   v.in_msgs = srv.stats.inMsgs;
   v.out_msgs = srv.stats.outMsgs;
   v.in_bytes = srv.stats.inBytes;
@@ -470,7 +470,8 @@ export function gatewayz(srv: Server): Record<string, unknown> {
   return { server_id: srv.serverId, now: nowUTC(), outbound_gateways: {}, inbound_gateways: {} };
 }
 
-export function leafz(srv: Server): Record<string, unknown> {
+export function leafz(srv: Server, subscriptions = false, account = ''): Record<string, unknown> {
+  if (srv.leafnodes !== null) return srv.leafnodes.leafz({ subscriptions, account });
   return { server_id: srv.serverId, now: nowUTC(), leafnodes: 0, leafs: null };
 }
 

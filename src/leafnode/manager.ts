@@ -1,0 +1,972 @@
+// Leafnodes (server/leafnode.go of nats-server 2.9.10): the listener that
+// accepts leaf connections (we are their hub), the remotes we dial (we are
+// a leaf), the registry of established connections, and the interest and
+// message flow across them. Loaded by the Server only when a leafnodes {}
+// block configures a port or remotes.
+//
+// Interest: every leaf connection keeps the interest it announced (smap).
+// Local subscriptions, and subscriptions other leaf connections brought,
+// are announced to each leaf connection of their account with LS+/LS-
+// (a queue group's LS+ repeats with its weight). A spoke (a connection we
+// dialed to a hub) only forwards local interest and that of leafs for which
+// we are the hub, so that interest does not bounce between hubs.
+//
+// Messages: a client's message goes to each leaf connection with matching
+// interest once; a queue group picks a member behind a leaf only when no
+// local member took it, and the LMSG names the group, so the other side
+// delivers to one of its members: exactly once across hub and leaves.
+
+import net from 'node:net';
+import os from 'node:os';
+import fs from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type { Server } from '../server/server.js';
+import type { Account } from '../accounts/account.js';
+import type { Subscription } from '../client/subscription.js';
+import type { Client, PubArgSource } from '../client/client.js';
+import type { SublistResult } from '../subjects/sublist.js';
+import { Kind, ClosedState, type ClosedReason } from '../client/connection.js';
+import { NATS_COMPAT_VERSION, type LeafnodeOptions, type Permissions, type SubjectPermission } from '../config/options.js';
+import * as E from '../protocol/errors.js';
+import { LeafConnection } from './leaf.js';
+import { LDS_PREFIX, versionAtLeast, type LeafConnect, type LeafInfo } from './proto.js';
+import { LeafPerms, mergeDeny } from './perms.js';
+import { RemoteLeaf, dial, joinHostPort, type LeafURL } from './remote.js';
+import { leafzOf, type LeafzOptions } from './monitor.js';
+
+/** server/leafnode.go: back-off after a loop, a permission violation, the same cluster name. */
+export const RECONNECT_DELAY_AFTER_LOOP_MS = 30_000;
+export const RECONNECT_DELAY_AFTER_PERM_VIOLATION_MS = 30_000;
+/** server/const.go DEFAULT_LEAFNODE_INFO_WAIT, connectProcessTimeout */
+const INFO_WAIT_MS = 1000;
+const CONNECT_PROCESS_TIMEOUT_MS = 2000;
+const DIAL_TIMEOUT_MS = 1000;
+/** server/jetstream_api.go denyAllClientJs */
+const DENY_ALL_CLIENT_JS = ['$JS.API.>', '$KV.>', '$OBJ.>'];
+
+const NUID_DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+function nuid(): string {
+  const b = randomBytes(22);
+  let s = '';
+  for (let i = 0; i < 22; i++) s += NUID_DIGITS[b[i]! % 62];
+  return s;
+}
+
+export class LeafnodeManager {
+  /** registered leaf connections by cid */
+  readonly leafs = new Map<number, LeafConnection>();
+  /** connections still in the CONNECT/INFO exchange */
+  private readonly pending = new Set<LeafConnection>();
+  /** registered leaf connections per account */
+  private readonly byAccount = new Map<Account, Set<LeafConnection>>();
+  /** per account loop detection subject ("$LDS." + nuid) */
+  private readonly lds = new Map<Account, string>();
+  /** accounts whose `_R_` response prefix interest was announced */
+  private readonly respAnnounced = new Map<Account, string>();
+  readonly remotes: RemoteLeaf[] = [];
+  private listener: net.Server | null = null;
+  private readonly dials = new Set<net.Socket>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  private running = false;
+  /** the bound leafnode port */
+  port = 0;
+  /** host:port the INFO advertises (leafnode_urls) */
+  private infoHostPort = '';
+
+  // targets of the message being routed
+  private msgSeq = 0;
+  private readonly tgts: LeafConnection[] = [];
+
+  constructor(readonly server: Server) {}
+
+  private get opts(): LeafnodeOptions {
+    return this.server.opts.leafnode!;
+  }
+
+  // --- lifecycle ------------------------------------------------------------
+
+  async start(): Promise<void> {
+    this.running = true;
+    const o = this.opts;
+    if (o.port !== 0) await this.listen();
+    this.server.reloadHooks.push(() => this.applyReload());
+    for (const cfg of o.remotes) {
+      const r = new RemoteLeaf(cfg);
+      this.remotes.push(r);
+      void this.connectToRemote(r, true);
+    }
+  }
+
+  private async listen(): Promise<void> {
+    const o = this.opts;
+    const log = this.server.logger;
+    const l = net.createServer({ noDelay: true }, (sock) => this.accept(sock));
+    const port = o.port === -1 ? 0 : o.port;
+    await new Promise<void>((resolve, reject) => {
+      const onErr = (err: Error): void => reject(new Error(`Error listening on leafnode port: ${o.port} - ${err.message}`));
+      l.once('error', onErr);
+      l.listen({ host: o.host, port }, () => {
+        l.off('error', onErr);
+        resolve();
+      });
+    });
+    l.on('error', (err) => log.error(`Error accepting leafnode connection: ${err.message}`));
+    this.listener = l;
+    this.port = (l.address() as net.AddressInfo).port;
+    log.notice(`Listening for leafnode connections on ${joinHostPort(o.host, this.port)}`);
+    this.server.extraPorts.leafnode = { scheme: 'nats-leaf', host: o.host, port: this.port };
+    if (o.advertise !== '') {
+      this.infoHostPort = advertiseHostPort(o.advertise, this.port);
+      log.notice(`Advertise address for leafnode is set to ${this.infoHostPort}`);
+    } else {
+      let host = o.host;
+      if (host === '0.0.0.0' || host === '::' || host === '') host = firstNonLocalIP() ?? '127.0.0.1';
+      this.infoHostPort = joinHostPort(host, this.port);
+    }
+  }
+
+  async shutdown(): Promise<void> {
+    this.running = false;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    for (const s of this.dials) s.destroy();
+    this.dials.clear();
+    const l = this.listener;
+    this.listener = null;
+    const closing = l !== null ? new Promise<void>((r) => l.close(() => r())) : Promise.resolve();
+    for (const c of [...this.pending, ...this.leafs.values()]) c.close(ClosedState.ServerShutdown, true);
+    this.server.flushDirty();
+    await closing;
+  }
+
+  /** A delay that shutdown cuts short. */
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.running) return resolve();
+      const t = setTimeout(() => {
+        this.timers.delete(t);
+        resolve();
+      }, ms);
+      this.timers.add(t);
+    });
+  }
+
+  /** Reload: remotes and the listener stay; new credentials apply to new connections. */
+  private applyReload(): void {
+    // Users, passwords and TLS of the leafnodes block are read at each
+    // connection; the reference refuses other changes (config/reload.ts).
+  }
+
+  authTimeoutMs(): number {
+    const ms = this.opts.authTimeoutMs;
+    if (ms > 0) return ms;
+    const t = this.opts.tls?.timeoutMs ?? 0;
+    return this.opts.tls !== undefined ? (t > 0 ? t : 2000) + 1000 : 2000;
+  }
+
+  /** The cluster name we present: configured, or the server name for a leaf-only server (server/server.go NewServer). */
+  get clusterName(): string {
+    const cn = this.server.clusterName;
+    if (cn !== '') return cn;
+    const o = this.server.opts;
+    return this.opts.remotes.length > 0 && o.cluster.port === 0 ? o.serverName : '';
+  }
+
+  // --- accepting (hub side) -----------------------------------------------------
+
+  private accept(sock: net.Socket): void {
+    const srv = this.server;
+    if (!this.running) {
+      sock.destroy();
+      return;
+    }
+    const c = new LeafConnection(srv, this, sock, srv.allocCid(), srv.globalAccount, null);
+    this.wire(c, sock);
+    srv.stats.totalConnections++;
+    srv.logger.notice(`${c.logPrefix} - Leafnode connection created `);
+    c.nonce = srv.auth.newNonce();
+    this.pending.add(c);
+    c.enqueue(Buffer.from(`INFO ${this.infoJSON(c, true, false)} \r\n`));
+    // Leafnodes always send CONNECT: it binds them to their account.
+    c.activate(true);
+    srv.flushDirty();
+  }
+
+  private wire(c: LeafConnection, sock: net.Socket): void {
+    sock.on('data', (chunk: Buffer) => c.onData(chunk));
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      if (c.closed) return;
+      if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') this.server.logger.error(`${c.logPrefix} - read error: ${err.message}`);
+      c.close(err.code === 'EPIPE' ? ClosedState.WriteError : ClosedState.ReadError, true);
+    });
+    sock.on('end', () => {
+      if (!c.closed) c.close(ClosedState.ClientClosed);
+    });
+    sock.on('close', () => {
+      if (!c.closed) c.close(ClosedState.ClientClosed, true);
+    });
+  }
+
+  /** The leafnode INFO (server/leafnode.go startLeafNodeAcceptLoop, sendPermsAndAccountInfo). */
+  private infoJSON(c: LeafConnection, withNonce: boolean, connectInfo: boolean): string {
+    const srv = this.server;
+    const o = this.opts;
+    const [host, portText] = splitHostPort(this.infoHostPort);
+    const info: Record<string, unknown> = {
+      server_id: srv.serverId,
+      server_name: srv.serverName,
+      version: NATS_COMPAT_VERSION,
+      proto: 1,
+      go: `node${process.version.slice(1)}`,
+      host,
+      port: Number(portText),
+      headers: !srv.opts.noHeaderSupport,
+      auth_required: true,
+    };
+    if (o.tls !== undefined) {
+      info.tls_required = true;
+      if (o.tls.verify === true) info.tls_verify = true;
+    }
+    info.max_payload = srv.opts.maxPayload;
+    info.ip = this.infoHostPort;
+    const cn = srv.clusterName;
+    if (cn !== '') info.cluster = cn;
+    info.client_id = c.cid;
+    if (withNonce) info.nonce = c.nonce;
+    info.info_on_connect = true;
+    if (connectInfo) {
+      info.connect_info = true;
+      const ex = this.exportInfo.get(c);
+      if (ex !== undefined) {
+        if (ex.imp !== undefined) info.import = ex.imp;
+        if (ex.exp !== undefined) info.export = ex.exp;
+      }
+    }
+    info.leafnode_urls = o.noAdvertise ? [] : [this.infoHostPort];
+    if (connectInfo) info.remote_account = c.account.name;
+    return JSON.stringify(info);
+  }
+
+  /** The leaf user's permissions as sent back in the INFO: import = subscribe, export = publish. */
+  private readonly exportInfo = new WeakMap<LeafConnection, { imp?: SubjectPermission; exp?: SubjectPermission }>();
+
+  /** The leaf CONNECT on the hub (server/leafnode.go processLeafNodeConnect). */
+  processConnect(c: LeafConnection, lc: LeafConnect): boolean {
+    const srv = this.server;
+    const log = srv.logger;
+    if (lc.lang !== '') {
+      const txt = 'attempted to connect to leaf node port';
+      c.sendErr(txt);
+      log.error(`${c.logPrefix} - ${txt}`);
+      c.close(ClosedState.WrongPort);
+      return false;
+    }
+    if (!this.authenticate(c)) {
+      if (!c.closed) c.authViolation();
+      return false;
+    }
+    const cn = srv.clusterName;
+    if (cn !== '' && lc.cluster !== '' && lc.cluster === cn) {
+      const txt = 'remote leafnode has same cluster name';
+      c.sendErr(txt);
+      log.error(`${c.logPrefix} - ${txt}`);
+      c.close(ClosedState.ClusterNameConflict);
+      return false;
+    }
+    if (lc.gateway !== '') {
+      const txt = `Rejecting connection from gateway ${JSON.stringify(lc.gateway)} on the leafnode port`;
+      log.error(`${c.logPrefix} - ${txt}`);
+      c.sendErr(txt);
+      c.close(ClosedState.WrongGateway);
+      return false;
+    }
+    const mv = this.opts.minVersion;
+    if (mv !== '') {
+      const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(mv);
+      if (m !== null && !versionAtLeast(lc.version, Number(m[1]), Number(m[2]), Number(m[3]))) {
+        // The INFO keeps a recent remote from giving up before we close (server/leafnode.go).
+        c.enqueue(Buffer.from(`INFO ${this.infoJSON(c, false, true)} \r\n`));
+        const txt = `connection rejected since minimum version required is ${JSON.stringify(mv)}`;
+        c.sendErr(txt);
+        log.error(`${c.logPrefix} - ${txt}`);
+        srv.flushDirty();
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          c.close(ClosedState.MinimumVersionRequired);
+          srv.flushDirty();
+        }, 5000);
+        this.timers.add(t);
+        return true;
+      }
+    }
+    c.echo = false;
+    c.headers = !srv.opts.noHeaderSupport && lc.headers;
+    c.remoteServer = lc.name;
+    if (lc.hub) c.isSpoke = true;
+    if (lc.cluster !== '') c.remoteCluster = lc.cluster;
+    c.remoteDomain = lc.domain;
+    c.startPings();
+    // The user's permissions, swapped: what the leaf may subscribe to is
+    // what we may deliver to it (server/leafnode.go processLeafNodeConnect).
+    const up = this.userPermissions(c);
+    let perms: LeafPerms | null = up !== null ? new LeafPerms(up.subscribe, up.publish) : null;
+    if (up !== null) this.exportInfo.set(c, { imp: up.subscribe, exp: up.publish });
+    if (lc.denyPub.length > 0) perms = (perms ?? new LeafPerms(undefined, undefined)).withDenies(lc.denyPub, []);
+    c.lperms = perms;
+    this.register(c, true);
+    if (c.closed) return false;
+    c.enqueue(Buffer.from(`INFO ${this.infoJSON(c, false, true)} \r\n`));
+    this.initSmapAndSendSubs(c);
+    return !c.closed;
+  }
+
+  /**
+   * server/auth.go isLeafNodeAuthorized: the leafnodes authorization block
+   * when it has users, else the client users of the server.
+   */
+  private authenticate(c: LeafConnection): boolean {
+    const srv = this.server;
+    const o = this.opts;
+    const bindTo = (name: string): boolean => {
+      const acc = name === '' ? srv.globalAccount : srv.lookupAccount(name);
+      if (acc === undefined) return false;
+      c.account = acc;
+      return true;
+    };
+    const co = c.opts;
+    if (o.username !== '') {
+      if (co.user !== o.username || !comparePassword(o.password, co.pass)) return false;
+      c.user = co.user;
+      return bindTo(o.account);
+    }
+    if (o.users.length > 0) {
+      const u = o.users.find((x) => x.username === co.user);
+      if (u === undefined || !comparePassword(u.password, co.pass)) return false;
+      c.user = u.username;
+      return bindTo(u.account);
+    }
+    const ok = srv.auth.authenticate(c);
+    // The client path may have set client permissions: leafnodes keep their own.
+    c.perms = null;
+    return ok;
+  }
+
+  /** The permissions of the server user the leaf logged in as, as configured. */
+  private userPermissions(c: LeafConnection): Permissions | null {
+    if (c.user === '') return null;
+    const o = this.server.opts;
+    if (this.opts.username !== '' || this.opts.users.length > 0) return null;
+    const u = o.users.find((x) => x.username === c.user) ?? o.accounts.flatMap((a) => a.users).find((x) => x.username === c.user);
+    if (u === undefined) return null;
+    const p = u.permissions ?? o.defaultPermissions;
+    return p === undefined ? null : p;
+  }
+
+  // --- soliciting (leaf side) ------------------------------------------------------
+
+  /** server/leafnode.go connectToRemoteLeafNode */
+  private async connectToRemote(r: RemoteLeaf, firstConnect: boolean): Promise<void> {
+    const srv = this.server;
+    const log = srv.logger;
+    if (r.connectDelayMs > 0) {
+      await this.sleep(r.connectDelayMs);
+      r.connectDelayMs = 0;
+    }
+    let attempts = 0;
+    while (this.running && !r.removed) {
+      const u = r.pickNextURL();
+      if (log.debugEnabled) log.debug(`Trying to connect as leafnode to remote server on ${JSON.stringify(u.hostPort)}`);
+      let sock: net.Socket | null = null;
+      let err: Error | null = null;
+      try {
+        sock = await dial(u.hostname, u.port, DIAL_TIMEOUT_MS, this.dials);
+      } catch (e) {
+        err = e as Error;
+      }
+      if (!this.running || r.removed) {
+        sock?.destroy();
+        return;
+      }
+      if (sock === null) {
+        attempts++;
+        const msg = `Error trying to connect as leafnode to remote server ${JSON.stringify(u.hostPort)} (attempt ${attempts}): ${err?.message ?? 'unknown error'}`;
+        const every = firstConnect ? srv.opts.connectErrorReports : srv.opts.reconnectErrorReports;
+        if (attempts === 1 || (every > 0 && attempts % every === 0)) log.error(msg);
+        else log.debug(msg);
+        await this.sleep(this.opts.reconnectIntervalMs);
+        continue;
+      }
+      this.createSolicited(r, sock, u);
+      return;
+    }
+  }
+
+  private createSolicited(r: RemoteLeaf, sock: net.Socket, u: LeafURL): void {
+    const srv = this.server;
+    const acc = srv.lookupAccount(r.localAccount);
+    const c0 = srv.allocCid();
+    if (acc === undefined) {
+      sock.destroy();
+      srv.logger.error(`Unable to lookup account ${r.localAccount} for solicited leafnode connection: account not found`);
+      this.scheduleReconnect(r);
+      return;
+    }
+    const c = new LeafConnection(srv, this, sock, c0, acc, r);
+    c.lperms = r.perms;
+    this.wire(c, sock);
+    srv.stats.totalConnections++;
+    srv.logger.notice(`${c.logPrefix} - Leafnode connection created for account: ${acc.name} `);
+    this.pending.add(c);
+    void u;
+    // The hub's INFO must come soon (server/leafnode.go DEFAULT_LEAFNODE_INFO_WAIT).
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!c.closed && !c.infoReceived) {
+        srv.logger.error(`${c.logPrefix} - read tcp ${joinHostPort(sock.localAddress ?? '', sock.localPort ?? 0)}->${joinHostPort(c.host, c.port)}: i/o timeout`);
+        c.close(ClosedState.ReadError, true);
+      }
+    }, INFO_WAIT_MS);
+    this.timers.add(t);
+  }
+
+  /** The hub's INFO on a connection we dialed, or an update on any (server/leafnode.go processLeafnodeInfo). */
+  processInfo(c: LeafConnection, info: LeafInfo): void {
+    const srv = this.server;
+    const r = c.remote;
+    let first = false;
+    if (!c.infoReceived) {
+      c.infoReceived = true;
+      first = true;
+      if (r !== null && (info.cid === 0 || info.leafnodeUrls === null)) {
+        srv.logger.error(`${c.logPrefix} - attempted to connect to wrong port`);
+        c.close(ClosedState.WrongPort);
+        return;
+      }
+      c.nonce = info.nonce;
+      if (info.tlsRequired && r !== null) r.tls = true;
+      c.headers = !srv.opts.noHeaderSupport && info.headers;
+      c.remoteServer = info.name !== '' ? info.name : info.serverId;
+      c.remoteId = info.serverId;
+      c.remoteDomain = info.domain;
+      c.remoteCluster = info.cluster;
+    }
+    if (r !== null && info.leafnodeUrls !== null && info.leafnodeUrls.length > 0) r.updateURLs(info.leafnodeUrls);
+    if (r !== null && (info.importPerms !== null || info.exportPerms !== null)) {
+      const pub = mergeDeny(info.exportPerms ?? undefined, r.cfg.denyExports);
+      const sub = mergeDeny(info.importPerms ?? undefined, r.cfg.denyImports);
+      c.lperms = new LeafPerms(pub, sub);
+    }
+    if (first && r !== null) {
+      if (!this.sendConnect(c, r)) return;
+      if (!info.infoOnConnect) this.finishConnect(c);
+      else c.armConnectTimeout(CONNECT_PROCESS_TIMEOUT_MS);
+    }
+    if (info.connectInfo && r !== null) this.finishConnect(c);
+  }
+
+  /** server/leafnode.go sendLeafConnect */
+  private sendConnect(c: LeafConnection, r: RemoteLeaf): boolean {
+    const srv = this.server;
+    const cinfo: Record<string, unknown> = { version: NATS_COMPAT_VERSION };
+    if (r.cfg.credentials !== '') {
+      if (srv.logger.debugEnabled) srv.logger.debug(`${c.logPrefix} - Authenticating with credentials file ${JSON.stringify(r.cfg.credentials)}`);
+      const signed = signWithCreds(r.cfg.credentials, c.nonce);
+      if (typeof signed === 'string') {
+        srv.logger.error(`${c.logPrefix} - ${signed}`);
+        c.close(ClosedState.WriteError);
+        return false;
+      }
+      cinfo.jwt = signed.jwt;
+      cinfo.sig = signed.sig;
+    } else {
+      const u = r.cur;
+      if (u !== null && u.hasUser) {
+        cinfo.user = u.user;
+        cinfo.pass = u.pass;
+      } else if (r.username !== '') {
+        cinfo.user = r.username;
+        cinfo.pass = r.password;
+      }
+    }
+    cinfo.tls_required = false;
+    cinfo.server_id = srv.serverId;
+    cinfo.name = srv.serverName;
+    if (r.cfg.hub) cinfo.is_hub = true;
+    const cn = this.clusterName;
+    if (cn !== '') cinfo.cluster = cn;
+    if (c.headers) cinfo.headers = true;
+    if (r.cfg.denyImports.length > 0) cinfo.deny_pub = r.cfg.denyImports;
+    const text = JSON.stringify(cinfo);
+    if (srv.logger.traceEnabled) c.traceOut('CONNECT', text.replace(/("pass":")([^"]*)"/, '$1[REDACTED]"'));
+    c.enqueue(Buffer.from(`CONNECT ${text}\r\n`, 'utf8'));
+    if (srv.logger.debugEnabled) srv.logger.debug(`${c.logPrefix} - Remote leafnode connect msg sent`);
+    srv.flushDirty();
+    return true;
+  }
+
+  /** server/leafnode.go leafNodeFinishConnectProcess */
+  private finishConnect(c: LeafConnection): void {
+    if (c.registered || c.closed) return;
+    c.clearConnectTimeout();
+    this.register(c, false);
+    if (c.closed) return;
+    this.initSmapAndSendSubs(c);
+    c.startPings();
+    this.server.flushDirty();
+  }
+
+  /** A connection closed: forget its interest, and dial again if it is ours to redial. */
+  leafClosed(c: LeafConnection, reason: ClosedReason, subs: Subscription[]): void {
+    const srv = this.server;
+    this.pending.delete(c);
+    const wasRegistered = this.leafs.delete(c.cid);
+    if (wasRegistered) {
+      const set = this.byAccount.get(c.account);
+      set?.delete(c);
+      if (set !== undefined && set.size === 0) this.byAccount.delete(c.account);
+      this.routingChanged();
+    }
+    srv.logger.notice(`${c.logPrefix} - Leafnode connection closed: ${reason} account: ${c.account.name}`);
+    if (srv.logger.traceEnabled) for (const s of subs) srv.logger.trace(`${c.logPrefix} - <-> [DELSUB ${s.sid}]`);
+    for (const s of subs) this.leafSubChanged(c, c.account, s, s.queue !== null ? -s.queueWeight : -1);
+    srv.flushDirty();
+    const r = c.remote;
+    if (r !== null) {
+      r.connected = false;
+      if (this.running && !r.removed) this.scheduleReconnect(r);
+    }
+  }
+
+  /** server/leafnode.go reConnectToRemoteLeafNode: wait the reconnect interval, then dial again. */
+  private scheduleReconnect(r: RemoteLeaf): void {
+    void this.sleep(this.opts.reconnectIntervalMs).then(() => {
+      if (this.running && !r.removed) void this.connectToRemote(r, false);
+    });
+  }
+
+  /** Set the delay before the next attempt of a connection we dialed; returns it (server/leafnode.go setLeafConnectDelayIfSoliciting). */
+  delayReconnect(c: LeafConnection, ms: number): number {
+    if (c.remote !== null) c.remote.connectDelayMs = ms;
+    return ms;
+  }
+
+  /** server/leafnode.go handleLeafNodeLoop */
+  loopDetected(c: LeafConnection, sendErr: boolean): void {
+    const delay = this.delayReconnect(c, RECONNECT_DELAY_AFTER_LOOP_MS);
+    const txt = `Loop detected for leafnode account=${JSON.stringify(c.account.name)}. Delaying attempt to reconnect for ${goDur(delay)}`;
+    if (sendErr) c.sendErr(txt);
+    this.server.logger.error(`${c.logPrefix} - ${txt}`);
+    c.close(ClosedState.ProtocolViolation);
+    this.server.flushDirty();
+  }
+
+  /** server/leafnode.go leafPermViolation: a spoke ignores it, a hub answers and closes. */
+  permViolation(c: LeafConnection, pub: boolean, subject: string): void {
+    if (c.isSpoke) return;
+    this.delayReconnect(c, RECONNECT_DELAY_AFTER_PERM_VIOLATION_MS);
+    const action = pub ? 'Publish' : 'Subscription';
+    c.sendErr(`Permissions Violation for ${action} to ${JSON.stringify(subject)}`);
+    this.server.logger.error(`${c.logPrefix} - ${action} Violation on ${JSON.stringify(subject)} - Check other side configuration`);
+    c.close(ClosedState.ProtocolViolation);
+  }
+
+  // --- registry ---------------------------------------------------------------------
+
+  /** server/leafnode.go addLeafNodeConnection */
+  private register(c: LeafConnection, checkForDup: boolean): void {
+    const srv = this.server;
+    const acc = c.account;
+    let old: LeafConnection | null = null;
+    if (checkForDup && c.remoteServer !== '') {
+      for (const ol of this.leafs.values()) {
+        if (!ol.solicited && ol.remoteServer === c.remoteServer && ol.remoteCluster === c.remoteCluster && ol.account === acc) {
+          old = ol;
+          break;
+        }
+      }
+    }
+    this.pending.delete(c);
+    this.leafs.set(c.cid, c);
+    let set = this.byAccount.get(acc);
+    if (set === undefined) this.byAccount.set(acc, (set = new Set()));
+    set.add(c);
+    c.registered = true;
+    if (c.remote !== null) c.remote.connected = true;
+    if (old !== null) {
+      const txt = ClosedState.DuplicateRemoteLeafnodeConnection;
+      old.sendErr(txt);
+      srv.logger.error(`${old.logPrefix} - ${txt}`);
+      old.close(ClosedState.DuplicateRemoteLeafnodeConnection);
+      srv.logger.warn(`${c.logPrefix} - Replacing connection from same server`);
+    }
+    // tsnats has no JetStream domain to extend: the JetStream API stays on each side (server/leafnode.go addLeafNodeConnection).
+    srv.logger.notice(`${c.logPrefix} - JetStream Not Extended, adding deny [${DENY_ALL_CLIENT_JS.join(' ')}] for account ${JSON.stringify(acc.name)}`);
+    const base = c.lperms ?? new LeafPerms(undefined, undefined);
+    c.lperms = base.withDenies(DENY_ALL_CLIENT_JS, DENY_ALL_CLIENT_JS);
+    this.routingChanged();
+  }
+
+  private routingChanged(): void {
+    this.server.setRouting('leaf', this.leafs.size > 0);
+  }
+
+  /** The loop detection subject of an account (server/leafnode.go: acc.lds). */
+  ldsSubject(acc: Account): string {
+    let s = this.lds.get(acc);
+    if (s === undefined) {
+      s = LDS_PREFIX + nuid();
+      this.lds.set(acc, s);
+    }
+    return s;
+  }
+
+  // --- interest ------------------------------------------------------------------------
+
+  /** server/leafnode.go initLeafNodeSmapAndSendSubs */
+  private initSmapAndSendSubs(c: LeafConnection): void {
+    const acc = c.account;
+    const smap = c.smap;
+    smap.clear();
+    const perms = c.lperms;
+    for (const sub of acc.sublist.all()) {
+      if (sub.closed || sub.client === c) continue;
+      const k = sub.client.kind;
+      if (k === Kind.ROUTER) continue;
+      if (c.isSpoke && k === Kind.LEAF && (sub.client as LeafConnection).isSpoke) continue;
+      if (perms !== null && !perms.canSubscribe(sub.subject)) continue;
+      if (k === Kind.LEAF && c.remoteCluster !== '' && (sub.client as LeafConnection).remoteCluster === c.remoteCluster) continue;
+      const key = sub.queue === null ? sub.subject : `${sub.subject} ${sub.queue}`;
+      const n = sub.queue !== null && sub.queueWeight > 0 ? sub.queueWeight : 1;
+      smap.set(key, (smap.get(key) ?? 0) + n);
+    }
+    // Leafnodes only send on interest: imported services and mapped subjects are interest too.
+    if (acc.serviceImports !== null) {
+      for (const from of acc.serviceImports.keys()) {
+        if (c.isSpoke && perms !== null && !perms.canSubscribe(from)) continue;
+        smap.set(from, (smap.get(from) ?? 0) + 1);
+      }
+    }
+    if (acc.mappings !== null) {
+      for (const m of acc.mappings) {
+        if (c.isSpoke && perms !== null && !perms.canSubscribe(m.src)) continue;
+        smap.set(m.src, (smap.get(m.src) ?? 0) + 1);
+      }
+    }
+    const lds = this.ldsSubject(acc);
+    smap.set(lds, (smap.get(lds) ?? 0) + 1);
+    if (acc.respPrefix !== null) {
+      const k = acc.respPrefix + '>';
+      smap.set(k, (smap.get(k) ?? 0) + 1);
+      this.respAnnounced.set(acc, acc.respPrefix);
+    }
+    let text = '';
+    const trace = this.server.logger.traceEnabled;
+    for (const [key, n] of smap) {
+      const line = key.includes(' ') ? `LS+ ${key} ${n}` : `LS+ ${key}`;
+      if (trace) c.traceOut('LS+', line.slice(4));
+      text += line + '\r\n';
+    }
+    if (text !== '') c.enqueue(Buffer.from(text, 'latin1'));
+  }
+
+  /** A local subscription was added (server.subAdded). */
+  subAdded(acc: Account, sub: Subscription): void {
+    if (sub.client.kind !== Kind.CLIENT) return;
+    this.updateLeafNodes(acc, sub, 1);
+  }
+
+  /** Local subscriptions went away (server.subsRemoved). */
+  subsRemoved(acc: Account, subs: Subscription[]): void {
+    for (const s of subs) if (s.client.kind === Kind.CLIENT) this.updateLeafNodes(acc, s, -1);
+  }
+
+  /** A leaf connection's LS+/LS- changed its interest by `delta`. */
+  leafSubChanged(from: LeafConnection, acc: Account, sub: Subscription, delta: number): void {
+    void from;
+    if (delta === 0) return;
+    this.updateLeafNodes(acc, sub, delta);
+  }
+
+  /** server/leafnode.go updateLeafNodes */
+  private updateLeafNodes(acc: Account, sub: Subscription, delta: number): void {
+    const set = this.byAccount.get(acc);
+    if (set === undefined) return;
+    const isLds = sub.subject.startsWith(LDS_PREFIX);
+    const srcLeaf = sub.client.kind === Kind.LEAF ? (sub.client as LeafConnection) : null;
+    for (const ln of set) {
+      if (ln === sub.client || ln.closed) continue;
+      let skip = (srcLeaf !== null && srcLeaf.remoteCluster !== '' && srcLeaf.remoteCluster === ln.remoteCluster) || (ln.lperms !== null && !ln.lperms.canSubscribe(sub.subject));
+      if (skip && isLds) skip = false;
+      if (skip) continue;
+      this.updateSmap(ln, sub, delta);
+    }
+  }
+
+  /** server/leafnode.go updateSmap */
+  private updateSmap(ln: LeafConnection, sub: Subscription, delta: number): void {
+    if (!ln.registered) return;
+    // A spoke forwards local interest and that of leafs it is the hub of.
+    if (ln.isSpoke && sub.client.kind === Kind.LEAF && (sub.client as LeafConnection).isSpoke) return;
+    const key = sub.queue === null ? sub.subject : `${sub.subject} ${sub.queue}`;
+    const cur = ln.smap.get(key) ?? 0;
+    const update = sub.queue !== null || cur === 0 || cur + delta <= 0;
+    const n = cur + delta;
+    if (n > 0) ln.smap.set(key, n);
+    else ln.smap.delete(key);
+    if (!update) return;
+    if (ln.isSpoke && ln.lperms !== null) {
+      const c0 = key.charCodeAt(0);
+      const exempt = (c0 === 0x24 || c0 === 0x5f) && (key.startsWith(LDS_PREFIX) || key.startsWith('$GR.') || key.startsWith('_GR_.'));
+      if (!exempt && !ln.lperms.canSubscribe(key)) return;
+    }
+    ln.sendSubUpdate(key, n > 0 ? n : 0);
+  }
+
+  /**
+   * A request crossed a service import into `acc` (or a response came back):
+   * make sure its response prefix interest is announced, and send it to
+   * leafs with interest in `acc`.
+   */
+  routeImported(c: Client, acc: Account, subject: string, buf: Buffer, start: number): boolean {
+    this.announceResponses(acc);
+    const set = this.byAccount.get(acc);
+    if (set === undefined) return false;
+    const r = acc.sublist.match(subject);
+    for (const sub of r.psubs) {
+      if (sub.client.kind === Kind.LEAF && sub.client !== c) this.addTarget(sub.client as LeafConnection, null);
+    }
+    for (const members of r.qsubs) {
+      if (members.some((m) => m.client.kind === Kind.CLIENT)) continue;
+      const m = members.find((x) => x.client.kind === Kind.LEAF && x.client !== c && !(x.client as LeafConnection).closed);
+      if (m !== undefined) this.addTarget(m.client as LeafConnection, m.queue);
+    }
+    return this.dispatch(c, acc, buf, start);
+  }
+
+  /** Interest in `acc`'s `_R_.<prefix>.>` once it has one (server/accounts.go newServiceReply). */
+  announceResponses(acc: Account): void {
+    const prefix = acc.respPrefix;
+    if (prefix === null || this.respAnnounced.get(acc) === prefix) return;
+    const set = this.byAccount.get(acc);
+    this.respAnnounced.set(acc, prefix);
+    if (set === undefined) return;
+    const key = prefix + '>';
+    for (const ln of set) {
+      if (ln.smap.has(key)) continue;
+      ln.smap.set(key, 1);
+      ln.sendSubUpdate(key, 1);
+    }
+  }
+
+  // --- messages ------------------------------------------------------------------
+
+  /** Add `ln` as a destination of the current message, serving `queue` if given. */
+  addTarget(ln: LeafConnection, queue: string | null): void {
+    if (ln.tgtSeq !== this.msgSeq) {
+      ln.tgtSeq = this.msgSeq;
+      ln.tgtQs = '';
+      this.tgts.push(ln);
+    }
+    if (queue !== null) ln.tgtQs += queue + ' ';
+  }
+
+  /** A client's queue selection picked a member behind a leaf connection. */
+  addQueueTarget(sub: Subscription): void {
+    this.addTarget(sub.client as LeafConnection, sub.queue);
+  }
+
+  /** Forward a client's message to every leaf connection with interest (server.routeMessage). */
+  routeMessage(c: Client, buf: Buffer, start: number, r: SublistResult<Subscription>): boolean {
+    const psubs = r.psubs;
+    for (let i = 0; i < psubs.length; i++) {
+      const sub = psubs[i]!;
+      if (sub.client.kind === Kind.LEAF) this.addTarget(sub.client as LeafConnection, null);
+    }
+    return this.dispatch(c, c.account, buf, start);
+  }
+
+  /**
+   * A message from a leaf connection (server/client.go processMsgResults
+   * for a LEAF source): local subscribers; other leaf connections (not back
+   * to the sender, nor to another of its cluster); queue groups only when
+   * the sender named them, a local member first, else one behind a route,
+   * else one behind another leaf.
+   */
+  deliverFromLeaf(src: LeafConnection, acc: Account, r: SublistResult<Subscription>, buf: Buffer, start: number): void {
+    const cl = this.server.cluster;
+    let routed = false;
+    const psubs = r.psubs;
+    for (let i = 0; i < psubs.length; i++) {
+      const sub = psubs[i]!;
+      const k = sub.client.kind;
+      if (k === Kind.CLIENT) src.deliverMsg(sub, buf, start);
+      else if (k === Kind.LEAF) {
+        const dst = sub.client as LeafConnection;
+        if (dst === src || (src.remoteCluster !== '' && src.remoteCluster === dst.remoteCluster)) continue;
+        this.addTarget(dst, null);
+      } else if (k === Kind.ROUTER && cl !== null && !src.isSpoke) {
+        cl.addTarget(sub.client as never, null);
+        routed = true;
+      }
+    }
+    if (src.paNumQueues > 0) {
+      for (const members of r.qsubs) {
+        const l = members.length;
+        if (l === 0 || !src.queueRequested(members[0]!.queue!)) continue;
+        const first = l > 1 ? Math.floor(Math.random() * l) : 0;
+        let leafMember: Subscription | null = null;
+        let done = false;
+        for (let k = 0; k < l; k++) {
+          const sub = members[(first + k) % l]!;
+          const kind = sub.client.kind;
+          if (kind === Kind.LEAF) {
+            if (sub.client !== src && leafMember === null && !(sub.client as LeafConnection).closed) leafMember = sub;
+            continue;
+          }
+          if (kind === Kind.ROUTER) {
+            if (cl !== null) {
+              cl.addQueueTarget(sub);
+              routed = true;
+              done = true;
+              break;
+            }
+            continue;
+          }
+          if (src.deliverMsg(sub, buf, start)) {
+            done = true;
+            break;
+          }
+        }
+        if (!done && leafMember !== null) this.addTarget(leafMember.client as LeafConnection, leafMember.queue);
+      }
+    }
+    if (routed && cl !== null) cl.dispatch(src, acc, buf, start);
+    this.dispatch(src, acc, buf, start);
+  }
+
+  /** Write the current message to every collected leaf target. */
+  dispatch(src: PubArgSource, acc: Account, buf: Buffer, start: number): boolean {
+    const tgts = this.tgts;
+    this.msgSeq++;
+    const n = tgts.length;
+    if (n === 0) return false;
+    let sent = 0;
+    for (let i = 0; i < n; i++) {
+      const ln = tgts[i]!;
+      if (!ln.closed && ln.writeLeafMsg(src, buf, start)) sent++;
+      ln.tgtQs = '';
+    }
+    tgts.length = 0;
+    if (sent > 0) {
+      const size = src.paSize;
+      const st = this.server.stats;
+      st.outMsgs += sent;
+      st.outBytes += sent * size;
+      acc.outMsgs += sent;
+      acc.outBytes += sent * size;
+    }
+    return sent > 0;
+  }
+
+  // --- monitoring ------------------------------------------------------------------
+
+  /** /leafz (server/monitor.go Leafz) */
+  leafz(opts: LeafzOptions): Record<string, unknown> {
+    return leafzOf(this.server, [...this.leafs.values()], opts);
+  }
+
+  /** /varz "leaf" (server/monitor.go LeafNodeOptsVarz) */
+  varz(): Record<string, unknown> {
+    const o = this.opts;
+    const out: Record<string, unknown> = {};
+    if (o.host !== '') out.host = o.host;
+    if (this.port !== 0) out.port = this.port;
+    const t = this.authTimeoutMs() / 1000;
+    if (t !== 0) out.auth_timeout = t;
+    if (o.tls !== undefined) out.tls_timeout = (o.tls.timeoutMs ?? 2000) / 1000;
+    if (o.remotes.length > 0) {
+      out.remotes = o.remotes.map((r) => ({
+        local_account: r.account !== '' ? r.account : '$G',
+        urls: r.urls.map((u) => redactURL(u)),
+      }));
+    }
+    return out;
+  }
+
+  get numLeafs(): number {
+    return this.leafs.size;
+  }
+}
+
+function comparePassword(server: string, given: string): boolean {
+  if (server.startsWith('$2')) {
+    const require = createRequire(import.meta.url);
+    const bcrypt = require('bcryptjs') as { compareSync(a: string, b: string): boolean };
+    try {
+      return bcrypt.compareSync(given, server);
+    } catch {
+      return false;
+    }
+  }
+  return server === given;
+}
+
+/** Read a .creds file: the user JWT and a signature of the nonce by its seed (server/leafnode.go sendLeafConnect). */
+function signWithCreds(file: string, nonce: string): { jwt: string; sig: string } | string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const re = /\s*(?:(?:[-]{3,}[^\n]*[-]{3,}\n)(.+)(?:\n\s*[-]{3,}[^\n]*[-]{3,}\n))/g;
+  const items = [...text.matchAll(re)].map((m) => m[1]!.trim());
+  if (items.length < 2) return 'Credentials file malformed';
+  const require = createRequire(import.meta.url);
+  const nk = require('@nats-io/nkeys') as { fromSeed(s: Uint8Array): { sign(d: Uint8Array): Uint8Array } };
+  let kp;
+  try {
+    kp = nk.fromSeed(Buffer.from(items[1]!));
+  } catch {
+    return 'Credentials file has malformed seed';
+  }
+  const sig = Buffer.from(kp.sign(Buffer.from(nonce))).toString('base64url');
+  return { jwt: items[0]!, sig };
+}
+
+function firstNonLocalIP(): string | null {
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return null;
+}
+
+function advertiseHostPort(adv: string, port: number): string {
+  const m = /^\[?([^\]]*?)\]?(?::(\d+))?$/.exec(adv);
+  if (m === null) return adv;
+  return joinHostPort(m[1]!, m[2] !== undefined ? Number(m[2]) : port);
+}
+
+function splitHostPort(hp: string): [string, string] {
+  const i = hp.lastIndexOf(':');
+  let host = hp.slice(0, i);
+  if (host.startsWith('[')) host = host.slice(1, -1);
+  return [host, hp.slice(i + 1)];
+}
+
+function redactURL(u: string): string {
+  return u.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:xxxxx@');
+}
+
+function goDur(ms: number): string {
+  if (ms % 1000 === 0) {
+    const s = ms / 1000;
+    if (s >= 60) return `${Math.floor(s / 60)}m${s % 60}s`;
+    return `${s}s`;
+  }
+  return `${ms}ms`;
+}
+
+export { E };

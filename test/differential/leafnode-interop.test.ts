@@ -1,0 +1,225 @@
+// Leafnodes between tsnats and the reference nats-server 2.9.10, both ways:
+// a tsnats leaf of a Go hub, a Go leaf of a tsnats hub (and tsnats with
+// itself). Messages with headers, request/reply and queue groups must flow
+// both ways exactly once; a leaf that loses its hub keeps serving its own
+// clients and catches up interest when the hub is back. Fails (never skips)
+// without nats-server.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const dec = new TextDecoder();
+
+async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await sleep(50);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+function leafPort(s: RunningServer): number {
+  const m = /Listening for leafnode connections on \S+:(\d+)/.exec(s.stderr() + s.stdout());
+  if (m === null) throw new Error(`no leafnode listener in the log of ${s.kind}`);
+  return Number(m[1]);
+}
+
+async function startHub(kind: ServerKind, port = -1, extra = ''): Promise<RunningServer> {
+  const conf = writeConfig(`server_name: HUB_${kind}\nleafnodes { host: 127.0.0.1, port: ${port} }\n${extra}`);
+  return startServer(kind, ['-c', conf]);
+}
+
+async function startLeaf(kind: ServerKind, hubLeafPort: number, extra = ''): Promise<RunningServer> {
+  const conf = writeConfig(`server_name: LEAF_${kind}\nleafnodes { reconnect: 1, remotes [ { url: "nats://127.0.0.1:${hubLeafPort}" } ] }\n${extra}`);
+  return startServer(kind, ['-c', conf]);
+}
+
+/** Publish on `pub` until `sub` sees it: the interest crossed the leaf connection. */
+async function interestCrossed(pub: NatsConnection, sub: NatsConnection, subject: string): Promise<void> {
+  let seen = false;
+  const s = sub.subscribe(subject, { callback: () => void (seen = true) });
+  await sub.flush();
+  await waitFor(`interest in ${subject}`, async () => {
+    pub.publish(subject, 'probe');
+    await pub.flush();
+    await sleep(30);
+    return seen;
+  });
+  s.unsubscribe();
+  await sub.flush();
+}
+
+const TOPOLOGIES: Array<{ name: string; hub: ServerKind; leaf: ServerKind }> = [
+  { name: 'tsnats leaf of a nats-server hub', hub: 'reference', leaf: 'tsnats' },
+  { name: 'nats-server leaf of a tsnats hub', hub: 'tsnats', leaf: 'reference' },
+  { name: 'tsnats leaf of a tsnats hub', hub: 'tsnats', leaf: 'tsnats' },
+];
+
+for (const topo of TOPOLOGIES) {
+  describe(`leafnodes: ${topo.name}`, () => {
+    it('messages (with headers), request/reply and queue groups flow both ways exactly once', async () => {
+      const hub = await startHub(topo.hub);
+      const leaf = await startLeaf(topo.leaf, leafPort(hub));
+      const hc = await connect({ servers: hub.url });
+      const lc = await connect({ servers: leaf.url });
+      try {
+        await interestCrossed(lc, hc, 'warmup.h');
+        await interestCrossed(hc, lc, 'warmup.l');
+
+        // plain and header messages, both ways
+        const got: string[] = [];
+        hc.subscribe('to.hub', { callback: (_e, m) => void got.push(`hub:${dec.decode(m.data)}:${m.headers?.get('X-Id') ?? ''}`) });
+        lc.subscribe('to.leaf', { callback: (_e, m) => void got.push(`leaf:${dec.decode(m.data)}:${m.headers?.get('X-Id') ?? ''}`) });
+        await hc.flush();
+        await lc.flush();
+        await interestCrossed(lc, hc, 'sync.a');
+        await interestCrossed(hc, lc, 'sync.b');
+        const h = headers();
+        h.set('X-Id', '7');
+        lc.publish('to.hub', 'one');
+        lc.publish('to.hub', 'two', { headers: h });
+        hc.publish('to.leaf', 'three', { headers: h });
+        hc.publish('to.leaf', 'four');
+        await lc.flush();
+        await hc.flush();
+        await waitFor('4 messages', () => got.length >= 4);
+        await sleep(200);
+        assert.deepEqual(got.sort(), ['hub:one:', 'hub:two:7', 'leaf:four:', 'leaf:three:7']);
+
+        // request/reply both ways
+        hc.subscribe('svc.hub', { callback: (_e, m) => void m.respond(`hub got ${dec.decode(m.data)}`) });
+        lc.subscribe('svc.leaf', { callback: (_e, m) => void m.respond(`leaf got ${dec.decode(m.data)}`) });
+        await hc.flush();
+        await lc.flush();
+        await interestCrossed(lc, hc, 'sync.c');
+        await interestCrossed(hc, lc, 'sync.d');
+        assert.equal(dec.decode((await lc.request('svc.hub', 'x', { timeout: 3000 })).data), 'hub got x');
+        assert.equal(dec.decode((await hc.request('svc.leaf', 'y', { timeout: 3000 })).data), 'leaf got y');
+
+        // queue group with members on both sides: every message once in total
+        const counts = { hub: 0, leaf: 0 };
+        const seen = new Set<string>();
+        let dup = 0;
+        const onMsg = (side: 'hub' | 'leaf') => (_e: unknown, m: { data: Uint8Array }) => {
+          counts[side]++;
+          const k = dec.decode(m.data);
+          if (seen.has(k)) dup++;
+          seen.add(k);
+        };
+        for (let i = 0; i < 2; i++) {
+          hc.subscribe('work', { queue: 'q', callback: onMsg('hub') });
+          lc.subscribe('work', { queue: 'q', callback: onMsg('leaf') });
+        }
+        await hc.flush();
+        await lc.flush();
+        await interestCrossed(lc, hc, 'sync.e');
+        await interestCrossed(hc, lc, 'sync.f');
+        for (let i = 0; i < 50; i++) {
+          hc.publish('work', `h${i}`);
+          lc.publish('work', `l${i}`);
+        }
+        await hc.flush();
+        await lc.flush();
+        await waitFor('100 queue messages', () => seen.size >= 100);
+        await sleep(300);
+        assert.equal(dup, 0);
+        assert.equal(counts.hub + counts.leaf, 100);
+
+        // members only on the other side: the group is served across the leaf, once
+        const only = { n: 0, keys: new Set<string>() };
+        lc.subscribe('work.remote', { queue: 'r', callback: (_e, m) => void (only.n++, only.keys.add(dec.decode(m.data))) });
+        lc.subscribe('work.remote', { queue: 'r', callback: (_e, m) => void (only.n++, only.keys.add(dec.decode(m.data))) });
+        await lc.flush();
+        await interestCrossed(hc, lc, 'sync.g');
+        await waitFor('queue interest on the hub', async () => {
+          hc.publish('work.remote', 'probe');
+          await hc.flush();
+          await sleep(30);
+          return only.keys.has('probe');
+        });
+        await sleep(200);
+        only.n = 0;
+        only.keys.clear();
+        for (let i = 0; i < 30; i++) hc.publish('work.remote', `r${i}`);
+        await hc.flush();
+        await waitFor('30 remote queue messages', () => only.keys.size >= 30);
+        await sleep(300);
+        assert.equal(only.n, 30);
+      } finally {
+        await hc.close();
+        await lc.close();
+        await leaf.stop();
+        await hub.stop();
+      }
+    });
+
+    it('a leaf that loses its hub serves its own clients and catches up interest when the hub returns', async () => {
+      let hub = await startHub(topo.hub);
+      const lport = leafPort(hub);
+      const leaf = await startLeaf(topo.leaf, lport);
+      const lc = await connect({ servers: leaf.url });
+      let hc = await connect({ servers: hub.url });
+      try {
+        await interestCrossed(hc, lc, 'warm');
+        await hc.close();
+        await hub.stop();
+
+        // local service on the leaf while the hub is gone
+        lc.subscribe('local.svc', { callback: (_e, m) => void m.respond('still here') });
+        await lc.flush();
+        assert.equal(dec.decode((await lc.request('local.svc', '', { timeout: 2000 })).data), 'still here');
+
+        // interest made while disconnected
+        const got: string[] = [];
+        lc.subscribe('after.reconnect', { callback: (_e, m) => void got.push(dec.decode(m.data)) });
+        await lc.flush();
+
+        hub = await startHub(topo.hub, lport);
+        hc = await connect({ servers: hub.url });
+        await waitFor('the leaf to reconnect and send its interest', async () => {
+          hc.publish('after.reconnect', 'hello');
+          await hc.flush();
+          await sleep(50);
+          return got.length > 0;
+        }, 15_000);
+        assert.equal(got[0], 'hello');
+        const err = leaf.stderr() + leaf.stdout();
+        assert.match(err, /Leafnode connection created for account: \$G/);
+      } finally {
+        await hc.close();
+        await lc.close();
+        await leaf.stop();
+        await hub.stop();
+      }
+    });
+  });
+}
+
+describe('leafnodes: monitoring on a tsnats hub', () => {
+  it('/leafz and /varz report the live leaf connection', async () => {
+    const hub = await startHub('tsnats', -1, 'http: "127.0.0.1:-1"\n');
+    const leaf = await startLeaf('reference', leafPort(hub));
+    try {
+      const m = /Starting http monitor on \S+:(\d+)|Listening for monitoring connections on \S+:(\d+)/.exec(hub.stderr() + hub.stdout());
+      assert.ok(m !== null, 'monitor port');
+      const mport = Number(m[1] ?? m[2]);
+      let leafz: { leafnodes: number; leafs: Array<{ account: string; subscriptions: number }> | null } = { leafnodes: 0, leafs: null };
+      await waitFor('a leaf in /leafz', async () => {
+        leafz = (await (await fetch(`http://127.0.0.1:${mport}/leafz?subs=1`)).json()) as typeof leafz;
+        return leafz.leafnodes === 1;
+      });
+      assert.equal(leafz.leafs![0]!.account, '$G');
+      assert.ok(leafz.leafs![0]!.subscriptions >= 1);
+      const varz = (await (await fetch(`http://127.0.0.1:${mport}/varz`)).json()) as { leafnodes: number; leaf: { port: number } };
+      assert.equal(varz.leafnodes, 1);
+      assert.equal(varz.leaf.port, leafPort(hub));
+    } finally {
+      await leaf.stop();
+      await hub.stop();
+    }
+  });
+});

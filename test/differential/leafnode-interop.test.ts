@@ -223,3 +223,106 @@ describe('leafnodes: monitoring on a tsnats hub', () => {
     }
   });
 });
+
+async function freePort(): Promise<number> {
+  const net = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+const LOOP_LINE = 'Loop detected for leafnode account="$G". Delaying attempt to reconnect for 30s';
+
+describe('leafnodes: loop detection between tsnats and nats-server', () => {
+  it('two servers that are each other\'s leaf detect the loop with the reference\'s error', async () => {
+    const [pa, pb] = [await freePort(), await freePort()];
+    const confA = writeConfig(`server_name: A\nleafnodes { host: 127.0.0.1, port: ${pa}, remotes [ { url: "nats://127.0.0.1:${pb}" } ] }\n`);
+    const confB = writeConfig(`server_name: B\nleafnodes { host: 127.0.0.1, port: ${pb}, remotes [ { url: "nats://127.0.0.1:${pa}" } ] }\n`);
+    const a = await startServer('tsnats', ['-c', confA]);
+    const b = await startServer('reference', ['-c', confB]);
+    try {
+      await waitFor('the loop to be detected on both sides', () => (a.stderr() + a.stdout()).includes(LOOP_LINE) && (b.stderr() + b.stdout()).includes(LOOP_LINE));
+      const log = (s: RunningServer): string => s.stderr() + s.stdout();
+      // after the loop, no reconnect for 30s: one connection each way at most
+      await sleep(1500);
+      assert.ok((log(a).match(/Leafnode connection created for account/g) ?? []).length <= 1);
+      assert.ok((log(b).match(/Leafnode connection created for account/g) ?? []).length <= 1);
+    } finally {
+      await a.stop();
+      await b.stop();
+    }
+  });
+});
+
+for (const topo of TOPOLOGIES) {
+  describe(`leafnodes: accounts and permissions, ${topo.name}`, () => {
+    it('the remote\'s local account is bound to the account its credentials log into; deny_imports/deny_exports filter', async () => {
+      const hubConf = `accounts { HA { users [ {user: ua, password: pa} ] }, HB { users [ {user: ub, password: pb} ] } }\n`;
+      const hub = await startHub(topo.hub, -1, hubConf);
+      const lp = leafPort(hub);
+      const leafConf = writeConfig(
+        `server_name: LEAF_${topo.leaf}\naccounts { L { users [ {user: lu, password: lp} ] } }\n` +
+          `leafnodes { reconnect: 1, remotes [ { url: "nats://ua:pa@127.0.0.1:${lp}", account: L, deny_exports: ["secret.>"], deny_imports: ["private.>"] } ] }\n`,
+      );
+      const leaf = await startServer(topo.leaf, ['-c', leafConf]);
+      const ha = await connect({ servers: hub.url, user: 'ua', pass: 'pa' });
+      const hb = await connect({ servers: hub.url, user: 'ub', pass: 'pb' });
+      const lc = await connect({ servers: leaf.url, user: 'lu', pass: 'lp' });
+      try {
+        await interestCrossed(lc, ha, 'bind.a');
+        await interestCrossed(ha, lc, 'bind.l');
+        const got: string[] = [];
+        hb.subscribe('>', { callback: (_e, m) => void got.push(`HB:${m.subject}`) });
+        ha.subscribe('secret.x', { callback: (_e, m) => void got.push(`HA:${m.subject}`) });
+        ha.subscribe('open.x', { callback: (_e, m) => void got.push(`HA:${m.subject}`) });
+        lc.subscribe('private.y', { callback: (_e, m) => void got.push(`L:${m.subject}`) });
+        lc.subscribe('open.y', { callback: (_e, m) => void got.push(`L:${m.subject}`) });
+        await ha.flush();
+        await hb.flush();
+        await lc.flush();
+        await interestCrossed(lc, ha, 'sync.1');
+        await interestCrossed(ha, lc, 'sync.2');
+        lc.publish('secret.x', 'no');
+        lc.publish('open.x', 'yes');
+        ha.publish('private.y', 'no');
+        ha.publish('open.y', 'yes');
+        await lc.flush();
+        await ha.flush();
+        await waitFor('the allowed messages', () => got.includes('HA:open.x') && got.includes('L:open.y'));
+        await sleep(300);
+        assert.deepEqual(got.filter((g) => !g.includes('sync') && !g.includes('bind')).sort(), ['HA:open.x', 'L:open.y']);
+      } finally {
+        await ha.close();
+        await hb.close();
+        await lc.close();
+        await leaf.stop();
+        await hub.stop();
+      }
+    });
+
+    it('leafnodes authorization { user, password, account } binds the leaf to that account; bad credentials are refused', async () => {
+      const conf = writeConfig(`server_name: HUB_${topo.hub}\naccounts { HA { users [ {user: ua, password: pa} ] } }\nleafnodes { host: 127.0.0.1, port: -1, authorization { user: leaf, password: s3cr3t, account: HA } }\n`);
+      const hub2 = await startServer(topo.hub, ['-c', conf]);
+      const lp = leafPort(hub2);
+      const good = await startServer(topo.leaf, ['-c', writeConfig(`server_name: GOOD\nleafnodes { remotes [ { url: "nats://leaf:s3cr3t@127.0.0.1:${lp}" } ] }\n`)]);
+      const bad = await startServer(topo.leaf, ['-c', writeConfig(`server_name: BAD\nleafnodes { remotes [ { url: "nats://leaf:wrong@127.0.0.1:${lp}" } ] }\n`)]);
+      const ha = await connect({ servers: hub2.url, user: 'ua', pass: 'pa' });
+      const lc = await connect({ servers: good.url });
+      try {
+        await interestCrossed(lc, ha, 'auth.ok');
+        await waitFor('the bad leaf to be refused', () => /Authorization Violation/.test(bad.stderr() + bad.stdout()));
+      } finally {
+        await ha.close();
+        await lc.close();
+        await good.stop();
+        await bad.stop();
+        await hub2.stop();
+      }
+    });
+  });
+}

@@ -34,6 +34,8 @@ import { LDS_PREFIX, versionAtLeast, type LeafConnect, type LeafInfo } from './p
 import { LeafPerms, mergeDeny } from './perms.js';
 import { RemoteLeaf, dial, joinHostPort, type LeafURL } from './remote.js';
 import { leafzOf, type LeafzOptions } from './monitor.js';
+import { Subscription as Sub } from '../client/subscription.js';
+import { shadowSubjects } from '../cluster/imports.js';
 
 /** server/leafnode.go: back-off after a loop, a permission violation, the same cluster name. */
 export const RECONNECT_DELAY_AFTER_LOOP_MS = 30_000;
@@ -63,6 +65,12 @@ export class LeafnodeManager {
   private readonly byAccount = new Map<Account, Set<LeafConnection>>();
   /** per account loop detection subject ("$LDS." + nuid) */
   private readonly lds = new Map<Account, string>();
+  /**
+   * Interest in exporting accounts for subscriptions covered by stream
+   * imports: the reference's shadow subscriptions, which leafs of the
+   * exporter hear about (server/client.go addShadowSubscriptions).
+   */
+  private readonly shadows = new Map<Subscription, Array<{ acc: Account; sub: Subscription }>>();
   /** accounts whose `_R_` response prefix interest was announced */
   private readonly respAnnounced = new Map<Account, string>();
   readonly remotes: RemoteLeaf[] = [];
@@ -641,6 +649,15 @@ export class LeafnodeManager {
       const n = sub.queue !== null && sub.queueWeight > 0 ? sub.queueWeight : 1;
       smap.set(key, (smap.get(key) ?? 0) + n);
     }
+    for (const list of this.shadows.values()) {
+      for (const sh of list) {
+        if (sh.acc !== acc || sh.sub.client === c) continue;
+        if (perms !== null && !perms.canSubscribe(sh.sub.subject)) continue;
+        if (c.isSpoke && sh.sub.client.kind === Kind.LEAF && (sh.sub.client as LeafConnection).isSpoke) continue;
+        const key = sh.sub.queue === null ? sh.sub.subject : `${sh.sub.subject} ${sh.sub.queue}`;
+        smap.set(key, (smap.get(key) ?? 0) + 1);
+      }
+    }
     // Leafnodes only send on interest: imported services and mapped subjects are interest too.
     if (acc.serviceImports !== null) {
       for (const from of acc.serviceImports.keys()) {
@@ -675,18 +692,40 @@ export class LeafnodeManager {
   subAdded(acc: Account, sub: Subscription): void {
     if (sub.client.kind !== Kind.CLIENT) return;
     this.updateLeafNodes(acc, sub, 1);
+    if (acc.streamImports.length > 0) this.addShadows(acc, sub);
   }
 
   /** Local subscriptions went away (server.subsRemoved). */
   subsRemoved(acc: Account, subs: Subscription[]): void {
-    for (const s of subs) if (s.client.kind === Kind.CLIENT) this.updateLeafNodes(acc, s, -1);
+    for (const s of subs) {
+      if (s.client.kind !== Kind.CLIENT) continue;
+      this.updateLeafNodes(acc, s, -1);
+      if (this.shadows.size > 0) this.removeShadows(s);
+    }
   }
 
   /** A leaf connection's LS+/LS- changed its interest by `delta`. */
   leafSubChanged(from: LeafConnection, acc: Account, sub: Subscription, delta: number): void {
-    void from;
     if (delta === 0) return;
     this.updateLeafNodes(acc, sub, delta);
+    if (from.isSpoke) return;
+    if (sub.closed) this.removeShadows(sub);
+    else if (acc.streamImports.length > 0 && !this.shadows.has(sub)) this.addShadows(acc, sub);
+  }
+
+  private addShadows(acc: Account, sub: Subscription): void {
+    const list = shadowSubjects(acc, sub.subject);
+    if (list.length === 0) return;
+    const subs = list.map((sh) => ({ acc: sh.acc, sub: new Sub(sub.client, sh.subject, sub.queue, sub.sid) }));
+    this.shadows.set(sub, subs);
+    for (const sh of subs) this.updateLeafNodes(sh.acc, sh.sub, 1);
+  }
+
+  private removeShadows(sub: Subscription): void {
+    const subs = this.shadows.get(sub);
+    if (subs === undefined) return;
+    this.shadows.delete(sub);
+    for (const sh of subs) this.updateLeafNodes(sh.acc, sh.sub, -1);
   }
 
   /** server/leafnode.go updateLeafNodes */

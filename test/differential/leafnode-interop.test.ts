@@ -326,3 +326,90 @@ for (const topo of TOPOLOGIES) {
     });
   });
 }
+
+for (const topo of TOPOLOGIES) {
+  describe(`leafnodes: imports across the leaf connection, ${topo.name}`, () => {
+    const hubAccounts =
+      'accounts {\n' +
+      '  SVC { users [ {user: s, password: s} ], exports [ {service: "help"}, {stream: "news.>"} ] }\n' +
+      '  CLI { users [ {user: c, password: c} ], imports [ {service: {account: SVC, subject: "help"}}, {stream: {account: SVC, subject: "news.>"}} ] }\n' +
+      '}\n';
+
+    it('a responder on the leaf serves a service import of the hub; a stream published on the leaf reaches the importer', async () => {
+      const hub = await startHub(topo.hub, -1, hubAccounts);
+      const lconf = writeConfig(`server_name: LEAF_${topo.leaf}\nleafnodes { reconnect: 1, remotes [ { url: "nats://s:s@127.0.0.1:${leafPort(hub)}" } ] }\n`);
+      const l = await startServer(topo.leaf, ['-c', lconf]);
+      const cli = await connect({ servers: hub.url, user: 'c', pass: 'c' });
+      const svc = await connect({ servers: hub.url, user: 's', pass: 's' });
+      const lc = await connect({ servers: l.url });
+      try {
+        await interestCrossed(svc, lc, 'warm.1');
+        await interestCrossed(lc, svc, 'warm.2');
+        lc.subscribe('help', { callback: (_e, m) => void m.respond(`leaf helps with ${dec.decode(m.data)}`) });
+        await lc.flush();
+        await interestCrossed(svc, lc, 'sync.s');
+        let answer = '';
+        await waitFor('the leaf responder to answer through the import', async () => {
+          const r = await cli.request('help', 'x', { timeout: 500 }).catch(() => null);
+          if (r !== null) answer = dec.decode(r.data);
+          return r !== null;
+        });
+        assert.equal(answer, 'leaf helps with x');
+
+        const news: string[] = [];
+        cli.subscribe('news.>', { callback: (_e, m) => void news.push(m.subject) });
+        await cli.flush();
+        await waitFor('the stream to cross', async () => {
+          lc.publish('news.today', 'n');
+          await lc.flush();
+          await sleep(50);
+          return news.length > 0;
+        });
+        assert.equal(news[0], 'news.today');
+      } finally {
+        await cli.close();
+        await svc.close();
+        await lc.close();
+        await l.stop();
+        await hub.stop();
+      }
+    });
+
+    it('a requester on a leaf bound to the importing account gets the answer of the exporter on the hub', async () => {
+      const hub = await startHub(topo.hub, -1, hubAccounts);
+      const lconf = writeConfig(`server_name: LEAF_${topo.leaf}\nleafnodes { reconnect: 1, remotes [ { url: "nats://c:c@127.0.0.1:${leafPort(hub)}" } ] }\n`);
+      const l = await startServer(topo.leaf, ['-c', lconf]);
+      const svc = await connect({ servers: hub.url, user: 's', pass: 's' });
+      const cli = await connect({ servers: hub.url, user: 'c', pass: 'c' });
+      const lc = await connect({ servers: l.url });
+      try {
+        svc.subscribe('help', { callback: (_e, m) => void m.respond(`hub helps with ${dec.decode(m.data)}`) });
+        await svc.flush();
+        await interestCrossed(cli, lc, 'warm.3');
+        let answer = '';
+        await waitFor('the hub exporter to answer the leaf requester', async () => {
+          const r = await lc.request('help', 'y', { timeout: 500 }).catch(() => null);
+          if (r !== null) answer = dec.decode(r.data);
+          return r !== null;
+        });
+        assert.equal(answer, 'hub helps with y');
+        const news: string[] = [];
+        lc.subscribe('news.>', { callback: (_e, m) => void news.push(m.subject) });
+        await lc.flush();
+        await waitFor('the hub stream to reach the leaf importer', async () => {
+          svc.publish('news.hub', 'n');
+          await svc.flush();
+          await sleep(50);
+          return news.length > 0;
+        });
+        assert.equal(news[0], 'news.hub');
+      } finally {
+        await svc.close();
+        await cli.close();
+        await lc.close();
+        await l.stop();
+        await hub.stop();
+      }
+    });
+  });
+}

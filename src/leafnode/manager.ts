@@ -36,6 +36,10 @@ import { RemoteLeaf, dial, joinHostPort, type LeafURL } from './remote.js';
 import { leafzOf, type LeafzOptions } from './monitor.js';
 import { Subscription as Sub } from '../client/subscription.js';
 import { shadowSubjects } from '../cluster/imports.js';
+import { clientHandshake, loadRouteTLS, type RouteTLS } from '../cluster/tls.js';
+import { TLSManager, goCipherName, goTLSVersion } from '../tls/tls.js';
+import { serverHandshake } from '../tls/handshake.js';
+import type tls from 'node:tls';
 
 /** server/leafnode.go: back-off after a loop, a permission violation, the same cluster name. */
 export const RECONNECT_DELAY_AFTER_LOOP_MS = 30_000;
@@ -78,6 +82,10 @@ export class LeafnodeManager {
   private readonly dials = new Set<net.Socket>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private running = false;
+  /** TLS of the leafnode listener (leafnodes { tls {} }), null without */
+  private tls: TLSManager | null = null;
+  /** per remote: its tls {} block loaded, or null for the defaults */
+  private readonly remoteTLS = new Map<RemoteLeaf, RouteTLS | null>();
   /** the bound leafnode port */
   port = 0;
   /** host:port the INFO advertises (leafnode_urls) */
@@ -98,6 +106,7 @@ export class LeafnodeManager {
   async start(): Promise<void> {
     this.running = true;
     const o = this.opts;
+    if (o.tls !== undefined) this.tls = new TLSManager(o.tls);
     if (o.port !== 0) await this.listen();
     this.server.reloadHooks.push(() => this.applyReload());
     for (const cfg of o.remotes) {
@@ -163,8 +172,15 @@ export class LeafnodeManager {
 
   /** Reload: remotes and the listener stay; new credentials apply to new connections. */
   private applyReload(): void {
-    // Users, passwords and TLS of the leafnodes block are read at each
-    // connection; the reference refuses other changes (config/reload.ts).
+    // TLS is the only part of the block that reloads (config/reload.ts):
+    // new connections use the new files, established ones keep their session.
+    const o = this.opts;
+    try {
+      if (o.tls !== undefined && this.tls !== null) this.tls.reload(o.tls);
+    } catch (e) {
+      this.server.logger.error(`leafnode: error reloading TLS configuration: ${(e as Error).message}`);
+    }
+    this.remoteTLS.clear();
   }
 
   authTimeoutMs(): number {
@@ -191,31 +207,107 @@ export class LeafnodeManager {
       return;
     }
     const c = new LeafConnection(srv, this, sock, srv.allocCid(), srv.globalAccount, null);
-    this.wire(c, sock);
+    const tm = this.tls;
+    if (tm === null) this.wire(c, sock);
     srv.stats.totalConnections++;
     srv.logger.notice(`${c.logPrefix} - Leafnode connection created `);
     c.nonce = srv.auth.newNonce();
     this.pending.add(c);
     c.enqueue(Buffer.from(`INFO ${this.infoJSON(c, true, false)} \r\n`));
-    // Leafnodes always send CONNECT: it binds them to their account.
-    c.activate(true);
     srv.flushDirty();
+    if (tm === null) {
+      // Leafnodes always send CONNECT: it binds them to their account.
+      c.activate(true);
+      srv.flushDirty();
+      return;
+    }
+    // The INFO goes out in plain text, then the leaf starts the handshake (server/leafnode.go createLeafNode).
+    const log = srv.logger;
+    if (log.debugEnabled) log.debug(`${c.logPrefix} - Starting TLS leafnode server handshake`);
+    const timeoutMs = tm.config.timeoutMs > 0 ? tm.config.timeoutMs : 2000;
+    sock.on('error', () => {});
+    const ts = serverHandshake(sock, tm.setup, timeoutMs, {
+      onSecure: (s) => {
+        if (c.closed) {
+          s.destroy();
+          return;
+        }
+        c.tlsEstablished(s, goTLSVersion(s.getProtocol()), goCipherName(s));
+        this.wire(c, s);
+        c.activate(true);
+        srv.flushDirty();
+      },
+      onError: (text) => {
+        if (c.closed) return;
+        log.error(`${c.logPrefix} - TLS leafnode handshake error: ${text}`);
+        c.close(ClosedState.TLSHandshakeError, true);
+      },
+      onTimeout: () => {
+        if (c.closed) return;
+        log.error(`${c.logPrefix} - TLS leafnode handshake error: i/o timeout`);
+        c.close(ClosedState.TLSHandshakeError, true);
+      },
+    });
+    c.useTLSSocket(ts);
   }
 
-  private wire(c: LeafConnection, sock: net.Socket): void {
-    sock.on('data', (chunk: Buffer) => c.onData(chunk));
-    sock.on('error', (err: NodeJS.ErrnoException) => {
+  private wire(c: LeafConnection, sock: net.Socket): () => void {
+    const onData = (chunk: Buffer): void => c.onData(chunk);
+    const onError = (err: NodeJS.ErrnoException): void => {
       if (c.closed) return;
       if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') this.server.logger.error(`${c.logPrefix} - read error: ${err.message}`);
       c.close(err.code === 'EPIPE' ? ClosedState.WriteError : ClosedState.ReadError, true);
-    });
-    sock.on('end', () => {
+    };
+    const onEnd = (): void => {
       if (!c.closed) c.close(ClosedState.ClientClosed);
-    });
-    sock.on('close', () => {
+    };
+    const onClose = (): void => {
       if (!c.closed) c.close(ClosedState.ClientClosed, true);
-    });
+    };
+    sock.on('data', onData);
+    sock.on('error', onError);
+    sock.on('end', onEnd);
+    sock.on('close', onClose);
+    return () => {
+      sock.off('data', onData);
+      sock.off('error', onError);
+      sock.off('end', onEnd);
+      sock.off('close', onClose);
+    };
   }
+
+  /** The leaf side of the TLS upgrade after the hub's first INFO (server/leafnode.go leafNodeResumeConnectProcess). */
+  private async upgradeTLS(c: LeafConnection, r: RemoteLeaf): Promise<boolean> {
+    const srv = this.server;
+    const raw = c.socket;
+    const unwire = this.unwire.get(c);
+    unwire?.();
+    let t = this.remoteTLS.get(r);
+    if (t === undefined) {
+      t = r.cfg.tls !== undefined ? loadRouteTLS(r.cfg.tls) : null;
+      this.remoteTLS.set(r, t);
+    }
+    const u = r.cur!;
+    if (srv.logger.debugEnabled) srv.logger.debug(`${c.logPrefix} - Starting TLS leafnode client handshake`);
+    let ts: tls.TLSSocket;
+    try {
+      ts = await clientHandshake(raw, t ?? defaultClientTLS(), u.hostname, '');
+    } catch (e) {
+      srv.logger.error(`${c.logPrefix} - TLS leafnode handshake error: ${(e as Error).message}`);
+      c.close(ClosedState.TLSHandshakeError, true);
+      return false;
+    }
+    if (c.closed) {
+      ts.destroy();
+      return false;
+    }
+    c.useTLSSocket(ts);
+    c.tlsEstablished(ts, goTLSVersion(ts.getProtocol()), goCipherName(ts));
+    this.unwire.set(c, this.wire(c, ts));
+    return true;
+  }
+
+  private readonly unwire = new WeakMap<LeafConnection, () => void>();
 
   /** The leafnode INFO (server/leafnode.go startLeafNodeAcceptLoop, sendPermsAndAccountInfo). */
   private infoJSON(c: LeafConnection, withNonce: boolean, connectInfo: boolean): string {
@@ -423,7 +515,7 @@ export class LeafnodeManager {
     }
     const c = new LeafConnection(srv, this, sock, c0, acc, r);
     c.lperms = r.perms;
-    this.wire(c, sock);
+    this.unwire.set(c, this.wire(c, sock));
     srv.stats.totalConnections++;
     srv.logger.notice(`${c.logPrefix} - Leafnode connection created for account: ${acc.name} `);
     this.pending.add(c);
@@ -467,9 +559,18 @@ export class LeafnodeManager {
       c.lperms = new LeafPerms(pub, sub);
     }
     if (first && r !== null) {
-      if (!this.sendConnect(c, r)) return;
-      if (!info.infoOnConnect) this.finishConnect(c);
-      else c.armConnectTimeout(CONNECT_PROCESS_TIMEOUT_MS);
+      const resume = (): void => {
+        if (!this.sendConnect(c, r)) return;
+        if (!info.infoOnConnect) this.finishConnect(c);
+        else c.armConnectTimeout(CONNECT_PROCESS_TIMEOUT_MS);
+      };
+      if (r.tls) {
+        void this.upgradeTLS(c, r).then((ok) => {
+          if (ok) resume();
+        });
+        return;
+      }
+      resume();
     }
     if (info.connectInfo && r !== null) this.finishConnect(c);
   }
@@ -498,7 +599,7 @@ export class LeafnodeManager {
         cinfo.pass = r.password;
       }
     }
-    cinfo.tls_required = false;
+    cinfo.tls_required = r.tls;
     cinfo.server_id = srv.serverId;
     cinfo.name = srv.serverName;
     if (r.cfg.hub) cinfo.is_hub = true;
@@ -973,6 +1074,14 @@ function signWithCreds(file: string, nonce: string): { jwt: string; sig: string 
   }
   const sig = Buffer.from(kp.sign(Buffer.from(nonce))).toString('base64url');
   return { jwt: items[0]!, sig };
+}
+
+let defaultTLS: RouteTLS | null = null;
+
+/** No tls {} on the remote but the hub requires TLS: the system's trust roots (Go's default tls.Config). */
+function defaultClientTLS(): RouteTLS {
+  defaultTLS ??= loadRouteTLS({ verify: false, verifyAndMap: false, insecure: false, timeoutMs: 2000 });
+  return defaultTLS;
 }
 
 function firstNonLocalIP(): string | null {

@@ -413,3 +413,32 @@ for (const topo of TOPOLOGIES) {
     });
   });
 }
+
+describe('leafnodes over TLS', () => {
+  let certs: { cert: string; key: string; ca: string } | null = null;
+  const getCerts = async () => (certs ??= (await import('../blackbox/cluster-helpers.js')).makeCerts());
+  for (const topo of TOPOLOGIES) {
+    it(`${topo.name}: the leaf upgrades to TLS after the hub's INFO, messages flow both ways`, async () => {
+      const c = await getCerts();
+      const hubConf = writeConfig(
+        `server_name: HUB_${topo.hub}\nleafnodes { host: 127.0.0.1, port: -1, tls { cert_file: "${c.cert}", key_file: "${c.key}", ca_file: "${c.ca}", timeout: 3 } }\n`,
+      );
+      const hub = await startServer(topo.hub, ['-c', hubConf]);
+      const leafConf = writeConfig(
+        `server_name: LEAF_${topo.leaf}\nleafnodes { reconnect: 1, remotes [ { url: "tls://127.0.0.1:${leafPort(hub)}", tls { ca_file: "${c.ca}" } } ] }\n`,
+      );
+      const leaf = await startServer(topo.leaf, ['-c', leafConf]);
+      const hc = await connect({ servers: hub.url });
+      const lc = await connect({ servers: leaf.url });
+      try {
+        await interestCrossed(lc, hc, 'tls.to.hub');
+        await interestCrossed(hc, lc, 'tls.to.leaf');
+      } finally {
+        await hc.close();
+        await lc.close();
+        await leaf.stop();
+        await hub.stop();
+      }
+    });
+  }
+});

@@ -442,3 +442,50 @@ describe('leafnodes over TLS', () => {
     });
   }
 });
+
+for (const topo of TOPOLOGIES) {
+  describe(`leafnodes: permissions of the leaf user, ${topo.name}`, () => {
+    it('the hub user\'s publish/subscribe permissions limit what crosses, on both sides', async () => {
+      const hub = await startHub(
+        topo.hub,
+        -1,
+        'authorization { users [ {user: lu, password: lp, permissions: { publish: "up.>", subscribe: "down.>" }}, {user: h, password: h} ] }\n',
+      );
+      const leaf = await startServer(topo.leaf, ['-c', writeConfig(`server_name: LEAF_${topo.leaf}\nleafnodes { reconnect: 1, remotes [ { url: "nats://lu:lp@127.0.0.1:${leafPort(hub)}" } ] }\n`)]);
+      const hc = await connect({ servers: hub.url, user: 'h', pass: 'h' });
+      const lc = await connect({ servers: leaf.url });
+      try {
+        const got: string[] = [];
+        hc.subscribe('up.x', { callback: (_e, m) => void got.push(`hub:${m.subject}`) });
+        hc.subscribe('other.x', { callback: (_e, m) => void got.push(`hub:${m.subject}`) });
+        lc.subscribe('down.x', { callback: (_e, m) => void got.push(`leaf:${m.subject}`) });
+        lc.subscribe('nope.x', { callback: (_e, m) => void got.push(`leaf:${m.subject}`) });
+        await hc.flush();
+        await lc.flush();
+        await waitFor('allowed interest both ways', async () => {
+          lc.publish('up.x', '');
+          hc.publish('down.x', '');
+          await lc.flush();
+          await hc.flush();
+          await sleep(50);
+          return got.includes('hub:up.x') && got.includes('leaf:down.x');
+        });
+        got.length = 0;
+        lc.publish('other.x', '');
+        hc.publish('nope.x', '');
+        lc.publish('up.x', '');
+        hc.publish('down.x', '');
+        await lc.flush();
+        await hc.flush();
+        await waitFor('the allowed pair', () => got.includes('hub:up.x') && got.includes('leaf:down.x'));
+        await sleep(300);
+        assert.deepEqual(got.sort(), ['hub:up.x', 'leaf:down.x']);
+      } finally {
+        await hc.close();
+        await lc.close();
+        await leaf.stop();
+        await hub.stop();
+      }
+    });
+  });
+}

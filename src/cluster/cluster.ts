@@ -1067,6 +1067,15 @@ export class ClusterManager implements RouteInfoProvider {
   }
 
   /**
+   * Interest a leafnode connection brought, when we are its hub: the rest
+   * of the cluster hears of it like of a local subscription (server/leafnode.go
+   * processLeafSub: updateRouteSubscriptionMap). `delta` is the weight change.
+   */
+  leafInterest(acc: Account, subject: string, queue: string | null, delta: number): void {
+    this.updateInterest(acc, subject, queue, delta);
+  }
+
+  /**
    * Local subscriptions went away. Queue subscriptions of one group are
    * folded into a single weight update, as a closing client's are in the
    * reference (server/client.go closeConnection).

@@ -742,7 +742,8 @@ export class LeafnodeManager {
     for (const sub of acc.sublist.all()) {
       if (sub.closed || sub.client === c) continue;
       const k = sub.client.kind;
-      if (k === Kind.ROUTER) continue;
+      // A spoke sends only local interest; a hub the cluster's as well (server/leafnode.go initLeafNodeSmapAndSendSubs).
+      if (k === Kind.ROUTER && c.isSpoke) continue;
       if (c.isSpoke && k === Kind.LEAF && (sub.client as LeafConnection).isSpoke) continue;
       if (perms !== null && !perms.canSubscribe(sub.subject)) continue;
       if (k === Kind.LEAF && c.remoteCluster !== '' && (sub.client as LeafConnection).remoteCluster === c.remoteCluster) continue;
@@ -810,6 +811,9 @@ export class LeafnodeManager {
     if (delta === 0) return;
     this.updateLeafNodes(acc, sub, delta);
     if (from.isSpoke) return;
+    // Interest of a leaf we are the hub of is the cluster's too.
+    const cl = this.server.cluster;
+    if (cl !== null && from.registered) cl.leafInterest(acc, sub.subject, sub.queue, delta);
     if (sub.closed) this.removeShadows(sub);
     else if (acc.streamImports.length > 0 && !this.shadows.has(sub)) this.addShadows(acc, sub);
   }
@@ -862,6 +866,36 @@ export class LeafnodeManager {
       if (!exempt && !ln.lperms.canSubscribe(key)) return;
     }
     ln.sendSubUpdate(key, n > 0 ? n : 0);
+  }
+
+  /** A route's RS+/RS- changed the cluster's interest (cluster/route.ts). */
+  routeSubChanged(acc: Account, sub: Subscription, delta: number): void {
+    if (delta !== 0) this.updateLeafNodes(acc, sub, delta);
+  }
+
+  /** A routed message named a queue group whose only member here is behind a leaf we are the hub of. */
+  addRoutedQueueTarget(sub: Subscription): boolean {
+    const ln = sub.client as LeafConnection;
+    if (ln.closed || ln.isSpoke) return false;
+    this.addTarget(ln, sub.queue);
+    return true;
+  }
+
+  /**
+   * A message from a route: leafs we are the hub of with matching interest
+   * get it (server/client.go processMsgResults: a route's message goes to a
+   * LEAF only when it is a hub connection), with the queue targets the
+   * route's selection added.
+   */
+  fromRoute(src: PubArgSource, acc: Account, r: SublistResult<Subscription>, buf: Buffer, start: number): void {
+    const psubs = r.psubs;
+    for (let i = 0; i < psubs.length; i++) {
+      const sub = psubs[i]!;
+      if (sub.client.kind !== Kind.LEAF) continue;
+      const ln = sub.client as LeafConnection;
+      if (!ln.isSpoke) this.addTarget(ln, null);
+    }
+    this.dispatch(src, acc, buf, start);
   }
 
   /**

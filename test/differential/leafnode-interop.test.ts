@@ -489,3 +489,36 @@ for (const topo of TOPOLOGIES) {
     });
   });
 }
+
+for (const leafKind of ['reference', 'tsnats'] as ServerKind[]) {
+  describe(`leafnodes: a ${leafKind} leaf of a tsnats hub cluster`, () => {
+    it('interest and messages cross the route between the hub nodes, both ways; queue groups once', async () => {
+      const [ca, cb] = [await freePort(), await freePort()];
+      const a = await startServer('tsnats', ['-c', writeConfig(`server_name: A\ncluster { name: hubc, listen: "127.0.0.1:${ca}", routes: ["nats://127.0.0.1:${cb}"] }\nleafnodes { host: 127.0.0.1, port: -1 }\n`)]);
+      const b = await startServer('tsnats', ['-c', writeConfig(`server_name: B\ncluster { name: hubc, listen: "127.0.0.1:${cb}", routes: ["nats://127.0.0.1:${ca}"] }\n`)]);
+      const leaf = await startLeaf(leafKind, leafPort(a));
+      const bc = await connect({ servers: b.url });
+      const lc = await connect({ servers: leaf.url });
+      try {
+        await interestCrossed(lc, bc, 'via.route.1');
+        await interestCrossed(bc, lc, 'via.route.2');
+        const got: string[] = [];
+        for (let i = 0; i < 2; i++) lc.subscribe('cq', { queue: 'g', callback: (_e, m) => void got.push(dec.decode(m.data)) });
+        await lc.flush();
+        await interestCrossed(bc, lc, 'via.route.3');
+        for (let i = 0; i < 20; i++) bc.publish('cq', `m${i}`);
+        await bc.flush();
+        await waitFor('20 queue messages on the leaf', () => got.length >= 20);
+        await sleep(300);
+        assert.equal(got.length, 20);
+        assert.equal(new Set(got).size, 20);
+      } finally {
+        await bc.close();
+        await lc.close();
+        await leaf.stop();
+        await a.stop();
+        await b.stop();
+      }
+    });
+  });
+}

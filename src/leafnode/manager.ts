@@ -1059,18 +1059,25 @@ export class LeafnodeManager {
     if (this.port !== 0) out.port = this.port;
     const t = this.authTimeoutMs() / 1000;
     if (t !== 0) out.auth_timeout = t;
-    if (o.tls !== undefined) out.tls_timeout = (o.tls.timeoutMs ?? 2000) / 1000;
+    out.tls_timeout = o.tls !== undefined && o.tls.timeoutMs > 0 ? o.tls.timeoutMs / 1000 : 2;
+    if (o.tls !== undefined) {
+      out.tls_required = true;
+      if (o.tls.verify) out.tls_verify = true;
+    }
     if (o.remotes.length > 0) {
-      out.remotes = o.remotes.map((r) => ({
-        local_account: r.account !== '' ? r.account : '$G',
-        urls: r.urls.map((u) => redactURL(u)),
-      }));
+      // server/monitor.go: the URLs' host:port only
+      out.remotes = this.remotes.map((r) => ({ local_account: r.localAccount, urls: r.configured.map((u) => u.hostPort) }));
     }
     return out;
   }
 
   get numLeafs(): number {
     return this.leafs.size;
+  }
+
+  /** leaf connections bound to `acc` (/accountz leafnode_connections, /accstatz leafnodes) */
+  numLeafsOf(acc: Account): number {
+    return this.byAccount.get(acc)?.size ?? 0;
   }
 }
 
@@ -1136,10 +1143,6 @@ function splitHostPort(hp: string): [string, string] {
   let host = hp.slice(0, i);
   if (host.startsWith('[')) host = host.slice(1, -1);
   return [host, hp.slice(i + 1)];
-}
-
-function redactURL(u: string): string {
-  return u.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:xxxxx@');
 }
 
 function goDur(ms: number): string {

@@ -362,7 +362,7 @@ function accountInfo(srv: Server, a: Account, sys: string): Record<string, unkno
   info.expired = false;
   info.complete = true;
   info.jetstream_enabled = false;
-  info.leafnode_connections = 0;
+  info.leafnode_connections = srv.leafnodes !== null ? srv.leafnodes.numLeafsOf(a) : 0;
   info.client_connections = a.numClients;
   info.subscriptions = a.sublist.count();
   if (cfg !== undefined) {
@@ -453,8 +453,8 @@ export function accstatz(srv: Server, unused: boolean): Record<string, unknown> 
     list.push({
       acc: a.name,
       conns: a.numClients,
-      leafnodes: 0,
-      total_conns: a.numClients,
+      leafnodes: srv.leafnodes !== null ? srv.leafnodes.numLeafsOf(a) : 0,
+      total_conns: a.numClients + (srv.leafnodes !== null ? srv.leafnodes.numLeafsOf(a) : 0),
       sent: { msgs: a.outMsgs, bytes: a.outBytes },
       received: { msgs: a.inMsgs, bytes: a.inBytes },
       slow_consumers: a.slowConsumers,

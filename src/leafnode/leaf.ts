@@ -43,6 +43,8 @@ export class LeafConnection extends Client implements LeafMsgArgs {
   remoteDomain = '';
   remoteId = '';
   infoReceived = false;
+  /** over websocket (ws:// remote, or accepted on the websocket port) */
+  isWebsocket = false;
   /** CONNECT processed (hub) or the connect process finished (leaf): interest flows */
   registered = false;
   /** leafnode permissions, null = everything allowed */
@@ -81,7 +83,7 @@ export class LeafConnection extends Client implements LeafMsgArgs {
   }
 
   override get connectionType(): string {
-    return 'LEAFNODE';
+    return this.isWebsocket ? 'LEAFNODE_WS' : 'LEAFNODE';
   }
 
   protected override authTimeoutMs(): number {

@@ -32,7 +32,9 @@ import * as E from '../protocol/errors.js';
 import { LeafConnection } from './leaf.js';
 import { LDS_PREFIX, versionAtLeast, type LeafConnect, type LeafInfo } from './proto.js';
 import { LeafPerms, mergeDeny } from './perms.js';
-import { RemoteLeaf, dial, joinHostPort, type LeafURL } from './remote.js';
+import { RemoteLeaf, dial, isWSURL, joinHostPort, type LeafURL } from './remote.js';
+import { FrameReader, OP_PONG, WsClientSocket, wsUpgrade } from './ws.js';
+import { WsSocket } from '../websocket/socket.js';
 import { leafzOf, type LeafzOptions } from './monitor.js';
 import { Subscription as Sub } from '../client/subscription.js';
 import { shadowSubjects } from '../cluster/imports.js';
@@ -498,12 +500,106 @@ export class LeafnodeManager {
         await this.sleep(this.opts.reconnectIntervalMs);
         continue;
       }
-      this.createSolicited(r, sock, u);
+      if (isWSURL(u)) {
+        const up = await this.solicitWebsocket(r, sock, u);
+        if (up === null) {
+          if (this.running && !r.removed) await this.sleep(this.opts.reconnectIntervalMs);
+          continue;
+        }
+        this.createSolicited(r, up.raw, u, up.rest);
+        return;
+      }
+      this.createSolicited(r, sock, u, null);
       return;
     }
   }
 
-  private createSolicited(r: RemoteLeaf, sock: net.Socket, u: LeafURL): void {
+  /**
+   * TLS for wss:// first, then the HTTP upgrade on /leafnode
+   * (server/leafnode.go leafNodeSolicitWSConnection). null on failure, logged.
+   */
+  private async solicitWebsocket(r: RemoteLeaf, sock: net.Socket, u: LeafURL): Promise<{ raw: net.Socket; rest: Buffer } | null> {
+    const log = this.server.logger;
+    let raw: net.Socket = sock;
+    try {
+      if (r.tls) {
+        let t = this.remoteTLS.get(r);
+        if (t === undefined) {
+          t = r.cfg.tls !== undefined ? loadRouteTLS(r.cfg.tls) : null;
+          this.remoteTLS.set(r, t);
+        }
+        raw = await clientHandshake(sock, t ?? defaultClientTLS(), u.hostname, '');
+      }
+      const rest = await wsUpgrade(raw, u.hostPort, false, false, 2000);
+      return { raw, rest };
+    } catch (e) {
+      log.error(`Error soliciting websocket connection: ${(e as Error).message}`);
+      raw.destroy();
+      return null;
+    }
+  }
+
+  /** Reads of a leaf connection over websocket: frames decoded, pings answered. */
+  private wireWs(c: LeafConnection, raw: net.Socket, mask: boolean, sendControl: (op: number, p: Buffer) => void, closeReply: (p: Buffer) => void): (chunk: Buffer) => void {
+    const srv = this.server;
+    const reader = new FrameReader(mask, Math.max(64 * 1024 * 1024, 2 * srv.opts.maxPayload + 4096));
+    const onData = (chunk: Buffer): void => {
+      if (c.closed) return;
+      const r = reader.read(chunk);
+      for (const p of r.pongs) sendControl(OP_PONG, p);
+      for (const b of r.bufs) {
+        if (c.closed) return;
+        c.onData(b);
+      }
+      if (c.closed) return;
+      if (r.error !== null) {
+        srv.logger.error(`${c.logPrefix} - read error: ${r.error}`);
+        c.close(ClosedState.ReadError, true);
+        return;
+      }
+      if (r.closeReply !== null) {
+        closeReply(r.closeReply);
+        c.close(ClosedState.ClientClosed);
+        srv.flushDirty();
+      }
+    };
+    raw.on('data', onData);
+    raw.on('error', (err: NodeJS.ErrnoException) => {
+      if (c.closed) return;
+      if (err.code !== 'ECONNRESET' && err.code !== 'EPIPE') srv.logger.error(`${c.logPrefix} - read error: ${err.message}`);
+      c.close(err.code === 'EPIPE' ? ClosedState.WriteError : ClosedState.ReadError, true);
+    });
+    raw.on('end', () => {
+      if (!c.closed) c.close(ClosedState.ClientClosed);
+    });
+    raw.on('close', () => {
+      if (!c.closed) c.close(ClosedState.ClientClosed, true);
+    });
+    return onData;
+  }
+
+  /** A leaf connection that came in on the websocket port's /leafnode (src/websocket listener). */
+  acceptWebsocket(raw: net.Socket, compress: boolean, mask: boolean): void {
+    const srv = this.server;
+    if (!this.running) {
+      raw.destroy();
+      return;
+    }
+    const ws = new WsSocket(raw, { compress, browser: false, noCompFrag: false, clientIP: '' });
+    const c = new LeafConnection(srv, this, ws as unknown as net.Socket, srv.allocCid(), srv.globalAccount, null);
+    ws.owner = c;
+    c.isWebsocket = true;
+    this.wireWs(c, raw, mask, (op, p) => ws.sendControl(op, p), (p) => ws.setCloseReply(p));
+    srv.stats.totalConnections++;
+    srv.logger.notice(`${c.logPrefix} - Leafnode connection created `);
+    c.nonce = srv.auth.newNonce();
+    this.pending.add(c);
+    c.enqueue(Buffer.from(`INFO ${this.infoJSON(c, true, false)} \r\n`));
+    c.activate(true);
+    srv.flushDirty();
+  }
+
+  private createSolicited(r: RemoteLeaf, sock: net.Socket, u: LeafURL, wsRest: Buffer | null): void {
     const srv = this.server;
     const acc = srv.lookupAccount(r.localAccount);
     const c0 = srv.allocCid();
@@ -513,13 +609,22 @@ export class LeafnodeManager {
       this.scheduleReconnect(r);
       return;
     }
-    const c = new LeafConnection(srv, this, sock, c0, acc, r);
+    let c: LeafConnection;
+    let feed: ((chunk: Buffer) => void) | null = null;
+    if (wsRest !== null) {
+      const ws = new WsClientSocket(sock, true);
+      c = new LeafConnection(srv, this, ws as unknown as net.Socket, c0, acc, r);
+      ws.owner = c;
+      c.isWebsocket = true;
+      feed = this.wireWs(c, sock, false, (op, p) => ws.sendControl(op, p), () => {});
+    } else {
+      c = new LeafConnection(srv, this, sock, c0, acc, r);
+      this.unwire.set(c, this.wire(c, sock));
+    }
     c.lperms = r.perms;
-    this.unwire.set(c, this.wire(c, sock));
     srv.stats.totalConnections++;
     srv.logger.notice(`${c.logPrefix} - Leafnode connection created for account: ${acc.name} `);
     this.pending.add(c);
-    void u;
     // The hub's INFO must come soon (server/leafnode.go DEFAULT_LEAFNODE_INFO_WAIT).
     const t = setTimeout(() => {
       this.timers.delete(t);
@@ -529,6 +634,7 @@ export class LeafnodeManager {
       }
     }, INFO_WAIT_MS);
     this.timers.add(t);
+    if (feed !== null && wsRest !== null && wsRest.length > 0) feed(wsRest);
   }
 
   /** The hub's INFO on a connection we dialed, or an update on any (server/leafnode.go processLeafnodeInfo). */
@@ -564,7 +670,8 @@ export class LeafnodeManager {
         if (!info.infoOnConnect) this.finishConnect(c);
         else c.armConnectTimeout(CONNECT_PROCESS_TIMEOUT_MS);
       };
-      if (r.tls) {
+      // Over websocket the TLS handshake came before the upgrade.
+      if (r.tls && !c.isWebsocket) {
         void this.upgradeTLS(c, r).then((ok) => {
           if (ok) resume();
         });

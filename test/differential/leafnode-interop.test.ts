@@ -522,3 +522,35 @@ for (const leafKind of ['reference', 'tsnats'] as ServerKind[]) {
     });
   });
 }
+
+describe('leafnodes over websocket', () => {
+  for (const topo of TOPOLOGIES) {
+    it(`${topo.name}: a ws:// remote upgrades on /leafnode, messages flow both ways`, async () => {
+      const hub = await startServer(topo.hub, [
+        '-c',
+        writeConfig(`server_name: HUB_${topo.hub}\nleafnodes { host: 127.0.0.1, port: -1 }\nwebsocket { host: 127.0.0.1, port: -1, no_tls: true }\n`),
+      ]);
+      const m = /Listening for websocket clients on ws:\/\/\S+:(\d+)/.exec(hub.stderr() + hub.stdout());
+      assert.ok(m !== null, 'websocket port');
+      const leaf = await startServer(topo.leaf, [
+        '-c',
+        writeConfig(`server_name: LEAF_${topo.leaf}\nleafnodes { reconnect: 1, remotes [ { url: "ws://127.0.0.1:${m[1]}" } ] }\n`),
+      ]);
+      const hc = await connect({ servers: hub.url });
+      const lc = await connect({ servers: leaf.url });
+      try {
+        await interestCrossed(lc, hc, 'ws.to.hub');
+        await interestCrossed(hc, lc, 'ws.to.leaf');
+        hc.subscribe('ws.rr', { callback: (_e, msg) => void msg.respond('pong') });
+        await hc.flush();
+        await interestCrossed(lc, hc, 'ws.sync');
+        assert.equal(dec.decode((await lc.request('ws.rr', 'ping', { timeout: 3000 })).data), 'pong');
+      } finally {
+        await hc.close();
+        await lc.close();
+        await leaf.stop();
+        await hub.stop();
+      }
+    });
+  }
+});

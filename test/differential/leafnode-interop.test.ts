@@ -554,3 +554,45 @@ describe('leafnodes over websocket', () => {
     });
   }
 });
+
+describe('leafnodes: credentials for an operator-mode hub', () => {
+  for (const topo of TOPOLOGIES) {
+    it(`${topo.name}: the remote logs in with a .creds file and binds to the user's account`, async () => {
+      const { Operator, user, operatorConfig } = await import('../helpers/jwt-fixture.js');
+      const { jwtAuthenticator } = await import('@nats-io/transport-node');
+      const op = await Operator.create();
+      const acc = await op.account('LA');
+      const other = await op.account('LB');
+      const u = await user(acc, 'leafuser');
+      const v = await user(other, 'otheruser');
+      const seed = new TextDecoder().decode(u.kp.getSeed());
+      const creds =
+        `-----BEGIN NATS USER JWT-----\n${u.jwt}\n------END NATS USER JWT------\n\n` +
+        `************************* IMPORTANT *************************\nNKEY Seed printed below can be used to sign and prove identity.\n\n` +
+        `-----BEGIN USER NKEY SEED-----\n${seed}\n------END USER NKEY SEED------\n\n*************************************************************\n`;
+      const credsFile = writeConfig(creds);
+      const hub = await startServer(topo.hub, ['-c', writeConfig(`server_name: HUB_${topo.hub}\n${operatorConfig(op, [acc, other])}leafnodes { host: 127.0.0.1, port: -1 }\n`)]);
+      const leaf = await startServer(topo.leaf, [
+        '-c',
+        writeConfig(`server_name: LEAF_${topo.leaf}\nleafnodes { reconnect: 1, remotes [ { url: "nats://127.0.0.1:${leafPort(hub)}", credentials: "${credsFile}" } ] }\n`),
+      ]);
+      const ha = await connect({ servers: hub.url, authenticator: jwtAuthenticator(u.jwt, u.kp.getSeed()) });
+      const hb = await connect({ servers: hub.url, authenticator: jwtAuthenticator(v.jwt, v.kp.getSeed()) });
+      const lc = await connect({ servers: leaf.url });
+      try {
+        const other: string[] = [];
+        hb.subscribe('creds.>', { callback: (_e, m) => void other.push(m.subject) });
+        await hb.flush();
+        await interestCrossed(lc, ha, 'creds.a');
+        await interestCrossed(ha, lc, 'creds.b');
+        assert.deepEqual(other, []);
+      } finally {
+        await ha.close();
+        await hb.close();
+        await lc.close();
+        await leaf.stop();
+        await hub.stop();
+      }
+    });
+  }
+});

@@ -84,6 +84,8 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
   remoteImport: SubjectPermission | undefined;
   remoteExport: SubjectPermission | undefined;
   connectURLs: string[] = [];
+  /** the peer's leafnode URL from its INFO, '' when it has none */
+  leafnodeURL = '';
   infoReceived = false;
   connectReceived = false;
   verbose = false;

@@ -92,6 +92,8 @@ export class LeafnodeManager {
   port = 0;
   /** host:port the INFO advertises (leafnode_urls) */
   private infoHostPort = '';
+  /** leafnode URLs of the cluster's other servers, reference counted (server.go leafURLsMap) */
+  private readonly gossiped = new Map<string, number>();
 
   // targets of the message being routed
   private msgSeq = 0;
@@ -346,9 +348,49 @@ export class LeafnodeManager {
         if (ex.exp !== undefined) info.export = ex.exp;
       }
     }
-    info.leafnode_urls = o.noAdvertise ? [] : [this.infoHostPort];
+    info.leafnode_urls = this.leafnodeURLs();
     if (connectInfo) info.remote_account = c.account.name;
     return JSON.stringify(info);
+  }
+
+  /** What leafnode_urls lists: this server's URL (unless no_advertise) and the cluster's. */
+  private leafnodeURLs(): string[] {
+    const out = this.opts.noAdvertise || this.infoHostPort === '' ? [] : [this.infoHostPort];
+    for (const u of this.gossiped.keys()) if (!out.includes(u)) out.push(u);
+    return out;
+  }
+
+  /** The URL routes tell the cluster about ('' without a listener or with no_advertise). */
+  get advertisedURL(): string {
+    return this.opts.noAdvertise ? '' : this.infoHostPort;
+  }
+
+  /** A route brought another server's leafnode URL: tell our leafs (server/server.go addLeafNodeURL). */
+  addGossipURL(url: string): void {
+    const n = this.gossiped.get(url) ?? 0;
+    this.gossiped.set(url, n + 1);
+    if (n === 0 && url !== this.infoHostPort) this.sendAsyncInfo();
+  }
+
+  removeGossipURL(url: string): void {
+    const n = this.gossiped.get(url);
+    if (n === undefined) return;
+    if (n > 1) {
+      this.gossiped.set(url, n - 1);
+      return;
+    }
+    this.gossiped.delete(url);
+    if (url !== this.infoHostPort) this.sendAsyncInfo();
+  }
+
+  /** server/leafnode.go sendAsyncLeafNodeInfo: the leafs we accepted learn the new URL list. */
+  private sendAsyncInfo(): void {
+    if (this.listener === null) return;
+    for (const c of this.leafs.values()) {
+      if (c.solicited) continue;
+      c.enqueue(Buffer.from(`INFO ${this.infoJSON(c, false, false)} \r\n`));
+    }
+    this.server.flushDirty();
   }
 
   /** The leaf user's permissions as sent back in the INFO: import = subscribe, export = publish. */

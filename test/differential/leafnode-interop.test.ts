@@ -596,3 +596,38 @@ describe('leafnodes: credentials for an operator-mode hub', () => {
     });
   }
 });
+
+for (const leafKind of ['reference', 'tsnats'] as ServerKind[]) {
+  describe(`leafnodes: hub URL gossip to a ${leafKind} leaf`, () => {
+    it('the leaf learns the leafnode URLs of the hub cluster and fails over when its hub goes', async () => {
+      const [ca, cb] = [await freePort(), await freePort()];
+      const a = await startServer('tsnats', ['-c', writeConfig(`server_name: A\ncluster { name: hubg, listen: "127.0.0.1:${ca}", routes: ["nats://127.0.0.1:${cb}"] }\nleafnodes { host: 127.0.0.1, port: -1 }\n`)]);
+      const b = await startServer('tsnats', ['-c', writeConfig(`server_name: B\ncluster { name: hubg, listen: "127.0.0.1:${cb}", routes: ["nats://127.0.0.1:${ca}"] }\nleafnodes { host: 127.0.0.1, port: -1 }\n`)]);
+      const leaf = await startLeaf(leafKind, leafPort(a));
+      const bc = await connect({ servers: b.url });
+      const lc = await connect({ servers: leaf.url, maxReconnectAttempts: -1 });
+      try {
+        await interestCrossed(lc, bc, 'gossip.1');
+        await sleep(500);
+        await a.stop();
+        const got: string[] = [];
+        lc.subscribe('gossip.after', { callback: (_e, m) => void got.push(dec.decode(m.data)) });
+        await lc.flush();
+        await waitFor('the leaf to fail over to B', async () => {
+          bc.publish('gossip.after', 'via B');
+          await bc.flush();
+          await sleep(100);
+          return got.length > 0;
+        }, 20_000);
+        assert.equal(got[0], 'via B');
+        assert.match(leaf.stderr() + leaf.stdout(), new RegExp(`127\\.0\\.0\\.1:${leafPort(b)}`));
+      } finally {
+        await bc.close();
+        await lc.close();
+        await leaf.stop();
+        await a.stop();
+        await b.stop();
+      }
+    });
+  });
+}

@@ -631,3 +631,19 @@ for (const leafKind of ['reference', 'tsnats'] as ServerKind[]) {
     });
   });
 }
+
+describe('leafnodes: min_version', () => {
+  for (const topo of TOPOLOGIES) {
+    it(`${topo.name}: a hub requiring a newer version refuses the leaf with the reference's error`, async () => {
+      const hub = await startServer(topo.hub, ['-c', writeConfig(`server_name: HUB_${topo.hub}\nleafnodes { host: 127.0.0.1, port: -1, min_version: "2.10.0" }\n`)]);
+      const leaf = await startLeaf(topo.leaf, leafPort(hub));
+      try {
+        const txt = 'connection rejected since minimum version required is "2.10.0"';
+        await waitFor('the refusal on both sides', () => (hub.stderr() + hub.stdout()).includes(txt) && (leaf.stderr() + leaf.stdout()).includes(txt));
+      } finally {
+        await leaf.stop();
+        await hub.stop();
+      }
+    });
+  }
+});

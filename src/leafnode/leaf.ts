@@ -147,6 +147,10 @@ export class LeafConnection extends Client implements LeafMsgArgs {
         return this.processLeafInfo(buf.toString('utf8', start, end));
       case Op.ERR:
         return this.processErr(buf.toString('latin1', start, end));
+      case Op.SUB:
+      case Op.UNSUB:
+        // server/parser.go: client verbs a leaf connection does not process; it is closed.
+        return this.protocolError(`${op === Op.SUB ? 'SUB' : 'UNSUB'} not supported on a leafnode connection`);
       default:
         this.onParseError(ParseErrorKind.UNKNOWN_OP, '', 0, 0, 0);
         return false;
@@ -309,8 +313,9 @@ export class LeafConnection extends Client implements LeafMsgArgs {
 
   override onMsgArgs(op: Op, buf: Buffer, start: number, end: number): number {
     let withHdr: boolean;
-    if (op === Op.LMSG) withHdr = false;
-    else if (op === Op.HMSG) withHdr = true;
+    // A PUB on a leaf connection is taken as an LMSG, as the reference's parser does.
+    if (op === Op.LMSG || op === Op.PUB) withHdr = false;
+    else if (op === Op.HMSG || op === Op.HPUB) withHdr = true;
     else {
       this.onParseError(ParseErrorKind.UNKNOWN_OP, buf.toString('latin1', start, Math.min(end, start + 32)), 0, 0, 0);
       return -1;

@@ -567,7 +567,10 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
       this.processMsgResults(acc, r, buf, start);
       // Leafnodes we are the hub of get what the cluster routes to us (server/client.go processMsgResults).
       const ln = srv.leafnodes;
-      if (ln !== null) ln.fromRoute(this, acc, r, buf, start);
+      if (ln !== null) {
+        const origin = this.paOriginEnd > this.paOriginStart ? this.paBuf.toString('latin1', this.paOriginStart, this.paOriginEnd) : '';
+        ln.fromRoute(this, acc, r, buf, start, origin);
+      }
     }
     if (acc.crossAccount) this.processRoutedImports(acc, buf, start);
     return !this.closed;

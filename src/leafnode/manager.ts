@@ -1036,13 +1036,14 @@ export class LeafnodeManager {
    * LEAF only when it is a hub connection), with the queue targets the
    * route's selection added.
    */
-  fromRoute(src: PubArgSource, acc: Account, r: SublistResult<Subscription>, buf: Buffer, start: number): void {
+  fromRoute(src: PubArgSource, acc: Account, r: SublistResult<Subscription>, buf: Buffer, start: number, origin: string): void {
     const psubs = r.psubs;
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i]!;
       if (sub.client.kind !== Kind.LEAF) continue;
       const ln = sub.client as LeafConnection;
-      if (!ln.isSpoke) this.addTarget(ln, null);
+      // An LMSG from a route names the leaf cluster it came from: not back there (cluster-wide no echo).
+      if (!ln.isSpoke && (origin === '' || origin !== ln.remoteCluster)) this.addTarget(ln, null);
     }
     this.dispatch(src, acc, buf, start);
   }

@@ -647,3 +647,47 @@ describe('leafnodes: min_version', () => {
     });
   }
 });
+
+for (const leafOn of ['tsnats', 'reference'] as ServerKind[]) {
+  describe(`leafnodes: a mixed tsnats + nats-server hub cluster, the leaf on the ${leafOn} node`, () => {
+    it('messages and queue groups cross the leaf connection and the route, once', async () => {
+      const [ca, cb] = [await freePort(), await freePort()];
+      const other: ServerKind = leafOn === 'tsnats' ? 'reference' : 'tsnats';
+      const a = await startServer(leafOn, ['-c', writeConfig(`server_name: A\ncluster { name: mixed, listen: "127.0.0.1:${ca}", routes: ["nats://127.0.0.1:${cb}"] }\nleafnodes { host: 127.0.0.1, port: -1 }\n`)]);
+      const b = await startServer(other, ['-c', writeConfig(`server_name: B\ncluster { name: mixed, listen: "127.0.0.1:${cb}", routes: ["nats://127.0.0.1:${ca}"] }\n`)]);
+      const leaf = await startLeaf('reference', leafPort(a));
+      const leaf2 = await startLeaf('tsnats', leafPort(a));
+      const bc = await connect({ servers: b.url });
+      const lc = await connect({ servers: leaf.url });
+      const lc2 = await connect({ servers: leaf2.url });
+      try {
+        await interestCrossed(lc, bc, 'mixed.1');
+        await interestCrossed(bc, lc, 'mixed.2');
+        await interestCrossed(lc2, bc, 'mixed.3');
+        await interestCrossed(bc, lc2, 'mixed.4');
+        await interestCrossed(lc, lc2, 'mixed.5');
+        const got: string[] = [];
+        lc.subscribe('mq', { queue: 'g', callback: (_e, m) => void got.push(dec.decode(m.data)) });
+        lc2.subscribe('mq', { queue: 'g', callback: (_e, m) => void got.push(dec.decode(m.data)) });
+        await lc.flush();
+        await lc2.flush();
+        await interestCrossed(bc, lc, 'mixed.6');
+        await interestCrossed(bc, lc2, 'mixed.7');
+        for (let i = 0; i < 20; i++) bc.publish('mq', `m${i}`);
+        await bc.flush();
+        await waitFor('20 queue messages on the leafs', () => got.length >= 20);
+        await sleep(300);
+        assert.equal(got.length, 20);
+        assert.equal(new Set(got).size, 20);
+      } finally {
+        await bc.close();
+        await lc.close();
+        await lc2.close();
+        await leaf.stop();
+        await leaf2.stop();
+        await a.stop();
+        await b.stop();
+      }
+    });
+  });
+}

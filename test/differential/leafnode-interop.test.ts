@@ -691,3 +691,26 @@ for (const leafOn of ['tsnats', 'reference'] as ServerKind[]) {
     });
   });
 }
+
+describe('leafnodes: a remote that declares itself the hub (hub: true)', () => {
+  for (const topo of TOPOLOGIES) {
+    it(`${topo.name}: roles swap, messages still flow both ways`, async () => {
+      const hub = await startHub(topo.hub);
+      const leaf = await startServer(topo.leaf, [
+        '-c',
+        writeConfig(`server_name: LEAF_${topo.leaf}\nleafnodes { reconnect: 1, remotes [ { url: "nats://127.0.0.1:${leafPort(hub)}", hub: true } ] }\n`),
+      ]);
+      const hc = await connect({ servers: hub.url });
+      const lc = await connect({ servers: leaf.url });
+      try {
+        await interestCrossed(lc, hc, 'swap.1');
+        await interestCrossed(hc, lc, 'swap.2');
+      } finally {
+        await hc.close();
+        await lc.close();
+        await leaf.stop();
+        await hub.stop();
+      }
+    });
+  }
+});

@@ -18,22 +18,20 @@
 
 import net from 'node:net';
 import os from 'node:os';
-import fs from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type { Server } from '../server/server.js';
 import type { Account } from '../accounts/account.js';
 import type { Subscription } from '../client/subscription.js';
 import type { Client, PubArgSource } from '../client/client.js';
 import type { SublistResult } from '../subjects/sublist.js';
 import { Kind, ClosedState, type ClosedReason } from '../client/connection.js';
-import { NATS_COMPAT_VERSION, type LeafnodeOptions, type Permissions, type SubjectPermission } from '../config/options.js';
-import * as E from '../protocol/errors.js';
+import { NATS_COMPAT_VERSION, type LeafnodeOptions, type SubjectPermission } from '../config/options.js';
 import { LeafConnection } from './leaf.js';
 import { LDS_PREFIX, versionAtLeast, type LeafConnect, type LeafInfo } from './proto.js';
 import { LeafPerms, mergeDeny } from './perms.js';
 import { RemoteLeaf, dial, isWSURL, joinHostPort, type LeafURL } from './remote.js';
 import { FrameReader, OP_PONG, WsClientSocket, wsUpgrade } from './ws.js';
+import { authenticateLeaf, leafUserPermissions, signWithCreds } from './auth.js';
 import { WsSocket } from '../websocket/socket.js';
 import { leafzOf, type LeafzOptions } from './monitor.js';
 import { Subscription as Sub } from '../client/subscription.js';
@@ -407,7 +405,7 @@ export class LeafnodeManager {
       c.close(ClosedState.WrongPort);
       return false;
     }
-    if (!this.authenticate(c)) {
+    if (!authenticateLeaf(this.server, this.opts, c)) {
       if (!c.closed) c.authViolation();
       return false;
     }
@@ -454,7 +452,7 @@ export class LeafnodeManager {
     c.startPings();
     // The user's permissions, swapped: what the leaf may subscribe to is
     // what we may deliver to it (server/leafnode.go processLeafNodeConnect).
-    const up = this.userPermissions(c);
+    const up = leafUserPermissions(this.server, this.opts, c);
     let perms: LeafPerms | null = up !== null ? new LeafPerms(up.subscribe, up.publish) : null;
     if (up !== null) this.exportInfo.set(c, { imp: up.subscribe, exp: up.publish });
     if (lc.denyPub.length > 0) perms = (perms ?? new LeafPerms(undefined, undefined)).withDenies(lc.denyPub, []);
@@ -464,48 +462,6 @@ export class LeafnodeManager {
     c.enqueue(Buffer.from(`INFO ${this.infoJSON(c, false, true)} \r\n`));
     this.initSmapAndSendSubs(c);
     return !c.closed;
-  }
-
-  /**
-   * server/auth.go isLeafNodeAuthorized: the leafnodes authorization block
-   * when it has users, else the client users of the server.
-   */
-  private authenticate(c: LeafConnection): boolean {
-    const srv = this.server;
-    const o = this.opts;
-    const bindTo = (name: string): boolean => {
-      const acc = name === '' ? srv.globalAccount : srv.lookupAccount(name);
-      if (acc === undefined) return false;
-      c.account = acc;
-      return true;
-    };
-    const co = c.opts;
-    if (o.username !== '') {
-      if (co.user !== o.username || !comparePassword(o.password, co.pass)) return false;
-      c.user = co.user;
-      return bindTo(o.account);
-    }
-    if (o.users.length > 0) {
-      const u = o.users.find((x) => x.username === co.user);
-      if (u === undefined || !comparePassword(u.password, co.pass)) return false;
-      c.user = u.username;
-      return bindTo(u.account);
-    }
-    const ok = srv.auth.authenticate(c);
-    // The client path may have set client permissions: leafnodes keep their own.
-    c.perms = null;
-    return ok;
-  }
-
-  /** The permissions of the server user the leaf logged in as, as configured. */
-  private userPermissions(c: LeafConnection): Permissions | null {
-    if (c.user === '') return null;
-    const o = this.server.opts;
-    if (this.opts.username !== '' || this.opts.users.length > 0) return null;
-    const u = o.users.find((x) => x.username === c.user) ?? o.accounts.flatMap((a) => a.users).find((x) => x.username === c.user);
-    if (u === undefined) return null;
-    const p = u.permissions ?? o.defaultPermissions;
-    return p === undefined ? null : p;
   }
 
   // --- soliciting (leaf side) ------------------------------------------------------
@@ -1231,42 +1187,6 @@ export class LeafnodeManager {
   }
 }
 
-function comparePassword(server: string, given: string): boolean {
-  if (server.startsWith('$2')) {
-    const require = createRequire(import.meta.url);
-    const bcrypt = require('bcryptjs') as { compareSync(a: string, b: string): boolean };
-    try {
-      return bcrypt.compareSync(given, server);
-    } catch {
-      return false;
-    }
-  }
-  return server === given;
-}
-
-/** Read a .creds file: the user JWT and a signature of the nonce by its seed (server/leafnode.go sendLeafConnect). */
-function signWithCreds(file: string, nonce: string): { jwt: string; sig: string } | string {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    return (e as Error).message;
-  }
-  const re = /\s*(?:(?:[-]{3,}[^\n]*[-]{3,}\n)(.+)(?:\n\s*[-]{3,}[^\n]*[-]{3,}\n))/g;
-  const items = [...text.matchAll(re)].map((m) => m[1]!.trim());
-  if (items.length < 2) return 'Credentials file malformed';
-  const require = createRequire(import.meta.url);
-  const nk = require('@nats-io/nkeys') as { fromSeed(s: Uint8Array): { sign(d: Uint8Array): Uint8Array } };
-  let kp;
-  try {
-    kp = nk.fromSeed(Buffer.from(items[1]!));
-  } catch {
-    return 'Credentials file has malformed seed';
-  }
-  const sig = Buffer.from(kp.sign(Buffer.from(nonce))).toString('base64url');
-  return { jwt: items[0]!, sig };
-}
-
 let defaultTLS: RouteTLS | null = null;
 
 /** No tls {} on the remote but the hub requires TLS: the system's trust roots (Go's default tls.Config). */
@@ -1304,4 +1224,3 @@ function goDur(ms: number): string {
   return `${ms}ms`;
 }
 
-export { E };

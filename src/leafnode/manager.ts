@@ -1,41 +1,30 @@
 // Leafnodes (server/leafnode.go of nats-server 2.9.10): the listener that
 // accepts leaf connections (we are their hub), the remotes we dial (we are
-// a leaf), the registry of established connections, and the interest and
-// message flow across them. Loaded by the Server only when a leafnodes {}
-// block configures a port or remotes.
-//
-// Interest: every leaf connection keeps the interest it announced (smap).
-// Local subscriptions, and subscriptions other leaf connections brought,
-// are announced to each leaf connection of their account with LS+/LS-
-// (a queue group's LS+ repeats with its weight). A spoke (a connection we
-// dialed to a hub) only forwards local interest and that of leafs for which
-// we are the hub, so that interest does not bounce between hubs.
-//
-// Messages: a client's message goes to each leaf connection with matching
-// interest once; a queue group picks a member behind a leaf only when no
-// local member took it, and the LMSG names the group, so the other side
-// delivers to one of its members: exactly once across hub and leaves.
+// a leaf), the CONNECT/INFO exchange on both sides, the registry of
+// established connections, loop and permission handling, URL gossip and
+// the monitoring figures. What each connection is told lives in
+// interest.ts, where messages go in routing.ts. Loaded by the Server only
+// when a leafnodes {} block configures a port or remotes.
 
 import net from 'node:net';
 import os from 'node:os';
-import { randomBytes } from 'node:crypto';
 import type { Server } from '../server/server.js';
 import type { Account } from '../accounts/account.js';
 import type { Subscription } from '../client/subscription.js';
 import type { Client, PubArgSource } from '../client/client.js';
 import type { SublistResult } from '../subjects/sublist.js';
-import { Kind, ClosedState, type ClosedReason } from '../client/connection.js';
+import { ClosedState, type ClosedReason } from '../client/connection.js';
 import { NATS_COMPAT_VERSION, type LeafnodeOptions, type SubjectPermission } from '../config/options.js';
 import { LeafConnection } from './leaf.js';
-import { LDS_PREFIX, versionAtLeast, type LeafConnect, type LeafInfo } from './proto.js';
+import { versionAtLeast, type LeafConnect, type LeafInfo } from './proto.js';
 import { LeafPerms, mergeDeny } from './perms.js';
 import { RemoteLeaf, dial, isWSURL, joinHostPort, type LeafURL } from './remote.js';
 import { FrameReader, OP_PONG, WsClientSocket, wsUpgrade } from './ws.js';
 import { authenticateLeaf, leafUserPermissions, signWithCreds } from './auth.js';
 import { WsSocket } from '../websocket/socket.js';
 import { leafzOf, type LeafzOptions } from './monitor.js';
-import { Subscription as Sub } from '../client/subscription.js';
-import { shadowSubjects } from '../cluster/imports.js';
+import { LeafInterest } from './interest.js';
+import { LeafRouter } from './routing.js';
 import { clientHandshake, loadRouteTLS, type RouteTLS } from '../cluster/tls.js';
 import { TLSManager, goCipherName, goTLSVersion } from '../tls/tls.js';
 import { serverHandshake } from '../tls/handshake.js';
@@ -51,15 +40,6 @@ const DIAL_TIMEOUT_MS = 1000;
 /** server/jetstream_api.go denyAllClientJs */
 const DENY_ALL_CLIENT_JS = ['$JS.API.>', '$KV.>', '$OBJ.>'];
 
-const NUID_DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-
-function nuid(): string {
-  const b = randomBytes(22);
-  let s = '';
-  for (let i = 0; i < 22; i++) s += NUID_DIGITS[b[i]! % 62];
-  return s;
-}
-
 export class LeafnodeManager {
   /** registered leaf connections by cid */
   readonly leafs = new Map<number, LeafConnection>();
@@ -67,16 +47,6 @@ export class LeafnodeManager {
   private readonly pending = new Set<LeafConnection>();
   /** registered leaf connections per account */
   private readonly byAccount = new Map<Account, Set<LeafConnection>>();
-  /** per account loop detection subject ("$LDS." + nuid) */
-  private readonly lds = new Map<Account, string>();
-  /**
-   * Interest in exporting accounts for subscriptions covered by stream
-   * imports: the reference's shadow subscriptions, which leafs of the
-   * exporter hear about (server/client.go addShadowSubscriptions).
-   */
-  private readonly shadows = new Map<Subscription, Array<{ acc: Account; sub: Subscription }>>();
-  /** accounts whose `_R_` response prefix interest was announced */
-  private readonly respAnnounced = new Map<Account, string>();
   readonly remotes: RemoteLeaf[] = [];
   private listener: net.Server | null = null;
   private readonly dials = new Set<net.Socket>();
@@ -93,11 +63,61 @@ export class LeafnodeManager {
   /** leafnode URLs of the cluster's other servers, reference counted (server.go leafURLsMap) */
   private readonly gossiped = new Map<string, number>();
 
-  // targets of the message being routed
-  private msgSeq = 0;
-  private readonly tgts: LeafConnection[] = [];
 
-  constructor(readonly server: Server) {}
+  /** what each leaf connection is told (LS+/LS-) */
+  readonly interest: LeafInterest;
+  /** which leaf connections a message goes to */
+  readonly router: LeafRouter;
+
+  constructor(readonly server: Server) {
+    this.interest = new LeafInterest(server, this.byAccount);
+    this.router = new LeafRouter(server, this.byAccount, this.interest);
+  }
+
+  // The hooks the server, routes and leaf connections call.
+  subAdded(acc: Account, sub: Subscription): void {
+    this.interest.subAdded(acc, sub);
+  }
+
+  subsRemoved(acc: Account, subs: Subscription[]): void {
+    this.interest.subsRemoved(acc, subs);
+  }
+
+  leafSubChanged(from: LeafConnection, acc: Account, sub: Subscription, delta: number): void {
+    this.interest.leafSubChanged(from, acc, sub, delta);
+  }
+
+  routeSubChanged(acc: Account, sub: Subscription, delta: number): void {
+    this.interest.routeSubChanged(acc, sub, delta);
+  }
+
+  ldsSubject(acc: Account): string {
+    return this.interest.ldsSubject(acc);
+  }
+
+  routeMessage(c: Client, buf: Buffer, start: number, r: SublistResult<Subscription>): boolean {
+    return this.router.routeMessage(c, buf, start, r);
+  }
+
+  addQueueTarget(sub: Subscription): void {
+    this.router.addQueueTarget(sub);
+  }
+
+  addRoutedQueueTarget(sub: Subscription): boolean {
+    return this.router.addRoutedQueueTarget(sub);
+  }
+
+  fromRoute(src: PubArgSource, acc: Account, r: SublistResult<Subscription>, buf: Buffer, start: number, origin: string): void {
+    this.router.fromRoute(src, acc, r, buf, start, origin);
+  }
+
+  routeImported(c: Client, acc: Account, subject: string, buf: Buffer, start: number): boolean {
+    return this.router.routeImported(c, acc, subject, buf, start);
+  }
+
+  deliverFromLeaf(src: LeafConnection, acc: Account, r: SublistResult<Subscription>, buf: Buffer, start: number): void {
+    this.router.deliverFromLeaf(src, acc, r, buf, start);
+  }
 
   private get opts(): LeafnodeOptions {
     return this.server.opts.leafnode!;
@@ -460,7 +480,7 @@ export class LeafnodeManager {
     this.register(c, true);
     if (c.closed) return false;
     c.enqueue(Buffer.from(`INFO ${this.infoJSON(c, false, true)} \r\n`));
-    this.initSmapAndSendSubs(c);
+    this.interest.initSmapAndSendSubs(c);
     return !c.closed;
   }
 
@@ -726,7 +746,7 @@ export class LeafnodeManager {
     c.clearConnectTimeout();
     this.register(c, false);
     if (c.closed) return;
-    this.initSmapAndSendSubs(c);
+    this.interest.initSmapAndSendSubs(c);
     c.startPings();
     this.server.flushDirty();
   }
@@ -826,329 +846,28 @@ export class LeafnodeManager {
     this.server.setRouting('leaf', this.leafs.size > 0);
   }
 
-  /** The loop detection subject of an account (server/leafnode.go: acc.lds). */
-  ldsSubject(acc: Account): string {
-    let s = this.lds.get(acc);
-    if (s === undefined) {
-      s = LDS_PREFIX + nuid();
-      this.lds.set(acc, s);
-    }
-    return s;
-  }
 
   // --- interest ------------------------------------------------------------------------
 
-  /** server/leafnode.go initLeafNodeSmapAndSendSubs */
-  private initSmapAndSendSubs(c: LeafConnection): void {
-    const acc = c.account;
-    const smap = c.smap;
-    smap.clear();
-    const perms = c.lperms;
-    for (const sub of acc.sublist.all()) {
-      if (sub.closed || sub.client === c) continue;
-      const k = sub.client.kind;
-      // A spoke sends only local interest; a hub the cluster's as well (server/leafnode.go initLeafNodeSmapAndSendSubs).
-      if (k === Kind.ROUTER && c.isSpoke) continue;
-      if (c.isSpoke && k === Kind.LEAF && (sub.client as LeafConnection).isSpoke) continue;
-      if (perms !== null && !perms.canSubscribe(sub.subject)) continue;
-      if (k === Kind.LEAF && c.remoteCluster !== '' && (sub.client as LeafConnection).remoteCluster === c.remoteCluster) continue;
-      const key = sub.queue === null ? sub.subject : `${sub.subject} ${sub.queue}`;
-      const n = sub.queue !== null && sub.queueWeight > 0 ? sub.queueWeight : 1;
-      smap.set(key, (smap.get(key) ?? 0) + n);
-    }
-    for (const list of this.shadows.values()) {
-      for (const sh of list) {
-        if (sh.acc !== acc || sh.sub.client === c) continue;
-        if (perms !== null && !perms.canSubscribe(sh.sub.subject)) continue;
-        if (c.isSpoke && sh.sub.client.kind === Kind.LEAF && (sh.sub.client as LeafConnection).isSpoke) continue;
-        const key = sh.sub.queue === null ? sh.sub.subject : `${sh.sub.subject} ${sh.sub.queue}`;
-        smap.set(key, (smap.get(key) ?? 0) + 1);
-      }
-    }
-    // Leafnodes only send on interest: imported services and mapped subjects are interest too.
-    if (acc.serviceImports !== null) {
-      for (const from of acc.serviceImports.keys()) {
-        if (c.isSpoke && perms !== null && !perms.canSubscribe(from)) continue;
-        smap.set(from, (smap.get(from) ?? 0) + 1);
-      }
-    }
-    if (acc.mappings !== null) {
-      for (const m of acc.mappings) {
-        if (c.isSpoke && perms !== null && !perms.canSubscribe(m.src)) continue;
-        smap.set(m.src, (smap.get(m.src) ?? 0) + 1);
-      }
-    }
-    const lds = this.ldsSubject(acc);
-    smap.set(lds, (smap.get(lds) ?? 0) + 1);
-    if (acc.respPrefix !== null) {
-      const k = acc.respPrefix + '>';
-      smap.set(k, (smap.get(k) ?? 0) + 1);
-      this.respAnnounced.set(acc, acc.respPrefix);
-    }
-    let text = '';
-    const trace = this.server.logger.traceEnabled;
-    for (const [key, n] of smap) {
-      const line = key.includes(' ') ? `LS+ ${key} ${n}` : `LS+ ${key}`;
-      if (trace) c.traceOut('LS+', line.slice(4));
-      text += line + '\r\n';
-    }
-    if (text !== '') c.enqueue(Buffer.from(text, 'latin1'));
-  }
 
-  /** A local subscription was added (server.subAdded). */
-  subAdded(acc: Account, sub: Subscription): void {
-    if (sub.client.kind !== Kind.CLIENT) return;
-    this.updateLeafNodes(acc, sub, 1);
-    if (acc.streamImports.length > 0) this.addShadows(acc, sub);
-  }
 
-  /** Local subscriptions went away (server.subsRemoved). */
-  subsRemoved(acc: Account, subs: Subscription[]): void {
-    for (const s of subs) {
-      if (s.client.kind !== Kind.CLIENT) continue;
-      this.updateLeafNodes(acc, s, -1);
-      if (this.shadows.size > 0) this.removeShadows(s);
-    }
-  }
 
-  /** A leaf connection's LS+/LS- changed its interest by `delta`. */
-  leafSubChanged(from: LeafConnection, acc: Account, sub: Subscription, delta: number): void {
-    if (delta === 0) return;
-    this.updateLeafNodes(acc, sub, delta);
-    if (from.isSpoke) return;
-    // Interest of a leaf we are the hub of is the cluster's too.
-    const cl = this.server.cluster;
-    if (cl !== null && from.registered) cl.leafInterest(acc, sub.subject, sub.queue, delta);
-    if (sub.closed) this.removeShadows(sub);
-    else if (acc.streamImports.length > 0 && !this.shadows.has(sub)) this.addShadows(acc, sub);
-  }
 
-  private addShadows(acc: Account, sub: Subscription): void {
-    const list = shadowSubjects(acc, sub.subject);
-    if (list.length === 0) return;
-    const subs = list.map((sh) => ({ acc: sh.acc, sub: new Sub(sub.client, sh.subject, sub.queue, sub.sid) }));
-    this.shadows.set(sub, subs);
-    for (const sh of subs) this.updateLeafNodes(sh.acc, sh.sub, 1);
-  }
 
-  private removeShadows(sub: Subscription): void {
-    const subs = this.shadows.get(sub);
-    if (subs === undefined) return;
-    this.shadows.delete(sub);
-    for (const sh of subs) this.updateLeafNodes(sh.acc, sh.sub, -1);
-  }
 
-  /** server/leafnode.go updateLeafNodes */
-  private updateLeafNodes(acc: Account, sub: Subscription, delta: number): void {
-    const set = this.byAccount.get(acc);
-    if (set === undefined) return;
-    const isLds = sub.subject.startsWith(LDS_PREFIX);
-    const srcLeaf = sub.client.kind === Kind.LEAF ? (sub.client as LeafConnection) : null;
-    for (const ln of set) {
-      if (ln === sub.client || ln.closed) continue;
-      let skip = (srcLeaf !== null && srcLeaf.remoteCluster !== '' && srcLeaf.remoteCluster === ln.remoteCluster) || (ln.lperms !== null && !ln.lperms.canSubscribe(sub.subject));
-      if (skip && isLds) skip = false;
-      if (skip) continue;
-      this.updateSmap(ln, sub, delta);
-    }
-  }
 
-  /** server/leafnode.go updateSmap */
-  private updateSmap(ln: LeafConnection, sub: Subscription, delta: number): void {
-    if (!ln.registered) return;
-    // A spoke forwards local interest and that of leafs it is the hub of.
-    if (ln.isSpoke && sub.client.kind === Kind.LEAF && (sub.client as LeafConnection).isSpoke) return;
-    const key = sub.queue === null ? sub.subject : `${sub.subject} ${sub.queue}`;
-    const cur = ln.smap.get(key) ?? 0;
-    const update = sub.queue !== null || cur === 0 || cur + delta <= 0;
-    const n = cur + delta;
-    if (n > 0) ln.smap.set(key, n);
-    else ln.smap.delete(key);
-    if (!update) return;
-    if (ln.isSpoke && ln.lperms !== null) {
-      const c0 = key.charCodeAt(0);
-      const exempt = (c0 === 0x24 || c0 === 0x5f) && (key.startsWith(LDS_PREFIX) || key.startsWith('$GR.') || key.startsWith('_GR_.'));
-      if (!exempt && !ln.lperms.canSubscribe(key)) return;
-    }
-    ln.sendSubUpdate(key, n > 0 ? n : 0);
-  }
 
-  /** A route's RS+/RS- changed the cluster's interest (cluster/route.ts). */
-  routeSubChanged(acc: Account, sub: Subscription, delta: number): void {
-    if (delta !== 0) this.updateLeafNodes(acc, sub, delta);
-  }
 
-  /** A routed message named a queue group whose only member here is behind a leaf we are the hub of. */
-  addRoutedQueueTarget(sub: Subscription): boolean {
-    const ln = sub.client as LeafConnection;
-    if (ln.closed || ln.isSpoke) return false;
-    this.addTarget(ln, sub.queue);
-    return true;
-  }
 
-  /**
-   * A message from a route: leafs we are the hub of with matching interest
-   * get it (server/client.go processMsgResults: a route's message goes to a
-   * LEAF only when it is a hub connection), with the queue targets the
-   * route's selection added.
-   */
-  fromRoute(src: PubArgSource, acc: Account, r: SublistResult<Subscription>, buf: Buffer, start: number, origin: string): void {
-    const psubs = r.psubs;
-    for (let i = 0; i < psubs.length; i++) {
-      const sub = psubs[i]!;
-      if (sub.client.kind !== Kind.LEAF) continue;
-      const ln = sub.client as LeafConnection;
-      // An LMSG from a route names the leaf cluster it came from: not back there (cluster-wide no echo).
-      if (!ln.isSpoke && (origin === '' || origin !== ln.remoteCluster)) this.addTarget(ln, null);
-    }
-    this.dispatch(src, acc, buf, start);
-  }
 
-  /**
-   * A request crossed a service import into `acc` (or a response came back):
-   * make sure its response prefix interest is announced, and send it to
-   * leafs with interest in `acc`.
-   */
-  routeImported(c: Client, acc: Account, subject: string, buf: Buffer, start: number): boolean {
-    this.announceResponses(acc);
-    const set = this.byAccount.get(acc);
-    if (set === undefined) return false;
-    const r = acc.sublist.match(subject);
-    for (const sub of r.psubs) {
-      if (sub.client.kind === Kind.LEAF && sub.client !== c) this.addTarget(sub.client as LeafConnection, null);
-    }
-    for (const members of r.qsubs) {
-      if (members.some((m) => m.client.kind === Kind.CLIENT)) continue;
-      const m = members.find((x) => x.client.kind === Kind.LEAF && x.client !== c && !(x.client as LeafConnection).closed);
-      if (m !== undefined) this.addTarget(m.client as LeafConnection, m.queue);
-    }
-    return this.dispatch(c, acc, buf, start);
-  }
 
-  /** Interest in `acc`'s `_R_.<prefix>.>` once it has one (server/accounts.go newServiceReply). */
-  announceResponses(acc: Account): void {
-    const prefix = acc.respPrefix;
-    if (prefix === null || this.respAnnounced.get(acc) === prefix) return;
-    const set = this.byAccount.get(acc);
-    this.respAnnounced.set(acc, prefix);
-    if (set === undefined) return;
-    const key = prefix + '>';
-    for (const ln of set) {
-      if (ln.smap.has(key)) continue;
-      ln.smap.set(key, 1);
-      ln.sendSubUpdate(key, 1);
-    }
-  }
 
   // --- messages ------------------------------------------------------------------
 
-  /** Add `ln` as a destination of the current message, serving `queue` if given. */
-  addTarget(ln: LeafConnection, queue: string | null): void {
-    if (ln.tgtSeq !== this.msgSeq) {
-      ln.tgtSeq = this.msgSeq;
-      ln.tgtQs = '';
-      this.tgts.push(ln);
-    }
-    if (queue !== null) ln.tgtQs += queue + ' ';
-  }
 
-  /** A client's queue selection picked a member behind a leaf connection. */
-  addQueueTarget(sub: Subscription): void {
-    this.addTarget(sub.client as LeafConnection, sub.queue);
-  }
 
-  /** Forward a client's message to every leaf connection with interest (server.routeMessage). */
-  routeMessage(c: Client, buf: Buffer, start: number, r: SublistResult<Subscription>): boolean {
-    const psubs = r.psubs;
-    for (let i = 0; i < psubs.length; i++) {
-      const sub = psubs[i]!;
-      if (sub.client.kind === Kind.LEAF) this.addTarget(sub.client as LeafConnection, null);
-    }
-    return this.dispatch(c, c.account, buf, start);
-  }
 
-  /**
-   * A message from a leaf connection (server/client.go processMsgResults
-   * for a LEAF source): local subscribers; other leaf connections (not back
-   * to the sender, nor to another of its cluster); queue groups only when
-   * the sender named them, a local member first, else one behind a route,
-   * else one behind another leaf.
-   */
-  deliverFromLeaf(src: LeafConnection, acc: Account, r: SublistResult<Subscription>, buf: Buffer, start: number): void {
-    const cl = this.server.cluster;
-    let routed = false;
-    const psubs = r.psubs;
-    for (let i = 0; i < psubs.length; i++) {
-      const sub = psubs[i]!;
-      const k = sub.client.kind;
-      if (k === Kind.CLIENT) src.deliverMsg(sub, buf, start);
-      else if (k === Kind.LEAF) {
-        const dst = sub.client as LeafConnection;
-        if (dst === src || (src.remoteCluster !== '' && src.remoteCluster === dst.remoteCluster)) continue;
-        this.addTarget(dst, null);
-      } else if (k === Kind.ROUTER && cl !== null && !src.isSpoke) {
-        cl.addTarget(sub.client as never, null);
-        routed = true;
-      }
-    }
-    if (src.paNumQueues > 0) {
-      for (const members of r.qsubs) {
-        const l = members.length;
-        if (l === 0 || !src.queueRequested(members[0]!.queue!)) continue;
-        const first = l > 1 ? Math.floor(Math.random() * l) : 0;
-        let leafMember: Subscription | null = null;
-        let done = false;
-        for (let k = 0; k < l; k++) {
-          const sub = members[(first + k) % l]!;
-          const kind = sub.client.kind;
-          if (kind === Kind.LEAF) {
-            if (sub.client !== src && leafMember === null && !(sub.client as LeafConnection).closed) leafMember = sub;
-            continue;
-          }
-          if (kind === Kind.ROUTER) {
-            if (cl !== null) {
-              cl.addQueueTarget(sub);
-              routed = true;
-              done = true;
-              break;
-            }
-            continue;
-          }
-          if (src.deliverMsg(sub, buf, start)) {
-            done = true;
-            break;
-          }
-        }
-        if (!done && leafMember !== null) this.addTarget(leafMember.client as LeafConnection, leafMember.queue);
-      }
-    }
-    if (routed && cl !== null) cl.dispatch(src, acc, buf, start);
-    this.dispatch(src, acc, buf, start);
-  }
 
-  /** Write the current message to every collected leaf target. */
-  dispatch(src: PubArgSource, acc: Account, buf: Buffer, start: number): boolean {
-    const tgts = this.tgts;
-    this.msgSeq++;
-    const n = tgts.length;
-    if (n === 0) return false;
-    let sent = 0;
-    for (let i = 0; i < n; i++) {
-      const ln = tgts[i]!;
-      if (!ln.closed && ln.writeLeafMsg(src, buf, start)) sent++;
-      ln.tgtQs = '';
-    }
-    tgts.length = 0;
-    if (sent > 0) {
-      const size = src.paSize;
-      const st = this.server.stats;
-      st.outMsgs += sent;
-      st.outBytes += sent * size;
-      acc.outMsgs += sent;
-      acc.outBytes += sent * size;
-    }
-    return sent > 0;
-  }
 
   // --- monitoring ------------------------------------------------------------------
 

@@ -425,7 +425,7 @@ export class LeafnodeManager {
       c.close(ClosedState.WrongPort);
       return false;
     }
-    if (!authenticateLeaf(this.server, this.opts, c)) {
+    if (!authenticateLeaf(this.server, this.opts, c, (acc) => this.numLeafsOf(acc))) {
       if (!c.closed) c.authViolation();
       return false;
     }

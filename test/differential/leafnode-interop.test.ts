@@ -714,3 +714,27 @@ describe('leafnodes: a remote that declares itself the hub (hub: true)', () => {
     });
   }
 });
+
+describe('leafnodes: account max_leafnodes', () => {
+  for (const hubKind of ['reference', 'tsnats'] as ServerKind[]) {
+    it(`a ${hubKind} hub refuses a leaf beyond the account's max_leafnodes`, async () => {
+      const hub = await startHub(hubKind, -1, 'accounts { A { users [ {user: a, password: a} ], limits { max_leafnodes: 1 } } }\n');
+      const url = `nats://a:a@127.0.0.1:${leafPort(hub)}`;
+      const first = await startServer('tsnats', ['-c', writeConfig(`server_name: L1\nleafnodes { remotes [ { url: "${url}" } ] }\n`)]);
+      const hc = await connect({ servers: hub.url, user: 'a', pass: 'a' });
+      const lc = await connect({ servers: first.url });
+      let second: RunningServer | null = null;
+      try {
+        await interestCrossed(lc, hc, 'limit.1');
+        second = await startServer('reference', ['-c', writeConfig(`server_name: L2\nleafnodes { remotes [ { url: "${url}" } ] }\n`)]);
+        await waitFor('the second leaf to be refused', () => /Leafnode Error 'maximum account active connections exceeded'/.test(second!.stderr() + second!.stdout()));
+      } finally {
+        await hc.close();
+        await lc.close();
+        await second?.stop();
+        await first.stop();
+        await hub.stop();
+      }
+    });
+  }
+});

@@ -7,7 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import { Connection, ClosedState, Kind, type ClosedReason } from './connection.js';
 import { Subscription } from './subscription.js';
-import { ProtocolParser, ParseErrorKind, Op, type ProtocolHandler } from '../protocol/parser.js';
+import { ProtocolParser, ParseErrorKind, ParserKind, Op, type ProtocolHandler } from '../protocol/parser.js';
 import * as E from '../protocol/errors.js';
 import { goJsonSyntaxErrorBytes } from '../protocol/gojson.js';
 import { goQuote, goQuoteBytes } from '../protocol/goquote.js';
@@ -133,10 +133,11 @@ export class Client extends Connection implements ProtocolHandler {
   stallFor: Connection | null = null;
   private lastAccount: Account | null = null;
 
-  constructor(server: Server, socket: Socket, cid: number, account: Account) {
-    super(server, socket, cid, Kind.CLIENT);
+  /** `kind` LEAF: a leafnode connection (src/leafnode/), which reads the server-to-server verbs. */
+  constructor(server: Server, socket: Socket, cid: number, account: Account, kind: Kind = Kind.CLIENT) {
+    super(server, socket, cid, kind);
     this.account = account;
-    this.parser = new ProtocolParser(this, 0, server.opts.maxControlLine);
+    this.parser = new ProtocolParser(this, kind === Kind.CLIENT ? ParserKind.CLIENT : ParserKind.ROUTER, server.opts.maxControlLine);
   }
 
   // --- lifecycle --------------------------------------------------------
@@ -232,7 +233,7 @@ export class Client extends Connection implements ProtocolHandler {
     this.server.flushDirty();
   }
 
-  private clearAuthTimer(): void {
+  protected clearAuthTimer(): void {
     if (this.authTimer !== null) {
       clearTimeout(this.authTimer);
       this.authTimer = null;
@@ -879,9 +880,17 @@ export class Client extends Connection implements ProtocolHandler {
       const l = members.length;
       if (l === 0) continue;
       const first = l > 1 ? Math.floor(Math.random() * l) : 0;
-      for (let k = 0; k < l; k++) {
+      let leafMember: Subscription | null = null;
+      let k = 0;
+      for (; k < l; k++) {
         const sub = members[(first + k) % l];
         if (sub.client.kind !== Kind.CLIENT) {
+          // A member behind a leafnode is only a fallback: local members
+          // come first (server/client.go processMsgResults).
+          if (sub.client.kind === Kind.LEAF) {
+            leafMember ??= sub;
+            continue;
+          }
           // A member on another server (server/client.go processMsgResults
           // picks among local and remote members alike): the route gets the
           // message with this group's name; routeMessage sends it below.
@@ -893,6 +902,7 @@ export class Client extends Connection implements ProtocolHandler {
           break;
         }
       }
+      if (k === l && leafMember !== null) this.server.routeQueueTarget(leafMember);
     }
     return delivered;
   }

@@ -76,6 +76,9 @@ export class JetStream implements JetStreamService {
     this.started = true;
     const log = this.server.logger;
     log.notice(JS_STARTING);
+    // Stores are not encrypted: starting with a key would leave data in
+    // plain text while the operator believes otherwise.
+    if (this.server.opts.jetstreamKey !== '') throw new Error('encryption at rest (jetstream { key }) is not supported by tsnats');
     const err = prepareStoreDir(this.storeDir);
     if (err !== null) throw new Error(err);
     const o = this.server.opts;

@@ -269,9 +269,13 @@ describe('file store recovery', () => {
     await flushed(s);
     s.removeMsg(3);
     const orig = fileIo.write;
+    const origSync = fileIo.writeSync;
+    const enospc = () => Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
     fileIo.write = (_fd, _b, _o, _l, _p, cb) => {
-      const e = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-      setImmediate(() => cb(e, 0));
+      setImmediate(() => cb(enospc(), 0));
+    };
+    fileIo.writeSync = () => {
+      throw enospc();
     };
     let err: Error | null = null;
     try {
@@ -279,6 +283,7 @@ describe('file store recovery', () => {
       err = await new Promise<Error | null>((res) => s.flush(res));
     } finally {
       fileIo.write = orig;
+      fileIo.writeSync = origSync;
     }
     assert.ok(err);
     assert.match(err.message, /ENOSPC/);

@@ -4,7 +4,7 @@
 // the client port accepts (docs/operations.md, "Start-up time").
 //
 // `npm run build` bundles the whole server (cli/main.js and everything it
-// imports) into one CommonJS file next to this one (scripts/bundle.mjs,
+// imports) into one CommonJS function next to this one (scripts/bundle.mjs,
 // esbuild): one file read and one compilation instead of resolving, reading
 // and linking ~60 ES modules. The bundle is compiled with V8's code cache
 // (the `.cache` file beside it, written by the first run that lives a
@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { Script } from 'node:vm';
 
-const BUNDLE = 'tsnats.cjs';
+const BUNDLE = 'tsnats.bundle.js';
 /** after this long the start-up path has been compiled: the moment to write the code cache */
 const CACHE_WRITE_DELAY_MS = 1000;
 
@@ -50,24 +50,23 @@ function writeCache(script: Script, file: string): void {
   }
 }
 
-function runBundle(file: string, source: string): void {
+/** Runs the bundle; false when there is none to run. */
+function runBundle(file: string, self: string): boolean {
+  const source = bundleSource(file, self);
+  if (source === null) return false;
   const cacheFile = `${file}.cache`;
   const cachedData = readCache(cacheFile);
-  // The CommonJS wrapper, as Node's own loader adds it.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: file,
-    cachedData,
-  });
+  // The bundle is a CommonJS wrapper function, (function (exports, require, module, __filename, __dirname) {...})
+  const script = new Script(source, { filename: file, cachedData });
   const module = { exports: {} };
   const dir = fileURLToPath(new URL('.', import.meta.url));
   (script.runInThisContext() as (...a: unknown[]) => void)(module.exports, createRequire(file), module, file, dir);
   if (cachedData === undefined || script.cachedDataRejected === true || process.env.TSNATS_WRITE_CODE_CACHE === '1') {
     setTimeout(() => writeCache(script, cacheFile), CACHE_WRITE_DELAY_MS).unref();
   }
+  return true;
 }
 
 const self = fileURLToPath(import.meta.url);
 const bundle = fileURLToPath(new URL(BUNDLE, import.meta.url));
-const source = bundleSource(bundle, self);
-if (source !== null) runBundle(bundle, source);
-else await import('./cli/main.js');
+if (!runBundle(bundle, self)) await import('./cli/main.js');

@@ -90,7 +90,7 @@ if (esbuild === null) {
   process.exit(0);
 }
 removeOld();
-await esbuild.build({
+const result = await esbuild.build({
   entryPoints: [path.join(dist, 'cli', 'main.js')],
   outfile: out,
   bundle: true,
@@ -106,6 +106,7 @@ await esbuild.build({
   minifyWhitespace: true,
   charset: 'ascii',
   legalComments: 'none',
+  metafile: true,
   logLevel: 'warning',
   // createRequire(import.meta.url) (lazy npm packages and built-ins) needs a URL in CommonJS too
   define: { 'import.meta.url': '__tsnats_import_meta_url' },
@@ -116,4 +117,27 @@ await esbuild.build({
   },
   footer: { js: '})' },
 });
-await primeCache();
+// A static import of an npm package becomes require() in the bundle: an
+// ESM-only package would fail there (ERR_REQUIRE_ESM in Node 20), and maybe
+// only when the feature using it is configured. Refuse to bundle instead.
+const bundleRequire = createRequire(out);
+for (const o of Object.values(result.metafile.outputs)) {
+  for (const imp of o.imports ?? []) {
+    if (!imp.external || imp.kind === 'dynamic-import' || imp.path.startsWith('node:')) continue;
+    try {
+      bundleRequire(imp.path);
+    } catch (e) {
+      removeOld();
+      console.error(`bundle: ${imp.path} cannot be require()d (${e.code ?? e.message}); import it with import() to bundle the server. dist/src/main.js runs the unbundled modules.`);
+      process.exit(0);
+    }
+  }
+}
+try {
+  await primeCache();
+} catch (e) {
+  // a bundle that does not start must not be used: main.js falls back to the modules
+  removeOld();
+  console.error(`bundle: the bundled server did not start, bundle removed: ${e.message}`);
+  process.exit(1);
+}

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The tsnats executable. Client test suites and scripts spawn a server and
 // wait a short fixed time, so what counts here is the time from spawn until
-// the client port accepts (docs/operations.md, "Start-up time").
+// the client port accepts (BENCHMARKS.md, "Start-up").
 //
 // `npm run build` bundles the whole server (cli/main.js and everything it
 // imports) into one CommonJS function next to this one (scripts/bundle.mjs,
@@ -16,7 +16,7 @@
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { Script } from 'node:vm';
+import vm from 'node:vm';
 
 const BUNDLE = 'tsnats.bundle.js';
 /** after this long the start-up path has been compiled: the moment to write the code cache */
@@ -40,7 +40,7 @@ function readCache(file: string): Buffer | undefined {
 }
 
 /** Writes the code cache atomically: servers started together may all write it. */
-function writeCache(script: Script, file: string): void {
+function writeCache(script: vm.Script, file: string): void {
   try {
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, script.createCachedData());
@@ -57,7 +57,14 @@ function runBundle(file: string, self: string): boolean {
   const cacheFile = `${file}.cache`;
   const cachedData = readCache(cacheFile);
   // The bundle is a CommonJS wrapper function, (function (exports, require, module, __filename, __dirname) {...})
-  const script = new Script(source, { filename: file, cachedData });
+  const script = new vm.Script(source, {
+    filename: file,
+    cachedData,
+    // import() of an npm package inside the bundle goes to Node's own loader,
+    // as it would from the module itself (Node >= 20.12; before, only ESM-only
+    // packages loaded with import() would fail, and the build checks for those)
+    importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
   const module = { exports: {} };
   const dir = fileURLToPath(new URL('.', import.meta.url));
   (script.runInThisContext() as (...a: unknown[]) => void)(module.exports, createRequire(file), module, file, dir);

@@ -117,6 +117,12 @@ const result = await esbuild.build({
   },
   footer: { js: '})' },
 });
+// src/main.ts reads the bundle as latin1, exact only for ASCII.
+if (fs.readFileSync(out).some((b) => b > 0x7f)) {
+  removeOld();
+  console.error('bundle: the bundle is not ASCII-only (src/main.ts reads it as latin1); dist/src/main.js runs the unbundled modules');
+  process.exit(1);
+}
 // A static import of an npm package becomes require() in the bundle: an
 // ESM-only package would fail there (ERR_REQUIRE_ESM in Node 20), and maybe
 // only when the feature using it is configured. Refuse to bundle instead.

@@ -25,7 +25,9 @@ const CACHE_WRITE_DELAY_MS = 1000;
 function bundleSource(file: string, self: string): string | null {
   try {
     if (process.env.TSNATS_NO_BUNDLE === '1' || statSync(file).mtimeMs < statSync(self).mtimeMs) return null;
-    return readFileSync(file, 'utf8');
+    // The bundle is ASCII (esbuild charset: 'ascii'): latin1 decodes it
+    // exactly and is ~3 ms cheaper than UTF-8 validation for 0.5 MB here.
+    return readFileSync(file, 'latin1');
   } catch {
     return null;
   }

@@ -22,28 +22,43 @@ const BUNDLE = 'tsnats.bundle.js';
 /** after this long the start-up path has been compiled: the moment to write the code cache */
 const CACHE_WRITE_DELAY_MS = 1000;
 
-function bundleSource(file: string, self: string): string | null {
+function bundleSource(file: string, self: string): { source: string; mtimeMs: number } | null {
   try {
-    if (process.env.TSNATS_NO_BUNDLE === '1' || statSync(file).mtimeMs < statSync(self).mtimeMs) return null;
+    const mtimeMs = statSync(file).mtimeMs;
+    if (process.env.TSNATS_NO_BUNDLE === '1' || mtimeMs < statSync(self).mtimeMs) return null;
     // The bundle is ASCII (esbuild charset: 'ascii'): latin1 decodes it
     // exactly and is ~3 ms cheaper than UTF-8 validation for 0.5 MB here.
-    return readFileSync(file, 'latin1');
+    return { source: readFileSync(file, 'latin1'), mtimeMs };
   } catch {
     return null;
   }
 }
 
-function readCache(file: string): Buffer | undefined {
+/**
+ * The code cache, unless it is older than the bundle. V8 checks a cache
+ * against its source by length only: a cache of another build of the same
+ * length would be accepted and run the wrong code. The build deletes the
+ * old cache before it writes the bundle, and a cache is only written for
+ * an unchanged bundle (writeCache), so a cache older than the bundle is one
+ * that was copied around: ignore it.
+ */
+function readCache(file: string, bundleMtimeMs: number): Buffer | undefined {
   try {
+    if (statSync(file).mtimeMs < bundleMtimeMs) return undefined;
     return readFileSync(file);
   } catch {
     return undefined;
   }
 }
 
-/** Writes the code cache atomically: servers started together may all write it. */
-function writeCache(script: vm.Script, file: string): void {
+/**
+ * Writes the code cache atomically (servers started together may all write
+ * it), unless the bundle changed since this process read it (a build ran
+ * meanwhile: this cache belongs to the old one).
+ */
+function writeCache(script: vm.Script, file: string, bundle: string, bundleMtimeMs: number): void {
   try {
+    if (statSync(bundle).mtimeMs !== bundleMtimeMs) return;
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, script.createCachedData());
     renameSync(tmp, file);
@@ -54,10 +69,11 @@ function writeCache(script: vm.Script, file: string): void {
 
 /** Runs the bundle; false when there is none to run. */
 function runBundle(file: string, self: string): boolean {
-  const source = bundleSource(file, self);
-  if (source === null) return false;
+  const read = bundleSource(file, self);
+  if (read === null) return false;
+  const { source, mtimeMs } = read;
   const cacheFile = `${file}.cache`;
-  const cachedData = readCache(cacheFile);
+  const cachedData = readCache(cacheFile, mtimeMs);
   // The bundle is a CommonJS wrapper function, (function (exports, require, module, __filename, __dirname) {...})
   const script = new vm.Script(source, {
     filename: file,
@@ -71,7 +87,7 @@ function runBundle(file: string, self: string): boolean {
   const dir = fileURLToPath(new URL('.', import.meta.url));
   (script.runInThisContext() as (...a: unknown[]) => void)(module.exports, createRequire(file), module, file, dir);
   if (cachedData === undefined || script.cachedDataRejected === true || process.env.TSNATS_WRITE_CODE_CACHE === '1') {
-    setTimeout(() => writeCache(script, cacheFile), CACHE_WRITE_DELAY_MS).unref();
+    setTimeout(() => writeCache(script, cacheFile, file, mtimeMs), CACHE_WRITE_DELAY_MS).unref();
   }
   return true;
 }

@@ -7,7 +7,10 @@
 // 2-node cluster, a tsnats pair against a nats-server pair). The tables are
 // printed and saved under bench/results/ with the date, machine and commit.
 // `--scenarios` may name `routed` (alone: only the routed run); `--no-routed`
-// skips it.
+// skips it. Last, the start-up and idle-memory figures
+// (scripts/startup-bench.mjs: 1, 2 and 3 servers spawned at once, spawn to
+// INFO; idle RSS), saved as startup.md; `--scenarios startup` runs only
+// that, `--no-startup` skips it.
 import { spawnSync, execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -44,15 +47,19 @@ fs.mkdirSync(outDir, { recursive: true });
 // --no-routed, and `routed` in --scenarios, are ours; the rest goes to compare.sh
 let routed = true;
 let compareToo = true;
+let startup = true;
 const passed = [];
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
   if (argv[i] === '--no-routed') {
     routed = false;
+  } else if (argv[i] === '--no-startup') {
+    startup = false;
   } else if (argv[i] === '--scenarios' && i + 1 < argv.length) {
     const list = argv[++i].split(',').map((x) => x.trim()).filter(Boolean);
     routed = list.includes('routed');
-    const rest = list.filter((x) => x !== 'routed');
+    startup = list.includes('startup');
+    const rest = list.filter((x) => x !== 'routed' && x !== 'startup');
     if (rest.length === 0) compareToo = false;
     else passed.push('--scenarios', rest.join(','));
   } else {
@@ -88,3 +95,18 @@ if (compareToo) {
   }
 }
 if (routed) run('node', [path.join(root, 'scripts', 'bench-routed.mjs'), '--out', outDir, ...routedArgs]);
+if (startup) {
+  const quick = passed.includes('--quick') ? ['--quick'] : [];
+  const r = spawnSync('node', [path.join(root, 'scripts', 'startup-bench.mjs'), ...quick, '--json', path.join(outDir, 'startup.json')], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  process.stdout.write(r.stdout);
+  if (r.status !== 0) {
+    console.error(`bench: startup-bench failed (${r.status})`);
+    process.exit(r.status ?? 1);
+  }
+  fs.writeFileSync(path.join(outDir, 'startup.md'), `# tsnats ${commit} start-up, ${new Date().toISOString()}\n\n${r.stdout}`);
+  console.log(`bench: start-up table saved to ${path.relative(root, path.join(outDir, 'startup.md'))}`);
+}

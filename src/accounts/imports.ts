@@ -17,7 +17,7 @@
 // `chunked` ones. Pending mappings go away when the requester's interest in
 // its reply subject does.
 
-import { randomInt } from 'node:crypto';
+import { nodeCrypto } from '../server/builtins.js';
 import { Sublist } from '../subjects/sublist.js';
 import { isValidSubject, matchLiteral, subjectHasWildcard, subjectIsLiteral, subjectIsSubsetMatch } from '../subjects/validate.js';
 import { DEFAULT_SYSTEM_ACCOUNT, type AccountConfig, type ExportConfig, type ImportClaim, type ImportConfig, type Options } from '../config/options.js';
@@ -613,7 +613,7 @@ export function checkReverseEntries(acc: Account, subject: string): void {
 
 function randomToken(n: number): string {
   let s = '';
-  for (let i = 0; i < n; i++) s += DIGITS[randomInt(62)];
+  for (let i = 0; i < n; i++) s += DIGITS[nodeCrypto().randomInt(62)];
   return s;
 }
 

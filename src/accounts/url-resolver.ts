@@ -11,7 +11,8 @@
 // timeout) the first time an account is needed; known accounts are served
 // from memory afterwards.
 
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
+import { nodeWorkerThreads } from '../server/builtins.js';
 
 /** server/const.go DEFAULT_ACCOUNT_FETCH_TIMEOUT */
 export const ACCOUNT_FETCH_TIMEOUT_MS = 1900;
@@ -125,7 +126,7 @@ export class UrlAccountResolver {
     this.idle = setTimeout(() => this.close(), IDLE_MS);
     this.idle.unref();
     if (this.worker === null) {
-      this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { ctl: this.ctl.buffer, data: this.data.buffer } });
+      this.worker = new (nodeWorkerThreads().Worker)(WORKER_SOURCE, { eval: true, workerData: { ctl: this.ctl.buffer, data: this.data.buffer } });
       this.worker.unref();
       this.worker.on('error', () => this.close());
     }

@@ -10,7 +10,7 @@
 // (or the no_auth_user when no credentials were sent) selects the user and
 // its password is compared; otherwise the token, then the single user.
 
-import { randomBytes } from 'node:crypto';
+import { nodeCrypto } from '../server/builtins.js';
 import { createRequire } from 'node:module';
 import { nonceSignatureError } from './nonce.js';
 import type { NkeyUserConfig, Options, Permissions, UserConfig } from '../config/options.js';
@@ -97,7 +97,7 @@ export class Authenticator {
     if (sys !== null && explicitSys && opts.trustedOperators.length === 0 && distinct.size === 2 && opts.noAuthUser === '') {
       if (this.sysAccOnlyNoAuthUser === '') {
         let b = '';
-        for (let i = 0; i < 8; i++) b += DIGITS[randomBytes(1)[0]! % 62];
+        for (let i = 0; i < 8; i++) b += DIGITS[nodeCrypto().randomBytes(1)[0]! % 62];
         this.sysAccOnlyNoAuthUser = `nats-${b}`;
       }
       const uname = this.sysAccOnlyNoAuthUser;
@@ -197,7 +197,7 @@ export class Authenticator {
 
   /** 11 random bytes, base64url without padding. */
   newNonce(): string {
-    return randomBytes(NONCE_RAW_LEN).toString('base64url');
+    return nodeCrypto().randomBytes(NONCE_RAW_LEN).toString('base64url');
   }
 
   hasUsers(): boolean {

@@ -12,7 +12,7 @@
 // exact match keeps other programs whose names merely contain it out. The
 // process sending the signal is never its own target.
 
-import { spawnSync } from 'node:child_process';
+import { nodeChildProcess } from '../server/builtins.js';
 import { readFileSync } from 'node:fs';
 
 import { goErrnoText, goQuote } from '../logging/gofmt.js';
@@ -54,7 +54,7 @@ export interface SignalDeps {
 
 /** pids of the running servers, by exact process name, without our own. Throws SignalError. */
 export function resolvePids(name: string = processName, selfPid: number = process.pid): number[] {
-  const r = spawnSync('pgrep', ['-x', name], { encoding: 'utf8' });
+  const r = nodeChildProcess().spawnSync('pgrep', ['-x', name], { encoding: 'utf8' });
   // No pgrep, or it could not run: the user has to name the process.
   if (r.error || r.status === null) throw new SignalError('SIGNAL_RESOLVE', 'unable to resolve pid, try providing one', r.error);
   // pgrep exits 1 when nothing matches; its output is empty then.

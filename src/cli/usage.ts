@@ -3,7 +3,7 @@
 // PrintServerAndExit). Usage and TLS help are the reference's, byte for byte,
 // except that the reference lists ciphers and curves in Go map order (random
 // on every run) where tsnats keeps the order of server/ciphersuites.go. The
-// version line names tsnats and the nats-server release it implements.
+// version line is the reference's, with tsnats' own version after it.
 
 import { NATS_COMPAT_VERSION } from '../config/options.js';
 import { TSNATS_VERSION } from '../version.js';
@@ -147,9 +147,11 @@ export function tlsHelpOutput(): string {
 }
 
 /**
- * what -v prints on stdout. The reference's line is `nats-server: v2.9.10`;
- * tsnats keeps its shape and says which nats-server it stands in for.
+ * what -v prints on stdout. The reference's line is `nats-server: v2.9.10`:
+ * scripts that parse it (first `v<version>` on the line) read the
+ * nats-server release tsnats implements; tsnats' own version follows in
+ * parentheses (and is in INFO and /varz as well).
  */
 export function versionOutput(): string {
-  return `tsnats: v${TSNATS_VERSION} (nats-server v${NATS_COMPAT_VERSION} compatible)\n`;
+  return `nats-server: v${NATS_COMPAT_VERSION} (tsnats ${TSNATS_VERSION})\n`;
 }

@@ -2,7 +2,8 @@
 // checks the reference makes when it builds the tls.Config (GenTLSConfig):
 // cert/key pairing, readable and parseable PEM files, a usable CA bundle.
 
-import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { nodeCrypto } from '../server/builtins.js';
 import { readFileSync } from 'node:fs';
 import type { ConfNode } from './conf.js';
 import { nsToMs, parseGoDuration, DurationError } from './duration.js';
@@ -244,12 +245,12 @@ export function checkTLSFiles(tc: TLSConfig): string | undefined {
     let cert: X509Certificate;
     let key: KeyObject;
     try {
-      cert = new X509Certificate(certs[0].body);
+      cert = new (nodeCrypto().X509Certificate)(certs[0].body);
     } catch (e) {
       return pair(`x509: ${(e as Error).message}`);
     }
     try {
-      key = createPrivateKey(keys[0].body);
+      key = nodeCrypto().createPrivateKey(keys[0].body);
     } catch {
       return pair('tls: failed to parse private key');
     }
@@ -266,7 +267,7 @@ export function checkTLSFiles(tc: TLSConfig): string | undefined {
     for (const b of pemBlocks(caPem)) {
       if (b.type !== 'CERTIFICATE') continue;
       try {
-        new X509Certificate(b.body);
+        new (nodeCrypto().X509Certificate)(b.body);
         parsed++;
       } catch {
         // Go skips certificates it cannot parse.

@@ -63,16 +63,22 @@ function isGoPrint(ch: string, cp: number): boolean {
 /** a wall clock in microseconds since the Unix epoch */
 export type Clock = () => number;
 
-let clockOffsetUs = 0;
+/** process.hrtime in microseconds (not performance.now(): the first use of `performance` loads perf_hooks, ~2-10 ms of start-up) */
+function monotonicUs(): number {
+  const t = process.hrtime();
+  return t[0] * 1e6 + Math.floor(t[1] / 1000);
+}
+
+let clockOffsetUs = Date.now() * 1000 + 500 - monotonicUs();
 
 /**
  * Microsecond wall clock. Date.now() only has milliseconds; the reference
- * prints microseconds, so time comes from the high resolution clock
- * (performance.timeOrigin + now()), re-anchored to Date when the two differ
- * by more than a millisecond or so (the system clock was stepped).
+ * prints microseconds, so time comes from the monotonic high resolution
+ * clock, anchored to Date and re-anchored when the two differ by more than
+ * a millisecond or so (the system clock was stepped).
  */
 export const systemClock: Clock = () => {
-  let us = Math.floor((performance.timeOrigin + performance.now()) * 1000) + clockOffsetUs;
+  let us = monotonicUs() + clockOffsetUs;
   const wallUs = Date.now() * 1000;
   if (us < wallUs - 1000 || us >= wallUs + 2000) {
     clockOffsetUs += wallUs + 500 - us;

@@ -18,9 +18,9 @@
 // without `logger`, opening fails like the reference: "Unix syslog delivery
 // error".
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
-import { lookup } from 'node:dns/promises';
+import type { ChildProcess } from 'node:child_process';
+import type * as dgram from 'node:dgram';
+import { nodeChildProcess, nodeDgram, nodeDnsPromises } from '../server/builtins.js';
 import net from 'node:net';
 import { hostname as osHostname } from 'node:os';
 import { basename } from 'node:path';
@@ -139,7 +139,7 @@ async function resolveDial(network: 'udp' | 'tcp', address: string): Promise<{ h
   }
   const name = hp.host === '' ? 'localhost' : hp.host;
   try {
-    const r = await lookup(name);
+    const r = await nodeDnsPromises().lookup(name);
     return { host: r.address, port, family: r.family === 6 ? 6 : 4 };
   } catch (e) {
     throw connectError(`dial ${network}: lookup ${name}: no such host`, e);
@@ -166,7 +166,7 @@ export class UdpTransport implements SyslogTransport {
 
   private async open(address: string): Promise<void> {
     const { host, port, family } = await resolveDial('udp', address);
-    const sock = dgram.createSocket(family === 6 ? 'udp6' : 'udp4');
+    const sock = nodeDgram().createSocket(family === 6 ? 'udp6' : 'udp4');
     // ICMP port unreachable surfaces as an async error on a connected
     // socket; the reference ignores failed syslog writes, and so do we.
     sock.on('error', () => {});
@@ -312,7 +312,7 @@ export class LoggerProcessTransport implements SyslogTransport {
   private closed = false;
 
   constructor(socketPath: string, id: SyslogIdentity, command = 'logger') {
-    this.child = spawn(command, ['--prio-prefix', '-t', id.tag, `--id=${id.pid}`, '-u', socketPath, '--socket-errors=on'], {
+    this.child = nodeChildProcess().spawn(command, ['--prio-prefix', '-t', id.tag, `--id=${id.pid}`, '-u', socketPath, '--socket-errors=on'], {
       stdio: ['pipe', 'ignore', 'ignore'],
     });
     this.child.stdin!.on('error', () => {});

@@ -1,11 +1,15 @@
 // The server's identity: like nats-server (server.go NewServer:
-// nkeys.CreateServer, PublicKey), the public key of a fresh ed25519 server
-// nkey, "N" + 55 base32 characters. The key pair is made by node:crypto:
-// @nats-io/nkeys' pure-JS ed25519 took ~0.2 s of a cold start (much more on a
-// loaded machine), and a server restart's time shows in clients' reconnect
-// counts (nats.js 'ws - indefinite reconnects'). Only the public half is used.
+// nkeys.CreateServer, PublicKey), a server public nkey, "N" + 55 base32
+// characters. Only the public half was ever used, and nothing checks that a
+// private key belongs to it, so the 32 key bytes are random bytes read from
+// /dev/urandom: an ed25519 key pair from node:crypto meant loading that
+// module (~6 ms) and generating a key (~1.5 ms) before the client listener
+// opens, and a server's start-up time shows in clients' reconnect counts and
+// in test suites that wait a fixed time after spawning it. (@nats-io/nkeys'
+// pure-JS ed25519, before that, took ~0.2 s of a cold start.)
 
-import { generateKeyPairSync } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+import { nodeCrypto } from './builtins.js';
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 /** nkeys PrefixByteServer (13 << 3): encodes to a leading "N" */
@@ -51,7 +55,20 @@ export function encodeServerPublicKey(pub: Uint8Array): string {
 
 /** A new server id (server_id in INFO, /varz, the log banner). */
 export function newServerId(): string {
-  const { publicKey } = generateKeyPairSync('ed25519');
-  const der = publicKey.export({ format: 'der', type: 'spki' });
-  return encodeServerPublicKey(new Uint8Array(der.subarray(der.length - 32)));
+  return encodeServerPublicKey(randomKeyBytes());
+}
+
+function randomKeyBytes(): Uint8Array {
+  const b = new Uint8Array(32);
+  try {
+    const fd = openSync('/dev/urandom', 'r');
+    try {
+      if (readSync(fd, b, 0, 32, null) === 32) return b;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    /* no /dev/urandom (Windows): node:crypto below */
+  }
+  return nodeCrypto().randomFillSync(b);
 }

@@ -241,8 +241,6 @@ export class Server {
     this.boundPort = addr.port;
     this.running = true;
     log.notice(`Listening for client connections on ${hostPort(o.host, this.boundPort)}`);
-    this.sweepTimer = setInterval(() => this.sweepStalled(), 250);
-    this.sweepTimer.unref();
     this.writePortsFile();
     log.notice('Server is ready');
     if (this.cluster !== null) this.cluster.startRouting();
@@ -788,15 +786,24 @@ export class Server {
 
   watchStalled(c: Connection): void {
     this.stalled.add(c);
+    // The sweep runs only while some connection is stalled: an idle server
+    // has no timer waking it (and allocating) four times a second.
+    if (this.sweepTimer === null && this.running) {
+      this.sweepTimer = setInterval(() => this.sweepStalled(), 250);
+      this.sweepTimer.unref();
+    }
   }
 
   private sweepStalled(): void {
-    if (this.stalled.size === 0) return;
     const now = Date.now();
     for (const c of this.stalled) {
       if (!c.checkWriteDeadline(now)) this.stalled.delete(c);
     }
     this.flushDirty();
+    if (this.stalled.size === 0 && this.sweepTimer !== null) {
+      clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
+    }
   }
 
   // --- hooks for the cluster module ---------------------------------------

@@ -5,8 +5,9 @@
 // block's `timeout`); success is only declared once the peer certificate
 // passed `verify` and `pinned_certs`.
 
-import tls from 'node:tls';
+import type * as tls from 'node:tls';
 import type { Socket } from 'node:net';
+import { nodeTls } from '../server/builtins.js';
 import { goHandshakeError, verifyPeer, type ServerTLSSetup } from './tls.js';
 
 export interface HandshakeCallbacks {
@@ -29,7 +30,7 @@ export function serverHandshake(
   timeoutMs: number,
   cb: HandshakeCallbacks,
 ): tls.TLSSocket {
-  const sock = new tls.TLSSocket(raw, setup.options);
+  const sock = new (nodeTls().TLSSocket)(raw, setup.options);
   let done = false;
   const finish = (): boolean => {
     if (done) return false;

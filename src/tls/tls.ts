@@ -6,11 +6,11 @@
 // client CA pool — and translates handshake failures into the reference's
 // log texts.
 
-import tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { readFileSync } from 'node:fs';
-import { X509Certificate } from 'node:crypto';
 import type { TLSConfig } from '../config/options.js';
 import { spkiSha256 } from './x509.js';
+import { nodeCrypto, nodeTls } from '../server/builtins.js';
 
 /** A TLS setup that cannot be built; `message` is the reference's text. */
 export class TLSConfigError extends Error {
@@ -123,9 +123,9 @@ function loadFiles(cfg: TLSConfig): LoadedFiles {
     try {
       out.cert = readFile(cfg.certFile);
       out.key = readFile(cfg.keyFile);
-      new X509Certificate(out.cert);
+      new (nodeCrypto().X509Certificate)(out.cert);
       // A mismatched pair fails here rather than at the first handshake.
-      tls.createSecureContext({ cert: out.cert, key: out.key });
+      nodeTls().createSecureContext({ cert: out.cert, key: out.key });
     } catch (e) {
       const msg = e instanceof TLSConfigError ? e.message : (e as Error).message;
       throw new TLSConfigError(`error parsing X509 certificate/key pair: ${msg}`);
@@ -171,7 +171,7 @@ export function buildServerTLS(cfg: TLSConfig): ServerTLSSetup {
   if (files.ca) ctxOpts.ca = files.ca;
   let secureContext: tls.SecureContext;
   try {
-    secureContext = tls.createSecureContext(ctxOpts);
+    secureContext = nodeTls().createSecureContext(ctxOpts);
   } catch (e) {
     throw new TLSConfigError((e as Error).message);
   }

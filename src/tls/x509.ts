@@ -6,7 +6,8 @@
 // a display string (escaping and multi-valued RDNs are lost), so the subject
 // and the SAN extension are read from the DER directly.
 
-import { createHash, type X509Certificate } from 'node:crypto';
+import type { X509Certificate } from 'node:crypto';
+import { nodeCrypto } from '../server/builtins.js';
 
 /** One AttributeTypeAndValue; `value` is null when it is not a string type (Go skips those). */
 export interface CertAttribute {
@@ -365,5 +366,5 @@ export function dnRDNsMatch(a: DN, b: DN): boolean {
 /** hex sha256 of the DER SubjectPublicKeyInfo, the key of `pinned_certs`. */
 export function spkiSha256(cert: X509Certificate): string {
   const spki = cert.publicKey.export({ type: 'spki', format: 'der' });
-  return createHash('sha256').update(spki).digest('hex');
+  return nodeCrypto().createHash('sha256').update(spki).digest('hex');
 }

@@ -84,7 +84,7 @@ describe('runCli: informational flags', () => {
     const h = harness();
     assert.equal(await runCli(['-v'], h.deps), 0);
     assert.deepEqual(h.out, [versionOutput()]);
-    assert.match(versionOutput(), /^tsnats: v\d+\.\d+\.\d+\S* \(nats-server v2\.9\.10 compatible\)\n$/);
+    assert.match(versionOutput(), /^nats-server: v2\.9\.10 \(tsnats \d+\.\d+\.\d+\S*\)\n$/);
     assert.equal(await runCli(['version'], h.deps), 0);
     assert.equal(h.out.length, 2);
   });

@@ -1,6 +1,6 @@
-// The server id made with node:crypto must be a valid server nkey: the
-// nkeys library decodes it (prefix, base32, CRC-16) and verifies signatures
-// of the key pair it came from.
+// The server id must be a valid server nkey: the nkeys library decodes it
+// (prefix, base32, CRC-16), and the encoding carries a real ed25519 key
+// (signatures of the key pair verify against it).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,0 +1,101 @@
+// dist/src/main.js runs the esbuild bundle (dist/src/tsnats.bundle.js, with
+// its V8 code cache) when the build made one, else the modules tsc wrote
+// (TSNATS_NO_BUNDLE=1 forces that). Both ways must be the same server: same
+// output for -v / --help, same start-up log, same answer to a client.
+
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
+import { describe, it } from 'node:test';
+import { TSNATS_MAIN } from '../helpers/servers.js';
+
+const BUNDLE = join(dirname(TSNATS_MAIN), 'tsnats.bundle.js');
+const MODES: Record<string, NodeJS.ProcessEnv> = {
+  default: { ...process.env, TSNATS_NO_BUNDLE: '' },
+  unbundled: { ...process.env, TSNATS_NO_BUNDLE: '1' },
+};
+
+function run(args: string[], env: NodeJS.ProcessEnv) {
+  const r = spawnSync(process.execPath, [TSNATS_MAIN, ...args], { env, encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** start on a random port, read the INFO a client gets, stop; the masked start-up log and INFO keys */
+async function startAndConnect(env: NodeJS.ProcessEnv): Promise<{ log: string[]; infoKeys: string[]; version: string }> {
+  const proc = spawn(process.execPath, [TSNATS_MAIN, '-a', '127.0.0.1', '-p', '-1'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  proc.stderr.setEncoding('utf8');
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`not ready:\n${err}`)), 20_000);
+      proc.stderr.on('data', (d: string) => {
+        err += d;
+        const m = /Listening for client connections on 127\.0\.0\.1:(\d+)[^]*Server is ready/.exec(err);
+        if (m) {
+          clearTimeout(t);
+          resolve(Number(m[1]));
+        }
+      });
+      proc.once('exit', (code) => reject(new Error(`exited ${code}:\n${err}`)));
+    });
+    const info = await new Promise<Record<string, unknown>>((resolve, reject) => {
+      const s = connect(port, '127.0.0.1');
+      let buf = '';
+      s.setEncoding('latin1');
+      s.on('data', (d: string) => {
+        buf += d;
+        const i = buf.indexOf('\r\n');
+        if (i >= 0) {
+          s.destroy();
+          resolve(JSON.parse(buf.slice(5, i)) as Record<string, unknown>);
+        }
+      });
+      s.on('error', reject);
+    });
+    const log = err
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '').replace(/\bN[A-Z2-7]{55}\b/g, '<ID>').replace(/:\d+$/, ':<port>'));
+    return { log, infoKeys: Object.keys(info).sort(), version: String(info.version) };
+  } finally {
+    proc.kill('SIGINT');
+    await new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once('exit', r)));
+  }
+}
+
+describe('launcher: bundled and unbundled runs are the same server', () => {
+  it('prints the same -v and --help', () => {
+    for (const args of [['-v'], ['--help']]) {
+      const a = run(args, MODES.default);
+      const b = run(args, MODES.unbundled);
+      assert.equal(a.status, 0);
+      assert.deepEqual(a, b);
+    }
+    assert.match(run(['-v'], MODES.default).stdout, /^nats-server: v2\.9\.10 \(tsnats \S+\)\n$/);
+  });
+
+  it('starts with the same log and INFO', async () => {
+    const a = await startAndConnect(MODES.default);
+    const b = await startAndConnect(MODES.unbundled);
+    assert.deepEqual(a, b);
+    assert.equal(a.version, '2.9.10');
+    assert.ok(a.log.includes('[INF] Server is ready'), a.log.join('\n'));
+  });
+
+  it('the build made a bundle when esbuild is installed', (t) => {
+    let esbuild = true;
+    try {
+      import.meta.resolve('esbuild');
+    } catch {
+      esbuild = process.env.ESBUILD_PATH !== undefined;
+    }
+    if (!esbuild) {
+      t.diagnostic('esbuild not installed: only the unbundled run was compared with itself');
+      return;
+    }
+    assert.ok(existsSync(BUNDLE), `${BUNDLE} missing although esbuild is installed`);
+    assert.ok(existsSync(`${BUNDLE}.cache`), 'code cache missing');
+  });
+});

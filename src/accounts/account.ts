@@ -7,6 +7,7 @@ import { Sublist } from '../subjects/sublist.js';
 import type { Subscription } from '../client/subscription.js';
 import type { SubjectTransform } from './transform.js';
 import type { SubjectMapping } from './mapping.js';
+import type { JetStreamAccountTiers } from '../config/options.js';
 
 /** server/const.go DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD */
 export const DEFAULT_SERVICE_EXPORT_RESPONSE_THRESHOLD_MS = 2 * 60 * 1000;
@@ -163,6 +164,11 @@ export class Account {
   maxConnections = -1;
   maxSubs = -1;
   maxPayload = -1;
+  /**
+   * JetStream limits by tier ('' = untiered), from `accounts { X { jetstream } }`
+   * or the account JWT's limits; null = JetStream not enabled for the account
+   */
+  jetstreamLimits: JetStreamAccountTiers | null = null;
 
   // --- exports and imports (set up by accounts/imports.ts) -----------------
 

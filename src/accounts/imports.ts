@@ -80,6 +80,7 @@ export function configureAccounts(
     acc.maxConnections = ac.limits?.maxConnections ?? -1;
     acc.maxSubs = ac.limits?.maxSubscriptions ?? -1;
     acc.maxPayload = ac.limits?.maxPayload ?? -1;
+    acc.jetstreamLimits = ac.jetstream ?? null;
   }
 
   // System account: the configured one, an account named $SYS, else a default $SYS.

@@ -260,7 +260,7 @@ export function operatorAccounts(
       const im = o === null ? null : importFromClaim(o);
       if (im !== null) imports.push(im);
     }
-    accounts.push({ name: pub, users: [], nkeyUsers: [], exports, imports });
+    accounts.push({ name: pub, users: [], nkeyUsers: [], exports, imports, jetstream: info.jetstream });
   }
   // A system account the resolver does not know is still created (empty).
   const sys = opts.systemAccount;

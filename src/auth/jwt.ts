@@ -13,7 +13,7 @@
 import { BlockList, isIP } from 'node:net';
 import { decode, fromPublic } from './nkeys.js';
 import { nonceSignatureError } from './nonce.js';
-import type { Options, Permissions } from '../config/options.js';
+import type { JetStreamAccountLimits, JetStreamAccountTiers, Options, Permissions } from '../config/options.js';
 import type { Account } from '../accounts/account.js';
 import type { Client } from '../client/client.js';
 import type { Server } from '../server/server.js';
@@ -70,6 +70,8 @@ export interface JwtAccountInfo {
   readonly maxConnections: number;
   readonly maxSubs: number;
   readonly maxPayload: number;
+  /** JetStream limits by tier from the claims' limits ('' = untiered); null = not enabled */
+  readonly jetstream: JetStreamAccountTiers | null;
 }
 
 function num(v: unknown, dflt: number): number {
@@ -231,7 +233,44 @@ export function accountInfoFromJWT(pub: string, token: string, trusted: Readonly
     maxConnections: num(limits.conn, 0),
     maxSubs: num(limits.subs, 0),
     maxPayload: num(limits.payload, 0),
+    jetstream: jetStreamFromClaims(limits),
   };
+}
+
+/** One jwt.JetStreamLimits as the server keeps it; 0 (or missing) bytes/ack pending mean unlimited (-1). */
+function jetStreamTier(l: Json): JetStreamAccountLimits {
+  const unlimited = (v: unknown): number => {
+    const n = num(v, 0);
+    return n > 0 ? n : -1;
+  };
+  return {
+    maxMemory: num(l.mem_storage, 0),
+    maxStore: num(l.disk_storage, 0),
+    maxStreams: num(l.streams, 0),
+    maxConsumers: num(l.consumer, 0),
+    maxAckPending: unlimited(l.max_ack_pending),
+    memoryMaxStreamBytes: unlimited(l.mem_max_stream_bytes),
+    storeMaxStreamBytes: unlimited(l.disk_max_stream_bytes),
+    maxBytesRequired: l.max_bytes_required === true,
+  };
+}
+
+/**
+ * server/accounts.go updateAccountClaimsWithRefresh with jwt
+ * OperatorLimits.IsJSEnabled: JetStream is on when memory or disk storage
+ * is non-zero, in the untiered limits or (when tiered_limits is present) in
+ * any tier; untiered limits with storage win over the tiers.
+ */
+export function jetStreamFromClaims(limits: Json): JetStreamAccountTiers | null {
+  const enabled = (l: Json): boolean => num(l.mem_storage, 0) !== 0 || num(l.disk_storage, 0) !== 0;
+  const tiered = obj(limits.tiered_limits);
+  const tiers = tiered === null ? [] : Object.entries(tiered).map(([k, v]) => [k, obj(v) ?? {}] as const);
+  const on = tiers.length > 0 ? tiers.some(([, l]) => enabled(l)) : enabled(limits);
+  if (!on) return null;
+  if (enabled(limits)) return { '': jetStreamTier(limits) };
+  const out: JetStreamAccountTiers = {};
+  for (const [k, l] of tiers) out[k] = jetStreamTier(l);
+  return out;
 }
 
 /** jwt Subject.Validate: blocking problems of an export/import subject. */
@@ -698,6 +737,7 @@ export class OperatorAuth {
     this.armExpiry(info, Math.floor(Date.now() / 1000));
     const acc = srv.lookupAccount(pub);
     if (acc === undefined) return;
+    acc.jetstreamLimits = info.jetstream;
     const clients = [...srv.clients.values()].filter((c): c is Client => !c.closed && c.account === acc && (c as Client).connectReceived);
     clients.sort((a, b) => b.start.getTime() - a.start.getTime());
     for (const [i, c] of clients.entries()) {

@@ -24,6 +24,7 @@ import {
   type UserConfig,
 } from './options.js';
 import { checkPermSubject, isSubsetMatch, isValidSubject, subjectIsLiteral } from './subject-check.js';
+import { parseJetStreamForAccount } from './jetstream-conf.js';
 import {
   Issues,
   NIL_DEREF,
@@ -935,55 +936,6 @@ function parseImportAccount(n: ConfNode & { kind: 'map' }, issues: Issues): { ac
     }
     return ref;
   });
-}
-
-function parseJetStreamForAccount(n: ConfNode, acc: AccountConfig, issues: Issues): void {
-  if (n.kind === 'bool') {
-    acc.jetstream = n.value;
-  } else if (n.kind === 'string') {
-    const s = n.value.toLowerCase();
-    if (s === 'enabled' || s === 'enable') acc.jetstream = true;
-    else if (s === 'disabled' || s === 'disable') acc.jetstream = false;
-    else {
-      issues.error(n, `Expected 'enabled' or 'disabled' for string value, got '${n.value}'`);
-      return;
-    }
-  } else if (n.kind === 'map') {
-    const sizes = new Set([
-      'max_memory', 'max_mem', 'mem', 'memory',
-      'max_store', 'max_file', 'max_disk', 'store', 'disk',
-      'max_streams', 'streams', 'max_consumers', 'consumers',
-      'mem_max_stream_bytes', 'memory_max_stream_bytes',
-      'disk_max_stream_bytes', 'store_max_stream_bytes', 'max_ack_pending',
-    ]);
-    const bools = new Set(['max_bytes_required', 'max_stream_bytes', 'max_bytes']);
-    const limits: Record<string, unknown> = {};
-    for (const [key, v] of n.value) {
-      const k = key.toLowerCase();
-      if (sizes.has(k)) {
-        if (v.kind !== 'integer') {
-          issues.error(v, `Expected a parseable size for ${goQuote(key)}, got ${goValue(v)}`);
-          return;
-        }
-        limits[k] = v.value;
-      } else if (bools.has(k)) {
-        if (v.kind !== 'bool') {
-          issues.error(v, `Expected a parseable bool for ${goQuote(key)}, got ${goValue(v)}`);
-          return;
-        }
-        limits[k] = v.value;
-      } else if (!v.usedVariable) {
-        issues.unknownField(v, key);
-      }
-    }
-    acc.jetstream = limits;
-  } else {
-    issues.error(n, `Expected map, bool or string to define JetStream, got ${goType(n)}`);
-    return;
-  }
-  if (acc.jetstream !== false) {
-    issues.notice(`account "${acc.name}": JetStream is not supported by tsnats; the account jetstream setting is ignored`);
-  }
 }
 
 function parseAccountLimits(n: ConfNode, issues: Issues): AccountLimitsConfig | undefined {

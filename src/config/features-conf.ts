@@ -1,5 +1,5 @@
 // cluster, websocket, operator/resolver blocks, and the blocks for features
-// tsnats does not serve (jetstream, leafnodes, gateway, mqtt, ocsp): those are
+// tsnats does not serve (leafnodes, gateway, mqtt, ocsp): those are
 // validated like the reference validates them, then reported as notices.
 
 import { statSync } from 'node:fs';
@@ -488,107 +488,6 @@ export function applyOCSP(n: ConfNode, o: Options, issues: Issues): void {
 // ---------------------------------------------------------------------------
 // features tsnats does not serve
 
-/** jetstream store sizes: a number, or "<n>K|M|G|T" (server/opts.go getStorageSize). */
-function storageSize(v: ConfNode): number | string {
-  if (v.kind === 'integer') return v.value;
-  if (v.kind !== 'string') return 'must be int64 or string';
-  if (v.value === '') return 0;
-  const suffix = v.value.slice(-1);
-  const prefix = v.value.slice(0, -1);
-  if (!/^[+-]?[0-9]+$/.test(prefix)) return `strconv.ParseInt: parsing ${goQuote(prefix)}: invalid syntax`;
-  const shift: Record<string, number> = { K: 10, M: 20, G: 30, T: 40 };
-  if (!(suffix in shift)) return 'sizes defined as strings must end in K, M, G, T';
-  return Number(prefix) * 2 ** shift[suffix];
-}
-
-/** parseJetStream. Its type errors surface at the jetstream key (the reference has no recover of its own). */
-export function applyJetStream(n: ConfNode, o: Options, issues: Issues, state: ApplyState): void {
-  try {
-    if (n.kind === 'bool') o.jetstream = n.value;
-    else if (n.kind === 'string') {
-      const s = n.value.toLowerCase();
-      if (s === 'enabled' || s === 'enable') o.jetstream = true;
-      else if (s === 'disabled' || s === 'disable') o.jetstream = false;
-      else {
-        issues.error(n, `Expected 'enabled' or 'disabled' for string value, got '${n.value}'`);
-        return;
-      }
-    } else if (n.kind === 'map') {
-      let enable = true;
-      for (const [key, v] of n.value) {
-        switch (key.toLowerCase()) {
-          case 'store':
-          case 'store_dir':
-          case 'storedir':
-            if (state.storeDir !== '') {
-              issues.error(v, "Duplicate 'store_dir' configuration");
-              return;
-            }
-            state.storeDir = asString(v);
-            break;
-          case 'max_memory_store':
-          case 'max_mem_store':
-          case 'max_mem':
-          case 'max_file_store':
-          case 'max_file':
-          case 'max_outstanding_catchup': {
-            const size = storageSize(v);
-            if (typeof size === 'string') {
-              const k = key.toLowerCase();
-              const label = k.startsWith('max_mem') ? 'max_mem_store' : k.startsWith('max_file') ? 'max_file_store' : k;
-              issues.error(v, `${label} ${size}`);
-              return;
-            }
-            break;
-          }
-          case 'domain':
-          case 'key':
-          case 'ek':
-          case 'encryption_key':
-          case 'extension_hint':
-          case 'unique_tag':
-            asString(v);
-            break;
-          case 'enable':
-          case 'enabled':
-            enable = asBool(v);
-            break;
-          case 'cipher': {
-            const c = asString(v).toLowerCase();
-            if (c !== 'chacha' && c !== 'chachapoly' && c !== 'aes') {
-              issues.error(v, `Unknown cipher type: ${goQuote(asString(v))}`);
-              return;
-            }
-            break;
-          }
-          case 'limits':
-            if (v.kind !== 'map') {
-              issues.error(v, `Expected a map to define JetStreamLimits, got ${goType(v)}`);
-              return;
-            }
-            for (const [lk, lv] of v.value) {
-              const k = lk.toLowerCase();
-              if (k === 'duplicate_window') asString(lv);
-              else if (k === 'max_ack_pending' || k === 'max_ha_assets' || k === 'max_request_batch') asInt(lv);
-              else if (!lv.usedVariable) issues.unknownField(lv, lk);
-            }
-            break;
-          default:
-            if (!v.usedVariable) issues.unknownField(v, key);
-        }
-      }
-      o.jetstream = enable;
-    } else {
-      issues.error(n, `Expected map, bool or string to define JetStream, got ${goType(n)}`);
-      return;
-    }
-  } catch (e) {
-    if (e instanceof TypeMismatch) throw new TypeMismatch(n, e.message);
-    throw e;
-  }
-  if (o.jetstream) issues.notice('JetStream is not supported by tsnats; the jetstream block is ignored');
-}
-
 /** The value kinds a generic unsupported-feature block checks. */
 type Shape = 'string' | 'int' | 'bool' | 'listen' | 'tls' | 'tls-route' | 'duration' | 'any' | 'simple-auth';
 
@@ -848,13 +747,4 @@ export function applyMQTT(n: ConfNode, issues: Issues): void {
     );
   });
   issues.notice('MQTT is not supported by tsnats; the mqtt block is ignored');
-}
-
-export function applyDefaultJsDomain(n: ConfNode, issues: Issues): void {
-  if (n.kind !== 'map') {
-    issues.error(n, `error default_js_domain config: unsupported type ${goType(n)}`);
-    return;
-  }
-  for (const v of n.value.values()) asString(v);
-  issues.notice('JetStream is not supported by tsnats; default_js_domain is ignored');
 }

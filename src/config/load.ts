@@ -10,17 +10,16 @@
 //   max_payload 0, ...) are replaced here, since Options carries defaults;
 // - logtime_utc, logfile_max_num and cluster pool_size/compression (2.10
 //   settings) are accepted;
-// - blocks for features tsnats does not serve (jetstream, leafnodes, gateway,
-//   mqtt, ocsp) are validated, then reported in `warnings`.
+// - blocks for features tsnats does not serve (leafnodes, gateway, mqtt,
+//   ocsp) are validated, then reported in `warnings`;
+// - jetstream { sync_interval } (a 2.10 setting) is accepted.
 
 import { parseConfFile, type ConfMap, type ConfNode } from './conf.js';
 import { DurationError, formatGoDuration, nsToMs, parseGoDuration } from './duration.js';
 import { ConfigError, type ConfigIssue } from './errors.js';
 import {
   applyCluster,
-  applyDefaultJsDomain,
   applyGateway,
-  applyJetStream,
   applyLeafnodes,
   applyMQTT,
   applyOCSP,
@@ -33,6 +32,7 @@ import {
   parseDurationField,
   type ApplyState,
 } from './features-conf.js';
+import { applyDefaultJsDomain, applyJetStream, applyStoreDir } from './jetstream-conf.js';
 import { applyAccounts, applyAuthorization, parseAccountMappings } from './auth-conf.js';
 import { loadTLSBlock } from './tls-conf.js';
 import {
@@ -248,12 +248,7 @@ function applyKey(key: string, v: ConfNode, o: Options, issues: Issues, state: A
       return;
     case 'store_dir':
     case 'storedir':
-      if (state.storeDir !== '') {
-        issues.error(v, "Duplicate 'store_dir' configuration");
-        return;
-      }
-      state.storeDir = asString(v);
-      issues.notice('JetStream is not supported by tsnats; store_dir is ignored');
+      applyStoreDir(v, o, issues, state);
       return;
     case 'jetstream':
       applyJetStream(v, o, issues, state);
@@ -424,7 +419,7 @@ function applyKey(key: string, v: ConfNode, o: Options, issues: Issues, state: A
       applyServerTags(v, o, issues);
       return;
     case 'default_js_domain':
-      applyDefaultJsDomain(v, issues);
+      applyDefaultJsDomain(v, o, issues);
       return;
     default:
       // Variables defined at the top level and used are not options.
@@ -454,8 +449,8 @@ export function applyConf(conf: ConfMap, options: Options, file: string): ApplyR
     for (const k of conf.keys()) {
       const lk = k.toLowerCase();
       const feature =
-        lk === 'leaf' ? 'leafnodes' : lk === 'storedir' || lk === 'store_dir' || lk === 'default_js_domain' ? 'jetstream' : lk;
-      if (['jetstream', 'leafnodes', 'gateway', 'mqtt', 'ocsp'].includes(feature) && !options.unsupported.includes(feature)) {
+        lk === 'leaf' ? 'leafnodes' : lk;
+      if (['leafnodes', 'gateway', 'mqtt', 'ocsp'].includes(feature) && !options.unsupported.includes(feature)) {
         options.unsupported.push(feature);
       }
     }

@@ -130,14 +130,68 @@ export interface AccountConfig {
   nkeyUsers: NkeyUserConfig[];
   exports: ExportConfig[];
   imports: ImportConfig[];
-  /** jetstream setting, accepted and reported but not served */
-  jetstream?: unknown;
+  /**
+   * accounts { X { jetstream } }: the account's JetStream limits by tier
+   * ('' = untiered), null = disabled; undefined = not set (disabled).
+   * In operator mode it comes from the account JWT's limits.
+   */
+  jetstream?: JetStreamAccountTiers | null;
   defaultPermissions?: Permissions;
   /** account public nkey (accounts { X { nkey } }) */
   nkey?: string;
   limits?: AccountLimitsConfig;
   mappings?: MappingConfig[];
 }
+
+/**
+ * One tier of an account's JetStream limits (server/jetstream.go
+ * JetStreamAccountLimits); -1 = unlimited / dynamic.
+ */
+export interface JetStreamAccountLimits {
+  maxMemory: number;
+  maxStore: number;
+  maxStreams: number;
+  maxConsumers: number;
+  maxAckPending: number;
+  memoryMaxStreamBytes: number;
+  storeMaxStreamBytes: number;
+  maxBytesRequired: boolean;
+}
+
+/** JetStream limits by tier: '' is the untiered limit, 'R1'/'R3' the tiers of a tiered JWT. */
+export type JetStreamAccountTiers = Record<string, JetStreamAccountLimits>;
+
+/** server/jetstream.go dynamicJSAccountLimits: `jetstream: enabled` on an account. */
+export function dynamicJetStreamAccountLimits(): JetStreamAccountLimits {
+  return {
+    maxMemory: -1,
+    maxStore: -1,
+    maxStreams: -1,
+    maxConsumers: -1,
+    maxAckPending: -1,
+    memoryMaxStreamBytes: -1,
+    storeMaxStreamBytes: -1,
+    maxBytesRequired: false,
+  };
+}
+
+/** jetstream { limits {} } (server/opts.go JSLimitOpts); 0 = not set (the runtime's default). */
+export interface JetStreamServerLimits {
+  maxRequestBatch: number;
+  maxAckPending: number;
+  maxHAAssets: number;
+  /** duplicate_window, ms */
+  duplicateWindowMs: number;
+}
+
+/** sync_interval: how often file stores fsync; 'always' = after every write. */
+export type JetStreamSyncInterval = 'always' | number;
+
+export const DEFAULT_JS_SYNC_INTERVAL_MS = 2 * 60 * 1000;
+/** server/jetstream.go JetStreamMaxStoreDefault: 1 TB, when the disk cannot be asked */
+export const JETSTREAM_MAX_STORE_DEFAULT = 1024 * 1024 * 1024 * 1024;
+/** server/jetstream.go JetStreamMaxMemDefault: 256 MB, when system memory is unknown */
+export const JETSTREAM_MAX_MEM_DEFAULT = 1024 * 1024 * 256;
 
 export interface TLSConfig {
   certFile?: string;
@@ -322,9 +376,33 @@ export interface Options {
   // accepted, not yet served
   websocket?: WebsocketOptions;
   leafnodeListen?: string;
+
+  // JetStream (server/opts.go JetStream*, StoreDir; src/config/jetstream-conf.ts)
   jetstream: boolean;
-  /** store_dir / -sd: JetStream storage directory (accepted, reported) */
+  /**
+   * store_dir (top level or in the jetstream block) / -sd, as given: the
+   * stores live in its `jetstream` subdirectory (resolveJetStreamConfig)
+   */
   storeDir: string;
+  /** max_memory_store, bytes; -1 = dynamic (75% of system memory) */
+  jetstreamMaxMemory: number;
+  /** max_file_store, bytes; -1 = dynamic (75% of the disk's available space) */
+  jetstreamMaxStore: number;
+  jetstreamDomain: string;
+  /** encryption key ('' = stores not encrypted) */
+  jetstreamKey: string;
+  jetstreamCipher: 'chacha' | 'aes';
+  /** extension_hint: '', 'will_extend' or 'no_extend' */
+  jetstreamExtHint: string;
+  /** unique_tag, lower-cased and trimmed */
+  jetstreamUniqueTag: string;
+  /** max_outstanding_catchup, bytes; 0 = the runtime's default */
+  jetstreamMaxCatchup: number;
+  jetstreamLimits: JetStreamServerLimits;
+  /** sync_interval (a 2.10 option): ms, or 'always' */
+  jetstreamSyncInterval: JetStreamSyncInterval;
+  /** default_js_domain: account name -> domain */
+  jsAccDefaultDomain: Record<string, string>;
   /** raw blocks kept for features tsnats does not serve yet (logged as warnings) */
   unsupported: string[];
 }
@@ -402,6 +480,17 @@ export function defaultOptions(): Options {
     tags: [],
     jetstream: false,
     storeDir: '',
+    jetstreamMaxMemory: -1,
+    jetstreamMaxStore: -1,
+    jetstreamDomain: '',
+    jetstreamKey: '',
+    jetstreamCipher: 'chacha',
+    jetstreamExtHint: '',
+    jetstreamUniqueTag: '',
+    jetstreamMaxCatchup: 0,
+    jetstreamLimits: { maxRequestBatch: 0, maxAckPending: 0, maxHAAssets: 0, duplicateWindowMs: 0 },
+    jetstreamSyncInterval: DEFAULT_JS_SYNC_INTERVAL_MS,
+    jsAccDefaultDomain: {},
     unsupported: [],
   };
 }

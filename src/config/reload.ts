@@ -11,7 +11,7 @@ export class ReloadError extends Error {
 }
 
 /** What applying a reloadable change means to the server. */
-export type ReloadEffect = 'logging' | 'auth' | 'tls' | 'cluster' | 'limits' | 'files' | 'accounts' | 'none';
+export type ReloadEffect = 'logging' | 'auth' | 'tls' | 'cluster' | 'limits' | 'files' | 'accounts' | 'jetstream' | 'none';
 
 interface FieldRule {
   /** the reference's Options field name, used in its error text */
@@ -132,8 +132,36 @@ const RULES: Partial<Record<keyof Options, FieldRule>> = {
   tags: { go: 'Tags', effect: 'none', log: () => 'tags' },
   websocket: { go: 'Websocket' },
   leafnodeListen: { go: 'LeafNode' },
-  jetstream: { go: 'JetStream' },
-  storeDir: { go: 'StoreDir' },
+  // JetStream: server/reload.go diffOptions (jetstream, storedir and the limits are special cases below)
+  jetstream: { go: 'JetStream', effect: 'jetstream' },
+  storeDir: { go: 'StoreDir', effect: 'none' },
+  jetstreamMaxMemory: { go: 'JetStreamMaxMemory', effect: 'none' },
+  jetstreamMaxStore: { go: 'JetStreamMaxStore', effect: 'none' },
+  jetstreamDomain: { go: 'JetStreamDomain' },
+  jetstreamExtHint: { go: 'JetStreamExtHint' },
+  jetstreamKey: { go: 'JetStreamKey' },
+  jetstreamCipher: { go: 'JetStreamCipher', fmt: (v) => (v === 'aes' ? 'AES-GCM' : 'ChaCha20-Poly1305') },
+  jetstreamUniqueTag: { go: 'JetStreamUniqueTag' },
+  jetstreamLimits: {
+    go: 'JetStreamLimits',
+    fmt: (v) => {
+      const l = v as Options['jetstreamLimits'];
+      return `{${l.maxRequestBatch} ${l.maxAckPending} ${l.maxHAAssets} ${goDurationMs(l.duplicateWindowMs)}}`;
+    },
+  },
+  jetstreamMaxCatchup: { go: 'JetStreamMaxCatchup' },
+  // a 2.10 option (Options.SyncInterval there); refused like any unlisted field
+  jetstreamSyncInterval: { go: 'SyncInterval', fmt: (v) => (v === 'always' ? 'always' : goDurationMs(v)) },
+  jsAccDefaultDomain: {
+    go: 'JsAccDefaultDomain',
+    fmt: (v) => {
+      const m = v as Record<string, string>;
+      return `map[${Object.keys(m)
+        .sort()
+        .map((k) => `${k}:${m[k]}`)
+        .join(' ')}]`;
+    },
+  },
   unsupported: { go: 'unsupported', effect: 'none' },
 };
 
@@ -170,6 +198,8 @@ const ALWAYS: Array<[number, string]> = [
 export interface ReloadPlan {
   /** fields that changed and can be applied */
   changed: Array<keyof Options>;
+  /** JetStream to enable (true) or disable (false) once applied; undefined = leave as is */
+  jetstream?: boolean;
   effects: Set<ReloadEffect>;
   /** the log lines ("Reloaded: ..."), in the reference's order of fields */
   logLines: string[];
@@ -193,8 +223,9 @@ function deepEqual(a: unknown, b: unknown): boolean {
  * Compare running and new options. Throws ReloadError with the reference's
  * text for the first change it cannot apply.
  */
-export function planReload(cur: Options, next: Options): ReloadPlan {
+export function planReload(cur: Options, next: Options, running: { jetstream: boolean } = { jetstream: cur.jetstream }): ReloadPlan {
   const plan: ReloadPlan = { changed: [], effects: new Set(), logLines: [] };
+  const js = { disable: false, limitsDropped: false, storeDirDropped: false };
   const keys = [...new Set([...Object.keys(cur), ...Object.keys(next)])] as Array<keyof Options>;
   const ruleOf = (k: keyof Options): FieldRule => RULES[k] ?? { go: String(k) };
   // stable sort: fields sharing a Go field keep the model's order
@@ -203,8 +234,31 @@ export function planReload(cur: Options, next: Options): ReloadPlan {
   for (const key of keys) {
     const a = cur[key];
     const b = next[key];
-    if (deepEqual(a, b)) continue;
     const rule = ruleOf(key);
+    if (key === 'jetstream') {
+      // server/reload.go: a jetstream option when the setting changed, or
+      // when it is (still) on but JetStream is not running (a restart)
+      if (a !== b || (b === true && !running.jetstream)) {
+        if (a !== b) plan.changed.push(key);
+        plan.effects.add('jetstream');
+        plan.jetstream = b as boolean;
+        lines.push([goIndex(rule.go), 'Reloaded: JetStream']);
+      }
+      js.disable = a !== b && b === false;
+      continue;
+    }
+    if (deepEqual(a, b)) continue;
+    if (key === 'storeDir' && running.jetstream) {
+      if (b !== '') throw new ReloadError('config reload not supported for jetstream storage directory');
+      js.storeDirDropped = true; // allowed only when JetStream is disabled by the same reload
+    }
+    if ((key === 'jetstreamMaxMemory' || key === 'jetstreamMaxStore') && running.jetstream) {
+      const fromUnset = a === -1;
+      const toUnset = b === -1;
+      if (!fromUnset && toUnset) js.limitsDropped = true;
+      else if (fromUnset && !toUnset) throw new ReloadError('config reload not supported for jetstream dynamic max memory and store');
+      else throw new ReloadError('config reload not supported for jetstream max memory and store');
+    }
     if (key === 'port' && (b === 0 || b === -1)) continue; // server/reload.go: a random port is kept
     if (key === 'cluster') {
       // Only the cluster listen address is fixed; authorization, routes,
@@ -245,6 +299,10 @@ export function planReload(cur: Options, next: Options): ReloadPlan {
     plan.effects.add(rule.effect);
     const line = rule.log?.(b);
     if (line) lines.push([goIndex(rule.go), rule.raw ? line : `Reloaded: ${line}`]);
+  }
+  if (!js.disable) {
+    if (js.limitsDropped) throw new ReloadError('config reload not supported for jetstream max memory and max store');
+    if (js.storeDirDropped) throw new ReloadError('config reload not supported for jetstream storage dir');
   }
   lines.sort((x, y) => x[0] - y[0]);
   plan.logLines = lines.map((l) => l[1]);

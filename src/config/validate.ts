@@ -4,6 +4,7 @@
 
 import { formatGoDuration, msToNs } from './duration.js';
 import { JWTError, decodeJWT } from './jwt-conf.js';
+import { validateJetStreamOptions } from './jetstream-conf.js';
 import type { Options } from './options.js';
 
 function goDur(ms: number): string {
@@ -82,6 +83,7 @@ export function validateOptions(o: Options): string[] {
   }
   add(validateTrustedOperators(o));
   add(validateNoAuthUser(o, o.noAuthUser));
+  add(validateJetStreamOptions(o));
   add(validateWebsocket(o));
   return out;
 }

@@ -8,52 +8,19 @@ import type { JetStream } from './service.js';
 import type { Stream } from './stream.js';
 import { apiError, type ApiError } from './errors.js';
 import type { StorageType } from './store/types.js';
+import type { JetStreamAccountLimits, JetStreamAccountTiers } from '../config/options.js';
 
-/** server/jetstream.go JetStreamAccountLimits; -1 = unlimited */
-export interface JsAccountLimits {
-  maxMemory: number;
-  maxStore: number;
-  maxStreams: number;
-  maxConsumers: number;
-  maxAckPending: number;
-  memoryMaxStreamBytes: number;
-  storeMaxStreamBytes: number;
-  maxBytesRequired: boolean;
-}
+export type JsAccountLimits = JetStreamAccountLimits;
 
-export function unlimited(): JsAccountLimits {
-  return {
-    maxMemory: -1,
-    maxStore: -1,
-    maxStreams: -1,
-    maxConsumers: -1,
-    maxAckPending: -1,
-    memoryMaxStreamBytes: -1,
-    storeMaxStreamBytes: -1,
-    maxBytesRequired: false,
-  };
-}
-
-/** An account config's `jetstream` value (true, or the limits map of accounts { X { jetstream { … } } }) as limits. */
-export function limitsFromConfig(v: unknown): JsAccountLimits | null {
-  if (v === undefined || v === false || v === null) return null;
-  const l = unlimited();
-  if (v === true) return l;
-  if (typeof v !== 'object') return null;
-  const m = v as Record<string, unknown>;
-  const num = (...keys: string[]): number | undefined => {
-    for (const k of keys) if (typeof m[k] === 'number') return m[k] as number;
-    return undefined;
-  };
-  l.maxMemory = num('maxMemory', 'max_memory', 'max_mem', 'mem', 'memory') ?? -1;
-  l.maxStore = num('maxStore', 'max_store', 'max_file', 'max_disk', 'store', 'disk') ?? -1;
-  l.maxStreams = num('maxStreams', 'max_streams', 'streams') ?? -1;
-  l.maxConsumers = num('maxConsumers', 'max_consumers', 'consumers') ?? -1;
-  l.maxAckPending = num('maxAckPending', 'max_ack_pending') ?? -1;
-  l.memoryMaxStreamBytes = num('memoryMaxStreamBytes', 'mem_max_stream_bytes', 'memory_max_stream_bytes') ?? -1;
-  l.storeMaxStreamBytes = num('storeMaxStreamBytes', 'disk_max_stream_bytes', 'store_max_stream_bytes') ?? -1;
-  l.maxBytesRequired = m.maxBytesRequired === true || m.max_bytes_required === true || m.max_stream_bytes === true || m.max_bytes === true;
-  return l;
+/**
+ * The limits that apply to streams of one replica: the untiered limits, or
+ * the R1 tier of a tiered account JWT (server/jetstream.go selectLimits).
+ * null when the account has no JetStream.
+ */
+export function limitsFromTiers(tiers: JetStreamAccountTiers | null | undefined): JsAccountLimits | null {
+  if (tiers === null || tiers === undefined) return null;
+  const t = tiers[''] ?? tiers['R1'];
+  return t === undefined ? null : { ...t };
 }
 
 export class JsAccount {

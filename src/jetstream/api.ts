@@ -83,7 +83,8 @@ export class JsApi {
       const tokens = subject.split('.').slice(2);
       const type = disabledResponseType(tokens);
       if (type === null) return;
-      ic.publish(reply, '', null, Buffer.from(J.toGoJSON({ type, error: apiError('JSNotEnabledForAccountErr').toJSON() })));
+      const o = { type, error: apiError('JSNotEnabledForAccountErr').toJSON(), ...errorFields(type) };
+      ic.publish(reply, '', null, Buffer.from(J.toGoJSON(o)));
     });
   }
 
@@ -432,7 +433,7 @@ export class JsApi {
 
   private streamNames(req: ApiRequest, list: boolean): void {
     const type = list ? T.streamList : T.streamNames;
-    const empty = { total: 0, offset: 0, limit: 0, streams: null };
+    const empty = errorFields(type);
     const r = this.parse(req, type, (o) => ({ offset: J.int(o, 'offset'), subject: J.str(o, 'subject') }), empty);
     if (r === null) return;
     let streams = [...req.jsa.streams.values()];
@@ -569,6 +570,31 @@ function eventId(): string {
 /** Go's time.Time.String() for Nats-Time-Stamp as 2.9 writes it (RFC 3339 nano, UTC). */
 function goTimeString(ns: number): string {
   return J.nsToTime(ns);
+}
+
+/**
+ * Fields a response of `type` carries even with an error: the reference's
+ * response structs have paging fields and a few others without omitempty.
+ */
+export function errorFields(type: string): Record<string, unknown> {
+  switch (type) {
+    case T.streamNames:
+      return { total: 0, offset: 0, limit: 0, streams: null };
+    case T.streamList:
+      // server/jetstream_api.go starts the list response with an empty slice
+      return { total: 0, offset: 0, limit: 0, streams: [] };
+    case 'io.nats.jetstream.api.v1.consumer_names_response':
+    case 'io.nats.jetstream.api.v1.consumer_list_response':
+      return { total: 0, offset: 0, limit: 0, consumers: [] };
+    case T.streamInfo:
+      return { total: 0, offset: 0, limit: 0 };
+    case T.streamPurge:
+      return { purged: 0 };
+    case T.streamRestore:
+      return { deliver_subject: '' };
+    default:
+      return {};
+  }
 }
 
 /** The response type an account without JetStream answers with, per request subject. */

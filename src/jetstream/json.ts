@@ -56,12 +56,15 @@ export function parseBody(body: Buffer): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-/** Field lookup with Go's case-insensitive fallback. */
+/**
+ * Field lookup as encoding/json decodes: keys match a field
+ * case-insensitively and, in document order, the last one wins.
+ */
 export function field(o: Record<string, unknown>, name: string): unknown {
-  if (name in o) return o[name];
   const lname = name.toLowerCase();
-  for (const k of Object.keys(o)) if (k.toLowerCase() === lname) return o[k];
-  return undefined;
+  let v: unknown = undefined;
+  for (const k of Object.keys(o)) if (k === name || k.toLowerCase() === lname) v = o[k];
+  return v;
 }
 
 function bad(name: string): never {

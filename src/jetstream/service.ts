@@ -4,12 +4,11 @@
 // and the monitor see (server/features.ts).
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import type { Server } from '../server/server.js';
 import type { Account } from '../accounts/account.js';
 import type { JetStreamService, JszOptions } from '../server/features.js';
-import { JsAccount, limitsFromConfig, unlimited, type JsAccountLimits } from './account.js';
+import { JsAccount, limitsFromTiers, type JsAccountLimits } from './account.js';
 import { Stream } from './stream.js';
 import { JsApi } from './api.js';
 import { installConsumers } from './consumer-api.js';
@@ -21,18 +20,20 @@ import { decodeStreamConfig, storeConfigOf, streamConfigJSON, type StreamConfig 
 import { nsToTime, timeToNs, toGoJSON } from './json.js';
 import { JsonDecodeError } from './json.js';
 import { startSources } from './sources.js';
+import { resolveJetStreamConfig, prepareStoreDir, type JetStreamConfig } from '../config/jetstream-conf.js';
+import { jetStreamStartLines, JS_STARTING, JS_SHUTDOWN_START, JS_SHUTDOWN_DONE } from './banner.js';
+import * as Jsz from './jsz.js';
+import { dynamicJetStreamAccountLimits } from '../config/options.js';
 import { snapshotApi } from './snapshot.js';
 
-/** the reference's JetStream directory under store_dir (server/jetstream.go JetStreamStoreDir) */
-const JS_DIR = 'jetstream';
 const STREAMS_DIR = 'streams';
 const META_FILE = 'meta.inf';
 
-/** sync_interval default: the reference syncs every 2 minutes */
-const DEFAULT_SYNC_MS = 2 * 60 * 1000;
 
 export class JetStream implements JetStreamService {
   readonly accounts = new Map<string, JsAccount>();
+  /** store dir and limits as resolved from the options (config/jetstream-conf.ts) */
+  readonly config: JetStreamConfig;
   readonly storeDir: string;
   readonly domain: string;
   readonly maxMemory: number;
@@ -46,16 +47,14 @@ export class JetStream implements JetStreamService {
   private started = false;
 
   constructor(readonly server: Server) {
-    const o = server.opts as unknown as Record<string, unknown>;
-    const dir = typeof o.storeDir === 'string' && o.storeDir !== '' ? o.storeDir : path.join(os.tmpdir(), 'nats');
-    this.storeDir = path.join(dir, JS_DIR);
-    this.domain = typeof o.jetstreamDomain === 'string' ? o.jetstreamDomain : '';
-    this.maxMemory = typeof o.jetstreamMaxMemory === 'number' && o.jetstreamMaxMemory > 0 ? o.jetstreamMaxMemory : Math.floor(os.totalmem() * 0.75);
-    this.maxStore = typeof o.jetstreamMaxStore === 'number' && o.jetstreamMaxStore > 0 ? o.jetstreamMaxStore : 1024 ** 4;
-    const si = o.jetstreamSyncInterval;
-    this.syncInterval = si === 'always' ? 'always' : typeof si === 'number' && si > 0 ? si : DEFAULT_SYNC_MS;
-    const dw = o.jetstreamMaxDuplicateWindow;
-    this.maxDuplicateWindow = typeof dw === 'number' && dw > 0 ? dw : 0;
+    const o = server.opts;
+    this.config = resolveJetStreamConfig(o);
+    this.storeDir = this.config.storeDir;
+    this.domain = this.config.domain;
+    this.maxMemory = this.config.maxMemory;
+    this.maxStore = this.config.maxStore;
+    this.syncInterval = o.jetstreamSyncInterval;
+    this.maxDuplicateWindow = o.jetstreamLimits.duplicateWindowMs * 1e6;
     this.api = new JsApi(this);
     installConsumers(this);
     this.api.sourcesHook = startSources;
@@ -63,7 +62,7 @@ export class JetStream implements JetStreamService {
   }
 
   /** Bytes reserved by streams with max_bytes, server-wide (server/jetstream.go memReserved/storeReserved). */
-  reservedTotal(storage: 'memory' | 'file', jsa: JsAccount, except: string | null): number {
+  reservedTotal(storage: 'memory' | 'file', jsa: JsAccount | null, except: string | null): number {
     let r = 0;
     for (const a of this.accounts.values()) r += a.reserved(storage, a === jsa ? except : null);
     return r;
@@ -75,8 +74,11 @@ export class JetStream implements JetStreamService {
     if (this.started) return;
     this.started = true;
     const log = this.server.logger;
-    log.notice('Starting JetStream');
-    fs.mkdirSync(this.storeDir, { recursive: true });
+    log.notice(JS_STARTING);
+    const err = prepareStoreDir(this.storeDir);
+    if (err !== null) throw new Error(err);
+    const o = this.server.opts;
+    for (const line of jetStreamStartLines(this.config, { key: o.jetstreamKey, cipher: o.jetstreamCipher })) log.notice(line);
     this.accountsChanged();
   }
 
@@ -95,12 +97,10 @@ export class JetStream implements JetStreamService {
     for (const acc of srv.accounts.values()) {
       if (acc === sys) continue;
       let limits: JsAccountLimits | null = null;
-      if (globalOnly && acc === srv.globalAccount) limits = unlimited();
+      if (globalOnly && acc === srv.globalAccount) limits = dynamicJetStreamAccountLimits();
       else {
         const cfg = accountCfgs.find((a) => a.name === acc.name);
-        limits = cfg !== undefined ? limitsFromConfig(cfg.jetstream) : null;
-        const jwtLimits = (acc as unknown as { jetstreamLimits?: unknown }).jetstreamLimits;
-        if (limits === null && jwtLimits !== undefined) limits = limitsFromConfig(jwtLimits);
+        limits = limitsFromTiers(cfg?.jetstream) ?? limitsFromTiers(acc.jetstreamLimits);
       }
       if (limits !== null) this.enableAccount(acc, limits);
       else if (!this.accounts.has(acc.name)) this.api.serveDisabled(acc);
@@ -108,7 +108,7 @@ export class JetStream implements JetStreamService {
   }
 
   async shutdown(): Promise<void> {
-    this.server.logger.notice('Initiating JetStream Shutdown...');
+    this.server.logger.notice(JS_SHUTDOWN_START);
     const stops: Promise<void>[] = [];
     for (const jsa of this.accounts.values()) {
       for (const s of jsa.streams.values()) stops.push(s.stop(false));
@@ -116,52 +116,38 @@ export class JetStream implements JetStreamService {
     await Promise.allSettled(stops);
     for (const jsa of this.accounts.values()) jsa.close();
     this.api.close();
-    this.server.logger.notice('JetStream Shutdown');
+    this.server.logger.notice(JS_SHUTDOWN_DONE);
   }
 
   varz(): Record<string, unknown> {
-    return {
-      config: this.configJSON(),
-      stats: this.statsJSON(),
-    };
+    return Jsz.jetStreamVarz(this.view());
   }
 
   jsz(opts: JszOptions): Record<string, unknown> {
-    const o: Record<string, unknown> = {
-      server_id: this.server.serverId,
-      now: new Date().toISOString(),
-      config: this.configJSON(),
-      ...this.statsJSON(),
-      streams: this.totalStreams(),
-      consumers: this.totalConsumers(),
-      messages: this.totalMessages(),
-      bytes: this.memoryUsed() + this.storeUsed(),
-    };
-    if (opts.accounts || opts.streams || opts.consumers || opts.account !== '') {
-      const details: Record<string, unknown>[] = [];
-      for (const jsa of this.accounts.values()) {
-        if (opts.account !== '' && jsa.name !== opts.account) continue;
-        const d: Record<string, unknown> = {
-          name: jsa.name,
-          id: jsa.name,
-          memory: jsa.memoryUsed,
-          storage: jsa.storeUsed,
-          accounts: 1,
-          api: { total: jsa.apiTotal, errors: jsa.apiErrors },
-        };
-        if (opts.streams || opts.consumers) {
-          d.stream_detail = [...jsa.streams.values()].map((s) => {
-            const sd: Record<string, unknown> = { name: s.name, created: nsToTime(s.created), state: s.stateJSON(false, '') };
-            if (opts.config) sd.config = streamConfigJSON(s.cfg);
-            if (opts.consumers) sd.consumer_detail = [...s.consumers.values()].map((c) => c.info());
-            return sd;
-          });
-        }
-        details.push(d);
-      }
-      o.account_details = details;
+    return Jsz.jsz(this.view(), opts, nsToTime(Date.now() * 1e6));
+  }
+
+  /** What the monitoring documents read (jetstream/jsz.ts). */
+  private view(): Jsz.JetStreamView {
+    let apiTotal = 0;
+    let apiErrors = 0;
+    for (const a of this.accounts.values()) {
+      apiTotal += a.apiTotal;
+      apiErrors += a.apiErrors;
     }
-    return o;
+    const srv = this.server;
+    const o = srv.opts;
+    return {
+      serverId: srv.serverId,
+      serverName: srv.serverName,
+      clusterName: srv.clusterName,
+      config: { ...this.config, compressOk: o.jetstreamMaxMemory > 0 && o.jetstreamMaxStore > 0 },
+      reservedMemory: this.reservedTotal('memory', null, null),
+      reservedStore: this.reservedTotal('file', null, null),
+      apiTotal,
+      apiErrors,
+      accounts: () => [...this.accounts.values()].map(accountView),
+    };
   }
 
   accountEnabled(account: string): boolean {
@@ -184,52 +170,6 @@ export class JetStream implements JetStreamService {
     let n = 0;
     for (const a of this.accounts.values()) n += a.storeUsed;
     return n;
-  }
-
-  private totalStreams(): number {
-    let n = 0;
-    for (const a of this.accounts.values()) n += a.streams.size;
-    return n;
-  }
-
-  private totalConsumers(): number {
-    let n = 0;
-    for (const a of this.accounts.values()) n += a.numConsumers();
-    return n;
-  }
-
-  private totalMessages(): number {
-    let n = 0;
-    for (const a of this.accounts.values()) for (const s of a.streams.values()) n += s.store.state().msgs;
-    return n;
-  }
-
-  configJSON(): Record<string, unknown> {
-    const c: Record<string, unknown> = {
-      max_memory: this.maxMemory,
-      max_storage: this.maxStore,
-      store_dir: this.storeDir,
-    };
-    if (this.domain !== '') c.domain = this.domain;
-    return c;
-  }
-
-  statsJSON(): Record<string, unknown> {
-    let total = 0;
-    let errors = 0;
-    for (const a of this.accounts.values()) {
-      total += a.apiTotal;
-      errors += a.apiErrors;
-    }
-    return {
-      memory: this.memoryUsed(),
-      storage: this.storeUsed(),
-      reserved_memory: 0,
-      reserved_storage: 0,
-      accounts: this.accounts.size,
-      ha_assets: 0,
-      api: { total, errors },
-    };
   }
 
   // --- accounts and streams ----------------------------------------------------
@@ -375,3 +315,33 @@ export class JetStream implements JetStreamService {
 }
 
 export { JsonDecodeError };
+
+function accountView(a: JsAccount): Jsz.JsAccountView {
+  return {
+    name: a.name,
+    memoryUsed: a.memoryUsed,
+    storeUsed: a.storeUsed,
+    apiTotal: a.apiTotal,
+    apiErrors: a.apiErrors,
+    limits: { '': a.limits },
+    streams: () => [...a.streams.values()].map(streamView),
+  };
+}
+
+function streamView(s: Stream): Jsz.JsStreamView {
+  return {
+    name: s.name,
+    created: nsToTime(s.created),
+    config: () => streamConfigJSON(s.cfg),
+    state: () => {
+      const st = s.store.state();
+      return { json: s.stateJSON(false, ''), msgs: st.msgs, bytes: st.bytes, consumers: s.consumers.size };
+    },
+    consumers: () => s.consumers.values(),
+    mirror: () => s.sourceTaps.find((t) => t.mirror)?.info(),
+    sources: () => {
+      const l = s.sourceTaps.filter((t) => !t.mirror);
+      return l.length > 0 ? l.map((t) => t.info()) : undefined;
+    },
+  };
+}

@@ -22,7 +22,7 @@ import * as J from './json.js';
 import { checkStreamConfig, decodeStreamConfig, streamConfigJSON } from './stream-config.js';
 import { isValidSubject } from '../subjects/validate.js';
 import type { ConsumerState } from './store/types.js';
-import { friendlyBytes } from './bytes.js';
+import { friendlyBytes } from './banner.js';
 
 const MAGIC = Buffer.from('TSNATS-SNAPSHOT-1\n');
 const DEFAULT_CHUNK = 128 * 1024;

@@ -6,6 +6,7 @@
 
 import os from 'node:os';
 import type { Server } from '../server/server.js';
+import type { JszOptions } from '../server/features.js';
 import type { Account } from '../accounts/account.js';
 import type { AccountConfig, SubjectPermission } from '../config/options.js';
 import { DEFAULT_SYSTEM_ACCOUNT, NATS_COMPAT_VERSION, PROTO, TLS_TIMEOUT_MS } from '../config/options.js';
@@ -124,7 +125,8 @@ export function varz(m: MonitorState): Record<string, unknown> {
   v.leaf = {};
   v.mqtt = {};
   v.websocket = websocketVarz(srv);
-  v.jetstream = {};
+  // server/monitor.go JetStreamVarz: config and stats while JetStream runs, else every field omitted
+  v.jetstream = srv.jetstream !== null ? srv.jetstream.varz() : {};
   v.tls_timeout = (o.tlsConfig?.timeoutMs ?? TLS_TIMEOUT_MS) / 1000;
   v.write_deadline = o.writeDeadlineMs * 1e6;
   v.start = goTime(srv.startTime.getTime(), false);
@@ -361,7 +363,7 @@ function accountInfo(srv: Server, a: Account, sys: string): Record<string, unkno
   if (a.name === sys) info.is_system = true;
   info.expired = false;
   info.complete = true;
-  info.jetstream_enabled = false;
+  info.jetstream_enabled = srv.jetstream !== null && srv.jetstream.accountEnabled(a.name);
   info.leafnode_connections = 0;
   info.client_connections = a.numClients;
   info.subscriptions = a.sublist.count();
@@ -474,8 +476,27 @@ export function leafz(srv: Server): Record<string, unknown> {
   return { server_id: srv.serverId, now: nowUTC(), leafnodes: 0, leafs: null };
 }
 
-/** /jsz with JetStream disabled (server/monitor.go Jsz). */
-export function jsz(srv: Server, leaderOnly: boolean): Record<string, unknown> {
+/** /jsz query parameters, decoded in the reference's order (server/monitor.go HandleJsz). */
+export function jszParams(q: Query): JszOptions {
+  const accounts = q.bool('accounts');
+  const streams = q.bool('streams');
+  const consumers = q.bool('consumers');
+  const config = q.bool('config');
+  const offset = q.int('offset');
+  const limit = q.int('limit');
+  const leaderOnly = q.bool('leader-only');
+  return { account: q.get('acc'), accounts, streams, consumers, config, leaderOnly, offset, limit };
+}
+
+/**
+ * /jsz (server/monitor.go Jsz): from JetStream while it runs, else the
+ * reference's disabled document. A bare boolean is leader-only (the
+ * $SYS.REQ.SERVER.*.JSZ handler asks for the disabled document that way).
+ */
+export function jsz(srv: Server, opts: JszOptions | boolean): Record<string, unknown> {
+  const leaderOnly = typeof opts === 'boolean' ? opts : opts.leaderOnly;
+  const js = srv.jetstream;
+  if (js !== null && typeof opts !== 'boolean') return js.jsz(opts);
   // errSkipZreq wrapped: "filtered response: not leader"
   if (leaderOnly) throw new BadRequest('filtered response: not leader');
   return {
@@ -505,22 +526,33 @@ export interface HealthStatus {
   error?: string;
 }
 
-export function healthz(srv: Server): HealthStatus {
+/** server/monitor.go HealthzOptions (js-enabled, deprecated, counts as js-enabled-only). */
+export interface HealthzOptions {
+  jsEnabledOnly: boolean;
+  jsServerOnly: boolean;
+}
+
+/** server/monitor.go healthz */
+export function healthz(srv: Server, opts: HealthzOptions = { jsEnabledOnly: false, jsServerOnly: false }): HealthStatus {
   if (!srv.isRunning) {
     return { status: 'error', error: 'failed to be ready for connections after 1ms: server' };
   }
-  if (srv.opts.jetstream) {
-    // JetStream is configured but tsnats does not serve it: report it the
-    // way the reference does when JetStream failed to start.
-    return { status: 'unavailable', error: 'JetStream not enabled (10076)' };
-  }
+  // JetStream not configured: nothing more to check
+  if (!srv.opts.jetstream) return { status: 'ok' };
+  const js = srv.jetstream;
+  // configured but not running (failed to start, or no JetStream in this build): NewJSNotEnabledError
+  if (js === null) return { status: 'unavailable', error: 'JetStream not enabled (10076)' };
+  if (opts.jsEnabledOnly) return { status: 'ok' };
+  // a lone server has no meta group; the runtime reports its own problems
+  const err = js.healthError();
+  if (err !== null) return { status: 'unavailable', error: err };
   return { status: 'ok' };
 }
 
 /** Parameters /healthz validates, in the reference's order. */
-export function healthzParams(q: Query): { jsEnabled: boolean } {
+export function healthzParams(q: Query): { jsEnabled: boolean; opts: HealthzOptions } {
   const jsEnabled = q.bool('js-enabled');
-  q.bool('js-enabled-only');
-  q.bool('js-server-only');
-  return { jsEnabled };
+  const jsEnabledOnly = q.bool('js-enabled-only');
+  const jsServerOnly = q.bool('js-server-only');
+  return { jsEnabled, opts: { jsEnabledOnly: jsEnabledOnly || jsEnabled, jsServerOnly } };
 }

@@ -16,6 +16,19 @@ export function goJSON(value: unknown, indent: number = 2): string {
   return goEscape(s);
 }
 
+const BIG_MARK = '\u0001u64:';
+const BIG_RE = /"\\u0001u64:(-?\d+)"/g;
+
+/**
+ * goJSON for documents holding bigint values (Go uint64 figures beyond 2^53,
+ * such as a reservation of -1 read as uint64): they are written as exact
+ * JSON numbers.
+ */
+export function goJSONBig(value: unknown, indent: number = 2): string {
+  const s = JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? BIG_MARK + v.toString() : v), indent > 0 ? indent : undefined);
+  return goEscape(s.replace(BIG_RE, '$1'));
+}
+
 const NEEDS_REWRITE = /[<>&\u2028\u2029]|\\[bf]/;
 
 function goEscape(s: string): string {

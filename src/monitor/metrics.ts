@@ -26,11 +26,23 @@
 //   out_msgs,in_bytes,out_bytes}{server_id,rid}
 //   gnatsd_subsz_{num_subscriptions,num_cache,num_inserts,num_removes,
 //   num_matches,cache_hit_rate,max_fanout,avg_fanout}
+//   JetStream, from /jsz?consumers=true&config=true as the exporter's jsz
+//   collector ("all") names them (namespace "jetstream"):
+//   jetstream_server_{jetstream_disabled,total_streams,total_consumers,
+//   total_messages,total_message_bytes,max_memory,max_storage}{server_id,
+//   server_name,cluster,domain,meta_leader,is_meta_leader},
+//   jetstream_stream_{total_messages,total_bytes,first_seq,last_seq,
+//   consumer_count}{...,account,account_id,stream_name,stream_leader,
+//   is_stream_leader}, jetstream_consumer_{delivered_consumer_seq,
+//   delivered_stream_seq,num_ack_pending,num_redelivered,num_waiting,
+//   num_pending,ack_floor_stream_seq,ack_floor_consumer_seq}{...,
+//   consumer_name,consumer_leader,is_consumer_leader,consumer_desc,
+//   consumer_created}
 
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import type { Server } from '../server/server.js';
-import { varz, type MonitorState } from './endpoints.js';
+import { jsz, varz, type MonitorState } from './endpoints.js';
 import { DEFAULT_CONN_LIST_SIZE, pendingBytes } from './connz.js';
 import { Sublist, type SublistStats, type SubLike } from '../subjects/sublist.js';
 import type { MonitoredRoute } from './routes.js';
@@ -94,6 +106,8 @@ interface ConnzSums {
 
 interface Snapshot {
   varz: Record<string, unknown>;
+  /** /jsz?consumers=true&config=true, made on first use in the scrape */
+  jsz?: Record<string, unknown>;
   connz: ConnzSums;
   subsz: SublistStats;
   routes: MonitoredRoute[];
@@ -147,6 +161,7 @@ export class Metrics {
     this.defineConnz();
     this.defineRoutez();
     this.defineSubsz();
+    this.defineJsz();
   }
 
   /** Text exposition of every metric, read from the server now. */
@@ -345,4 +360,162 @@ export class Metrics {
       });
     }
   }
+
+  private jszDoc(): Record<string, unknown> {
+    const snap = this.snapshot();
+    snap.jsz ??= jsz(this.m.srv, {
+      account: '',
+      accounts: true,
+      streams: true,
+      consumers: true,
+      config: true,
+      leaderOnly: false,
+      offset: 0,
+      limit: 0,
+    });
+    return snap.jsz;
+  }
+
+  private defineJsz(): void {
+    const self = this;
+    const serverLabels = ['server_id', 'server_name', 'cluster', 'domain', 'meta_leader', 'is_meta_leader'];
+    const streamLabels = [...serverLabels, 'account', 'account_id', 'stream_name', 'stream_leader', 'is_stream_leader'];
+    const consumerLabels = [...streamLabels, 'consumer_name', 'consumer_leader', 'is_consumer_leader', 'consumer_desc', 'consumer_created'];
+    const serverOf = (doc: Record<string, unknown>): Record<string, string> => {
+      const meta = obj(doc.meta_cluster);
+      const name = self.m.srv.serverName;
+      const leader = str(meta?.leader);
+      return {
+        server_id: self.serverId,
+        server_name: name,
+        cluster: str(meta?.name),
+        domain: str(obj(doc.config)?.domain),
+        meta_leader: leader,
+        // no meta group (a lone server): the exporter counts it as the leader
+        is_meta_leader: meta === undefined || leader === name ? 'true' : 'false',
+      };
+    };
+    const streamsOf = function* (doc: Record<string, unknown>) {
+      const server = serverOf(doc);
+      for (const a of arr(doc.account_details)) {
+        for (const st of arr(a.stream_detail)) {
+          const leader = str(obj(st.cluster)?.leader);
+          const labels: Record<string, string> = {
+            ...server,
+            account: str(a.name),
+            account_id: str(a.id),
+            stream_name: str(st.name),
+            stream_leader: leader,
+            is_stream_leader: st.cluster === undefined || leader === server.server_name ? 'true' : 'false',
+          };
+          yield { labels, st };
+        }
+      }
+    };
+    const serverGauges: Array<[string, (d: Record<string, unknown>) => number]> = [
+      ['jetstream_disabled', (d) => (d.disabled === true ? 1 : 0)],
+      ['max_memory', (d) => num(obj(d.config)?.max_memory)],
+      ['max_storage', (d) => num(obj(d.config)?.max_storage)],
+      ['total_streams', (d) => num(d.streams)],
+      ['total_consumers', (d) => num(d.consumers)],
+      ['total_messages', (d) => num(d.messages)],
+      ['total_message_bytes', (d) => num(d.bytes)],
+    ];
+    for (const [name, get] of serverGauges) {
+      new (promClient().Gauge)({
+        name: `jetstream_server_${name}`,
+        help: name,
+        labelNames: serverLabels,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          const doc = self.jszDoc();
+          this.set(serverOf(doc), get(doc));
+        },
+      });
+    }
+    const streamGauges: Array<[string, string]> = [
+      ['total_messages', 'messages'],
+      ['total_bytes', 'bytes'],
+      ['first_seq', 'first_seq'],
+      ['last_seq', 'last_seq'],
+      ['consumer_count', 'consumer_count'],
+    ];
+    for (const [name, field] of streamGauges) {
+      new (promClient().Gauge)({
+        name: `jetstream_stream_${name}`,
+        help: name,
+        labelNames: streamLabels,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const { labels, st } of streamsOf(self.jszDoc())) this.set(labels, num(obj(st.state)?.[field]));
+        },
+      });
+    }
+    const consumerGauges: Array<[string, (c: Record<string, unknown>) => number]> = [
+      ['delivered_consumer_seq', (c) => num(obj(c.delivered)?.consumer_seq)],
+      ['delivered_stream_seq', (c) => num(obj(c.delivered)?.stream_seq)],
+      ['num_ack_pending', (c) => num(c.num_ack_pending)],
+      ['num_redelivered', (c) => num(c.num_redelivered)],
+      ['num_waiting', (c) => num(c.num_waiting)],
+      ['num_pending', (c) => num(c.num_pending)],
+      ['ack_floor_stream_seq', (c) => num(obj(c.ack_floor)?.stream_seq)],
+      ['ack_floor_consumer_seq', (c) => num(obj(c.ack_floor)?.consumer_seq)],
+    ];
+    for (const [name, get] of consumerGauges) {
+      new (promClient().Gauge)({
+        name: `jetstream_consumer_${name}`,
+        help: name,
+        labelNames: consumerLabels,
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const { labels, st } of streamsOf(self.jszDoc())) {
+            for (const c of arr(st.consumer_detail)) {
+              const leader = str(obj(c.cluster)?.leader);
+              this.set(
+                {
+                  ...labels,
+                  consumer_name: str(c.name),
+                  consumer_leader: leader,
+                  is_consumer_leader: c.cluster === undefined || leader === labels.server_name ? 'true' : 'false',
+                  consumer_desc: str(obj(c.config)?.description),
+                  consumer_created: rfc3339Local(str(c.created)),
+                },
+                get(c),
+              );
+            }
+          }
+        },
+      });
+    }
+  }
+}
+
+function obj(v: unknown): Record<string, unknown> | undefined {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
+function arr(v: unknown): Record<string, unknown>[] {
+  return Array.isArray(v) ? v.filter((x): x is Record<string, unknown> => obj(x) !== undefined) : [];
+}
+
+function str(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' ? v : typeof v === 'bigint' ? Number(v) : 0;
+}
+
+/** Go's t.Local().Format(time.RFC3339) of a JSON time: local time, whole seconds, offset or Z. */
+function rfc3339Local(s: string): string {
+  const ms = Date.parse(s);
+  if (Number.isNaN(ms)) return '';
+  const d = new Date(ms);
+  const p = (n: number) => String(n).padStart(2, '0');
+  const off = -d.getTimezoneOffset();
+  const zone = off === 0 ? 'Z' : `${off > 0 ? '+' : '-'}${p(Math.floor(Math.abs(off) / 60))}:${p(Math.abs(off) % 60)}`;
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}${zone}`;
 }

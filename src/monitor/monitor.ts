@@ -18,7 +18,7 @@ import path from 'node:path/posix';
 import type { Server } from '../server/server.js';
 import { NATS_COMPAT_VERSION } from '../config/options.js';
 import { TSNATS_VERSION } from '../version.js';
-import { goJSON } from './gofmt.js';
+import { goJSON, goJSONBig } from './gofmt.js';
 import { goListenError } from '../logging/gofmt.js';
 import { BadRequest, ConnState, decodeState, pathUnescape, Query } from './query.js';
 import { connz } from './connz.js';
@@ -29,6 +29,7 @@ import {
   healthz,
   healthzParams,
   jsz,
+  jszParams,
   leafz,
   routez,
   subsz,
@@ -242,7 +243,7 @@ export class Monitor implements MonitorState {
     const add = (p: string, h: Handler) => t.set(path.join(this.basePath, p), h);
     add(PATHS.varz, (req, res, q) => {
       this.count(PATHS.varz);
-      this.respond(req, res, q, goJSON(varz(this)));
+      this.respond(req, res, q, this.srv.jetstream !== null ? goJSONBig(varz(this)) : goJSON(varz(this)));
     });
     add(PATHS.connz, (req, res, q) => {
       const sort = q.get('sort');
@@ -305,17 +306,14 @@ export class Monitor implements MonitorState {
     });
     add(PATHS.jsz, (req, res, q) => {
       this.count(PATHS.jsz);
-      for (const k of ['accounts', 'streams', 'consumers', 'config']) q.bool(k);
-      q.int('offset');
-      q.int('limit');
-      const leader = q.bool('leader-only');
-      this.respond(req, res, q, goJSON(jsz(this.srv, leader)));
+      // JetStream documents may hold uint64 figures beyond 2^53 (bigint)
+      this.respond(req, res, q, goJSONBig(jsz(this.srv, jszParams(q))));
     });
     add(PATHS.healthz, (req, res, q) => {
       this.count(PATHS.healthz);
-      const { jsEnabled } = healthzParams(q);
+      const { jsEnabled, opts } = healthzParams(q);
       if (jsEnabled) this.srv.logger.warn('Healthcheck: js-enabled deprecated, use js-enabled-only instead');
-      const hs = healthz(this.srv);
+      const hs = healthz(this.srv, opts);
       const body = goJSON(hs, 0);
       if (hs.error !== undefined) {
         this.srv.logger.warn(`Healthcheck failed: ${JSON.stringify(hs.error)}`);

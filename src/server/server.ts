@@ -29,6 +29,7 @@ import type { RouteInfoProvider } from '../monitor/routes.js';
 import type { ClusterManager } from '../cluster/cluster.js';
 import type { WebsocketServer } from '../websocket/index.js';
 import { getJetStreamFactory, getSystemFactory, type JetStreamService, type SystemService } from './features.js';
+import { getHash } from './node-hash.js';
 
 export interface ServerStats {
   inMsgs: number;
@@ -154,6 +155,7 @@ export class Server {
     log.debug(`  Go build: tsnats ${TSNATS_VERSION} on node ${process.version}`);
     if (this.clusterName !== '') log.notice(`  Cluster:  ${this.clusterName}`);
     log.notice(`  Name:     ${this.serverName}`);
+    if (o.jetstream) log.notice(`  Node:     ${getHash(this.serverName)}`);
     log.notice(`  ID:       ${this.serverId}`);
     this.auth.logWarnings();
     const sys = this.systemAccount;
@@ -183,10 +185,18 @@ export class Server {
     }
 
     // The reference enables JetStream before its client listener (server.go Start).
+    if (o.jetstream && this.systemAccount?.jetstreamLimits != null && Object.keys(this.systemAccount.jetstreamLimits).length > 0) {
+      throw new Error('Not allowed to enable JetStream on the system account');
+    }
     const jsFactory = o.jetstream ? getJetStreamFactory() : null;
     if (jsFactory !== null) {
       const js = await jsFactory(this);
-      await js.start();
+      try {
+        await js.start();
+      } catch (e) {
+        // server/server.go Start: Fatalf("Can't start JetStream: %v")
+        throw new Error(jetStreamStartError(e));
+      }
       this.jetstream = js;
     }
 
@@ -358,7 +368,7 @@ export class Server {
         next.websocket = { ...w, port: w.port === -1 ? this.opts.websocket.port : w.port, host: w.host === '' ? '0.0.0.0' : w.host };
       }
     }
-    const plan = planReload(this.opts, next);
+    const plan = planReload(this.opts, next, { jetstream: this.jetstream !== null });
     const old = this.opts;
     if (next.port === 0 || next.port === -1) next.port = old.port;
     if (next.cluster.port === 0 || next.cluster.port === -1) next.cluster.port = old.cluster.port;
@@ -380,10 +390,40 @@ export class Server {
     if (fx.has('files')) this.writePortsFile();
     for (const hook of this.reloadHooks) hook(plan, old);
     for (const line of plan.logLines) this.logger.notice(line);
+    const jsStopping = plan.jetstream !== undefined ? this.reloadJetStream(plan.jetstream) : null;
     this.configTime = new Date();
     this.flushDirty();
-    this.logger.notice('Reloaded server configuration');
+    // The reference disables JetStream synchronously inside the reload: its
+    // shutdown lines come before this one.
+    if (jsStopping !== null) void jsStopping.then(() => this.logger.notice('Reloaded server configuration'));
+    else this.logger.notice('Reloaded server configuration');
     return plan;
+  }
+
+  /**
+   * server/reload.go applyOptions: JetStream turned off (DisableJetStream)
+   * or on again (restartJetStream) by a reload. Returns the shutdown when
+   * turning off. Starting is asynchronous; a failure is logged as a warning
+   * and JetStream stays off.
+   */
+  private reloadJetStream(enable: boolean): Promise<void> | null {
+    if (!enable) {
+      const js = this.jetstream;
+      this.jetstream = null;
+      if (js === null) return null;
+      return js.shutdown().catch((e: Error) => this.logger.error(`JetStream shutdown: ${e.message}`));
+    }
+    if (this.jetstream !== null) return null;
+    const factory = getJetStreamFactory();
+    if (factory === null) return null;
+    this.logger.notice('Restarting JetStream');
+    void (async () => {
+      const js = await factory(this);
+      await js.start();
+      if (this.running && this.opts.jetstream && this.jetstream === null) this.jetstream = js;
+      else await js.shutdown();
+    })().catch((e: unknown) => this.logger.warn(jetStreamStartError(e)));
+    return null;
   }
 
   /**
@@ -790,4 +830,10 @@ function localUrls(scheme: string, port: number): string[] {
   }
   if (out.length === 0) out.push(`${scheme}://127.0.0.1:${port}`);
   return out;
+}
+
+/** "Can't start JetStream: <reason>", whether or not the runtime's error already says so. */
+function jetStreamStartError(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  return msg.startsWith("Can't start JetStream: ") ? msg : `Can't start JetStream: ${msg}`;
 }

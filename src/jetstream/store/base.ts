@@ -163,7 +163,8 @@ export abstract class IndexedStore implements StreamStore {
   protected abstract msgSize(subject: string, hdr: Buffer | null, data: Buffer): number;
   /** keep the message's bytes; table columns subj/ts/size are already set */
   protected abstract putMsg(seq: number, idx: number, subject: string, hdr: Buffer | null, data: Buffer, size: number): void;
-  protected abstract readMsg(seq: number, idx: number, subject: string): StoredMsg;
+  /** null when the bytes turned out bad (the store then drops the message) */
+  protected abstract readMsg(seq: number, idx: number, subject: string): StoredMsg | null;
   /**
    * forget a message's bytes (secure: overwrite them). `interior` is false
    * when the message is the first one: its removal is implied by the first
@@ -555,7 +556,7 @@ export abstract class IndexedStore implements StreamStore {
     return this.table.subj[idx] === 0 ? -1 : idx;
   }
 
-  private read(seq: number, idx: number): StoredMsg {
+  private read(seq: number, idx: number): StoredMsg | null {
     return this.readMsg(seq, idx, this.subjById[this.table.subj[idx]!]!.name);
   }
 
@@ -567,8 +568,13 @@ export abstract class IndexedStore implements StreamStore {
 
   loadNextMsg(filter: string, start: number): StoredMsg | null {
     if (this.closed) throw storeError('closed');
-    const seq = this.nextSeq(filter, start);
-    return seq === 0 ? null : this.read(seq, seq - this.table.base);
+    for (;;) {
+      const seq = this.nextSeq(filter, start);
+      if (seq === 0) return null;
+      const m = this.read(seq, seq - this.table.base);
+      if (m !== null) return m;
+      start = seq + 1;
+    }
   }
 
   /** the first live seq >= start matching filter, 0 when none */

@@ -85,6 +85,10 @@ interface Block {
   dead: boolean;
   /** seqs erased while a compaction copied them */
   erasedDuring: number[] | null;
+  /** every record in buf was verified (written here, or scanned with checksums) */
+  checked: boolean;
+  /** the records so far, for the index file written when the block is sealed */
+  ix: IdxBuilder | null;
 }
 
 interface WriteJob {
@@ -195,38 +199,82 @@ const IDX_MAGIC = 0x58495354; // 'TSIX'
 const IDX_VERSION = 1;
 const IDX_ENTRY = 29;
 
-function encodeIndex(blockSize: number, lastCrc: number, recs: Rec[]): Buffer {
-  const subjIdx = new Map<string, number>();
-  const names: Buffer[] = [];
-  for (const r of recs) {
-    if (r.subject !== '' && !subjIdx.has(r.subject)) {
-      subjIdx.set(r.subject, names.length);
-      names.push(Buffer.from(r.subject));
+/**
+ * The records of one block as the index file lists them, collected as they
+ * are appended (no per-record object; the block is never re-parsed to seal it).
+ */
+class IdxBuilder {
+  n = 0;
+  /** per record: flags, seq, ts, off, len, subject index */
+  a = new Float64Array(6 * 256);
+  subj = new Map<string, number>();
+  names: string[] = [];
+
+  add(flags: number, seq: number, ts: number, off: number, len: number, subject: string): void {
+    if ((this.n + 1) * 6 > this.a.length) {
+      const b = new Float64Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
     }
+    let si = -1;
+    if (subject !== '') {
+      si = this.subj.get(subject) ?? -1;
+      if (si < 0) {
+        si = this.names.length;
+        this.names.push(subject);
+        this.subj.set(subject, si);
+      }
+    }
+    const o = this.n * 6;
+    const a = this.a;
+    a[o] = flags;
+    a[o + 1] = seq;
+    a[o + 2] = ts;
+    a[o + 3] = off;
+    a[o + 4] = len;
+    a[o + 5] = si;
+    this.n++;
   }
+
+  /** forget the records at or past a block offset (a failed batch) */
+  truncate(size: number): void {
+    while (this.n > 0 && this.a[(this.n - 1) * 6 + 3]! >= size) this.n--;
+  }
+
+  static of(recs: Rec[]): IdxBuilder {
+    const b = new IdxBuilder();
+    for (const r of recs) b.add(r.flags, r.seq, r.ts, r.off, r.len, r.subject);
+    return b;
+  }
+}
+
+function encodeIndex(blockSize: number, lastCrc: number, ix: IdxBuilder): Buffer {
+  const names = ix.names.map((x) => Buffer.from(x));
   let n = 24;
   for (const nb of names) n += 2 + nb.length;
-  n += recs.length * IDX_ENTRY + 4;
+  n += ix.n * IDX_ENTRY + 4;
   const buf = Buffer.alloc(n);
   buf.writeUInt32LE(IDX_MAGIC, 0);
   buf.writeUInt32LE(IDX_VERSION, 4);
   buf.writeUInt32LE(blockSize, 8);
   buf.writeUInt32LE(lastCrc, 12);
-  buf.writeUInt32LE(recs.length, 16);
+  buf.writeUInt32LE(ix.n, 16);
   buf.writeUInt32LE(names.length, 20);
   let o = 24;
   for (const nb of names) {
     buf.writeUInt16LE(nb.length, o);
-    nb.copy(buf, o + 2);
+    buf.set(nb, o + 2);
     o += 2 + nb.length;
   }
-  for (const r of recs) {
-    buf.writeUInt8(r.flags >>> 28, o);
-    buf.writeDoubleLE(r.seq, o + 1);
-    buf.writeDoubleLE(r.ts, o + 9);
-    buf.writeUInt32LE(r.off, o + 17);
-    buf.writeUInt32LE(r.len, o + 21);
-    buf.writeUInt32LE(r.subject === '' ? 0xffffffff : subjIdx.get(r.subject)!, o + 25);
+  const a = ix.a;
+  for (let i = 0; i < ix.n; i++) {
+    const k = i * 6;
+    buf.writeUInt8(a[k]! / 0x10000000, o);
+    buf.writeDoubleLE(a[k + 1]!, o + 1);
+    buf.writeDoubleLE(a[k + 2]!, o + 9);
+    buf.writeUInt32LE(a[k + 3]!, o + 17);
+    buf.writeUInt32LE(a[k + 4]!, o + 21);
+    buf.writeUInt32LE(a[k + 5]! < 0 ? 0xffffffff : a[k + 5]!, o + 25);
     o += IDX_ENTRY;
   }
   buf.writeUInt32LE(crc32(buf, 0, o), o);
@@ -284,6 +332,8 @@ export class FileStore extends IndexedStore {
   private cached: Block[] = [];
 
   private recovering = false;
+  /** the records of the last block recovered (its index builder) */
+  private lastRecs: Rec[] = [];
   // group commit
   private cbs: ((err: Error | null) => void)[] = [];
   private scheduled = false;
@@ -297,6 +347,8 @@ export class FileStore extends IndexedStore {
   private erases: EraseJob[] = [];
   private deadBlocks: Block[] = [];
   private syncTimer: NodeJS.Timeout | null = null;
+  /** a block file was created since the directory was last synced */
+  private dirDirty = true;
   private idle: (() => void)[] = [];
   private consumers = new Map<string, FileConsumerStore>();
 
@@ -316,6 +368,7 @@ export class FileStore extends IndexedStore {
     fs.mkdirSync(this.mdir, { recursive: true });
     fs.mkdirSync(this.cdir, { recursive: true });
     this.recover();
+    this.lastRecs = [];
     const every = typeof opts.syncInterval === 'number' ? opts.syncInterval : DEFAULT_SYNC_INTERVAL;
     if (!this.syncAlways && every > 0) {
       this.syncTimer = setInterval(() => this.syncAll(), every);
@@ -347,6 +400,7 @@ export class FileStore extends IndexedStore {
       this.lmb = this.blocks[this.blocks.length - 1]!;
       if (this.lmb.live === 0) this.lmb.first = Infinity;
       this.loadCache(this.lmb);
+      this.lmb.ix = IdxBuilder.of(this.lastRecs);
     }
     for (const mb of dead) {
       mb.dead = true;
@@ -418,8 +472,11 @@ export class FileStore extends IndexedStore {
       compacting: false,
       dead: false,
       erasedDuring: null,
+      ix: null,
+      checked: buf !== null,
     };
     this.blocks.push(mb);
+    this.lastRecs = recs;
     for (const r of recs) {
       if (r.flags & REC_STATE) {
         // a state record: first in seq, last in ts
@@ -442,7 +499,7 @@ export class FileStore extends IndexedStore {
     }
     if (buf !== null && good > 0) {
       // scanned: the index is rewritten now so the next open need not scan
-      this.writeIndex(mb, buf.subarray(0, good), recs);
+      this.writeIndex(mb, buf.subarray(0, good), IdxBuilder.of(recs), true);
     }
   }
 
@@ -458,7 +515,8 @@ export class FileStore extends IndexedStore {
       size: 0,
       written: 0,
       synced: 0,
-      buf: Buffer.allocUnsafe(Math.min(this.blockSize, 64 * 1024)),
+      // a stream that fills blocks gets whole ones at once (no regrowth copies)
+      buf: Buffer.allocUnsafe(id > 1 ? this.blockSize : Math.min(this.blockSize, 64 * 1024)),
       live: 0,
       liveBytes: 0,
       tombs: [],
@@ -466,9 +524,12 @@ export class FileStore extends IndexedStore {
       compacting: false,
       dead: false,
       erasedDuring: null,
+      ix: new IdxBuilder(),
+      checked: true,
     };
     this.blocks.push(mb);
     this.lmb = mb;
+    this.dirDirty = true;
     return mb;
   }
 
@@ -564,18 +625,33 @@ export class FileStore extends IndexedStore {
     putU64(buf, off + 4, seq);
     putU64(buf, off + 12, this.table.ts[idx]!);
     let o = off + 22;
-    const sl = buf.write(subject, o, 'utf8');
+    // short ASCII subjects (nearly all) are copied inline: cheaper than a
+    // native string write per message
+    let sl = subject.length;
+    if (sl <= 64) {
+      for (let i = 0; i < sl; i++) {
+        const c = subject.charCodeAt(i);
+        if (c > 127) {
+          sl = buf.write(subject, o, 'utf8');
+          break;
+        }
+        buf[o + i] = c;
+      }
+    } else sl = buf.write(subject, o, 'utf8');
     buf.writeUInt16LE(sl, off + 20);
     o += sl;
     if (hdr !== null) {
       buf.writeUInt32LE(hdr.length, o);
       o += 4;
-      o += hdr.copy(buf, o);
+      buf.set(hdr, o);
+      o += hdr.length;
     }
-    o += data.copy(buf, o);
+    buf.set(data, o);
+    o += data.length;
     buf.writeUInt32LE(crc32(buf, off, o), o);
     buf.writeUInt32LE(size, o + 4);
     mb.size = off + size;
+    mb.ix?.add(hdr === null ? 0 : REC_HDR >>> 0, seq, this.table.ts[idx]!, off, size, subject);
     if (mb.first === Infinity) mb.first = seq;
     mb.live++;
     mb.liveBytes += size;
@@ -583,20 +659,30 @@ export class FileStore extends IndexedStore {
     this.kick();
   }
 
-  protected readMsg(seq: number, idx: number, subject: string): StoredMsg {
+  protected readMsg(seq: number, idx: number, subject: string): StoredMsg | null {
     const mb = this.blockOf(seq)!;
     const off = this.table.aux[idx]!;
     const len = this.table.size[idx]!;
     let buf = mb.buf;
     let base = off;
     if (buf === null) {
-      if (++mb.misses >= 2) {
-        buf = this.loadCache(mb);
-      } else {
-        buf = Buffer.allocUnsafe(len);
-        fs.readSync(mb.fd, buf, 0, len, off);
-        base = 0;
+      // bytes from disk are checked before use: an index file only vouches
+      // for a block's tail, not for every record in it
+      try {
+        if (++mb.misses >= 2) {
+          buf = this.loadCache(mb);
+        } else {
+          buf = Buffer.allocUnsafe(len);
+          fs.readSync(mb.fd, buf, 0, len, off);
+          base = 0;
+        }
+      } catch (err) {
+        this.log?.error(`JetStream stream '${this.cfg.name}' block ${mb.id}: read failed: ${(err as Error).message}`);
+        return null;
       }
+      if (!this.checkRec(mb, buf, base, seq, len)) return null;
+    } else if (!mb.checked) {
+      if (!this.checkRec(mb, buf, base, seq, len)) return null;
     } else {
       // keep the LRU order
       const ci = this.cached.indexOf(mb);
@@ -617,6 +703,18 @@ export class FileStore extends IndexedStore {
     return { subject, seq, ts: this.table.ts[idx]!, hdr, data: buf.subarray(o, base + len - 8) };
   }
 
+  /** a record read from disk must be the message the index says; otherwise it is dropped */
+  private checkRec(mb: Block, buf: Buffer, base: number, seq: number, len: number): boolean {
+    const why = { r: '' };
+    const r = parseRec(buf, base, base + len, why);
+    if (r !== null && r.seq === seq && r.len === len && !(r.flags & (REC_TOMB | REC_ERASED | REC_STATE))) return true;
+    this.log?.error(
+      `JetStream stream '${this.cfg.name}' block ${mb.id}: message ${seq} at offset ${base === 0 ? this.table.aux[seq - this.table.base] : base} is corrupt (${r === null ? why.r : 'not the record expected'}), dropped`,
+    );
+    this.removeSeq(seq, false);
+    return false;
+  }
+
   protected dropMsg(seq: number, idx: number, secure: boolean, interior: boolean): void {
     const mb = this.blockOf(seq);
     if (mb === null) return;
@@ -627,9 +725,15 @@ export class FileStore extends IndexedStore {
     if (interior) this.appendTomb(seq);
     if (secure) this.erase(mb, seq, this.table.aux[idx]!, size);
     if (mb.live === 0) this.killBlock(mb);
-    else if (
+    else this.maybeCompact(mb);
+  }
+
+  /** a sealed, written block mostly deleted is rewritten in the background */
+  private maybeCompact(mb: Block): void {
+    if (
       mb !== this.lmb &&
       !mb.compacting &&
+      !mb.dead &&
       mb.written === mb.size &&
       mb.liveBytes < mb.size * COMPACT_RATIO &&
       mb.size >= REC_MIN * 8
@@ -683,6 +787,7 @@ export class FileStore extends IndexedStore {
   private appendTomb(seq: number): void {
     const mb = this.room(REC_MIN);
     putMarker(mb.buf!, mb.size, REC_TOMB, seq, this.lastTs);
+    mb.ix?.add(REC_TOMB, seq, this.lastTs, mb.size, REC_MIN, '');
     mb.size += REC_MIN;
     mb.tombs.push(seq);
     this.batchTombs.push(seq);
@@ -693,6 +798,7 @@ export class FileStore extends IndexedStore {
   private appendState(): void {
     const mb = this.room(REC_MIN);
     putMarker(mb.buf!, mb.size, REC_STATE, this.first, this.last);
+    mb.ix?.add(REC_STATE, this.first, this.last, mb.size, REC_MIN, '');
     mb.size += REC_MIN;
     this.markedFirst = this.first;
   }
@@ -768,13 +874,26 @@ export class FileStore extends IndexedStore {
       this.writing = false;
       this.flushedLast = Math.max(this.flushedLast, batchLast);
       for (const mb of dead) this.removeBlockFiles(mb);
-      for (const mb of touched) if (mb !== this.lmb && mb.written === mb.size) this.sealedWritten(mb);
+      for (const mb of touched) {
+        if (mb !== this.lmb && mb.written === mb.size) {
+          this.sealedWritten(mb);
+          this.maybeCompact(mb);
+        }
+      }
       for (const cb of cbs) cb(null);
       if (this.cbs.length > 0 || this.batchTombs.length > 0 || this.lmb.written < this.lmb.size) this.kick();
       this.drained();
     };
     const sync = (): void => {
       if (!this.syncAlways) return done();
+      if (this.dirDirty) {
+        // a new block file's name must survive a power cut too
+        this.dirDirty = false;
+        return fs.open(this.mdir, 'r', (err, dfd) => {
+          if (err) return fail(err);
+          fs.fsync(dfd, (err2) => fs.close(dfd, () => (err2 ? fail(err2) : sync())));
+        });
+      }
       const list = [...touched].filter((mb) => !mb.dead);
       let k = 0;
       const next = (err: NodeJS.ErrnoException | null): void => {
@@ -786,14 +905,18 @@ export class FileStore extends IndexedStore {
       };
       next(null);
     };
+    // a block append is in flight (erase writes come back through writeNext too)
+    let inJob = false;
     const writeNext = (err: NodeJS.ErrnoException | null, n: number): void => {
       if (err) return fail(err);
-      if (i > 0 || n > 0) {
+      if (inJob) {
+        inJob = false;
         const j = jobs[i]!;
         j.mb.written = j.from + n;
         if (j.mb.written < j.to) {
           // short write: continue where it stopped
           j.from = j.mb.written;
+          inJob = true;
           return fileIo.write(j.mb.fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
         }
         i++;
@@ -801,6 +924,7 @@ export class FileStore extends IndexedStore {
       if (i < jobs.length) {
         const j = jobs[i]!;
         touched.add(j.mb);
+        inJob = true;
         return fileIo.write(j.mb.fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
       }
       if (e < erases.length) {
@@ -824,11 +948,15 @@ export class FileStore extends IndexedStore {
     for (const j of jobs) {
       // bytes the failed batch got into the file go too
       j.mb.size = j.mb.written = j.start;
+      j.mb.ix?.truncate(j.start);
       fs.ftruncate(j.mb.fd, j.mb.size, () => {});
     }
     // anything appended while the batch was in flight goes as well
     for (const mb of this.blocks) {
-      if (mb.size > mb.written) mb.size = mb.written;
+      if (mb.size > mb.written) {
+        mb.size = mb.written;
+        mb.ix?.truncate(mb.size);
+      }
     }
     this.batchTombs = [];
     // drop the lost messages, newest first
@@ -869,24 +997,16 @@ export class FileStore extends IndexedStore {
   }
 
   private sealedWritten(mb: Block): void {
-    if (mb.compacting || mb.dead || !mb.buf) return;
-    const recs: Rec[] = [];
-    const why = { r: '' };
-    for (let off = 0; off < mb.size; ) {
-      const r = parseRec(mb.buf, off, mb.size, why);
-      if (r === null) return;
-      recs.push(r);
-      off += r.len;
-    }
-    this.writeIndex(mb, mb.buf.subarray(0, mb.size), recs);
+    if (mb.compacting || mb.dead || !mb.buf || mb.ix === null) return;
+    this.writeIndex(mb, mb.buf.subarray(0, mb.size), mb.ix);
+    mb.ix = null;
   }
 
-  private writeIndex(mb: Block, data: Buffer, recs: Rec[]): void {
+  private writeIndex(mb: Block, data: Buffer, ix: IdxBuilder, sync = false): void {
     if (data.length < REC_MIN) return;
-    const lastCrc = data.readUInt32LE(data.length - 8);
-    const idx = encodeIndex(data.length, lastCrc, recs);
+    const idx = encodeIndex(data.length, data.readUInt32LE(data.length - 8), ix);
     const path = join(this.mdir, `${mb.id}.idx`);
-    if (this.recovering) {
+    if (sync) {
       try {
         fs.writeFileSync(path, idx);
       } catch (err) {
@@ -1030,6 +1150,7 @@ export class FileStore extends IndexedStore {
     }
     mb.erasedDuring = null;
     mb.compacting = false;
+    mb.checked = true;
     const recs: Rec[] = [];
     const why = { r: '' };
     for (let off = 0; off < data.length; ) {
@@ -1038,7 +1159,7 @@ export class FileStore extends IndexedStore {
       recs.push(r);
       off += r.len;
     }
-    this.writeIndex(mb, data, recs);
+    this.writeIndex(mb, data, IdxBuilder.of(recs));
   }
 
   private readWhole(mb: Block): Buffer {
@@ -1086,25 +1207,11 @@ export class FileStore extends IndexedStore {
     this.consumers.clear();
     // the last block's index, so the next open need not scan it
     const mb = this.lmb;
-    if (mb.buf !== null && mb.size === mb.written && mb.size > 0) {
-      const recs: Rec[] = [];
-      const why = { r: '' };
-      let ok = true;
-      for (let off = 0; off < mb.size; ) {
-        const r = parseRec(mb.buf, off, mb.size, why);
-        if (r === null) {
-          ok = false;
-          break;
-        }
-        recs.push(r);
-        off += r.len;
-      }
-      if (ok) {
-        const data = mb.buf.subarray(0, mb.size);
-        await fs.promises
-          .writeFile(join(this.mdir, `${mb.id}.idx`), encodeIndex(data.length, data.readUInt32LE(data.length - 8), recs))
-          .catch(() => {});
-      }
+    if (mb.buf !== null && mb.ix !== null && mb.size === mb.written && mb.size >= REC_MIN) {
+      const data = mb.buf.subarray(0, mb.size);
+      await fs.promises
+        .writeFile(join(this.mdir, `${mb.id}.idx`), encodeIndex(data.length, data.readUInt32LE(data.length - 8), mb.ix))
+        .catch(() => {});
     }
     for (const b of this.blocks) {
       if (b.fd >= 0) {

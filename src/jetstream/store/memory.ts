@@ -23,8 +23,8 @@ export class MemoryStore extends IndexedStore {
     const hl = hdr === null ? 0 : hdr.length;
     // one copy: the caller's buffers are usually views into a socket read
     const buf = Buffer.allocUnsafe(hl + data.length);
-    if (hl > 0) hdr!.copy(buf, 0);
-    data.copy(buf, hl);
+    if (hl > 0) buf.set(hdr!, 0);
+    buf.set(data, hl);
     this.table.objs![idx] = buf;
     this.table.aux[idx] = hl;
   }

@@ -56,7 +56,9 @@ export class SeqTable {
     const from = Math.min(keepFrom, seq);
     const drop = from - this.base;
     const live = seq - from + 1;
-    if (live * 2 <= this.cap) {
+    // slide when a quarter or more is dead (amortised O(1) per append), grow
+    // by half otherwise: capacity stays within 1x-2x of the live range
+    if (live <= this.cap && drop * 4 >= this.cap) {
       const n = this.cap - drop;
       this.subj.copyWithin(0, drop);
       this.subj.fill(0, n);
@@ -71,8 +73,8 @@ export class SeqTable {
         this.objs.fill(null, n);
       }
     } else {
-      let cap = this.cap * 2;
-      while (cap < live * 2) cap *= 2;
+      let cap = Math.ceil(this.cap * 1.5);
+      while (cap < live + (live >> 2)) cap = Math.ceil(cap * 1.5);
       const keep = this.cap - drop;
       const subj = new Uint32Array(cap);
       subj.set(this.subj.subarray(drop));

@@ -350,6 +350,8 @@ export class FileStore extends IndexedStore {
   /** a block file was created since the directory was last synced */
   private dirDirty = true;
   private idle: (() => void)[] = [];
+  /** run once the write in flight is done (block swaps) */
+  private afterWrite: (() => void)[] = [];
   private consumers = new Map<string, FileConsumerStore>();
 
   /**
@@ -978,7 +980,7 @@ export class FileStore extends IndexedStore {
       this.lmb = this.blocks[this.blocks.length - 1]!;
       if (this.lmb.buf === null) this.loadCache(this.lmb);
     }
-    for (const mb of this.blocks) if (mb.live === 0) mb.first = Infinity;
+    if (this.lmb.live === 0) this.lmb.first = Infinity;
     for (const s of tombs) if (s <= keep && this.live(s) < 0) this.appendTomb(s);
     for (const x of erases) this.erases.push(x);
     for (const mb of dead) this.deadBlocks.push(mb);
@@ -1042,6 +1044,11 @@ export class FileStore extends IndexedStore {
   }
 
   private drained(): void {
+    if (!this.writing && this.afterWrite.length > 0) {
+      const a = this.afterWrite;
+      this.afterWrite = [];
+      for (const f of a) f();
+    }
     if (this.writing || this.scheduled) return;
     const w = this.idle;
     this.idle = [];
@@ -1121,14 +1128,27 @@ export class FileStore extends IndexedStore {
               mb.compacting = false;
               return;
             }
-            this.swapBlock(mb, fd, data, moved, tombs);
+            // not while a write is in flight: it may target this block's fd
+            this.whenNotWriting(() => this.swapBlock(mb, fd, data, moved, tombs));
           });
         });
       });
     });
   }
 
+  private whenNotWriting(f: () => void): void {
+    if (!this.writing) f();
+    else this.afterWrite.push(f);
+  }
+
   private swapBlock(mb: Block, fd: number, data: Buffer, moved: [number, number][], tombs: number[]): void {
+    if (mb.dead || this.closed) {
+      fs.close(fd, () => {});
+      mb.compacting = false;
+      return;
+    }
+    // erases queued for the old layout: what they erase was not copied
+    this.erases = this.erases.filter((x) => x.mb !== mb);
     const old = mb.fd;
     mb.fd = fd;
     fs.close(old, () => {});

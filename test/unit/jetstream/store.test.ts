@@ -493,3 +493,74 @@ for (const f of factories) {
     }
   });
 }
+
+describe('file store against the memory store, random operations with reopens', () => {
+  it('same messages, same state', async () => {
+    // a small seeded generator: failures replay
+    let seed = 12345;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    const over: Partial<StoreConfig> = { maxMsgs: 300, maxMsgsPerSubject: 25 };
+    const mem = await factories[0]!.make(over);
+    let fst = await factories[1]!.make(over);
+    let ts = 1_000_000;
+    const compare = (): void => {
+      const a = mem.state();
+      const c = fst.state();
+      assert.deepEqual(
+        { ...c, bytes: 0 },
+        { ...a, bytes: 0 },
+      );
+      assert.deepEqual([...fst.subjectsState('')].sort(), [...mem.subjectsState('')].sort());
+      for (let m = mem.loadNextMsg('', 0); m !== null; m = mem.loadNextMsg('', m.seq + 1)) {
+        const o = fst.loadMsg(m.seq);
+        assert.ok(o, `file store lacks ${m.seq}`);
+        assert.equal(o.subject, m.subject);
+        assert.equal(o.ts, m.ts);
+        assert.deepEqual(o.hdr, m.hdr);
+        assert.deepEqual(o.data, m.data);
+      }
+    };
+    for (let i = 0; i < 3000; i++) {
+      const op = rnd(100);
+      const last = mem.state().lastSeq;
+      if (op < 70) {
+        const subj = `r.${rnd(12)}`;
+        const hdr = rnd(4) === 0 ? b(`NATS/1.0\r\nI: ${i}\r\n\r\n`) : null;
+        const data = b(`d${i}-`.padEnd(rnd(200), 'z'));
+        ts += 1000;
+        mem.storeMsg(subj, hdr, data, ts);
+        fst.storeMsg(subj, hdr, data, ts);
+      } else if (op < 82) {
+        const q = 1 + rnd(last + 1);
+        assert.equal(fst.removeMsg(q), mem.removeMsg(q));
+      } else if (op < 85) {
+        const q = 1 + rnd(last + 1);
+        assert.equal(fst.eraseMsg(q), mem.eraseMsg(q));
+      } else if (op < 87) {
+        assert.equal(fst.skipMsg(), mem.skipMsg());
+      } else if (op < 89) {
+        const subj = rnd(2) ? `r.${rnd(12)}` : 'r.*';
+        const keep = rnd(3) ? 0 : rnd(10);
+        const seq = keep > 0 ? 0 : rnd(2) ? 0 : rnd(last + 2);
+        assert.equal(fst.purgeEx(subj, seq, keep), mem.purgeEx(subj, seq, keep));
+      } else if (op < 90) {
+        const q = mem.state().firstSeq + rnd(30);
+        assert.equal(fst.compact(q), mem.compact(q));
+      } else if (op === 90 && rnd(5) === 0) {
+        assert.equal(fst.purge(), mem.purge());
+      } else if (op > 96) {
+        await flushed(fst);
+        if (rnd(2) === 0) fst = await factories[1]!.reopen!(fst);
+        compare();
+      }
+    }
+    await flushed(fst);
+    fst = await factories[1]!.reopen!(fst);
+    compare();
+    await fst.stop();
+    await mem.stop();
+  });
+});

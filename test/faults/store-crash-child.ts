@@ -1,0 +1,62 @@
+// Child process of jetstream-store-crash.test.ts (not a test): stores
+// messages in a file store as fast as it can and prints, on stdout, what each
+// flush callback made durable: "A <last seq of the batch>", "D <seq>" for an
+// acknowledged removal; "R <seq>" when a removal is asked (before it is
+// durable). The parent kill -9s it at a random moment. Payload and subject
+// are functions of the sequence, so the parent can tell intact from invented.
+import { FileStore } from '../../src/jetstream/store/file.js';
+import type { StoreConfig } from '../../src/jetstream/store/types.js';
+
+export const crashCfg: StoreConfig = {
+  name: 'CRASH',
+  subjects: ['>'],
+  storage: 'file',
+  maxMsgs: -1,
+  maxBytes: -1,
+  maxAge: 0,
+  maxMsgsPerSubject: -1,
+  maxMsgSize: -1,
+  discard: 'old',
+};
+
+export const crashSubject = (seq: number): string => `crash.${seq % 5}`;
+export const crashPayload = (seq: number): string => `${seq}:${'p'.repeat(seq % 97)}`;
+
+async function main(): Promise<void> {
+  const [dir, mode] = process.argv.slice(2);
+  const s = await FileStore.open(crashCfg, {
+    dir: dir!,
+    blockSize: 16 * 1024,
+    syncInterval: mode === 'always' ? 'always' : 60_000,
+  });
+  const out = (line: string): void => {
+    // stdout to a pipe is synchronous on Linux: printed means delivered
+    process.stdout.write(line);
+  };
+  out(`S ${s.state().lastSeq}\n`);
+  const step = (): void => {
+    const count = 1 + Math.floor(Math.random() * 40);
+    let last = 0;
+    for (let i = 0; i < count; i++) {
+      const seq = s.state().lastSeq + 1;
+      last = s.storeMsg(crashSubject(seq), null, Buffer.from(crashPayload(seq)))[0];
+    }
+    let removed = 0;
+    if (Math.random() < 0.3 && last > 10) {
+      const victim = 1 + Math.floor(Math.random() * (last - 5));
+      out(`R ${victim}\n`);
+      if (s.removeMsg(victim)) removed = victim;
+    }
+    s.flush((err) => {
+      if (err) {
+        out(`E ${err.message}\n`);
+        return;
+      }
+      out(`A ${last}\n${removed ? `D ${removed}\n` : ''}`);
+    });
+    setImmediate(step);
+  };
+  step();
+}
+
+if (process.argv[1]?.endsWith('store-crash-child.js')) void main();

@@ -38,10 +38,10 @@ export function installConsumers(js: JetStream): void {
   };
 }
 
+/** jetstream { limits { max_request_batch, max_ack_pending } } */
 function serverLimits(js: JetStream): ConsumerServerLimits {
-  const o = js.server.opts as unknown as Record<string, unknown>;
-  const num = (k: string): number => (typeof o[k] === 'number' ? (o[k] as number) : 0);
-  return { maxRequestBatch: num('jetstreamMaxRequestBatch'), maxAckPending: num('jetstreamMaxAckPending') };
+  const l = js.server.opts.jetstreamLimits;
+  return { maxRequestBatch: l?.maxRequestBatch ?? 0, maxAckPending: l?.maxAckPending ?? 0 };
 }
 
 function addOptions(js: JetStream, s: Stream, recovering: boolean, created?: number): AddConsumerOptions {

@@ -833,12 +833,23 @@ export class Consumer implements StreamConsumer {
         if (this.pending.size === 0) {
           this.adflr = this.dseq - 1;
           this.asflr = this.sseq - 1;
-        } else if (dseq === this.adflr + 1) {
+        } else if (p !== undefined && dseq === this.adflr + 1) {
+          // (Only for a message that was pending: the reference also moves the
+          // floor for an ack of a sequence it never sent, which would let
+          // interest retention drop messages still pending here.)
           this.adflr = dseq;
           this.asflr = sseq;
-          // the next still pending decides the floor (walk the pending set, not the sequence range)
+          // the next still pending decides the floor: walk the sequence range
+          // when it is short, else the pending set
           let lowest = Infinity;
-          for (const s of this.pending.keys()) if (s > sseq && s < lowest) lowest = s;
+          if (this.sseq - sseq <= this.pending.size * 4) {
+            for (let ss = sseq + 1; ss < this.sseq; ss++) {
+              if (this.pending.has(ss)) {
+                lowest = ss;
+                break;
+              }
+            }
+          } else for (const s of this.pending.keys()) if (s > sseq && s < lowest) lowest = s;
           if (lowest !== Infinity) {
             const np = this.pending.get(lowest)!;
             if (np.seq > 0) {

@@ -13,6 +13,7 @@
 import type { Subscription } from '../client/subscription.js';
 import type { Stream, StreamConsumer } from './stream.js';
 import type { JsAccount } from './account.js';
+import type { Account } from '../accounts/account.js';
 import type { ConsumerState, ConsumerStore, StoredMsg } from './store/types.js';
 import { nowNs } from './store/types.js';
 import { apiError, ApiError } from './errors.js';
@@ -1114,8 +1115,11 @@ export class Consumer implements StreamConsumer {
       }
     }
     const hbMs = req.heartbeat / 1e6;
+    const [acc, interest] = trackDownAccountAndInterest(this.jsa.account, reply);
     const wr: WaitingRequest = {
       reply,
+      acc,
+      interest,
       n: req.batch,
       d: 0,
       b: req.maxBytes,
@@ -1133,7 +1137,6 @@ export class Consumer implements StreamConsumer {
   /** The next request that can take a message of `sz` bytes (server/consumer.go nextWaiting). */
   private nextWaiting(sz: number): WaitingRequest | null {
     const wq = this.waiting!;
-    const sl = this.jsa.account.sublist;
     for (let wr = wq.peek(); wr !== null; wr = wq.peek()) {
       if (wr.b > 0) {
         if (sz <= wr.b) {
@@ -1145,7 +1148,8 @@ export class Consumer implements StreamConsumer {
           continue;
         }
       }
-      if ((wr.expires === 0 || Date.now() < wr.expires) && sl.hasInterest(wr.reply)) return wq.pop();
+      if ((wr.expires === 0 || Date.now() < wr.expires) && wr.acc.sublist.hasInterest(wr.interest)) return wq.pop();
+      if (wr.interest !== wr.reply) this.jsa.client.publish(wr.reply, '', pendingStatus(408, 'Interest Expired', wr), EMPTY);
       wq.removeHead();
     }
     return null;
@@ -1156,7 +1160,6 @@ export class Consumer implements StreamConsumer {
     const wq = this.waiting;
     if (wq === null || wq.length === 0) return { expired: 0, brp: 0, fexp: 0 };
     const now = Date.now();
-    const sl = this.jsa.account.sublist;
     let expired = 0;
     let brp = 0;
     let fexp = 0;
@@ -1166,7 +1169,7 @@ export class Consumer implements StreamConsumer {
         expired++;
         return false;
       }
-      if (!sl.hasInterest(wr.reply)) {
+      if (!wr.acc.sublist.hasInterest(wr.interest)) {
         expired++;
         return false;
       }
@@ -1485,6 +1488,23 @@ export function ackStreamMsg(s: Stream, o: StreamConsumer, seq: number): void {
   if (seq < st.firstSeq || seq > st.lastSeq) return;
   const remove = r === 'workqueue' ? true : !checkInterest(s, seq, o);
   if (remove) s.deleteMsg(seq, false);
+}
+
+/**
+ * A pull request that came through a service import answers to a `_R_.`
+ * reply of this account: the requester's own account and reply tell whether
+ * anyone still listens (server/consumer.go trackDownAccountAndInterest).
+ */
+function trackDownAccountAndInterest(acc: Account, interest: string): [Account, string] {
+  let a = acc;
+  let i = interest;
+  while (i.startsWith('_R_.')) {
+    const rsi = a.responses?.get(i);
+    if (rsi === undefined) break;
+    a = rsi.acc;
+    i = rsi.to;
+  }
+  return [a, i];
 }
 
 /** The sequences and delivery count in an ack subject (server/consumer.go ackReplyInfo). */

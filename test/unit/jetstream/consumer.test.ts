@@ -81,7 +81,7 @@ describe('Go durations', () => {
 });
 
 describe('wait queue', () => {
-  const wr = (reply: string, n: number): WaitingRequest => ({ reply, n, d: 0, b: 0, expires: 0, received: Date.now(), hb: 0, hbt: 0, noWait: false });
+  const wr = (reply: string, n: number): WaitingRequest => ({ reply, acc: null as never, interest: reply, n, d: 0, b: 0, expires: 0, received: Date.now(), hb: 0, hbt: 0, noWait: false });
   it('a request wanting more goes to the back; done ones leave; bounded', () => {
     const q = new WaitQueue(2);
     assert.equal(q.add(wr('a', 2)), true);

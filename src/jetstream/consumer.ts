@@ -441,7 +441,9 @@ export class Consumer implements StreamConsumer {
     setImmediate(this.run);
   }
 
-  private readonly run = (): void => {
+  private readonly run = (): void => this.guard(this.runBody);
+
+  private readonly runBody = (): void => {
     this.runScheduled = false;
     if (this.closed) return;
     let stalledOnAckPending = false;
@@ -1015,7 +1017,9 @@ export class Consumer implements StreamConsumer {
   }
 
   /** server/consumer.go checkPending: one pass over the pending set per timer, whatever its size. */
-  private readonly checkPending = (): void => {
+  private readonly checkPending = (): void => this.guard(this.checkPendingBody);
+
+  private readonly checkPendingBody = (): void => {
     this.ptmr = null;
     if (this.closed) return;
     const now = nowNs();
@@ -1198,7 +1202,9 @@ export class Consumer implements StreamConsumer {
     this.wtmr = setTimeout(this.onWaitTimer, timerMs(at - Date.now()));
   }
 
-  private readonly onWaitTimer = (): void => {
+  private readonly onWaitTimer = (): void => this.guard(this.onWaitTimerBody);
+
+  private readonly onWaitTimerBody = (): void => {
     this.wtmr = null;
     if (this.closed) return;
     const { fexp } = this.processWaiting(true);
@@ -1310,7 +1316,9 @@ export class Consumer implements StreamConsumer {
   }
 
   /** server/consumer.go deleteNotActive */
-  private readonly deleteNotActive = (): void => {
+  private readonly deleteNotActive = (): void => this.guard(this.deleteNotActiveBody);
+
+  private readonly deleteNotActiveBody = (): void => {
     this.dtmr = null;
     if (this.closed) return;
     if (!this.isPull()) {
@@ -1333,6 +1341,19 @@ export class Consumer implements StreamConsumer {
     }
     this.delete();
   };
+
+  /**
+   * Event-loop entry points (delivery passes, timers) run here: an error
+   * is logged and the consumer carries on, the server never goes down
+   * with it.
+   */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.jsa.js.server.logger.error(`JetStream consumer '${this.jsa.name} > ${this.stream.name} > ${this.name}': ${(e as Error).stack ?? e}`);
+    }
+  }
 
   // --- state ----------------------------------------------------------------------------
 
@@ -1434,7 +1455,13 @@ class InterestWatch {
     this.set.add(o);
     if (this.timer === null) {
       this.timer = setInterval(() => {
-        for (const c of this.set) c.checkInterest();
+        for (const c of this.set) {
+          try {
+            c.checkInterest();
+          } catch {
+            // a consumer going away mid-check: the next tick sees it gone
+          }
+        }
       }, 100);
       this.timer.unref();
     }

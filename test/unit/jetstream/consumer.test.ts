@@ -336,6 +336,43 @@ describe('consumers on an embedded server', () => {
     await req('$JS.API.STREAM.DELETE.BA');
   });
 
+  it('random ack traffic: no crash, counts stay consistent', async () => {
+    await req('$JS.API.STREAM.CREATE.RA', { name: 'RA', subjects: ['ra'], storage: 'memory', retention: 'interest' });
+    await req('$JS.API.CONSUMER.DURABLE.CREATE.RA.C', { stream_name: 'RA', config: { durable_name: 'C', ack_policy: 'explicit', ack_wait: 200e6, max_deliver: 4 } });
+    await req('$JS.API.CONSUMER.DURABLE.CREATE.RA.A', { stream_name: 'RA', config: { durable_name: 'A', ack_policy: 'all' } });
+    for (let i = 0; i < 50; i++) nc.publish('ra', `m${i}`);
+    await nc.flush();
+    const inbox = '_INBOX.ra';
+    const sub = nc.subscribe(inbox);
+    nc.publish('$JS.API.CONSUMER.MSG.NEXT.RA.C', JSON.stringify({ batch: 30, expires: 1e9 }), { reply: inbox });
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const bodies = ['', '+ACK', '-NAK', '+WPI', '+TERM', '+NXT', '+NXT 5', '-NAK {"delay":1}', '-NAK 10ms', '-NAK {', 'junk', '+OK', '-NAK -1s'];
+    const num = (): string => ['0', '1', '7', '30', '99', '-1', 'x', '', '18446744073709551615'][rnd(9)];
+    for (let i = 0; i < 3000; i++) {
+      const c = ['C', 'A', 'Z'][rnd(3)];
+      const subj = `$JS.ACK.RA.${c}.${num()}.${num()}.${num()}.${num()}.${num()}`;
+      if (subj.includes('..') || subj.endsWith('.')) continue;
+      nc.publish(subj, bodies[rnd(bodies.length)], rnd(4) === 0 ? { reply: inbox } : undefined);
+    }
+    await nc.flush();
+    await sleep(500);
+    for (const name of ['C', 'A']) {
+      const info = await req(`$JS.API.CONSUMER.INFO.RA.${name}`);
+      assert.equal(info.error, undefined);
+      const d = info.delivered as Record<string, number>;
+      assert.ok((info.num_ack_pending as number) <= d.consumer_seq, name);
+      assert.ok((info.num_pending as number) >= 0 && (info.num_pending as number) <= 50, name);
+    }
+    const st = (await req('$JS.API.STREAM.INFO.RA')).state as Record<string, number>;
+    assert.ok(st.messages <= 50);
+    sub.unsubscribe();
+    await req('$JS.API.STREAM.DELETE.RA');
+  });
+
   it('the consumer class is what the stream holds', async () => {
     await req('$JS.API.STREAM.CREATE.K', { name: 'K', subjects: ['k'], storage: 'memory' });
     await req('$JS.API.CONSUMER.DURABLE.CREATE.K.C', { stream_name: 'K', config: { durable_name: 'C' } });

@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -307,6 +309,38 @@ describe('consumers on an embedded server', () => {
     assert.equal(s.consumers.size, 0);
     assert.equal(server.globalAccount.sublist.count(), subsBefore);
     await req('$JS.API.STREAM.DELETE.EPH');
+  });
+
+  it('memory back to baseline after thousands of consumers came and went', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    await req('$JS.API.STREAM.CREATE.MEM', { name: 'MEM', subjects: ['mem'], storage: 'memory' });
+    const s = streamOf('MEM');
+    const round = async (): Promise<void> => {
+      const ps: Promise<Record<string, unknown>>[] = [];
+      for (let i = 0; i < 1500; i++) ps.push(req(`$JS.API.CONSUMER.CREATE.MEM.c${i}`, { stream_name: 'MEM', config: { inactive_threshold: 100e6 } }));
+      for (let i = 0; i < 1500; i++) {
+        ps.push(req('$JS.API.CONSUMER.CREATE.MEM', { stream_name: 'MEM', config: { deliver_subject: `gone.${i}`, inactive_threshold: 100e6 } }));
+      }
+      for (const r of await Promise.all(ps)) assert.equal(r.error, undefined);
+      const deadline = Date.now() + 8000;
+      while (s.consumers.size > 0 && Date.now() < deadline) await sleep(50);
+      assert.equal(s.consumers.size, 0);
+    };
+    await round();
+    await sleep(200);
+    gc();
+    gc();
+    const base = process.memoryUsage().heapUsed;
+    await round();
+    await round();
+    await sleep(200);
+    gc();
+    gc();
+    const grown = process.memoryUsage().heapUsed - base;
+    // 6000 consumers: a leak of a few hundred bytes each would show
+    assert.ok(grown < 2 * 1024 * 1024, `heap grew by ${grown} bytes`);
+    await req('$JS.API.STREAM.DELETE.MEM');
   });
 
   it('bad acks change nothing; duplicate acks count once', async () => {

@@ -64,7 +64,11 @@ export const fileIo = {
 
 interface Block {
   id: number;
-  /** first message seq in the block; Infinity while it has none */
+  /**
+   * no message in this block or a later one has a lower sequence: the next
+   * sequence when the block was started (blocks stay sorted by it, with or
+   * without messages)
+   */
   first: number;
   fd: number;
   /** bytes appended (written or pending) */
@@ -387,6 +391,10 @@ export class FileStore extends IndexedStore {
 
   private recover(): void {
     this.recovering = true;
+    for (const f of fs.readdirSync(this.mdir)) {
+      // a compaction cut short by a crash: the block it was rewriting is whole
+      if (f.endsWith('.tmp')) fs.rmSync(join(this.mdir, f), { force: true });
+    }
     const ids = fs
       .readdirSync(this.mdir)
       .filter((n) => /^\d+\.blk$/.test(n))
@@ -400,7 +408,6 @@ export class FileStore extends IndexedStore {
     if (this.blocks.length === 0) this.newBlock(1);
     else {
       this.lmb = this.blocks[this.blocks.length - 1]!;
-      if (this.lmb.live === 0) this.lmb.first = Infinity;
       this.loadCache(this.lmb);
       this.lmb.ix = IdxBuilder.of(this.lastRecs);
     }
@@ -461,7 +468,7 @@ export class FileStore extends IndexedStore {
     }
     const mb: Block = {
       id,
-      first: Infinity,
+      first: this.last + 1,
       fd,
       size: good,
       written: good,
@@ -492,7 +499,6 @@ export class FileStore extends IndexedStore {
       } else if (r.seq > this.last) {
         const idx = this.restoreMsg(r.seq, r.ts, r.subject, r.len);
         this.table.aux[idx] = r.off;
-        if (mb.first === Infinity) mb.first = r.seq;
         mb.live++;
         mb.liveBytes += r.len;
       } else {
@@ -512,7 +518,7 @@ export class FileStore extends IndexedStore {
     const fd = fs.openSync(path, 'w+');
     const mb: Block = {
       id,
-      first: Infinity,
+      first: this.last + 1,
       fd,
       size: 0,
       written: 0,
@@ -589,8 +595,6 @@ export class FileStore extends IndexedStore {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    // blocks without messages have first Infinity and sort last only when
-    // they are the last block, so step back over nothing else
     return ans < 0 ? null : bl[ans]!;
   }
 
@@ -616,7 +620,10 @@ export class FileStore extends IndexedStore {
 
   protected msgSize(subject: string, hdr: Buffer | null, data: Buffer): number {
     // server/filestore.go fileStoreMsgSize, with the subject's UTF-8 length
-    return 22 + Buffer.byteLength(subject) + (hdr === null ? 0 : 4 + hdr.length) + data.length + 8;
+    const sl = Buffer.byteLength(subject);
+    // checked before anything changes: the record has a u16 subject length
+    if (sl > 0xffff) throw storeError('too-large', 'subject too long');
+    return 22 + sl + (hdr === null ? 0 : 4 + hdr.length) + data.length + 8;
   }
 
   protected putMsg(seq: number, idx: number, subject: string, hdr: Buffer | null, data: Buffer, size: number): void {
@@ -654,7 +661,6 @@ export class FileStore extends IndexedStore {
     buf.writeUInt32LE(size, o + 4);
     mb.size = off + size;
     mb.ix?.add(hdr === null ? 0 : REC_HDR >>> 0, seq, this.table.ts[idx]!, off, size, subject);
-    if (mb.first === Infinity) mb.first = seq;
     mb.live++;
     mb.liveBytes += size;
     this.table.aux[idx] = off;
@@ -759,7 +765,6 @@ export class FileStore extends IndexedStore {
     this.lmb.live = 0;
     this.lmb.liveBytes = 0;
     this.lmb.tombs = [];
-    this.lmb.first = Infinity;
     // the last block may hold old messages: start a fresh one so they go
     const old = this.lmb;
     if (old.size > 0) {
@@ -980,7 +985,7 @@ export class FileStore extends IndexedStore {
       this.lmb = this.blocks[this.blocks.length - 1]!;
       if (this.lmb.buf === null) this.loadCache(this.lmb);
     }
-    if (this.lmb.live === 0) this.lmb.first = Infinity;
+    if (this.lmb.first > this.last + 1) this.lmb.first = this.last + 1;
     for (const s of tombs) if (s <= keep && this.live(s) < 0) this.appendTomb(s);
     for (const x of erases) this.erases.push(x);
     for (const mb of dead) this.deadBlocks.push(mb);
@@ -1078,13 +1083,18 @@ export class FileStore extends IndexedStore {
     const out = Buffer.allocUnsafe(mb.liveBytes + mb.tombs.length * REC_MIN + REC_MIN);
     const moved: [number, number][] = [];
     const tombs: number[] = [];
+    let lastState: Rec | null = null;
     let o = 0;
     const why = { r: '' };
     for (let off = 0; off < mb.size; ) {
       const r = parseRec(src, off, mb.size, why);
       if (r === null) break;
       off += r.len;
-      if (r.flags & (REC_ERASED | REC_STATE)) continue;
+      if (r.flags & REC_STATE) {
+        lastState = r;
+        continue;
+      }
+      if (r.flags & REC_ERASED) continue;
       if (r.flags & REC_TOMB) {
         // still needed while the message it deletes sits in another block
         if (r.seq >= this.first && r.seq < mb.first && o + r.len <= out.length) {
@@ -1099,6 +1109,12 @@ export class FileStore extends IndexedStore {
         moved.push([r.seq, o]);
         o += r.len;
       }
+    }
+    // the block's last state record: front removals are known only from it
+    // (its last sequence predates every later block, so it stays valid here)
+    if (lastState !== null) {
+      src.copy(out, o, lastState.off, lastState.off + lastState.len);
+      o += lastState.len;
     }
     const data = out.subarray(0, o);
     const tmp = join(this.mdir, `${mb.id}.blk.tmp`);
@@ -1180,6 +1196,8 @@ export class FileStore extends IndexedStore {
       off += r.len;
     }
     this.writeIndex(mb, data, IdxBuilder.of(recs));
+    // nothing left worth keeping (a block of stale tombstones)
+    if (mb.live === 0 && tombs.length === 0) this.killBlock(mb);
   }
 
   private readWhole(mb: Block): Buffer {

@@ -301,3 +301,55 @@ describe('file store recovery', () => {
     await r.stop();
   });
 });
+
+describe('file store blocks without messages', () => {
+  it('a block of tombstones in the middle keeps lookups right', async () => {
+    const dir = join(root, `t${n++}`);
+    let s = await FileStore.open(cfg, { dir, blockSize: 512 });
+    for (let i = 1; i <= 60; i++) s.storeMsg(`sub.${i % 4}`, null, Buffer.from(payload(i)));
+    // interior deletes only: tombstones fill blocks of their own
+    for (let i = 2; i <= 58; i += 2) s.removeMsg(i);
+    for (let i = 61; i <= 80; i++) s.storeMsg(`sub.${i % 4}`, null, Buffer.from(payload(i)));
+    await flushed(s);
+    await new Promise((r) => setTimeout(r, 50));
+    const live = [...range(1, 59).filter((i) => i % 2 === 1), 60, ...range(61, 80)];
+    assertIntact(s, live);
+    const before = s.state();
+    await s.stop();
+    s = await FileStore.open(cfg, { dir, blockSize: 512 });
+    assert.deepEqual(s.state(), before);
+    assertIntact(s, live);
+    for (let i = 2; i <= 58; i += 2) assert.equal(s.loadMsg(i), null);
+    await s.stop();
+  });
+});
+
+describe('file store compaction keeps what recovery needs', () => {
+  it('front removals recorded only in a compacted block stay removed', async () => {
+    const dir = join(root, `c${n++}`);
+    let s = await FileStore.open(cfg, { dir, blockSize: 512 });
+    for (let i = 1; i <= 30; i++) s.storeMsg(`sub.${i % 4}`, null, Buffer.from(payload(i)));
+    await flushed(s);
+    for (let i = 1; i <= 2; i++) s.removeMsg(i);
+    await flushed(s); // the state record saying first = 3 goes to the last block
+    for (let i = 31; i <= 60; i++) s.storeMsg(`sub.${i % 4}`, null, Buffer.from(payload(i)));
+    await flushed(s);
+    // the first block stays mostly live (not compacted), the block holding
+    // the state record is mostly deleted (compacted)
+    const keep = (i: number): boolean => (i >= 3 && i <= 12) || i % 7 === 0 || i >= 57;
+    for (let i = 13; i <= 60; i++) if (!keep(i)) s.removeMsg(i);
+    await flushed(s);
+    await new Promise((r) => setTimeout(r, 100));
+    await flushed(s);
+    const before = s.state();
+    assert.equal(before.firstSeq, 3);
+    await s.stop();
+    s = await FileStore.open(cfg, { dir, blockSize: 512 });
+    assert.deepEqual(s.state(), before);
+    for (let i = 1; i <= 60; i++) {
+      if (keep(i)) assertIntact(s, [i]);
+      else assert.equal(s.loadMsg(i), null, `seq ${i} came back`);
+    }
+    await s.stop();
+  });
+});

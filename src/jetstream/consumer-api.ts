@@ -214,9 +214,9 @@ function consumerDelete(api: JsApi, req: ApiRequest): void {
   if (s === undefined) return api.respond(req, T.delete, apiError('JSStreamNotFoundErr'));
   const o = s.consumers.get(req.tokens[3]);
   if (o === undefined) return api.respond(req, T.delete, apiError('JSConsumerNotFoundErr'));
-  if (o instanceof Consumer) o.delete();
-  else void o.stop(true);
-  api.respond(req, T.delete, null, { success: true });
+  // answered once the consumer's store is gone, so that a durable of the same name created next starts afresh
+  const done = o instanceof Consumer ? o.delete() : o.stop(true);
+  void done.then(() => api.respond(req, T.delete, null, { success: true }));
 }
 
 /** Durable consumers a stream's store kept from an earlier run (server/stream.go: the consumer dirs of a restored stream). */

@@ -228,7 +228,13 @@ export class Consumer implements StreamConsumer {
     o.setNames();
     // Durables keep their state in the stream's store; ephemerals and
     // mem_storage consumers live in memory only.
-    if (!config.direct && config.durable !== '' && !(config.memStorage && stream.cfg.storage === 'file')) {
+    const persist = !config.direct && config.durable !== '' && !(config.memStorage && stream.cfg.storage === 'file');
+    const removing = storesBeingRemoved.get(stream)?.get(o.name);
+    if (persist && removing !== undefined) {
+      // The store of a consumer of this name is still being removed: this
+      // one starts afresh and gets its own store once that is done.
+      void removing.then(() => o.attachStore());
+    } else if (persist) {
       try {
         o.store = stream.store.consumerStore(o.name);
         o.store.setConfig(o.metaJSON());
@@ -745,12 +751,37 @@ export class Consumer implements StreamConsumer {
   }
 
   /** Delete: advisory, 409 to waiting pull requests, interest retention clean-up, store removed (server/consumer.go delete). */
-  delete(): void {
-    if (this.closed) return;
+  delete(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.close(true, true, true);
     const st = this.store;
     this.store = null;
-    if (st !== null) void st.delete().catch(() => undefined);
+    if (st === null) return Promise.resolve();
+    let m = storesBeingRemoved.get(this.stream);
+    if (m === undefined) storesBeingRemoved.set(this.stream, (m = new Map()));
+    const map = m;
+    const done = st
+      .delete()
+      .catch((e: Error) => {
+        this.jsa.js.server.logger.warn(`JetStream consumer '${this.jsa.name} > ${this.stream.name} > ${this.name}' store removal failed: ${e.message}`);
+      })
+      .then(() => {
+        if (map.get(this.name) === done) map.delete(this.name);
+      });
+    map.set(this.name, done);
+    return done;
+  }
+
+  /** A store for a consumer created while its predecessor's was being removed. */
+  private attachStore(): void {
+    if (this.closed || this.store !== null || this.stream.closed) return;
+    try {
+      this.store = this.stream.store.consumerStore(this.name);
+      this.store.setConfig(this.metaJSON());
+      this.writeState();
+    } catch (e) {
+      this.jsa.js.server.logger.warn(`JetStream consumer '${this.jsa.name} > ${this.stream.name} > ${this.name}' store failed: ${(e as Error).message}`);
+    }
   }
 
   private close(dflag: boolean, advisory: boolean, removeFromStream: boolean): void {
@@ -1339,7 +1370,7 @@ export class Consumer implements StreamConsumer {
         return;
       }
     }
-    this.delete();
+    void this.delete();
   };
 
   /**
@@ -1477,6 +1508,9 @@ class InterestWatch {
 }
 
 const interestWatch = new InterestWatch();
+
+/** Per stream: consumer names whose store is being removed (a delete's file I/O), until it is gone. */
+const storesBeingRemoved = new WeakMap<Stream, Map<string, Promise<void>>>();
 
 function publicConsumers(s: Stream): number {
   let n = 0;

@@ -5,6 +5,7 @@
 import { runCli, type ServerHandle } from './cli/run.js';
 import { mergeFlagsForReload, parseFlags } from './cli/flags.js';
 import { loadConfigFile } from './config/load.js';
+import { validateJetStreamOptions } from './config/jetstream-conf.js';
 import { defaultOptions, type Options } from './config/options.js';
 import type { Logger, ManagedLogger } from './logging/types.js';
 import { Server } from './server/server.js';
@@ -14,6 +15,11 @@ import './jetstream/index.js';
 import './system/register.js';
 
 async function startServer(opts: Options, logger: Logger): Promise<ServerHandle> {
+  // server/server.go NewServer -> validateOptions -> validateJetStreamOptions:
+  // printed as "nats-server: <reason>", exit 1. (The other checks of
+  // config/validate.ts validateOptions are not applied here yet.)
+  const jsProblem = validateJetStreamOptions(opts);
+  if (jsProblem !== undefined) throw new Error(jsProblem);
   const server = new Server(opts, logger);
   try {
     await server.start();

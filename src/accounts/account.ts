@@ -152,6 +152,8 @@ export class Account {
   readonly sublist: Sublist<Subscription>;
   /** connected clients (kind CLIENT) registered with this account */
   numClients = 0;
+  /** its clients on the other servers of the cluster, from their SERVER.CONNS events (server/accounts.go nrclients) */
+  remoteClients = 0;
   // message counters, updated once per delivery batch
   inMsgs = 0;
   inBytes = 0;

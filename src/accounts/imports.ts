@@ -443,7 +443,10 @@ export function processImports(
       const im = importers[i]!;
       if (im.invalid || !matchLiteral(subject, im.from)) continue;
       const dsubj = im.tr !== null ? im.tr.transformSubject(subject) : im.usePub ? subject : im.to;
-      if (c.deliverAs(im.importer, dsubj, reply, null, buf, start, null)) delivered = true;
+      // Leafnode connections of the importer with interest get it too (src/leafnode).
+      const ln = c.server.leafnodes;
+      const nested = ln === null ? null : (pb: Buffer, ps: number) => ln.routeImported(c, im.importer, dsubj, pb, ps);
+      if (c.deliverAs(im.importer, dsubj, reply, null, buf, start, nested)) delivered = true;
     }
   }
   return delivered;
@@ -501,6 +504,9 @@ function processServiceImport(
     // Servers with interest in the destination account get it over routes (cluster/imports.ts).
     const cl = c.server.cluster;
     if (cl !== null && cl.routeImported(c, dest, to, pbuf, pstart)) d = true;
+    // And leafnode connections with interest in the destination account (src/leafnode).
+    const ln = c.server.leafnodes;
+    if (ln !== null && ln.routeImported(c, dest, to, pbuf, pstart)) d = true;
     return d;
   });
   if (si.rt !== 'singleton' && delivered) si.ts = Date.now();
@@ -594,7 +600,14 @@ export function checkReverseEntries(acc: Account, subject: string): void {
   if (rr.size === 0) acc.rrMap = null;
   for (const e of list) {
     const rsi = e.acc.responses?.get(e.msub);
-    if (rsi !== undefined) e.acc.responses!.delete(e.msub);
+    if (rsi === undefined) continue;
+    e.acc.responses!.delete(e.msub);
+    // server/accounts.go checkForReverseEntry → sendReplyInterestLostTrackLatency: a tracked request left unanswered
+    const t = rsi.tracking;
+    if (t !== null && !t.delivered) {
+      t.delivered = true;
+      t.rc.server.system?.latencyInterestLost(rsi);
+    }
   }
 }
 

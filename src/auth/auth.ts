@@ -313,7 +313,7 @@ export class Authenticator {
       c.jwtMaxPayload = -1;
       c.jwtMaxSubs = -1;
     }
-    if (account.maxConnections !== NO_LIMIT && c.account !== account && account.numClients >= account.maxConnections) {
+    if (account.maxConnections !== NO_LIMIT && c.account !== account && account.numClients + account.remoteClients >= account.maxConnections) {
       const text = 'maximum account active connections exceeded';
       c.sendErr(text);
       this.server.logger.error(`${c.logPrefix} - ${text}`);

@@ -928,7 +928,7 @@ export class OperatorAuth {
     }
 
     // RegisterNkeyUser → registerWithAccount: the account connection limit.
-    if (info.maxConnections !== NO_LIMIT && c.account !== acc && acc.numClients >= info.maxConnections) {
+    if (info.maxConnections !== NO_LIMIT && c.account !== acc && acc.numClients + acc.remoteClients >= info.maxConnections) {
       const text = 'maximum account active connections exceeded';
       srv.logger.error(`${c.logPrefix} - ${text}`);
       c.sendErr(text);

@@ -7,7 +7,7 @@ import type { TLSSocket } from 'node:tls';
 import type { X509Certificate } from 'node:crypto';
 import { Connection, ClosedState, Kind, type ClosedReason } from './connection.js';
 import { Subscription } from './subscription.js';
-import { ProtocolParser, ParseErrorKind, Op, type ProtocolHandler } from '../protocol/parser.js';
+import { ProtocolParser, ParseErrorKind, ParserKind, Op, type ProtocolHandler } from '../protocol/parser.js';
 import * as E from '../protocol/errors.js';
 import { goJsonSyntaxErrorBytes } from '../protocol/gojson.js';
 import { goQuote, goQuoteBytes } from '../protocol/goquote.js';
@@ -100,6 +100,13 @@ export class Client extends Connection implements ProtocolHandler {
   private authTimer: NodeJS.Timeout | null = null;
   /** a PONG has been sent once; later INFO updates are sent asynchronously */
   firstPongSent = false;
+  /**
+   * Service latency across routes (server/client.go rrTracking): tracked
+   * requests ("….<hash>.T" replies) a route relayed to us, by reply, with
+   * the ms time they arrived; our response sends the responder's
+   * measurement to the requester's server. null until one arrives.
+   */
+  rrTracking: Map<string, number> | null = null;
 
   // The frame being parsed (PUB/HPUB): offsets into paBuf. Kept as fields,
   // not an object, so the hot path allocates nothing.
@@ -126,10 +133,11 @@ export class Client extends Connection implements ProtocolHandler {
   stallFor: Connection | null = null;
   private lastAccount: Account | null = null;
 
-  constructor(server: Server, socket: Socket, cid: number, account: Account) {
-    super(server, socket, cid, Kind.CLIENT);
+  /** `kind` LEAF: a leafnode connection (src/leafnode/), which reads the server-to-server verbs. */
+  constructor(server: Server, socket: Socket, cid: number, account: Account, kind: Kind = Kind.CLIENT) {
+    super(server, socket, cid, kind);
     this.account = account;
-    this.parser = new ProtocolParser(this, 0, server.opts.maxControlLine);
+    this.parser = new ProtocolParser(this, kind === Kind.CLIENT ? ParserKind.CLIENT : ParserKind.ROUTER, server.opts.maxControlLine);
   }
 
   // --- lifecycle --------------------------------------------------------
@@ -225,7 +233,7 @@ export class Client extends Connection implements ProtocolHandler {
     this.server.flushDirty();
   }
 
-  private clearAuthTimer(): void {
+  protected clearAuthTimer(): void {
     if (this.authTimer !== null) {
       clearTimeout(this.authTimer);
       this.authTimer = null;
@@ -675,6 +683,16 @@ export class Client extends Connection implements ProtocolHandler {
       return !this.closed;
     }
     if (this.opts.verbose) this.sendOK();
+    // server/client.go processInboundClientMsg: our response to a tracked request of another server
+    const rrt = this.rrTracking;
+    if (rrt !== null && rrt.size > 0) {
+      const subj = latin1(pb, ss, this.paSubjEnd);
+      const t0 = rrt.get(subj);
+      if (t0 !== undefined) {
+        rrt.delete(subj);
+        srv.system?.latencyRemoteResponse(this, subj, t0);
+      }
+    }
 
     const r = this.matchSubject();
     let delivered = false;
@@ -686,6 +704,16 @@ export class Client extends Connection implements ProtocolHandler {
     if (srv.routesActive) delivered = srv.routeMessage(this, buf, start, r) || delivered;
     if (!delivered && this.paReplyEnd > this.paReplyStart && this.opts.no_responders) this.sendNoResponders();
     return !this.closed;
+  }
+
+  private trackRemoteReply(reply: string): void {
+    const rrt = (this.rrTracking ??= new Map());
+    if (rrt.size >= 1024) {
+      // server/client.go pruneRemoteTracking: forget requests never answered
+      const cutoff = Date.now() - 2 * 60 * 1000;
+      for (const [k, t] of rrt) if (t < cutoff) rrt.delete(k);
+    }
+    rrt.set(reply, Date.now());
   }
 
   private pubPermissionViolation(subject: string): void {
@@ -852,9 +880,17 @@ export class Client extends Connection implements ProtocolHandler {
       const l = members.length;
       if (l === 0) continue;
       const first = l > 1 ? Math.floor(Math.random() * l) : 0;
-      for (let k = 0; k < l; k++) {
+      let leafMember: Subscription | null = null;
+      let k = 0;
+      for (; k < l; k++) {
         const sub = members[(first + k) % l];
         if (sub.client.kind !== Kind.CLIENT) {
+          // A member behind a leafnode is only a fallback: local members
+          // come first (server/client.go processMsgResults).
+          if (sub.client.kind === Kind.LEAF) {
+            leafMember ??= sub;
+            continue;
+          }
           // A member on another server (server/client.go processMsgResults
           // picks among local and remote members alike): the route gets the
           // message with this group's name; routeMessage sends it below.
@@ -866,6 +902,7 @@ export class Client extends Connection implements ProtocolHandler {
           break;
         }
       }
+      if (k === l && leafMember !== null) this.server.routeQueueTarget(leafMember);
     }
     return delivered;
   }
@@ -915,6 +952,10 @@ export class Client extends Connection implements ProtocolHandler {
       if (perms.filtersDelivery && perms.deniesDelivery(latin1(pbuf, subjS, subjE))) return;
       // allow_responses: the reply subject of what we deliver may be answered.
       if (perms.replies !== null && repE > repS) perms.trackReply(latin1(pbuf, repS, repE));
+    }
+    // server/client.go deliverMsg → trackRemoteReply: a tracked request relayed by another server
+    if (repE - repS > 15 && pbuf[repE - 1] === 0x54 && pbuf[repE - 2] === 0x2e && (src as unknown as Connection).kind === Kind.ROUTER) {
+      if (this.server.system !== null) this.trackRemoteReply(latin1(pbuf, repS, repE));
     }
     const hasHdr = src.paHdr > 0;
     const withHdr = hasHdr && this.headers;

@@ -11,6 +11,8 @@ import type { ProducerStall, StallGate } from './stall.js';
 export const enum Kind {
   CLIENT = 0,
   ROUTER = 1,
+  /** a leafnode connection (src/leafnode/) */
+  LEAF = 2,
 }
 
 /** Why a connection closed, with the reference's texts (server/monitor.go ClosedState.String). */
@@ -41,6 +43,9 @@ export const ClosedState = {
   Revocation: 'Credentials Revoked',
   NoRespondersRequiresHeaders: 'No Responders Requires Headers',
   ClusterNameConflict: 'Cluster Name Conflict',
+  // leafnode-only reasons (leafnode/)
+  DuplicateRemoteLeafnodeConnection: 'Duplicate Remote LeafNode Connection',
+  MinimumVersionRequired: 'Minimum Version Required',
   // route-only reasons (cluster/)
   WrongGateway: 'Wrong Gateway',
   DuplicateServerName: 'Duplicate Server Name',
@@ -120,7 +125,7 @@ export abstract class Connection {
    * this connection. Websocket clients override it ("wid", X-Forwarded-For).
    */
   protected connLabel(): string {
-    return `${this.host}:${this.port} - ${this.kind === Kind.ROUTER ? 'rid' : 'cid'}:${this.cid}`;
+    return `${this.host}:${this.port} - ${this.kind === Kind.ROUTER ? 'rid' : this.kind === Kind.LEAF ? 'lid' : 'cid'}:${this.cid}`;
   }
 
   /**

@@ -726,6 +726,9 @@ export class ClusterManager implements RouteInfoProvider {
       export: o.permissions?.export,
       lnoc: true,
     };
+    // server/route.go: this server's leafnode URL, for the cluster's leafs to reconnect to
+    const lnURL = srv.leafnodes !== null ? srv.leafnodes.advertisedURL : '';
+    if (lnURL !== '') info.leafnode_urls = [lnURL];
     return Buffer.from(`INFO ${marshalInfo(info)} \r\n`);
   }
 
@@ -828,6 +831,11 @@ export class ClusterManager implements RouteInfoProvider {
       this.forwardNewRouteInfo(info);
     }
     if (!this.opts.noAdvertise) this.addConnectURLs(info.connect_urls ?? []);
+    // The peer's leafnode URL goes to our leafs (server/route.go addLeafNodeURL).
+    if (info.leafnode_urls !== undefined && info.leafnode_urls.length === 1) {
+      r.leafnodeURL = info.leafnode_urls[0]!;
+      if (srv.leafnodes !== null) srv.leafnodes.addGossipURL(r.leafnodeURL);
+    }
   }
 
   /**
@@ -895,6 +903,7 @@ export class ClusterManager implements RouteInfoProvider {
     log.notice(`${r.logPrefix} - Router connection closed: ${reason}`);
     r.removeRemoteSubs();
     if (r.registered && r.connectURLs.length > 0 && !this.opts.noAdvertise) this.removeConnectURLs(r.connectURLs);
+    if (r.registered && r.leafnodeURL !== '' && srv.leafnodes !== null && this.running) srv.leafnodes.removeGossipURL(r.leafnodeURL);
     this.routesById.delete(r.cid);
     if (this.remotes.get(r.remoteId) === r) this.remotes.delete(r.remoteId);
     this.pending.delete(r);
@@ -918,7 +927,7 @@ export class ClusterManager implements RouteInfoProvider {
   }
 
   private liveChanged(): void {
-    this.server.routesActive = this.routesById.size + this.pending.size > 0;
+    this.server.setRouting('cluster', this.routesById.size + this.pending.size > 0);
   }
 
   /** RS+ from a peer for an account we do not have. */
@@ -1064,6 +1073,15 @@ export class ClusterManager implements RouteInfoProvider {
       this.addTarget(pick.client as Route, pick.queue);
     }
     return this.dispatch(c, acc, buf, start);
+  }
+
+  /**
+   * Interest a leafnode connection brought, when we are its hub: the rest
+   * of the cluster hears of it like of a local subscription (server/leafnode.go
+   * processLeafSub: updateRouteSubscriptionMap). `delta` is the weight change.
+   */
+  leafInterest(acc: Account, subject: string, queue: string | null, delta: number): void {
+    this.updateInterest(acc, subject, queue, delta);
   }
 
   /**

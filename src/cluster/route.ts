@@ -84,6 +84,8 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
   remoteImport: SubjectPermission | undefined;
   remoteExport: SubjectPermission | undefined;
   connectURLs: string[] = [];
+  /** the peer's leafnode URL from its INFO, '' when it has none */
+  leafnodeURL = '';
   infoReceived = false;
   connectReceived = false;
   verbose = false;
@@ -233,7 +235,9 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
       l.push(sub);
     }
     this.subs.clear();
+    const ln = this.server.leafnodes;
     for (const [acc, list] of byAcc) {
+      if (ln !== null) for (const sub of list) ln.routeSubChanged(acc, sub, sub.queue !== null ? -sub.queueWeight : -1);
       if (this.server.logger.debugEnabled) {
         this.server.logger.debug(`${this.logPrefix} - Removing ${list.length} subscriptions for account ${JSON.stringify(acc.name)}`);
       }
@@ -421,10 +425,16 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
         return !this.closed;
       }
       this.subs.set(p.key, { sub, acc });
+      // Leafnodes we are the hub of hear of the cluster's interest (server/route.go processRemoteSub: updateLeafNodes).
+      const ln = srv.leafnodes;
+      if (ln !== null) ln.routeSubChanged(acc, sub, p.queue !== null ? p.weight : 1);
     } else if (p.queue !== null) {
       // A queue group's RS+ repeats with the peer's new member count.
+      const delta = p.weight - existing.sub.queueWeight;
       existing.sub.queueWeight = p.weight;
       existing.acc.sublist.updateRemoteQSub(existing.sub);
+      const ln = srv.leafnodes;
+      if (ln !== null && delta !== 0) ln.routeSubChanged(existing.acc, existing.sub, delta);
     }
     if (this.verbose) this.enqueue(E.OK_PROTO);
     return true;
@@ -449,6 +459,8 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
       this.subs.delete(arg);
       entry.sub.closed = true;
       entry.acc.sublist.remove(entry.sub);
+      const ln = srv.leafnodes;
+      if (ln !== null) ln.routeSubChanged(entry.acc, entry.sub, entry.sub.queue !== null ? -entry.sub.queueWeight : -1);
     }
     if (this.verbose) this.enqueue(E.OK_PROTO);
     return true;
@@ -551,7 +563,15 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
     acc.inMsgs++;
     acc.inBytes += size;
     const r = this.matchSubject(acc);
-    if (r.psubs.length > 0 || r.qsubs.length > 0) this.processMsgResults(acc, r, buf, start);
+    if (r.psubs.length > 0 || r.qsubs.length > 0) {
+      this.processMsgResults(acc, r, buf, start);
+      // Leafnodes we are the hub of get what the cluster routes to us (server/client.go processMsgResults).
+      const ln = srv.leafnodes;
+      if (ln !== null) {
+        const origin = this.paOriginEnd > this.paOriginStart ? this.paBuf.toString('latin1', this.paOriginStart, this.paOriginEnd) : '';
+        ln.fromRoute(this, acc, r, buf, start, origin);
+      }
+    }
     if (acc.crossAccount) this.processRoutedImports(acc, buf, start);
     return !this.closed;
   }
@@ -627,13 +647,18 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
       const l = members.length;
       if (l === 0 || !this.queueRequested(members[0].queue!)) continue;
       let rsub: Subscription | null = null;
+      // server/client.go processMsgResults: without a local member, a leafnode member is preferred to a route
+      let lsub: Subscription | null = null;
       let nl = 0;
       for (let k = 0; k < l; k++) {
         const sub = members[k];
-        if (sub.client.kind === Kind.CLIENT) {
+        const kind = sub.client.kind;
+        if (kind === Kind.CLIENT) {
           if (nl === localMembers.length) localMembers.push(sub);
           else localMembers[nl] = sub;
           nl++;
+        } else if (kind === Kind.LEAF) {
+          if (lsub === null) lsub = sub;
         } else if (rsub === null) {
           rsub = sub;
         }
@@ -651,6 +676,8 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
       }
       // A local importer's member of this group (the reference's shadow
       // subscription) counts as local: processRoutedImports serves it.
+      const ln = this.server.leafnodes;
+      if (!done && lsub !== null && ln !== null && ln.addRoutedQueueTarget(lsub)) continue;
       if (!done && rsub !== null && !mgr.hasShadowQueue(rsub.sid)) {
         mgr.addTarget(rsub.client as Route, rsub.queue);
         relayed = true;
@@ -716,6 +743,12 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
    * export streams or chunks its responses.
    */
   private routedResponse(owner: Account, rsi: ServiceImport, buf: Buffer, start: number): void {
+    // service latency: the response to a tracked request (src/system/latency.ts waits for the responder's M2)
+    const tr = rsi.tracking;
+    if (tr !== null && !tr.delivered) {
+      tr.delivered = true;
+      this.server.system?.latencyResponse(rsi, this);
+    }
     const dest = rsi.acc;
     let to = rsi.to;
     if (dest.mappings !== null) {

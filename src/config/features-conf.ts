@@ -1,12 +1,12 @@
 // cluster, websocket, operator/resolver blocks, and the blocks for features
-// tsnats does not serve (leafnodes, gateway, mqtt, ocsp): those are
+// tsnats does not serve (gateway, mqtt, ocsp): those are
 // validated like the reference validates them, then reported as notices.
 
 import { statSync } from 'node:fs';
 import type { ConfNode } from './conf.js';
 import { DurationError, nsToMs, parseGoDuration } from './duration.js';
 import { JWTError, decodeJWT, readOperatorJWT } from './jwt-conf.js';
-import type { OCSPConfig, Options, ResolverConfig, WebsocketOptions } from './options.js';
+import type { LeafRemoteOptions, LeafUserConfig, LeafnodeOptions, OCSPConfig, Options, ResolverConfig, WebsocketOptions } from './options.js';
 import { parseAuthorization, parseSimpleAuth, parseUserPermissions, isValidPublicKey } from './auth-conf.js';
 import { loadTLSBlock } from './tls-conf.js';
 import {
@@ -549,8 +549,8 @@ export function applyLeafnodes(n: ConfNode, o: Options, issues: Issues): void {
       issues.error(n, `Expected map to define a leafnode, got ${goType(n)}`);
       return;
     }
-    let host = '';
-    let port = 0;
+    const lo: LeafnodeOptions = defaultLeafnode();
+    o.leafnode = lo;
     checkBlock(
       n,
       {
@@ -570,32 +570,101 @@ export function applyLeafnodes(n: ConfNode, o: Options, issues: Issues): void {
       },
       issues,
       (k, v) => {
-        if (k === 'listen') {
-          try {
-            ({ host, port } = parseListen(v));
-          } catch (e) {
-            if (!(e instanceof ListenError)) throw e;
-            issues.error(v, e.message);
+        switch (k) {
+          case 'listen':
+            try {
+              const hp = parseListen(v);
+              lo.host = hp.host;
+              lo.port = hp.port;
+            } catch (e) {
+              if (!(e instanceof ListenError)) throw e;
+              issues.error(v, e.message);
+            }
+            return true;
+          case 'port':
+            lo.port = asInt(v);
+            return true;
+          case 'host':
+          case 'net':
+            lo.host = asString(v);
+            return true;
+          case 'reconnect':
+          case 'reconnect_delay':
+          case 'reconnect_interval':
+            // server/opts.go parseLeafNodes: whole seconds
+            lo.reconnectIntervalMs = asInt(v) * 1000;
+            return true;
+          case 'tls': {
+            const tc = loadTLSBlock(v, true, issues);
+            if (tc !== undefined) lo.tls = tc;
+            return true;
           }
-          return true;
+          case 'leafnode_advertise':
+          case 'advertise':
+            lo.advertise = asString(v);
+            return true;
+          case 'no_advertise':
+            lo.noAdvertise = asBool(v);
+            return true;
+          case 'min_version':
+          case 'minimum_version':
+            lo.minVersion = asString(v);
+            return true;
+          case 'authorization':
+            parseLeafAuthorization(v, lo, issues);
+            return true;
+          case 'remotes':
+            lo.remotes = parseLeafRemotes(v, issues);
+            return true;
         }
-        if (k === 'port') port = asInt(v);
-        else if (k === 'host' || k === 'net') host = asString(v);
-        else if (k === 'authorization') checkLeafAuthorization(v, issues);
-        else if (k === 'remotes') checkLeafRemotes(v, issues);
-        else return false;
-        return true;
+        return false;
       },
     );
-    if (port !== 0) o.leafnodeListen = `${host || '0.0.0.0'}:${port}`;
   });
-  issues.notice('leafnodes are not supported by tsnats; the leafnodes block is ignored');
 }
 
-function checkLeafAuthorization(n: ConfNode, issues: Issues): void {
+export function defaultLeafnode(): LeafnodeOptions {
+  return {
+    host: '0.0.0.0',
+    port: 0,
+    advertise: '',
+    noAdvertise: false,
+    username: '',
+    password: '',
+    account: '',
+    users: [],
+    authTimeoutMs: 0,
+    reconnectIntervalMs: 1000,
+    remotes: [],
+    minVersion: '',
+  };
+}
+
+/** server/opts.go parseLeafAuthorization */
+function parseLeafAuthorization(n: ConfNode, lo: LeafnodeOptions, issues: Issues): void {
   recovering(issues, undefined, () => {
     checkBlock(n, { user: 'string', username: 'string', pass: 'string', password: 'string', timeout: 'any', account: 'string' }, issues, (k, v) => {
-      if (k !== 'users') return false;
+      switch (k) {
+        case 'user':
+        case 'username':
+          lo.username = asString(v);
+          return true;
+        case 'pass':
+        case 'password':
+          lo.password = asString(v);
+          return true;
+        case 'account':
+          lo.account = asString(v);
+          return true;
+        case 'timeout':
+          if (v.kind === 'integer' || v.kind === 'float') lo.authTimeoutMs = Math.round(Number(v.value) * 1000);
+          else issues.error(v, `Error parsing leafnode authorization config, 'timeout' wrong type ${goType(v)}`);
+          return true;
+        case 'users':
+          break;
+        default:
+          return false;
+      }
       if (v.kind !== 'array') {
         issues.error(v, `Expected users field to be an array, got ${goValue(v)}`);
         return true;
@@ -605,14 +674,24 @@ function checkLeafAuthorization(n: ConfNode, issues: Issues): void {
           issues.error(u, `Expected user entry to be a map/struct, got ${goValue(u)}`);
           continue;
         }
-        checkBlock(u, { user: 'string', username: 'string', pass: 'string', password: 'string', account: 'string' }, issues);
+        const user: LeafUserConfig = { username: '', password: '', account: '' };
+        checkBlock(u, { user: 'string', username: 'string', pass: 'string', password: 'string', account: 'string' }, issues, (uk, uv) => {
+          if (uk === 'user' || uk === 'username') user.username = asString(uv);
+          else if (uk === 'pass' || uk === 'password') user.password = asString(uv);
+          else if (uk === 'account') user.account = asString(uv);
+          else return false;
+          return true;
+        });
+        lo.users.push(user);
       }
       return true;
     });
   });
 }
 
-function checkLeafRemotes(n: ConfNode, issues: Issues): void {
+/** server/opts.go parseRemoteLeafNodes */
+function parseLeafRemotes(n: ConfNode, issues: Issues): LeafRemoteOptions[] {
+  const out: LeafRemoteOptions[] = [];
   recovering(issues, undefined, () => {
     if (n.kind !== 'array') {
       issues.error(n, `Expected remotes field to be an array, got ${goType(n)}`);
@@ -623,6 +702,15 @@ function checkLeafRemotes(n: ConfNode, issues: Issues): void {
         issues.error(r, `Expected remote leafnode entry to be a map/struct, got ${goValue(r)}`);
         continue;
       }
+      const ro: LeafRemoteOptions = {
+        urls: [],
+        account: '',
+        credentials: '',
+        hub: false,
+        denyImports: [],
+        denyExports: [],
+        noRandomize: false,
+      };
       checkBlock(
         r,
         {
@@ -645,24 +733,78 @@ function checkLeafRemotes(n: ConfNode, issues: Issues): void {
         },
         issues,
         (k, v) => {
-          if (k === 'url' || k === 'urls') {
-            if (v.kind === 'string') return true;
-            if (v.kind === 'array') {
-              v.value.forEach(asString);
+          switch (k) {
+            case 'url':
+            case 'urls': {
+              const list = v.kind === 'string' ? [v] : v.kind === 'array' ? v.value : null;
+              if (list === null) {
+                issues.error(v, `Expected remote leafnode url to be an array or string, got ${goValue(v)}`);
+                return true;
+              }
+              for (const u of list) {
+                const text = asString(u);
+                if (!goURLParses(text)) {
+                  issues.error(u, `Error parsing url ${JSON.stringify(text)}`);
+                  continue;
+                }
+                ro.urls.push(text);
+              }
               return true;
             }
-            issues.error(v, `Expected remote leafnode url to be an array or string, got ${goValue(v)}`);
-            return true;
-          }
-          if (k === 'deny_imports' || k === 'deny_import' || k === 'deny_exports' || k === 'deny_export') {
-            parseStringArray(k.startsWith('deny_import') ? 'deny_imports' : 'deny_exports', v, issues);
-            return true;
+            case 'account':
+            case 'local':
+              ro.account = asString(v);
+              return true;
+            case 'creds':
+            case 'credentials': {
+              const p = expandHome(asString(v));
+              try {
+                statSync(p);
+              } catch (e) {
+                const code = (e as NodeJS.ErrnoException).code;
+                issues.error(v, `stat ${p}: ${code === 'ENOENT' ? 'no such file or directory' : code === 'EACCES' ? 'permission denied' : (e as Error).message}`);
+                return true;
+              }
+              ro.credentials = p;
+              return true;
+            }
+            case 'tls': {
+              const tc = loadTLSBlock(v, true, issues);
+              if (tc !== undefined) ro.tls = tc;
+              return true;
+            }
+            case 'hub':
+              ro.hub = asBool(v);
+              return true;
+            case 'no_randomize':
+            case 'dont_randomize':
+              ro.noRandomize = asBool(v);
+              return true;
+            case 'deny_imports':
+            case 'deny_import':
+            case 'deny_exports':
+            case 'deny_export': {
+              const imp = k.startsWith('deny_import');
+              const list = parseStringArray(imp ? 'deny_imports' : 'deny_exports', v, issues);
+              if (list !== undefined) {
+                if (imp) ro.denyImports = list;
+                else ro.denyExports = list;
+              }
+              return true;
+            }
           }
           return false;
         },
       );
+      out.push(ro);
     }
   });
+  return out;
+}
+
+function expandHome(p: string): string {
+  if (p.startsWith('~/')) return (process.env.HOME ?? '') + p.slice(1);
+  return p;
 }
 
 export function applyGateway(n: ConfNode, issues: Issues): void {

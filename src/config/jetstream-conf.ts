@@ -256,7 +256,8 @@ export function parseJetStreamForAccount(n: ConfNode, acc: AccountConfig, issues
     const s = n.value.toLowerCase();
     if (s === 'enabled' || s === 'enable') acc.jetstream = { '': dynamicJetStreamAccountLimits() };
     else if (s === 'disabled' || s === 'disable') acc.jetstream = null;
-    else issues.error(n, `Expected 'enabled' or 'disabled' for string value, got '${n.value}'`);
+    // the reference hands this function an unwrapped value: no token, no position
+    else issues.error(undefined, `Expected 'enabled' or 'disabled' for string value, got '${n.value}'`);
   } else if (n.kind === 'map') {
     const lim = dynamicJetStreamAccountLimits();
     for (const [key, v] of n.value) {
@@ -280,7 +281,7 @@ export function parseJetStreamForAccount(n: ConfNode, acc: AccountConfig, issues
     }
     acc.jetstream = { '': lim };
   } else {
-    issues.error(n, `Expected map, bool or string to define JetStream, got ${goType(n)}`);
+    issues.error(undefined, `Expected map, bool or string to define JetStream, got ${goType(n)}`);
   }
 }
 
@@ -368,6 +369,11 @@ export interface JetStreamConfig {
   /** where the stores live: <store_dir>/jetstream */
   storeDir: string;
   domain: string;
+  /**
+   * shown as compress_ok in /varz and /jsz: the reference passes its start
+   * config through only when both limits are set; the dynamic one drops it
+   */
+  compressOk: boolean;
 }
 
 /** The machine facts the dynamic limits come from (a seam for tests). */
@@ -459,12 +465,13 @@ export function resolveJetStreamConfig(o: Options, probe: SystemProbe = systemPr
       maxStore: maxStore >= 0 ? maxStore : diskAvailable(storeDir, probe),
       storeDir,
       domain: o.jetstreamDomain,
+      compressOk: false,
     };
   }
   // Both limits given: a store_dir still gets the subdirectory; without one
   // the reference uses <tmp>/jetstream (no "nats" in between).
   const storeDir = o.storeDir !== '' ? join(o.storeDir, JETSTREAM_STORE_DIR) : join(probe.tmpdir(), JETSTREAM_STORE_DIR);
-  return { maxMemory: maxMem, maxStore, storeDir, domain: o.jetstreamDomain };
+  return { maxMemory: maxMem, maxStore, storeDir, domain: o.jetstreamDomain, compressOk: true };
 }
 
 /**

@@ -450,7 +450,7 @@ export function applyConf(conf: ConfMap, options: Options, file: string): ApplyR
       const lk = k.toLowerCase();
       const feature =
         lk === 'leaf' ? 'leafnodes' : lk;
-      if (['leafnodes', 'gateway', 'mqtt', 'ocsp'].includes(feature) && !options.unsupported.includes(feature)) {
+      if (['gateway', 'mqtt', 'ocsp'].includes(feature) && !options.unsupported.includes(feature)) {
         options.unsupported.push(feature);
       }
     }

@@ -257,6 +257,48 @@ export interface ClusterOptions {
   permissions?: RoutePermissions;
 }
 
+/** One leafnodes.remotes entry (server/opts.go RemoteLeafOpts). */
+export interface LeafRemoteOptions {
+  /** nats-leaf://, nats://, tls://, ws:// or wss:// URLs, user info included */
+  urls: string[];
+  /** local account the connection binds to ('' = $G) */
+  account: string;
+  /** a .creds file: user JWT and seed, for operator-mode hubs */
+  credentials: string;
+  tls?: TLSConfig;
+  hub: boolean;
+  denyImports: string[];
+  denyExports: string[];
+  noRandomize: boolean;
+}
+
+/** A user of leafnodes.authorization.users. */
+export interface LeafUserConfig {
+  username: string;
+  password: string;
+  account: string;
+}
+
+/** leafnodes {} (server/opts.go LeafNodeOpts). */
+export interface LeafnodeOptions {
+  host: string;
+  /** 0: no listener (remotes only); -1: a random port */
+  port: number;
+  advertise: string;
+  noAdvertise: boolean;
+  username: string;
+  password: string;
+  /** account of the single authorization user ('' = $G) */
+  account: string;
+  users: LeafUserConfig[];
+  /** authorization.timeout in ms; 0 = the default */
+  authTimeoutMs: number;
+  tls?: TLSConfig;
+  reconnectIntervalMs: number;
+  remotes: LeafRemoteOptions[];
+  minVersion: string;
+}
+
 export interface WebsocketOptions {
   host: string;
   port: number;
@@ -375,7 +417,8 @@ export interface Options {
 
   // accepted, not yet served
   websocket?: WebsocketOptions;
-  leafnodeListen?: string;
+  /** leafnodes {} (src/leafnode/); undefined when the block is absent */
+  leafnode?: LeafnodeOptions;
 
   // JetStream (server/opts.go JetStream*, StoreDir; src/config/jetstream-conf.ts)
   jetstream: boolean;

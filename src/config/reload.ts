@@ -37,6 +37,51 @@ const goValue = (v: unknown): string => {
   return String(v);
 };
 
+type LeafOpts = NonNullable<Options['leafnode']>;
+
+function sameLeafnodeExceptTLS(a: LeafOpts, b: LeafOpts): boolean {
+  const strip = (l: LeafOpts, port: number) => ({
+    ...l,
+    port,
+    tls: undefined,
+    users: [...l.users].sort((x, y) => (x.username < y.username ? -1 : x.username > y.username ? 1 : 0)),
+    remotes: l.remotes.map((r) => ({ ...r, tls: undefined, account: r.account === '' ? '$G' : r.account })),
+  });
+  // server/reload.go: a random leafnode port (-1) means the one in use
+  return deepEqual(strip(a, a.port), strip(b, b.port === -1 ? a.port : b.port));
+}
+
+/** fmt %v of server/opts.go LeafNodeOpts (pointers shown as the reference's heap addresses would be). */
+function goLeafnode(l: Options['leafnode']): string {
+  if (l === undefined) return '{ 0    [] 0 <nil> 0 false map[]  false 0s []  <nil> 0 0 <nil>}';
+  const ptr = (i: number) => `0xc0000${(0xde2c0 + i * 0xb0).toString(16)}`;
+  const auth = l.authTimeoutMs > 0 ? l.authTimeoutMs / 1000 : l.tls !== undefined ? (l.tls.timeoutMs ?? 2000) / 1000 + 1 : 2;
+  const tlsTimeout = l.tls !== undefined ? (l.tls.timeoutMs ?? 2000) / 1000 : 2;
+  const parts = [
+    l.host,
+    String(l.port),
+    l.username,
+    l.password,
+    l.account,
+    `[${l.users.map((_u, i) => ptr(i + 8)).join(' ')}]`,
+    String(auth),
+    l.tls !== undefined ? ptr(16) : '<nil>',
+    String(tlsTimeout),
+    'false',
+    'map[]',
+    l.advertise,
+    String(l.noAdvertise),
+    goDurationMs(l.reconnectIntervalMs),
+    `[${l.remotes.map((_r, i) => ptr(i)).join(' ')}]`,
+    l.minVersion,
+    '<nil>',
+    '0',
+    '0',
+    l.tls !== undefined ? ptr(17) : '<nil>',
+  ];
+  return `{${parts.join(' ')}}`;
+}
+
 /** Go's time.Duration String() of a number of milliseconds ("1h2m3.5s", "500ms", "0s"). */
 export const goDurationMs = (v: unknown): string => {
   let ms = Number(v);
@@ -131,7 +176,7 @@ const RULES: Partial<Record<keyof Options, FieldRule>> = {
   reconnectErrorReports: { go: 'ReconnectErrorReports', effect: 'none', log: (v) => `reconnect_error_reports = ${v}` },
   tags: { go: 'Tags', effect: 'none', log: () => 'tags' },
   websocket: { go: 'Websocket' },
-  leafnodeListen: { go: 'LeafNode' },
+  leafnode: { go: 'LeafNode' },
   // JetStream: server/reload.go diffOptions (jetstream, storedir and the limits are special cases below)
   jetstream: { go: 'JetStream', effect: 'jetstream' },
   storeDir: { go: 'StoreDir', effect: 'none' },
@@ -282,6 +327,18 @@ export function planReload(cur: Options, next: Options, running: { jetstream: bo
       plan.effects.add('cluster');
       lines.push([goIndex(rule.go), 'Reloaded: cluster']);
       continue;
+    }
+    if (key === 'leafnode') {
+      // server/reload.go diffOptions "leafnode": TLS settings (of the block and
+      // of remotes) reload; users compare as a set; anything else is refused.
+      const la = a as Options['leafnode'];
+      const lb = b as Options['leafnode'];
+      if (la !== undefined && lb !== undefined && sameLeafnodeExceptTLS(la, lb)) {
+        plan.changed.push(key);
+        plan.effects.add('tls');
+        continue;
+      }
+      throw new ReloadError(`config reload not supported for ${rule.go}: old=${goLeafnode(la)}, new=${goLeafnode(lb)}`);
     }
     if (key === 'noAuthUser') {
       // server/reload.go: the only allowed change is dropping a no_auth_user whose user is gone too

@@ -64,6 +64,63 @@ function validateWebsocket(o: Options): string | undefined {
   return undefined;
 }
 
+/** server/leafnode.go validateLeafNode (gateways aside: tsnats has none). */
+function validateLeafnode(o: Options): string | undefined {
+  const lo = o.leafnode;
+  if (lo === undefined) return undefined;
+  if (lo.users.length > 0) {
+    if (lo.username !== '') return 'can not have a single user/pass and a users array';
+    const seen = new Set<string>();
+    for (const u of lo.users) {
+      if (seen.has(u.username)) return `duplicate user ${JSON.stringify(u.username)} detected in leafnode authorization`;
+      seen.add(u.username);
+    }
+  }
+  if (o.trustedOperators.length === 0 && o.trustedKeys.length === 0) {
+    const names = new Set<string>(['$G', '', ...o.accounts.map((a) => a.name)]);
+    if (o.systemAccount === '' && !o.noSystemAccount) names.add('$SYS');
+    const check = (name: string, where: string): string | undefined =>
+      names.has(name) ? undefined : `cannot find local account ${JSON.stringify(name)} specified in leafnode ${where}`;
+    const e = check(lo.account, 'authorization') ?? lo.users.map((u) => check(u.account, 'authorization')).find((x) => x !== undefined);
+    if (e !== undefined) return e;
+    for (const r of lo.remotes) {
+      const re = check(r.account, 'remote');
+      if (re !== undefined) return re;
+    }
+  } else {
+    if (lo.users.length > 0) return 'operator mode does not allow specifying user in leafnode config';
+    for (const r of lo.remotes) {
+      if (!/^A[A-Z2-7]{55}$/.test(r.account)) {
+        return (
+          'operator mode requires account nkeys in remotes. ' +
+          'Please add an `account` key to each remote in your `leafnodes` section, to assign it to an account. ' +
+          "Each account value should be a 56 character public key, starting with the letter 'A'"
+        );
+      }
+    }
+    if (lo.port !== 0 && lo.account !== '' && !/^A[A-Z2-7]{55}$/.test(lo.account)) return 'operator mode and non account nkeys are incompatible';
+  }
+  for (const r of lo.remotes) {
+    if (r.urls.length >= 2) {
+      const ws = (u: string) => /^wss?:\/\//i.test(u);
+      const first = ws(r.urls[0]!);
+      if (r.urls.some((u) => ws(u) !== first)) {
+        const redacted = r.urls.map((u) => u.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:xxxxx@'));
+        return `remote leaf node configuration cannot have a mix of websocket and non-websocket urls: ${JSON.stringify(redacted.join(', ')).replace(/^"|"$/g, '')}`;
+      }
+    }
+  }
+  if (lo.port === 0) return undefined;
+  const mv = lo.minVersion;
+  if (mv !== '') {
+    const m = /^v?(\d+)\.(\d+)\.(\d+)/.exec(mv);
+    if (m === null) return `invalid leafnode's minimum version: invalid semver`;
+    const [maj, min] = [Number(m[1]), Number(m[2])];
+    if (maj < 2 || (maj === 2 && min < 8)) return 'the minimum version should be at least 2.8.0';
+  }
+  return undefined;
+}
+
 /**
  * Startup validation. Returns the problems in the order the reference checks
  * them; the reference stops at the first, so callers report `[0]`.
@@ -84,6 +141,7 @@ export function validateOptions(o: Options): string[] {
   add(validateTrustedOperators(o));
   add(validateNoAuthUser(o, o.noAuthUser));
   add(validateJetStreamOptions(o));
+  add(validateLeafnode(o));
   add(validateWebsocket(o));
   return out;
 }

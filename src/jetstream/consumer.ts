@@ -569,15 +569,23 @@ export class Consumer implements StreamConsumer {
       }
       return { m, dc };
     }
-    let seq = this.sseq;
-    if (this.lss !== null && this.lss.seqs.length > 0) {
-      seq = this.lss.seqs[0];
-      if (this.lss.seqs.length === 1) {
-        this.sseq = this.lss.resume;
-        this.lss = null;
-      } else this.lss.seqs.shift();
-    }
     if (this.maxp > 0 && this.pending.size >= this.maxp) return 'maxAckPending';
+    // last_per_subject: the last message of each subject as the consumer
+    // started, loaded exactly; one that a newer message of its subject has
+    // replaced since is skipped (the newer one comes in sequence order), so
+    // nothing is delivered twice however late the first delivery runs.
+    while (this.lss !== null) {
+      const lss = this.lss;
+      const want = lss.seqs.shift();
+      if (lss.seqs.length === 0) {
+        this.lss = null;
+        if (this.sseq <= lss.resume) this.sseq = lss.resume + 1;
+      }
+      if (want === undefined) break;
+      const m = store.loadMsg(want);
+      if (m !== null) return { m, dc: 1 };
+    }
+    const seq = this.sseq;
     if (seq > this.maxSeq) return null;
     const m = store.loadNextMsg(this.cfg.filterSubject, seq);
     if (m === null || m.seq > this.maxSeq) {
@@ -1253,22 +1261,33 @@ export class Consumer implements StreamConsumer {
    * Called by the interest watcher (cheap: nothing to do unless the
    * account's subscriptions changed), and forced after a delivery nobody got.
    */
-  checkInterest(force = false): void {
+  checkInterest(force = false, now = false): void {
     if (this.closed || this.isPull()) return;
     const gen = this.jsa.account.sublist.genid;
     if (gen === this.lastGenid && !force) return;
     this.lastGenid = gen;
     const interest = this.deliverHasInterest();
     if (interest === this.active && (interest || this.dtmr !== null || this.dthresh === 0)) return;
-    this.updateDeliveryInterest(interest);
+    this.updateDeliveryInterest(interest, now);
   }
 
-  /** server/consumer.go updateDeliveryInterest */
-  private updateDeliveryInterest(interest: boolean): void {
+  /**
+   * server/consumer.go updateDeliveryInterest. With `now` (a subscription
+   * was just made) delivery starts at once, before the subscriber's next
+   * publish in the same read is stored: the reference's consumer goroutine
+   * is woken by the SUB itself, and a KV watcher expects the values as they
+   * were when it subscribed.
+   */
+  private updateDeliveryInterest(interest: boolean, now = false): void {
     if (this.closed || this.isPull()) return;
     const wasActive = this.active;
     this.active = interest;
-    if (interest && !wasActive) this.kick();
+    if (interest && !wasActive) {
+      if (now && !this.runScheduled) {
+        this.runScheduled = true;
+        this.run();
+      } else this.kick();
+    }
     if (this.dtmr !== null && this.dthresh > 0 && !interest) return;
     this.clearDeleteTimer();
     if (!interest && this.dthresh > 0) this.armDeleteTimer(this.dthresh);
@@ -1498,6 +1517,10 @@ class InterestWatch {
     }
   }
 
+  checkNow(): void {
+    for (const c of this.set) c.checkInterest(false, true);
+  }
+
   delete(o: Consumer): void {
     this.set.delete(o);
     if (this.set.size === 0 && this.timer !== null) {
@@ -1511,6 +1534,15 @@ const interestWatch = new InterestWatch();
 
 /** Per stream: consumer names whose store is being removed (a delete's file I/O), until it is gone. */
 const storesBeingRemoved = new WeakMap<Stream, Map<string, Promise<void>>>();
+
+/**
+ * Subscriptions were added somewhere: push consumers waiting for interest
+ * look now rather than at the next poll (the reference is told by its
+ * sublist at once, server/consumer.go updateDeliveryInterest).
+ */
+export function recheckDeliveryInterest(): void {
+  interestWatch.checkNow();
+}
 
 function publicConsumers(s: Stream): number {
   let n = 0;

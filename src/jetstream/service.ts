@@ -20,6 +20,7 @@ import { decodeStreamConfig, storeConfigOf, streamConfigJSON, type StreamConfig 
 import { nsToTime, timeToNs, toGoJSON } from './json.js';
 import { JsonDecodeError } from './json.js';
 import { startSources } from './sources.js';
+import { recheckDeliveryInterest } from './consumer.js';
 import { resolveJetStreamConfig, prepareStoreDir, type JetStreamConfig } from '../config/jetstream-conf.js';
 import { jetStreamStartLines, JS_STARTING, JS_SHUTDOWN_START, JS_SHUTDOWN_DONE } from './banner.js';
 import * as Jsz from './jsz.js';
@@ -148,6 +149,10 @@ export class JetStream implements JetStreamService {
       apiErrors,
       accounts: () => [...this.accounts.values()].map(accountView),
     };
+  }
+
+  subscriptionsAdded(): void {
+    recheckDeliveryInterest();
   }
 
   accountEnabled(account: string): boolean {

@@ -122,7 +122,7 @@ export function varz(m: MonitorState): Record<string, unknown> {
   v.max_pending = o.maxPending;
   v.cluster = clusterVarz(srv);
   v.gateway = {};
-  v.leaf = {};
+  v.leaf = srv.leafnodes !== null ? srv.leafnodes.varz() : {};
   v.mqtt = {};
   v.websocket = websocketVarz(srv);
   // server/monitor.go JetStreamVarz: config and stats while JetStream runs, else every field omitted
@@ -141,7 +141,7 @@ export function varz(m: MonitorState): Record<string, unknown> {
   v.total_connections = srv.stats.totalConnections;
   v.routes = numRoutes(srv);
   v.remotes = srv.routeInfoProvider?.numRemotes() ?? 0;
-  v.leafnodes = 0;
+  v.leafnodes = srv.leafnodes !== null ? srv.leafnodes.numLeafs : 0;
   v.in_msgs = srv.stats.inMsgs;
   v.out_msgs = srv.stats.outMsgs;
   v.in_bytes = srv.stats.inBytes;
@@ -364,7 +364,7 @@ function accountInfo(srv: Server, a: Account, sys: string): Record<string, unkno
   info.expired = false;
   info.complete = true;
   info.jetstream_enabled = srv.jetstream !== null && srv.jetstream.accountEnabled(a.name);
-  info.leafnode_connections = 0;
+  info.leafnode_connections = srv.leafnodes !== null ? srv.leafnodes.numLeafsOf(a) : 0;
   info.client_connections = a.numClients;
   info.subscriptions = a.sublist.count();
   if (cfg !== undefined) {
@@ -455,8 +455,8 @@ export function accstatz(srv: Server, unused: boolean): Record<string, unknown> 
     list.push({
       acc: a.name,
       conns: a.numClients,
-      leafnodes: 0,
-      total_conns: a.numClients,
+      leafnodes: srv.leafnodes !== null ? srv.leafnodes.numLeafsOf(a) : 0,
+      total_conns: a.numClients + (srv.leafnodes !== null ? srv.leafnodes.numLeafsOf(a) : 0),
       sent: { msgs: a.outMsgs, bytes: a.outBytes },
       received: { msgs: a.inMsgs, bytes: a.inBytes },
       slow_consumers: a.slowConsumers,
@@ -472,7 +472,8 @@ export function gatewayz(srv: Server): Record<string, unknown> {
   return { server_id: srv.serverId, now: nowUTC(), outbound_gateways: {}, inbound_gateways: {} };
 }
 
-export function leafz(srv: Server): Record<string, unknown> {
+export function leafz(srv: Server, subscriptions = false, account = ''): Record<string, unknown> {
+  if (srv.leafnodes !== null) return srv.leafnodes.leafz({ subscriptions, account });
   return { server_id: srv.serverId, now: nowUTC(), leafnodes: 0, leafs: null };
 }
 

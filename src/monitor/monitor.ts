@@ -292,8 +292,8 @@ export class Monitor implements MonitorState {
     });
     add(PATHS.leafz, (req, res, q) => {
       this.count(PATHS.leafz);
-      q.bool('subs');
-      this.respond(req, res, q, goJSON(leafz(this.srv)));
+      const subs = q.bool('subs');
+      this.respond(req, res, q, goJSON(leafz(this.srv, subs, q.get('acc'))));
     });
     add(PATHS.accountz, (req, res, q) => {
       this.count(PATHS.accountz);

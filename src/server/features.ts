@@ -22,6 +22,8 @@ export interface JetStreamService {
   jsz(opts: JszOptions): Record<string, unknown>;
   /** the account-level figures /accountz shows: whether JetStream is on for it */
   accountEnabled(account: string): boolean;
+  /** a client subscribed: push consumers waiting for interest check now */
+  subscriptionsAdded(): void;
   /** accounts were (re)configured: enable JetStream where it is newly configured */
   accountsChanged(): void;
   /** health: null when healthy, else the reference's error text */
@@ -85,6 +87,10 @@ export interface SystemService {
   latencyResponse(rsi: ServiceImport, responder: Connection): void;
   /** a tracked request was not delivered (503) or not answered in time (504) */
   latencyBackendError(rsi: ServiceImport, timeout: boolean): void;
+  /** the requester stopped listening before the answer to a tracked request came (408) */
+  latencyInterestLost(rsi: ServiceImport): void;
+  /** a client answered a tracked request another server relayed (its M2 goes to that server) */
+  latencyRemoteResponse(responder: Client, reply: string, startMs: number): void;
 }
 
 export type SystemFactory = (server: Server) => Promise<SystemService>;

@@ -27,6 +27,8 @@ import { planReload, type ReloadPlan } from '../config/reload.js';
 import type { Monitor } from '../monitor/monitor.js';
 import type { RouteInfoProvider } from '../monitor/routes.js';
 import type { ClusterManager } from '../cluster/cluster.js';
+import type { LeafnodeManager } from '../leafnode/manager.js';
+import { Kind } from '../client/connection.js';
 import type { WebsocketServer } from '../websocket/index.js';
 import { getJetStreamFactory, getSystemFactory, type JetStreamService, type SystemService } from './features.js';
 import { getHash } from './node-hash.js';
@@ -73,8 +75,12 @@ export class Server {
   readonly closedClients: ClosedClientInfo[] = [];
   startTime = new Date();
   configTime = new Date();
-  /** set by the cluster module when routes exist */
+  /** routes or leafnodes may want client messages (routeMessage): set through setRouting */
   routesActive = false;
+  private clusterRouting = false;
+  private leafRouting = false;
+  /** leafnode connections (leafnodes {} block); null when not configured */
+  leafnodes: LeafnodeManager | null = null;
   /** JetStream, when enabled and registered (server/features.ts); null otherwise */
   jetstream: JetStreamService | null = null;
   /** the system account's events and requests (server/features.ts); null without a system account */
@@ -205,6 +211,14 @@ export class Server {
       const ws = new (await import('../websocket/index.js')).WebsocketServer(this);
       await ws.start();
       this.websocket = ws;
+    }
+    // The reference starts its leafnode listener and remotes before the
+    // route and client listeners (server.go Start); the module is loaded only when configured.
+    const lo = o.leafnode;
+    if (lo !== undefined && (lo.port !== 0 || lo.remotes.length > 0) && this.leafnodes === null) {
+      const ln = new (await import('../leafnode/manager.js')).LeafnodeManager(this);
+      this.leafnodes = ln;
+      await ln.start();
     }
     // The route port is bound first so that a failure leaves no client
     // listener behind; routing itself starts once clients can connect.
@@ -483,6 +497,7 @@ export class Server {
     // Routes first: closing clients would otherwise send an RS- per subject.
     const routesClosing = this.cluster !== null ? this.cluster.shutdown() : Promise.resolve();
     if (this.websocket !== null) this.websocket.stop();
+    const leafsClosing = this.leafnodes !== null ? this.leafnodes.shutdown() : Promise.resolve();
     for (const c of [...this.clients.values()]) {
       c.close(ClosedState.ServerShutdown, true);
     }
@@ -492,7 +507,7 @@ export class Server {
     this.monitor = null;
     const js = this.jetstream;
     this.jetstream = null;
-    await Promise.all([closing, routesClosing, monitor?.stop(), js?.shutdown()]);
+    await Promise.all([closing, routesClosing, leafsClosing, monitor?.stop(), js?.shutdown()]);
     this.logger.notice('Server Exiting..');
   }
 
@@ -681,6 +696,8 @@ export class Server {
       if (o.allowNonTLS) info.tls_available = true;
     }
     info.max_payload = o.maxPayload;
+    // server/server.go Info.JetStream (omitempty): JetStream is running here
+    if (this.jetstream !== null) info.jetstream = true;
     info.client_id = c.cid;
     info.client_ip = c.host;
     if (c.nonce !== '') info.nonce = c.nonce;
@@ -784,24 +801,42 @@ export class Server {
 
   // --- hooks for the cluster module ---------------------------------------
 
-  /** A client subscription was added: routes learn the interest (RS+). */
+  /** A client subscription was added: routes learn the interest (RS+), leafnodes too (LS+). */
   subAdded(acc: Account, sub: Subscription): void {
+    // push consumers waiting for a deliver subject learn of it at once
+    if (this.jetstream !== null) this.jetstream.subscriptionsAdded();
     if (this.cluster !== null) this.cluster.subAdded(acc, sub);
+    if (this.leafnodes !== null) this.leafnodes.subAdded(acc, sub);
   }
 
   /** Client subscriptions went away: routes learn when interest ends (RS-) or a queue weight drops. */
   subsRemoved(acc: Account, subs: Subscription[]): void {
     if (this.cluster !== null) this.cluster.subsRemoved(acc, subs);
+    if (this.leafnodes !== null) this.leafnodes.subsRemoved(acc, subs);
   }
 
-  /** Forward a client's message to routes with interest; true if any got it. */
+  /** Forward a client's message to routes and leafnodes with interest; true if any got it. */
   routeMessage(c: Client, buf: Buffer, start: number, r: SublistResult<Subscription>): boolean {
-    return this.cluster !== null ? this.cluster.routeMessage(c, buf, start, r) : false;
+    let sent = this.cluster !== null ? this.cluster.routeMessage(c, buf, start, r) : false;
+    if (this.leafnodes !== null && this.leafnodes.routeMessage(c, buf, start, r)) sent = true;
+    return sent;
   }
 
-  /** A client's queue selection picked a member behind a route (routeMessage sends it). */
+  /** A client's queue selection picked a member behind a route or a leafnode (routeMessage sends it). */
   routeQueueTarget(sub: Subscription): void {
-    if (this.cluster !== null) this.cluster.addQueueTarget(sub);
+    if (sub.client.kind === Kind.LEAF) {
+      if (this.leafnodes !== null) this.leafnodes.addQueueTarget(sub);
+    } else if (this.cluster !== null) this.cluster.addQueueTarget(sub);
+  }
+
+  /**
+   * Whether client messages must go through routeMessage: the cluster
+   * module says when it has routes, the leafnode module when it has leafs.
+   */
+  setRouting(from: 'cluster' | 'leaf', active: boolean): void {
+    if (from === 'cluster') this.clusterRouting = active;
+    else this.leafRouting = active;
+    this.routesActive = this.clusterRouting || this.leafRouting;
   }
 
   /** Send an updated INFO before the first PONG when the topology changed since connect. */

@@ -11,6 +11,8 @@ export interface SystemContext {
   readonly sysAcc: Account;
   readonly client: InternalClient;
   readonly ids: EventIds;
+  /** server/events.go getHash of the server name: targets this server ($SYS._INBOX.<hash>, tracked replies) */
+  readonly hash: string;
   /**
    * Queue a message in the system account (or `acc`): sent after the
    * current delivery finishes, as the reference's internalSendLoop does.

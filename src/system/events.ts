@@ -8,7 +8,7 @@
 
 import os from 'node:os';
 import type { Client } from '../client/client.js';
-import type { ClosedReason } from '../client/connection.js';
+import { ClosedState, type ClosedReason } from '../client/connection.js';
 import type { Account } from '../accounts/account.js';
 import { totalSubscriptions } from '../monitor/endpoints.js';
 import { goTime } from '../monitor/gofmt.js';
@@ -70,6 +70,8 @@ export class Events {
   /** accounts with connections: their SERVER.CONNS heartbeat (server/accounts.go ctmr) */
   private readonly hbTimers = new Map<Account, NodeJS.Timeout>();
   private readonly cpu = new CpuSampler();
+  /** per account, the client counts other servers reported (server/accounts.go strack) */
+  private readonly remoteConns = new Map<Account, Map<string, number>>();
   private stopped = false;
 
   constructor(private readonly ctx: SystemContext) {}
@@ -97,6 +99,8 @@ export class Events {
     this.sweeper = null;
     for (const t of this.hbTimers.values()) clearTimeout(t);
     this.hbTimers.clear();
+    for (const acc of this.remoteConns.keys()) acc.remoteClients = 0;
+    this.remoteConns.clear();
   }
 
   cpuPercent(): number {
@@ -182,7 +186,7 @@ export class Events {
   private remoteServerShutdown(subject: string): void {
     const toks = subject.split('.');
     if (toks.length < 4) return;
-    this.servers.delete(toks[2]!);
+    this.forgetServer(toks[2]!);
   }
 
   /** server/events.go checkRemoteServers: a server silent for 5 heartbeats is gone. */
@@ -191,23 +195,58 @@ export class Events {
     for (const [id, su] of this.servers) {
       if (now - su.ltime > 5 * EVENTS_HB_INTERVAL_MS) {
         if (this.ctx.srv.logger.debugEnabled) this.ctx.srv.logger.debug(`Detected orphan remote server: ${JSON.stringify(id)}`);
-        this.servers.delete(id);
+        this.forgetServer(id);
       }
     }
   }
 
-  /** server/events.go remoteConnsUpdate: another server's count for an account we know. */
+  /**
+   * server/events.go remoteConnsUpdate + accounts.go updateRemoteServer:
+   * another server's count for an account we know; over the account's
+   * max_connections cluster-wide, our newest clients go.
+   */
   private remoteConnsUpdate(msg: Buffer): void {
+    const srv = this.ctx.srv;
     const si = parseServerInfo(msg, 'server');
-    if (si === null || si.id === this.ctx.srv.serverId) return;
-    let acc: unknown;
+    if (si === null || si.id === srv.serverId) return;
+    let m: Record<string, unknown>;
     try {
-      acc = (JSON.parse(msg.toString('utf8')) as Record<string, unknown>).acc;
+      m = JSON.parse(msg.toString('utf8')) as Record<string, unknown>;
     } catch {
       return;
     }
-    if (typeof acc !== 'string' || !this.ctx.srv.accounts.has(acc)) return;
+    const acc = typeof m.acc === 'string' ? srv.accounts.get(m.acc) : undefined;
+    if (acc === undefined) return;
+    const conns = typeof m.conns === 'number' && Number.isSafeInteger(m.conns) && m.conns >= 0 ? m.conns : 0;
+    let track = this.remoteConns.get(acc);
+    if (track === undefined) this.remoteConns.set(acc, (track = new Map()));
+    acc.remoteClients += conns - (track.get(si.id) ?? 0);
+    track.set(si.id, conns);
     this.updateRemoteServer(si.id, si.seq);
+    const max = acc.maxConnections;
+    if (max < 0 || acc.numClients + acc.remoteClients <= max) return;
+    const local = [...srv.clients.values()].filter((c) => c.account === acc && !c.closed);
+    local.sort((a, b) => b.start.getTime() - a.start.getTime());
+    const over = acc.numClients + acc.remoteClients - max;
+    for (const c of local.slice(0, over)) {
+      // server/client.go maxAccountConnExceeded
+      const text = 'maximum account active connections exceeded';
+      c.sendErr(text);
+      srv.logger.error(`${c.logPrefix} - ${text}`);
+      c.close(ClosedState.MaxAccountConnectionsExceeded);
+    }
+    srv.flushDirty();
+  }
+
+  /** server/accounts.go removeRemoteServer: a server that went away counts no clients. */
+  private forgetServer(id: string): void {
+    this.servers.delete(id);
+    for (const [acc, track] of this.remoteConns) {
+      const n = track.get(id);
+      if (n === undefined) continue;
+      acc.remoteClients -= n;
+      track.delete(id);
+    }
   }
 
   // --- account connections -----------------------------------------------------
@@ -231,9 +270,13 @@ export class Events {
     const ev = typedEvent(ACCOUNT_CONNS_TYPE, this.ctx.ids.next(), Date.now());
     const stat = accountStat(acc);
     const t = this.hbTimers.get(acc);
-    if (t !== undefined) clearTimeout(t);
-    this.hbTimers.delete(acc);
-    if (stat.total_conns !== 0) {
+    if (stat.total_conns === 0) {
+      if (t !== undefined) clearTimeout(t);
+      this.hbTimers.delete(acc);
+    } else if (t !== undefined) {
+      // a connection storm re-arms one timer per account, not a new one per event
+      t.refresh();
+    } else {
       const nt = setTimeout(() => {
         this.hbTimers.delete(acc);
         this.accountConnsChanged(acc);

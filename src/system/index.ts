@@ -23,7 +23,7 @@ import { Events } from './events.js';
 import { Requests } from './requests.js';
 import { setupSystemImports } from './imports.js';
 import { startUserInfo } from './userinfo.js';
-import { LatencyTracker } from './latency.js';
+import { LatencyTracker, getHash } from './latency.js';
 
 interface Pending {
   subject: string;
@@ -36,6 +36,7 @@ interface Pending {
 export class SystemAccountService implements SystemService, SystemContext {
   readonly client: InternalClient;
   readonly ids = new EventIds();
+  readonly hash: string;
   readonly events: Events;
   private readonly requests: Requests;
   readonly latency: LatencyTracker;
@@ -50,6 +51,7 @@ export class SystemAccountService implements SystemService, SystemContext {
     readonly srv: Server,
     readonly sysAcc: Account,
   ) {
+    this.hash = getHash(srv.serverName);
     this.client = new InternalClient(srv, sysAcc, 'System');
     // server/server.go createInternalClient: the system client does not hear itself
     this.client.echo = false;
@@ -109,8 +111,11 @@ export class SystemAccountService implements SystemService, SystemContext {
     this.requests.start();
     startUserInfo(this);
     this.latency.start();
-    this.srv.reloadHooks.push(() => {
-      if (!this.stopped) this.events.sendStatsz(`$SYS.SERVER.${this.srv.serverId}.STATSZ`);
+    // server/reload.go: a reload that changes what STATSZ reports (tags, JetStream) announces it
+    this.srv.reloadHooks.push((_plan, old) => {
+      const o = this.srv.opts;
+      const changed = old.jetstream !== o.jetstream || old.tags.length !== o.tags.length || old.tags.some((t, i) => o.tags[i] !== t);
+      if (changed && !this.stopped) this.events.sendStatsz(`$SYS.SERVER.${this.srv.serverId}.STATSZ`);
     });
   }
 
@@ -169,6 +174,14 @@ export class SystemAccountService implements SystemService, SystemContext {
 
   latencyBackendError(rsi: ServiceImport, timeout: boolean): void {
     if (!this.stopped) this.latency.backendError(rsi, timeout);
+  }
+
+  latencyInterestLost(rsi: ServiceImport): void {
+    if (!this.stopped) this.latency.interestLost(rsi);
+  }
+
+  latencyRemoteResponse(responder: Client, reply: string, startMs: number): void {
+    if (!this.stopped) this.latency.remoteResponse(responder, reply, startMs);
   }
 }
 

@@ -8,6 +8,7 @@ import type { Server } from '../server/server.js';
 import type { Client } from '../client/client.js';
 import { NATS_COMPAT_VERSION } from '../config/options.js';
 import { goJSON, goTime, nowMs } from '../monitor/gofmt.js';
+import { decodeUserClaims, type Claims } from '../auth/jwt.js';
 
 /** the sequence of the ServerInfo headers a server sends (server/events.go internal.seq) */
 const seqs = new WeakMap<Server, number>();
@@ -71,6 +72,15 @@ export function typedEvent(type: string, id: string, timeMs: number): Record<str
   return { type, id, timestamp: goTime(timeMs, true) };
 }
 
+/** The user JWT's claims, null when it does not decode (the client authenticated with it, so it does). */
+function userClaims(token: string): Claims | null {
+  try {
+    return decodeUserClaims(token);
+  } catch {
+    return null;
+  }
+}
+
 /** server/client.go getRawAuthUser (a token is not revealed, unlike the reference). */
 function rawAuthUser(c: Client): string {
   const o = c.opts;
@@ -103,7 +113,12 @@ export function eventClientInfo(c: Client, stopMs: number | null): Record<string
   }
   if (o.jwt !== '') {
     ci.jwt = o.jwt;
-    ci.issuer_key = c.account.name;
+    // server/events.go issuerForClient: the signing key that issued the user, else its account (both the JWT's issuer)
+    const claims = userClaims(o.jwt);
+    ci.issuer_key = claims?.iss ?? c.account.name;
+    if (claims !== null && claims.name !== '') ci.name_tag = claims.name;
+    const tags = claims?.nats.tags;
+    if (Array.isArray(tags) && tags.length > 0) ci.tags = tags;
   }
   ci.kind = 'Client';
   ci.client_type = 'nats';

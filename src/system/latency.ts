@@ -150,18 +150,18 @@ interface Measurement {
 }
 
 export class LatencyTracker {
-  /** the reply suffix that brings remote measurements back to this server */
-  readonly hash: string;
+  /** tracked responses from another server, waiting for its M2, by reply */
+  private readonly awaiting = new Map<string, { se: ServiceExport; m1: Measurement }>();
 
-  constructor(private readonly ctx: SystemContext) {
-    this.hash = getHash(ctx.srv.serverName);
-  }
+  constructor(private readonly ctx: SystemContext) {}
 
   start(): void {
-    this.ctx.subscribe(`$SYS.LATENCY.M2.${this.hash}`, (_s, _subj, _r, _h, msg) => this.remoteLatencyUpdate(msg));
+    this.ctx.subscribe(`$SYS.LATENCY.M2.${this.ctx.hash}`, (_s, _subj, _r, _h, msg) => this.remoteLatencyUpdate(msg));
   }
 
-  stop(): void {}
+  stop(): void {
+    this.awaiting.clear();
+  }
 
   /** Whether a request through `si` is sampled; the response mapping's reply gets our suffix then. */
   sample(se: ServiceExport, hdrBlock: string): Record<string, string[]> | null {
@@ -171,7 +171,7 @@ export class LatencyTracker {
   }
 
   suffix(): string {
-    return `.${this.hash}.T`;
+    return `.${this.ctx.hash}.T`;
   }
 
   /** server/accounts.go sendBadRequestTrackingLatency: a tracked request without a reply. */
@@ -219,6 +219,9 @@ export class LatencyTracker {
       return;
     }
     t.m1 = m;
+    // the response mapping may go before the M2 arrives: keep what it needs
+    if (this.awaiting.size >= 4096) this.awaiting.delete(this.awaiting.keys().next().value as string);
+    this.awaiting.set(rsi.from, { se, m1: m });
   }
 
   /** server/accounts.go sendBackendErrorTrackingLatency: no responder (503) or none in time (504). */
@@ -232,6 +235,51 @@ export class LatencyTracker {
     this.send(se, {
       status: timeout ? 504 : 503,
       description: timeout ? 'Service Timeout' : 'Service Unavailable',
+      requestor: req,
+      header: Object.keys(t.header).length > 0 ? t.header : undefined,
+      startMs: t.ts - reqRtt / 1e6,
+      service: 0,
+      system: 0,
+      total: 0,
+    });
+  }
+
+  /**
+   * server/client.go processInboundClientMsg (rrTracking): a client of ours
+   * answered a tracked request relayed by a route; the requester's server
+   * (named by the reply's hash token) gets our measurement (M2).
+   */
+  remoteResponse(responder: Client, reply: string, startMs: number): void {
+    const toks = reply.split('.');
+    if (toks.length < 3) return;
+    const resp = latencyClientInfo(this.ctx, responder, true);
+    const rtt = typeof resp.rtt === 'number' ? resp.rtt : 0;
+    const service = Math.max(0, (Date.now() - startMs) * 1e6 - rtt);
+    const m2 = {
+      // the reference marshals the zero TypedEvent of M2
+      type: '',
+      id: '',
+      timestamp: '0001-01-01T00:00:00Z',
+      status: 200,
+      responder: resp,
+      start: goTime(startMs, true),
+      service: Math.round(service),
+      system: 0,
+      total: Math.round(service + rtt),
+    };
+    this.ctx.send(`$SYS.LATENCY.M2.${toks[toks.length - 2]}`, '', encode({ account: responder.account.name, req_id: reply, m2 }));
+  }
+
+  /** server/accounts.go sendReplyInterestLostTrackLatency: 408 Request Timeout. */
+  interestLost(rsi: ServiceImport): void {
+    const t = rsi.tracking;
+    const se = rsi.se;
+    if (t === null || se === null || se.latency === null) return;
+    const req = latencyClientInfo(this.ctx, t.rc, rsi.share);
+    const reqRtt = typeof req.rtt === 'number' ? req.rtt : 0;
+    this.send(se, {
+      status: 408,
+      description: 'Request Timeout',
       requestor: req,
       header: Object.keys(t.header).length > 0 ? t.header : undefined,
       startMs: t.ts - reqRtt / 1e6,
@@ -256,18 +304,18 @@ export class LatencyTracker {
       this.ctx.srv.logger.warn(`Could not lookup account ${JSON.stringify(rl.account)} for latency measurement`);
       return;
     }
-    const rsi = acc.responses?.get(rl.req_id);
-    const t = rsi?.tracking ?? null;
-    if (rsi === undefined || t === null || rsi.se === null) return;
     const m2 = fromJSON(rl.m2);
     if (m2 === null) return;
-    const m1 = t.m1 as Measurement | null;
-    if (m1 === null) {
-      t.m2 = m2;
+    const w = this.awaiting.get(rl.req_id);
+    if (w !== undefined) {
+      this.awaiting.delete(rl.req_id);
+      merge(w.m1, m2);
+      this.send(w.se, w.m1);
       return;
     }
-    merge(m1, m2);
-    this.send(rsi.se, m1);
+    // the measurement came before the response: the response merges it
+    const t = acc.responses?.get(rl.req_id)?.tracking ?? null;
+    if (t !== null) t.m2 = m2;
   }
 
   private send(se: ServiceExport, m: Measurement): void {

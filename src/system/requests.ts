@@ -17,6 +17,7 @@ import { Kind } from '../client/connection.js';
 import type { Subscription } from '../client/subscription.js';
 import type { SystemContext } from './context.js';
 import { apiResponse, encode, serverInfo } from './info.js';
+import { snappyFrame } from './snappy.js';
 import { accountStat, type Events } from './events.js';
 import { bool, decodeOptions, int, OptionsError, str, strs, type FieldSpec } from './options.js';
 
@@ -115,8 +116,9 @@ export class Requests {
     const { ctx } = this;
     const srv = ctx.srv;
     const id = srv.serverId;
-    const statsz = (subject: string, reply: string, msg: Buffer): void => this.statszReq(reply, msg);
-    ctx.subscribe('$SYS.REQ.SERVER.PING', (_s, subject, reply, _h, msg) => statsz(subject, reply, msg));
+    const statsz = (_s: Subscription, _subject: string, reply: string, _h: Buffer | null, msg: Buffer): void => this.statszReq(reply, msg);
+    // the old form of the STATSZ ping, kept by the reference for backward compatibility
+    ctx.subscribe('$SYS.REQ.SERVER.PING', statsz);
     const server: Record<string, Endpoint> = {
       VARZ: { struct: 'VarzEventOptions', spec: {}, produce: () => typed(() => varz(this.monitorState)) },
       SUBSZ: {
@@ -137,7 +139,7 @@ export class Requests {
       HEALTHZ: { struct: 'HealthzEventOptions', spec: HEALTHZ_FIELDS, produce: () => healthz(srv) },
     };
     for (const subj of [`$SYS.REQ.SERVER.${id}.STATSZ`, '$SYS.REQ.SERVER.PING.STATSZ']) {
-      ctx.subscribe(subj, (_s, subject, reply, _h, msg) => statsz(subject, reply, msg));
+      ctx.subscribe(subj, statsz);
     }
     for (const [name, ep] of Object.entries(server)) {
       const h = (_s: Subscription, subject: string, reply: string, hdr: Buffer | null, msg: Buffer): void => this.zReq(ep, subject, reply, hdr, msg);
@@ -214,6 +216,9 @@ export class Requests {
     };
     ctx.subscribe('$SYS.REQ.ACCOUNT.PING.STATZ', (_s, subject, reply, hdr, msg) => this.zReq(statzPing, subject, reply, hdr, msg));
     ctx.subscribe('$SYS.REQ.ACCOUNT.NSUBS', (_s, _subject, reply, _h, msg) => this.nsubsRequest(reply, msg));
+    // server/events.go debugSubscribers: local only, answered with the cluster's count
+    ctx.subscribe('$SYS.DEBUG.SUBSCRIBERS', (_s, _subject, reply, hdr, msg) => this.debugSubscribers(reply, hdr, msg), true);
+    ctx.subscribe(`$SYS._INBOX.${this.ctx.hash}.*`, (_s, subject, _r, _h, msg) => this.inboxReply(subject, msg));
   }
 
   /** /jsz: JetStream's own, or the document the reference shows with it off. */
@@ -283,7 +288,9 @@ export class Requests {
     }
     const body = encode(apiResponse(srv, data, error, dataNull));
     const enc = error === null && hdr !== null ? acceptEncoding(hdr) : null;
-    if (enc === 'gzip') {
+    if (enc === 'snappy') {
+      this.ctx.send(reply, '', snappyFrame(body), Buffer.from('NATS/1.0\r\nContent-Encoding: snappy\r\n\r\n', 'latin1'));
+    } else if (enc === 'gzip') {
       this.ctx.send(reply, '', gzipSync(body), Buffer.from('NATS/1.0\r\nContent-Encoding: gzip\r\n\r\n', 'latin1'));
     } else if (enc === 'identity') {
       this.ctx.send(reply, '', body, Buffer.from('NATS/1.0\r\nContent-Encoding: identity\r\n\r\n', 'latin1'));
@@ -318,6 +325,83 @@ export class Requests {
     this.events.sendAccConnsUpdate(a, [reply]);
   }
 
+  /** answers to our own requests ($SYS._INBOX.<hash>.<id>), by inbox */
+  private readonly inboxes = new Map<string, (msg: Buffer) => void>();
+
+  private inboxReply(subject: string, msg: Buffer): void {
+    this.inboxes.get(subject)?.(msg);
+  }
+
+  /**
+   * server/events.go debugSubscribers: the number of subscribers of a
+   * subject (and optional queue group, "subject queue") in the requester's
+   * account, here and, asked with NSUBS, on the other servers (500 ms).
+   */
+  private debugSubscribers(reply: string, hdr: Buffer | null, msg: Buffer): void {
+    const srv = this.ctx.srv;
+    const src = this.ctx.client.source;
+    if (reply === '' || src === null || (src as unknown as { kind: number }).kind !== Kind.CLIENT) return;
+    let accName = (src as unknown as { account: { name: string } }).account.name;
+    if (hdr !== null) {
+      const v = getHeader(hdr.toString('latin1'), 'Nats-Request-Info');
+      if (v !== null) {
+        try {
+          const ci = JSON.parse(v) as { acc?: unknown; svc?: unknown };
+          if (typeof ci.svc === 'string' && ci.svc !== '') accName = ci.svc;
+          else if (typeof ci.acc === 'string' && ci.acc !== '') accName = ci.acc;
+        } catch {
+          return;
+        }
+      }
+    }
+    const acc = srv.accounts.get(accName);
+    if (acc === undefined) return;
+    const args = msg.toString('latin1').trim().split(' ');
+    const subject = args[0] ?? '';
+    const queue = args.length > 1 ? args[1]! : null;
+    let n = this.countSubs(acc, subject, queue);
+    const expected = this.events.servers.size;
+    if (expected === 0) {
+      this.ctx.send(reply, '', Buffer.from(String(n)));
+      return;
+    }
+    const inbox = `$SYS._INBOX.${this.ctx.hash}.${randomToken(8)}`;
+    let got = 0;
+    const finish = (): void => {
+      if (!this.inboxes.delete(inbox)) return;
+      clearTimeout(timer);
+      this.ctx.send(reply, '', Buffer.from(String(n)));
+    };
+    const timer = setTimeout(finish, 500);
+    timer.unref();
+    this.inboxes.set(inbox, (m) => {
+      const v = Number.parseInt(m.toString('latin1'), 10);
+      if (Number.isSafeInteger(v)) n += v;
+      if (++got >= expected) finish();
+    });
+    const req: Record<string, unknown> = { acc: acc.name, subject };
+    if (queue !== null) req.queue = Buffer.from(queue, 'latin1').toString('base64');
+    this.ctx.send('$SYS.REQ.ACCOUNT.NSUBS', inbox, encode(req));
+  }
+
+  /** server/events.go totalSubs: client subscriptions of `acc` matching `subject` (and `queue`). */
+  private countSubs(acc: import('../accounts/account.js').Account, subject: string, queue: string | null): number {
+    let n = 0;
+    const counts = (s: Subscription): boolean => s.client.kind === Kind.CLIENT && !(s.client instanceof InternalClient);
+    if (subject !== '' && subjectIsLiteral(subject)) {
+      const r = acc.sublist.match(subject);
+      if (queue === null) for (const s of r.psubs) if (counts(s)) n++;
+      for (const q of r.qsubs) for (const s of q) if (counts(s) && (queue === null || s.queue === queue)) n++;
+    } else {
+      for (const s of acc.sublist.all()) {
+        if (!counts(s) || !subjectIsSubsetMatch(s.subject, subject)) continue;
+        if (queue !== null && s.queue !== queue) continue;
+        n++;
+      }
+    }
+    return n;
+  }
+
   /** server/events.go nsubsRequest: how many local client subscriptions match. */
   private nsubsRequest(reply: string, msg: Buffer): void {
     const srv = this.ctx.srv;
@@ -336,20 +420,7 @@ export class Requests {
     }
     const acc = srv.accounts.get(str(m, 'acc'));
     if (acc === undefined || acc.numClients === 0) return;
-    const subject = str(m, 'subject');
-    let n = 0;
-    const counts = (s: Subscription): boolean => s.client.kind === Kind.CLIENT && !(s.client instanceof InternalClient);
-    if (subjectIsLiteral(subject) && subject !== '') {
-      const r = acc.sublist.match(subject);
-      if (queue === null) for (const s of r.psubs) if (counts(s)) n++;
-      for (const q of r.qsubs) for (const s of q) if (counts(s) && (queue === null || s.queue === queue)) n++;
-    } else {
-      for (const s of acc.sublist.all()) {
-        if (!counts(s) || !subjectIsSubsetMatch(s.subject, subject)) continue;
-        if (queue !== null && s.queue !== queue) continue;
-        n++;
-      }
-    }
+    const n = this.countSubs(acc, str(m, 'subject'), queue);
     if (reply !== '') this.ctx.send(reply, '', Buffer.from(String(n)));
   }
 }
@@ -440,14 +511,21 @@ function jsDomain(srv: Server): string {
   return typeof d === 'string' ? d : '';
 }
 
-/** server/events.go getAcceptEncoding: snappy/s2 first, then gzip; tsnats sends snappy requests uncompressed. */
-function acceptEncoding(hdr: Buffer): 'gzip' | 'identity' | null {
+/** server/events.go getAcceptEncoding: snappy/s2 first, then gzip. */
+function acceptEncoding(hdr: Buffer): 'snappy' | 'gzip' | 'identity' | null {
   const v = getHeader(hdr.toString('latin1'), 'Accept-Encoding');
   if (v === null || v === '') return null;
   const ae = v.toLowerCase();
-  if (ae.includes('snappy') || ae.includes('s2')) return null;
+  if (ae.includes('snappy') || ae.includes('s2')) return 'snappy';
   if (ae.includes('gzip')) return 'gzip';
   return 'identity';
+}
+
+function randomToken(n: number): string {
+  const digits = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  let out = '';
+  for (let i = 0; i < n; i++) out += digits[Math.floor(Math.random() * 62)];
+  return out;
 }
 
 function goNow(): string {

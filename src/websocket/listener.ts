@@ -346,7 +346,12 @@ export class WebsocketServer {
     }
     sock.write(up.response);
     if (up.kind === 'leaf') {
-      // tsnats serves no leafnodes: the reference without a leafnode port says so and closes.
+      if (srv.leafnodes !== null && srv.opts.leafnode !== undefined && srv.opts.leafnode.port !== 0) {
+        this.httpConns.delete(raw);
+        srv.leafnodes.acceptWebsocket(sock, up.compress, !up.noMasking);
+        return;
+      }
+      // Without a leafnode port the reference says so and closes.
       log.error('Not configured to accept leaf node connections');
       sock.destroy();
       return;

@@ -167,6 +167,10 @@ test('system account: server requests answered with the reference envelopes', as
       out['gzip'] = await sys
         .request(`$SYS.REQ.SERVER.${id}.HEALTHZ`, '', { timeout: 3000, headers: (() => { const h = headers(); h.set('Accept-Encoding', 'gzip'); return h; })() })
         .then((m) => [m.headers?.get('Content-Encoding'), m.data[0], m.data[1]]);
+      // framed Snappy: the stream identifier chunk, then the chunks of the answer
+      out['snappy'] = await sys
+        .request(`$SYS.REQ.SERVER.${id}.HEALTHZ`, '', { timeout: 3000, headers: (() => { const h = headers(); h.set('Accept-Encoding', 'snappy'); return h; })() })
+        .then((m) => [m.headers?.get('Content-Encoding'), Buffer.from(m.data.subarray(0, 10)).toString('hex')]);
       return out;
     },
     { config: CONFIG },
@@ -191,6 +195,15 @@ test('system account: account requests and the imports every account has', async
         .request('$SYS.REQ.ACCOUNT.NSUBS', JSON.stringify({ acc: 'A', subject: 'foo.bar' }), { timeout: 3000 })
         .then((m) => m.string())
         .catch((e: Error) => `error:${e.message}`);
+      sys.subscribe('dbg.x');
+      sys.subscribe('dbg.*', { queue: 'q' });
+      await sys.flush();
+      for (const body of ['dbg.x', 'dbg.x q', 'dbg.>', 'nothing']) {
+        out[`DEBUG.SUBSCRIBERS ${body}`] = await sys
+          .request('$SYS.DEBUG.SUBSCRIBERS', body, { timeout: 3000 })
+          .then((m) => m.string())
+          .catch((e: Error) => `error:${e.message}`);
+      }
       // a user of account A asks about its own account only
       out['A asks PING.CONNZ'] = await ask(a, '$SYS.REQ.ACCOUNT.PING.CONNZ');
       out['A asks SERVER.PING.CONNZ'] = await ask(a, '$SYS.REQ.SERVER.PING.CONNZ');
@@ -221,5 +234,48 @@ test('system account: malformed request bodies get the reference errors', async 
       return out;
     },
     { config: CONFIG },
+  );
+});
+
+test('system account: the default $SYS, a configured one, and no_system_account', async () => {
+  const scenario = async (t: Parameters<Parameters<typeof onBoth>[0]>[0]): Promise<Record<string, Shape>> => {
+    const g = await t.connect();
+    const out: Record<string, Shape> = {};
+    out['ACCOUNT.PING.CONNZ'] = await ask(g, '$SYS.REQ.ACCOUNT.PING.CONNZ');
+    out['SERVER.PING.CONNZ'] = await ask(g, '$SYS.REQ.SERVER.PING.CONNZ', JSON.stringify({ limit: 1 }));
+    out['ACCOUNT.PING.STATZ'] = await ask(g, '$SYS.REQ.ACCOUNT.PING.STATZ');
+    out['SERVER.PING'] = await ask(g, '$SYS.REQ.SERVER.PING');
+    return out;
+  };
+  const dflt = await onBoth(scenario, {});
+  assert.equal((dflt['ACCOUNT.PING.CONNZ'] as [string, unknown][])[1]![0], 'data');
+  const none = await onBoth(scenario, { config: 'no_system_account: true\n' });
+  assert.match(String(none['ACCOUNT.PING.CONNZ']), /^error:/);
+  await onBoth(
+    async (t) => {
+      const sys = await t.connect({ user: 'op', pass: 'op' });
+      const a = await t.connect({ user: 'u', pass: 'u' });
+      const events: Msg[] = [];
+      sys.subscribe('$SYS.ACCOUNT.>', { callback: (_e, m) => void events.push(m) });
+      await sys.flush();
+      const b = await t.connect({ user: 'u', pass: 'u', name: 'late' });
+      await b.close();
+      const deadline = Date.now() + 5000;
+      while (!events.some((m) => m.subject.endsWith('.DISCONNECT')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      return {
+        varz: await ask(sys, '$SYS.REQ.SERVER.PING.VARZ'),
+        fromU: await ask(a, '$SYS.REQ.ACCOUNT.PING.STATZ'),
+        events: [...new Set(events.map((m) => m.subject))].sort(),
+      };
+    },
+    {
+      config: `
+accounts {
+  OPS { users [{user: op, password: op}] }
+  U { users [{user: u, password: u}] }
+}
+system_account: OPS
+`,
+    },
   );
 });

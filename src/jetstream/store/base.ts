@@ -345,9 +345,9 @@ export abstract class IndexedStore implements StreamStore {
   }
 
   /** everything below `first` is gone; `last` was taken */
-  protected restoreFirst(first: number, last: number): void {
+  protected restoreFirst(first: number, last: number, lastTs: number): void {
     while (this.msgs > 0 && this.first < first) this.removeSeq(this.first, false, false);
-    if (last > this.last) this.restoreLast(last, this.lastTs);
+    if (last > this.last) this.restoreLast(last, lastTs || this.lastTs);
     if (this.msgs === 0 && this.first < first) {
       this.first = first;
       this.firstTs = 0;

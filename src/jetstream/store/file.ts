@@ -36,6 +36,8 @@ export const REC_ERASED = 1 << 29;
 export const REC_STATE = 1 << 28;
 const FLAGS = REC_HDR | REC_TOMB | REC_ERASED | REC_STATE;
 export const REC_MIN = 30;
+/** a state record also carries the last message's timestamp (8 bytes of payload) */
+const STATE_LEN = 38;
 const TWO32 = 0x100000000;
 
 export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
@@ -134,6 +136,17 @@ function putMarker(buf: Buffer, off: number, flags: number, seq: number, ts: num
   buf.writeUInt32LE(REC_MIN, off + REC_MIN - 4);
 }
 
+/** writes a state record: first in seq, last in ts, the last timestamp as payload */
+function putState(buf: Buffer, off: number, first: number, last: number, lastTs: number): void {
+  buf.writeUInt32LE((STATE_LEN | REC_STATE) >>> 0, off);
+  putU64(buf, off + 4, first);
+  putU64(buf, off + 12, last);
+  buf.writeUInt16LE(0, off + 20);
+  putU64(buf, off + 22, lastTs);
+  buf.writeUInt32LE(crc32(buf, off, off + STATE_LEN - 8), off + STATE_LEN - 8);
+  buf.writeUInt32LE(STATE_LEN, off + STATE_LEN - 4);
+}
+
 /** one parsed record (recovery, compaction) */
 interface Rec {
   flags: number;
@@ -142,6 +155,8 @@ interface Rec {
   off: number;
   len: number;
   subject: string;
+  /** state record: the last message's timestamp */
+  x: number;
 }
 
 /**
@@ -191,17 +206,19 @@ function parseRec(buf: Buffer, off: number, end: number, why: { r: string }): Re
     off,
     len,
     subject: sl > 0 ? buf.toString('utf8', off + 22, off + 22 + sl) : '',
+    x: flags & REC_STATE && len >= STATE_LEN ? getU64(buf, off + 22) : 0,
   };
 }
 
 // ---- index file ----
 // "TSIX" u32 version, u32 block size described, u32 crc of the block's last
 // record, u32 record count, u32 subject count, subjects (u16 len + bytes),
-// records (u8 kind, f64 seq, f64 ts, u32 off, u32 len, u32 subject index),
+// records (u8 kind, f64 seq, f64 ts, u32 off, u32 len, u32 subject index,
+// f64 extra: a state record's last timestamp),
 // u32 crc32 of everything before.
 const IDX_MAGIC = 0x58495354; // 'TSIX'
-const IDX_VERSION = 1;
-const IDX_ENTRY = 29;
+const IDX_VERSION = 2;
+const IDX_ENTRY = 37;
 
 /**
  * The records of one block as the index file lists them, collected as they
@@ -209,13 +226,13 @@ const IDX_ENTRY = 29;
  */
 class IdxBuilder {
   n = 0;
-  /** per record: flags, seq, ts, off, len, subject index */
-  a = new Float64Array(6 * 256);
+  /** per record: flags, seq, ts, off, len, subject index, extra */
+  a = new Float64Array(7 * 256);
   subj = new Map<string, number>();
   names: string[] = [];
 
-  add(flags: number, seq: number, ts: number, off: number, len: number, subject: string): void {
-    if ((this.n + 1) * 6 > this.a.length) {
+  add(flags: number, seq: number, ts: number, off: number, len: number, subject: string, x = 0): void {
+    if ((this.n + 1) * 7 > this.a.length) {
       const b = new Float64Array(this.a.length * 2);
       b.set(this.a);
       this.a = b;
@@ -229,7 +246,7 @@ class IdxBuilder {
         this.subj.set(subject, si);
       }
     }
-    const o = this.n * 6;
+    const o = this.n * 7;
     const a = this.a;
     a[o] = flags;
     a[o + 1] = seq;
@@ -237,17 +254,18 @@ class IdxBuilder {
     a[o + 3] = off;
     a[o + 4] = len;
     a[o + 5] = si;
+    a[o + 6] = x;
     this.n++;
   }
 
   /** forget the records at or past a block offset (a failed batch) */
   truncate(size: number): void {
-    while (this.n > 0 && this.a[(this.n - 1) * 6 + 3]! >= size) this.n--;
+    while (this.n > 0 && this.a[(this.n - 1) * 7 + 3]! >= size) this.n--;
   }
 
   static of(recs: Rec[]): IdxBuilder {
     const b = new IdxBuilder();
-    for (const r of recs) b.add(r.flags, r.seq, r.ts, r.off, r.len, r.subject);
+    for (const r of recs) b.add(r.flags, r.seq, r.ts, r.off, r.len, r.subject, r.x);
     return b;
   }
 }
@@ -272,13 +290,14 @@ function encodeIndex(blockSize: number, lastCrc: number, ix: IdxBuilder): Buffer
   }
   const a = ix.a;
   for (let i = 0; i < ix.n; i++) {
-    const k = i * 6;
+    const k = i * 7;
     buf.writeUInt8(a[k]! / 0x10000000, o);
     buf.writeDoubleLE(a[k + 1]!, o + 1);
     buf.writeDoubleLE(a[k + 2]!, o + 9);
     buf.writeUInt32LE(a[k + 3]!, o + 17);
     buf.writeUInt32LE(a[k + 4]!, o + 21);
     buf.writeUInt32LE(a[k + 5]! < 0 ? 0xffffffff : a[k + 5]!, o + 25);
+    buf.writeDoubleLE(a[k + 6]!, o + 29);
     o += IDX_ENTRY;
   }
   buf.writeUInt32LE(crc32(buf, 0, o), o);
@@ -312,6 +331,7 @@ function decodeIndex(buf: Buffer, blockSize: number, lastCrc: number): Rec[] | n
       off: buf.readUInt32LE(o + 17),
       len: buf.readUInt32LE(o + 21),
       subject: si === 0xffffffff ? '' : (names[si] ?? ''),
+      x: buf.readDoubleLE(o + 29),
     };
     // records tile the block exactly
     if (r.off !== expect || r.len < REC_MIN) return null;
@@ -489,7 +509,7 @@ export class FileStore extends IndexedStore {
     for (const r of recs) {
       if (r.flags & REC_STATE) {
         // a state record: first in seq, last in ts
-        this.restoreFirst(r.seq, r.ts);
+        this.restoreFirst(r.seq, r.ts, r.x);
       } else if (r.flags & REC_TOMB) {
         mb.tombs.push(r.seq);
         if (r.seq > this.last) this.restoreLast(r.seq, r.ts);
@@ -803,10 +823,10 @@ export class FileStore extends IndexedStore {
 
   /** records first/last when they moved without a message record saying so */
   private appendState(): void {
-    const mb = this.room(REC_MIN);
-    putMarker(mb.buf!, mb.size, REC_STATE, this.first, this.last);
-    mb.ix?.add(REC_STATE, this.first, this.last, mb.size, REC_MIN, '');
-    mb.size += REC_MIN;
+    const mb = this.room(STATE_LEN);
+    putState(mb.buf!, mb.size, this.first, this.last, this.lastTs);
+    mb.ix?.add(REC_STATE, this.first, this.last, mb.size, STATE_LEN, '', this.lastTs);
+    mb.size += STATE_LEN;
     this.markedFirst = this.first;
   }
 
@@ -818,7 +838,8 @@ export class FileStore extends IndexedStore {
     rec.writeUInt32LE(crc32(rec, 0, len - 8), len - 8);
     rec.writeUInt32LE(len, len - 4);
     if (mb.buf !== null) rec.copy(mb.buf, off);
-    if (off < mb.written) this.erases.push({ mb, off, rec });
+    // written, or maybe on its way in the write in flight: rewrite on disk too
+    if (off < mb.written || this.writing) this.erases.push({ mb, off, rec });
     if (mb.compacting) (mb.erasedDuring ??= []).push(seq);
     this.kick();
   }
@@ -1080,7 +1101,13 @@ export class FileStore extends IndexedStore {
       mb.compacting = false;
       return;
     }
-    const out = Buffer.allocUnsafe(mb.liveBytes + mb.tombs.length * REC_MIN + REC_MIN);
+    const out = Buffer.allocUnsafe(mb.liveBytes + mb.tombs.length * REC_MIN + REC_MIN + STATE_LEN);
+    // the highest sequence the block records: if what carried it goes, a
+    // tombstone keeps it (a skip or a deleted last message may be the only
+    // trace of the last sequence)
+    let maxSeq = 0;
+    let maxTs = 0;
+    let keptMax = 0;
     const moved: [number, number][] = [];
     const tombs: number[] = [];
     let lastState: Rec | null = null;
@@ -1094,6 +1121,10 @@ export class FileStore extends IndexedStore {
         lastState = r;
         continue;
       }
+      if (r.seq > maxSeq) {
+        maxSeq = r.seq;
+        maxTs = r.ts;
+      }
       if (r.flags & REC_ERASED) continue;
       if (r.flags & REC_TOMB) {
         // still needed while the message it deletes sits in another block
@@ -1101,6 +1132,7 @@ export class FileStore extends IndexedStore {
           src.copy(out, o, r.off, r.off + r.len);
           o += r.len;
           tombs.push(r.seq);
+          if (r.seq > keptMax) keptMax = r.seq;
         }
         continue;
       }
@@ -1108,7 +1140,13 @@ export class FileStore extends IndexedStore {
         src.copy(out, o, r.off, r.off + r.len);
         moved.push([r.seq, o]);
         o += r.len;
+        if (r.seq > keptMax) keptMax = r.seq;
       }
+    }
+    if (maxSeq > keptMax) {
+      putMarker(out, o, REC_TOMB, maxSeq, maxTs);
+      o += REC_MIN;
+      tombs.push(maxSeq);
     }
     // the block's last state record: front removals are known only from it
     // (its last sequence predates every later block, so it stays valid here)
@@ -1197,7 +1235,8 @@ export class FileStore extends IndexedStore {
     }
     this.writeIndex(mb, data, IdxBuilder.of(recs));
     // nothing left worth keeping (a block of stale tombstones)
-    if (mb.live === 0 && tombs.length === 0) this.killBlock(mb);
+    // (its max-sequence tombstone is carried by the state record killBlock writes)
+    if (mb.live === 0 && tombs.every((t) => t >= mb.first)) this.killBlock(mb);
   }
 
   private readWhole(mb: Block): Buffer {

@@ -7,6 +7,10 @@ import { IndexedStore } from './base.js';
 import { MemoryConsumerStore } from './consumer.js';
 import { memStoreMsgSize, storeError, type ConsumerStore, type StoreConfig, type StoredMsg } from './types.js';
 
+const SLAB = 128 * 1024;
+/** messages larger than this get a buffer of their own */
+const BIG = 16 * 1024;
+
 export class MemoryStore extends IndexedStore {
   readonly type = 'memory' as const;
   private consumers = new Map<string, MemoryConsumerStore>();
@@ -19,32 +23,67 @@ export class MemoryStore extends IndexedStore {
     return memStoreMsgSize(subject, hdr, data);
   }
 
+  // Messages are copied into shared slabs (one allocation per SLAB bytes,
+  // not one Buffer object per message: far less for the GC to trace). A
+  // slab is freed by the GC once no stored message (and no loaded view)
+  // refers to it. Layout per message: u32 header length, header, payload.
+  private slab: Buffer = Buffer.alloc(0);
+  private slabOff = 0;
+
   protected putMsg(_seq: number, idx: number, _subject: string, hdr: Buffer | null, data: Buffer): void {
     const hl = hdr === null ? 0 : hdr.length;
-    // one copy: the caller's buffers are usually views into a socket read
-    const buf = Buffer.allocUnsafe(hl + data.length);
-    if (hl > 0) buf.set(hdr!, 0);
-    buf.set(data, hl);
+    const n = 4 + hl + data.length;
+    let buf: Buffer;
+    let off: number;
+    if (n > BIG) {
+      buf = Buffer.allocUnsafeSlow(n);
+      off = 0;
+    } else {
+      if (this.slabOff + n > this.slab.length) {
+        this.slab = Buffer.allocUnsafeSlow(SLAB);
+        this.slabOff = 0;
+      }
+      buf = this.slab;
+      off = this.slabOff;
+      this.slabOff += n;
+    }
+    buf[off] = hl & 0xff;
+    buf[off + 1] = (hl >>> 8) & 0xff;
+    buf[off + 2] = (hl >>> 16) & 0xff;
+    buf[off + 3] = hl >>> 24;
+    if (hl > 0) buf.set(hdr!, off + 4);
+    buf.set(data, off + 4 + hl);
     this.table.objs![idx] = buf;
-    this.table.aux[idx] = hl;
+    this.table.aux[idx] = off;
+  }
+
+  /** header + payload length, from the accounted size (memStoreMsgSize) */
+  private bodyLen(idx: number, subjectLength: number): number {
+    return this.table.size[idx]! - subjectLength - 16;
   }
 
   protected readMsg(seq: number, idx: number, subject: string): StoredMsg {
     const buf = this.table.objs![idx]!;
-    const hl = this.table.aux[idx]!;
+    const off = this.table.aux[idx]!;
+    const hl = buf.readUInt32LE(off);
+    const end = off + 4 + this.bodyLen(idx, subject.length);
     return {
       subject,
       seq,
       ts: this.table.ts[idx]!,
-      hdr: hl === 0 ? null : buf.subarray(0, hl),
-      data: buf.subarray(hl),
+      hdr: hl === 0 ? null : buf.subarray(off + 4, off + 4 + hl),
+      data: buf.subarray(off + 4 + hl, end),
     };
   }
 
   protected dropMsg(_seq: number, idx: number, secure: boolean): void {
     const buf = this.table.objs![idx];
     // erase: whoever still holds a loaded view sees the bytes overwritten
-    if (secure && buf) randomFillSync(buf);
+    if (secure && buf) {
+      const off = this.table.aux[idx]!;
+      const name = this.subjById[this.table.subj[idx]!]!.name;
+      randomFillSync(buf, off + 4, this.bodyLen(idx, name.length));
+    }
     this.table.objs![idx] = null;
   }
 

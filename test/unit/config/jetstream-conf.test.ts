@@ -156,7 +156,7 @@ test('start-up validation texts', () => {
 test('resolveJetStreamConfig: dynamic limits and store dir as the reference', () => {
   const probe: SystemProbe = { totalMemory: () => 1000, diskAvailable: () => 4001, tmpdir: () => join(dir, 'tmp') };
   let c = resolveJetStreamConfig({ ...defaultOptions(), jetstream: true, storeDir: join(dir, 'sd') }, probe);
-  assert.deepEqual(c, { maxMemory: 750, maxStore: 3000, storeDir: join(dir, 'sd', 'jetstream'), domain: '' });
+  assert.deepEqual(c, { maxMemory: 750, maxStore: 3000, storeDir: join(dir, 'sd', 'jetstream'), domain: '', compressOk: false });
   assert.ok(existsSync(join(dir, 'sd', 'jetstream')), 'diskAvailable creates the directory');
   c = resolveJetStreamConfig({ ...defaultOptions(), jetstream: true }, probe);
   assert.equal(c.storeDir, join(dir, 'tmp', 'nats', 'jetstream'));
@@ -165,7 +165,7 @@ test('resolveJetStreamConfig: dynamic limits and store dir as the reference', ()
   assert.equal(c.maxStore, 7);
   // both given: no "nats" level under tmp
   c = resolveJetStreamConfig({ ...defaultOptions(), jetstreamMaxMemory: 5, jetstreamMaxStore: 7, jetstreamDomain: 'd' }, probe);
-  assert.deepEqual(c, { maxMemory: 5, maxStore: 7, storeDir: join(dir, 'tmp', 'jetstream'), domain: 'd' });
+  assert.deepEqual(c, { maxMemory: 5, maxStore: 7, storeDir: join(dir, 'tmp', 'jetstream'), domain: 'd', compressOk: true });
   const unknown: SystemProbe = { totalMemory: () => 0, diskAvailable: () => null, tmpdir: () => join(dir, 'tmp') };
   c = resolveJetStreamConfig({ ...defaultOptions() }, unknown);
   assert.equal(c.maxMemory, 256 * 1024 * 1024);

@@ -625,8 +625,10 @@ test('unsupported features are validated, accepted and reported as warnings', ()
   assert.equal(load('jetstream: disabled\n').options.jetstream, false);
   assert.equal(load('jetstream: enabled\n').options.jetstream, true);
   r = load('leafnodes { listen: "0.0.0.0:7422", remotes: [{url: "nats://h:7422", account: A}] }\n');
-  assert.equal(r.options.leafnodeListen, '0.0.0.0:7422');
-  assert.ok(r.warnings.some((w) => /leafnodes are not supported/.test(w)));
+  assert.equal(r.options.leafnode?.port, 7422);
+  assert.equal(r.options.leafnode?.remotes[0]?.account, 'A');
+  assert.ok(!r.warnings.some((w) => /leafnodes are not supported/.test(w)));
+  assert.ok(!r.options.unsupported.includes('leafnodes'));
   r = load('gateway { name: c1, listen: "0.0.0.0:7222", gateways: [{name: c2, url: "nats://h:7222"}] }\n');
   assert.ok(r.warnings.some((w) => /gateways are not supported/.test(w)));
   assert.ok(r.options.unsupported.includes('gateway'));

@@ -353,3 +353,47 @@ describe('file store compaction keeps what recovery needs', () => {
     await s.stop();
   });
 });
+
+describe('file store keeps the last sequence through compaction', () => {
+  for (const how of ['removed last message', 'skip']) {
+    it(`after a ${how} in a compacted block`, async () => {
+      const dir = join(root, `m${n++}`);
+      let s = await FileStore.open(cfg, { dir, blockSize: 512 });
+      for (let i = 1; i <= 40; i++) s.storeMsg(`sub.${i % 4}`, null, Buffer.from(payload(i)));
+      let last = 40;
+      if (how === 'skip') last = s.skipMsg();
+      else s.removeMsg(40);
+      await flushed(s);
+      // many tombstones: the block rolls, the one holding 31..40 is mostly deleted
+      for (let i = 2; i <= 39; i++) if (i !== 31 && i % 10 !== 0) s.removeMsg(i);
+      await flushed(s);
+      await new Promise((r) => setTimeout(r, 100));
+      await flushed(s);
+      const before = s.state();
+      assert.equal(before.lastSeq, last);
+      await s.stop();
+      s = await FileStore.open(cfg, { dir, blockSize: 512 });
+      assert.deepEqual(s.state(), before);
+      assert.equal(s.storeMsg('sub.1', null, Buffer.from(payload(last + 1)))[0], last + 1);
+      await s.stop();
+    });
+  }
+});
+
+describe('file store sync rules', () => {
+  it('a numeric syncInterval syncs written blocks periodically; always syncs before the callback', async () => {
+    const dir = join(root, `y${n++}`);
+    const s = await FileStore.open(cfg, { dir, syncInterval: 40 });
+    for (let i = 1; i <= 20; i++) s.storeMsg(`sub.${i % 4}`, null, Buffer.from(payload(i)));
+    await flushed(s);
+    const sizes = (): number[] => [...s.syncedSizes()].map(([p, synced]) => fs.statSync(p).size - synced);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.deepEqual(sizes(), [0]);
+    await s.stop();
+    const a = await FileStore.open(cfg, { dir: join(root, `y${n++}`), syncInterval: 'always' });
+    for (let i = 1; i <= 20; i++) a.storeMsg(`sub.${i % 4}`, null, Buffer.from(payload(i)));
+    await flushed(a);
+    for (const [p, synced] of a.syncedSizes()) assert.equal(synced, fs.statSync(p).size);
+    await a.stop();
+  });
+});

@@ -21,6 +21,7 @@ function fakeService(health: string | null = null): JetStreamService {
     jsz: (o: JszOptions) => jszDoc(view, o, goTime(nowMs(), true)),
     accountEnabled: (a) => a === '$G' || a === 'B',
     accountsChanged: () => {},
+    subscriptionsAdded: () => {},
     healthError: () => health,
   };
 }

@@ -1,0 +1,104 @@
+// Credentials on both ends of a leaf connection: how the hub checks a
+// leaf's CONNECT (server/auth.go isLeafNodeAuthorized) and what permissions
+// it hands back, and how a leaf signs the hub's nonce with a .creds file
+// (server/leafnode.go sendLeafConnect).
+
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Server } from '../server/server.js';
+import type { LeafnodeOptions, Permissions } from '../config/options.js';
+import type { LeafConnection } from './leaf.js';
+import type { Account } from '../accounts/account.js';
+import { ClosedState } from '../client/connection.js';
+
+/**
+ * server/auth.go isLeafNodeAuthorized: the leafnodes authorization block
+ * when it has users, else the client users of the server.
+ */
+export function authenticateLeaf(srv: Server, o: LeafnodeOptions, c: LeafConnection, numLeafs: (acc: Account) => number): boolean {
+  const bindTo = (name: string): boolean => {
+    const acc = name === '' ? srv.globalAccount : srv.lookupAccount(name);
+    if (acc === undefined) return false;
+    // server/auth.go registerLeafWithAccount: over max_leafnodes the authentication fails
+    if (leafLimitReached(srv, acc, numLeafs(acc))) return false;
+    c.account = acc;
+    return true;
+  };
+  const co = c.opts;
+  if (o.username !== '') {
+    if (co.user !== o.username || !comparePassword(o.password, co.pass)) return false;
+    c.user = co.user;
+    return bindTo(o.account);
+  }
+  if (o.users.length > 0) {
+    const u = o.users.find((x) => x.username === co.user);
+    if (u === undefined || !comparePassword(u.password, co.pass)) return false;
+    c.user = u.username;
+    return bindTo(u.account);
+  }
+  const ok = srv.auth.authenticate(c);
+  // The client path may have set client permissions: leafnodes keep their own.
+  c.perms = null;
+  if (ok && !c.closed && leafLimitReached(srv, c.account, numLeafs(c.account))) {
+    // server/client.go RegisterUser → reportErrRegisterAccount → maxAccountConnExceeded
+    const text = 'maximum account active connections exceeded';
+    c.sendErr(text);
+    srv.logger.error(`${c.logPrefix} - ${text}`);
+    c.close(ClosedState.MaxAccountConnectionsExceeded);
+    return false;
+  }
+  return ok;
+}
+
+/** accounts { X { limits { max_leafnodes } } } (server/accounts.go maxTotalLeafNodesReached); JWT limits are not applied yet. */
+export function leafLimitReached(srv: Server, acc: Account, n: number): boolean {
+  const max = srv.opts.accounts.find((a) => a.name === acc.name)?.limits?.maxLeafnodes;
+  return max !== undefined && max >= 0 && n >= max;
+}
+
+/** The permissions of the server user the leaf logged in as, as configured. */
+export function leafUserPermissions(srv: Server, lo: LeafnodeOptions, c: LeafConnection): Permissions | null {
+  if (c.user === '') return null;
+  const o = srv.opts;
+  if (lo.username !== '' || lo.users.length > 0) return null;
+  const u = o.users.find((x) => x.username === c.user) ?? o.accounts.flatMap((a) => a.users).find((x) => x.username === c.user);
+  if (u === undefined) return null;
+  const p = u.permissions ?? o.defaultPermissions;
+  return p === undefined ? null : p;
+}
+
+export function comparePassword(server: string, given: string): boolean {
+  if (server.startsWith('$2')) {
+    const require = createRequire(import.meta.url);
+    const bcrypt = require('bcryptjs') as { compareSync(a: string, b: string): boolean };
+    try {
+      return bcrypt.compareSync(given, server);
+    } catch {
+      return false;
+    }
+  }
+  return server === given;
+}
+
+/** Read a .creds file: the user JWT and a signature of the nonce by its seed (server/leafnode.go sendLeafConnect). */
+export function signWithCreds(file: string, nonce: string): { jwt: string; sig: string } | string {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const re = /\s*(?:(?:[-]{3,}[^\n]*[-]{3,}\n)(.+)(?:\n\s*[-]{3,}[^\n]*[-]{3,}\n))/g;
+  const items = [...text.matchAll(re)].map((m) => m[1]!.trim());
+  if (items.length < 2) return 'Credentials file malformed';
+  const require = createRequire(import.meta.url);
+  const nk = require('@nats-io/nkeys') as { fromSeed(s: Uint8Array): { sign(d: Uint8Array): Uint8Array } };
+  let kp;
+  try {
+    kp = nk.fromSeed(Buffer.from(items[1]!));
+  } catch {
+    return 'Credentials file has malformed seed';
+  }
+  const sig = Buffer.from(kp.sign(Buffer.from(nonce))).toString('base64url');
+  return { jwt: items[0]!, sig };
+}

@@ -1,0 +1,169 @@
+// Leafnodes over websocket (server/leafnode.go leafNodeSolicitWSConnection,
+// server/websocket.go): the leaf dials ws:// or wss:// URLs, asks for the
+// upgrade on /leafnode and then writes masked binary frames (unless told
+// not to); the hub frames without masking. Frame decoding and the hub's
+// framing are the websocket module's.
+
+import { randomBytes } from 'node:crypto';
+import type net from 'node:net';
+import { FrameReader, OP_BINARY, OP_CLOSE, OP_PONG, closeMessage, closeStatusFor, frameHeader } from '../websocket/frame.js';
+import type { Connection } from '../client/connection.js';
+
+export { FrameReader, OP_PONG };
+
+/** server/leafnode.go leafNodeWSPath */
+export const LEAFNODE_WS_PATH = '/leafnode';
+
+export class WsUpgradeError extends Error {
+  readonly code = 'ERR_TSNATS_LEAF_WS';
+}
+
+/** One masked client frame (RFC 6455 5.3). */
+function maskedFrame(op: number, payload: Buffer, mask: boolean): Buffer {
+  const hdr = frameHeader(true, true, false, op, payload.length);
+  if (!mask) return Buffer.concat([hdr, payload]);
+  hdr[1]! |= 0x80;
+  const key = randomBytes(4);
+  const out = Buffer.allocUnsafe(hdr.length + 4 + payload.length);
+  hdr.copy(out, 0);
+  key.copy(out, hdr.length);
+  const o = hdr.length + 4;
+  for (let i = 0; i < payload.length; i++) out[o + i] = payload[i]! ^ key[i & 3]!;
+  return out;
+}
+
+/**
+ * The socket surface a Connection writes to, for the dialing side: what one
+ * flush hands over becomes one (masked) binary frame.
+ */
+export class WsClientSocket {
+  owner: Connection | null = null;
+  private corked = 0;
+  private pending: Buffer[] = [];
+  private ended = false;
+  private destroyCalled = false;
+
+  constructor(
+    readonly raw: net.Socket,
+    private readonly mask: boolean,
+  ) {}
+
+  get remoteAddress(): string | undefined {
+    return this.raw.remoteAddress;
+  }
+  get remotePort(): number | undefined {
+    return this.raw.remotePort;
+  }
+  get localAddress(): string | undefined {
+    return this.raw.localAddress;
+  }
+  get localPort(): number | undefined {
+    return this.raw.localPort;
+  }
+  get writableLength(): number {
+    return this.raw.writableLength;
+  }
+  get writableHighWaterMark(): number {
+    return this.raw.writableHighWaterMark;
+  }
+  get destroyed(): boolean {
+    return this.destroyCalled || this.raw.destroyed;
+  }
+
+  write(b: Buffer): boolean {
+    if (this.ended || this.destroyed || b.length === 0) return false;
+    if (this.corked > 0) {
+      this.pending.push(b);
+      return true;
+    }
+    this.raw.write(maskedFrame(OP_BINARY, b, this.mask));
+    return true;
+  }
+
+  cork(): void {
+    this.corked++;
+  }
+
+  uncork(): void {
+    if (this.corked === 0) return;
+    this.corked--;
+    if (this.corked === 0 && this.pending.length > 0) {
+      const nb = this.pending;
+      this.pending = [];
+      this.raw.write(maskedFrame(OP_BINARY, nb.length === 1 ? nb[0]! : Buffer.concat(nb), this.mask));
+    }
+  }
+
+  sendControl(op: number, payload: Buffer): void {
+    if (this.ended || this.destroyed) return;
+    this.raw.write(maskedFrame(op, payload, this.mask));
+  }
+
+  end(): void {
+    if (this.ended || this.destroyed) return;
+    this.corked = 1;
+    this.uncork();
+    this.ended = true;
+    const reason = this.owner?.closeReason ?? '';
+    if (reason !== '') this.raw.end(maskedFrame(OP_CLOSE, closeMessage(closeStatusFor(reason), reason), this.mask));
+    else this.raw.end();
+  }
+
+  destroy(): void {
+    if (this.destroyCalled) return;
+    this.destroyCalled = true;
+    this.pending = [];
+    this.raw.destroy();
+  }
+
+  setNoDelay(): this {
+    return this;
+  }
+}
+
+/**
+ * Ask for the upgrade on a connected socket (server/leafnode.go
+ * leafNodeSolicitWSConnection) and wait for "101". Resolves with the bytes
+ * that followed the response (the start of the first frame), if any.
+ */
+export function wsUpgrade(sock: net.Socket, hostPort: string, noMasking: boolean, compress: boolean, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const key = randomBytes(16).toString('base64');
+    let req = `GET ${LEAFNODE_WS_PATH} HTTP/1.1\r\nHost: ${hostPort}\r\nUser-Agent: Go-http-client/1.1\r\nConnection: Upgrade\r\n`;
+    if (noMasking) req += 'Nats-No-Masking: true\r\n';
+    req += `Sec-Websocket-Key: ${key}\r\nSec-Websocket-Version: 13\r\nUpgrade: websocket\r\n`;
+    if (compress) req += 'Sec-Websocket-Extensions: permessage-deflate; server_no_context_takeover; client_no_context_takeover\r\n';
+    req += '\r\n';
+    let buf = Buffer.alloc(0);
+    const timer = setTimeout(() => done(new WsUpgradeError('i/o timeout')), timeoutMs);
+    const onData = (d: Buffer): void => {
+      buf = Buffer.concat([buf, d]);
+      const end = buf.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (buf.length > 8192) done(new WsUpgradeError('invalid websocket upgrade response'));
+        return;
+      }
+      const head = buf.toString('latin1', 0, end);
+      const status = /^HTTP\/1\.[01] (\d{3})/.exec(head);
+      if (status === null || status[1] !== '101') {
+        done(new WsUpgradeError(`invalid websocket connection: ${head.split('\r\n')[0] ?? ''}`));
+        return;
+      }
+      done(null, buf.subarray(end + 4));
+    };
+    const onErr = (e: Error): void => done(e);
+    const onClose = (): void => done(new WsUpgradeError('EOF'));
+    const done = (err: Error | null, rest?: Buffer): void => {
+      clearTimeout(timer);
+      sock.off('data', onData);
+      sock.off('error', onErr);
+      sock.off('close', onClose);
+      if (err !== null) reject(err);
+      else resolve(rest ?? Buffer.alloc(0));
+    };
+    sock.on('data', onData);
+    sock.once('error', onErr);
+    sock.once('close', onClose);
+    sock.write(req);
+  });
+}

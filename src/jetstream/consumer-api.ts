@@ -38,10 +38,10 @@ export function installConsumers(js: JetStream): void {
   };
 }
 
+/** jetstream { limits { max_request_batch, max_ack_pending } } */
 function serverLimits(js: JetStream): ConsumerServerLimits {
-  const o = js.server.opts as unknown as Record<string, unknown>;
-  const num = (k: string): number => (typeof o[k] === 'number' ? (o[k] as number) : 0);
-  return { maxRequestBatch: num('jetstreamMaxRequestBatch'), maxAckPending: num('jetstreamMaxAckPending') };
+  const l = js.server.opts.jetstreamLimits;
+  return { maxRequestBatch: l?.maxRequestBatch ?? 0, maxAckPending: l?.maxAckPending ?? 0 };
 }
 
 function addOptions(js: JetStream, s: Stream, recovering: boolean, created?: number): AddConsumerOptions {
@@ -214,9 +214,9 @@ function consumerDelete(api: JsApi, req: ApiRequest): void {
   if (s === undefined) return api.respond(req, T.delete, apiError('JSStreamNotFoundErr'));
   const o = s.consumers.get(req.tokens[3]);
   if (o === undefined) return api.respond(req, T.delete, apiError('JSConsumerNotFoundErr'));
-  if (o instanceof Consumer) o.delete();
-  else void o.stop(true);
-  api.respond(req, T.delete, null, { success: true });
+  // answered once the consumer's store is gone, so that a durable of the same name created next starts afresh
+  const done = o instanceof Consumer ? o.delete() : o.stop(true);
+  void done.then(() => api.respond(req, T.delete, null, { success: true }));
 }
 
 /** Durable consumers a stream's store kept from an earlier run (server/stream.go: the consumer dirs of a restored stream). */

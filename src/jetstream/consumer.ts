@@ -13,6 +13,7 @@
 import type { Subscription } from '../client/subscription.js';
 import type { Stream, StreamConsumer } from './stream.js';
 import type { JsAccount } from './account.js';
+import type { Account } from '../accounts/account.js';
 import type { ConsumerState, ConsumerStore, StoredMsg } from './store/types.js';
 import { nowNs } from './store/types.js';
 import { apiError, ApiError } from './errors.js';
@@ -227,7 +228,13 @@ export class Consumer implements StreamConsumer {
     o.setNames();
     // Durables keep their state in the stream's store; ephemerals and
     // mem_storage consumers live in memory only.
-    if (!config.direct && config.durable !== '' && !(config.memStorage && stream.cfg.storage === 'file')) {
+    const persist = !config.direct && config.durable !== '' && !(config.memStorage && stream.cfg.storage === 'file');
+    const removing = storesBeingRemoved.get(stream)?.get(o.name);
+    if (persist && removing !== undefined) {
+      // The store of a consumer of this name is still being removed: this
+      // one starts afresh and gets its own store once that is done.
+      void removing.then(() => o.attachStore());
+    } else if (persist) {
       try {
         o.store = stream.store.consumerStore(o.name);
         o.store.setConfig(o.metaJSON());
@@ -440,7 +447,9 @@ export class Consumer implements StreamConsumer {
     setImmediate(this.run);
   }
 
-  private readonly run = (): void => {
+  private readonly run = (): void => this.guard(this.runBody);
+
+  private readonly runBody = (): void => {
     this.runScheduled = false;
     if (this.closed) return;
     let stalledOnAckPending = false;
@@ -750,12 +759,37 @@ export class Consumer implements StreamConsumer {
   }
 
   /** Delete: advisory, 409 to waiting pull requests, interest retention clean-up, store removed (server/consumer.go delete). */
-  delete(): void {
-    if (this.closed) return;
+  delete(): Promise<void> {
+    if (this.closed) return Promise.resolve();
     this.close(true, true, true);
     const st = this.store;
     this.store = null;
-    if (st !== null) void st.delete().catch(() => undefined);
+    if (st === null) return Promise.resolve();
+    let m = storesBeingRemoved.get(this.stream);
+    if (m === undefined) storesBeingRemoved.set(this.stream, (m = new Map()));
+    const map = m;
+    const done = st
+      .delete()
+      .catch((e: Error) => {
+        this.jsa.js.server.logger.warn(`JetStream consumer '${this.jsa.name} > ${this.stream.name} > ${this.name}' store removal failed: ${e.message}`);
+      })
+      .then(() => {
+        if (map.get(this.name) === done) map.delete(this.name);
+      });
+    map.set(this.name, done);
+    return done;
+  }
+
+  /** A store for a consumer created while its predecessor's was being removed. */
+  private attachStore(): void {
+    if (this.closed || this.store !== null || this.stream.closed) return;
+    try {
+      this.store = this.stream.store.consumerStore(this.name);
+      this.store.setConfig(this.metaJSON());
+      this.writeState();
+    } catch (e) {
+      this.jsa.js.server.logger.warn(`JetStream consumer '${this.jsa.name} > ${this.stream.name} > ${this.name}' store failed: ${(e as Error).message}`);
+    }
   }
 
   private close(dflag: boolean, advisory: boolean, removeFromStream: boolean): void {
@@ -841,12 +875,23 @@ export class Consumer implements StreamConsumer {
         if (this.pending.size === 0) {
           this.adflr = this.dseq - 1;
           this.asflr = this.sseq - 1;
-        } else if (dseq === this.adflr + 1) {
+        } else if (p !== undefined && dseq === this.adflr + 1) {
+          // (Only for a message that was pending: the reference also moves the
+          // floor for an ack of a sequence it never sent, which would let
+          // interest retention drop messages still pending here.)
           this.adflr = dseq;
           this.asflr = sseq;
-          // the next still pending decides the floor (walk the pending set, not the sequence range)
+          // the next still pending decides the floor: walk the sequence range
+          // when it is short, else the pending set
           let lowest = Infinity;
-          for (const s of this.pending.keys()) if (s > sseq && s < lowest) lowest = s;
+          if (this.sseq - sseq <= this.pending.size * 4) {
+            for (let ss = sseq + 1; ss < this.sseq; ss++) {
+              if (this.pending.has(ss)) {
+                lowest = ss;
+                break;
+              }
+            }
+          } else for (const s of this.pending.keys()) if (s > sseq && s < lowest) lowest = s;
           if (lowest !== Infinity) {
             const np = this.pending.get(lowest)!;
             if (np.seq > 0) {
@@ -1011,7 +1056,9 @@ export class Consumer implements StreamConsumer {
   }
 
   /** server/consumer.go checkPending: one pass over the pending set per timer, whatever its size. */
-  private readonly checkPending = (): void => {
+  private readonly checkPending = (): void => this.guard(this.checkPendingBody);
+
+  private readonly checkPendingBody = (): void => {
     this.ptmr = null;
     if (this.closed) return;
     const now = nowNs();
@@ -1111,8 +1158,11 @@ export class Consumer implements StreamConsumer {
       }
     }
     const hbMs = req.heartbeat / 1e6;
+    const [acc, interest] = trackDownAccountAndInterest(this.jsa.account, reply);
     const wr: WaitingRequest = {
       reply,
+      acc,
+      interest,
       n: req.batch,
       d: 0,
       b: req.maxBytes,
@@ -1130,7 +1180,6 @@ export class Consumer implements StreamConsumer {
   /** The next request that can take a message of `sz` bytes (server/consumer.go nextWaiting). */
   private nextWaiting(sz: number): WaitingRequest | null {
     const wq = this.waiting!;
-    const sl = this.jsa.account.sublist;
     for (let wr = wq.peek(); wr !== null; wr = wq.peek()) {
       if (wr.b > 0) {
         if (sz <= wr.b) {
@@ -1142,7 +1191,8 @@ export class Consumer implements StreamConsumer {
           continue;
         }
       }
-      if ((wr.expires === 0 || Date.now() < wr.expires) && sl.hasInterest(wr.reply)) return wq.pop();
+      if ((wr.expires === 0 || Date.now() < wr.expires) && wr.acc.sublist.hasInterest(wr.interest)) return wq.pop();
+      if (wr.interest !== wr.reply) this.jsa.client.publish(wr.reply, '', pendingStatus(408, 'Interest Expired', wr), EMPTY);
       wq.removeHead();
     }
     return null;
@@ -1153,7 +1203,6 @@ export class Consumer implements StreamConsumer {
     const wq = this.waiting;
     if (wq === null || wq.length === 0) return { expired: 0, brp: 0, fexp: 0 };
     const now = Date.now();
-    const sl = this.jsa.account.sublist;
     let expired = 0;
     let brp = 0;
     let fexp = 0;
@@ -1163,7 +1212,7 @@ export class Consumer implements StreamConsumer {
         expired++;
         return false;
       }
-      if (!sl.hasInterest(wr.reply)) {
+      if (!wr.acc.sublist.hasInterest(wr.interest)) {
         expired++;
         return false;
       }
@@ -1192,7 +1241,9 @@ export class Consumer implements StreamConsumer {
     this.wtmr = setTimeout(this.onWaitTimer, timerMs(at - Date.now()));
   }
 
-  private readonly onWaitTimer = (): void => {
+  private readonly onWaitTimer = (): void => this.guard(this.onWaitTimerBody);
+
+  private readonly onWaitTimerBody = (): void => {
     this.wtmr = null;
     if (this.closed) return;
     const { fexp } = this.processWaiting(true);
@@ -1315,7 +1366,9 @@ export class Consumer implements StreamConsumer {
   }
 
   /** server/consumer.go deleteNotActive */
-  private readonly deleteNotActive = (): void => {
+  private readonly deleteNotActive = (): void => this.guard(this.deleteNotActiveBody);
+
+  private readonly deleteNotActiveBody = (): void => {
     this.dtmr = null;
     if (this.closed) return;
     if (!this.isPull()) {
@@ -1336,8 +1389,21 @@ export class Consumer implements StreamConsumer {
         return;
       }
     }
-    this.delete();
+    void this.delete();
   };
+
+  /**
+   * Event-loop entry points (delivery passes, timers) run here: an error
+   * is logged and the consumer carries on, the server never goes down
+   * with it.
+   */
+  private guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.jsa.js.server.logger.error(`JetStream consumer '${this.jsa.name} > ${this.stream.name} > ${this.name}': ${(e as Error).stack ?? e}`);
+    }
+  }
 
   // --- state ----------------------------------------------------------------------------
 
@@ -1439,7 +1505,13 @@ class InterestWatch {
     this.set.add(o);
     if (this.timer === null) {
       this.timer = setInterval(() => {
-        for (const c of this.set) c.checkInterest();
+        for (const c of this.set) {
+          try {
+            c.checkInterest();
+          } catch {
+            // a consumer going away mid-check: the next tick sees it gone
+          }
+        }
       }, 100);
       this.timer.unref();
     }
@@ -1459,6 +1531,9 @@ class InterestWatch {
 }
 
 const interestWatch = new InterestWatch();
+
+/** Per stream: consumer names whose store is being removed (a delete's file I/O), until it is gone. */
+const storesBeingRemoved = new WeakMap<Stream, Map<string, Promise<void>>>();
 
 /**
  * Subscriptions were added somewhere: push consumers waiting for interest
@@ -1506,6 +1581,23 @@ export function ackStreamMsg(s: Stream, o: StreamConsumer, seq: number): void {
   if (seq < st.firstSeq || seq > st.lastSeq) return;
   const remove = r === 'workqueue' ? true : !checkInterest(s, seq, o);
   if (remove) s.deleteMsg(seq, false);
+}
+
+/**
+ * A pull request that came through a service import answers to a `_R_.`
+ * reply of this account: the requester's own account and reply tell whether
+ * anyone still listens (server/consumer.go trackDownAccountAndInterest).
+ */
+function trackDownAccountAndInterest(acc: Account, interest: string): [Account, string] {
+  let a = acc;
+  let i = interest;
+  while (i.startsWith('_R_.')) {
+    const rsi = a.responses?.get(i);
+    if (rsi === undefined) break;
+    a = rsi.acc;
+    i = rsi.to;
+  }
+  return [a, i];
 }
 
 /** The sequences and delivery count in an ack subject (server/consumer.go ackReplyInfo). */

@@ -2,8 +2,13 @@
 // waitQueue): first come first served, a request with more to receive goes
 // to the back after each message, bounded by max_waiting.
 
+import type { Account } from '../accounts/account.js';
+
 export interface WaitingRequest {
   reply: string;
+  /** where the requester listens: the reply itself, or, through a service import, the requester's account and reply */
+  acc: Account;
+  interest: string;
   /** messages still wanted (batch) */
   n: number;
   /** messages delivered so far */

@@ -60,6 +60,34 @@ async function scenario(signal: NodeJS.Signals): Promise<void> {
 }
 
 describe('durable consumer state across restarts (file store)', () => {
+  it('a durable deleted and created again at once starts afresh and keeps its new state', async () => {
+    const dir = tempStoreDir();
+    cur = await startJs('tsnats', [], dir);
+    let nc = cur.nc;
+    await api(nc, '$JS.API.STREAM.CREATE.DD', { name: 'DD', subjects: ['dd'], storage: 'file' });
+    for (let i = 1; i <= 3; i++) await jsPub(nc, 'dd', `m${i}`);
+    const cfg = { stream_name: 'DD', config: { durable_name: 'D', ack_policy: 'explicit' } };
+    await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.DD.D', cfg);
+    const a = await pull(nc, 'DD', 'D', { batch: 2, expires: 1e9 }, { ms: 1500, count: 2 });
+    for (const m of a) await nc.request(m.reply!, '+ACK', { timeout: 2000 });
+    await sleep(200);
+    const [del, created] = await Promise.all([api(nc, '$JS.API.CONSUMER.DELETE.DD.D'), api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.DD.D', cfg)]);
+    assert.equal(del.success, true);
+    assert.equal(created.error, undefined, JSON.stringify(created));
+    const b = await pull(nc, 'DD', 'D', { batch: 1, expires: 1e9 }, { ms: 1500, count: 1 });
+    assert.equal(dec.decode(b[0].data), 'm1');
+    await nc.request(b[0].reply!, '+ACK', { timeout: 2000 });
+    await sleep(300);
+    await stopJs(cur);
+    cur = await startJs('tsnats', [], dir);
+    nc = cur.nc;
+    const info = await api(nc, '$JS.API.CONSUMER.INFO.DD.D');
+    assert.equal((info.ack_floor as Record<string, number>).stream_seq, 1, JSON.stringify(info));
+    assert.equal(info.num_pending, 2);
+    await stopJs(cur);
+    cur = undefined;
+  });
+
   it('clean stop', async () => {
     await scenario('SIGTERM');
   });

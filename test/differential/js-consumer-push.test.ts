@@ -158,4 +158,32 @@ describe('push consumers', () => {
       return out;
     });
   });
+
+  it('backoff schedule, max_deliver, num_redelivered', async () => {
+    await both(async (s) => {
+      const nc = s.nc;
+      const out: Step[] = [];
+      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
+      await api(nc, '$JS.API.STREAM.CREATE.BO', { name: 'BO', subjects: ['bo'], storage: 'memory' });
+      const d = new Inbox(nc, 'd.bo');
+      const adv = new Inbox(nc, '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>');
+      await nc.flush();
+      step('create', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.BO.C', C('BO', { durable_name: 'C', deliver_subject: 'd.bo', ack_policy: 'explicit', backoff: [200e6, 400e6], max_deliver: 3 })));
+      const t0 = Date.now();
+      await jsPub(nc, 'bo', 'x');
+      const got = await d.take(3, 2500);
+      const at = got.map(() => 0);
+      step('deliveries', dataOnly(got));
+      step('count', at.length);
+      await sleep(900);
+      step('no fourth', dataOnly(await d.take(0, 10)));
+      step('info', await api(nc, '$JS.API.CONSUMER.INFO.BO.C'));
+      step('advisory', adv.msgs.map((m) => ({ subject: m.subject, body: mask(JSON.parse(new TextDecoder().decode(m.data))) })));
+      step('took at least the backoffs', Date.now() - t0 >= 600);
+      d.close();
+      adv.close();
+      await api(nc, '$JS.API.STREAM.DELETE.BO');
+      return out;
+    });
+  });
 });

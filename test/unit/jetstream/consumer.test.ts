@@ -8,6 +8,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -81,7 +83,7 @@ describe('Go durations', () => {
 });
 
 describe('wait queue', () => {
-  const wr = (reply: string, n: number): WaitingRequest => ({ reply, n, d: 0, b: 0, expires: 0, received: Date.now(), hb: 0, hbt: 0, noWait: false });
+  const wr = (reply: string, n: number): WaitingRequest => ({ reply, acc: null as never, interest: reply, n, d: 0, b: 0, expires: 0, received: Date.now(), hb: 0, hbt: 0, noWait: false });
   it('a request wanting more goes to the back; done ones leave; bounded', () => {
     const q = new WaitQueue(2);
     assert.equal(q.add(wr('a', 2)), true);
@@ -309,6 +311,38 @@ describe('consumers on an embedded server', () => {
     await req('$JS.API.STREAM.DELETE.EPH');
   });
 
+  it('memory back to baseline after thousands of consumers came and went', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    await req('$JS.API.STREAM.CREATE.MEM', { name: 'MEM', subjects: ['mem'], storage: 'memory' });
+    const s = streamOf('MEM');
+    const round = async (): Promise<void> => {
+      const ps: Promise<Record<string, unknown>>[] = [];
+      for (let i = 0; i < 1500; i++) ps.push(req(`$JS.API.CONSUMER.CREATE.MEM.c${i}`, { stream_name: 'MEM', config: { inactive_threshold: 100e6 } }));
+      for (let i = 0; i < 1500; i++) {
+        ps.push(req('$JS.API.CONSUMER.CREATE.MEM', { stream_name: 'MEM', config: { deliver_subject: `gone.${i}`, inactive_threshold: 100e6 } }));
+      }
+      for (const r of await Promise.all(ps)) assert.equal(r.error, undefined);
+      const deadline = Date.now() + 8000;
+      while (s.consumers.size > 0 && Date.now() < deadline) await sleep(50);
+      assert.equal(s.consumers.size, 0);
+    };
+    await round();
+    await sleep(200);
+    gc();
+    gc();
+    const base = process.memoryUsage().heapUsed;
+    await round();
+    await round();
+    await sleep(200);
+    gc();
+    gc();
+    const grown = process.memoryUsage().heapUsed - base;
+    // 6000 consumers: a leak of a few hundred bytes each would show
+    assert.ok(grown < 2 * 1024 * 1024, `heap grew by ${grown} bytes`);
+    await req('$JS.API.STREAM.DELETE.MEM');
+  });
+
   it('bad acks change nothing; duplicate acks count once', async () => {
     await req('$JS.API.STREAM.CREATE.BA', { name: 'BA', subjects: ['ba'], storage: 'memory', retention: 'workqueue' });
     for (let i = 0; i < 5; i++) nc.publish('ba', `m${i}`);
@@ -334,6 +368,43 @@ describe('consumers on an embedded server', () => {
     const st = (await req('$JS.API.STREAM.INFO.BA')).state as Record<string, number>;
     assert.equal(st.messages, 4, 'the workqueue removed the acked message only');
     await req('$JS.API.STREAM.DELETE.BA');
+  });
+
+  it('random ack traffic: no crash, counts stay consistent', async () => {
+    await req('$JS.API.STREAM.CREATE.RA', { name: 'RA', subjects: ['ra'], storage: 'memory', retention: 'interest' });
+    await req('$JS.API.CONSUMER.DURABLE.CREATE.RA.C', { stream_name: 'RA', config: { durable_name: 'C', ack_policy: 'explicit', ack_wait: 200e6, max_deliver: 4 } });
+    await req('$JS.API.CONSUMER.DURABLE.CREATE.RA.A', { stream_name: 'RA', config: { durable_name: 'A', ack_policy: 'all' } });
+    for (let i = 0; i < 50; i++) nc.publish('ra', `m${i}`);
+    await nc.flush();
+    const inbox = '_INBOX.ra';
+    const sub = nc.subscribe(inbox);
+    nc.publish('$JS.API.CONSUMER.MSG.NEXT.RA.C', JSON.stringify({ batch: 30, expires: 1e9 }), { reply: inbox });
+    let seed = 7;
+    const rnd = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const bodies = ['', '+ACK', '-NAK', '+WPI', '+TERM', '+NXT', '+NXT 5', '-NAK {"delay":1}', '-NAK 10ms', '-NAK {', 'junk', '+OK', '-NAK -1s'];
+    const num = (): string => ['0', '1', '7', '30', '99', '-1', 'x', '', '18446744073709551615'][rnd(9)];
+    for (let i = 0; i < 3000; i++) {
+      const c = ['C', 'A', 'Z'][rnd(3)];
+      const subj = `$JS.ACK.RA.${c}.${num()}.${num()}.${num()}.${num()}.${num()}`;
+      if (subj.includes('..') || subj.endsWith('.')) continue;
+      nc.publish(subj, bodies[rnd(bodies.length)], rnd(4) === 0 ? { reply: inbox } : undefined);
+    }
+    await nc.flush();
+    await sleep(500);
+    for (const name of ['C', 'A']) {
+      const info = await req(`$JS.API.CONSUMER.INFO.RA.${name}`);
+      assert.equal(info.error, undefined);
+      const d = info.delivered as Record<string, number>;
+      assert.ok((info.num_ack_pending as number) <= d.consumer_seq, name);
+      assert.ok((info.num_pending as number) >= 0 && (info.num_pending as number) <= 50, name);
+    }
+    const st = (await req('$JS.API.STREAM.INFO.RA')).state as Record<string, number>;
+    assert.ok(st.messages <= 50);
+    sub.unsubscribe();
+    await req('$JS.API.STREAM.DELETE.RA');
   });
 
   it('the consumer class is what the stream holds', async () => {

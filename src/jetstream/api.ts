@@ -88,6 +88,14 @@ export class JsApi {
     });
   }
 
+  /** The account now gets its JetStream API through an import: no own answers. */
+  stopDisabled(acc: Account): void {
+    const ic = this.clients.get(acc.name);
+    if (ic === undefined) return;
+    ic.closeInternal();
+    this.clients.delete(acc.name);
+  }
+
   private subscribeApi(ic: InternalClient, fn: (subject: string, reply: string, hdr: Buffer | null, body: Buffer) => void): void {
     const cb = (_s: Subscription, subject: string, reply: string, hdr: Buffer | null, body: Buffer): void => fn(subject, reply, hdr, body);
     ic.subscribeInternal('$JS.API.>', null, cb);

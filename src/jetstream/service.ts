@@ -20,6 +20,7 @@ import { decodeStreamConfig, storeConfigOf, streamConfigJSON, type StreamConfig 
 import { nsToTime, timeToNs, toGoJSON } from './json.js';
 import { JsonDecodeError } from './json.js';
 import { startSources } from './sources.js';
+import { subjectIsSubsetMatch } from '../subjects/validate.js';
 import { recheckDeliveryInterest } from './consumer.js';
 import { resolveJetStreamConfig, prepareStoreDir, type JetStreamConfig } from '../config/jetstream-conf.js';
 import { jetStreamStartLines, JS_STARTING, JS_SHUTDOWN_START, JS_SHUTDOWN_DONE } from './banner.js';
@@ -107,7 +108,13 @@ export class JetStream implements JetStreamService {
         limits = limitsFromTiers(cfg?.jetstream) ?? limitsFromTiers(acc.jetstreamLimits);
       }
       if (limits !== null) this.enableAccount(acc, limits);
-      else if (!this.accounts.has(acc.name)) this.api.serveDisabled(acc);
+      else if (!this.accounts.has(acc.name)) {
+        // An account that imports the JetStream API from another account is
+        // answered by that account (server/jetstream.go
+        // enableJetStreamInfoServiceImportOnly: serviceImportShadowed).
+        if (apiImported(acc)) this.api.stopDisabled(acc);
+        else this.api.serveDisabled(acc);
+      }
     }
   }
 
@@ -352,4 +359,12 @@ function streamView(s: Stream): Jsz.JsStreamView {
       return l.length > 0 ? l.map((t) => t.info()) : undefined;
     },
   };
+}
+
+/** Whether a service import of `acc` covers $JS.API.INFO. */
+function apiImported(acc: Account): boolean {
+  const imports = acc.serviceImports;
+  if (imports === null) return false;
+  for (const from of imports.keys()) if (subjectIsSubsetMatch('$JS.API.INFO', from)) return true;
+  return false;
 }

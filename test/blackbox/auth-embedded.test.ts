@@ -315,11 +315,17 @@ describe('accounts under load', () => {
           ['stream', 'public.>', null],
         ],
       );
+      // the configured imports, then the system account's imports every
+      // account gets (its own CONNZ/STATZ and USER.INFO, as the reference)
       assert.deepEqual(
         B.importsInfo().map((i) => [i.type, i.subject, i.account]),
         [
           ['stream', 'public.>', 'A'],
           ['service', 'svc', 'A'],
+          ['service', '$SYS.REQ.ACCOUNT.PING.CONNZ', '$SYS'],
+          ['service', '$SYS.REQ.SERVER.PING.CONNZ', '$SYS'],
+          ['service', '$SYS.REQ.ACCOUNT.PING.STATZ', '$SYS'],
+          ['service', '$SYS.REQ.USER.INFO', '$SYS'],
         ],
       );
       assert.equal(s.systemAccount?.name, '$SYS');

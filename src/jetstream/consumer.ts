@@ -287,7 +287,7 @@ export class Consumer implements StreamConsumer {
       this.waiting = new WaitQueue(Math.max(0, this.cfg.maxWaiting));
       this.waiting.last = Date.now();
     } else {
-      this.active = this.deliverHasInterest();
+      this.setActive(this.deliverHasInterest());
       this.lastGenid = this.jsa.account.sublist.genid;
       interestWatch.add(this);
       this.armHeartbeat();
@@ -401,7 +401,9 @@ export class Consumer implements StreamConsumer {
   private updateDeliverSubject(d: string): void {
     if (this.closed || this.isPull() || this.cfg.deliverSubject === d) return;
     if (this.pending.size > 0) this.forceExpirePending();
+    interestWatch.setIdle(this, this.cfg.deliverSubject, false);
     this.cfg = { ...this.cfg, deliverSubject: d };
+    interestWatch.setIdle(this, d, !this.active);
     this.checkInterest(true);
   }
 
@@ -632,10 +634,16 @@ export class Consumer implements StreamConsumer {
     else this.pending.set(sseq, { seq: dseq, ts: now });
   }
 
+  /** Push interest as seen; the consumers without it are indexed by deliver subject for new subscriptions. */
+  private setActive(v: boolean): void {
+    this.active = v;
+    if (!this.isPull() && !this.closed) interestWatch.setIdle(this, this.cfg.deliverSubject, !v);
+  }
+
   /** server/consumer.go didNotDeliver: nobody got a message. */
   private didNotDeliver(seq: number): void {
     if (!this.isPull()) {
-      this.active = false;
+      this.setActive(false);
       this.checkInterest(true);
     } else if (this.pending.has(seq) && !this.rdqi.has(seq)) {
       this.addToRedeliverQueue([seq]);
@@ -800,6 +808,7 @@ export class Consumer implements StreamConsumer {
     }
     this.closed = true;
     this.active = false;
+    if (!this.isPull()) interestWatch.setIdle(this, this.cfg.deliverSubject, false);
     const ic = this.jsa.client;
     for (const s of this.subs) ic.unsubscribe(s);
     this.subs = [];
@@ -1281,7 +1290,7 @@ export class Consumer implements StreamConsumer {
   private updateDeliveryInterest(interest: boolean, now = false): void {
     if (this.closed || this.isPull()) return;
     const wasActive = this.active;
-    this.active = interest;
+    this.setActive(interest);
     if (interest && !wasActive) {
       if (now && !this.runScheduled) {
         this.runScheduled = true;
@@ -1373,7 +1382,7 @@ export class Consumer implements StreamConsumer {
     if (this.closed) return;
     if (!this.isPull()) {
       if (this.deliverHasInterest()) {
-        this.active = true;
+        this.setActive(true);
         this.kick();
         return;
       }
@@ -1517,8 +1526,59 @@ class InterestWatch {
     }
   }
 
-  checkNow(): void {
-    for (const c of this.set) c.checkInterest(false, true);
+  /**
+   * A subscription on `subject` was made: the push consumers without
+   * interest whose deliver subject it covers look now. Deliver subjects are
+   * literal: a literal subscription is one map lookup, a wildcard one walks
+   * the consumers without interest; either way not every push consumer per SUB.
+   */
+  checkNow(subject: string): void {
+    if (this.idle.size === 0) return;
+    if (!subjectHasWildcard(subject)) {
+      const set = this.idle.get(subject);
+      if (set !== undefined) for (const c of [...set]) c.checkInterest(false, true);
+      return;
+    }
+    // a wildcard subscription: only deliver subjects under its first token (when literal)
+    const dot = subject.indexOf('.');
+    const first = dot < 0 ? subject : subject.slice(0, dot);
+    const candidates = first === '*' || first === '>' ? [...this.idle.keys()] : [...(this.byFirst.get(first) ?? [])];
+    for (const d of candidates) {
+      const set = this.idle.get(d);
+      if (set !== undefined && subjectIsSubsetMatch(d, subject)) for (const c of [...set]) c.checkInterest(false, true);
+    }
+  }
+
+  /** first token → deliver subjects in `idle` */
+  private readonly byFirst = new Map<string, Set<string>>();
+
+  /** push consumers without interest, by deliver subject */
+  private readonly idle = new Map<string, Set<Consumer>>();
+
+  /** a push consumer's interest changed (or it goes away: active true) */
+  setIdle(o: Consumer, deliver: string, idle: boolean): void {
+    let set = this.idle.get(deliver);
+    const dot = deliver.indexOf('.');
+    const first = dot < 0 ? deliver : deliver.slice(0, dot);
+    if (idle) {
+      if (set === undefined) {
+        this.idle.set(deliver, (set = new Set()));
+        let f = this.byFirst.get(first);
+        if (f === undefined) this.byFirst.set(first, (f = new Set()));
+        f.add(deliver);
+      }
+      set.add(o);
+    } else if (set !== undefined) {
+      set.delete(o);
+      if (set.size === 0) {
+        this.idle.delete(deliver);
+        const f = this.byFirst.get(first);
+        if (f !== undefined) {
+          f.delete(deliver);
+          if (f.size === 0) this.byFirst.delete(first);
+        }
+      }
+    }
   }
 
   delete(o: Consumer): void {
@@ -1540,8 +1600,8 @@ const storesBeingRemoved = new WeakMap<Stream, Map<string, Promise<void>>>();
  * look now rather than at the next poll (the reference is told by its
  * sublist at once, server/consumer.go updateDeliveryInterest).
  */
-export function recheckDeliveryInterest(): void {
-  interestWatch.checkNow();
+export function recheckDeliveryInterest(subject: string): void {
+  interestWatch.checkNow(subject);
 }
 
 function publicConsumers(s: Stream): number {

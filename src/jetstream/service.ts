@@ -161,8 +161,8 @@ export class JetStream implements JetStreamService {
     };
   }
 
-  subscriptionsAdded(): void {
-    recheckDeliveryInterest();
+  subscriptionsAdded(subject: string): void {
+    recheckDeliveryInterest(subject);
   }
 
   accountEnabled(account: string): boolean {

@@ -22,8 +22,8 @@ export interface JetStreamService {
   jsz(opts: JszOptions): Record<string, unknown>;
   /** the account-level figures /accountz shows: whether JetStream is on for it */
   accountEnabled(account: string): boolean;
-  /** a client subscribed: push consumers waiting for interest check now */
-  subscriptionsAdded(): void;
+  /** a client subscribed to `subject`: push consumers waiting for interest there check now */
+  subscriptionsAdded(subject: string): void;
   /** accounts were (re)configured: enable JetStream where it is newly configured */
   accountsChanged(): void;
   /** health: null when healthy, else the reference's error text */

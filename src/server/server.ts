@@ -811,7 +811,7 @@ export class Server {
   /** A client subscription was added: routes learn the interest (RS+), leafnodes too (LS+). */
   subAdded(acc: Account, sub: Subscription): void {
     // push consumers waiting for a deliver subject learn of it at once
-    if (this.jetstream !== null) this.jetstream.subscriptionsAdded();
+    if (this.jetstream !== null) this.jetstream.subscriptionsAdded(sub.subject);
     if (this.cluster !== null) this.cluster.subAdded(acc, sub);
     if (this.leafnodes !== null) this.leafnodes.subAdded(acc, sub);
   }

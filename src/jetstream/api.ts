@@ -12,7 +12,7 @@ import type { Stream } from './stream.js';
 import { apiError, ApiError } from './errors.js';
 import * as J from './json.js';
 import { checkStreamConfig, checkStreamUpdate, decodeStreamConfig, sameStreamConfig, type StreamConfig, type StreamLookup } from './stream-config.js';
-import { subjectsCollide, subjectHasWildcard } from '../subjects/validate.js';
+import { subjectsCollide } from '../subjects/validate.js';
 import { statusHeader, H } from './headers.js';
 import type { StoredMsg } from './store/types.js';
 import { randomBytes } from 'node:crypto';
@@ -341,7 +341,7 @@ export class JsApi {
       if (this.sourcesHook !== null) this.sourcesHook(stream);
       this.streamAdvisory(jsa, name, 'create');
     }
-    this.respond(req, T.streamCreate, null, { ...streamInfoFields(stream), did_create: true });
+    this.respond(req, T.streamCreate, null, { ...stream.info(), did_create: true });
   }
 
   /** set by jetstream/sources.ts: start mirroring/sourcing for a new or updated stream */
@@ -372,7 +372,7 @@ export class JsApi {
     if (checked.storage === 'file') this.js.writeMeta(this.js.streamDir(jsa, name), checked, s.created);
     if (this.sourcesHook !== null) this.sourcesHook(s);
     this.streamAdvisory(jsa, name, 'modify');
-    this.respond(req, T.streamUpdate, null, streamInfoFields(s));
+    this.respond(req, T.streamUpdate, null, s.info());
   }
 
   private streamInfo(req: ApiRequest): void {
@@ -453,7 +453,7 @@ export class JsApi {
     const limit = list ? LIST_LIMIT : NAMES_LIMIT;
     const page = streams.slice(offset, offset + limit);
     if (list) {
-      this.respond(req, type, null, { total, offset, limit, streams: page.map((s) => streamInfoFields(s, true)) });
+      this.respond(req, type, null, { total, offset, limit, streams: page.map((s) => s.info()) });
     } else {
       this.respond(req, type, null, { total, offset, limit, streams: page.length > 0 ? page.map((s) => s.name) : null });
     }
@@ -536,7 +536,7 @@ export class JsApi {
       return;
     }
     let h = m.hdr !== null && m.hdr.length > 0 ? m.hdr.subarray(0, m.hdr.length - 2).toString('latin1') : 'NATS/1.0\r\n';
-    h += `${H.Stream}: ${s.name}\r\n${H.Subject}: ${m.subject}\r\n${H.Sequence}: ${m.seq}\r\n${H.TimeStamp}: ${goTimeString(m.ts)}\r\n\r\n`;
+    h += `${H.Stream}: ${s.name}\r\n${H.Subject}: ${m.subject}\r\n${H.Sequence}: ${m.seq}\r\n${H.TimeStamp}: ${J.nsToTime(m.ts)}\r\n\r\n`;
     ic.publish(reply, '', Buffer.from(h, 'latin1'), m.data);
   }
 }
@@ -556,11 +556,6 @@ export function isEmptyRequest(b: Buffer): boolean {
   }
 }
 
-/** StreamInfo fields of a response (config, created, state, …). */
-export function streamInfoFields(s: Stream, _inList = false): Record<string, unknown> {
-  return s.info(false, '');
-}
-
 function hasInterest(acc: Account, subject: string): boolean {
   const r = acc.sublist.match(subject);
   return r.psubs.length > 0 || r.qsubs.length > 0;
@@ -573,11 +568,6 @@ function eventId(): string {
   let s = '';
   for (let i = 0; i < 22; i++) s += alphabet[b[i] % 62];
   return s;
-}
-
-/** Go's time.Time.String() for Nats-Time-Stamp as 2.9 writes it (RFC 3339 nano, UTC). */
-function goTimeString(ns: number): string {
-  return J.nsToTime(ns);
 }
 
 /**
@@ -639,4 +629,3 @@ function disabledResponseType(tokens: string[]): string | null {
   return null;
 }
 
-export { subjectHasWildcard };

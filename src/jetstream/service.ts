@@ -18,7 +18,6 @@ import type { StreamStore } from './store/types.js';
 import { nowNs } from './store/types.js';
 import { decodeStreamConfig, storeConfigOf, streamConfigJSON, type StreamConfig } from './stream-config.js';
 import { nsToTime, timeToNs, toGoJSON } from './json.js';
-import { JsonDecodeError } from './json.js';
 import { startSources } from './sources.js';
 import { subjectIsSubsetMatch } from '../subjects/validate.js';
 import { recheckDeliveryInterest } from './consumer.js';
@@ -329,7 +328,6 @@ export class JetStream implements JetStreamService {
   };
 }
 
-export { JsonDecodeError };
 
 function accountView(a: JsAccount): Jsz.JsAccountView {
   return {

@@ -90,31 +90,7 @@ export class InternalClient extends Client {
    * or null. Returns whether anyone got it.
    */
   publish(subject: string, reply: string, hdr: Buffer | null, msg: Buffer): boolean {
-    if (this.closed) return false;
-    const hl = hdr === null ? 0 : hdr.length;
-    const size = hl + msg.length;
-    let payload: Buffer;
-    if (hl === 0) payload = msg;
-    else if (msg.length === 0) payload = hdr!;
-    else payload = Buffer.concat([hdr!, msg], size);
-    setPubArgs(this, subject, reply, hl > 0 ? String(hl) : '', String(size));
-    this.paHdr = hl > 0 ? hl : -1;
-    this.paSize = size;
-    this.publishing++;
-    let delivered = false;
-    try {
-      const acc = this.account;
-      const srv = this.server;
-      const r = acc.sublist.match(subject);
-      if (r.psubs.length > 0 || r.qsubs.length > 0) delivered = this.processMsgResults(r, payload, 0);
-      if (acc.crossAccount) delivered = processImports(this, acc, subject, reply, payload, 0, false, null) || delivered;
-      if (srv.routesActive) delivered = srv.routeMessage(this, payload, 0, r) || delivered;
-    } finally {
-      this.publishing--;
-    }
-    srv_flush(this);
-    if (this.publishing === 0 && this.deferred.length > 0) this.drainDeferred();
-    return delivered;
+    return this.publishAs(subject, subject, reply, hdr, msg);
   }
 
   /**
@@ -145,7 +121,7 @@ export class InternalClient extends Client {
       const r = acc.sublist.match(dsubj);
       if (r.psubs.length > 0 || r.qsubs.length > 0) delivered = this.processMsgResults(r, payload, 0);
       if (acc.crossAccount || srv.routesActive) {
-        setPubArgs(this, dsubj, reply, hdb, szb);
+        if (dsubj !== subject) setPubArgs(this, dsubj, reply, hdb, szb);
         if (acc.crossAccount) delivered = processImports(this, acc, dsubj, reply, payload, 0, false, null) || delivered;
         if (srv.routesActive) delivered = srv.routeMessage(this, payload, 0, r) || delivered;
       }

@@ -15,7 +15,7 @@ import { checkStreamConfig, checkStreamUpdate, decodeStreamConfig, sameStreamCon
 import { subjectsCollide } from '../subjects/validate.js';
 import { statusHeader, H } from './headers.js';
 import type { StoredMsg } from './store/types.js';
-import { randomBytes } from 'node:crypto';
+import { eventId } from './ids.js';
 
 const T = {
   accountInfo: 'io.nats.jetstream.api.v1.account_info_response',
@@ -559,15 +559,6 @@ export function isEmptyRequest(b: Buffer): boolean {
 function hasInterest(acc: Account, subject: string): boolean {
   const r = acc.sublist.match(subject);
   return r.psubs.length > 0 || r.qsubs.length > 0;
-}
-
-/** server/events.go nuid-style ids for advisories */
-function eventId(): string {
-  const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-  const b = randomBytes(22);
-  let s = '';
-  for (let i = 0; i < 22; i++) s += alphabet[b[i] % 62];
-  return s;
 }
 
 /**

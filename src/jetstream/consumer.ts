@@ -35,6 +35,7 @@ import { subjectHasWildcard, subjectIsSubsetMatch } from '../subjects/validate.j
 import { WaitQueue, type WaitingRequest } from './wait-queue.js';
 import { goDurationString, parseGoDuration } from './go-duration.js';
 import { randomBytes, randomInt } from 'node:crypto';
+import { eventId, randomId } from './ids.js';
 
 const EMPTY = Buffer.alloc(0);
 /** server/consumer.go JsFlowControlMaxPending */
@@ -1763,17 +1764,6 @@ function headersOnly(hdr: Buffer | null, data: Buffer): [Buffer, Buffer] {
 
 /** server/consumer.go createConsumerName: 8 characters of a hash of a nuid */
 function createConsumerName(): string {
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  const b = randomBytes(8);
-  let s = '';
-  for (let i = 0; i < 8; i++) s += alphabet[b[i] % 62];
-  return s;
+  return randomId(8, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789');
 }
 
-function eventId(): string {
-  const alphabet = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
-  const b = randomBytes(22);
-  let s = '';
-  for (let i = 0; i < 22; i++) s += alphabet[b[i] % 62];
-  return s;
-}

@@ -413,6 +413,13 @@ export function processImports(
   start: number,
   fromService: boolean,
   chain: readonly ServiceImport[] | null,
+  /**
+   * A JetStream delivery: `subject` is the deliver subject that routes it,
+   * this the stored message's subject, which its MSG line carries in every
+   * account (server/client.go processMsgResults swaps them back after the
+   * import mapping).
+   */
+  msgSubject: string | null = null,
 ): boolean {
   let delivered = false;
   const sysReq = acc.sysRequests;
@@ -443,7 +450,11 @@ export function processImports(
       const im = importers[i]!;
       if (im.invalid || !matchLiteral(subject, im.from)) continue;
       const dsubj = im.tr !== null ? im.tr.transformSubject(subject) : im.usePub ? subject : im.to;
-      if (c.deliverAs(im.importer, dsubj, reply, null, buf, start, null)) delivered = true;
+      const ok =
+        msgSubject === null
+          ? c.deliverAs(im.importer, dsubj, reply, null, buf, start, null)
+          : c.deliverAs(im.importer, msgSubject, reply, null, buf, start, null, dsubj);
+      if (ok) delivered = true;
     }
   }
   return delivered;

@@ -146,7 +146,7 @@ export class InternalClient extends Client {
       if (r.psubs.length > 0 || r.qsubs.length > 0) delivered = this.processMsgResults(r, payload, 0);
       if (acc.crossAccount || srv.routesActive) {
         setPubArgs(this, dsubj, reply, hdb, szb);
-        if (acc.crossAccount) delivered = processImports(this, acc, dsubj, reply, payload, 0, false, null) || delivered;
+        if (acc.crossAccount) delivered = processImports(this, acc, dsubj, reply, payload, 0, false, null, subject) || delivered;
         if (srv.routesActive) delivered = srv.routeMessage(this, payload, 0, r) || delivered;
       }
     } finally {

@@ -32,6 +32,7 @@ import {
 } from './consumer-config.js';
 import { subjectHasWildcard, subjectIsSubsetMatch } from '../subjects/validate.js';
 import { WaitQueue, type WaitingRequest } from './wait-queue.js';
+import { accountHasInterest, interestGen, trackDownInterest } from './interest.js';
 import { goDurationString, parseGoDuration } from './go-duration.js';
 import { randomBytes, randomInt } from 'node:crypto';
 
@@ -281,7 +282,7 @@ export class Consumer implements StreamConsumer {
       this.waiting.last = Date.now();
     } else {
       this.active = this.deliverHasInterest();
-      this.lastGenid = this.jsa.account.sublist.genid;
+      this.lastGenid = interestGen(this.jsa.account);
       interestWatch.add(this);
       this.armHeartbeat();
     }
@@ -369,7 +370,7 @@ export class Consumer implements StreamConsumer {
 
   /** server/consumer.go updateConfig: null when applied. */
   private updateConfig(cfg: ConsumerConfig): ApiError | string | null {
-    const err = checkConsumerUpdate(this.cfg, cfg, (s) => this.jsa.account.sublist.hasInterest(s));
+    const err = checkConsumerUpdate(this.cfg, cfg, (s) => accountHasInterest(this.jsa.account, s));
     if (err !== null) return err;
     const old = this.cfg;
     if (cfg.deliverSubject !== old.deliverSubject) this.updateDeliverSubject(cfg.deliverSubject);
@@ -1113,6 +1114,7 @@ export class Consumer implements StreamConsumer {
     const hbMs = req.heartbeat / 1e6;
     const wr: WaitingRequest = {
       reply,
+      ...trackDownInterest(this.jsa.account, reply),
       n: req.batch,
       d: 0,
       b: req.maxBytes,
@@ -1130,7 +1132,6 @@ export class Consumer implements StreamConsumer {
   /** The next request that can take a message of `sz` bytes (server/consumer.go nextWaiting). */
   private nextWaiting(sz: number): WaitingRequest | null {
     const wq = this.waiting!;
-    const sl = this.jsa.account.sublist;
     for (let wr = wq.peek(); wr !== null; wr = wq.peek()) {
       if (wr.b > 0) {
         if (sz <= wr.b) {
@@ -1142,7 +1143,8 @@ export class Consumer implements StreamConsumer {
           continue;
         }
       }
-      if ((wr.expires === 0 || Date.now() < wr.expires) && sl.hasInterest(wr.reply)) return wq.pop();
+      if ((wr.expires === 0 || Date.now() < wr.expires) && wr.acc.sublist.hasInterest(wr.interest)) return wq.pop();
+      if (wr.interest !== wr.reply) this.jsa.client.publish(wr.reply, '', pendingStatus(408, 'Interest Expired', wr), EMPTY);
       wq.removeHead();
     }
     return null;
@@ -1153,7 +1155,6 @@ export class Consumer implements StreamConsumer {
     const wq = this.waiting;
     if (wq === null || wq.length === 0) return { expired: 0, brp: 0, fexp: 0 };
     const now = Date.now();
-    const sl = this.jsa.account.sublist;
     let expired = 0;
     let brp = 0;
     let fexp = 0;
@@ -1163,7 +1164,7 @@ export class Consumer implements StreamConsumer {
         expired++;
         return false;
       }
-      if (!sl.hasInterest(wr.reply)) {
+      if (!wr.acc.sublist.hasInterest(wr.interest)) {
         expired++;
         return false;
       }
@@ -1203,7 +1204,7 @@ export class Consumer implements StreamConsumer {
   // --- push: interest, heartbeats, flow control ---------------------------------------
 
   private deliverHasInterest(): boolean {
-    return this.jsa.account.sublist.hasInterest(this.cfg.deliverSubject);
+    return accountHasInterest(this.jsa.account, this.cfg.deliverSubject);
   }
 
   /**
@@ -1212,7 +1213,7 @@ export class Consumer implements StreamConsumer {
    */
   checkInterest(force = false, now = false): void {
     if (this.closed || this.isPull()) return;
-    const gen = this.jsa.account.sublist.genid;
+    const gen = interestGen(this.jsa.account);
     if (gen === this.lastGenid && !force) return;
     this.lastGenid = gen;
     const interest = this.deliverHasInterest();

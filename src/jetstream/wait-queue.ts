@@ -2,8 +2,13 @@
 // waitQueue): first come first served, a request with more to receive goes
 // to the back after each message, bounded by max_waiting.
 
+import type { Account } from '../accounts/account.js';
+
 export interface WaitingRequest {
   reply: string;
+  /** where interest in the reply is checked: the requester's account and reply behind a `_R_` one (jetstream/interest.ts) */
+  acc: Account;
+  interest: string;
   /** messages still wanted (batch) */
   n: number;
   /** messages delivered so far */

@@ -431,7 +431,7 @@ export function processImports(
   if (prefix !== null && subject.startsWith(prefix)) {
     delivered = true;
     const rsi = acc.responses?.get(subject);
-    if (rsi !== undefined && !rsi.invalid) processServiceImport(c, acc, rsi, subject, reply, buf, start, chain);
+    if (rsi !== undefined && !rsi.invalid) processServiceImport(c, acc, rsi, subject, reply, buf, start, chain, msgSubject);
   }
   const idx = acc.serviceImportIndex;
   if (idx !== null) {
@@ -441,7 +441,7 @@ export function processImports(
       const si = entries[i]!.si;
       if (si.invalid) continue;
       delivered = true;
-      processServiceImport(c, acc, si, subject, reply, buf, start, chain);
+      processServiceImport(c, acc, si, subject, reply, buf, start, chain, msgSubject);
     }
   }
   const importers = acc.streamImporters;
@@ -470,6 +470,7 @@ function processServiceImport(
   buf: Buffer,
   start: number,
   chain: readonly ServiceImport[] | null,
+  msgSubject: string | null,
 ): void {
   if (chain !== null) {
     if (chain.length >= MAX_IMPORT_CHAIN) return;
@@ -507,13 +508,15 @@ function processServiceImport(
   const hdr = isResponse ? null : requestInfoHeader(c, owner, si, chain, buf, start);
   const next = chain === null ? [si] : [...chain, si];
   const dest = si.acc;
-  const delivered = c.deliverAs(dest, to, nrr, hdr, buf, start, (pbuf, pstart) => {
-    let d = processImports(c, dest, to, nrr, pbuf, pstart, true, next);
+  const nested = (pbuf: Buffer, pstart: number): boolean => {
+    let d = processImports(c, dest, to, nrr, pbuf, pstart, true, next, msgSubject);
     // Servers with interest in the destination account get it over routes (cluster/imports.ts).
     const cl = c.server.cluster;
     if (cl !== null && cl.routeImported(c, dest, to, pbuf, pstart)) d = true;
     return d;
-  });
+  };
+  // A JetStream delivery is matched on `to` but keeps the stored subject on its MSG line.
+  const delivered = c.deliverAs(dest, msgSubject ?? to, nrr, hdr, buf, start, nested, to);
   if (si.rt !== 'singleton' && delivered) si.ts = Date.now();
   const remove = !delivered || (isResponse && (si.rt === 'singleton' || emptyMessage));
   if (remove) {

@@ -760,7 +760,11 @@ export class Client extends Connection implements ProtocolHandler {
     try {
       const r = acc.sublist.match(match);
       let delivered = r.psubs.length > 0 || r.qsubs.length > 0 ? this.deliverLocal(r, pbuf, pstart) : false;
-      if (nested !== null && nested(pbuf, pstart)) delivered = true;
+      if (nested !== null) {
+        // imports and routes go on with the subject that routes it
+        if (match !== subject) setPubArgs(this, match, reply, hdrText, sizeText);
+        if (nested(pbuf, pstart)) delivered = true;
+      }
       return delivered;
     } finally {
       this.paBuf = oBuf;

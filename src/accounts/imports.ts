@@ -413,6 +413,13 @@ export function processImports(
   start: number,
   fromService: boolean,
   chain: readonly ServiceImport[] | null,
+  /**
+   * A JetStream delivery: `subject` is the deliver subject that routes it,
+   * this the stored message's subject, which its MSG line carries in every
+   * account (server/client.go processMsgResults swaps them back after the
+   * import mapping).
+   */
+  msgSubject: string | null = null,
 ): boolean {
   let delivered = false;
   const sysReq = acc.sysRequests;
@@ -424,7 +431,7 @@ export function processImports(
   if (prefix !== null && subject.startsWith(prefix)) {
     delivered = true;
     const rsi = acc.responses?.get(subject);
-    if (rsi !== undefined && !rsi.invalid) processServiceImport(c, acc, rsi, subject, reply, buf, start, chain);
+    if (rsi !== undefined && !rsi.invalid) processServiceImport(c, acc, rsi, subject, reply, buf, start, chain, msgSubject);
   }
   const idx = acc.serviceImportIndex;
   if (idx !== null) {
@@ -434,7 +441,7 @@ export function processImports(
       const si = entries[i]!.si;
       if (si.invalid) continue;
       delivered = true;
-      processServiceImport(c, acc, si, subject, reply, buf, start, chain);
+      processServiceImport(c, acc, si, subject, reply, buf, start, chain, msgSubject);
     }
   }
   const importers = acc.streamImporters;
@@ -446,7 +453,11 @@ export function processImports(
       // Leafnode connections of the importer with interest get it too (src/leafnode).
       const ln = c.server.leafnodes;
       const nested = ln === null ? null : (pb: Buffer, ps: number) => ln.routeImported(c, im.importer, dsubj, pb, ps);
-      if (c.deliverAs(im.importer, dsubj, reply, null, buf, start, nested)) delivered = true;
+      const ok =
+        msgSubject === null
+          ? c.deliverAs(im.importer, dsubj, reply, null, buf, start, nested)
+          : c.deliverAs(im.importer, msgSubject, reply, null, buf, start, nested, dsubj);
+      if (ok) delivered = true;
     }
   }
   return delivered;
@@ -462,6 +473,7 @@ function processServiceImport(
   buf: Buffer,
   start: number,
   chain: readonly ServiceImport[] | null,
+  msgSubject: string | null,
 ): void {
   if (chain !== null) {
     if (chain.length >= MAX_IMPORT_CHAIN) return;
@@ -499,8 +511,8 @@ function processServiceImport(
   const hdr = isResponse ? null : requestInfoHeader(c, owner, si, chain, buf, start);
   const next = chain === null ? [si] : [...chain, si];
   const dest = si.acc;
-  const delivered = c.deliverAs(dest, to, nrr, hdr, buf, start, (pbuf, pstart) => {
-    let d = processImports(c, dest, to, nrr, pbuf, pstart, true, next);
+  const nested = (pbuf: Buffer, pstart: number): boolean => {
+    let d = processImports(c, dest, to, nrr, pbuf, pstart, true, next, msgSubject);
     // Servers with interest in the destination account get it over routes (cluster/imports.ts).
     const cl = c.server.cluster;
     if (cl !== null && cl.routeImported(c, dest, to, pbuf, pstart)) d = true;
@@ -508,7 +520,9 @@ function processServiceImport(
     const ln = c.server.leafnodes;
     if (ln !== null && ln.routeImported(c, dest, to, pbuf, pstart)) d = true;
     return d;
-  });
+  };
+  // A JetStream delivery is matched on `to` but keeps the stored subject on its MSG line.
+  const delivered = c.deliverAs(dest, msgSubject ?? to, nrr, hdr, buf, start, nested, to);
   if (si.rt !== 'singleton' && delivered) si.ts = Date.now();
   const remove = !delivered || (isResponse && (si.rt === 'singleton' || emptyMessage));
   if (remove) {

@@ -754,6 +754,8 @@ export class Client extends Connection implements ProtocolHandler {
     buf: Buffer,
     start: number,
     nested: ((buf: Buffer, start: number) => boolean) | null,
+    /** the subject subscribers are matched on when it is not the one the MSG line carries (a JetStream delivery through a stream import) */
+    match: string = subject,
   ): boolean {
     const oBuf = this.paBuf;
     const oSubjS = this.paSubjStart;
@@ -784,9 +786,13 @@ export class Client extends Connection implements ProtocolHandler {
     this.paHdr = hdrLen > 0 ? hdrLen : -1;
     this.paSize = size;
     try {
-      const r = acc.sublist.match(subject);
+      const r = acc.sublist.match(match);
       let delivered = r.psubs.length > 0 || r.qsubs.length > 0 ? this.deliverLocal(r, pbuf, pstart) : false;
-      if (nested !== null && nested(pbuf, pstart)) delivered = true;
+      if (nested !== null) {
+        // imports and routes go on with the subject that routes it
+        if (match !== subject) setPubArgs(this, match, reply, hdrText, sizeText);
+        if (nested(pbuf, pstart)) delivered = true;
+      }
       return delivered;
     } finally {
       this.paBuf = oBuf;

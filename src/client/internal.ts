@@ -122,7 +122,9 @@ export class InternalClient extends Client {
       if (r.psubs.length > 0 || r.qsubs.length > 0) delivered = this.processMsgResults(r, payload, 0);
       if (acc.crossAccount || srv.routesActive) {
         if (dsubj !== subject) setPubArgs(this, dsubj, reply, hdb, szb);
-        if (acc.crossAccount) delivered = processImports(this, acc, dsubj, reply, payload, 0, false, null) || delivered;
+        // a plain publish (dsubj === subject) takes the import's subject; a consumer delivery keeps the stored one
+        const msgSubject = dsubj !== subject ? subject : null;
+        if (acc.crossAccount) delivered = processImports(this, acc, dsubj, reply, payload, 0, false, null, msgSubject) || delivered;
         if (srv.routesActive) delivered = srv.routeMessage(this, payload, 0, r) || delivered;
       }
     } finally {

@@ -23,8 +23,19 @@ export function limitsFromTiers(tiers: JetStreamAccountTiers | null | undefined)
   return t === undefined ? null : { ...t };
 }
 
+/**
+ * The tier map of an account whose limits are tiered (no '' tier: a JWT's
+ * tiered_limits), whose account info lists tiers; null for untiered limits.
+ */
+export function tieredOnly(tiers: JetStreamAccountTiers | null | undefined): JetStreamAccountTiers | null {
+  if (tiers === null || tiers === undefined || tiers[''] !== undefined) return null;
+  return Object.keys(tiers).length > 0 ? tiers : null;
+}
+
 export class JsAccount {
   readonly streams = new Map<string, Stream>();
+  /** all tiers' limits when they are tiered (account info shows them by tier); null = one untiered set */
+  tiers: JetStreamAccountTiers | null = null;
   readonly client: InternalClient;
   /** bytes stored, per storage type (kept by the stores' update callbacks) */
   memoryUsed = 0;

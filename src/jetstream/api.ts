@@ -7,7 +7,7 @@ import type { Account } from '../accounts/account.js';
 import { InternalClient } from '../client/internal.js';
 import type { Subscription } from '../client/subscription.js';
 import type { JetStream } from './service.js';
-import type { JsAccount } from './account.js';
+import type { JsAccount, JsAccountLimits } from './account.js';
 import type { Stream } from './stream.js';
 import { apiError, ApiError } from './errors.js';
 import * as J from './json.js';
@@ -247,25 +247,35 @@ export class JsApi {
 
   private accountInfo(req: ApiRequest): void {
     const jsa = req.jsa;
-    const l = jsa.limits;
+    const streams = jsa.streams.size;
+    const consumers = jsa.numConsumers();
     const o: Record<string, unknown> = {
       memory: jsa.memoryUsed,
       storage: jsa.storeUsed,
-      streams: jsa.streams.size,
-      consumers: jsa.numConsumers(),
-      limits: {
-        max_memory: l.maxMemory,
-        max_storage: l.maxStore,
-        max_streams: l.maxStreams,
-        max_consumers: l.maxConsumers,
-        max_ack_pending: l.maxAckPending,
-        memory_max_stream_bytes: l.memoryMaxStreamBytes,
-        storage_max_stream_bytes: l.storeMaxStreamBytes,
-        max_bytes_required: l.maxBytesRequired,
-      },
+      streams,
+      consumers,
+      // tiered: the totals carry no limits, each tier its own (server/jetstream.go JetStreamUsage)
+      limits: limitsJSON(jsa.tiers === null ? jsa.limits : ZERO_LIMITS),
     };
     if (this.js.domain !== '') o.domain = this.js.domain;
     o.api = { total: jsa.apiTotal, errors: jsa.apiErrors };
+    if (jsa.tiers !== null) {
+      // Without clustering every stream has one replica: all usage is tier R1's.
+      const tiers: Record<string, unknown> = {};
+      const names = Object.keys(jsa.tiers);
+      if (!names.includes('R1') && (streams > 0 || jsa.memoryUsed > 0 || jsa.storeUsed > 0)) names.push('R1');
+      for (const t of names.sort()) {
+        const used = t === 'R1';
+        tiers[t] = {
+          memory: used ? jsa.memoryUsed : 0,
+          storage: used ? jsa.storeUsed : 0,
+          streams: used ? streams : 0,
+          consumers: used ? consumers : 0,
+          limits: limitsJSON(jsa.tiers[t] ?? ZERO_LIMITS),
+        };
+      }
+      o.tiers = tiers;
+    }
     this.respond(req, T.accountInfo, null, o);
   }
 
@@ -554,6 +564,31 @@ export function isEmptyRequest(b: Buffer): boolean {
   } catch {
     return false;
   }
+}
+
+const ZERO_LIMITS: JsAccountLimits = {
+  maxMemory: 0,
+  maxStore: 0,
+  maxStreams: 0,
+  maxConsumers: 0,
+  maxAckPending: 0,
+  memoryMaxStreamBytes: 0,
+  storeMaxStreamBytes: 0,
+  maxBytesRequired: false,
+};
+
+/** server/jetstream.go JetStreamAccountLimits as JSON */
+function limitsJSON(l: JsAccountLimits): Record<string, unknown> {
+  return {
+    max_memory: l.maxMemory,
+    max_storage: l.maxStore,
+    max_streams: l.maxStreams,
+    max_consumers: l.maxConsumers,
+    max_ack_pending: l.maxAckPending,
+    memory_max_stream_bytes: l.memoryMaxStreamBytes,
+    storage_max_stream_bytes: l.storeMaxStreamBytes,
+    max_bytes_required: l.maxBytesRequired,
+  };
 }
 
 function hasInterest(acc: Account, subject: string): boolean {

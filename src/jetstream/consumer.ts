@@ -33,6 +33,7 @@ import {
 } from './consumer-config.js';
 import { subjectHasWildcard, subjectIsSubsetMatch } from '../subjects/validate.js';
 import { WaitQueue, type WaitingRequest } from './wait-queue.js';
+import { accountHasInterest, interestGen, trackDownInterest } from './interest.js';
 import { goDurationString, parseGoDuration } from './go-duration.js';
 import { randomBytes, randomInt } from 'node:crypto';
 import { eventId, randomId } from './ids.js';
@@ -289,7 +290,7 @@ export class Consumer implements StreamConsumer {
       this.waiting.last = Date.now();
     } else {
       this.setActive(this.deliverHasInterest());
-      this.lastGenid = this.jsa.account.sublist.genid;
+      this.lastGenid = interestGen(this.jsa.account);
       interestWatch.add(this);
       this.armHeartbeat();
     }
@@ -377,7 +378,7 @@ export class Consumer implements StreamConsumer {
 
   /** server/consumer.go updateConfig: null when applied. */
   private updateConfig(cfg: ConsumerConfig): ApiError | string | null {
-    const err = checkConsumerUpdate(this.cfg, cfg, (s) => this.jsa.account.sublist.hasInterest(s));
+    const err = checkConsumerUpdate(this.cfg, cfg, (s) => accountHasInterest(this.jsa.account, s));
     if (err !== null) return err;
     const old = this.cfg;
     if (cfg.deliverSubject !== old.deliverSubject) this.updateDeliverSubject(cfg.deliverSubject);
@@ -1168,11 +1169,9 @@ export class Consumer implements StreamConsumer {
       }
     }
     const hbMs = req.heartbeat / 1e6;
-    const [acc, interest] = trackDownAccountAndInterest(this.jsa.account, reply);
     const wr: WaitingRequest = {
       reply,
-      acc,
-      interest,
+      ...trackDownInterest(this.jsa.account, reply),
       n: req.batch,
       d: 0,
       b: req.maxBytes,
@@ -1264,7 +1263,7 @@ export class Consumer implements StreamConsumer {
   // --- push: interest, heartbeats, flow control ---------------------------------------
 
   private deliverHasInterest(): boolean {
-    return this.jsa.account.sublist.hasInterest(this.cfg.deliverSubject);
+    return accountHasInterest(this.jsa.account, this.cfg.deliverSubject);
   }
 
   /**
@@ -1273,7 +1272,7 @@ export class Consumer implements StreamConsumer {
    */
   checkInterest(force = false, now = false): void {
     if (this.closed || this.isPull()) return;
-    const gen = this.jsa.account.sublist.genid;
+    const gen = interestGen(this.jsa.account);
     if (gen === this.lastGenid && !force) return;
     this.lastGenid = gen;
     const interest = this.deliverHasInterest();
@@ -1642,23 +1641,6 @@ export function ackStreamMsg(s: Stream, o: StreamConsumer, seq: number): void {
   if (seq < st.firstSeq || seq > st.lastSeq) return;
   const remove = r === 'workqueue' ? true : !checkInterest(s, seq, o);
   if (remove) s.deleteMsg(seq, false);
-}
-
-/**
- * A pull request that came through a service import answers to a `_R_.`
- * reply of this account: the requester's own account and reply tell whether
- * anyone still listens (server/consumer.go trackDownAccountAndInterest).
- */
-function trackDownAccountAndInterest(acc: Account, interest: string): [Account, string] {
-  let a = acc;
-  let i = interest;
-  while (i.startsWith('_R_.')) {
-    const rsi = a.responses?.get(i);
-    if (rsi === undefined) break;
-    a = rsi.acc;
-    i = rsi.to;
-  }
-  return [a, i];
 }
 
 /** The sequences and delivery count in an ack subject (server/consumer.go ackReplyInfo). */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Server } from '../server/server.js';
 import type { Account } from '../accounts/account.js';
 import type { JetStreamService, JszOptions } from '../server/features.js';
-import { JsAccount, limitsFromTiers, type JsAccountLimits } from './account.js';
+import { JsAccount, limitsFromTiers, tieredOnly, type JsAccountLimits } from './account.js';
 import { Stream } from './stream.js';
 import { JsApi } from './api.js';
 import { installConsumers } from './consumer-api.js';
@@ -24,7 +24,7 @@ import { recheckDeliveryInterest } from './consumer.js';
 import { resolveJetStreamConfig, prepareStoreDir, type JetStreamConfig } from '../config/jetstream-conf.js';
 import { jetStreamStartLines, JS_STARTING, JS_SHUTDOWN_START, JS_SHUTDOWN_DONE } from './banner.js';
 import * as Jsz from './jsz.js';
-import { dynamicJetStreamAccountLimits } from '../config/options.js';
+import { dynamicJetStreamAccountLimits, type JetStreamAccountTiers } from '../config/options.js';
 import { snapshotApi } from './snapshot.js';
 
 const STREAMS_DIR = 'streams';
@@ -101,12 +101,17 @@ export class JetStream implements JetStreamService {
     for (const acc of srv.accounts.values()) {
       if (acc === sys) continue;
       let limits: JsAccountLimits | null = null;
+      let tiers: JetStreamAccountTiers | null = null;
       if (globalOnly && acc === srv.globalAccount) limits = dynamicJetStreamAccountLimits();
       else {
         const cfg = accountCfgs.find((a) => a.name === acc.name);
-        limits = limitsFromTiers(cfg?.jetstream) ?? limitsFromTiers(acc.jetstreamLimits);
+        limits = limitsFromTiers(cfg?.jetstream);
+        if (limits === null) {
+          limits = limitsFromTiers(acc.jetstreamLimits);
+          tiers = tieredOnly(acc.jetstreamLimits);
+        } else tiers = tieredOnly(cfg?.jetstream);
       }
-      if (limits !== null) this.enableAccount(acc, limits);
+      if (limits !== null) this.enableAccount(acc, limits).tiers = tiers;
       else if (!this.accounts.has(acc.name)) {
         // An account that imports the JetStream API from another account is
         // answered by that account (server/jetstream.go

@@ -6,7 +6,7 @@ import type { Account } from '../accounts/account.js';
 
 export interface WaitingRequest {
   reply: string;
-  /** where the requester listens: the reply itself, or, through a service import, the requester's account and reply */
+  /** where interest in the reply is checked: the requester's account and reply behind a `_R_` one (jetstream/interest.ts) */
   acc: Account;
   interest: string;
   /** messages still wanted (batch) */

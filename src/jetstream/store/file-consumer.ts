@@ -1,7 +1,8 @@
 // A file stream's consumer state: one JSON file per consumer (config and
 // state), replaced atomically (write a temporary file, then rename) in
 // batches: update() only marks the state dirty; a write happens at most every
-// WRITE_DELAY ms, or at once when someone flushes.
+// WRITE_DELAY ms, or at once when someone flushes. A new config is written at
+// once (writeSync).
 
 import * as fs from 'node:fs';
 import {
@@ -64,8 +65,38 @@ export class FileConsumerStore implements ConsumerStore {
   }
 
   setConfig(cfgJson: string): void {
+    const changed = this.cfg !== cfgJson;
     this.cfg = cfgJson;
+    if (changed && !this.closed && this.writeSync()) return;
     this.markDirty();
+  }
+
+  /**
+   * A new or changed config is on disk before the API answers, as the
+   * reference writes a consumer's meta file synchronously
+   * (server/filestore.go writeConsumerMeta): a server killed right after
+   * still knows the consumer. Once per create/update, never per message.
+   * false when the write failed (the batched write will retry).
+   */
+  private writeSync(): boolean {
+    const body: ConsumerFile = { config: this.cfg, state: this.st === null ? null : consumerStateToJson(this.st) };
+    // not the batched write's temporary file, which may be open right now
+    const tmp = `${this.path}.cfg.tmp`;
+    try {
+      const fd = fs.openSync(tmp, 'w');
+      try {
+        fs.writeSync(fd, JSON.stringify(body));
+        if (this.syncAlways) fs.fdatasyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+      fs.renameSync(tmp, this.path);
+    } catch {
+      return false;
+    }
+    // A batched write under way carries the old config: write again after it.
+    if (this.writing) this.dirty = true;
+    return true;
   }
 
   getConfig(): string | null {

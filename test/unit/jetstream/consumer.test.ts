@@ -18,6 +18,7 @@ import type { JetStream } from '../../../src/jetstream/service.js';
 import type { Stream } from '../../../src/jetstream/stream.js';
 import { Consumer, ackReplyInfo, parseNextRequest } from '../../../src/jetstream/consumer.js';
 import { WaitQueue, type WaitingRequest } from '../../../src/jetstream/wait-queue.js';
+import { Account } from '../../../src/accounts/account.js';
 import { goDurationString, parseGoDuration } from '../../../src/jetstream/go-duration.js';
 import {
   checkConsumerConfig,
@@ -83,7 +84,8 @@ describe('Go durations', () => {
 });
 
 describe('wait queue', () => {
-  const wr = (reply: string, n: number): WaitingRequest => ({ reply, acc: null as never, interest: reply, n, d: 0, b: 0, expires: 0, received: Date.now(), hb: 0, hbt: 0, noWait: false });
+  const acc = new Account('A', 0);
+  const wr = (reply: string, n: number): WaitingRequest => ({ reply, acc, interest: reply, n, d: 0, b: 0, expires: 0, received: Date.now(), hb: 0, hbt: 0, noWait: false });
   it('a request wanting more goes to the back; done ones leave; bounded', () => {
     const q = new WaitQueue(2);
     assert.equal(q.add(wr('a', 2)), true);

@@ -195,6 +195,10 @@ describe('consumer delivery', () => {
       await sleep(50);
       adv.length = 0;
       step('delete stream', await api(nc, '$JS.API.STREAM.DELETE.X'));
+      // the reference sends each consumer's advisory from its own goroutine:
+      // under load they can trail the answer by more than 100 ms
+      const until = Date.now() + 3000;
+      while (adv.length < 2 && Date.now() < until) await sleep(20);
       await sleep(100);
       const evs = adv.map((m) => ({ subject: m.subject, body: mask(JSON.parse(new TextDecoder().decode(m.data))) }));
       evs.sort((a, b) => (a.subject < b.subject ? -1 : 1));

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Msg } from '@nats-io/transport-node';
-import { api, jsPub, mask, pull, seen, sleep, startBothJs, stopJs, type JsServer } from '../helpers/jetstream.js';
+import { api, jsPub, mask, pull, seen, sleep, startBothJs, stopJs, compareSteps, consumerRequest, type JsServer, type Step } from '../helpers/jetstream.js';
 
 let ref: JsServer | undefined;
 let ts: JsServer | undefined;
@@ -20,15 +20,8 @@ after(async () => {
   await stopJs(ts);
 });
 
-type Step = [string, unknown];
-
-async function both(fn: (s: JsServer) => Promise<Step[]>): Promise<void> {
-  const r = await fn(ref!);
-  const t = await fn(ts!);
-  for (let i = 0; i < Math.max(r.length, t.length); i++) assert.deepEqual(t[i], r[i], `step ${r[i]?.[0] ?? t[i]?.[0]}`);
-}
-
-const C = (stream: string, config: Record<string, unknown>): Record<string, unknown> => ({ stream_name: stream, config });
+const both = (fn: (s: JsServer) => Promise<Step[]>): Promise<void> => compareSteps(ref!, ts!, fn);
+const C = consumerRequest;
 const data = (ms: Msg[]): Msg[] => ms.filter((m) => m.headers === undefined || m.headers.code === 0);
 
 describe('consumer delivery', () => {

@@ -3,6 +3,7 @@
 // the masking that makes two servers' answers comparable (timestamps,
 // creation times, ids and server names differ by nature).
 
+import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -244,3 +245,16 @@ export async function pull(nc: NatsConnection, stream: string, consumer: string,
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** A named observation of a scenario step, compared between the two servers. */
+export type Step = [string, unknown];
+
+/** Run `fn` on the reference, then on tsnats, and compare their steps one by one. */
+export async function compareSteps(ref: JsServer, ts: JsServer, fn: (s: JsServer) => Promise<Step[]>): Promise<void> {
+  const r = await fn(ref);
+  const t = await fn(ts);
+  for (let i = 0; i < Math.max(r.length, t.length); i++) assert.deepEqual(t[i], r[i], `step ${r[i]?.[0] ?? t[i]?.[0]}`);
+}
+
+/** The body of a CONSUMER.CREATE request. */
+export const consumerRequest = (stream: string, config: Record<string, unknown>): Record<string, unknown> => ({ stream_name: stream, config });

@@ -4,9 +4,8 @@
 // nats-server 2.9.10, each started with -js -sd <own tmp dir>. Times,
 // ids and generated names are masked; everything else must be equal.
 
-import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { api, jsPub, mask, pull, seen, sleep, startBothJs, stopJs, type JsServer } from '../helpers/jetstream.js';
+import { api, jsPub, pull, seen, sleep, startBothJs, stopJs, compareSteps, consumerRequest, type JsServer, type Step, type StepRecorder } from '../helpers/jetstream.js';
 
 let ref: JsServer | undefined;
 let ts: JsServer | undefined;
@@ -19,27 +18,13 @@ after(async () => {
   await stopJs(ts);
 });
 
-type Step = [string, unknown];
-type Scenario = (s: JsServer) => Promise<Step[]>;
-
-/** Run a scenario on both servers; compare step by step (clear failure messages). */
-async function both(fn: Scenario): Promise<Step[]> {
-  const r = await fn(ref!);
-  const t = await fn(ts!);
-  for (let i = 0; i < Math.max(r.length, t.length); i++) {
-    assert.deepEqual(t[i], r[i], `step ${r[i]?.[0] ?? t[i]?.[0]}`);
-  }
-  return r;
-}
-
-const C = (stream: string, config: Record<string, unknown>): Record<string, unknown> => ({ stream_name: stream, config });
+const both = (fn: (s: JsServer, step: StepRecorder) => Promise<void>): Promise<Step[]> => compareSteps(ref!, ts!, fn);
+const C = consumerRequest;
 
 describe('consumer API', () => {
   it('create forms, info, names, list, delete', async () => {
-    await both(async (s) => {
+    await both(async (s, step) => {
       const nc = s.nc;
-      const out: Step[] = [];
-      const step = (label: string, v: unknown, names: string[] = []): void => void out.push([label, mask(v, names)]);
       step('stream', await api(nc, '$JS.API.STREAM.CREATE.S1', { name: 'S1', subjects: ['s1.*'], storage: 'memory' }));
       for (let i = 0; i < 5; i++) await jsPub(nc, `s1.${i % 2 === 0 ? 'a' : 'b'}`, `m${i}`);
       step('durable pull', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.S1.D1', C('S1', { durable_name: 'D1', ack_policy: 'explicit' })));
@@ -101,15 +86,12 @@ describe('consumer API', () => {
       step('info deleted', await api(nc, '$JS.API.CONSUMER.INFO.S1.D1'));
       step('stream info', await api(nc, '$JS.API.STREAM.INFO.S1'));
       step('delete stream', await api(nc, '$JS.API.STREAM.DELETE.S1'));
-      return out;
     });
   });
 
   it('workqueue rules', async () => {
-    await both(async (s) => {
+    await both(async (s, step) => {
       const nc = s.nc;
-      const out: Step[] = [];
-      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
       step('stream', await api(nc, '$JS.API.STREAM.CREATE.WQ', { name: 'WQ', subjects: ['wq.>'], retention: 'workqueue', storage: 'memory' }));
       step('not explicit', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.WQ.A', C('WQ', { durable_name: 'A', ack_policy: 'all' })));
       step('A', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.WQ.A', C('WQ', { durable_name: 'A', ack_policy: 'explicit', filter_subject: 'wq.a.>' })));
@@ -129,17 +111,14 @@ describe('consumer API', () => {
       step('stream after acks', await api(nc, '$JS.API.STREAM.INFO.WQ'));
       step('info B', await api(nc, '$JS.API.CONSUMER.INFO.WQ.B'));
       step('delete stream', await api(nc, '$JS.API.STREAM.DELETE.WQ'));
-      return out;
     });
   });
 });
 
 describe('pull requests (MSG.NEXT)', () => {
   it('batch, no_wait, expires, max_bytes, limits', async () => {
-    await both(async (s) => {
+    await both(async (s, step) => {
       const nc = s.nc;
-      const out: Step[] = [];
-      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
       step('stream', await api(nc, '$JS.API.STREAM.CREATE.P', { name: 'P', subjects: ['p.>'], storage: 'memory' }));
       step('consumer', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.P.C', C('P', { durable_name: 'C', ack_policy: 'explicit', max_batch: 10, max_expires: 2e9, max_bytes: 1000 })));
       step('no_wait empty', (await pull(nc, 'P', 'C', { batch: 1, no_wait: true }, { ms: 300, count: 1 })).map(seen));
@@ -160,15 +139,12 @@ describe('pull requests (MSG.NEXT)', () => {
       step('push', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.P.PU', C('P', { durable_name: 'PU', deliver_subject: 'pu.x' })));
       step('next on push', (await pull(nc, 'P', 'PU', '', { ms: 300, count: 1 })).map(seen));
       step('delete stream', await api(nc, '$JS.API.STREAM.DELETE.P'));
-      return out;
     });
   });
 
   it('waiting request gets 409 Consumer Deleted', async () => {
-    await both(async (s) => {
+    await both(async (s, step) => {
       const nc = s.nc;
-      const out: Step[] = [];
-      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
       await api(nc, '$JS.API.STREAM.CREATE.W', { name: 'W', subjects: ['w.>'], storage: 'memory' });
       await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.W.C', C('W', { durable_name: 'C', ack_policy: 'explicit' }));
       const p = pull(nc, 'W', 'C', { batch: 1, expires: 5e9 }, { ms: 1000, count: 1 });
@@ -177,15 +153,12 @@ describe('pull requests (MSG.NEXT)', () => {
       step('delete', await api(nc, '$JS.API.CONSUMER.DELETE.W.C'));
       step('answer', (await p).map(seen));
       await api(nc, '$JS.API.STREAM.DELETE.W');
-      return out;
     });
   });
 
   it('odd pull requests: negative or zero batch, negative or absurd expires', async () => {
-    await both(async (s) => {
+    await both(async (s, step) => {
       const nc = s.nc;
-      const out: Step[] = [];
-      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
       await api(nc, '$JS.API.STREAM.CREATE.OD', { name: 'OD', subjects: ['od'], storage: 'memory' });
       await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.OD.C', C('OD', { durable_name: 'C', ack_policy: 'explicit' }));
       step('negative expires, empty', (await pull(nc, 'OD', 'C', { batch: 1, expires: -5 }, { ms: 300, count: 1 })).map(seen));
@@ -196,7 +169,6 @@ describe('pull requests (MSG.NEXT)', () => {
       step('zero batch json', (await pull(nc, 'OD', 'C', { batch: 0, expires: 200e6 }, { ms: 400, count: 2 })).map(seen));
       step('info', await api(nc, '$JS.API.CONSUMER.INFO.OD.C'));
       await api(nc, '$JS.API.STREAM.DELETE.OD');
-      return out;
     });
   });
 });

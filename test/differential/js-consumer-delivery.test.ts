@@ -4,10 +4,9 @@
 // headers_only, purge under a consumer, an ordered-consumer style ephemeral
 // (what the clients create), deliver groups.
 
-import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Msg } from '@nats-io/transport-node';
-import { api, jsPub, mask, pull, seen, sleep, startBothJs, stopJs, compareSteps, consumerRequest, type JsServer, type Step } from '../helpers/jetstream.js';
+import { api, jsPub, mask, pull, seen, sleep, startBothJs, stopJs, compareSteps, consumerRequest, type JsServer, type Step, type StepRecorder } from '../helpers/jetstream.js';
 
 let ref: JsServer | undefined;
 let ts: JsServer | undefined;
@@ -20,16 +19,14 @@ after(async () => {
   await stopJs(ts);
 });
 
-const both = (fn: (s: JsServer) => Promise<Step[]>): Promise<void> => compareSteps(ref!, ts!, fn);
+const both = (fn: (s: JsServer, step: StepRecorder) => Promise<void>): Promise<Step[]> => compareSteps(ref!, ts!, fn);
 const C = consumerRequest;
 const data = (ms: Msg[]): Msg[] => ms.filter((m) => m.headers === undefined || m.headers.code === 0);
 
 describe('consumer delivery', () => {
   it('interest retention: removed once every consumer acked', async () => {
-    await both(async (s) => {
+    await both(async (s, step) => {
       const nc = s.nc;
-      const out: Step[] = [];
-      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
       await api(nc, '$JS.API.STREAM.CREATE.I', { name: 'I', subjects: ['i.>'], retention: 'interest', storage: 'memory' });
       step('no interest pub', await jsPub(nc, 'i.a', 'lost'));
       step('A', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.I.A', C('I', { durable_name: 'A', ack_policy: 'explicit' })));
@@ -46,15 +43,12 @@ describe('consumer delivery', () => {
       step('delete B', await api(nc, '$JS.API.CONSUMER.DELETE.I.B'));
       step('after delete B', await api(nc, '$JS.API.STREAM.INFO.I'));
       await api(nc, '$JS.API.STREAM.DELETE.I');
-      return out;
     });
   });
 
   it('ack all, max_ack_pending, nak/term of unknown sequences', async () => {
-    await both(async (s) => {
+    await both(async (s, step) => {
       const nc = s.nc;
-      const out: Step[] = [];
-      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
       await api(nc, '$JS.API.STREAM.CREATE.AA', { name: 'AA', subjects: ['aa'], storage: 'memory' });
       for (let i = 0; i < 6; i++) await jsPub(nc, 'aa', `m${i}`);
       step('create', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.AA.C', C('AA', { durable_name: 'C', ack_policy: 'all', max_ack_pending: 3 })));
@@ -72,15 +66,12 @@ describe('consumer delivery', () => {
       const rest = data(await pull(nc, 'AA', 'C', { batch: 6, expires: 500e6 }, { ms: 800 }));
       step('rest', rest.map(seen));
       await api(nc, '$JS.API.STREAM.DELETE.AA');
-      return out;
     });
   });
 
   it('last_per_subject, headers_only, purge', async () => {
-    await both(async (s) => {
+    await both(async (s, step) => {
       const nc = s.nc;
-      const out: Step[] = [];
-      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
       await api(nc, '$JS.API.STREAM.CREATE.L', { name: 'L', subjects: ['l.>'], storage: 'memory' });
       for (const [subj, d] of [['l.a', '1'], ['l.b', '2'], ['l.a', '3'], ['l.c', '4'], ['l.b', '5']]) await jsPub(nc, subj, d, { 'X-N': d });
       step('lps', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.L.P', C('L', { durable_name: 'P', deliver_policy: 'last_per_subject', filter_subject: 'l.*', ack_policy: 'none', headers_only: true })));
@@ -96,15 +87,12 @@ describe('consumer delivery', () => {
       await jsPub(nc, 'l.z', 'after');
       step('D next', data(await pull(nc, 'L', 'D', { batch: 1, expires: 400e6 }, { ms: 700, count: 1 })).map(seen));
       await api(nc, '$JS.API.STREAM.DELETE.L');
-      return out;
     });
   });
 
   it('ordered-consumer style ephemeral and deliver groups', async () => {
-    await both(async (s) => {
+    await both(async (s, step) => {
       const nc = s.nc;
-      const out: Step[] = [];
-      const step = (label: string, v: unknown, names: string[] = []): void => void out.push([label, mask(v, names)]);
       await api(nc, '$JS.API.STREAM.CREATE.O', { name: 'O', subjects: ['o.>'], storage: 'file' });
       for (let i = 1; i <= 3; i++) await jsPub(nc, `o.${i}`, `m${i}`);
       const got: Msg[] = [];
@@ -142,15 +130,12 @@ describe('consumer delivery', () => {
       await nc.flush();
       step('group moved', await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.O.G', C('O', { durable_name: 'G', deliver_subject: 'grp.other', deliver_group: 'g', ack_policy: 'explicit' })));
       await api(nc, '$JS.API.STREAM.DELETE.O');
-      return out;
     });
   });
 
   it('+NXT, replay original, stream delete with consumers', async () => {
-    await both(async (s) => {
+    await both(async (s, step) => {
       const nc = s.nc;
-      const out: Step[] = [];
-      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
       const adv: Msg[] = [];
       const as = nc.subscribe('$JS.EVENT.ADVISORY.CONSUMER.>', { callback: (_e, m) => void adv.push(m) });
       await api(nc, '$JS.API.STREAM.CREATE.X', { name: 'X', subjects: ['x.>'], storage: 'memory' });
@@ -197,7 +182,6 @@ describe('consumer delivery', () => {
       evs.sort((a, b) => (a.subject < b.subject ? -1 : 1));
       step('consumer advisories on stream delete', evs);
       as.unsubscribe();
-      return out;
     });
   });
 });

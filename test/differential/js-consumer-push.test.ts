@@ -4,10 +4,9 @@
 // redelivery counts, max_deliver, advisories and ack metrics, on tsnats and
 // nats-server 2.9.10.
 
-import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { api, jsPub, mask, seen, sleep, startBothJs, stopJs, compareSteps, consumerRequest, type JsServer, type Step, type SeenMsg } from '../helpers/jetstream.js';
+import { api, jsPub, mask, seen, sleep, startBothJs, stopJs, compareSteps, consumerRequest, type JsServer, type Step, type StepRecorder, type SeenMsg } from '../helpers/jetstream.js';
 
 let ref: JsServer | undefined;
 let ts: JsServer | undefined;
@@ -20,7 +19,7 @@ after(async () => {
   await stopJs(ts);
 });
 
-const both = (fn: (s: JsServer) => Promise<Step[]>): Promise<void> => compareSteps(ref!, ts!, fn);
+const both = (fn: (s: JsServer, step: StepRecorder) => Promise<void>): Promise<Step[]> => compareSteps(ref!, ts!, fn);
 const C = consumerRequest;
 
 /** A subscription whose messages pile up for the test to take. */
@@ -46,10 +45,8 @@ const dataOnly = (ms: Msg[]): SeenMsg[] => ms.filter(isData).map(seen);
 
 describe('push consumers', () => {
   it('ack, nak, nak with delay, term, redelivery, max_deliver advisory', async () => {
-    await both(async (s) => {
+    await both(async (s, step) => {
       const nc = s.nc;
-      const out: Step[] = [];
-      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
       const adv = new Inbox(nc, '$JS.EVENT.>');
       const d = new Inbox(nc, 'd.ack');
       await nc.flush();
@@ -92,15 +89,12 @@ describe('push consumers', () => {
       adv.close();
       d.close();
       await api(nc, '$JS.API.STREAM.DELETE.A');
-      return out;
     });
   });
 
   it('idle heartbeats and flow control', async () => {
-    await both(async (s) => {
+    await both(async (s, step) => {
       const nc = s.nc;
-      const out: Step[] = [];
-      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
       await api(nc, '$JS.API.STREAM.CREATE.H', { name: 'H', subjects: ['h.>'], storage: 'memory' });
       const d = new Inbox(nc, 'd.hb');
       await nc.flush();
@@ -125,15 +119,12 @@ describe('push consumers', () => {
       step('info', await api(nc, '$JS.API.CONSUMER.INFO.H.C'));
       d.close();
       await api(nc, '$JS.API.STREAM.DELETE.H');
-      return out;
     });
   });
 
   it('ephemeral push consumer goes away when its deliver subject loses interest', async () => {
-    await both(async (s) => {
+    await both(async (s, step) => {
       const nc = s.nc;
-      const out: Step[] = [];
-      const step = (label: string, v: unknown, names: string[] = []): void => void out.push([label, mask(v, names)]);
       await api(nc, '$JS.API.STREAM.CREATE.E', { name: 'E', subjects: ['e.>'], storage: 'memory' });
       const d = new Inbox(nc, 'd.eph');
       await nc.flush();
@@ -148,15 +139,12 @@ describe('push consumers', () => {
       await sleep(1200);
       step('info after', await api(nc, `$JS.API.CONSUMER.INFO.E.${name}`), [name]);
       await api(nc, '$JS.API.STREAM.DELETE.E');
-      return out;
     });
   });
 
   it('backoff schedule, max_deliver, num_redelivered', async () => {
-    await both(async (s) => {
+    await both(async (s, step) => {
       const nc = s.nc;
-      const out: Step[] = [];
-      const step = (label: string, v: unknown): void => void out.push([label, mask(v)]);
       await api(nc, '$JS.API.STREAM.CREATE.BO', { name: 'BO', subjects: ['bo'], storage: 'memory' });
       const d = new Inbox(nc, 'd.bo');
       const adv = new Inbox(nc, '$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>');
@@ -176,7 +164,6 @@ describe('push consumers', () => {
       d.close();
       adv.close();
       await api(nc, '$JS.API.STREAM.DELETE.BO');
-      return out;
     });
   });
 });

@@ -250,10 +250,23 @@ export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeou
 export type Step = [string, unknown];
 
 /** Run `fn` on the reference, then on tsnats, and compare their steps one by one. */
-export async function compareSteps(ref: JsServer, ts: JsServer, fn: (s: JsServer) => Promise<Step[]>): Promise<void> {
-  const r = await fn(ref);
-  const t = await fn(ts);
+/** Records a scenario's steps, each masked of what legitimately differs. */
+export type StepRecorder = (label: string, v: unknown, names?: string[]) => void;
+
+/**
+ * Runs one scenario on the reference, then on tsnats, and compares the
+ * steps each recorded, in order; returns the reference's steps.
+ */
+export async function compareSteps(ref: JsServer, ts: JsServer, fn: (s: JsServer, step: StepRecorder) => Promise<void>): Promise<Step[]> {
+  const run = async (s: JsServer): Promise<Step[]> => {
+    const out: Step[] = [];
+    await fn(s, (label, v, names = []) => void out.push([label, mask(v, names)]));
+    return out;
+  };
+  const r = await run(ref);
+  const t = await run(ts);
   for (let i = 0; i < Math.max(r.length, t.length); i++) assert.deepEqual(t[i], r[i], `step ${r[i]?.[0] ?? t[i]?.[0]}`);
+  return r;
 }
 
 /** The body of a CONSUMER.CREATE request. */

@@ -7,48 +7,12 @@
 // a "Reloaded: JetStream").
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { sleep } from '../helpers/rawclient.js';
-import { referenceOnly, startServer, writeConfig, type ServerKind } from '../helpers/servers.js';
+import { ALWAYS_RELOADED as ALWAYS, compareReloadLogs, refused } from '../helpers/reload.js';
 
 const RELOAD_LINE = /\[(?:INF|ERR|WRN)\] (Reload.*|Failed to reload.*|Initiating JetStream Shutdown\.\.\.|JetStream Shutdown|Restarting JetStream)$/;
-
-/** one server's reload lines; %SD% in the configs is a store dir of its own */
-async function reloadLog(kind: ServerKind, before: string, after: string): Promise<string[]> {
-  const sd = mkdtempSync(join(tmpdir(), `tsnats-jsreload-${kind}-`));
-  const file = writeConfig(before.replaceAll('%SD%', sd));
-  const s = await startServer(kind, ['-c', file]);
-  try {
-    const from = s.stderr().length;
-    writeFileSync(file, after.replaceAll('%SD%', sd));
-    s.proc.kill('SIGHUP');
-    for (let i = 0; i < 1000 && !/Reloaded server configuration|Failed to reload/.test(s.stderr().slice(from)); i++) await sleep(10);
-    await sleep(300); // a JetStream shutdown or restart finishes after the reload line
-    return s
-      .stderr()
-      .slice(from)
-      .split('\n')
-      .map((l) => RELOAD_LINE.exec(l.replace(/\r$/, ''))?.[1])
-      .filter((l): l is string => l !== undefined);
-  } finally {
-    await s.stop();
-  }
-}
-
-async function both(before: string, after: string): Promise<string[]> {
-  const [ref, ts] = await Promise.all([
-    reloadLog('reference', before, after),
-    referenceOnly() ? Promise.resolve(undefined) : reloadLog('tsnats', before, after),
-  ]);
-  if (ts !== undefined) assert.deepEqual(ts, ref, `reload logs differ\n--- reference ---\n${ref.join('\n')}\n--- tsnats ---\n${ts.join('\n')}`);
-  return ref;
-}
-
-const refused = (text: string) => [`Failed to reload server configuration: config reload not supported for ${text}`];
-const ALWAYS = ['Reloaded: authorization users', 'Reloaded: accounts'];
+/** a JetStream shutdown or restart finishes after the reload line */
+const both = (before: string, after: string): Promise<string[]> => compareReloadLogs(before, after, { lines: RELOAD_LINE, settleMs: 300 });
 const JS = 'jetstream { store_dir: "%SD%" }\n';
 
 describe('reload: JetStream settings', () => {

@@ -6,46 +6,12 @@
 // max_pending and max_sub_tokens cannot be reloaded).
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
-import { sleep } from '../helpers/rawclient.js';
-import { referenceOnly, startServer, writeConfig, type ServerKind } from '../helpers/servers.js';
+import { ALWAYS_RELOADED as ALWAYS, compareReloadLogs, refused } from '../helpers/reload.js';
 
 const RELOAD_LINE = /\[(?:INF|ERR)\] (Reload.*|Failed to reload.*|Cluster name updated.*)$/;
-
-/** the reload's log lines of one server: rewrite the file, SIGHUP, wait for the outcome */
-async function reloadLog(kind: ServerKind, before: string, after: string): Promise<string[]> {
-  const file = writeConfig(before);
-  const s = await startServer(kind, ['-c', file]);
-  try {
-    const from = s.stderr().length;
-    writeFileSync(file, after);
-    s.proc.kill('SIGHUP');
-    for (let i = 0; i < 1000 && !/Reloaded server configuration|Failed to reload/.test(s.stderr().slice(from)); i++) await sleep(10);
-    await sleep(100); // lines logged right after the outcome
-    return s
-      .stderr()
-      .slice(from)
-      .split('\n')
-      .map((l) => RELOAD_LINE.exec(l.replace(/\r$/, ''))?.[1])
-      .filter((l): l is string => l !== undefined);
-  } finally {
-    await s.stop();
-  }
-}
-
-async function both(before: string, after: string): Promise<string[]> {
-  const [ref, ts] = await Promise.all([
-    reloadLog('reference', before, after),
-    referenceOnly() ? Promise.resolve(undefined) : reloadLog('tsnats', before, after),
-  ]);
-  if (ts !== undefined) assert.deepEqual(ts, ref, `reload logs differ\n--- reference ---\n${ref.join('\n')}\n--- tsnats ---\n${ts.join('\n')}`);
-  return ref;
-}
-
-const refused = (text: string) => [`Failed to reload server configuration: config reload not supported for ${text}`];
+const both = (before: string, after: string): Promise<string[]> => compareReloadLogs(before, after, { lines: RELOAD_LINE });
 const OK = 'Reloaded server configuration';
-const ALWAYS = ['Reloaded: authorization users', 'Reloaded: accounts'];
 
 describe('reload refusals (F5 and the order of fields)', () => {
   const cases: [string, string, string, string[]][] = [

@@ -182,7 +182,12 @@ export class Requests {
             if (js === null) throw new Error('jetstream not enabled');
             if (!srv.accounts.has(acc)) throw new Error(`account ${JSON.stringify(acc)} not found`);
             if (!js.accountEnabled(acc)) throw new Error(`account ${JSON.stringify(acc)} not jetstream enabled`);
-            return js.jsz({ ...jszOptions(o), account: acc });
+            // server/monitor.go JszAccount: the account's AccountDetail alone; consumers only inside streams
+            const streams = bool(o, 'streams');
+            const doc = js.jsz({ ...jszOptions({}), account: acc, accounts: true, streams, consumers: streams && bool(o, 'consumer'), config: bool(o, 'config') });
+            const details = doc.account_details as unknown[] | undefined;
+            if (details === undefined || details.length === 0) throw new Error(`account ${JSON.stringify(acc)} not jetstream enabled`);
+            return details[0];
           });
         },
       },

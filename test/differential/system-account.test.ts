@@ -279,3 +279,44 @@ system_account: OPS
     },
   );
 });
+
+test('system account: an account JSZ answers that account alone (server/monitor.go JszAccount)', async () => {
+  await onBoth(
+    async (t) => {
+      const sys = await t.connect({ user: 'sys', pass: 'sys' });
+      const a = await t.connect({ user: 'a', pass: 'a' });
+      const created = await a.request('$JS.API.STREAM.CREATE.S', JSON.stringify({ name: 'S', subjects: ['s.>'], storage: 'memory' }), { timeout: 5000 });
+      assert.equal((JSON.parse(created.string()) as { error?: unknown }).error, undefined);
+      await a.request('$JS.API.CONSUMER.DURABLE.CREATE.S.D', JSON.stringify({ stream_name: 'S', config: { durable_name: 'D', ack_policy: 'explicit' } }), { timeout: 5000 });
+      await a.request('s.1', 'x', { timeout: 5000 });
+      const out: Record<string, Shape> = {};
+      for (const body of ['', '{}', '{"streams":true}', '{"consumer":true}', '{"streams":true,"consumer":true}', '{"streams":true,"consumer":true,"config":true}', '{"accounts":true,"account":"B"}']) {
+        out[`A.JSZ ${body}`] = await ask(sys, '$SYS.REQ.ACCOUNT.A.JSZ', body);
+      }
+      out['B.JSZ'] = await ask(sys, '$SYS.REQ.ACCOUNT.B.JSZ');
+      out['NOPE.JSZ'] = await ask(sys, '$SYS.REQ.ACCOUNT.NOPE.JSZ');
+      // the account's own figures: one stream's message counted in its storage
+      const raw = JSON.parse((await sys.request('$SYS.REQ.ACCOUNT.A.JSZ', '{"streams":true}', { timeout: 3000 })).string()) as {
+        data: { id: string; memory: number; stream_detail: { name: string; state: { messages: number } }[] };
+      };
+      assert.equal(raw.data.id, 'A');
+      assert.ok(raw.data.memory > 0);
+      assert.deepEqual(
+        raw.data.stream_detail.map((s) => [s.name, s.state.messages]),
+        [['S', 1]],
+      );
+      return out;
+    },
+    {
+      jetstream: true,
+      config: `
+accounts {
+  A { jetstream: enabled, users [{user: a, password: a}] }
+  B { users [{user: b, password: b}] }
+  SYS { users [{user: sys, password: sys}] }
+}
+system_account: SYS
+`,
+    },
+  );
+});

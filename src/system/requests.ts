@@ -244,7 +244,9 @@ export class Requests {
     const accs = names.length === 0 ? [...srv.accounts.values()] : names.map((n) => srv.accounts.get(n));
     for (const a of accs) {
       if (a === undefined) continue;
-      if (includeUnused || a.numClients !== 0) list.push(accountStat(a));
+      const st = accountStat(a, srv);
+      // server/monitor.go AccountStatz: numLocalConnections counts clients and leafnodes
+      if (includeUnused || st.total_conns !== 0) list.push(st);
     }
     if (list.length === 0 && !includeUnused) throw new SkipRequest();
     return { server_id: srv.serverId, now: goNow(), account_statz: list };
@@ -317,16 +319,16 @@ export class Requests {
         if (m === null || typeof m !== 'object') throw new Error('not an object');
         acc = typeof m.acc === 'string' ? m.acc : '';
       } catch (e) {
-        srv.logger.error(`System - Error unmarshalling account connections request message: ${(e as Error).message}`);
+        srv.logger.error(`SYSTEM - Error unmarshalling account connections request message: ${(e as Error).message}`);
         return;
       }
     }
     if (acc !== name) {
-      srv.logger.error('System - Error unmarshalled account does not match subject');
+      srv.logger.error('SYSTEM - Error unmarshalled account does not match subject');
       return;
     }
     const a = srv.accounts.get(acc);
-    if (a === undefined || a.numClients === 0 || reply === '') return;
+    if (a === undefined || a.numClients + (srv.leafnodes?.numLeafsOf(a) ?? 0) === 0 || reply === '') return;
     this.events.sendAccConnsUpdate(a, [reply]);
   }
 
@@ -411,7 +413,7 @@ export class Requests {
   private nsubsRequest(reply: string, msg: Buffer): void {
     const srv = this.ctx.srv;
     if (msg.length === 0) {
-      srv.logger.error('System - request requires a body');
+      srv.logger.error('SYSTEM - request requires a body');
       return;
     }
     let m: Record<string, unknown>;
@@ -420,7 +422,7 @@ export class Requests {
       m = decodeOptions(msg, 'accNumSubsReq', { acc: 'string', subject: 'string', queue: 'bytes' });
       if (typeof m.queue === 'string') queue = m.queue;
     } catch (e) {
-      srv.logger.error(`System - Error unmarshalling account nsubs request message: ${(e as Error).message}`);
+      srv.logger.error(`SYSTEM - Error unmarshalling account nsubs request message: ${(e as Error).message}`);
       return;
     }
     const acc = srv.accounts.get(str(m, 'acc'));

@@ -9,7 +9,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
-import { headers } from '@nats-io/transport-node';
+import { headers, jwtAuthenticator } from '@nats-io/transport-node';
+import { Operator, operatorConfig, user } from '../helpers/jwt-fixture.js';
 import { onBoth, within } from '../clients/dual.js';
 
 const CONFIG = `
@@ -318,5 +319,89 @@ accounts {
 system_account: SYS
 `,
     },
+  );
+});
+
+/**
+ * Another server's SERVER.CONNS count (here one a system user publishes, as
+ * a server of the cluster would) counts toward the account's
+ * max_connections at the next login; connected clients stay (2.9.10
+ * disconnects none, server/accounts.go updateRemoteServer), and a count back
+ * at 0 lets clients in again. Config and JWT accounts alike.
+ */
+async function remoteCountScenario(t: Parameters<Parameters<typeof onBoth>[0]>[0], sysOpts: object, accOpts: () => object, acc: string): Promise<Record<string, unknown>> {
+  const sys = await t.connect(sysOpts);
+  const first = await t.connect({ ...accOpts(), name: 'first' });
+  let firstClosed = false;
+  void first.closed().then(() => (firstClosed = true));
+  const fake = (conns: number, seq: number): string =>
+    JSON.stringify({
+      type: 'io.nats.server.advisory.v1.account_connections',
+      id: `ev${seq}`,
+      timestamp: new Date().toISOString(),
+      server: { name: 'X', host: '0.0.0.0', id: 'NREMOTESERVERFORTHETEST', ver: '2.9.10', seq, jetstream: false, time: new Date().toISOString() },
+      acc,
+      conns,
+      leafnodes: 0,
+      total_conns: conns,
+    });
+  const login = async (name: string): Promise<string> => {
+    try {
+      const nc = await t.connect({ ...accOpts(), name, reconnect: false });
+      const closed = await Promise.race([nc.closed(), new Promise<string>((r) => setTimeout(() => r('open'), 500))]);
+      return closed === 'open' ? 'open' : `closed:${closed instanceof Error ? closed.message : String(closed)}`;
+    } catch (e) {
+      return `refused:${(e as Error).message}`;
+    }
+  };
+  const out: Record<string, unknown> = {};
+  sys.publish(`$SYS.SERVER.ACCOUNT.${acc}.CONNS`, fake(5, 1));
+  await sys.flush();
+  await new Promise((r) => setTimeout(r, 300));
+  out.overLimit = await login('second');
+  out.statz = await ask(sys, `$SYS.REQ.ACCOUNT.${acc}.STATZ`);
+  // a malformed count and one claiming to come from the server itself change nothing
+  sys.publish(`$SYS.SERVER.ACCOUNT.${acc}.CONNS`, '{bad');
+  sys.publish(`$SYS.SERVER.ACCOUNT.${acc}.CONNS`, '');
+  await sys.flush();
+  sys.publish(`$SYS.SERVER.ACCOUNT.${acc}.CONNS`, fake(0, 2));
+  await sys.flush();
+  await new Promise((r) => setTimeout(r, 300));
+  out.backUnder = await login('third');
+  out.firstClosed = firstClosed;
+  assert.equal(firstClosed, false, 'the connected client stays');
+  // the client sees the -ERR or only the closed socket; the server logs why
+  assert.notEqual(out.overLimit, 'open');
+  out.overLimit = 'refused';
+  assert.equal(out.backUnder, 'open');
+  const logs = t.server.stderr();
+  out.logs = [
+    /second" - maximum account active connections exceeded/.test(logs),
+    logs.includes('SYSTEM - Error unmarshalling account connection event message: invalid character \'b\' looking for beginning of object key string'),
+    logs.includes('SYSTEM - No message body provided'),
+  ];
+  assert.deepEqual(out.logs, [true, true, true]);
+  return out;
+}
+
+test('system account: remote SERVER.CONNS counts toward max_connections at login, config and JWT accounts', async () => {
+  await onBoth((t) => remoteCountScenario(t, { user: 'sys', pass: 'sys' }, () => ({ user: 'a', pass: 'a' }), 'A'), {
+    config: `
+accounts {
+  A { users [{user: a, password: a}], limits { max_connections: 2 } }
+  SYS { users [{user: sys, password: sys}] }
+}
+system_account: SYS
+`,
+  });
+  const op = await Operator.create();
+  const sysAcc = await op.account('SYS');
+  const accA = await op.account('A', { limits: { conn: 2 } as never });
+  const us = await user(sysAcc, 'sys-user');
+  const ua = await user(accA, 'a-user');
+  await onBoth(
+    (t) =>
+      remoteCountScenario(t, { authenticator: jwtAuthenticator(us.jwt, us.kp.getSeed()) }, () => ({ authenticator: jwtAuthenticator(ua.jwt, ua.kp.getSeed()) }), accA.pub),
+    { config: operatorConfig(op, [sysAcc, accA], sysAcc) },
   );
 });

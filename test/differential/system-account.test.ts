@@ -405,3 +405,82 @@ system_account: SYS
     { config: operatorConfig(op, [sysAcc, accA], sysAcc) },
   );
 });
+
+test('system account: users without the permissions, and events forged in an ordinary account', async () => {
+  await onBoth(
+    async (t) => {
+      const out: Record<string, unknown> = {};
+      // a system account user allowed to publish "foo" only: its requests are violations, nothing answers
+      const limited = await t.connect({ user: 'mon', pass: 'mon' });
+      const errs: string[] = [];
+      void (async () => {
+        for await (const s of limited.status()) if (s.type === 'error') errs.push(String((s as { error?: Error }).error?.message ?? s.type));
+      })();
+      out.limitedPing = await ask(limited, '$SYS.REQ.SERVER.PING.VARZ');
+      out.limitedSub = await limited
+        .subscribe('$SYS.ACCOUNT.>')
+        .closed.then(() => 'closed')
+        .catch((e: Error) => `error:${e.message}`);
+      await new Promise((r) => setTimeout(r, 300));
+      out.limitedErrors = errs.map((e) => e.replace(/"[^"]*"/g, '<subj>')).sort();
+      // a user of A publishes a SERVER.CONNS "event" in its own account: not the system account's, it counts for nothing
+      const a = await t.connect({ user: 'a', pass: 'a' });
+      a.publish('$SYS.SERVER.ACCOUNT.A.CONNS', JSON.stringify({ server: { id: 'NFORGED', seq: 1 }, acc: 'A', conns: 50 }));
+      await a.flush();
+      await new Promise((r) => setTimeout(r, 200));
+      out.loginAfterForgery = await t
+        .connect({ user: 'a', pass: 'a', reconnect: false })
+        .then(() => 'open')
+        .catch((e: Error) => `refused:${e.message}`);
+      // A asks for another account's and the server's documents: no responders, as A imports its own only
+      out.aAsksB = await ask(a, '$SYS.REQ.ACCOUNT.B.CONNZ');
+      out.aAsksServer = await ask(a, '$SYS.REQ.SERVER.PING.STATSZ');
+      assert.equal(out.loginAfterForgery, 'open');
+      assert.match(String(out.limitedPing), /^error:/);
+      assert.ok((out.limitedErrors as string[]).some((e) => /permissions violation/i.test(e)), String(out.limitedErrors));
+      assert.match(String(out.aAsksB), /^error:/);
+      return out;
+    },
+    {
+      config: `
+accounts {
+  A { users [{user: a, password: a}], limits { max_connections: 3 } }
+  B { users [{user: b, password: b}] }
+  SYS { users [{user: sys, password: sys}, {user: mon, password: mon, permissions: {publish: ["foo"], subscribe: ["_INBOX.>"]}}] }
+}
+system_account: SYS
+`,
+    },
+  );
+});
+
+test('system account: a flood of PINGs from many clients is answered in full', async () => {
+  await onBoth(
+    async (t) => {
+      const clients = 10;
+      const each = 40;
+      const conns: NatsConnection[] = [];
+      for (let i = 0; i < clients; i++) conns.push(await t.connect({ user: 'sys', pass: 'sys' }));
+      const counts = await Promise.all(
+        conns.map(async (nc) => {
+          let n = 0;
+          const inbox = `flood.${Math.random().toString(36).slice(2)}`;
+          const sub = nc.subscribe(`${inbox}.>`, { callback: () => void n++ });
+          await nc.flush();
+          for (let k = 0; k < each; k++) {
+            nc.publish(k % 2 === 0 ? '$SYS.REQ.SERVER.PING' : '$SYS.REQ.SERVER.PING.HEALTHZ', '', { reply: `${inbox}.${k}` });
+          }
+          const deadline = Date.now() + 20_000;
+          while (n < each && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+          sub.unsubscribe();
+          return n;
+        }),
+      );
+      // the server still answers a plain request afterwards
+      const after = await ask(conns[0]!, '$SYS.REQ.SERVER.PING.HEALTHZ');
+      assert.deepEqual(counts, new Array(clients).fill(each));
+      return { counts, after };
+    },
+    { config: CONFIG },
+  );
+});

@@ -293,10 +293,28 @@ export class Events {
 
   // --- client events -------------------------------------------------------------
 
+  /** events built since start (what unheard events do not cost) */
+  built = 0;
+
+  /**
+   * Nobody would get an event on `subject`: no subscriber in the system
+   * account, no route or leafnode to carry it, no account importing the
+   * system account's streams. A server whose system account nobody watches
+   * then spends nothing on client events (the reference builds them all).
+   */
+  private unheard(subject: string): boolean {
+    const { srv, sysAcc } = this.ctx;
+    if (srv.routesActive || sysAcc.streamImporters !== null) return false;
+    const r = sysAcc.sublist.match(subject);
+    return r.psubs.length === 0 && r.qsubs.length === 0;
+  }
+
   /** server/events.go accountConnectEvent (not for the global account). */
   clientConnected(c: Client): void {
     const srv = this.ctx.srv;
     if (c.account === srv.globalAccount) return;
+    if (this.unheard(subjects.connect(c.account.name))) return;
+    this.built++;
     const ev = typedEvent(CONNECT_TYPE, this.ctx.ids.next(), Date.now());
     const m = { ...ev, server: serverInfo(srv), client: eventClientInfo(c, null) };
     this.ctx.send(subjects.connect(c.account.name), '', encode(m));
@@ -306,12 +324,17 @@ export class Events {
   clientClosed(c: Client, reason: ClosedReason): void {
     const srv = this.ctx.srv;
     if (c.account === srv.globalAccount) return;
+    if (this.unheard(subjects.disconnect(c.account.name))) return;
+    this.built++;
     this.ctx.send(subjects.disconnect(c.account.name), '', encode(this.disconnectMsg(c, reason)));
   }
 
   /** server/events.go sendAuthErrorEvent: a DisconnectEventMsg on CLIENT.AUTH.ERR. */
   authError(c: Client): void {
-    this.ctx.send(subjects.authError(this.ctx.srv.serverId), '', encode(this.disconnectMsg(c, 'Authentication Failure')));
+    const subject = subjects.authError(this.ctx.srv.serverId);
+    if (this.unheard(subject)) return;
+    this.built++;
+    this.ctx.send(subject, '', encode(this.disconnectMsg(c, 'Authentication Failure')));
   }
 
   private disconnectMsg(c: Client, reason: string): Record<string, unknown> {

@@ -244,9 +244,8 @@ export class Requests {
     const accs = names.length === 0 ? [...srv.accounts.values()] : names.map((n) => srv.accounts.get(n));
     for (const a of accs) {
       if (a === undefined) continue;
-      const st = accountStat(a, srv);
-      // server/monitor.go AccountStatz: numLocalConnections counts clients and leafnodes
-      if (includeUnused || st.total_conns !== 0) list.push(st);
+      // server/monitor.go AccountStatz: numLocalConnections counts clients, not leafnodes
+      if (includeUnused || a.numClients !== 0) list.push(accountStat(a, srv));
     }
     if (list.length === 0 && !includeUnused) throw new SkipRequest();
     return { server_id: srv.serverId, now: goNow(), account_statz: list };
@@ -328,7 +327,7 @@ export class Requests {
       return;
     }
     const a = srv.accounts.get(acc);
-    if (a === undefined || a.numClients + (srv.leafnodes?.numLeafsOf(a) ?? 0) === 0 || reply === '') return;
+    if (a === undefined || a.numClients === 0 || reply === '') return;
     this.events.sendAccConnsUpdate(a, [reply]);
   }
 

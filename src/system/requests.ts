@@ -133,7 +133,7 @@ export class Requests {
         produce: (o) => typed(() => routez(srv, bool(o, 'subscriptions') || bool(o, 'subscriptions_detail'), bool(o, 'subscriptions_detail'))),
       },
       GATEWAYZ: { struct: 'GatewayzEventOptions', spec: GATEWAYZ_FIELDS, produce: () => typed(() => gatewayz(srv)) },
-      LEAFZ: { struct: 'LeafzEventOptions', spec: LEAFZ_FIELDS, produce: () => typed(() => leafz(srv)) },
+      LEAFZ: { struct: 'LeafzEventOptions', spec: LEAFZ_FIELDS, produce: (o) => typed(() => leafz(srv, bool(o, 'subscriptions'), str(o, 'account'))) },
       ACCOUNTZ: { struct: 'AccountzEventOptions', spec: ACCOUNTZ_FIELDS, produce: (o) => typed(() => withSystemImports(srv, accountz(srv, str(o, 'account')))) },
       JSZ: { struct: 'JszEventOptions', spec: JSZ_FIELDS, produce: (o) => this.jsz(o) },
       HEALTHZ: { struct: 'HealthzEventOptions', spec: HEALTHZ_FIELDS, produce: () => healthz(srv) },
@@ -167,9 +167,10 @@ export class Requests {
       LEAFZ: {
         struct: 'LeafzEventOptions',
         spec: LEAFZ_FIELDS,
-        produce: (_o, subject) => {
-          extractAccount(subject);
-          return typed(() => leafz(srv));
+        produce: (o, subject) => {
+          // server/events.go: the account of the subject replaces the option's
+          const acc = extractAccount(subject);
+          return typed(() => leafz(srv, bool(o, 'subscriptions'), acc));
         },
       },
       JSZ: {

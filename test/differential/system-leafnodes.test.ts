@@ -67,6 +67,18 @@ leafnodes { host: 127.0.0.1, port: -1, authorization { user: leaf, password: lea
     ) as {
       data: { account_statz: Conns[] };
     };
+    // LEAFZ by account: the subject's account, or the option of the server request
+    const leafz = async (subject: string, body = ''): Promise<unknown> => {
+      const d = (JSON.parse((await sys.request(subject, body, { timeout: 5000 })).string()) as { data: { leafnodes: number; leafs: { account: string; subscriptions_list?: string[] }[] | null } }).data;
+      return [d.leafnodes, (d.leafs ?? []).map((l) => [l.account, Array.isArray(l.subscriptions_list)])];
+    };
+    const leafzs = {
+      accA: await leafz('$SYS.REQ.ACCOUNT.A.LEAFZ'),
+      accSYS: await leafz('$SYS.REQ.ACCOUNT.SYS.LEAFZ', '{"account":"A"}'),
+      server: await leafz('$SYS.REQ.SERVER.PING.LEAFZ'),
+      serverSYS: await leafz('$SYS.REQ.SERVER.PING.LEAFZ', '{"account":"SYS"}'),
+      serverSubs: await leafz('$SYS.REQ.SERVER.PING.LEAFZ', '{"account":"A","subscriptions":true}'),
+    };
     await leaf.stop();
     leaf = null;
     const left = await until('the leafnode gone', () => events.slice(events.indexOf(joined) + 1).find((e) => e.leafnodes === 0));
@@ -74,6 +86,7 @@ leafnodes { host: 127.0.0.1, port: -1, authorization { user: leaf, password: lea
     const pick = (e: Conns): unknown => [e.acc, e.conns, e.leafnodes, e.total_conns];
     return {
       joined: pick(joined),
+      leafzs,
       unanswered,
       statz: statz.data.account_statz.map(pick),
       pingStatz: pingStatz.data.account_statz.map(pick),
@@ -85,10 +98,13 @@ leafnodes { host: 127.0.0.1, port: -1, authorization { user: leaf, password: lea
   }
 }
 
-test('a leafnode counts in its account SERVER.CONNS and STATZ', async () => {
+test('a leafnode counts in its account SERVER.CONNS and STATZ, and LEAFZ answers by account', async () => {
   const results: Record<string, unknown> = {};
   for (const k of kinds()) results[k] = await scenario(k);
-  const ref = results.reference ?? results.tsnats;
+  if (results.reference !== undefined && results.tsnats !== undefined) assert.deepEqual(results.tsnats, results.reference);
+  const { leafzs, ...ref } = (results.reference ?? results.tsnats) as Record<string, unknown>;
+  assert.deepEqual((leafzs as { accA: unknown }).accA, [1, [['A', false]]]);
+  assert.deepEqual((leafzs as { serverSYS: unknown }).serverSYS, [0, []]);
   assert.deepEqual(ref, {
     joined: ['A', 0, 1, 1],
     unanswered: 'no answer',
@@ -96,5 +112,4 @@ test('a leafnode counts in its account SERVER.CONNS and STATZ', async () => {
     pingStatz: [['A', 0, 1, 1]],
     left: ['A', 0, 0, 0],
   });
-  if (results.reference !== undefined && results.tsnats !== undefined) assert.deepEqual(results.tsnats, results.reference);
 });

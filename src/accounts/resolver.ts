@@ -11,7 +11,7 @@ import { accountInfoFromJWT, decodeClaims, importClaimProblems, operatorTrustedK
 import { AccountConfigError, configureAccounts } from './imports.js';
 import { UrlAccountResolver } from './url-resolver.js';
 import { DirJwtStore } from './dir-resolver.js';
-import { respondToUpdate, sendInternal, serverInfo } from './sysreq.js';
+import { respondToUpdate, sendInternal } from './sysreq.js';
 import type { Client } from '../client/client.js';
 import { fromPublic } from '../auth/nkeys.js';
 
@@ -429,7 +429,7 @@ function claimsRequest(srv: Server, st: DirJwtStore, _c: Client, subject: string
     if (reply === '') return true;
     const ids = [...st.jwts.keys()].sort();
     if (srv.logger.debugEnabled) srv.logger.debug(`list request responded with ${ids.length} account ids`);
-    sendInternal(sys, reply, Buffer.from(JSON.stringify({ data: ids, server: serverInfo(srv) })));
+    sendInternal(srv, reply, (server) => Buffer.from(JSON.stringify({ data: ids, server })));
     return true;
   }
   const l = srv.opts.resolver?.type === 'cache' ? null : LOOKUP.exec(subject);
@@ -437,7 +437,7 @@ function claimsRequest(srv: Server, st: DirJwtStore, _c: Client, subject: string
     if (reply === '') return true;
     const token = st.load(l[1]!);
     if (token === undefined) srv.logger.error(`Merging resulted in error: no matching JWT found`);
-    else sendInternal(sys, reply, Buffer.from(token));
+    else sendInternal(srv, reply, () => Buffer.from(token));
     return true;
   }
   return false;

@@ -53,6 +53,12 @@ export class InternalClient extends Client {
   private readonly localSubs: Subscription[] = [];
   /** while a callback runs: the connection whose message it is (the publishing client, or a route) */
   source: PubArgSource | null = null;
+  /**
+   * The reference's system client (server/events.go internalSendLoop) sets
+   * an empty, non-nil reply, so a message without one reads
+   * "MSG <subject> <sid>  <size>" (two spaces) to its subscribers.
+   */
+  emptyReplySpace = false;
 
   constructor(server: Server, account: Account, readonly label: string) {
     super(server, noSocket(), server.allocCid(), account);
@@ -111,6 +117,8 @@ export class InternalClient extends Client {
     const hdb = hl > 0 ? String(hl) : '';
     const szb = String(size);
     setPubArgs(this, subject, reply, hdb, szb);
+    const quirk = this.emptyReplySpace && hl === 0 && reply === '';
+    if (quirk) this.paSzbStart--;
     this.paHdr = hl > 0 ? hl : -1;
     this.paSize = size;
     this.publishing++;
@@ -121,7 +129,10 @@ export class InternalClient extends Client {
       const r = acc.sublist.match(dsubj);
       if (r.psubs.length > 0 || r.qsubs.length > 0) delivered = this.processMsgResults(r, payload, 0);
       if (acc.crossAccount || srv.routesActive) {
-        if (dsubj !== subject) setPubArgs(this, dsubj, reply, hdb, szb);
+        if (dsubj !== subject) {
+          setPubArgs(this, dsubj, reply, hdb, szb);
+          if (quirk) this.paSzbStart--;
+        }
         // a plain publish (dsubj === subject) takes the import's subject; a consumer delivery keeps the stored one
         const msgSubject = dsubj !== subject ? subject : null;
         if (acc.crossAccount) delivered = processImports(this, acc, dsubj, reply, payload, 0, false, null, msgSubject) || delivered;

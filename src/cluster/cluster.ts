@@ -115,6 +115,8 @@ export class ClusterManager implements RouteInfoProvider {
   /** ms timestamp of the last connect_urls change (server.go lastCURLsUpdate) */
   lastCURLsUpdate = 0;
   private ldm = false;
+  /** lame duck mode: clients are no longer offered this server's URLs */
+  private offerOwnURLs = true;
 
   // Route targets of the message being routed: routes added for this
   // sequence number, each with the queue names it must serve.
@@ -363,12 +365,18 @@ export class ClusterManager implements RouteInfoProvider {
     await closing;
   }
 
-  /** Routes learn that we are in lame duck mode (server/server.go sendLDMToRoutes). */
+  /**
+   * Routes learn that we are in lame duck mode (server/server.go
+   * sendLDMToRoutes); our clients are offered the other nodes only, now and
+   * in later updates (sendLDMToClients; none with no_advertise).
+   */
   enterLameDuck(): void {
     this.ldm = true;
     const line = this.routeInfoLine(false);
     this.ldm = false;
     for (const r of this.routesById.values()) r.enqueue(line);
+    this.offerOwnURLs = false;
+    if (this.clientURLs !== null) this.clientURLs = this.opts.noAdvertise ? [] : [...this.urlRefs.keys()];
     this.server.flushDirty();
   }
 
@@ -1271,7 +1279,7 @@ export class ClusterManager implements RouteInfoProvider {
 
   /** server/server.go updateServerINFOAndSendINFOToClients. */
   private connectURLsChanged(): void {
-    this.clientURLs = [...this.ownClientURLs, ...this.urlRefs.keys()];
+    this.clientURLs = this.offerOwnURLs ? [...this.ownClientURLs, ...this.urlRefs.keys()] : [...this.urlRefs.keys()];
     this.lastCURLsUpdate = Date.now();
     const srv = this.server;
     if (!srv.isRunning) return;

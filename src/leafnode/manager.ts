@@ -761,6 +761,7 @@ export class LeafnodeManager {
       set?.delete(c);
       if (set !== undefined && set.size === 0) this.byAccount.delete(c.account);
       this.routingChanged();
+      if (c.account !== srv.globalAccount) srv.system?.accountConnsChanged(c.account);
     }
     srv.logger.notice(`${c.logPrefix} - Leafnode connection closed: ${reason} account: ${c.account.name}`);
     if (srv.logger.traceEnabled) for (const s of subs) srv.logger.trace(`${c.logPrefix} - <-> [DELSUB ${s.sid}]`);
@@ -827,6 +828,8 @@ export class LeafnodeManager {
     if (set === undefined) this.byAccount.set(acc, (set = new Set()));
     set.add(c);
     c.registered = true;
+    // server/accounts.go addClient: the account's SERVER.CONNS counts its leafnodes
+    this.server.system?.accountConnsChanged(acc);
     if (c.remote !== null) c.remote.connected = true;
     if (old !== null) {
       const txt = ClosedState.DuplicateRemoteLeafnodeConnection;

@@ -169,7 +169,9 @@ function clusterVarz(srv: Server): Record<string, unknown> {
     if (srv.opts.routes.length > 0) out.urls = srv.opts.routes.map(urlHost);
     return out;
   }
-  if (c.name !== '') out.name = c.name;
+  // server/monitor.go createVarz: info.Cluster, the name in use (a generated one, or the one it gave way to)
+  const name = srv.clusterName;
+  if (name !== '') out.name = name;
   if (c.host !== '') out.addr = c.host;
   out.cluster_port = c.port;
   if (c.authTimeoutMs > 0) out.auth_timeout = c.authTimeoutMs / 1000;

@@ -91,6 +91,10 @@ export interface SystemService {
   latencyInterestLost(rsi: ServiceImport): void;
   /** a client answered a tracked request another server relayed (its M2 goes to that server) */
   latencyRemoteResponse(responder: Client, reply: string, startMs: number): void;
+  /** server/events.go sendInternalMsg: a message of the system account's internal client (the resolver's answers) */
+  sendInternal(subject: string, body: Buffer): void;
+  /** the ServerInfo header of this server's next $SYS message (one sequence for all of them) */
+  serverInfo(): Record<string, unknown>;
 }
 
 export type SystemFactory = (server: Server) => Promise<SystemService>;

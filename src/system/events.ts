@@ -8,10 +8,12 @@
 
 import os from 'node:os';
 import type { Client } from '../client/client.js';
-import { ClosedState, type ClosedReason } from '../client/connection.js';
+import type { ClosedReason } from '../client/connection.js';
 import type { Account } from '../accounts/account.js';
+import type { Server } from '../server/server.js';
 import { totalSubscriptions } from '../monitor/endpoints.js';
 import { goTime } from '../monitor/gofmt.js';
+import { goJsonSyntaxErrorBytes } from '../protocol/gojson.js';
 import { encode, eventClientInfo, serverInfo, typedEvent } from './info.js';
 import type { SystemContext } from './context.js';
 
@@ -202,40 +204,42 @@ export class Events {
 
   /**
    * server/events.go remoteConnsUpdate + accounts.go updateRemoteServer:
-   * another server's count for an account we know; over the account's
-   * max_connections cluster-wide, our newest clients go.
+   * another server's count for an account we know. The counts add up to
+   * the account's cluster-wide connections, which the next login is checked
+   * against (config and JWT accounts alike, auth.ts and auth/jwt.ts). In
+   * 2.9.10 an update that puts the account over its limit disconnects no
+   * client: updateRemoteServer picks the newest clients into a variable that
+   * shadows the one it returns (only excess leafnodes would go), so
+   * connected clients stay, as here.
    */
   private remoteConnsUpdate(msg: Buffer): void {
     const srv = this.ctx.srv;
-    const si = parseServerInfo(msg, 'server');
-    if (si === null || si.id === srv.serverId) return;
+    if (msg.length === 0) {
+      srv.logger.error('SYSTEM - No message body provided');
+      return;
+    }
     let m: Record<string, unknown>;
     try {
       m = JSON.parse(msg.toString('utf8')) as Record<string, unknown>;
     } catch {
+      // the reference's internal client logs Go's scanner text
+      srv.logger.error(`SYSTEM - Error unmarshalling account connection event message: ${goJsonSyntaxErrorBytes(msg) ?? 'invalid JSON'}`);
       return;
     }
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) return;
+    const si = parseServerInfo(msg, 'server');
     const acc = typeof m.acc === 'string' ? srv.accounts.get(m.acc) : undefined;
-    if (acc === undefined) return;
+    if (acc === undefined || si === null) return;
+    if (si.id === srv.serverId) {
+      srv.logger.error('SYSTEM - Processing our own account connection event message: ignored');
+      return;
+    }
     const conns = typeof m.conns === 'number' && Number.isSafeInteger(m.conns) && m.conns >= 0 ? m.conns : 0;
     let track = this.remoteConns.get(acc);
     if (track === undefined) this.remoteConns.set(acc, (track = new Map()));
     acc.remoteClients += conns - (track.get(si.id) ?? 0);
     track.set(si.id, conns);
     this.updateRemoteServer(si.id, si.seq);
-    const max = acc.maxConnections;
-    if (max < 0 || acc.numClients + acc.remoteClients <= max) return;
-    const local = [...srv.clients.values()].filter((c) => c.account === acc && !c.closed);
-    local.sort((a, b) => b.start.getTime() - a.start.getTime());
-    const over = acc.numClients + acc.remoteClients - max;
-    for (const c of local.slice(0, over)) {
-      // server/client.go maxAccountConnExceeded
-      const text = 'maximum account active connections exceeded';
-      c.sendErr(text);
-      srv.logger.error(`${c.logPrefix} - ${text}`);
-      c.close(ClosedState.MaxAccountConnectionsExceeded);
-    }
-    srv.flushDirty();
   }
 
   /** server/accounts.go removeRemoteServer: a server that went away counts no clients. */
@@ -268,7 +272,7 @@ export class Events {
   sendAccConnsUpdate(acc: Account, to: string[]): void {
     const srv = this.ctx.srv;
     const ev = typedEvent(ACCOUNT_CONNS_TYPE, this.ctx.ids.next(), Date.now());
-    const stat = accountStat(acc);
+    const stat = accountStat(acc, srv);
     const t = this.hbTimers.get(acc);
     if (stat.total_conns === 0) {
       if (t !== undefined) clearTimeout(t);
@@ -289,10 +293,28 @@ export class Events {
 
   // --- client events -------------------------------------------------------------
 
+  /** events built since start (what unheard events do not cost) */
+  built = 0;
+
+  /**
+   * Nobody would get an event on `subject`: no subscriber in the system
+   * account, no route or leafnode to carry it, no account importing the
+   * system account's streams. A server whose system account nobody watches
+   * then spends nothing on client events (the reference builds them all).
+   */
+  private unheard(subject: string): boolean {
+    const { srv, sysAcc } = this.ctx;
+    if (srv.routesActive || sysAcc.streamImporters !== null) return false;
+    const r = sysAcc.sublist.match(subject);
+    return r.psubs.length === 0 && r.qsubs.length === 0;
+  }
+
   /** server/events.go accountConnectEvent (not for the global account). */
   clientConnected(c: Client): void {
     const srv = this.ctx.srv;
     if (c.account === srv.globalAccount) return;
+    if (this.unheard(subjects.connect(c.account.name))) return;
+    this.built++;
     const ev = typedEvent(CONNECT_TYPE, this.ctx.ids.next(), Date.now());
     const m = { ...ev, server: serverInfo(srv), client: eventClientInfo(c, null) };
     this.ctx.send(subjects.connect(c.account.name), '', encode(m));
@@ -302,12 +324,17 @@ export class Events {
   clientClosed(c: Client, reason: ClosedReason): void {
     const srv = this.ctx.srv;
     if (c.account === srv.globalAccount) return;
+    if (this.unheard(subjects.disconnect(c.account.name))) return;
+    this.built++;
     this.ctx.send(subjects.disconnect(c.account.name), '', encode(this.disconnectMsg(c, reason)));
   }
 
   /** server/events.go sendAuthErrorEvent: a DisconnectEventMsg on CLIENT.AUTH.ERR. */
   authError(c: Client): void {
-    this.ctx.send(subjects.authError(this.ctx.srv.serverId), '', encode(this.disconnectMsg(c, 'Authentication Failure')));
+    const subject = subjects.authError(this.ctx.srv.serverId);
+    if (this.unheard(subject)) return;
+    this.built++;
+    this.ctx.send(subject, '', encode(this.disconnectMsg(c, 'Authentication Failure')));
   }
 
   private disconnectMsg(c: Client, reason: string): Record<string, unknown> {
@@ -337,8 +364,8 @@ export class Events {
   }
 }
 
-/** server/events.go Account.statz (AccountStat) */
-export function accountStat(acc: Account): {
+/** server/events.go Account.statz (AccountStat): local clients and leafnodes */
+export function accountStat(acc: Account, srv: Server): {
   acc: string;
   conns: number;
   leafnodes: number;
@@ -347,11 +374,12 @@ export function accountStat(acc: Account): {
   received: { msgs: number; bytes: number };
   slow_consumers: number;
 } {
+  const leafs = srv.leafnodes?.numLeafsOf(acc) ?? 0;
   return {
     acc: acc.name,
     conns: acc.numClients,
-    leafnodes: 0,
-    total_conns: acc.numClients,
+    leafnodes: leafs,
+    total_conns: acc.numClients + leafs,
     sent: { msgs: acc.outMsgs, bytes: acc.outBytes },
     received: { msgs: acc.inMsgs, bytes: acc.inBytes },
     slow_consumers: acc.slowConsumers,

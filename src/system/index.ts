@@ -18,7 +18,7 @@ import type { ClosedReason, Connection } from '../client/connection.js';
 import { InternalClient, type InternalMsgHandler } from '../client/internal.js';
 import type { SystemService } from '../server/features.js';
 import type { SystemContext } from './context.js';
-import { EventIds } from './info.js';
+import { EventIds, serverInfo } from './info.js';
 import { Events } from './events.js';
 import { Requests } from './requests.js';
 import { setupSystemImports } from './imports.js';
@@ -55,6 +55,7 @@ export class SystemAccountService implements SystemService, SystemContext {
     this.client = new InternalClient(srv, sysAcc, 'System');
     // server/server.go createInternalClient: the system client does not hear itself
     this.client.echo = false;
+    this.client.emptyReplySpace = true;
     this.events = new Events(this);
     this.requests = new Requests(this, this.events);
     this.latency = new LatencyTracker(this);
@@ -182,6 +183,14 @@ export class SystemAccountService implements SystemService, SystemContext {
 
   latencyRemoteResponse(responder: Client, reply: string, startMs: number): void {
     if (!this.stopped) this.latency.remoteResponse(responder, reply, startMs);
+  }
+
+  sendInternal(subject: string, body: Buffer): void {
+    this.send(subject, '', body);
+  }
+
+  serverInfo(): Record<string, unknown> {
+    return serverInfo(this.srv);
   }
 }
 

@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import type { Server } from '../server/server.js';
 import type { Client } from '../client/client.js';
 import { NATS_COMPAT_VERSION } from '../config/options.js';
-import { goJSON, goTime, nowMs } from '../monitor/gofmt.js';
+import { goJSONBig, goTime, nowMs } from '../monitor/gofmt.js';
 import { decodeUserClaims, type Claims } from '../auth/jwt.js';
 
 /** the sequence of the ServerInfo headers a server sends (server/events.go internal.seq) */
@@ -125,9 +125,12 @@ export function eventClientInfo(c: Client, stopMs: number | null): Record<string
   return ci;
 }
 
-/** The Go encoding of a message body (HTML-safe escaping as encoding/json). */
+/**
+ * The Go encoding of a message body (HTML-safe escaping as encoding/json);
+ * JetStream documents may hold uint64 figures beyond 2^53 (bigint).
+ */
 export function encode(v: unknown): Buffer {
-  return Buffer.from(goJSON(v, 0), 'utf8');
+  return Buffer.from(goJSONBig(v, 0), 'utf8');
 }
 
 /** server/events.go ServerAPIResponse: {server, data} or {server, error}. */

@@ -133,7 +133,7 @@ export class Requests {
         produce: (o) => typed(() => routez(srv, bool(o, 'subscriptions') || bool(o, 'subscriptions_detail'), bool(o, 'subscriptions_detail'))),
       },
       GATEWAYZ: { struct: 'GatewayzEventOptions', spec: GATEWAYZ_FIELDS, produce: () => typed(() => gatewayz(srv)) },
-      LEAFZ: { struct: 'LeafzEventOptions', spec: LEAFZ_FIELDS, produce: () => typed(() => leafz(srv)) },
+      LEAFZ: { struct: 'LeafzEventOptions', spec: LEAFZ_FIELDS, produce: (o) => typed(() => leafz(srv, bool(o, 'subscriptions'), str(o, 'account'))) },
       ACCOUNTZ: { struct: 'AccountzEventOptions', spec: ACCOUNTZ_FIELDS, produce: (o) => typed(() => withSystemImports(srv, accountz(srv, str(o, 'account')))) },
       JSZ: { struct: 'JszEventOptions', spec: JSZ_FIELDS, produce: (o) => this.jsz(o) },
       HEALTHZ: { struct: 'HealthzEventOptions', spec: HEALTHZ_FIELDS, produce: () => healthz(srv) },
@@ -167,9 +167,10 @@ export class Requests {
       LEAFZ: {
         struct: 'LeafzEventOptions',
         spec: LEAFZ_FIELDS,
-        produce: (_o, subject) => {
-          extractAccount(subject);
-          return typed(() => leafz(srv));
+        produce: (o, subject) => {
+          // server/events.go: the account of the subject replaces the option's
+          const acc = extractAccount(subject);
+          return typed(() => leafz(srv, bool(o, 'subscriptions'), acc));
         },
       },
       JSZ: {
@@ -182,7 +183,12 @@ export class Requests {
             if (js === null) throw new Error('jetstream not enabled');
             if (!srv.accounts.has(acc)) throw new Error(`account ${JSON.stringify(acc)} not found`);
             if (!js.accountEnabled(acc)) throw new Error(`account ${JSON.stringify(acc)} not jetstream enabled`);
-            return js.jsz({ ...jszOptions(o), account: acc });
+            // server/monitor.go JszAccount: the account's AccountDetail alone; consumers only inside streams
+            const streams = bool(o, 'streams');
+            const doc = js.jsz({ ...jszOptions({}), account: acc, accounts: true, streams, consumers: streams && bool(o, 'consumer'), config: bool(o, 'config') });
+            const details = doc.account_details as unknown[] | undefined;
+            if (details === undefined || details.length === 0) throw new Error(`account ${JSON.stringify(acc)} not jetstream enabled`);
+            return details[0];
           });
         },
       },
@@ -239,7 +245,8 @@ export class Requests {
     const accs = names.length === 0 ? [...srv.accounts.values()] : names.map((n) => srv.accounts.get(n));
     for (const a of accs) {
       if (a === undefined) continue;
-      if (includeUnused || a.numClients !== 0) list.push(accountStat(a));
+      // server/monitor.go AccountStatz: numLocalConnections counts clients, not leafnodes
+      if (includeUnused || a.numClients !== 0) list.push(accountStat(a, srv));
     }
     if (list.length === 0 && !includeUnused) throw new SkipRequest();
     return { server_id: srv.serverId, now: goNow(), account_statz: list };
@@ -312,12 +319,12 @@ export class Requests {
         if (m === null || typeof m !== 'object') throw new Error('not an object');
         acc = typeof m.acc === 'string' ? m.acc : '';
       } catch (e) {
-        srv.logger.error(`System - Error unmarshalling account connections request message: ${(e as Error).message}`);
+        srv.logger.error(`SYSTEM - Error unmarshalling account connections request message: ${(e as Error).message}`);
         return;
       }
     }
     if (acc !== name) {
-      srv.logger.error('System - Error unmarshalled account does not match subject');
+      srv.logger.error('SYSTEM - Error unmarshalled account does not match subject');
       return;
     }
     const a = srv.accounts.get(acc);
@@ -406,7 +413,7 @@ export class Requests {
   private nsubsRequest(reply: string, msg: Buffer): void {
     const srv = this.ctx.srv;
     if (msg.length === 0) {
-      srv.logger.error('System - request requires a body');
+      srv.logger.error('SYSTEM - request requires a body');
       return;
     }
     let m: Record<string, unknown>;
@@ -415,7 +422,7 @@ export class Requests {
       m = decodeOptions(msg, 'accNumSubsReq', { acc: 'string', subject: 'string', queue: 'bytes' });
       if (typeof m.queue === 'string') queue = m.queue;
     } catch (e) {
-      srv.logger.error(`System - Error unmarshalling account nsubs request message: ${(e as Error).message}`);
+      srv.logger.error(`SYSTEM - Error unmarshalling account nsubs request message: ${(e as Error).message}`);
       return;
     }
     const acc = srv.accounts.get(str(m, 'acc'));

@@ -9,7 +9,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
-import { headers } from '@nats-io/transport-node';
+import { headers, jwtAuthenticator } from '@nats-io/transport-node';
+import { Operator, operatorConfig, user } from '../helpers/jwt-fixture.js';
 import { onBoth, within } from '../clients/dual.js';
 
 const CONFIG = `
@@ -277,5 +278,209 @@ accounts {
 system_account: OPS
 `,
     },
+  );
+});
+
+test('system account: an account JSZ answers that account alone (server/monitor.go JszAccount)', async () => {
+  await onBoth(
+    async (t) => {
+      const sys = await t.connect({ user: 'sys', pass: 'sys' });
+      const a = await t.connect({ user: 'a', pass: 'a' });
+      const created = await a.request('$JS.API.STREAM.CREATE.S', JSON.stringify({ name: 'S', subjects: ['s.>'], storage: 'memory' }), { timeout: 5000 });
+      assert.equal((JSON.parse(created.string()) as { error?: unknown }).error, undefined);
+      await a.request('$JS.API.CONSUMER.DURABLE.CREATE.S.D', JSON.stringify({ stream_name: 'S', config: { durable_name: 'D', ack_policy: 'explicit' } }), { timeout: 5000 });
+      await a.request('s.1', 'x', { timeout: 5000 });
+      const out: Record<string, Shape> = {};
+      for (const body of ['', '{}', '{"streams":true}', '{"consumer":true}', '{"streams":true,"consumer":true}', '{"streams":true,"consumer":true,"config":true}', '{"accounts":true,"account":"B"}']) {
+        out[`A.JSZ ${body}`] = await ask(sys, '$SYS.REQ.ACCOUNT.A.JSZ', body);
+      }
+      out['B.JSZ'] = await ask(sys, '$SYS.REQ.ACCOUNT.B.JSZ');
+      out['NOPE.JSZ'] = await ask(sys, '$SYS.REQ.ACCOUNT.NOPE.JSZ');
+      // the account's own figures: one stream's message counted in its storage
+      const raw = JSON.parse((await sys.request('$SYS.REQ.ACCOUNT.A.JSZ', '{"streams":true}', { timeout: 3000 })).string()) as {
+        data: { id: string; memory: number; stream_detail: { name: string; state: { messages: number } }[] };
+      };
+      assert.equal(raw.data.id, 'A');
+      assert.ok(raw.data.memory > 0);
+      assert.deepEqual(
+        raw.data.stream_detail.map((s) => [s.name, s.state.messages]),
+        [['S', 1]],
+      );
+      return out;
+    },
+    {
+      jetstream: true,
+      config: `
+accounts {
+  A { jetstream: enabled, users [{user: a, password: a}] }
+  B { users [{user: b, password: b}] }
+  SYS { users [{user: sys, password: sys}] }
+}
+system_account: SYS
+`,
+    },
+  );
+});
+
+/**
+ * Another server's SERVER.CONNS count (here one a system user publishes, as
+ * a server of the cluster would) counts toward the account's
+ * max_connections at the next login; connected clients stay (2.9.10
+ * disconnects none, server/accounts.go updateRemoteServer), and a count back
+ * at 0 lets clients in again. Config and JWT accounts alike.
+ */
+async function remoteCountScenario(t: Parameters<Parameters<typeof onBoth>[0]>[0], sysOpts: object, accOpts: () => object, acc: string): Promise<Record<string, unknown>> {
+  const sys = await t.connect(sysOpts);
+  const first = await t.connect({ ...accOpts(), name: 'first' });
+  let firstClosed = false;
+  void first.closed().then(() => (firstClosed = true));
+  const fake = (conns: number, seq: number): string =>
+    JSON.stringify({
+      type: 'io.nats.server.advisory.v1.account_connections',
+      id: `ev${seq}`,
+      timestamp: new Date().toISOString(),
+      server: { name: 'X', host: '0.0.0.0', id: 'NREMOTESERVERFORTHETEST', ver: '2.9.10', seq, jetstream: false, time: new Date().toISOString() },
+      acc,
+      conns,
+      leafnodes: 0,
+      total_conns: conns,
+    });
+  const login = async (name: string): Promise<string> => {
+    try {
+      const nc = await t.connect({ ...accOpts(), name, reconnect: false });
+      const closed = await Promise.race([nc.closed(), new Promise<string>((r) => setTimeout(() => r('open'), 500))]);
+      return closed === 'open' ? 'open' : `closed:${closed instanceof Error ? closed.message : String(closed)}`;
+    } catch (e) {
+      return `refused:${(e as Error).message}`;
+    }
+  };
+  const out: Record<string, unknown> = {};
+  sys.publish(`$SYS.SERVER.ACCOUNT.${acc}.CONNS`, fake(5, 1));
+  await sys.flush();
+  await new Promise((r) => setTimeout(r, 300));
+  out.overLimit = await login('second');
+  out.statz = await ask(sys, `$SYS.REQ.ACCOUNT.${acc}.STATZ`);
+  // a malformed count and one claiming to come from the server itself change nothing
+  sys.publish(`$SYS.SERVER.ACCOUNT.${acc}.CONNS`, '{bad');
+  sys.publish(`$SYS.SERVER.ACCOUNT.${acc}.CONNS`, '');
+  await sys.flush();
+  sys.publish(`$SYS.SERVER.ACCOUNT.${acc}.CONNS`, fake(0, 2));
+  await sys.flush();
+  await new Promise((r) => setTimeout(r, 300));
+  out.backUnder = await login('third');
+  out.firstClosed = firstClosed;
+  assert.equal(firstClosed, false, 'the connected client stays');
+  // the client sees the -ERR or only the closed socket; the server logs why
+  assert.notEqual(out.overLimit, 'open');
+  out.overLimit = 'refused';
+  assert.equal(out.backUnder, 'open');
+  const logs = t.server.stderr();
+  out.logs = [
+    /second" - maximum account active connections exceeded/.test(logs),
+    logs.includes('SYSTEM - Error unmarshalling account connection event message: invalid character \'b\' looking for beginning of object key string'),
+    logs.includes('SYSTEM - No message body provided'),
+  ];
+  assert.deepEqual(out.logs, [true, true, true]);
+  return out;
+}
+
+test('system account: remote SERVER.CONNS counts toward max_connections at login, config and JWT accounts', async () => {
+  await onBoth((t) => remoteCountScenario(t, { user: 'sys', pass: 'sys' }, () => ({ user: 'a', pass: 'a' }), 'A'), {
+    config: `
+accounts {
+  A { users [{user: a, password: a}], limits { max_connections: 2 } }
+  SYS { users [{user: sys, password: sys}] }
+}
+system_account: SYS
+`,
+  });
+  const op = await Operator.create();
+  const sysAcc = await op.account('SYS');
+  const accA = await op.account('A', { limits: { conn: 2 } as never });
+  const us = await user(sysAcc, 'sys-user');
+  const ua = await user(accA, 'a-user');
+  await onBoth(
+    (t) =>
+      remoteCountScenario(t, { authenticator: jwtAuthenticator(us.jwt, us.kp.getSeed()) }, () => ({ authenticator: jwtAuthenticator(ua.jwt, ua.kp.getSeed()) }), accA.pub),
+    { config: operatorConfig(op, [sysAcc, accA], sysAcc) },
+  );
+});
+
+test('system account: users without the permissions, and events forged in an ordinary account', async () => {
+  await onBoth(
+    async (t) => {
+      const out: Record<string, unknown> = {};
+      // a system account user allowed to publish "foo" only: its requests are violations, nothing answers
+      const limited = await t.connect({ user: 'mon', pass: 'mon' });
+      const errs: string[] = [];
+      void (async () => {
+        for await (const s of limited.status()) if (s.type === 'error') errs.push(String((s as { error?: Error }).error?.message ?? s.type));
+      })();
+      out.limitedPing = await ask(limited, '$SYS.REQ.SERVER.PING.VARZ');
+      out.limitedSub = await limited
+        .subscribe('$SYS.ACCOUNT.>')
+        .closed.then(() => 'closed')
+        .catch((e: Error) => `error:${e.message}`);
+      await new Promise((r) => setTimeout(r, 300));
+      out.limitedErrors = errs.map((e) => e.replace(/"[^"]*"/g, '<subj>')).sort();
+      // a user of A publishes a SERVER.CONNS "event" in its own account: not the system account's, it counts for nothing
+      const a = await t.connect({ user: 'a', pass: 'a' });
+      a.publish('$SYS.SERVER.ACCOUNT.A.CONNS', JSON.stringify({ server: { id: 'NFORGED', seq: 1 }, acc: 'A', conns: 50 }));
+      await a.flush();
+      await new Promise((r) => setTimeout(r, 200));
+      out.loginAfterForgery = await t
+        .connect({ user: 'a', pass: 'a', reconnect: false })
+        .then(() => 'open')
+        .catch((e: Error) => `refused:${e.message}`);
+      // A asks for another account's and the server's documents: no responders, as A imports its own only
+      out.aAsksB = await ask(a, '$SYS.REQ.ACCOUNT.B.CONNZ');
+      out.aAsksServer = await ask(a, '$SYS.REQ.SERVER.PING.STATSZ');
+      assert.equal(out.loginAfterForgery, 'open');
+      assert.match(String(out.limitedPing), /^error:/);
+      assert.ok((out.limitedErrors as string[]).some((e) => /permissions violation/i.test(e)), String(out.limitedErrors));
+      assert.match(String(out.aAsksB), /^error:/);
+      return out;
+    },
+    {
+      config: `
+accounts {
+  A { users [{user: a, password: a}], limits { max_connections: 3 } }
+  B { users [{user: b, password: b}] }
+  SYS { users [{user: sys, password: sys}, {user: mon, password: mon, permissions: {publish: ["foo"], subscribe: ["_INBOX.>"]}}] }
+}
+system_account: SYS
+`,
+    },
+  );
+});
+
+test('system account: a flood of PINGs from many clients is answered in full', async () => {
+  await onBoth(
+    async (t) => {
+      const clients = 10;
+      const each = 40;
+      const conns: NatsConnection[] = [];
+      for (let i = 0; i < clients; i++) conns.push(await t.connect({ user: 'sys', pass: 'sys' }));
+      const counts = await Promise.all(
+        conns.map(async (nc) => {
+          let n = 0;
+          const inbox = `flood.${Math.random().toString(36).slice(2)}`;
+          const sub = nc.subscribe(`${inbox}.>`, { callback: () => void n++ });
+          await nc.flush();
+          for (let k = 0; k < each; k++) {
+            nc.publish(k % 2 === 0 ? '$SYS.REQ.SERVER.PING' : '$SYS.REQ.SERVER.PING.HEALTHZ', '', { reply: `${inbox}.${k}` });
+          }
+          const deadline = Date.now() + 20_000;
+          while (n < each && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+          sub.unsubscribe();
+          return n;
+        }),
+      );
+      // the server still answers a plain request afterwards
+      const after = await ask(conns[0]!, '$SYS.REQ.SERVER.PING.HEALTHZ');
+      assert.deepEqual(counts, new Array(clients).fill(each));
+      return { counts, after };
+    },
+    { config: CONFIG },
   );
 });

@@ -99,3 +99,41 @@ test('framed Snappy: stream identifier, uncompressed chunks with masked CRC-32C'
   const big = snappyFrame(Buffer.alloc(65536 * 2 + 10, 7));
   assert.equal(big.length, 10 + 3 * 8 + 65536 * 2 + 10);
 });
+
+test('client events nobody would hear are not built; with a subscriber they are', async () => {
+  const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { loadConfigFile } = await import('../../../src/config/load.js');
+  const { Server } = await import('../../../src/server/server.js');
+  const { SystemAccountService } = await import('../../../src/system/index.js');
+  await import('../../../src/system/register.js');
+  const { connect } = await import('@nats-io/transport-node');
+  const dir = mkdtempSync(join(tmpdir(), 'tsnats-sys-'));
+  const conf = join(dir, 'server.conf');
+  writeFileSync(conf, 'listen: "127.0.0.1:-1"\naccounts { A { users [{user: a, password: a}] }, SYS { users [{user: sys, password: sys}] } }\nsystem_account: SYS\n');
+  const opts = loadConfigFile(conf).options;
+  const quiet = { notice() {}, warn() {}, error() {}, fatal() {}, debug() {}, trace() {}, debugEnabled: false, traceEnabled: false };
+  const srv = new Server(opts, quiet as never);
+  await srv.start();
+  try {
+    const sys = srv.system as InstanceType<typeof SystemAccountService>;
+    const url = `nats://127.0.0.1:${srv.port}`;
+    for (let i = 0; i < 3; i++) await (await connect({ servers: url, user: 'a', pass: 'a' })).close();
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(sys.events.built, 0, 'no subscriber: no CONNECT/DISCONNECT built');
+    const watcher = await connect({ servers: url, user: 'sys', pass: 'sys' });
+    const seen: string[] = [];
+    watcher.subscribe('$SYS.ACCOUNT.A.*', { callback: (_e, m) => void seen.push(m.subject) });
+    await watcher.flush();
+    await (await connect({ servers: url, user: 'a', pass: 'a' })).close();
+    const deadline = Date.now() + 5000;
+    while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(seen, ['$SYS.ACCOUNT.A.CONNECT', '$SYS.ACCOUNT.A.DISCONNECT']);
+    assert.equal(sys.events.built, 2);
+    await watcher.close();
+  } finally {
+    await srv.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

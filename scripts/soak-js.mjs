@@ -538,6 +538,7 @@ async function main(opts) {
 
   // restart on the same store: everything still there
   log('restarting the server on the same store');
+  const aliveBeforeStop = server.exitInfo === null;
   await stopServer(server);
   const firstExit = server.exitInfo;
   server = await startServer(dir, opts.serverArgs, log);
@@ -561,6 +562,8 @@ async function main(opts) {
   })();
   const m2 = await jsm2.streams.info('SOAKM').catch(() => null);
   const kv2 = await new Kvm(nc2).open('soak');
+  // what the stored data alone costs: the restarted server holding the same streams after a full read
+  const rssRestarted = rss(server.pid);
   const kvBad2 = [];
   for (const [key, want] of model) {
     const e = await kv2.get(key);
@@ -619,7 +622,8 @@ async function main(opts) {
     kv: { ...kvStats, keys: model.size, mismatches: kvBad.length + kvBad2.length, mismatchSamples: [...kvBad, ...kvBad2].slice(0, 5) },
     consumerChurn: { ...churn, left: consumersLeft.filter((n) => n !== 'pull') },
     problemSamples: [...F.samples, ...M.samples, ...fMiss.samples.map((s) => `F unconsumed ${s}`), ...mMiss.samples.map((s) => `M unconsumed ${s}`), ...f1.samples].slice(0, 20),
-    serverAlive: firstExit !== null && (firstExit.code === 0 || firstExit.sig === 'SIGTERM'),
+    // tsnats exits with 143 on SIGTERM, as a shell reports a SIGTERM death
+    serverAlive: aliveBeforeStop && firstExit !== null && (firstExit.code === 0 || firstExit.code === 143 || firstExit.sig === 'SIGTERM'),
     serverRssMiB: {
       start: mib(rssStart),
       afterWarmUp: afterWarm[0] ?? null,
@@ -628,6 +632,7 @@ async function main(opts) {
       end: mib(rssBefore.rss),
       peak: mib(rssBefore.hwm),
       warmUpSeconds: warm,
+      restartedAfterReadBack: mib(rssRestarted.rss),
     },
     rssSeries,
     coreRttMs: { samples: varzRtt.length, p50: pct(varzRtt, 50), p99: pct(varzRtt, 99), max: varzRtt.at(-1) },
@@ -639,7 +644,7 @@ async function main(opts) {
   log(`KV: ${kvStats.puts} puts, ${kvStats.updates} updates, ${kvStats.deletes} deletes, ${kvStats.errors} errors, watcher saw ${kvStats.watched} (${kvStats.watchOrder} out of order); mismatches ${result.kv.mismatches}`);
   log(`consumer churn: ${churn.created} pull created+fetched (${churn.fetched} msgs), ${churn.pushCreated} push, ${churn.deleted} deleted, ${churn.errors} errors, left over ${result.consumerChurn.left.length}`);
   log(`pub ack latency p50 ${result.pubAckLatencyMs.p50?.toFixed(1)} ms p99 ${result.pubAckLatencyMs.p99?.toFixed(1)} ms; core RTT p50 ${result.coreRttMs.p50?.toFixed(1)} ms p99 ${result.coreRttMs.p99?.toFixed(1)} ms max ${result.coreRttMs.max?.toFixed(1)} ms`);
-  log(`server RSS: ${result.serverRssMiB.start} MiB at start, ${result.serverRssMiB.afterWarmUp} after warm-up (${warm} s), ${result.serverRssMiB.minAfterWarmUp}–${result.serverRssMiB.maxAfterWarmUp} after, ${result.serverRssMiB.end} at end, peak ${result.serverRssMiB.peak}`);
+  log(`server RSS: ${result.serverRssMiB.start} MiB at start, ${result.serverRssMiB.afterWarmUp} after warm-up (${warm} s), ${result.serverRssMiB.minAfterWarmUp}–${result.serverRssMiB.maxAfterWarmUp} after, ${result.serverRssMiB.end} at end, peak ${result.serverRssMiB.peak}; restarted server after reading SOAKF back ${result.serverRssMiB.restartedAfterReadBack}`);
   log(`RSS series (MiB): ${rssSeries.map((s) => s.rssMiB).join(', ')}`);
   if (result.problemSamples.length) log(`problems: ${result.problemSamples.join('; ')}`);
   if (opts.json) writeFileSync(opts.json, JSON.stringify(result, null, 2) + '\n');

@@ -120,7 +120,8 @@ async function startServer(dir, extra, log) {
 
 async function stopServer(server) {
   if (server.exitInfo) return;
-  server.kill('SIGTERM');
+  // SIGINT: a clean stop exits 0 (SIGTERM exits 1, as nats-server's does: server/signal.go)
+  server.kill('SIGINT');
   const t = setTimeout(() => server.kill('SIGKILL'), 30_000);
   await new Promise((r) => (server.exitInfo ? r() : server.once('exit', r)));
   clearTimeout(t);
@@ -622,8 +623,7 @@ async function main(opts) {
     kv: { ...kvStats, keys: model.size, mismatches: kvBad.length + kvBad2.length, mismatchSamples: [...kvBad, ...kvBad2].slice(0, 5) },
     consumerChurn: { ...churn, left: consumersLeft.filter((n) => n !== 'pull') },
     problemSamples: [...F.samples, ...M.samples, ...fMiss.samples.map((s) => `F unconsumed ${s}`), ...mMiss.samples.map((s) => `M unconsumed ${s}`), ...f1.samples].slice(0, 20),
-    // tsnats exits with 143 on SIGTERM, as a shell reports a SIGTERM death
-    serverAlive: aliveBeforeStop && firstExit !== null && (firstExit.code === 0 || firstExit.code === 143 || firstExit.sig === 'SIGTERM'),
+    serverAlive: aliveBeforeStop && firstExit !== null && firstExit.code === 0,
     serverRssMiB: {
       start: mib(rssStart),
       afterWarmUp: afterWarm[0] ?? null,
@@ -649,7 +649,7 @@ async function main(opts) {
   if (result.problemSamples.length) log(`problems: ${result.problemSamples.join('; ')}`);
   if (opts.json) writeFileSync(opts.json, JSON.stringify(result, null, 2) + '\n');
   const ok = lost === 0 && dups === 0 && result.kv.mismatches === 0 && kvStats.watchOrder === 0 && result.serverAlive && result.memory.storedAtEnd === 0 && result.consumerChurn.left.length === 0 && F.acked > 0 && M.acked > 0;
-  log(ok ? 'PASS: nothing lost or duplicated' : `FAIL: lost ${lost}, duplicated ${dups}`);
+  log(ok ? 'PASS: nothing lost or duplicated' : `FAIL: lost ${lost}, duplicated ${dups}, server ${result.serverAlive ? 'alive and stopped cleanly' : `exit ${JSON.stringify(firstExit)}`}`);
   process.exit(ok ? 0 : 1);
 }
 

@@ -5,7 +5,7 @@
 // and runs mixed JetStream traffic through the official nats.js client for
 // the set time:
 //   publishers  4 publishers with acks (2 to a file stream SOAKF with limits
-//               retention, 2 to a memory stream SOAKM with workqueue
+//               retention, max_msgs --file-max-msgs, 2 to a memory stream SOAKM with workqueue
 //               retention), each a window of async publishes of sequenced
 //               messages ("<publisher>:<seq>:" + padding)
 //   consumers   a durable pull consumer on SOAKF and a durable push consumer
@@ -24,11 +24,13 @@
 // core PING round trip.
 //
 //   node scripts/soak-js.mjs [--duration 10m | 60s | 600] [--rate 400]
-//        [--payload 128] [--json out.json] [--server-arg <arg>]...
+//        [--payload 128] [--file-max-msgs 20000 (0: unbounded)] [--json out.json]
+//        [--server-arg <arg>]...
 //
 // lost       = publishes the server acknowledged that the consumers never got
 //              or that are missing from the stream read back (before or
-//              after the restart)
+//              after the restart); with max_msgs, messages below the stream's
+//              first sequence left through the limit and are not expected
 // duplicated = a delivery of a message after its ack was confirmed, a
 //              second delivery the server numbers as first (delivery count
 //              1), or a message stored twice; redeliveries with a higher
@@ -56,7 +58,7 @@ function parseDuration(s) {
 }
 
 function parseArgs(argv) {
-  const o = { seconds: 600, rate: 400, payload: 128, json: '', serverArgs: [], sampleEvery: 10 };
+  const o = { seconds: 600, rate: 400, payload: 128, json: '', serverArgs: [], sampleEvery: 10, fileMaxMsgs: 20000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => argv[++i];
@@ -66,11 +68,13 @@ function parseArgs(argv) {
     else if (a === '--minutes') o.seconds = Number(v()) * 60;
     else if (a === '--rate') o.rate = Number(v());
     else if (a === '--payload') o.payload = Number(v());
+    else if (a === '--file-max-msgs') o.fileMaxMsgs = Number(v());
     else if (a === '--json') o.json = v();
     else if (a === '--server-arg') o.serverArgs.push(v());
     else if (a === '--sample-every') o.sampleEvery = Number(v());
     else if (a === '-h' || a === '--help') {
-      console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 36).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+      const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
+      console.log(lines.slice(0, lines.findIndex((l) => !l.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
       process.exit(0);
     } else throw new Error(`unknown argument ${a}`);
   }
@@ -135,7 +139,7 @@ const FAILED = 2; // the publish failed or timed out: it may or may not be store
 class Ledger {
   constructor(name) {
     this.name = name;
-    this.pubs = new Map(); // publisher -> { status: [], deliveries: [], done: [] }
+    this.pubs = new Map(); // publisher -> { status: [], sseq: [], deliveries: [], done: [] }
     this.published = 0;
     this.acked = 0;
     this.failed = 0;
@@ -154,7 +158,7 @@ class Ledger {
   }
   pub(name) {
     let p = this.pubs.get(name);
-    if (!p) this.pubs.set(name, (p = { status: [], deliveries: [], done: [] }));
+    if (!p) this.pubs.set(name, (p = { status: [], sseq: [], deliveries: [], done: [] }));
     return p;
   }
   problem(s) {
@@ -208,17 +212,25 @@ class Ledger {
       },
     );
   }
-  /** acked publishes the consumer has not confirmed */
-  missing() {
+  /**
+   * acked publishes the consumer has not confirmed; those below the stream's
+   * first sequence were removed by its limits (max_msgs) and count apart
+   */
+  missing(firstSeq = 0) {
     let n = 0;
+    let evicted = 0;
     const samples = [];
     for (const [name, p] of this.pubs)
       for (let i = 0; i < p.status.length; i++)
         if (p.status[i] === ACKED && !p.done[i]) {
+          if (p.sseq[i] < firstSeq) {
+            evicted++;
+            continue;
+          }
           n++;
           if (samples.length < 5) samples.push(`${name}:${i}`);
         }
-    return { n, samples };
+    return { n, evicted, samples };
   }
 }
 
@@ -252,6 +264,7 @@ class Publisher {
       (ack) => {
         this.inflight--;
         p.status[seq] = ACKED;
+        p.sseq[seq] = ack.seq;
         led.acked++;
         if (ack.duplicate) led.duplicatePubAcks++;
         if ((seq & 63) === 0) this.latencies.push(performance.now() - t0);
@@ -287,7 +300,8 @@ async function main(opts) {
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
 
-  await jsm.streams.add({ name: 'SOAKF', subjects: ['f.>'], storage: 'file' });
+  // bounded by default, as a long-running stream is: RSS should level off once it is full
+  await jsm.streams.add({ name: 'SOAKF', subjects: ['f.>'], storage: 'file', ...(opts.fileMaxMsgs > 0 ? { max_msgs: opts.fileMaxMsgs } : {}) });
   await jsm.streams.add({ name: 'SOAKM', subjects: ['m.>'], storage: 'memory', retention: 'workqueue' });
   const F = new Ledger('SOAKF');
   const M = new Ledger('SOAKM');
@@ -458,9 +472,14 @@ async function main(opts) {
   while (pubs.some((p) => p.inflight > 0) && Date.now() - t0 < 60_000) await sleep(100);
   let last = -1;
   let stable = Date.now();
+  let firstSeqNow = 0;
+  const firstTimer = setInterval(() => {
+    jsm.streams.info('SOAKF').then((i) => (firstSeqNow = i.state.first_seq), () => {});
+  }, 1000);
+  const fFirst = () => firstSeqNow;
   for (;;) {
     const got = F.consumed + M.consumed;
-    if (F.missing().n === 0 && M.missing().n === 0 && F.ackPending === 0 && M.ackPending === 0) break;
+    if (F.missing(fFirst()).n === 0 && M.missing().n === 0 && F.ackPending === 0 && M.ackPending === 0) break;
     if (got !== last) {
       last = got;
       stable = Date.now();
@@ -469,6 +488,7 @@ async function main(opts) {
   }
   // a little longer: a redelivery of something already acked would show here
   await sleep(3000);
+  clearInterval(firstTimer);
   clearInterval(rssTimer);
   clearInterval(rttTimer);
   pullMsgs.stop();
@@ -519,13 +539,13 @@ async function main(opts) {
     for (const [name, p] of F.pubs)
       for (let i = 0; i < p.status.length; i++) {
         const c1 = count.get(`${name}:${i}`) ?? 0;
-        if (p.status[i] === ACKED && c1 === 0) {
+        if (p.status[i] === ACKED && c1 === 0 && p.sseq[i] >= info.state.first_seq) {
           missing++;
           if (samples.length < 5) samples.push(`${label}: ${name}:${i} missing`);
         }
         if (c1 > 1) twice++;
       }
-    return { stored: total, read, missing, twice, samples };
+    return { stored: total, firstSeq: info.state.first_seq, read, missing, twice, samples };
   };
   // before the read back's ordered consumer exists
   const consumersLeft = [];
@@ -558,7 +578,8 @@ async function main(opts) {
       }
     }
     let missing = 0;
-    for (const [name, p] of F.pubs) for (let i = 0; i < p.status.length; i++) if (p.status[i] === ACKED && !count.has(`${name}:${i}`)) missing++;
+    for (const [name, p] of F.pubs)
+      for (let i = 0; i < p.status.length; i++) if (p.status[i] === ACKED && p.sseq[i] >= info.state.first_seq && !count.has(`${name}:${i}`)) missing++;
     return { stored: info.state.messages, missing };
   })();
   const m2 = await jsm2.streams.info('SOAKM').catch(() => null);
@@ -574,7 +595,7 @@ async function main(opts) {
   await nc2.close();
   await stopServer(server);
 
-  const fMiss = F.missing();
+  const fMiss = F.missing(f1.firstSeq);
   const mMiss = M.missing();
   const warm = Math.max(60, opts.seconds * 0.1);
   const afterWarm = rssSeries.filter((s) => s.t >= warm).map((s) => s.rssMiB);
@@ -595,6 +616,8 @@ async function main(opts) {
       ackTimeouts: F.ackTimeouts,
       redeliveries: F.redeliveries,
       lostUnconsumed: fMiss.n,
+      evictedBeforeConsumed: fMiss.evicted,
+      maxMsgs: opts.fileMaxMsgs,
       lostFromStore: f1.missing,
       storedTwice: f1.twice,
       duplicates: F.dupAfterAck + F.dupFirst,
@@ -639,7 +662,7 @@ async function main(opts) {
   };
   const lost = result.file.lostUnconsumed + result.file.lostFromStore + result.file.lostAfterRestart + result.memory.lost;
   const dups = result.file.duplicates + result.file.storedTwice + result.memory.duplicates + F.unknown + M.unknown;
-  log(`file stream: published ${F.published}, acked ${F.acked} (${F.failed} failed), stored ${f1.stored}, consumed ${F.consumed}; ${F.naks} naks + ${F.ackTimeouts} ack timeouts -> ${F.redeliveries} redeliveries; lost ${fMiss.n} unconsumed + ${f1.missing} not stored; duplicates ${result.file.duplicates}, stored twice ${f1.twice}; after restart stored ${f2.stored}, lost ${f2.missing}`);
+  log(`file stream: published ${F.published}, acked ${F.acked} (${F.failed} failed), stored ${f1.stored}, consumed ${F.consumed}; ${F.naks} naks + ${F.ackTimeouts} ack timeouts -> ${F.redeliveries} redeliveries; lost ${fMiss.n} unconsumed + ${f1.missing} not stored (${fMiss.evicted} removed by max_msgs before their ack, first seq ${f1.firstSeq}); duplicates ${result.file.duplicates}, stored twice ${f1.twice}; after restart stored ${f2.stored}, lost ${f2.missing}`);
   log(`memory workqueue: published ${M.published}, acked ${M.acked} (${M.failed} failed), consumed ${M.consumed}, left stored ${mInfo.state.messages}; ${M.naks} naks + ${M.ackTimeouts} ack timeouts -> ${M.redeliveries} redeliveries; lost ${mMiss.n}; duplicates ${result.memory.duplicates}`);
   log(`KV: ${kvStats.puts} puts, ${kvStats.updates} updates, ${kvStats.deletes} deletes, ${kvStats.errors} errors, watcher saw ${kvStats.watched} (${kvStats.watchOrder} out of order); mismatches ${result.kv.mismatches}`);
   log(`consumer churn: ${churn.created} pull created+fetched (${churn.fetched} msgs), ${churn.pushCreated} push, ${churn.deleted} deleted, ${churn.errors} errors, left over ${result.consumerChurn.left.length}`);

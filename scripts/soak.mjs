@@ -19,6 +19,9 @@
 //        [--procs 4] [--groups 1000] [--rate 1000] [--payload 128]
 //        [--json out.json] [--server-arg <arg>]...
 //
+// `--jetstream` runs the JetStream soak instead (scripts/soak-js.mjs, its own
+// options: --duration 10m | 60s, --rate, --json; see its --help).
+//
 // Exit status 0 when every subscriber got exactly what was sent to it and the
 // server survived; 1 otherwise. Loopback only; everything it starts is
 // stopped at the end (also on SIGINT/SIGTERM).
@@ -589,18 +592,23 @@ async function main(opts) {
   process.exit(ok ? 0 : 1);
 }
 
-const opts = parseArgs(process.argv.slice(2));
-if (opts.worker) {
-  process.once('message', (m) => {
-    if (m.type !== 'init') return;
-    worker(m).catch((e) => {
-      console.error(`soak worker ${m.id}: ${e.stack ?? e}`);
+if (process.argv.includes('--jetstream')) {
+  // the JetStream soak is its own script (official client, one process)
+  await import('./soak-js.mjs');
+} else {
+  const opts = parseArgs(process.argv.slice(2));
+  if (opts.worker) {
+    process.once('message', (m) => {
+      if (m.type !== 'init') return;
+      worker(m).catch((e) => {
+        console.error(`soak worker ${m.id}: ${e.stack ?? e}`);
+        process.exit(1);
+      });
+    });
+  } else {
+    main(opts).catch((e) => {
+      console.error(`soak: ${e.stack ?? e}`);
       process.exit(1);
     });
-  });
-} else {
-  main(opts).catch((e) => {
-    console.error(`soak: ${e.stack ?? e}`);
-    process.exit(1);
-  });
+  }
 }

@@ -9,7 +9,7 @@ import type { Subscription } from '../client/subscription.js';
 import type { JsAccount } from './account.js';
 import { apiError, type ApiError } from './errors.js';
 import { getHeader, removeHeader, setHeader, H } from './headers.js';
-import { nowNs, StoreError, type StoredMsg, type StreamStore } from './store/types.js';
+import { nowNs, storeError, StoreError, type StoredMsg, type StreamStore } from './store/types.js';
 import { storeConfigOf, streamConfigJSON, type StreamConfig } from './stream-config.js';
 import { nsToTime, toGoJSON } from './json.js';
 import { subjectIsSubsetMatch, matchLiteral } from '../subjects/validate.js';
@@ -69,6 +69,8 @@ export class Stream {
   // either a sequence (a plain ack) or a prebuilt answer.
   private ackReplies: string[] = [];
   private ackBodies: Array<number | Buffer> = [];
+  /** the store's write failure count when each message was stored */
+  private ackFailures: number[] = [];
   /** a commit (store flush) is scheduled or in flight */
   private committing = false;
   private commitAgain = false;
@@ -338,6 +340,7 @@ export class Stream {
   private queueAck(reply: string, body: number | Buffer): void {
     this.ackReplies.push(reply);
     this.ackBodies.push(body);
+    this.ackFailures.push(this.store.writeFailures ?? 0);
     this.scheduleCommit();
   }
 
@@ -362,10 +365,12 @@ export class Stream {
   commit(): void {
     const replies = this.ackReplies;
     const bodies = this.ackBodies;
+    const failures = this.ackFailures;
     const repub = this.pendingRepublish;
     const signal = this.newMsgs;
     this.ackReplies = [];
     this.ackBodies = [];
+    this.ackFailures = [];
     this.pendingRepublish = [];
     this.newMsgs = false;
     this.store.flush((err) => {
@@ -377,8 +382,17 @@ export class Stream {
       } else {
         for (const r of repub) this.jsa.client.publish(r.subject, '', r.hdr, r.msg);
         const prefix = this.pubAckPrefix;
+        const now = this.store.writeFailures ?? 0;
+        let lost: Buffer | null = null;
         for (let i = 0; i < replies.length; i++) {
           const b = bodies[i];
+          if (typeof b === 'number' && failures[i] !== now) {
+            // a write failed after this message was stored (a batch the store
+            // started on its own): it may have been dropped, so no ack
+            lost ??= Buffer.from(toGoJSON({ error: storeFailed(this.store.lastWriteError ?? storeError('io')).toJSON(), stream: this.cfg.name, seq: 0 }));
+            this.jsa.client.publish(replies[i], '', null, lost);
+            continue;
+          }
           this.jsa.client.publish(replies[i], '', null, typeof b === 'number' ? Buffer.from(`${prefix}${b}}`, 'latin1') : b);
         }
         if (signal) {

@@ -388,6 +388,8 @@ export class FileStore extends IndexedStore {
   private lastRecs: Rec[] = [];
   // group commit
   private cbs: ((err: Error | null) => void)[] = [];
+  writeFailures = 0;
+  lastWriteError: StoreError | null = null;
   private scheduled = false;
   private writing = false;
   /** last seq whose record is in a file */
@@ -922,6 +924,10 @@ export class FileStore extends IndexedStore {
       const all = cbs.concat(this.cbs);
       this.cbs = [];
       const se = err instanceof StoreError ? err : storeError('io', err.message);
+      // a batch the store started on its own may fail with nobody waiting:
+      // the stream checks this count before it acks what it stored earlier
+      this.writeFailures++;
+      this.lastWriteError = se;
       this.log?.error(`JetStream stream '${this.cfg.name}' write failed: ${err.message}`);
       for (const cb of all) cb(se);
       this.drained();

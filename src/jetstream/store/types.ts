@@ -115,6 +115,13 @@ export type StorageUpdateHandler = (msgs: number, bytes: number, seq: number, su
 
 export interface StreamStore {
   readonly type: StorageType;
+  /**
+   * Failed writes so far that dropped stored messages, and the last one's
+   * error (file store; absent where writes cannot fail). A message stored
+   * before a failure may be gone even when a later flush succeeds.
+   */
+  readonly writeFailures?: number;
+  readonly lastWriteError?: StoreError | null;
 
   /**
    * Store a message with the next sequence; returns [seq, ts]. Applies the

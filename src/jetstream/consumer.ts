@@ -1459,6 +1459,10 @@ export class Consumer implements StreamConsumer {
     if (this.ldt !== 0) delivered.last_active = J.nsToTime(this.ldt);
     const ackFloor: Record<string, unknown> = { consumer_seq: this.adflr, stream_seq: this.asflr };
     if (this.lat !== 0) ackFloor.last_active = J.nsToTime(this.lat);
+    // Stored messages whose batch is still being written have not signalled
+    // the consumer yet (Stream.commit), but the reference counts them as
+    // soon as they are stored (nats.js `jsm - cross account consumers`).
+    this.addNewToPending(this.stream.store.state().lastSeq);
     let numWaiting = 0;
     if (this.isPull() && this.waiting !== null) {
       this.processWaiting(false);

@@ -228,9 +228,13 @@ export class Consumer implements StreamConsumer {
     }
     if (!isValidConsumerName(o.name)) return apiError('JSConsumerBadDurableNameErr');
     o.setNames();
-    // Durables keep their state in the stream's store; ephemerals and
-    // mem_storage consumers live in memory only.
-    const persist = !config.direct && config.durable !== '' && !(config.memStorage && stream.cfg.storage === 'file');
+    // Every consumer but the direct ones (sources, mirrors) keeps its state in
+    // the stream's store, ephemerals too: the reference restores those after
+    // a restart, and deletes them once inactive_threshold passes without
+    // interest (server/consumer.go addConsumerWithAssignment's ConsumerStore,
+    // server/jetstream.go recovery, switchToEphemeral). mem_storage consumers
+    // of file streams live in memory only.
+    const persist = !config.direct && !(config.memStorage && stream.cfg.storage === 'file');
     const removing = storesBeingRemoved.get(stream)?.get(o.name);
     if (persist && removing !== undefined) {
       // The store of a consumer of this name is still being removed: this

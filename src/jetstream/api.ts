@@ -187,10 +187,33 @@ export class JsApi {
     const text = J.toGoJSON(o);
     req.jsa.apiTotal++;
     if (err !== null) req.jsa.apiErrors++;
-    req.jsa.client.publish(req.reply, '', null, Buffer.from(text));
-    this.audit(req, text);
-    this.js.server.flushDirty();
+    this.outq.push(req, text);
+    if (!this.outScheduled) {
+      this.outScheduled = true;
+      queueMicrotask(this.drainResponses);
+    }
   }
+
+  // Responses leave after the request's own delivery is over, as the
+  // reference's go through the server's send queue (server/events.go
+  // internalSendLoop): a client subscribed to the API subject itself sees
+  // the request before the answer (nats.js `jsm - api check ok`). Work that
+  // must follow a response (snapshot chunks) is queued with queueMicrotask
+  // after respond().
+  private readonly outq: (ApiRequest | string)[] = [];
+  private outScheduled = false;
+  private readonly drainResponses = (): void => {
+    this.outScheduled = false;
+    const q = this.outq;
+    for (let i = 0; i < q.length; i += 2) {
+      const req = q[i] as ApiRequest;
+      const text = q[i + 1] as string;
+      req.jsa.client.publish(req.reply, '', null, Buffer.from(text));
+      this.audit(req, text);
+    }
+    q.length = 0;
+    this.js.server.flushDirty();
+  };
 
   /** $JS.EVENT.ADVISORY.API, only when someone listens (server/jetstream_api.go sendJetStreamAPIAuditAdvisory). */
   private audit(req: ApiRequest, response: string): void {

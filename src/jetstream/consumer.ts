@@ -228,9 +228,13 @@ export class Consumer implements StreamConsumer {
     }
     if (!isValidConsumerName(o.name)) return apiError('JSConsumerBadDurableNameErr');
     o.setNames();
-    // Durables keep their state in the stream's store; ephemerals and
-    // mem_storage consumers live in memory only.
-    const persist = !config.direct && config.durable !== '' && !(config.memStorage && stream.cfg.storage === 'file');
+    // Every consumer but the direct ones (sources, mirrors) keeps its state in
+    // the stream's store, ephemerals too: the reference restores those after
+    // a restart, and deletes them once inactive_threshold passes without
+    // interest (server/consumer.go addConsumerWithAssignment's ConsumerStore,
+    // server/jetstream.go recovery, switchToEphemeral). mem_storage consumers
+    // of file streams live in memory only.
+    const persist = !config.direct && !(config.memStorage && stream.cfg.storage === 'file');
     const removing = storesBeingRemoved.get(stream)?.get(o.name);
     if (persist && removing !== undefined) {
       // The store of a consumer of this name is still being removed: this
@@ -1459,6 +1463,10 @@ export class Consumer implements StreamConsumer {
     if (this.ldt !== 0) delivered.last_active = J.nsToTime(this.ldt);
     const ackFloor: Record<string, unknown> = { consumer_seq: this.adflr, stream_seq: this.asflr };
     if (this.lat !== 0) ackFloor.last_active = J.nsToTime(this.lat);
+    // Stored messages whose batch is still being written have not signalled
+    // the consumer yet (Stream.commit), but the reference counts them as
+    // soon as they are stored (nats.js `jsm - cross account consumers`).
+    this.addNewToPending(this.stream.store.state().lastSeq);
     let numWaiting = 0;
     if (this.isPull() && this.waiting !== null) {
       this.processWaiting(false);

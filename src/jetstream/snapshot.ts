@@ -158,7 +158,8 @@ function snapshot(api: JsApi, req: ApiRequest): void {
   const state = s.stateJSON(false, '');
   const bytes = encodeSnapshot(s, !r.noConsumers);
   api.respond(req, T_SNAPSHOT, null, { config: streamConfigJSON(s.cfg), state });
-  sendChunks(s, r.deliver, bytes, r.chunk > 0 ? r.chunk : DEFAULT_CHUNK);
+  // after the response, which leaves in a microtask (JsApi.respond)
+  queueMicrotask(() => sendChunks(s, r.deliver, bytes, r.chunk > 0 ? r.chunk : DEFAULT_CHUNK));
 }
 
 /** Chunks to the deliver subject, paced by the receiver's acks on $JS.SNAPSHOT.ACK.<stream>.<id>.<size>.<index>. */

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createInbox } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, AckPolicy } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
 import { onBoth, within } from './dual.js';
 
 describe('jetstream after SIGKILL (official client)', () => {
@@ -44,5 +45,59 @@ describe('jetstream after SIGKILL (official client)', () => {
       { jetstream: true },
     );
     assert.deepEqual(r, { names: ['pull', 'push'], got: [1, 2] });
+  });
+
+  it('ephemeral consumers of a file stream survive the kill (mem_storage ones do not); a KV watcher resumes after it', async () => {
+    const r = await onBoth(
+      async (t) => {
+        let nc = await t.connect();
+        let jsm = await jetstreamManager(nc);
+        await jsm.streams.add({ name: 'E', subjects: ['e'] });
+        const pull = await jsm.consumers.add('E', { ack_policy: AckPolicy.Explicit, inactive_threshold: 60_000_000_000 });
+        const mem = await jsm.consumers.add('E', { ack_policy: AckPolicy.Explicit, inactive_threshold: 60_000_000_000, mem_storage: true });
+        const named = await jsm.consumers.add('E', { name: 'named', ack_policy: AckPolicy.None, inactive_threshold: 60_000_000_000 });
+        await jetstream(nc).publish('e', 'x');
+        await nc.close();
+        // the nats.js suite's kv - watcher on server restart: the watcher's
+        // ephemeral push consumer must still be there when the client comes back
+        const wc = await t.connect({ reconnectTimeWait: 100, maxReconnectAttempts: -1 });
+        const kv = await new Kvm(wc).create('A');
+        const iter = await kv.watch();
+        const first = (async () => {
+          for await (const e of iter) return { key: e.key, value: e.string() };
+          return null;
+        })();
+        await wc.flush();
+        await t.stop('SIGKILL');
+        await t.start();
+        let put = false;
+        for (let i = 0; i < 40 && !put; i++) {
+          put = await kv.put('hello', 'world').then(
+            () => true,
+            () => new Promise<boolean>((res) => setTimeout(() => res(false), 250)),
+          );
+        }
+        const seen = await within(first, 'the watcher to see the put after the restart');
+        nc = await t.connect();
+        jsm = await jetstreamManager(nc);
+        const infos = new Map<string, { pending: number; durable: boolean }>();
+        for await (const ci of jsm.consumers.list('E')) infos.set(ci.name, { pending: ci.num_pending, durable: ci.config.durable_name !== undefined });
+        return {
+          seen,
+          pull: infos.get(pull.name) ?? null,
+          mem: infos.get(mem.name) ?? null,
+          named: infos.get(named.name) ?? null,
+          count: infos.size,
+        };
+      },
+      { jetstream: true },
+    );
+    assert.deepEqual(r, {
+      seen: { key: 'hello', value: 'world' },
+      pull: { pending: 1, durable: false },
+      mem: null,
+      named: { pending: 1, durable: false },
+      count: 2,
+    });
   });
 });

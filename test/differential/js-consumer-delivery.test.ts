@@ -5,7 +5,7 @@
 // (what the clients create), deliver groups.
 
 import { after, before, describe, it } from 'node:test';
-import type { Msg } from '@nats-io/transport-node';
+import { connect, type Msg } from '@nats-io/transport-node';
 import { api, jsPub, mask, pull, seen, sleep, startBothJs, stopJs, compareSteps, consumerRequest, type JsServer, type Step, type StepRecorder } from '../helpers/jetstream.js';
 
 let ref: JsServer | undefined;
@@ -182,6 +182,53 @@ describe('consumer delivery', () => {
       evs.sort((a, b) => (a.subject < b.subject ? -1 : 1));
       step('consumer advisories on stream delete', evs);
       as.unsubscribe();
+    });
+  });
+
+  it('bad acks: from another connection, duplicate, late, malformed bodies, after the consumer was deleted', async () => {
+    await both(async (s, step) => {
+      const nc = s.nc;
+      const other = await connect({ servers: s.server.url, reconnect: false });
+      // an ack sent as a request: the confirmation, or what else came back
+      const ackReq = async (from: typeof nc, subject: string, body: string): Promise<unknown> =>
+        from.request(subject, body, { timeout: 500 }).then(
+          (m) => seen(m),
+          (e: Error) => e.message.replace(/'\$JS\.ACK\.[^']*'/, "'<ack subject>'"),
+        );
+      try {
+        await api(nc, '$JS.API.STREAM.CREATE.BA', { name: 'BA', subjects: ['ba'], storage: 'memory' });
+        for (let i = 0; i < 5; i++) await jsPub(nc, 'ba', `m${i}`);
+        await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.BA.C', C('BA', { durable_name: 'C', ack_policy: 'explicit', ack_wait: 400e6, max_deliver: 5 }));
+        const ms = data(await pull(nc, 'BA', 'C', { batch: 5, expires: 500e6 }, { ms: 800, count: 5 }));
+        step('delivered', ms.map(seen));
+        step('ack from another connection', await ackReq(other, ms[0].reply!, '+ACK'));
+        step('duplicate ack', await ackReq(nc, ms[0].reply!, '+ACK'));
+        step('duplicate ack from the other', await ackReq(other, ms[0].reply!, '+ACK'));
+        for (const body of ['garbage', '-NAK {"delay": "soon"}', '+TERM extra', '+WPI trailing', '-NAK {bad json', '', ' +ACK']) {
+          other.publish(ms[1].reply!, body);
+        }
+        await other.flush();
+        await sleep(50);
+        step('info after malformed', await api(nc, '$JS.API.CONSUMER.INFO.BA.C'));
+        // ack_wait passes: 3 and 4 are redelivered; the late ack of the first delivery of 3 still counts
+        await sleep(600);
+        const again = data(await pull(nc, 'BA', 'C', { batch: 5, expires: 500e6 }, { ms: 800 }));
+        step('redelivered', again.map(seen));
+        step('late ack', await ackReq(other, ms[2].reply!, '+ACK'));
+        step('info after late ack', await api(nc, '$JS.API.CONSUMER.INFO.BA.C'));
+        step('delete consumer', await api(nc, '$JS.API.CONSUMER.DELETE.BA.C'));
+        step('ack after delete', await ackReq(other, ms[3].reply!, '+ACK'));
+        nc.publish(ms[4].reply!, '+TERM');
+        await nc.flush();
+        // a new consumer of the same name: the old one's acks are for deliveries it never made
+        await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.BA.C', C('BA', { durable_name: 'C', ack_policy: 'explicit', ack_wait: 400e6 }));
+        step('old ack on the new consumer', await ackReq(other, ms[3].reply!, '+ACK'));
+        step('info of the new consumer', await api(nc, '$JS.API.CONSUMER.INFO.BA.C'));
+        step('stream info', await api(nc, '$JS.API.STREAM.INFO.BA'));
+        await api(nc, '$JS.API.STREAM.DELETE.BA');
+      } finally {
+        await other.close();
+      }
     });
   });
 });

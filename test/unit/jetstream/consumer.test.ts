@@ -313,6 +313,24 @@ describe('consumers on an embedded server', () => {
     await req('$JS.API.STREAM.DELETE.EPH');
   });
 
+  it('abandoned ephemerals of a file stream leave no consumer files behind', async () => {
+    // ephemerals of file streams are stored as the reference's are (restored after a restart)
+    await req('$JS.API.STREAM.CREATE.EPHF', { name: 'EPHF', subjects: ['ephf.>'], storage: 'file' });
+    const s = streamOf('EPHF');
+    const reqs: Promise<Record<string, unknown>>[] = [];
+    for (let i = 0; i < 150; i++) reqs.push(req('$JS.API.CONSUMER.CREATE.EPHF', { stream_name: 'EPHF', config: { inactive_threshold: 200e6 } }));
+    for (let i = 0; i < 150; i++) {
+      reqs.push(req('$JS.API.CONSUMER.CREATE.EPHF', { stream_name: 'EPHF', config: { deliver_subject: `nobody.${i}`, inactive_threshold: 200e6 } }));
+    }
+    for (const r of await Promise.all(reqs)) assert.equal(r.error, undefined);
+    assert.equal(s.store.consumerNames().length, 300);
+    const deadline = Date.now() + 8000;
+    while ((s.consumers.size > 0 || s.store.consumerNames().length > 0) && Date.now() < deadline) await sleep(100);
+    assert.equal(s.consumers.size, 0);
+    assert.deepEqual(s.store.consumerNames(), []);
+    await req('$JS.API.STREAM.DELETE.EPHF');
+  });
+
   it('memory back to baseline after thousands of consumers came and went', async () => {
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;

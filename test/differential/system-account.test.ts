@@ -296,6 +296,8 @@ test('system account: an account JSZ answers that account alone (server/monitor.
       }
       out['B.JSZ'] = await ask(sys, '$SYS.REQ.ACCOUNT.B.JSZ');
       out['NOPE.JSZ'] = await ask(sys, '$SYS.REQ.ACCOUNT.NOPE.JSZ');
+      out['HEALTHZ js options'] = await ask(sys, '$SYS.REQ.SERVER.PING.HEALTHZ', '{"js-enabled-only":true,"js-server-only":true}');
+      out['PING.JSZ accounts'] = await ask(sys, '$SYS.REQ.SERVER.PING.JSZ', '{"accounts":true,"streams":true}');
       // the account's own figures: one stream's message counted in its storage
       const raw = JSON.parse((await sys.request('$SYS.REQ.ACCOUNT.A.JSZ', '{"streams":true}', { timeout: 3000 })).string()) as {
         data: { id: string; memory: number; stream_detail: { name: string; state: { messages: number } }[] };

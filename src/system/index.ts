@@ -80,6 +80,8 @@ export class SystemAccountService implements SystemService, SystemContext {
     if (c === undefined || c.account !== acc) {
       c = new InternalClient(this.srv, acc, 'Account');
       c.echo = false;
+      // internalSendLoop fills every client's message alike (sendInternalAccountMsg)
+      c.emptyReplySpace = true;
       this.accountClients.set(acc, c);
     }
     return c;

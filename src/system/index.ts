@@ -157,6 +157,7 @@ export class SystemAccountService implements SystemService, SystemContext {
   accountsConfigured(): void {
     if (this.stopped) return;
     setupSystemImports(this.srv);
+    this.events.trackNewAccounts();
   }
 
   latencySample(se: ServiceExport, hdr: string): Record<string, string[]> | null {

@@ -56,7 +56,8 @@ export class InternalClient extends Client {
   /**
    * The reference's system client (server/events.go internalSendLoop) sets
    * an empty, non-nil reply, so a message without one reads
-   * "MSG <subject> <sid>  <size>" (two spaces) to its subscribers.
+   * "MSG <subject> <sid>  <size>" (two spaces) to its subscribers, and
+   * "HMSG <subject> <sid>  <hdr> <size>".
    */
   emptyReplySpace = false;
 
@@ -117,8 +118,8 @@ export class InternalClient extends Client {
     const hdb = hl > 0 ? String(hl) : '';
     const szb = String(size);
     setPubArgs(this, subject, reply, hdb, szb);
-    const quirk = this.emptyReplySpace && hl === 0 && reply === '';
-    if (quirk) this.paSzbStart--;
+    const quirk = this.emptyReplySpace && reply === '';
+    if (quirk) shiftSpace(this, hl);
     this.paHdr = hl > 0 ? hl : -1;
     this.paSize = size;
     this.publishing++;
@@ -131,7 +132,7 @@ export class InternalClient extends Client {
       if (acc.crossAccount || srv.routesActive) {
         if (dsubj !== subject) {
           setPubArgs(this, dsubj, reply, hdb, szb);
-          if (quirk) this.paSzbStart--;
+          if (quirk) shiftSpace(this, hl);
         }
         // a plain publish (dsubj === subject) takes the import's subject; a consumer delivery keeps the stored one
         const msgSubject = dsubj !== subject ? subject : null;
@@ -204,6 +205,12 @@ export class InternalClient extends Client {
     }
     this.closed = true;
   }
+}
+
+/** The size field (the header size first in an HMSG) takes the space an empty reply leaves: "<sid>  <size>". */
+function shiftSpace(c: InternalClient, hl: number): void {
+  if (hl > 0) c.paHdbStart--;
+  else c.paSzbStart--;
 }
 
 function srv_flush(c: InternalClient): void {

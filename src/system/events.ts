@@ -255,8 +255,17 @@ export class Events {
 
   // --- account connections -----------------------------------------------------
 
+  /** accounts whose counts we asked the other servers for */
+  private readonly tracked = new WeakSet<Account>();
+
+  /** Accounts registered since (a reload, a resolver's new JWT): server/server.go registerAccountNoLock tracks each. */
+  trackNewAccounts(): void {
+    for (const acc of this.ctx.srv.accounts.values()) if (!this.tracked.has(acc)) this.enableAccountTracking(acc);
+  }
+
   /** server/events.go enableAccountTracking: ask the other servers for their counts of `acc`. */
   enableAccountTracking(acc: Account): void {
+    this.tracked.add(acc);
     const srv = this.ctx.srv;
     const body = encode({ server: serverInfo(srv), acc: acc.name });
     this.ctx.send(subjects.accConnsReq(acc.name), subjects.connsResp(srv.serverId), body);

@@ -80,6 +80,8 @@ export class SystemAccountService implements SystemService, SystemContext {
     if (c === undefined || c.account !== acc) {
       c = new InternalClient(this.srv, acc, 'Account');
       c.echo = false;
+      // internalSendLoop fills every client's message alike (sendInternalAccountMsg)
+      c.emptyReplySpace = true;
       this.accountClients.set(acc, c);
     }
     return c;
@@ -155,6 +157,7 @@ export class SystemAccountService implements SystemService, SystemContext {
   accountsConfigured(): void {
     if (this.stopped) return;
     setupSystemImports(this.srv);
+    this.events.trackNewAccounts();
   }
 
   latencySample(se: ServiceExport, hdr: string): Record<string, string[]> | null {

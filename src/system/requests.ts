@@ -136,7 +136,11 @@ export class Requests {
       LEAFZ: { struct: 'LeafzEventOptions', spec: LEAFZ_FIELDS, produce: (o) => typed(() => leafz(srv, bool(o, 'subscriptions'), str(o, 'account'))) },
       ACCOUNTZ: { struct: 'AccountzEventOptions', spec: ACCOUNTZ_FIELDS, produce: (o) => typed(() => withSystemImports(srv, accountz(srv, str(o, 'account')))) },
       JSZ: { struct: 'JszEventOptions', spec: JSZ_FIELDS, produce: (o) => this.jsz(o) },
-      HEALTHZ: { struct: 'HealthzEventOptions', spec: HEALTHZ_FIELDS, produce: () => healthz(srv) },
+      HEALTHZ: {
+        struct: 'HealthzEventOptions',
+        spec: HEALTHZ_FIELDS,
+        produce: (o) => healthz(srv, { jsEnabledOnly: bool(o, 'js-enabled-only'), jsServerOnly: bool(o, 'js-server-only') }),
+      },
     };
     for (const subj of [`$SYS.REQ.SERVER.${id}.STATSZ`, '$SYS.REQ.SERVER.PING.STATSZ']) {
       ctx.subscribe(subj, statsz);

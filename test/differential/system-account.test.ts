@@ -11,6 +11,8 @@ import assert from 'node:assert/strict';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import { headers, jwtAuthenticator } from '@nats-io/transport-node';
 import { Operator, operatorConfig, user } from '../helpers/jwt-fixture.js';
+import { startBoth, writeConfig, type RunningServer } from '../helpers/servers.js';
+import { connect as rawConnect } from '../helpers/rawclient.js';
 import { onBoth, within } from '../clients/dual.js';
 
 const CONFIG = `
@@ -296,6 +298,8 @@ test('system account: an account JSZ answers that account alone (server/monitor.
       }
       out['B.JSZ'] = await ask(sys, '$SYS.REQ.ACCOUNT.B.JSZ');
       out['NOPE.JSZ'] = await ask(sys, '$SYS.REQ.ACCOUNT.NOPE.JSZ');
+      out['HEALTHZ js options'] = await ask(sys, '$SYS.REQ.SERVER.PING.HEALTHZ', '{"js-enabled-only":true,"js-server-only":true}');
+      out['PING.JSZ accounts'] = await ask(sys, '$SYS.REQ.SERVER.PING.JSZ', '{"accounts":true,"streams":true}');
       // the account's own figures: one stream's message counted in its storage
       const raw = JSON.parse((await sys.request('$SYS.REQ.ACCOUNT.A.JSZ', '{"streams":true}', { timeout: 3000 })).string()) as {
         data: { id: string; memory: number; stream_detail: { name: string; state: { messages: number } }[] };
@@ -483,4 +487,38 @@ test('system account: a flood of PINGs from many clients is answered in full', a
     },
     { config: CONFIG },
   );
+});
+
+test('system account: the MSG/HMSG lines of the system client (internalSendLoop leaves two spaces before the size)', async () => {
+  const pair = await startBoth(['-c', writeConfig(CONFIG)]);
+  try {
+    const lines = async (s: RunningServer): Promise<string[]> => {
+      const c = await rawConnect(s.port);
+      await c.readUntil('\r\n');
+      const h = 'NATS/1.0\r\nAccept-Encoding: gzip\r\n\r\n';
+      await c.send(
+        'CONNECT {"user":"sys","pass":"sys","verbose":false,"headers":true,"protocol":1}\r\nSUB r 1\r\nSUB $SYS.ACCOUNT.A.CONNECT 2\r\n' +
+          `PUB $SYS.REQ.SERVER.PING r 0\r\n\r\nHPUB $SYS.REQ.SERVER.PING.HEALTHZ r ${h.length} ${h.length}\r\n${h}\r\nPING\r\n`,
+      );
+      await c.readUntil(/HMSG r 1 [^\r]*\r\n/, 5000);
+      const a = await rawConnect(s.port);
+      await a.readUntil('\r\n');
+      await a.send('CONNECT {"user":"a","pass":"a","verbose":false}\r\nPING\r\n');
+      await a.readUntil('PONG\r\n');
+      await c.readUntil(/MSG \$SYS\.ACCOUNT\.A\.CONNECT[^\r]*\r\n/, 5000);
+      const text = c.received().toString('latin1');
+      a.close();
+      c.close();
+      // the lines' shape: sizes reduced to N
+      return text
+        .split('\r\n')
+        .filter((l) => /^H?MSG /.test(l))
+        .map((l) => l.replace(/\d+/g, 'N'));
+    };
+    const [ref, ts] = await Promise.all([lines(pair.reference), lines(pair.tsnats)]);
+    assert.deepEqual(ref, ['MSG r N  N', 'HMSG r N  N N', 'MSG $SYS.ACCOUNT.A.CONNECT N  N']);
+    assert.deepEqual(ts, ref);
+  } finally {
+    await pair.stop();
+  }
 });

@@ -137,3 +137,37 @@ test('client events nobody would hear are not built; with a subscriber they are'
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('an account a reload adds is tracked: its CONNS request goes to the other servers', async () => {
+  const { writeFileSync, mkdtempSync, rmSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  const { tmpdir } = await import('node:os');
+  const { loadConfigFile } = await import('../../../src/config/load.js');
+  const { Server } = await import('../../../src/server/server.js');
+  await import('../../../src/system/register.js');
+  const { connect } = await import('@nats-io/transport-node');
+  const dir = mkdtempSync(join(tmpdir(), 'tsnats-sys-'));
+  const conf = join(dir, 'server.conf');
+  const text = (extra: string): string =>
+    `listen: "127.0.0.1:-1"\naccounts { A { users [{user: a, password: a}] }, SYS { users [{user: sys, password: sys}] }${extra} }\nsystem_account: SYS\n`;
+  writeFileSync(conf, text(''));
+  const quiet = { notice() {}, warn() {}, error() {}, fatal() {}, debug() {}, trace() {}, debugEnabled: false, traceEnabled: false };
+  const srv = new Server(loadConfigFile(conf).options, quiet as never);
+  await srv.start();
+  try {
+    const watcher = await connect({ servers: `nats://127.0.0.1:${srv.port}`, user: 'sys', pass: 'sys' });
+    const seen: string[] = [];
+    watcher.subscribe('$SYS.REQ.ACCOUNT.*.CONNS', { callback: (_e, m) => void seen.push(`${m.subject} ${m.reply ?? ''}`) });
+    await watcher.flush();
+    writeFileSync(conf, text(', NEW { users [{user: n, password: n}] }'));
+    const next = loadConfigFile(conf).options;
+    srv.reload(next);
+    const deadline = Date.now() + 5000;
+    while (seen.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(seen, [`$SYS.REQ.ACCOUNT.NEW.CONNS $SYS._INBOX_.${srv.serverId}`]);
+    await watcher.close();
+  } finally {
+    await srv.shutdown();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

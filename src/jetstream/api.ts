@@ -512,10 +512,11 @@ export class JsApi {
    * message itself with Nats-Stream/-Subject/-Sequence/-Time-Stamp headers,
    * or a status-only answer (server/stream.go processDirectGetRequest).
    */
-  directGet(s: Stream, subject: string, reply: string, body: Buffer): void {
+  /** `name`: the stream named in the subject (a mirror with mirror_direct answers for its origin) */
+  directGet(s: Stream, subject: string, reply: string, body: Buffer, name = s.name): void {
     if (reply === '') return;
     const ic = s.jsa.client;
-    const pre = `$JS.API.DIRECT.GET.${s.name}`;
+    const pre = `$JS.API.DIRECT.GET.${name}`;
     let m: StoredMsg | null = null;
     if (subject.length > pre.length) {
       const key = subject.slice(pre.length + 1);

@@ -306,6 +306,16 @@ export class Stream {
     this.scheduleCommit();
   }
 
+  /** A mirror's origin no longer has the messages up to `seq`: their slots stay deleted (server/stream.go skipMsgs). */
+  skipMirrored(seq: number): void {
+    if (this.closed) return;
+    const st = this.store.state();
+    if (seq <= st.lastSeq) return;
+    if (st.msgs === 0) this.store.compact(seq + 1);
+    else while (this.store.state().lastSeq < seq) this.store.skipMsg();
+    this.scheduleCommit();
+  }
+
   private hasInterest(subject: string): boolean {
     for (const o of this.consumers.values()) {
       if (o.filterSubject === '' || subjectIsSubsetMatch(subject, o.filterSubject)) return true;

@@ -351,7 +351,9 @@ export class JsApi {
       if (this.sourcesHook !== null) this.sourcesHook(stream);
       this.streamAdvisory(jsa, name, 'create');
     }
-    this.respond(req, T.streamCreate, null, { ...stream.info(), did_create: true });
+    // config, created and state only: no domain, mirror or sources (server/jetstream_api.go jsStreamCreateRequest)
+    const info = stream.info();
+    this.respond(req, T.streamCreate, null, { config: info.config, created: info.created, state: info.state, did_create: true });
   }
 
   /** set by jetstream/sources.ts: start mirroring/sourcing for a new or updated stream */

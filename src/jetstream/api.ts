@@ -70,7 +70,10 @@ export class JsApi {
       disabled.closeInternal();
       this.clients.delete(jsa.name);
     }
-    this.subscribeApi(jsa.client, (subject, reply, hdr, body) => this.dispatch(jsa, subject, reply, hdr, body));
+    this.subscribeApi(jsa.client, (subject, reply, hdr, body) => this.dispatch(jsa, subject, reply, hdr, body), (subject, reply, hdr, body) => {
+      // $JS.<domain>.API.$KV.> and .$OBJ.> are the buckets' own subjects (server/jetstream_api.go generateJSMappingTable)
+      jsa.client.publish(subject, reply, hdr, body);
+    });
   }
 
   /** An account without JetStream: every request answers "jetstream not enabled for account" (server/jetstream_api.go checkJetStream). */
@@ -96,14 +99,25 @@ export class JsApi {
     this.clients.delete(acc.name);
   }
 
-  private subscribeApi(ic: InternalClient, fn: (subject: string, reply: string, hdr: Buffer | null, body: Buffer) => void): void {
+  private subscribeApi(
+    ic: InternalClient,
+    fn: (subject: string, reply: string, hdr: Buffer | null, body: Buffer) => void,
+    buckets: ((subject: string, reply: string, hdr: Buffer | null, body: Buffer) => void) | null = null,
+  ): void {
     const cb = (_s: Subscription, subject: string, reply: string, hdr: Buffer | null, body: Buffer): void => fn(subject, reply, hdr, body);
     ic.subscribeInternal('$JS.API.>', null, cb);
     const domain = this.js.domain;
     if (domain !== '') {
       // $JS.<domain>.API.> is the same API (server/jetstream_api.go generateJSMappingTable)
       const pre = `$JS.${domain}.API.`;
-      ic.subscribeInternal(`${pre}>`, null, (_s, subject, reply, hdr, body) => fn('$JS.API.' + subject.slice(pre.length), reply, hdr, body));
+      ic.subscribeInternal(`${pre}>`, null, (_s, subject, reply, hdr, body) => {
+        const rest = subject.slice(pre.length);
+        if (rest.startsWith('$KV.') || rest.startsWith('$OBJ.')) {
+          if (buckets !== null) buckets(rest, reply, hdr, body);
+          return;
+        }
+        fn('$JS.API.' + rest, reply, hdr, body);
+      });
     }
   }
 

@@ -69,6 +69,8 @@ export class ConsumerSource implements SourceLink {
   private retryTimer: NodeJS.Timeout | null = null;
   private health: NodeJS.Timeout | null = null;
   private dsubs: Subscription[] = [];
+  /** deliveries that came before the create answer (the reference queues them until it has the consumer's name) */
+  private early: Array<{ subject: string; reply: string; hdr: Buffer | null; msg: Buffer }> = [];
   private stopped = false;
   readonly iname: string;
 
@@ -109,6 +111,7 @@ export class ConsumerSource implements SourceLink {
     this.health = null;
     this.cname = '';
     this.sip = false;
+    this.early = [];
   }
 
   private scheduleRetry(): void {
@@ -258,6 +261,13 @@ export class ConsumerSource implements SourceLink {
     this.last = Date.now();
     this.health = setInterval(this.check, HEALTH_MS);
     this.health.unref();
+    const early = this.early;
+    this.early = [];
+    const sub = this.sub;
+    for (const m of early) {
+      if (this.sub !== sub || this.stopped) break;
+      this.onMsg(sub!, m.subject, m.reply, m.hdr, m.msg);
+    }
   }
 
   private readonly check = (): void => {
@@ -274,8 +284,12 @@ export class ConsumerSource implements SourceLink {
     if (this.stopped) return;
     const control = msg.length === 0 && hdr !== null && hdr.length > CONTROL_PREFIX.length && hdr.subarray(0, CONTROL_PREFIX.length).equals(CONTROL_PREFIX);
     const tok = control ? null : replyTokens(reply);
+    if (this.cname === '') {
+      if (this.sip && this.early.length < 10_000) this.early.push({ subject, reply, hdr: hdr === null ? null : Buffer.from(hdr), msg: Buffer.from(msg) });
+      return;
+    }
     // from an older consumer of ours (cross-account imports keep no subscription identity)
-    if (!control && (this.cname === '' || tok === null || tok[3] !== this.cname)) return;
+    if (!control && (tok === null || tok[3] !== this.cname)) return;
     this.last = Date.now();
     const ic = this.target.jsa.client;
     if (control) {

@@ -130,7 +130,8 @@ export class Stream {
     if (this.cfg.allowDirect) {
       const pre = `$JS.API.DIRECT.GET.${this.cfg.name}`;
       for (const subj of [pre, `${pre}.>`]) {
-        const sub = ic.subscribeInternal(subj, null, this.onDirectGet);
+        // in the reference's queue group, shared with mirrors that answer for this stream (server/stream.go dgetGroup)
+        const sub = ic.subscribeInternal(subj, '_sys_', this.onDirectGet);
         if (sub !== null) this.subs.push(sub);
       }
     }

@@ -9,7 +9,7 @@
 
 import type { Socket } from 'node:net';
 import { Kind, ClosedState, type ClosedReason } from '../client/connection.js';
-import { Client, type PubArgSource } from '../client/client.js';
+import { Client, setPubArgs, type PubArgSource } from '../client/client.js';
 import { Subscription } from '../client/subscription.js';
 import { Op, ParseErrorKind } from '../protocol/parser.js';
 import * as E from '../protocol/errors.js';
@@ -353,12 +353,26 @@ export class LeafConnection extends Client implements LeafMsgArgs {
     acc.inMsgs++;
     acc.inBytes += size;
     const subject = this.paBuf.toString('latin1', this.paSubjStart, this.paSubjEnd);
-    const r = acc.sublist.match(subject);
-    if (r.psubs.length > 0 || r.qsubs.length > 0) this.mgr.deliverFromLeaf(this, acc, r, buf, start);
-    if (acc.crossAccount) {
-      const reply = this.paReplyEnd > this.paReplyStart ? this.paBuf.toString('latin1', this.paReplyStart, this.paReplyEnd) : '';
-      processImports(this, acc, subject, reply, buf, start, false, null);
+    let reply = this.paReplyEnd > this.paReplyStart ? this.paBuf.toString('latin1', this.paReplyStart, this.paReplyEnd) : '';
+    // A JetStream delivery from the other side: routed by the deliver
+    // subject, delivered with the stored subject the reply carries after its
+    // last '@' (server/client.go processMsgResults, JetStream encoded replies).
+    let stored: string | null = null;
+    if (reply.startsWith('$JS.ACK.')) {
+      const li = reply.lastIndexOf('@');
+      if (li !== -1 && li < reply.length - 1) {
+        stored = reply.slice(li + 1);
+        reply = reply.slice(0, li);
+      }
     }
+    const r = acc.sublist.match(subject);
+    if (stored !== null) {
+      const pb = this.paBuf;
+      const hdb = this.paHdr > 0 ? pb.toString('latin1', this.paHdbStart, this.paHdbEnd) : '';
+      setPubArgs(this, stored, reply, hdb, pb.toString('latin1', this.paSzbStart, this.paSzbEnd));
+    }
+    if (r.psubs.length > 0 || r.qsubs.length > 0) this.mgr.deliverFromLeaf(this, acc, r, buf, start);
+    if (acc.crossAccount) processImports(this, acc, subject, reply, buf, start, false, null, stored);
     return !this.closed;
   }
 
@@ -385,12 +399,18 @@ export class LeafConnection extends Client implements LeafMsgArgs {
   writeLeafMsg(src: PubArgSource, buf: Buffer, start: number): boolean {
     if (this.closed) return false;
     const pbuf = src.paBuf;
-    const subj = pbuf.toString('latin1', src.paSubjStart, src.paSubjEnd);
+    let subj = pbuf.toString('latin1', src.paSubjStart, src.paSubjEnd);
     if (this.lperms !== null && !this.lperms.canPublish(subj)) {
       if (this.server.logger.debugEnabled) this.server.logger.debug(`${this.logPrefix} - Not permitted to deliver to ${JSON.stringify(subj)}`);
       return false;
     }
-    const reply = src.paReplyEnd > src.paReplyStart ? pbuf.toString('latin1', src.paReplyStart, src.paReplyEnd) : '';
+    let reply = src.paReplyEnd > src.paReplyStart ? pbuf.toString('latin1', src.paReplyStart, src.paReplyEnd) : '';
+    // A JetStream delivery: routed by its deliver subject, the stored subject after '@' in the reply (server/client.go processMsgResults).
+    const js = src as { paDeliver?: string; paStored?: string };
+    if (js.paDeliver !== undefined && js.paDeliver !== '' && reply !== '') {
+      reply = `${reply}@${js.paStored!}`;
+      subj = js.paDeliver;
+    }
     const hasHdr = src.paHdr > 0;
     const withHdr = hasHdr && this.headers;
     let payStart = start;

@@ -71,7 +71,7 @@ export class JsApi {
       this.clients.delete(jsa.name);
     }
     this.subscribeApi(jsa.client, (subject, reply, hdr, body) => this.dispatch(jsa, subject, reply, hdr, body), (subject, reply, hdr, body) => {
-      // $JS.<domain>.API.$KV.> and .$OBJ.> are the buckets' own subjects (server/jetstream_api.go generateJSMappingTable)
+      // $JS.<domain>.API.$KV.>, .$OBJ.> and .DIRECT.> are mappings to other subjects (server/jetstream_api.go generateJSMappingTable)
       jsa.client.publish(subject, reply, hdr, body);
     });
   }
@@ -102,6 +102,7 @@ export class JsApi {
   private subscribeApi(
     ic: InternalClient,
     fn: (subject: string, reply: string, hdr: Buffer | null, body: Buffer) => void,
+    /** re-publish under the subject a domain mapping names */
     buckets: ((subject: string, reply: string, hdr: Buffer | null, body: Buffer) => void) | null = null,
   ): void {
     const cb = (_s: Subscription, subject: string, reply: string, hdr: Buffer | null, body: Buffer): void => fn(subject, reply, hdr, body);
@@ -114,6 +115,11 @@ export class JsApi {
         const rest = subject.slice(pre.length);
         if (rest.startsWith('$KV.') || rest.startsWith('$OBJ.')) {
           if (buckets !== null) buckets(rest, reply, hdr, body);
+          return;
+        }
+        // direct gets are answered by the streams' own subscriptions (and mirrors'): re-addressed to them
+        if (rest.startsWith('DIRECT.')) {
+          if (buckets !== null) buckets('$JS.API.' + rest, reply, hdr, body);
           return;
         }
         fn('$JS.API.' + rest, reply, hdr, body);

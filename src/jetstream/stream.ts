@@ -118,12 +118,12 @@ export class Stream {
     }
   }
 
-  /** Subscribe to the stream's subjects (not for mirrors, which take no publishes). */
+  /** Subscribe to the stream's subjects (not for mirrors, which take no publishes) and to direct gets. */
   subscribe(): void {
     this.unsubscribe();
-    if (this.cfg.mirror !== null) return;
     const ic = this.jsa.client;
-    for (const subj of this.cfg.subjects) {
+    // a mirror takes no publishes, but answers direct gets like any stream
+    if (this.cfg.mirror === null) for (const subj of this.cfg.subjects) {
       const sub = ic.subscribeInternal(subj, null, this.onMsg);
       if (sub !== null) this.subs.push(sub);
     }

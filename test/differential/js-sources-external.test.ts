@@ -91,7 +91,8 @@ function activeMasked(x: Record<string, unknown>): Record<string, unknown> {
 function sourceView(si: Record<string, unknown>): unknown {
   const o: Record<string, unknown> = {};
   if (si.mirror !== undefined) o.mirror = activeMasked(si.mirror as Record<string, unknown>);
-  if (si.sources !== undefined) o.sources = (si.sources as Array<Record<string, unknown>>).map(activeMasked);
+  // the reference lists sources from a map: in no fixed order
+  if (si.sources !== undefined) o.sources = (si.sources as Array<Record<string, unknown>>).map(activeMasked).sort((a, b) => String(a.name).localeCompare(String(b.name)));
   return o;
 }
 

@@ -178,6 +178,46 @@ async function crossAccount(kind: ServerKind): Promise<Step[]> {
   return steps;
 }
 
+/** A file-backed external source across a restart: it resumes after the last origin sequence it stored, nothing twice. */
+async function restart(kind: ServerKind): Promise<Step[]> {
+  const sd = tempStoreDir();
+  const conf = writeConfig(CROSS_ACCOUNT(sd));
+  let srv = await startServer(kind, ['-c', conf]);
+  const steps: Step[] = [];
+  let ri = await connect({ servers: srv.url, user: 'rip', pass: 'pass' });
+  let ia = await connect({ servers: srv.url });
+  try {
+    await api(ri, '$JS.API.STREAM.CREATE.ORIG', { name: 'ORIG', subjects: ['orig.>'], storage: 'file' });
+    for (let i = 1; i <= 40; i++) await jsPub(ri, `orig.${i % 4}`, `a${i}`);
+    await api(ia, '$JS.API.STREAM.CREATE.COPY', {
+      name: 'COPY',
+      storage: 'file',
+      subjects: ['copy.>'],
+      sources: [{ name: 'ORIG', external: { api: 'RI.JS.API', deliver: 'RI.DELIVER.SYNC.R' } }],
+    });
+    await waitMsgs(ia, 'COPY', 40);
+    await jsPub(ia, 'copy.own', 'own');
+    await ri.close();
+    await ia.close();
+    await srv.stop();
+    srv = await startServer(kind, ['-c', conf]);
+    ri = await connect({ servers: srv.url, user: 'rip', pass: 'pass' });
+    ia = await connect({ servers: srv.url });
+    for (let i = 41; i <= 50; i++) await jsPub(ri, `orig.${i % 4}`, `a${i}`);
+    const si = await waitMsgs(ia, 'COPY', 51);
+    steps.push(['after restart', stateView(si)]);
+    await sleep(1500);
+    const again = await api(ia, '$JS.API.STREAM.INFO.COPY');
+    steps.push(['nothing sourced twice', stateView(again)]);
+    steps.push(['last header', ((await msgGet(ia, 'COPY', 51)) as { hdrs: string }).hdrs.replace(/^[\s\S]*Nats-Stream-Source: (\S+ \d+)[\s\S]*$/, '$1')]);
+  } finally {
+    await ri.close();
+    await ia.close();
+    await srv.stop();
+  }
+  return steps;
+}
+
 async function sameAccount(kind: ServerKind): Promise<Step[]> {
   const sd = tempStoreDir();
   const srv = await startServer(kind, ['-c', writeConfig(SAME_SERVER(sd))]);
@@ -238,6 +278,10 @@ async function compare(fn: (k: ServerKind) => Promise<Step[]>): Promise<void> {
 describe('JetStream external mirrors and sources (differential)', () => {
   it('cross-account mirror and sources through imports of $JS.API.CONSUMER.> and the deliver prefix', { timeout: 120_000 }, async () => {
     await compare(crossAccount);
+  });
+
+  it('a file-backed cross-account source resumes after a restart without duplicates', { timeout: 120_000 }, async () => {
+    await compare(restart);
   });
 
   it('another account under other prefixes: mirror with start sequence, filtered source, origin purge, source removed', { timeout: 120_000 }, async () => {

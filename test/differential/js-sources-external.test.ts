@@ -258,6 +258,14 @@ async function sameAccount(kind: ServerKind): Promise<Step[]> {
       return (x.state as Record<string, unknown>).last_seq === 52 ? x : null;
     });
     steps.push(['mirror after purge', stateView(mi2)]);
+    // A local (not external) mirror of a stream that does not exist reports the reference's error too.
+    await api(nc, '$JS.API.STREAM.CREATE.LM', { name: 'LM', storage: 'memory', mirror: { name: 'NOPE' } });
+    const lm = await waitFor('local mirror error', async () => {
+      const x = await api(nc, '$JS.API.STREAM.INFO.LM');
+      const m = x.mirror as Record<string, unknown> | undefined;
+      return m?.error !== undefined ? m : null;
+    });
+    steps.push(['missing local origin', activeMasked(lm)]);
     // Update that drops the source: info no longer lists it
     const u = await api(nc, '$JS.API.STREAM.UPDATE.S', { name: 'S', storage: 'memory', subjects: ['s.>'] });
     steps.push(['source removed', u.error ?? (u.sources === undefined ? 'no sources' : u.sources)]);

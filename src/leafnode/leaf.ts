@@ -31,6 +31,8 @@ import type { LeafPerms } from './perms.js';
 import type { LeafnodeManager } from './manager.js';
 import type { RemoteLeaf } from './remote.js';
 
+/** the reply prefix of JetStream deliveries, whose replies may carry the stored subject */
+const JS_ACK = Buffer.from('$JS.ACK.', 'latin1');
 const CRLF = Buffer.from('\r\n');
 
 export class LeafConnection extends Client implements LeafMsgArgs {
@@ -353,12 +355,15 @@ export class LeafConnection extends Client implements LeafMsgArgs {
     acc.inMsgs++;
     acc.inBytes += size;
     const subject = this.paBuf.toString('latin1', this.paSubjStart, this.paSubjEnd);
-    let reply = this.paReplyEnd > this.paReplyStart ? this.paBuf.toString('latin1', this.paReplyStart, this.paReplyEnd) : '';
     // A JetStream delivery from the other side: routed by the deliver
     // subject, delivered with the stored subject the reply carries after its
     // last '@' (server/client.go processMsgResults, JetStream encoded replies).
+    // Only replies that start with $JS.ACK. are looked at (no string otherwise).
+    let reply: string | null = null;
     let stored: string | null = null;
-    if (reply.startsWith('$JS.ACK.')) {
+    const rs = this.paReplyStart;
+    if (this.paReplyEnd - rs > JS_ACK.length && this.paBuf.compare(JS_ACK, 0, JS_ACK.length, rs, rs + JS_ACK.length) === 0) {
+      reply = this.paBuf.toString('latin1', rs, this.paReplyEnd);
       const li = reply.lastIndexOf('@');
       if (li !== -1 && li < reply.length - 1) {
         stored = reply.slice(li + 1);
@@ -369,10 +374,13 @@ export class LeafConnection extends Client implements LeafMsgArgs {
     if (stored !== null) {
       const pb = this.paBuf;
       const hdb = this.paHdr > 0 ? pb.toString('latin1', this.paHdbStart, this.paHdbEnd) : '';
-      setPubArgs(this, stored, reply, hdb, pb.toString('latin1', this.paSzbStart, this.paSzbEnd));
+      setPubArgs(this, stored, reply!, hdb, pb.toString('latin1', this.paSzbStart, this.paSzbEnd));
     }
     if (r.psubs.length > 0 || r.qsubs.length > 0) this.mgr.deliverFromLeaf(this, acc, r, buf, start);
-    if (acc.crossAccount) processImports(this, acc, subject, reply, buf, start, false, null, stored);
+    if (acc.crossAccount) {
+      if (reply === null) reply = this.paReplyEnd > this.paReplyStart ? this.paBuf.toString('latin1', this.paReplyStart, this.paReplyEnd) : '';
+      processImports(this, acc, subject, reply, buf, start, false, null, stored);
+    }
     return !this.closed;
   }
 

@@ -60,6 +60,15 @@ export class InternalClient extends Client {
    * "HMSG <subject> <sid>  <hdr> <size>".
    */
   emptyReplySpace = false;
+  /**
+   * While publishAs delivers a stored message under another subject: the
+   * subject it is routed by (the consumer's deliver subject). Leaf
+   * connections send that one and carry the stored subject after an '@' in
+   * the reply (server/client.go processMsgResults).
+   */
+  paDeliver = '';
+  /** with paDeliver: the stored message's subject */
+  paStored = '';
 
   constructor(server: Server, account: Account, readonly label: string) {
     super(server, noSocket(), server.allocCid(), account);
@@ -74,6 +83,15 @@ export class InternalClient extends Client {
 
   /** Subscribe with a callback; the subscription also tells routes of the interest. */
   subscribeInternal(subject: string, queue: string | null, handler: InternalMsgHandler): Subscription | null {
+    if (queue === '_sys_') {
+      // The reserved queue group is refused to clients only (server/client.go processSubEx checks kind CLIENT).
+      const sub = new Subscription(this, subject, queue, String(this.nextSid++));
+      sub.icb = handler;
+      if (!this.account.sublist.insert(sub)) return null;
+      this.subs.set(sub.sid, sub);
+      this.server.subAdded(this.account, sub);
+      return sub;
+    }
     const sub = this.subscribe(subject, queue, String(this.nextSid++));
     if (sub !== null) sub.icb = handler;
     return sub;
@@ -123,6 +141,8 @@ export class InternalClient extends Client {
     this.paHdr = hl > 0 ? hl : -1;
     this.paSize = size;
     this.publishing++;
+    this.paDeliver = dsubj !== subject ? dsubj : '';
+    this.paStored = subject;
     let delivered = false;
     try {
       const acc = this.account;
@@ -141,6 +161,7 @@ export class InternalClient extends Client {
       }
     } finally {
       this.publishing--;
+      this.paDeliver = '';
     }
     srv_flush(this);
     if (this.publishing === 0 && this.deferred.length > 0) this.drainDeferred();

@@ -70,7 +70,10 @@ export class JsApi {
       disabled.closeInternal();
       this.clients.delete(jsa.name);
     }
-    this.subscribeApi(jsa.client, (subject, reply, hdr, body) => this.dispatch(jsa, subject, reply, hdr, body));
+    this.subscribeApi(jsa.client, (subject, reply, hdr, body) => this.dispatch(jsa, subject, reply, hdr, body), (subject, reply, hdr, body) => {
+      // $JS.<domain>.API.$KV.>, .$OBJ.> and .DIRECT.> are mappings to other subjects (server/jetstream_api.go generateJSMappingTable)
+      jsa.client.publish(subject, reply, hdr, body);
+    });
   }
 
   /** An account without JetStream: every request answers "jetstream not enabled for account" (server/jetstream_api.go checkJetStream). */
@@ -96,14 +99,31 @@ export class JsApi {
     this.clients.delete(acc.name);
   }
 
-  private subscribeApi(ic: InternalClient, fn: (subject: string, reply: string, hdr: Buffer | null, body: Buffer) => void): void {
+  private subscribeApi(
+    ic: InternalClient,
+    fn: (subject: string, reply: string, hdr: Buffer | null, body: Buffer) => void,
+    /** re-publish under the subject a domain mapping names */
+    buckets: ((subject: string, reply: string, hdr: Buffer | null, body: Buffer) => void) | null = null,
+  ): void {
     const cb = (_s: Subscription, subject: string, reply: string, hdr: Buffer | null, body: Buffer): void => fn(subject, reply, hdr, body);
     ic.subscribeInternal('$JS.API.>', null, cb);
     const domain = this.js.domain;
     if (domain !== '') {
       // $JS.<domain>.API.> is the same API (server/jetstream_api.go generateJSMappingTable)
       const pre = `$JS.${domain}.API.`;
-      ic.subscribeInternal(`${pre}>`, null, (_s, subject, reply, hdr, body) => fn('$JS.API.' + subject.slice(pre.length), reply, hdr, body));
+      ic.subscribeInternal(`${pre}>`, null, (_s, subject, reply, hdr, body) => {
+        const rest = subject.slice(pre.length);
+        if (rest.startsWith('$KV.') || rest.startsWith('$OBJ.')) {
+          if (buckets !== null) buckets(rest, reply, hdr, body);
+          return;
+        }
+        // direct gets are answered by the streams' own subscriptions (and mirrors'): re-addressed to them
+        if (rest.startsWith('DIRECT.')) {
+          if (buckets !== null) buckets('$JS.API.' + rest, reply, hdr, body);
+          return;
+        }
+        fn('$JS.API.' + rest, reply, hdr, body);
+      });
     }
   }
 
@@ -374,7 +394,9 @@ export class JsApi {
       if (this.sourcesHook !== null) this.sourcesHook(stream);
       this.streamAdvisory(jsa, name, 'create');
     }
-    this.respond(req, T.streamCreate, null, { ...stream.info(), did_create: true });
+    // config, created and state only: no domain, mirror or sources (server/jetstream_api.go jsStreamCreateRequest)
+    const info = stream.info();
+    this.respond(req, T.streamCreate, null, { config: info.config, created: info.created, state: info.state, did_create: true });
   }
 
   /** set by jetstream/sources.ts: start mirroring/sourcing for a new or updated stream */
@@ -535,10 +557,11 @@ export class JsApi {
    * message itself with Nats-Stream/-Subject/-Sequence/-Time-Stamp headers,
    * or a status-only answer (server/stream.go processDirectGetRequest).
    */
-  directGet(s: Stream, subject: string, reply: string, body: Buffer): void {
+  /** `name`: the stream named in the subject (a mirror with mirror_direct answers for its origin) */
+  directGet(s: Stream, subject: string, reply: string, body: Buffer, name = s.name): void {
     if (reply === '') return;
     const ic = s.jsa.client;
-    const pre = `$JS.API.DIRECT.GET.${s.name}`;
+    const pre = `$JS.API.DIRECT.GET.${name}`;
     let m: StoredMsg | null = null;
     if (subject.length > pre.length) {
       const key = subject.slice(pre.length + 1);

@@ -62,6 +62,7 @@ export const H = {
   MsgSize: 'Nats-Msg-Size',
   LastConsumer: 'Nats-Last-Consumer',
   LastStream: 'Nats-Last-Stream',
+  ConsumerStalled: 'Nats-Consumer-Stalled',
   ClientInfo: 'Nats-Request-Info',
   StreamSource: 'Nats-Stream-Source',
 } as const;

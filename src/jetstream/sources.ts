@@ -6,7 +6,15 @@
 //
 // Origins on this server in the same account are followed directly: the
 // origin tells its taps after every commit and the copy reads from its store,
-// in slices so a long backlog never holds the event loop.
+// in slices so a long backlog never holds the event loop. The reference goes
+// through an ephemeral consumer even then; reading the store gives the same
+// messages, sequences and headers without a delivery, a flow-control round
+// trip and a copy per message, and needs no recovery logic since nothing can
+// be lost between two streams of one process.
+//
+// Origins named with `external` (another account through imports, another
+// JetStream domain through a leafnode) are reached through the API as the
+// reference does: jetstream/source-consumer.ts.
 
 import type { JsAccount } from './account.js';
 import type { Stream, StreamTap } from './stream.js';
@@ -14,6 +22,8 @@ import type { StreamSource } from './stream-config.js';
 import { getHeader, removeHeader, setHeader, H } from './headers.js';
 import { subjectIsSubsetMatch } from '../subjects/validate.js';
 import { nowNs } from './store/types.js';
+import { ConsumerSource, sourceIndexName } from './source-consumer.js';
+import { apiError } from './errors.js';
 
 /** messages copied per slice before yielding to the event loop */
 const SLICE = 2048;
@@ -28,6 +38,8 @@ export class SourceTap implements StreamTap {
   private origin: Stream | null = null;
   private scheduled = false;
   private retry: NodeJS.Timeout | null = null;
+  /** the origin is missing: the error the reference's consumer create would answer */
+  private missing = false;
   stopped = false;
 
   constructor(
@@ -51,6 +63,7 @@ export class SourceTap implements StreamTap {
     const o = this.src.external === null ? jsa.streams.get(this.src.name) : undefined;
     if (o === undefined || o.closed) {
       this.origin = null;
+      this.missing = true;
       if (this.retry === null) {
         this.retry = setTimeout(() => {
           this.retry = null;
@@ -61,6 +74,7 @@ export class SourceTap implements StreamTap {
       return;
     }
     this.origin = o;
+    this.missing = false;
     o.taps.add(this);
     if (this.next <= 1) this.next = this.startSeq(o);
     this.signal();
@@ -124,6 +138,7 @@ export class SourceTap implements StreamTap {
     if (this.src.external !== null) i.external = { api: this.src.external.api, deliver: this.src.external.deliver };
     i.lag = this.lag();
     i.active = this.lastActive === 0 ? -1 : Math.max(0, nowNs() - this.lastActive);
+    if (this.missing) i.error = apiError('JSStreamNotFoundErr').toJSON();
     return i;
   }
 
@@ -144,12 +159,19 @@ export function startSources(s: Stream): void {
   s.sourceTaps = [];
   const cfg = s.cfg;
   if (cfg.mirror !== null) {
-    const tap = new SourceTap(s, cfg.mirror, true);
-    const last = s.store.state().lastSeq;
-    if (last > 0) tap.next = last + 1;
-    s.sourceTaps.push(tap);
+    if (cfg.mirror.external !== null) s.sourceTaps.push(new ConsumerSource(s, cfg.mirror, true, 0));
+    else {
+      const tap = new SourceTap(s, cfg.mirror, true);
+      const last = s.store.state().lastSeq;
+      if (last > 0) tap.next = last + 1;
+      s.sourceTaps.push(tap);
+    }
   }
   for (const src of cfg.sources) {
+    if (src.external !== null) {
+      s.sourceTaps.push(new ConsumerSource(s, src, false, lastSourced(s, sourceIndexName(src))));
+      continue;
+    }
     const tap = new SourceTap(s, src, false);
     const resume = lastSourced(s, tap.iname);
     if (resume > 0) tap.next = resume + 1;

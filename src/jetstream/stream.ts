@@ -120,19 +120,20 @@ export class Stream {
     }
   }
 
-  /** Subscribe to the stream's subjects (not for mirrors, which take no publishes). */
+  /** Subscribe to the stream's subjects (not for mirrors, which take no publishes) and to direct gets. */
   subscribe(): void {
     this.unsubscribe();
-    if (this.cfg.mirror !== null) return;
     const ic = this.jsa.client;
-    for (const subj of this.cfg.subjects) {
+    // a mirror takes no publishes, but answers direct gets like any stream
+    if (this.cfg.mirror === null) for (const subj of this.cfg.subjects) {
       const sub = ic.subscribeInternal(subj, null, this.onMsg);
       if (sub !== null) this.subs.push(sub);
     }
     if (this.cfg.allowDirect) {
       const pre = `$JS.API.DIRECT.GET.${this.cfg.name}`;
       for (const subj of [pre, `${pre}.>`]) {
-        const sub = ic.subscribeInternal(subj, null, this.onDirectGet);
+        // in the reference's queue group, shared with mirrors that answer for this stream (server/stream.go dgetGroup)
+        const sub = ic.subscribeInternal(subj, '_sys_', this.onDirectGet);
         if (sub !== null) this.subs.push(sub);
       }
     }
@@ -305,6 +306,16 @@ export class Stream {
       return;
     }
     this.newMsgs = true;
+    this.scheduleCommit();
+  }
+
+  /** A mirror's origin no longer has the messages up to `seq`: their slots stay deleted (server/stream.go skipMsgs). */
+  skipMirrored(seq: number): void {
+    if (this.closed) return;
+    const st = this.store.state();
+    if (seq <= st.lastSeq) return;
+    if (st.msgs === 0) this.store.compact(seq + 1);
+    else while (this.store.state().lastSeq < seq) this.store.skipMsg();
     this.scheduleCommit();
   }
 

@@ -9,7 +9,7 @@
 
 import type { Socket } from 'node:net';
 import { Kind, ClosedState, type ClosedReason } from '../client/connection.js';
-import { Client, type PubArgSource } from '../client/client.js';
+import { Client, setPubArgs, type PubArgSource } from '../client/client.js';
 import { Subscription } from '../client/subscription.js';
 import { Op, ParseErrorKind } from '../protocol/parser.js';
 import * as E from '../protocol/errors.js';
@@ -31,6 +31,8 @@ import type { LeafPerms } from './perms.js';
 import type { LeafnodeManager } from './manager.js';
 import type { RemoteLeaf } from './remote.js';
 
+/** the reply prefix of JetStream deliveries, whose replies may carry the stored subject */
+const JS_ACK = Buffer.from('$JS.ACK.', 'latin1');
 const CRLF = Buffer.from('\r\n');
 
 export class LeafConnection extends Client implements LeafMsgArgs {
@@ -353,11 +355,31 @@ export class LeafConnection extends Client implements LeafMsgArgs {
     acc.inMsgs++;
     acc.inBytes += size;
     const subject = this.paBuf.toString('latin1', this.paSubjStart, this.paSubjEnd);
+    // A JetStream delivery from the other side: routed by the deliver
+    // subject, delivered with the stored subject the reply carries after its
+    // last '@' (server/client.go processMsgResults, JetStream encoded replies).
+    // Only replies that start with $JS.ACK. are looked at (no string otherwise).
+    let reply: string | null = null;
+    let stored: string | null = null;
+    const rs = this.paReplyStart;
+    if (this.paReplyEnd - rs > JS_ACK.length && this.paBuf.compare(JS_ACK, 0, JS_ACK.length, rs, rs + JS_ACK.length) === 0) {
+      reply = this.paBuf.toString('latin1', rs, this.paReplyEnd);
+      const li = reply.lastIndexOf('@');
+      if (li !== -1 && li < reply.length - 1) {
+        stored = reply.slice(li + 1);
+        reply = reply.slice(0, li);
+      }
+    }
     const r = acc.sublist.match(subject);
+    if (stored !== null) {
+      const pb = this.paBuf;
+      const hdb = this.paHdr > 0 ? pb.toString('latin1', this.paHdbStart, this.paHdbEnd) : '';
+      setPubArgs(this, stored, reply!, hdb, pb.toString('latin1', this.paSzbStart, this.paSzbEnd));
+    }
     if (r.psubs.length > 0 || r.qsubs.length > 0) this.mgr.deliverFromLeaf(this, acc, r, buf, start);
     if (acc.crossAccount) {
-      const reply = this.paReplyEnd > this.paReplyStart ? this.paBuf.toString('latin1', this.paReplyStart, this.paReplyEnd) : '';
-      processImports(this, acc, subject, reply, buf, start, false, null);
+      if (reply === null) reply = this.paReplyEnd > this.paReplyStart ? this.paBuf.toString('latin1', this.paReplyStart, this.paReplyEnd) : '';
+      processImports(this, acc, subject, reply, buf, start, false, null, stored);
     }
     return !this.closed;
   }
@@ -385,12 +407,18 @@ export class LeafConnection extends Client implements LeafMsgArgs {
   writeLeafMsg(src: PubArgSource, buf: Buffer, start: number): boolean {
     if (this.closed) return false;
     const pbuf = src.paBuf;
-    const subj = pbuf.toString('latin1', src.paSubjStart, src.paSubjEnd);
+    let subj = pbuf.toString('latin1', src.paSubjStart, src.paSubjEnd);
     if (this.lperms !== null && !this.lperms.canPublish(subj)) {
       if (this.server.logger.debugEnabled) this.server.logger.debug(`${this.logPrefix} - Not permitted to deliver to ${JSON.stringify(subj)}`);
       return false;
     }
-    const reply = src.paReplyEnd > src.paReplyStart ? pbuf.toString('latin1', src.paReplyStart, src.paReplyEnd) : '';
+    let reply = src.paReplyEnd > src.paReplyStart ? pbuf.toString('latin1', src.paReplyStart, src.paReplyEnd) : '';
+    // A JetStream delivery: routed by its deliver subject, the stored subject after '@' in the reply (server/client.go processMsgResults).
+    const js = src as { paDeliver?: string; paStored?: string };
+    if (js.paDeliver !== undefined && js.paDeliver !== '' && reply !== '') {
+      reply = `${reply}@${js.paStored!}`;
+      subj = js.paDeliver;
+    }
     const hasHdr = src.paHdr > 0;
     const withHdr = hasHdr && this.headers;
     let payStart = start;

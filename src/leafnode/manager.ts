@@ -39,6 +39,20 @@ const CONNECT_PROCESS_TIMEOUT_MS = 2000;
 const DIAL_TIMEOUT_MS = 1000;
 /** server/jetstream_api.go denyAllClientJs */
 const DENY_ALL_CLIENT_JS = ['$JS.API.>', '$KV.>', '$OBJ.>'];
+/** server/jetstream_api.go denyAllJs */
+const DENY_ALL_JS = ['$JSC.>', '$NRG.>', '$JS.API.>', '$KV.>', '$OBJ.>'];
+/** server/jetstream_api.go generateJSMappingTable: `$JS.<domain>.API.<key>` -> value (logged in this order) */
+const JS_DOMAIN_MAPPINGS: ReadonlyArray<[string, string]> = [
+  ['INFO', '$JS.API.INFO'],
+  ['STREAM.>', '$JS.API.STREAM.>'],
+  ['CONSUMER.>', '$JS.API.CONSUMER.>'],
+  ['DIRECT.>', '$JS.API.DIRECT.>'],
+  ['META.>', '$JS.API.META.>'],
+  ['SERVER.>', '$JS.API.SERVER.>'],
+  ['ACCOUNT.>', '$JS.API.ACCOUNT.>'],
+  ['$KV.>', '$KV.>'],
+  ['$OBJ.>', '$OBJ.>'],
+];
 
 export class LeafnodeManager {
   /** registered leaf connections by cid */
@@ -352,11 +366,13 @@ export class LeafnodeManager {
       if (o.tls.verify === true) info.tls_verify = true;
     }
     info.max_payload = srv.opts.maxPayload;
+    if (srv.opts.jetstream) info.jetstream = true;
     info.ip = this.infoHostPort;
     const cn = srv.clusterName;
     if (cn !== '') info.cluster = cn;
     info.client_id = c.cid;
     if (withNonce) info.nonce = c.nonce;
+    if (srv.opts.jetstreamDomain !== '') info.domain = srv.opts.jetstreamDomain;
     info.info_on_connect = true;
     if (connectInfo) {
       info.connect_info = true;
@@ -726,11 +742,13 @@ export class LeafnodeManager {
     }
     cinfo.tls_required = r.tls;
     cinfo.server_id = srv.serverId;
+    if (srv.opts.jetstreamDomain !== '') cinfo.domain = srv.opts.jetstreamDomain;
     cinfo.name = srv.serverName;
     if (r.cfg.hub) cinfo.is_hub = true;
     const cn = this.clusterName;
     if (cn !== '') cinfo.cluster = cn;
     if (c.headers) cinfo.headers = true;
+    if (srv.jetstream !== null && srv.jetstream.accountEnabled(c.account.name)) cinfo.jetstream = true;
     if (r.cfg.denyImports.length > 0) cinfo.deny_pub = r.cfg.denyImports;
     const text = JSON.stringify(cinfo);
     if (srv.logger.traceEnabled) c.traceOut('CONNECT', text.replace(/("pass":")([^"]*)"/, '$1[REDACTED]"'));
@@ -838,11 +856,50 @@ export class LeafnodeManager {
       old.close(ClosedState.DuplicateRemoteLeafnodeConnection);
       srv.logger.warn(`${c.logPrefix} - Replacing connection from same server`);
     }
-    // tsnats has no JetStream domain to extend: the JetStream API stays on each side (server/leafnode.go addLeafNodeConnection).
-    srv.logger.notice(`${c.logPrefix} - JetStream Not Extended, adding deny [${DENY_ALL_CLIENT_JS.join(' ')}] for account ${JSON.stringify(acc.name)}`);
-    const base = c.lperms ?? new LeafPerms(undefined, undefined);
-    c.lperms = base.withDenies(DENY_ALL_CLIENT_JS, DENY_ALL_CLIENT_JS);
+    this.jetStreamDenies(c);
     this.routingChanged();
+  }
+
+  /**
+   * The JetStream API stays on each side of a leaf connection; only the
+   * domain-prefixed API (`$JS.<domain>.API.>`) crosses it, and a server's own
+   * domain never goes out through a leaf whose other side is another domain
+   * (server/leafnode.go addLeafNodeConnection). tsnats never extends a
+   * JetStream domain (no clustered JetStream): a shared system account gets
+   * the denies of a domain that is not extended.
+   */
+  private jetStreamDenies(c: LeafConnection): void {
+    const srv = this.server;
+    const o = srv.opts;
+    const acc = c.account;
+    const sys = srv.systemAccount;
+    const domain = o.jetstreamDomain;
+    const log = srv.logger;
+    const base = c.lperms ?? new LeafPerms(undefined, undefined);
+    const mismatch = domain !== c.remoteDomain || (!o.jetstream && domain === '' && o.jetstreamExtHint !== 'will_extend') || sys === null;
+    if (mismatch || acc === sys) {
+      if (acc === sys) {
+        log.notice(`${c.logPrefix} - System Account Connected from ${c.remoteCluster === '' ? c.remoteServer : `${c.remoteServer}/${c.remoteCluster}`}`);
+        log.notice(`${c.logPrefix} - JetStream Not Extended, adding denies [${DENY_ALL_JS.join(' ')}]`);
+        c.lperms = base.withDenies(DENY_ALL_JS, DENY_ALL_JS);
+      } else {
+        log.notice(`${c.logPrefix} - JetStream Not Extended, adding deny [${DENY_ALL_CLIENT_JS.join(' ')}] for account ${JSON.stringify(acc.name)}`);
+        c.lperms = base.withDenies(DENY_ALL_CLIENT_JS, DENY_ALL_CLIENT_JS);
+      }
+    } else {
+      log.notice(`${c.logPrefix} - Adding deny [${DENY_ALL_CLIENT_JS.join(' ')}] for account ${JSON.stringify(acc.name)}`);
+      c.lperms = base.withDenies(DENY_ALL_CLIENT_JS, DENY_ALL_CLIENT_JS);
+    }
+    if (domain === '' || acc === sys || !o.jetstream) return;
+    // The mapping itself is the JetStream API's own subscription on $JS.<domain>.API.> (jetstream/api.ts).
+    for (const [src, dest] of JS_DOMAIN_MAPPINGS) {
+      log.notice(`${c.logPrefix} - Adding JetStream Domain Mapping ${JSON.stringify(`$JS.${domain}.API.${src}`)} -> ${dest} to account ${JSON.stringify(acc.name)}`);
+    }
+    if (mismatch) {
+      const own = `$JS.${domain}.API.>`;
+      c.lperms = c.lperms.withDenies([own], []);
+      log.notice(`${c.logPrefix} - Adding deny ${JSON.stringify(own)} for outgoing messages to account ${JSON.stringify(acc.name)}`);
+    }
   }
 
   private routingChanged(): void {

@@ -434,7 +434,7 @@ export function processImports(
     if (rsi !== undefined && !rsi.invalid) processServiceImport(c, acc, rsi, subject, reply, buf, start, chain, msgSubject);
   }
   const idx = acc.serviceImportIndex;
-  if (idx !== null) {
+  if (idx !== null && idx.mayMatch(subject)) {
     const r = idx.match(subject);
     const entries = r.psubs;
     for (let i = 0; i < entries.length; i++) {

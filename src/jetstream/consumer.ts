@@ -854,7 +854,8 @@ export class Consumer implements StreamConsumer {
     if (info === null) return;
     const { sseq, dseq, dc } = info;
     let skipAckReply = sseq === 0;
-    const body = msg.toString('latin1');
+    // the common case (an empty or +ACK body) without a string per ack
+    const body = isPlainAck(msg) ? '' : msg.toString('latin1');
     if (body === '' || body === '+ACK' || body === '+OK') this.processAckMsg(sseq, dseq, dc, true);
     else if (body.startsWith('+NXT')) {
       this.processAckMsg(sseq, dseq, dc, true);
@@ -1643,17 +1644,51 @@ export function ackStreamMsg(s: Stream, o: StreamConsumer, seq: number): void {
   if (remove) s.deleteMsg(seq, false);
 }
 
-/** The sequences and delivery count in an ack subject (server/consumer.go ackReplyInfo). */
+/**
+ * The sequences and delivery count in an ack subject (server/consumer.go
+ * ackReplyInfo): `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>`,
+ * exactly nine tokens. Scanned in place rather than split: it runs once per ack.
+ */
 export function ackReplyInfo(subject: string): { sseq: number; dseq: number; dc: number } | null {
-  const t = subject.split('.');
-  if (t.length !== 9 || t[0] !== '$JS' || t[1] !== 'ACK') return null;
-  return { dc: ackNum(t[4]), sseq: ackNum(t[5]), dseq: ackNum(t[6]) };
+  if (!subject.startsWith('$JS.ACK.')) return null;
+  // dot k ends token k; dots 0 and 1 are at 3 and 7
+  const dots = ACK_DOTS;
+  let at = 7;
+  for (let k = 2; k < 8; k++) {
+    at = subject.indexOf('.', at + 1);
+    if (at < 0) return null;
+    dots[k] = at;
+  }
+  if (subject.indexOf('.', at + 1) >= 0) return null;
+  return {
+    dc: ackNum(subject, dots[3]! + 1, dots[4]!),
+    sseq: ackNum(subject, dots[4]! + 1, dots[5]!),
+    dseq: ackNum(subject, dots[5]! + 1, dots[6]!),
+  };
 }
 
-/** server/consumer.go parseAckReplyNum; a bad number is Go's uint64(-1), which no sequence reaches. */
-function ackNum(d: string): number {
-  if (d === '' || !/^[0-9]+$/.test(d)) return Number.MAX_SAFE_INTEGER;
-  return Number(d);
+const ACK_DOTS = new Int32Array(8);
+
+/** server/consumer.go parseAckReplyNum of s[from, to); a bad number is Go's uint64(-1), which no sequence reaches. */
+function ackNum(s: string, from: number, to: number): number {
+  if (from >= to) return Number.MAX_SAFE_INTEGER;
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return Number.MAX_SAFE_INTEGER;
+    v = v * 10 + c;
+  }
+  // past 15 digits the running sum may round differently from a parse of the whole
+  return to - from > 15 ? Number(s.slice(from, to)) : v;
+}
+
+/** An ack body that is empty, `+ACK` or `+OK`. */
+function isPlainAck(msg: Buffer): boolean {
+  const n = msg.length;
+  if (n === 0) return true;
+  if (msg[0] !== 0x2b /* + */) return false;
+  if (n === 4) return msg[1] === 0x41 && msg[2] === 0x43 && msg[3] === 0x4b; // ACK
+  return n === 3 && msg[1] === 0x4f && msg[2] === 0x4b; // OK
 }
 
 export interface NextRequest {

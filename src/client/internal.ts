@@ -14,7 +14,7 @@ import { Subscription, type InternalMsgHandler } from './subscription.js';
 import type { PubArgSource } from './client.js';
 import type { Account } from '../accounts/account.js';
 import type { Server } from '../server/server.js';
-import { processImports } from '../accounts/imports.js';
+import { mayImport, processImports } from '../accounts/imports.js';
 import type { Socket } from 'node:net';
 
 export type { InternalMsgHandler } from './subscription.js';
@@ -103,6 +103,29 @@ export class InternalClient extends Client {
    * as published on `dsubj`. Returns whether anyone got it.
    */
   publishAs(dsubj: string, subject: string, reply: string, hdr: Buffer | null, msg: Buffer): boolean {
+    return this.publishCore(dsubj, subject, reply, null, 0, hdr, msg);
+  }
+
+  /**
+   * publishAs with the reply subject given as latin1 bytes, replyBuf[0, replyLen):
+   * a consumer writes each delivery's ack subject into a buffer of its own
+   * rather than building a string per message only to copy it byte by byte
+   * (that copy, from a concatenated string, was a fifth of the server's CPU
+   * in an ordered consume). The bytes are read during the call only.
+   */
+  publishAsReplyBytes(dsubj: string, subject: string, replyBuf: Buffer, replyLen: number, hdr: Buffer | null, msg: Buffer): boolean {
+    return this.publishCore(dsubj, subject, '', replyBuf, replyLen, hdr, msg);
+  }
+
+  private publishCore(
+    dsubj: string,
+    subject: string,
+    replyStr: string,
+    replyBuf: Buffer | null,
+    replyLen: number,
+    hdr: Buffer | null,
+    msg: Buffer,
+  ): boolean {
     if (this.closed) return false;
     const hl = hdr === null ? 0 : hdr.length;
     const size = hl + msg.length;
@@ -114,7 +137,13 @@ export class InternalClient extends Client {
     const szb = String(size);
     // a publish nested in the delivery of another one of ours keeps off the shared buffer
     const nested = this.publishing > 0;
-    this.setArgs(nested, subject, reply, hdb, szb);
+    // the reply as a string only where one is needed
+    let reply = replyBuf === null || nested ? replyStr : null;
+    if (reply === null) this.setArgsReplyBytes(subject, replyBuf!, replyLen, hdb, szb);
+    else {
+      if (replyBuf !== null) reply = replyBuf.toString('latin1', 0, replyLen);
+      this.setArgs(nested, subject, reply, hdb, szb);
+    }
     this.paHdr = hl > 0 ? hl : -1;
     this.paSize = size;
     this.publishing++;
@@ -125,10 +154,14 @@ export class InternalClient extends Client {
       const r = acc.sublist.match(dsubj);
       if (r.psubs.length > 0 || r.qsubs.length > 0) delivered = this.processMsgResults(r, payload, 0);
       if (acc.crossAccount || srv.routesActive) {
-        if (dsubj !== subject) this.setArgs(nested, dsubj, reply, hdb, szb);
+        const imports = acc.crossAccount && mayImport(acc, dsubj);
+        if (imports || srv.routesActive) {
+          if (reply === null) reply = replyBuf!.toString('latin1', 0, replyLen);
+          if (dsubj !== subject) this.setArgs(nested, dsubj, reply, hdb, szb);
+        }
         // a plain publish (dsubj === subject) takes the import's subject; a consumer delivery keeps the stored one
         const msgSubject = dsubj !== subject ? subject : null;
-        if (acc.crossAccount) delivered = processImports(this, acc, dsubj, reply, payload, 0, false, null, msgSubject) || delivered;
+        if (imports) delivered = processImports(this, acc, dsubj, reply!, payload, 0, false, null, msgSubject) || delivered;
         if (srv.routesActive) delivered = srv.routeMessage(this, payload, 0, r) || delivered;
       }
     } finally {
@@ -170,6 +203,30 @@ export class InternalClient extends Client {
     this.paSubjEnd = sl;
     this.paReplyStart = rl > 0 ? sl + 1 : 0;
     this.paReplyEnd = rl > 0 ? sl + 1 + rl : 0;
+  }
+
+  /** setArgs (not nested) with the reply as bytes: replyBuf[0, replyLen) */
+  private setArgsReplyBytes(subject: string, replyBuf: Buffer, replyLen: number, hdb: string, szb: string): void {
+    const sl = subject.length;
+    const need = sl + replyLen + hdb.length + szb.length + 3;
+    let b = this.argBuf;
+    if (b.length < need) b = this.argBuf = Buffer.allocUnsafe(Math.max(need, 2 * b.length));
+    let p = putLatin1(b, 0, subject);
+    b[p++] = 0x20;
+    for (let i = 0; i < replyLen; i++) b[p + i] = replyBuf[i]!;
+    p += replyLen;
+    b[p++] = 0x20;
+    this.paHdbStart = p;
+    p = putLatin1(b, p, hdb);
+    this.paHdbEnd = p;
+    b[p++] = 0x20;
+    this.paSzbStart = p;
+    this.paSzbEnd = putLatin1(b, p, szb);
+    this.paBuf = b;
+    this.paSubjStart = 0;
+    this.paSubjEnd = sl;
+    this.paReplyStart = replyLen > 0 ? sl + 1 : 0;
+    this.paReplyEnd = replyLen > 0 ? sl + 1 + replyLen : 0;
   }
 
   /** Every delivery path ends here: hand the message to the subscription's callback. */

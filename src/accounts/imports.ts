@@ -404,6 +404,18 @@ function rebuildIndexes(acc: Account): void {
  * Returns whether this counts as a delivery (service imports always do, as
  * the reference's internal subscriptions accept every message).
  */
+/**
+ * Whether processImports could deliver anything for `subject` from `acc`
+ * (a plain publish, not a service's reply): lets a caller skip building
+ * its arguments. Mirrors processImports' four cases.
+ */
+export function mayImport(acc: Account, subject: string): boolean {
+  if (acc.sysRequests !== null && subject.charCodeAt(0) === 0x24 /* $ */) return true;
+  if (acc.respPrefix !== null && subject.startsWith(acc.respPrefix)) return true;
+  if (acc.serviceImportIndex !== null && acc.serviceImportIndex.mayMatch(subject)) return true;
+  return acc.streamImporters !== null;
+}
+
 export function processImports(
   c: Client,
   acc: Account,
@@ -434,7 +446,7 @@ export function processImports(
     if (rsi !== undefined && !rsi.invalid) processServiceImport(c, acc, rsi, subject, reply, buf, start, chain, msgSubject);
   }
   const idx = acc.serviceImportIndex;
-  if (idx !== null) {
+  if (idx !== null && idx.mayMatch(subject)) {
     const r = idx.match(subject);
     const entries = r.psubs;
     for (let i = 0; i < entries.length; i++) {

@@ -43,6 +43,13 @@ const EMPTY = Buffer.alloc(0);
 const FLOW_CONTROL_MAX_PENDING = 32 * 1024 * 1024;
 /** messages one delivery pass sends before yielding to the event loop */
 const PASS_BUDGET = 512;
+/**
+ * bytes a delivery pass hands to the sockets at a time: the client starts on
+ * the first messages while the pass produces the rest (nats-server's write
+ * loop overlaps the same way), where one write at the end of a 500-message
+ * pass made the server's work and the client's take turns
+ */
+const PASS_FLUSH_BYTES = 32 * 1024;
 /** consumer state reaches the store at most this often (off the hot path) */
 const STATE_WRITE_MS = 50;
 
@@ -73,7 +80,10 @@ interface Prepared {
   dsubj: string;
   hdr: Buffer | null;
   data: Buffer;
-  ackReply: string;
+  /** the ack subject's length; it is in ackBuf until the next message is prepared */
+  ackLen: number;
+  /** the ack subject as a string, for a message held across event-loop turns */
+  ackReply: string | null;
 }
 
 /** What creating a consumer needs to know beyond the config. */
@@ -121,6 +131,8 @@ export class Consumer implements StreamConsumer {
   private dthresh = 0;
   private filterWC: boolean;
   private ackPrefix = '';
+  /** ackPrefix as latin1 bytes, followed by the current message's ack subject numbers (writeAckReply) */
+  private ackBuf: Buffer = Buffer.alloc(0);
   private ackEventT = '';
   private nakEventT = '';
   private deliveryExcEventT = '';
@@ -264,6 +276,9 @@ export class Consumer implements StreamConsumer {
   private setNames(): void {
     const s = this.stream.name;
     this.ackPrefix = `$JS.ACK.${s}.${this.name}.`;
+    // room for the prefix and five numbers of up to 22 characters with their dots
+    this.ackBuf = Buffer.alloc(this.ackPrefix.length + 128);
+    this.ackBuf.write(this.ackPrefix, 0, 'latin1');
     this.ackEventT = `${ADV.ack}.${s}.${this.name}`;
     this.nakEventT = `${ADV.nak}.${s}.${this.name}`;
     this.deliveryExcEventT = `${ADV.maxDeliver}.${s}.${this.name}`;
@@ -462,6 +477,7 @@ export class Consumer implements StreamConsumer {
     if (this.closed) return;
     let stalledOnAckPending = false;
     let budget = PASS_BUDGET;
+    let unflushed = 0;
     const pull = this.isPull();
     for (;;) {
       if (budget-- <= 0) {
@@ -490,9 +506,9 @@ export class Consumer implements StreamConsumer {
         let hdr = m.hdr;
         let data = m.data;
         if (this.cfg.headersOnly) [hdr, data] = headersOnly(hdr, data);
-        const ackReply = `${this.ackPrefix}${next.dc}.${m.seq}.${this.dseq}.${m.ts}.${this.numPending()}`;
+        const ackLen = this.writeAckReply(next.dc, m.seq, this.dseq, m.ts, this.numPending());
         // what a pull request's max_bytes counts (server/consumer.go loopAndGatherMsgs)
-        const sz = m.subject.length + ackReply.length + (hdr === null ? 0 : hdr.length) + data.length;
+        const sz = m.subject.length + ackLen + (hdr === null ? 0 : hdr.length) + data.length;
         let dsubj: string;
         if (!pull) dsubj = this.cfg.deliverSubject;
         else {
@@ -504,7 +520,7 @@ export class Consumer implements StreamConsumer {
           dsubj = wr.reply;
           if (wr.n > 0 && wr.hb > 0) wr.hbt = Date.now() + wr.hb;
         }
-        p = { next, dsubj, hdr, data, ackReply };
+        p = { next, dsubj, hdr, data, ackLen, ackReply: null };
         // replay original: wait out the gap between stored messages
         if (this.replay && this.lts > 0) {
           const delay = (m.ts - this.lts) / 1e6;
@@ -522,7 +538,11 @@ export class Consumer implements StreamConsumer {
         }
       }
       this.lts = p.next.m.ts;
-      this.deliverMsg(p);
+      unflushed += this.deliverMsg(p);
+      if (unflushed >= PASS_FLUSH_BYTES) {
+        unflushed = 0;
+        this.jsa.js.server.flushDirty();
+      }
     }
     // nothing more to send now
     if (this.replay && this.sseq > this.replayLseq) this.replay = false;
@@ -533,6 +553,8 @@ export class Consumer implements StreamConsumer {
   };
 
   private hold(p: Prepared, delayMs: number): void {
+    // ackBuf is rewritten by the next message prepared
+    if (p.ackReply === null) p.ackReply = this.ackBuf.toString('latin1', 0, p.ackLen);
     this.held = p;
     this.delayTmr = setTimeout(() => {
       this.delayTmr = null;
@@ -604,19 +626,42 @@ export class Consumer implements StreamConsumer {
     return { m, dc: 1 };
   }
 
+  /**
+   * Writes `<dc>.<sseq>.<dseq>.<ts>.<pending>` after the prefix in ackBuf
+   * and returns the ack subject's length: the bytes go to the MSG line as
+   * they are, where a template string per message cost its building and a
+   * character-by-character copy out of it.
+   */
+  private writeAckReply(dc: number, sseq: number, dseq: number, ts: number, pending: number): number {
+    const b = this.ackBuf;
+    let p = putUint(b, this.ackPrefix.length, dc);
+    b[p++] = 0x2e;
+    p = putUint(b, p, sseq);
+    b[p++] = 0x2e;
+    p = putUint(b, p, dseq);
+    b[p++] = 0x2e;
+    // nanoseconds are past 2^53: their digits as JavaScript prints them, as the template did
+    p = putAscii(b, p, String(ts));
+    b[p++] = 0x2e;
+    return putUint(b, p, pending);
+  }
+
   private incDeliveryCount(seq: number): number {
     const c = (this.rdc.get(seq) ?? 0) + 1;
     this.rdc.set(seq, c);
     return c + 1;
   }
 
-  private deliverMsg(p: Prepared): void {
+  /** Returns the bytes delivered (subject, reply, header, payload). */
+  private deliverMsg(p: Prepared): number {
     const { dsubj, hdr, data, ackReply } = p;
     const m = p.next.m;
     const dseq = this.dseq++;
-    const psz = dsubj.length + ackReply.length + (hdr === null ? 0 : hdr.length) + data.length;
+    const psz = dsubj.length + p.ackLen + (hdr === null ? 0 : hdr.length) + data.length;
     if (this.maxpb > 0) this.pbytes += psz;
-    const delivered = this.jsa.client.publishAs(dsubj, m.subject, ackReply, hdr, data);
+    const ic = this.jsa.client;
+    const delivered =
+      ackReply !== null ? ic.publishAs(dsubj, m.subject, ackReply, hdr, data) : ic.publishAsReplyBytes(dsubj, m.subject, this.ackBuf, p.ackLen, hdr, data);
     const ap = this.cfg.ackPolicy;
     const now = nowNs();
     if (ap === 'explicit' || ap === 'all') this.trackPending(m.seq, dseq, now);
@@ -631,6 +676,7 @@ export class Consumer implements StreamConsumer {
     this.markDirty();
     if (ap === 'none' && this.stream.cfg.retention !== 'limits') ackStreamMsg(this.stream, this, m.seq);
     if (!delivered) this.didNotDeliver(m.seq);
+    return psz;
   }
 
   private trackPending(sseq: number, dseq: number, now: number): void {
@@ -858,7 +904,8 @@ export class Consumer implements StreamConsumer {
     if (info === null) return;
     const { sseq, dseq, dc } = info;
     let skipAckReply = sseq === 0;
-    const body = msg.toString('latin1');
+    // the common case (an empty or +ACK body) without a string per ack
+    const body = isPlainAck(msg) ? '' : msg.toString('latin1');
     if (body === '' || body === '+ACK' || body === '+OK') this.processAckMsg(sseq, dseq, dc, true);
     else if (body.startsWith('+NXT')) {
       this.processAckMsg(sseq, dseq, dc, true);
@@ -1651,17 +1698,71 @@ export function ackStreamMsg(s: Stream, o: StreamConsumer, seq: number): void {
   if (remove) s.deleteMsg(seq, false);
 }
 
-/** The sequences and delivery count in an ack subject (server/consumer.go ackReplyInfo). */
+/**
+ * The sequences and delivery count in an ack subject (server/consumer.go
+ * ackReplyInfo): `$JS.ACK.<stream>.<consumer>.<dc>.<sseq>.<dseq>.<ts>.<pending>`,
+ * exactly nine tokens. Scanned in place rather than split: it runs once per ack.
+ */
 export function ackReplyInfo(subject: string): { sseq: number; dseq: number; dc: number } | null {
-  const t = subject.split('.');
-  if (t.length !== 9 || t[0] !== '$JS' || t[1] !== 'ACK') return null;
-  return { dc: ackNum(t[4]), sseq: ackNum(t[5]), dseq: ackNum(t[6]) };
+  if (!subject.startsWith('$JS.ACK.')) return null;
+  // dot k ends token k; dots 0 and 1 are at 3 and 7
+  const dots = ACK_DOTS;
+  let at = 7;
+  for (let k = 2; k < 8; k++) {
+    at = subject.indexOf('.', at + 1);
+    if (at < 0) return null;
+    dots[k] = at;
+  }
+  if (subject.indexOf('.', at + 1) >= 0) return null;
+  return {
+    dc: ackNum(subject, dots[3]! + 1, dots[4]!),
+    sseq: ackNum(subject, dots[4]! + 1, dots[5]!),
+    dseq: ackNum(subject, dots[5]! + 1, dots[6]!),
+  };
 }
 
-/** server/consumer.go parseAckReplyNum; a bad number is Go's uint64(-1), which no sequence reaches. */
-function ackNum(d: string): number {
-  if (d === '' || !/^[0-9]+$/.test(d)) return Number.MAX_SAFE_INTEGER;
-  return Number(d);
+const ACK_DOTS = new Int32Array(8);
+
+/** server/consumer.go parseAckReplyNum of s[from, to); a bad number is Go's uint64(-1), which no sequence reaches. */
+function ackNum(s: string, from: number, to: number): number {
+  if (from >= to) return Number.MAX_SAFE_INTEGER;
+  let v = 0;
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return Number.MAX_SAFE_INTEGER;
+    v = v * 10 + c;
+  }
+  // past 15 digits the running sum may round differently from a parse of the whole
+  return to - from > 15 ? Number(s.slice(from, to)) : v;
+}
+
+/** The decimal digits of v (as String(v) prints it) into b at p; returns the end. */
+function putUint(b: Buffer, p: number, v: number): number {
+  // sequences, counts: small integers, done in int32 arithmetic
+  if ((v | 0) !== v || v < 0) return putAscii(b, p, String(v));
+  let n = 1;
+  for (let t = 10; t <= v; t *= 10) n++;
+  let i = p + n;
+  do {
+    const q = (v / 10) | 0;
+    b[--i] = 48 + (v - q * 10);
+    v = q;
+  } while (v > 0);
+  return p + n;
+}
+
+function putAscii(b: Buffer, p: number, s: string): number {
+  for (let i = 0; i < s.length; i++) b[p + i] = s.charCodeAt(i);
+  return p + s.length;
+}
+
+/** An ack body that is empty, `+ACK` or `+OK`. */
+function isPlainAck(msg: Buffer): boolean {
+  const n = msg.length;
+  if (n === 0) return true;
+  if (msg[0] !== 0x2b /* + */) return false;
+  if (n === 4) return msg[1] === 0x41 && msg[2] === 0x43 && msg[3] === 0x4b; // ACK
+  return n === 3 && msg[1] === 0x4f && msg[2] === 0x4b; // OK
 }
 
 export interface NextRequest {

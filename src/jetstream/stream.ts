@@ -65,6 +65,8 @@ export class Stream {
   private subs: Subscription[] = [];
   /** "{"stream":"NAME", "seq":" — the reference builds its PubAck by hand (server/stream.go setCreatedTime/pubAck) */
   private pubAckPrefix = '';
+  /** the last PubAck body, rewritten in place while the sequence keeps its digit count (see pubAckBody) */
+  private pubAckBuf: Buffer = EMPTY;
   // PubAcks (and error answers) waiting for the store's flush: replies and
   // either a sequence (a plain ack) or a prebuilt answer.
   private ackReplies: string[] = [];
@@ -103,6 +105,7 @@ export class Stream {
 
   private setPubAck(): void {
     const domain = this.jsa.js.domain;
+    this.pubAckBuf = EMPTY;
     this.pubAckPrefix =
       domain !== ''
         ? `{${JSON.stringify('stream')}:${JSON.stringify(this.cfg.name)}, "domain":${JSON.stringify(domain)}, "seq":`
@@ -392,7 +395,6 @@ export class Stream {
         for (let i = 0; i < replies.length; i++) this.jsa.client.publish(replies[i], '', null, typeof bodies[i] === 'number' ? fail : (bodies[i] as Buffer));
       } else {
         for (const r of repub) this.jsa.client.publish(r.subject, '', r.hdr, r.msg);
-        const prefix = this.pubAckPrefix;
         const now = this.store.writeFailures ?? 0;
         let lost: Buffer | null = null;
         for (let i = 0; i < replies.length; i++) {
@@ -404,7 +406,7 @@ export class Stream {
             this.jsa.client.publish(replies[i], '', null, lost);
             continue;
           }
-          this.jsa.client.publish(replies[i], '', null, typeof b === 'number' ? Buffer.from(`${prefix}${b}}`, 'latin1') : b);
+          this.jsa.client.publish(replies[i], '', null, typeof b === 'number' ? this.pubAckBody(b) : b);
         }
         if (signal) {
           for (const o of this.consumers.values()) o.signal();
@@ -418,6 +420,23 @@ export class Stream {
       }
       this.jsa.js.server.flushDirty();
     });
+  }
+
+  /**
+   * `{"stream":…, "seq":N}`, in one buffer reused from ack to ack (only the
+   * digits change; a new buffer when their count does): a fresh Buffer per
+   * PubAck was a string build, a native copy and garbage for every message
+   * stored. Valid until the next call: publish copies what it delivers.
+   */
+  private pubAckBody(seq: number): Buffer {
+    let digits = 1;
+    for (let v = seq; v >= 10; v = Math.floor(v / 10)) digits++;
+    // latin1: one byte per character of the prefix
+    const plen = this.pubAckPrefix.length;
+    const b = this.pubAckBuf;
+    if (b.length !== plen + digits + 1) return (this.pubAckBuf = Buffer.from(`${this.pubAckPrefix}${seq}}`, 'latin1'));
+    for (let i = plen + digits - 1, v = seq; i >= plen; i--, v = Math.floor(v / 10)) b[i] = 48 + (v % 10);
+    return b;
   }
 
   private storeMsgId(dde: DedupeEntry): void {

@@ -355,6 +355,30 @@ export class Sublist<S extends SubLike> {
     return result;
   }
 
+  /**
+   * False when no subscription can match `subject` because none has its
+   * first token (nor a wildcard there): one Map lookup, no cache entry, no
+   * tokenizing. For small indexes walked with mostly unrelated subjects,
+   * such as an account's service imports (every account imports a few
+   * `$SYS.REQ` subjects, and every PubAck inbox or JetStream ack subject
+   * published in it was a guaranteed cache miss there).
+   */
+  mayMatch(subject: string): boolean {
+    const root = this.root;
+    if (root.fwc !== null || root.pwc !== null) return true;
+    const nodes = root.nodes;
+    if (nodes.size > 4) {
+      const dot = subject.indexOf('.');
+      return nodes.has(dot < 0 ? subject : subject.slice(0, dot));
+    }
+    // a few first tokens (the usual case): compared in place, no substring
+    for (const tok of nodes.keys()) {
+      const n = tok.length;
+      if (subject.startsWith(tok) && (subject.length === n || subject.charCodeAt(n) === 0x2e)) return true;
+    }
+    return false;
+  }
+
   /** Whether match(subject) would return anything; cheaper on a cache miss. */
   hasInterest(subject: string): boolean {
     const cache = this.cache;

@@ -589,8 +589,15 @@ export abstract class IndexedStore implements StreamStore {
       for (let s = start; s <= this.last; s++) if (t.subj[s - t.base] !== 0) return s;
       return 0;
     }
-    const wc = subjectHasWildcard(filter);
-    const cands = wc ? this.matching(filter) : this.matching(filter);
+    if (!subjectHasWildcard(filter)) {
+      const se = this.subjByName.get(filter);
+      if (se === undefined) return 0;
+      // a consumer reading in order mostly finds its next message at `start` itself
+      if (t.subj[start - t.base] === se.id) return start;
+      const i = se.seqs.lowerBound(start);
+      return i < se.seqs.length ? se.seqs.at(i) : 0;
+    }
+    const cands = this.matching(filter);
     if (cands.length <= WC_LIST_MAX) {
       let best = 0;
       for (const se of cands) {

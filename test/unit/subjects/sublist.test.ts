@@ -640,3 +640,25 @@ describe('Sublist stats', () => {
     });
   });
 });
+
+describe('Sublist.mayMatch', () => {
+  it('is false only where match finds nothing', () => {
+    const subjects = ['$SYS.REQ.SERVER.PING.CONNZ', '$SYS', '_INBOX.abc.*', 'foo.bar', 'foobar.x', 'a.b', 'b.c', 'c.>', 'd', 'e.f'];
+    const pubs = ['$SYS', '$SYS.REQ.SERVER.PING.CONNZ', '$SYSX.REQ', '$SY', '_INBOX.abc.1', '_INBOXX.abc.1', 'foo', 'foo.bar', 'foob.x', 'foobar.x', 'c.d', 'c', 'd', 'd.e', 'e', 'zzz.y', '$JS.ACK.S.C.1.2.3.4.5'];
+    // a root with up to four first tokens is scanned in place; more take the Map lookup
+    for (const n of [3, 4, 5, subjects.length]) {
+      const s = new Sublist<TSub>();
+      for (const subj of subjects.slice(0, n)) s.insert(sub(subj));
+      for (const p of pubs) {
+        const r = s.match(p);
+        if (r.psubs.length > 0 || r.qsubs.length > 0) assert.equal(s.mayMatch(p), true, `${n} subs, ${p}`);
+      }
+      assert.equal(s.mayMatch('zzz.y'), false);
+      assert.equal(s.mayMatch('$SYSX.REQ'), false);
+      assert.equal(s.mayMatch('$SY'), false);
+    }
+    const w = new Sublist<TSub>();
+    w.insert(sub('*.x'));
+    assert.equal(w.mayMatch('anything.x'), true);
+  });
+});

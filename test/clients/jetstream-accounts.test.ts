@@ -90,6 +90,26 @@ describe('jetstream across accounts (official client)', () => {
     );
   });
 
+  it('consumer listing and info through the import count messages published just before (nats.js jsm - cross account consumers)', async () => {
+    const r = await onBoth(
+      async (t) => {
+        const nc = await t.connect({ user: 'a', pass: 's3cret' });
+        const jsm = await jetstreamManager(nc, { apiPrefix: 'IPA' });
+        await jsm.streams.add({ name: 'X', subjects: ['x.a'] });
+        await jsm.consumers.add('X', { durable_name: 'me', ack_policy: AckPolicy.Explicit });
+        const admin = await t.connect({ user: 'js', pass: 'js' });
+        // plain publishes (no PubAck awaited): the stream may still be writing them
+        for (let i = 0; i < 20; i++) admin.publish('x.a', `m${i}`);
+        await admin.flush();
+        const listed = await jsm.consumers.list('X').next();
+        const info = await jsm.consumers.info('X', 'me');
+        return { listed: listed.map((ci) => [ci.name, ci.num_pending]), info: info.num_pending };
+      },
+      { config: EXPORT_CONFIG, jetstream: true },
+    );
+    assert.deepEqual(r, { listed: [['me', 20]], info: 20 });
+  });
+
   it('a pull consumer answers a request made through a service import (its _R_ reply leads back to the requester)', async () => {
     const r = await onBoth(
       async (t) => {

@@ -5,6 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startJsPair, jsRequest, maskedAnswer, type JsServer } from '../helpers/jetstream.js';
+import { RawClient } from '../helpers/rawclient.js';
 
 type Step = [subject: string, body?: unknown, headers?: Record<string, string>];
 
@@ -190,4 +191,32 @@ test('direct get and sealed streams', async () => {
     ['$JS.API.STREAM.MSG.DELETE.D', { seq: 1 }],
     ['$JS.API.STREAM.UPDATE.D', { name: 'D', subjects: ['d.*'], allow_direct: true, sealed: false }],
   ]);
+});
+
+test('a client subscribed to the API subject itself sees its request before the answer (nats.js jsm - api check ok)', async () => {
+  const pair = await startJsPair();
+  try {
+    const order = async (s: JsServer): Promise<string[]> => {
+      const c = await RawClient.connect(s.server.port);
+      try {
+        await c.send('CONNECT {"verbose":false,"headers":true,"protocol":1}\r\nSUB $JS.API.INFO 1\r\nSUB _INBOX.x 2\r\nPUB $JS.API.INFO _INBOX.x 0\r\n\r\nPING\r\n');
+        const text = await c.readUntil(/MSG _INBOX\.x 2 \d+\r\n/);
+        await c.readFor(100, 1000);
+        // the sids of the MSG lines, in arrival order
+        return [...c.received().toString('latin1').matchAll(/^MSG \S+ (\d+)/gm)].map((m) => m[1]!).concat(text === '' ? ['none'] : []);
+      } finally {
+        c.close();
+      }
+    };
+    const [r, t] = await Promise.all([order(pair.reference), order(pair.tsnats)]);
+    // The reference answers from its send queue's goroutine, mostly after the
+    // request was delivered to the subscriber, but it races (about one run in
+    // three here had the answer first when the JS API's subscription came
+    // first in the match): both deliveries are all that can be compared.
+    // tsnats always answers after the request's delivery is complete.
+    assert.deepEqual([...r].sort(), ['1', '2'], 'reference');
+    assert.deepEqual(t, ['1', '2'], 'tsnats');
+  } finally {
+    await pair.stop();
+  }
 });

@@ -414,7 +414,9 @@ export class JsApi {
     if (s === undefined) return this.respond(req, T.streamUpdate, apiError('JSStreamNotFoundErr'));
     const checked = checkStreamUpdate(s.cfg, ncfg, this.lookup(jsa));
     if (checked instanceof ApiError) return this.respond(req, T.streamUpdate, checked);
-    if (checked.replicas > 1) return this.respond(req, T.streamUpdate, apiError('JSStreamReplicasNotSupportedErr'));
+    // No replicas check here: 2.9.10 refuses replicas > 1 in single-server
+    // mode at create only (stream.go addStream), an update stores them and
+    // the stream stays one copy (nats.js `jsm - stream update properties`).
     const lerr = this.limitsCheck(jsa, checked, name);
     if (lerr !== null) return this.respond(req, T.streamUpdate, apiError('JSStreamUpdateErrF', { err: lerr.description }));
     for (const o of jsa.streams.values()) {

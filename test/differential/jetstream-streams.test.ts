@@ -77,6 +77,10 @@ test('stream create errors', async () => {
     ['$JS.API.STREAM.UPDATE.E', { name: 'E', storage: 'memory', subjects: ['e', 'f'], max_msgs: 5 }],
     ['$JS.API.STREAM.UPDATE.NOPE', { name: 'NOPE' }],
     ['$JS.API.STREAM.UPDATE.E', { name: 'X' }],
+    // single-server mode refuses replicas > 1 at create, not at update
+    ['$JS.API.STREAM.UPDATE.E', { name: 'E', storage: 'memory', subjects: ['e', 'f'], max_msgs: 5, num_replicas: 3 }],
+    ['$JS.API.STREAM.INFO.E'],
+    ['$JS.API.STREAM.UPDATE.E', { name: 'E', storage: 'memory', subjects: ['e', 'f'], max_msgs: 5, num_replicas: 1 }],
   ]);
 });
 

@@ -6,8 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TSNATS_MAIN } from '../helpers/servers.js';
@@ -104,5 +104,59 @@ describe('launcher: bundled and unbundled runs are the same server', () => {
     }
     assert.ok(existsSync(BUNDLE), `${BUNDLE} missing although esbuild is installed`);
     assert.ok(existsSync(`${BUNDLE}.cache`), 'code cache missing');
+  });
+});
+
+/** CPU time (ms, all threads) a process has used, from /proc; null where there is no /proc */
+function cpuMs(pid: number): number | null {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1e6;
+  } catch {
+    return null;
+  }
+}
+
+describe('launcher: start-up', () => {
+  // The exact figures are in BENCHMARKS.md (npm run bench:startup); this
+  // only catches a regression that makes start-up several times slower
+  // (the bin needs ~0.2 s of CPU to answer on the 2-core bench machine).
+  // CPU time, not wall time, is bounded: a loaded machine stretches wall
+  // time by 5x and more, the CPU a start needs far less.
+  it('the bin answers a client on its port within a generous CPU bound', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const proc = spawn(process.execPath, [BIN, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    try {
+      const t0 = Date.now();
+      let cpu: number | null = null;
+      for (;;) {
+        assert.equal(proc.exitCode, null, 'server exited');
+        const info = await new Promise<boolean>((resolve) => {
+          const s = connect(port, '127.0.0.1');
+          s.setEncoding('latin1');
+          s.once('data', (d: string) => {
+            s.destroy();
+            resolve(d.startsWith('INFO '));
+          });
+          s.once('error', () => resolve(false));
+        });
+        if (info) {
+          cpu = cpuMs(proc.pid!);
+          break;
+        }
+        assert.ok(Date.now() - t0 < 30_000, 'no INFO within 30 s');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      if (cpu !== null) assert.ok(cpu < 2000, `${cpu.toFixed(0)} ms of CPU until the first client got INFO`);
+    } finally {
+      proc.kill('SIGKILL');
+      await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r(null) : proc.once('exit', r)));
+    }
   });
 });

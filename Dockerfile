@@ -9,7 +9,7 @@ COPY test ./test
 COPY bench ./bench
 COPY scripts ./scripts
 # npm run build: tsc, then (with esbuild installed) the one-file bundle and
-# its V8 code cache that dist/src/main.js starts from (scripts/bundle.mjs)
+# its V8 code cache that dist/src/tsnats.cjs (the bin) starts from (scripts/bundle.mjs)
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-alpine
@@ -18,7 +18,7 @@ COPY --from=build /src/package.json ./
 COPY --from=build /src/node_modules ./node_modules
 COPY --from=build /src/dist/src ./dist/src
 COPY docker/nats-server.conf /nats-server.conf
-RUN ln -s /opt/tsnats/dist/src/main.js /usr/local/bin/tsnats && chmod +x /opt/tsnats/dist/src/main.js
+RUN ln -s /opt/tsnats/dist/src/tsnats.cjs /usr/local/bin/tsnats && chmod +x /opt/tsnats/dist/src/tsnats.cjs
 EXPOSE 4222 6222 8222
 ENTRYPOINT ["tsnats"]
 CMD ["--config", "/nats-server.conf"]

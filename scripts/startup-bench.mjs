@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `node scripts/startup-bench.mjs [--runs 20] [--counts 1,2,3] [--idle-ms 3000]
-//   [--tsnats "node dist/src/main.js"] [--cmd name=command ...] [--ref nats-server]
+//   [--tsnats "node dist/src/tsnats.cjs"] [--cmd name=command ...] [--ref nats-server]
 //   [--no-ref] [--quick] [--json FILE]`
 //
 // How fast a server process is ready for clients, the way client test
@@ -29,7 +29,7 @@ function parseArgs(argv) {
     runs: 20,
     counts: [1, 2, 3],
     idleMs: 3000,
-    tsnats: `${process.execPath} ${path.join(root, 'dist/src/main.js')}`,
+    tsnats: `${process.execPath} ${path.join(root, 'dist/src/tsnats.cjs')}`,
     ref: 'nats-server',
     noRef: false,
     json: '',

@@ -5,7 +5,7 @@
 // EnableJetStream / dynJetStreamConfig). Texts match nats-server 2.9.10.
 
 import { mkdirSync, mkdtempSync, rmdirSync, statSync, statfsSync } from 'node:fs';
-import { tmpdir, totalmem } from 'node:os';
+import { nodeOs } from '../server/builtins.js';
 import { dirname, join } from 'node:path';
 import type { ConfNode } from './conf.js';
 import { DurationError, nsToMs, parseGoDuration } from './duration.js';
@@ -386,7 +386,7 @@ export interface SystemProbe {
 }
 
 export const systemProbe: SystemProbe = {
-  totalMemory: () => totalmem(),
+  totalMemory: () => nodeOs().totalmem(),
   diskAvailable(dir) {
     try {
       const fs = statfsSync(dir, { bigint: true });
@@ -395,7 +395,7 @@ export const systemProbe: SystemProbe = {
       return null;
     }
   },
-  tmpdir: () => tmpdir(),
+  tmpdir: () => nodeOs().tmpdir(),
 };
 
 /**

@@ -406,10 +406,11 @@ class ServerLogger implements ManagedLogger {
     if (o.logFile !== '') {
       return new FileSink(o.logFile, new LineFormatter({ ...base, colors: false }), clock, o.logtimeUTC, stderr);
     }
-    const id = defaultIdentity({ tag: d.syslogTag, pid, hostname: d.hostname, clock });
-    if (o.remoteSyslog !== '') return new SyslogSink(openRemoteSyslog(o.remoteSyslog, id), FACILITY_KERN);
+    // the identity only for syslog: its host name loads node:os
+    const id = () => defaultIdentity({ tag: d.syslogTag, pid, hostname: d.hostname, clock });
+    if (o.remoteSyslog !== '') return new SyslogSink(openRemoteSyslog(o.remoteSyslog, id()), FACILITY_KERN);
     if (o.syslog) {
-      return new SyslogSink(openLocalSyslog(id, { paths: d.syslogPaths, loggerCommand: d.loggerCommand }), FACILITY_DAEMON);
+      return new SyslogSink(openLocalSyslog(id(), { paths: d.syslogPaths, loggerCommand: d.loggerCommand }), FACILITY_DAEMON);
     }
     const colors = d.colors ?? (stderr as { isTTY?: boolean }).isTTY === true;
     return new StderrSink(stderr, new LineFormatter({ ...base, colors }));

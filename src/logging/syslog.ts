@@ -20,9 +20,8 @@
 
 import type { ChildProcess } from 'node:child_process';
 import type * as dgram from 'node:dgram';
-import { nodeChildProcess, nodeDgram, nodeDnsPromises } from '../server/builtins.js';
+import { nodeChildProcess, nodeDgram, nodeDnsPromises, nodeOs } from '../server/builtins.js';
 import net from 'node:net';
-import { hostname as osHostname } from 'node:os';
 import { basename } from 'node:path';
 
 import { LoggerError } from './errors.js';
@@ -89,7 +88,7 @@ export function defaultIdentity(over: Partial<SyslogIdentity> = {}): SyslogIdent
   return {
     tag: over.tag ?? syslogTag(),
     pid: over.pid ?? process.pid,
-    hostname: over.hostname ?? osHostname(),
+    hostname: over.hostname ?? nodeOs().hostname(),
     clock: over.clock ?? systemClock,
   };
 }

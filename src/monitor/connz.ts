@@ -5,7 +5,7 @@
 // sorting every connection, so a poll stays cheap with tens of thousands of
 // clients.
 
-import { createHash, X509Certificate } from 'node:crypto';
+import { nodeCrypto } from '../server/builtins.js';
 import type { TLSSocket } from 'node:tls';
 import type { Client } from '../client/client.js';
 import type { Subscription } from '../client/subscription.js';
@@ -305,7 +305,7 @@ function peerCerts(sock: TLSSocket): Array<Record<string, string>> {
   while (cert !== undefined && cert !== null && cert.raw !== undefined && !seen.has(cert)) {
     seen.add(cert);
     try {
-      const x = new X509Certificate(cert.raw);
+      const x = new (nodeCrypto().X509Certificate)(cert.raw);
       const spki = x.publicKey.export({ type: 'spki', format: 'der' });
       out.push({
         subject: goSubject(x.subject),
@@ -323,7 +323,7 @@ function peerCerts(sock: TLSSocket): Array<Record<string, string>> {
 }
 
 function sha256hex(b: Buffer): string {
-  return createHash('sha256').update(b).digest('hex');
+  return nodeCrypto().createHash('sha256').update(b).digest('hex');
 }
 
 function subDetail(s: Subscription, cid: number, account: string | null): Record<string, unknown> {

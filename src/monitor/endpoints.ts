@@ -4,7 +4,7 @@
 // nats-server 2.9.10; features tsnats does not serve (gateways, leaf nodes,
 // JetStream) answer with the documents the reference emits when they are off.
 
-import os from 'node:os';
+import { nodeOs } from '../server/builtins.js';
 import type { Server } from '../server/server.js';
 import type { JszOptions } from '../server/features.js';
 import type { Account } from '../accounts/account.js';
@@ -133,6 +133,7 @@ export function varz(m: MonitorState): Record<string, unknown> {
   v.now = goTime(now, true);
   v.uptime = myUptime(now - srv.startTime.getTime());
   v.mem = process.memoryUsage.rss();
+  const os = nodeOs();
   const cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   v.cores = cores;
   v.gomaxprocs = cores;

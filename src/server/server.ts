@@ -4,9 +4,9 @@
 
 import net from 'node:net';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { newServerId } from './server-id.js';
+import { nodeOs } from './builtins.js';
 import { defaultOptions, NATS_COMPAT_VERSION, PROTO, DEFAULT_GLOBAL_ACCOUNT, type Options } from '../config/options.js';
 import { nullLogger, type Logger } from '../logging/types.js';
 import { Account } from '../accounts/account.js';
@@ -864,7 +864,7 @@ function hostPort(host: string, port: number): string {
 /** For a wildcard listen address: one URL per local interface address, as the reference does. */
 function localUrls(scheme: string, port: number): string[] {
   const out: string[] = [];
-  for (const addrs of Object.values(os.networkInterfaces())) {
+  for (const addrs of Object.values(nodeOs().networkInterfaces())) {
     for (const a of addrs ?? []) {
       if (a.family !== 'IPv4') continue;
       out.push(`${scheme}://${a.address}:${port}`);

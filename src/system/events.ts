@@ -6,7 +6,7 @@
 // other servers of the cluster from their STATSZ and SHUTDOWN events, as
 // the reference does for "active_servers".
 
-import os from 'node:os';
+import { nodeOs } from '../server/builtins.js';
 import type { Client } from '../client/client.js';
 import type { ClosedReason } from '../client/connection.js';
 import type { Account } from '../accounts/account.js';
@@ -120,7 +120,7 @@ export class Events {
     const s: Record<string, unknown> = {
       start: goTime(srv.startTime.getTime(), false),
       mem: process.memoryUsage.rss(),
-      cores: typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length,
+      cores: typeof nodeOs().availableParallelism === 'function' ? nodeOs().availableParallelism() : nodeOs().cpus().length,
       cpu: this.cpuPercent(),
       connections: srv.clients.size,
       total_connections: st.totalConnections,

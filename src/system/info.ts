@@ -3,12 +3,12 @@
 // ClientInfo of a connection, and the data/error envelope of the $SYS.REQ
 // answers (ServerAPIResponse).
 
-import { randomInt } from 'node:crypto';
 import type { Server } from '../server/server.js';
 import type { Client } from '../client/client.js';
 import { NATS_COMPAT_VERSION } from '../config/options.js';
 import { goJSONBig, goTime, nowMs } from '../monitor/gofmt.js';
 import { decodeUserClaims, type Claims } from '../auth/jwt.js';
+import { randomBytesSync } from '../server/server-id.js';
 
 /** the sequence of the ServerInfo headers a server sends (server/events.go internal.seq) */
 const seqs = new WeakMap<Server, number>();
@@ -47,11 +47,17 @@ export class EventIds {
   }
 
   private reset(): void {
+    // As the nuid package: a prefix of random bytes mod 62, a random start
+    // and increment. Not node:crypto's randomInt: this runs at start-up (see
+    // randomBytesSync).
+    const b = randomBytesSync(PRE_LEN + 7);
     let p = '';
-    for (let i = 0; i < PRE_LEN; i++) p += DIGITS[randomInt(62)];
+    for (let i = 0; i < PRE_LEN; i++) p += DIGITS[b[i]! % 62];
     this.pre = p;
-    this.seq = randomInt(2 ** 40);
-    this.inc = 33 + randomInt(300);
+    let seq = 0;
+    for (let i = PRE_LEN; i < PRE_LEN + 5; i++) seq = seq * 256 + b[i]!;
+    this.seq = seq; // < 2^40
+    this.inc = 33 + (((b[PRE_LEN + 5]! << 8) | b[PRE_LEN + 6]!) % 300);
   }
 
   next(): string {

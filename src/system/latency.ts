@@ -12,7 +12,8 @@
 // part (M2) and sends it to $SYS.LATENCY.M2.<hash>; this server merges it
 // with its own measurement (M1), whichever arrives last sends the result.
 
-import { createHash, randomInt } from 'node:crypto';
+import { nodeCrypto } from '../server/builtins.js';
+import { getHashSize } from '../server/node-hash.js';
 import type { Client } from '../client/client.js';
 import { Kind, type Connection } from '../client/connection.js';
 import type { ServiceExport, ServiceImport, ResponseTracking } from '../accounts/account.js';
@@ -21,14 +22,10 @@ import type { SystemContext } from './context.js';
 import { encode } from './info.js';
 
 const SERVICE_LATENCY_TYPE = 'io.nats.server.metric.v1.service_latency';
-const DIGITS = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /** server/events.go getHash: 8 characters of the name's SHA-256. */
 export function getHash(name: string, size = 8): string {
-  const b = createHash('sha256').update(name).digest();
-  let s = '';
-  for (let i = 0; i < size; i++) s += DIGITS[b[i]! % 62];
-  return s;
+  return getHashSize(name, size);
 }
 
 /** The header fields of a message, by Go's canonical MIME key. */
@@ -73,7 +70,7 @@ function pick(h: Map<string, string[]>, keys: string[]): Record<string, string[]
 export function shouldSample(sampling: number, hdrBlock: string): Record<string, string[]> | null {
   if (sampling < 0) return null;
   if (sampling >= 100) return {};
-  if (sampling > 0 && randomInt(100) <= sampling) return {};
+  if (sampling > 0 && nodeCrypto().randomInt(100) <= sampling) return {};
   if (hdrBlock === '') return null;
   const h = parseHeaders(hdrBlock);
   const uber = h.get('Uber-Trace-Id');

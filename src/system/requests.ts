@@ -5,7 +5,7 @@
 // are ServerAPIResponse envelopes ({server, data} or {server, error}),
 // gzip-compressed when the request's Accept-Encoding asks for it.
 
-import { gzipSync } from 'node:zlib';
+import { nodeZlib } from '../server/builtins.js';
 import type { Server } from '../server/server.js';
 import { connz, type ConnzOptions } from '../monitor/connz.js';
 import { accountz, gatewayz, healthz, jsz, leafz, routez, subsz, varz, type MonitorState } from '../monitor/endpoints.js';
@@ -302,7 +302,7 @@ export class Requests {
     if (enc === 'snappy') {
       this.ctx.send(reply, '', snappyFrame(body), Buffer.from('NATS/1.0\r\nContent-Encoding: snappy\r\n\r\n', 'latin1'));
     } else if (enc === 'gzip') {
-      this.ctx.send(reply, '', gzipSync(body), Buffer.from('NATS/1.0\r\nContent-Encoding: gzip\r\n\r\n', 'latin1'));
+      this.ctx.send(reply, '', nodeZlib().gzipSync(body), Buffer.from('NATS/1.0\r\nContent-Encoding: gzip\r\n\r\n', 'latin1'));
     } else if (enc === 'identity') {
       this.ctx.send(reply, '', body, Buffer.from('NATS/1.0\r\nContent-Encoding: identity\r\n\r\n', 'latin1'));
     } else {

@@ -1,30 +1,37 @@
-// dist/src/main.js runs the esbuild bundle (dist/src/tsnats.bundle.js, with
-// its V8 code cache) when the build made one, else the modules tsc wrote
-// (TSNATS_NO_BUNDLE=1 forces that). Both ways must be the same server: same
+// The launcher (dist/src/tsnats.cjs, the package's bin; dist/src/main.js
+// loads it) runs the esbuild bundle (dist/src/tsnats.bundle.js, with its V8
+// code cache) when the build made one, else the modules tsc wrote
+// (TSNATS_NO_BUNDLE=1 forces that). Every way must be the same server: same
 // output for -v / --help, same start-up log, same answer to a client.
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { connect } from 'node:net';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
 import { TSNATS_MAIN } from '../helpers/servers.js';
 
 const BUNDLE = join(dirname(TSNATS_MAIN), 'tsnats.bundle.js');
-const MODES: Record<string, NodeJS.ProcessEnv> = {
-  default: { ...process.env, TSNATS_NO_BUNDLE: '' },
-  unbundled: { ...process.env, TSNATS_NO_BUNDLE: '1' },
+const BIN = join(dirname(TSNATS_MAIN), 'tsnats.cjs');
+interface Mode {
+  entry: string;
+  env: NodeJS.ProcessEnv;
+}
+const MODES: Record<string, Mode> = {
+  default: { entry: BIN, env: { ...process.env, TSNATS_NO_BUNDLE: '' } },
+  esmEntry: { entry: TSNATS_MAIN, env: { ...process.env, TSNATS_NO_BUNDLE: '' } },
+  unbundled: { entry: BIN, env: { ...process.env, TSNATS_NO_BUNDLE: '1' } },
 };
 
-function run(args: string[], env: NodeJS.ProcessEnv) {
-  const r = spawnSync(process.execPath, [TSNATS_MAIN, ...args], { env, encoding: 'utf8', timeout: 30_000 });
+function run(args: string[], { entry, env }: Mode) {
+  const r = spawnSync(process.execPath, [entry, ...args], { env, encoding: 'utf8', timeout: 30_000 });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** start on a random port, read the INFO a client gets, stop; the masked start-up log and INFO keys */
-async function startAndConnect(env: NodeJS.ProcessEnv): Promise<{ log: string[]; infoKeys: string[]; version: string }> {
-  const proc = spawn(process.execPath, [TSNATS_MAIN, '-a', '127.0.0.1', '-p', '-1'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+async function startAndConnect({ entry, env }: Mode): Promise<{ log: string[]; infoKeys: string[]; version: string }> {
+  const proc = spawn(process.execPath, [entry, '-a', '127.0.0.1', '-p', '-1'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr.setEncoding('utf8');
   try {
@@ -69,17 +76,17 @@ describe('launcher: bundled and unbundled runs are the same server', () => {
   it('prints the same -v and --help', () => {
     for (const args of [['-v'], ['--help']]) {
       const a = run(args, MODES.default);
-      const b = run(args, MODES.unbundled);
       assert.equal(a.status, 0);
-      assert.deepEqual(a, b);
+      assert.deepEqual(run(args, MODES.unbundled), a);
+      assert.deepEqual(run(args, MODES.esmEntry), a);
     }
     assert.match(run(['-v'], MODES.default).stdout, /^nats-server: v2\.9\.10 \(tsnats \S+\)\n$/);
   });
 
   it('starts with the same log and INFO', async () => {
     const a = await startAndConnect(MODES.default);
-    const b = await startAndConnect(MODES.unbundled);
-    assert.deepEqual(a, b);
+    assert.deepEqual(await startAndConnect(MODES.unbundled), a);
+    assert.deepEqual(await startAndConnect(MODES.esmEntry), a);
     assert.equal(a.version, '2.9.10');
     assert.ok(a.log.includes('[INF] Server is ready'), a.log.join('\n'));
   });
@@ -97,5 +104,59 @@ describe('launcher: bundled and unbundled runs are the same server', () => {
     }
     assert.ok(existsSync(BUNDLE), `${BUNDLE} missing although esbuild is installed`);
     assert.ok(existsSync(`${BUNDLE}.cache`), 'code cache missing');
+  });
+});
+
+/** CPU time (ms, all threads) a process has used, from /proc; null where there is no /proc */
+function cpuMs(pid: number): number | null {
+  try {
+    let ns = 0;
+    for (const tid of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return ns / 1e6;
+  } catch {
+    return null;
+  }
+}
+
+describe('launcher: start-up', () => {
+  // The exact figures are in BENCHMARKS.md (npm run bench:startup); this
+  // only catches a regression that makes start-up several times slower
+  // (the bin needs ~0.2 s of CPU to answer on the 2-core bench machine).
+  // CPU time, not wall time, is bounded: a loaded machine stretches wall
+  // time by 5x and more, the CPU a start needs far less.
+  it('the bin answers a client on its port within a generous CPU bound', async () => {
+    const port = await new Promise<number>((resolve) => {
+      const s = createServer().listen(0, '127.0.0.1', () => {
+        const p = (s.address() as AddressInfo).port;
+        s.close(() => resolve(p));
+      });
+    });
+    const proc = spawn(process.execPath, [BIN, '-a', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    try {
+      const t0 = Date.now();
+      let cpu: number | null = null;
+      for (;;) {
+        assert.equal(proc.exitCode, null, 'server exited');
+        const info = await new Promise<boolean>((resolve) => {
+          const s = connect(port, '127.0.0.1');
+          s.setEncoding('latin1');
+          s.once('data', (d: string) => {
+            s.destroy();
+            resolve(d.startsWith('INFO '));
+          });
+          s.once('error', () => resolve(false));
+        });
+        if (info) {
+          cpu = cpuMs(proc.pid!);
+          break;
+        }
+        assert.ok(Date.now() - t0 < 30_000, 'no INFO within 30 s');
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      if (cpu !== null) assert.ok(cpu < 2000, `${cpu.toFixed(0)} ms of CPU until the first client got INFO`);
+    } finally {
+      proc.kill('SIGKILL');
+      await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r(null) : proc.once('exit', r)));
+    }
   });
 });

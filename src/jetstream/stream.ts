@@ -73,6 +73,8 @@ export class Stream {
   private ackBodies: Array<number | Buffer> = [];
   /** the store's write failure count when each message was stored */
   private ackFailures: number[] = [];
+  /** each stored message's Nats-Msg-Id ('' for none): forgotten when its write fails */
+  private ackIds: string[] = [];
   /** a commit (store flush) is scheduled or in flight */
   private committing = false;
   private commitAgain = false;
@@ -285,7 +287,7 @@ export class Stream {
     if (rollup === 'sub') this.purge(subject, 0, 1);
     else if (rollup === 'all') this.purge('', 0, 1);
     if (tsubj !== null) this.republish(tsubj, subject, seq, tlseq, hdr, msg);
-    if (canRespond) this.queueAck(reply, seq);
+    if (canRespond) this.queueAck(reply, seq, msgId);
     this.newMsgs = true;
     this.scheduleCommit();
   }
@@ -351,10 +353,11 @@ export class Stream {
 
   private pendingRepublish: Array<{ subject: string; hdr: Buffer; msg: Buffer }> = [];
 
-  private queueAck(reply: string, body: number | Buffer): void {
+  private queueAck(reply: string, body: number | Buffer, msgId = ''): void {
     this.ackReplies.push(reply);
     this.ackBodies.push(body);
     this.ackFailures.push(this.store.writeFailures ?? 0);
+    this.ackIds.push(msgId);
     this.scheduleCommit();
   }
 
@@ -380,11 +383,13 @@ export class Stream {
     const replies = this.ackReplies;
     const bodies = this.ackBodies;
     const failures = this.ackFailures;
+    const ids = this.ackIds;
     const repub = this.pendingRepublish;
     const signal = this.newMsgs;
     this.ackReplies = [];
     this.ackBodies = [];
     this.ackFailures = [];
+    this.ackIds = [];
     this.pendingRepublish = [];
     this.newMsgs = false;
     this.store.flush((err) => {
@@ -392,7 +397,10 @@ export class Stream {
         // Not durable: no ack may say it is. The store keeps what it had before the batch.
         this.jsa.js.server.logger.error(`JetStream failed to store a msg on stream '${this.jsa.name} > ${this.cfg.name}': ${err.message}`);
         const fail = Buffer.from(toGoJSON({ error: storeFailed(err).toJSON(), stream: this.cfg.name, seq: 0 }));
-        for (let i = 0; i < replies.length; i++) this.jsa.client.publish(replies[i], '', null, typeof bodies[i] === 'number' ? fail : (bodies[i] as Buffer));
+        for (let i = 0; i < replies.length; i++) {
+          if (typeof bodies[i] === 'number') this.forgetMsgId(ids[i], bodies[i] as number);
+          this.jsa.client.publish(replies[i], '', null, typeof bodies[i] === 'number' ? fail : (bodies[i] as Buffer));
+        }
       } else {
         for (const r of repub) this.jsa.client.publish(r.subject, '', r.hdr, r.msg);
         const now = this.store.writeFailures ?? 0;
@@ -403,6 +411,7 @@ export class Stream {
             // a write failed after this message was stored (a batch the store
             // started on its own): it may have been dropped, so no ack
             lost ??= Buffer.from(toGoJSON({ error: storeFailed(this.store.lastWriteError ?? storeError('io')).toJSON(), stream: this.cfg.name, seq: 0 }));
+            this.forgetMsgId(ids[i], b);
             this.jsa.client.publish(replies[i], '', null, lost);
             continue;
           }
@@ -437,6 +446,16 @@ export class Stream {
     if (b.length !== plen + digits + 1) return (this.pubAckBuf = Buffer.from(`${this.pubAckPrefix}${seq}}`, 'latin1'));
     for (let i = plen + digits - 1, v = seq; i >= plen; i--, v = Math.floor(v / 10)) b[i] = 48 + (v % 10);
     return b;
+  }
+
+  /**
+   * A message whose write failed was never stored: a retry with its
+   * Nats-Msg-Id must be stored, not answered as a duplicate of it.
+   */
+  private forgetMsgId(id: string, seq: number): void {
+    if (id === '') return;
+    const d = this.ddmap.get(id);
+    if (d !== undefined && d.seq === seq) this.ddmap.delete(id);
   }
 
   private storeMsgId(dde: DedupeEntry): void {

@@ -22,7 +22,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { startServer, type RunningServer, type ServerKind } from '../helpers/servers.js';
 import { Server } from '../../src/index.js';
@@ -60,21 +60,32 @@ interface Fill {
   acked: Map<number, number>;
   /** raw answers to the refused publishes */
   refused: string[];
+  /** payload indexes of the refused publishes */
+  refusedIdx: number[];
+}
+
+function msgIdHeader(i: number) {
+  const h = headers();
+  h.set('Nats-Msg-Id', `m-${i}`);
+  return h;
 }
 
 /** publishes 16 KiB messages one by one until `extra` more have been refused after the first refusal */
-async function fill(nc: NatsConnection, subject: string, max = 4000, extra = 3): Promise<Fill> {
+async function fill(nc: NatsConnection, subject: string, max = 4000, extra = 3, withIds = false): Promise<Fill> {
   const acked = new Map<number, number>();
   const refused: string[] = [];
+  const refusedIdx: number[] = [];
   for (let i = 0; i < max && refused.length <= extra; i++) {
-    const m = await nc.request(subject, payload(i), { timeout: 10_000 });
+    const m = await nc.request(subject, payload(i), { timeout: 10_000, ...(withIds ? { headers: msgIdHeader(i) } : {}) });
     const text = td.decode(m.data);
     const j = JSON.parse(text) as { seq?: number; error?: unknown };
     // a publish may be acked after a refusal (a failed batch frees what it wrote)
-    if (j.error !== undefined) refused.push(text);
-    else acked.set(j.seq!, i);
+    if (j.error !== undefined) {
+      refused.push(text);
+      refusedIdx.push(i);
+    } else acked.set(j.seq!, i);
   }
-  return { acked, refused };
+  return { acked, refused, refusedIdx };
 }
 
 async function coreServes(nc: NatsConnection): Promise<void> {
@@ -208,7 +219,7 @@ describe('a JetStream store on a full disk', () => {
         budget -= len;
         return origWriteSync(fd, buf, off, len, pos);
       }) as typeof fileIo.writeSync;
-      const f = await fill(nc, 'full');
+      const f = await fill(nc, 'full', 4000, 3, true);
       assert.ok(f.acked.size > 100, `only ${f.acked.size} acked`);
       for (const r of f.refused) assert.match(r, /^\{"error":\{"code":503,"err_code":10077,"description":"[^"]*no space left on device[^"]*"\},"stream":"FULL","seq":0\}$/);
       await coreServes(nc);
@@ -216,6 +227,15 @@ describe('a JetStream store on a full disk', () => {
       assert.equal((await jsm.streams.info('FULL')).state.messages, f.acked.size, 'stored count is not the acked count (an acked message dropped, or a refused one stored)');
       fileIo.write = origWrite;
       fileIo.writeSync = origWriteSync;
+      // the refused publishes retried with their Nats-Msg-Id are stored, not
+      // answered as duplicates of messages that were never written
+      for (const i of f.refusedIdx) {
+        const m = await nc.request('full', payload(i), { timeout: 10_000, headers: msgIdHeader(i) });
+        const j = JSON.parse(td.decode(m.data)) as { seq?: number; duplicate?: boolean; error?: unknown };
+        assert.equal(j.error, undefined, td.decode(m.data));
+        assert.equal(j.duplicate, undefined, `retry of m-${i} answered as a duplicate: ${td.decode(m.data)}`);
+        f.acked.set(j.seq!, i);
+      }
       await nc.close();
       await server.shutdown();
       server = new Server(opts as never);

@@ -40,6 +40,8 @@ export class LeafConnection extends Client implements LeafMsgArgs {
   isSpoke: boolean;
   remoteServer = '';
   remoteCluster = '';
+  /** remoteCluster as bytes for the LMSG of routes, null when it has none */
+  originBytes: Buffer | null = null;
   remoteDomain = '';
   remoteId = '';
   infoReceived = false;
@@ -76,6 +78,11 @@ export class LeafConnection extends Client implements LeafMsgArgs {
     this.remote = remote;
     this.isSpoke = remote !== null && !remote.cfg.hub;
     this.echo = false;
+  }
+
+  setRemoteCluster(name: string): void {
+    this.remoteCluster = name;
+    this.originBytes = name === '' ? null : Buffer.from(name, 'latin1');
   }
 
   get solicited(): boolean {
@@ -267,6 +274,8 @@ export class LeafConnection extends Client implements LeafMsgArgs {
     if (existing === undefined) {
       sub = new Subscription(this, p.subject, p.queue, p.key);
       if (p.queue !== null) sub.queueWeight = p.weight;
+      // server/leafnode.go processLeafSub: the interest of a leaf cluster carries its name.
+      if (this.remoteCluster !== '') sub.origin = this.remoteCluster;
       if (!acc.sublist.insert(sub)) {
         srv.logger.error(`${this.logPrefix} - Could not insert subscription: invalid subject`);
         this.sendErr('Invalid Subscription');

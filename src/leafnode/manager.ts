@@ -467,7 +467,7 @@ export class LeafnodeManager {
     c.headers = !srv.opts.noHeaderSupport && lc.headers;
     c.remoteServer = lc.name;
     if (lc.hub) c.isSpoke = true;
-    if (lc.cluster !== '') c.remoteCluster = lc.cluster;
+    if (lc.cluster !== '') c.setRemoteCluster(lc.cluster);
     c.remoteDomain = lc.domain;
     c.startPings();
     // The user's permissions, swapped: what the leaf may subscribe to is
@@ -674,7 +674,7 @@ export class LeafnodeManager {
       c.remoteServer = info.name !== '' ? info.name : info.serverId;
       c.remoteId = info.serverId;
       c.remoteDomain = info.domain;
-      c.remoteCluster = info.cluster;
+      c.setRemoteCluster(info.cluster);
     }
     if (r !== null && info.leafnodeUrls !== null && info.leafnodeUrls.length > 0) r.updateURLs(info.leafnodeUrls);
     if (r !== null && (info.importPerms !== null || info.exportPerms !== null)) {

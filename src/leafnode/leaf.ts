@@ -45,6 +45,8 @@ export class LeafConnection extends Client implements LeafMsgArgs {
   remoteDomain = '';
   remoteId = '';
   infoReceived = false;
+  /** the hub accepted its credentials (it gets a DISCONNECT event when it goes) */
+  authorized = false;
   /** over websocket (ws:// remote, or accepted on the websocket port) */
   isWebsocket = false;
   /** CONNECT processed (hub) or the connect process finished (leaf): interest flows */
@@ -225,6 +227,9 @@ export class LeafConnection extends Client implements LeafMsgArgs {
     o.jwt = lc.jwt;
     o.sig = lc.sig;
     o.lang = lc.lang;
+    // the leaf's server name and version: its name and ver in the system account's events
+    o.name = lc.name;
+    o.version = lc.version;
     this.remoteId = lc.serverId;
     return this.mgr.processConnect(this, lc);
   }
@@ -369,6 +374,14 @@ export class LeafConnection extends Client implements LeafMsgArgs {
       processImports(this, acc, subject, reply, buf, start, false, null);
     }
     return !this.closed;
+  }
+
+  /** server/client.go maxAccountConnExceeded */
+  maxAccountConnExceeded(): void {
+    const text = 'maximum account active connections exceeded';
+    this.sendErr(text);
+    this.server.logger.error(`${this.logPrefix} - ${text}`);
+    this.close(ClosedState.MaxAccountConnectionsExceeded);
   }
 
   /** Is `queue` one of the groups the LMSG named? */

@@ -425,10 +425,11 @@ export class LeafnodeManager {
       c.close(ClosedState.WrongPort);
       return false;
     }
-    if (!authenticateLeaf(this.server, this.opts, c, (acc) => this.numLeafsOf(acc))) {
+    if (!authenticateLeaf(this.server, this.opts, c)) {
       if (!c.closed) c.authViolation();
       return false;
     }
+    c.authorized = true;
     const cn = srv.clusterName;
     if (cn !== '' && lc.cluster !== '' && lc.cluster === cn) {
       const txt = 'remote leafnode has same cluster name';
@@ -760,7 +761,14 @@ export class LeafnodeManager {
       const set = this.byAccount.get(c.account);
       set?.delete(c);
       if (set !== undefined && set.size === 0) this.byAccount.delete(c.account);
+      c.account.numLeafs--;
       this.routingChanged();
+    }
+    // server/accounts.go removeClient (no update for the global account), server.go saveClosedClient's DISCONNECT
+    const sys = srv.system;
+    if (sys !== null) {
+      if (wasRegistered && c.account !== srv.globalAccount) sys.accountConnsChanged(c.account);
+      if (wasRegistered || c.authorized) sys.clientClosed(c, reason);
     }
     srv.logger.notice(`${c.logPrefix} - Leafnode connection closed: ${reason} account: ${c.account.name}`);
     if (srv.logger.traceEnabled) for (const s of subs) srv.logger.trace(`${c.logPrefix} - <-> [DELSUB ${s.sid}]`);
@@ -826,7 +834,15 @@ export class LeafnodeManager {
     let set = this.byAccount.get(acc);
     if (set === undefined) this.byAccount.set(acc, (set = new Set()));
     set.add(c);
+    acc.numLeafs++;
     c.registered = true;
+    // server/accounts.go addClient: SERVER.CONNS with the leaf counted; on
+    // the hub, server/auth.go isClientAuthorized's CONNECT event follows.
+    const sys = srv.system;
+    if (sys !== null) {
+      sys.accountConnsChanged(acc);
+      if (!c.solicited) sys.clientConnected(c);
+    }
     if (c.remote !== null) c.remote.connected = true;
     if (old !== null) {
       const txt = ClosedState.DuplicateRemoteLeafnodeConnection;
@@ -840,6 +856,18 @@ export class LeafnodeManager {
     const base = c.lperms ?? new LeafPerms(undefined, undefined);
     c.lperms = base.withDenies(DENY_ALL_CLIENT_JS, DENY_ALL_CLIENT_JS);
     this.routingChanged();
+  }
+
+  /**
+   * The account is over its leafnode limit cluster-wide (server/accounts.go
+   * updateRemoteServer): close our `n` newest leaf connections of it.
+   */
+  closeNewest(acc: Account, n: number): void {
+    const set = this.byAccount.get(acc);
+    if (set === undefined || n <= 0) return;
+    const newest = [...set].slice(-n);
+    for (const c of newest) c.maxAccountConnExceeded();
+    this.server.flushDirty();
   }
 
   private routingChanged(): void {

@@ -56,6 +56,8 @@ export class LeafnodeManager {
   private tls: TLSManager | null = null;
   /** per remote: its tls {} block loaded, or null for the defaults */
   private readonly remoteTLS = new Map<RemoteLeaf, RouteTLS | null>();
+  /** sockets of handshake_first remotes: TLS is up before the hub's INFO */
+  private readonly tlsFirst = new WeakSet<net.Socket>();
   /** the bound leafnode port */
   port = 0;
   /** host:port the INFO advertises (leafnode_urls) */
@@ -235,8 +237,12 @@ export class LeafnodeManager {
     srv.logger.notice(`${c.logPrefix} - Leafnode connection created `);
     c.nonce = srv.auth.newNonce();
     this.pending.add(c);
-    c.enqueue(Buffer.from(`INFO ${this.infoJSON(c, true, false)} \r\n`));
-    srv.flushDirty();
+    // tls { handshake_first } (nats-server 2.10): the handshake comes before the INFO.
+    const first = tm !== null && tm.config.handshakeFirst === true;
+    if (!first) {
+      c.enqueue(Buffer.from(`INFO ${this.infoJSON(c, true, false)} \r\n`));
+      srv.flushDirty();
+    }
     if (tm === null) {
       // Leafnodes always send CONNECT: it binds them to their account.
       c.activate(true);
@@ -256,6 +262,7 @@ export class LeafnodeManager {
         }
         c.tlsEstablished(s, goTLSVersion(s.getProtocol()), goCipherName(s));
         this.wire(c, s);
+        if (first) c.enqueue(Buffer.from(`INFO ${this.infoJSON(c, true, false)} \r\n`));
         c.activate(true);
         srv.flushDirty();
       },
@@ -528,6 +535,16 @@ export class LeafnodeManager {
         this.createSolicited(r, up.raw, u, up.rest);
         return;
       }
+      if (r.cfg.tls?.handshakeFirst === true) {
+        // tls { handshake_first } (nats-server 2.10): TLS before the hub's INFO, no upgrade after it.
+        const ts = await this.handshakeFirst(r, sock, u);
+        if (ts === null) {
+          if (this.running && !r.removed) await this.sleep(this.opts.reconnectIntervalMs);
+          continue;
+        }
+        this.createSolicited(r, ts, u, null);
+        return;
+      }
       this.createSolicited(r, sock, u, null);
       return;
     }
@@ -554,6 +571,24 @@ export class LeafnodeManager {
     } catch (e) {
       log.error(`Error soliciting websocket connection: ${(e as Error).message}`);
       raw.destroy();
+      return null;
+    }
+  }
+
+  /** The TLS handshake of a handshake_first remote, right after the dial; null on failure, logged. */
+  private async handshakeFirst(r: RemoteLeaf, sock: net.Socket, u: LeafURL): Promise<tls.TLSSocket | null> {
+    let t = this.remoteTLS.get(r);
+    if (t === undefined) {
+      t = r.cfg.tls !== undefined ? loadRouteTLS(r.cfg.tls) : null;
+      this.remoteTLS.set(r, t);
+    }
+    try {
+      const ts = await clientHandshake(sock, t ?? defaultClientTLS(), u.hostname, '');
+      this.tlsFirst.add(ts);
+      return ts;
+    } catch (e) {
+      this.server.logger.error(`TLS leafnode handshake error: ${(e as Error).message}`);
+      sock.destroy();
       return null;
     }
   }
@@ -639,6 +674,10 @@ export class LeafnodeManager {
     } else {
       c = new LeafConnection(srv, this, sock, c0, acc, r);
       this.unwire.set(c, this.wire(c, sock));
+      if (this.tlsFirst.has(sock)) {
+        const ts = sock as tls.TLSSocket;
+        c.tlsEstablished(ts, goTLSVersion(ts.getProtocol()), goCipherName(ts));
+      }
     }
     c.lperms = r.perms;
     srv.stats.totalConnections++;
@@ -689,8 +728,8 @@ export class LeafnodeManager {
         if (!info.infoOnConnect) this.finishConnect(c);
         else c.armConnectTimeout(CONNECT_PROCESS_TIMEOUT_MS);
       };
-      // Over websocket the TLS handshake came before the upgrade.
-      if (r.tls && !c.isWebsocket) {
+      // Over websocket, or with handshake_first, the TLS handshake came first.
+      if (r.tls && !c.isWebsocket && !this.tlsFirst.has(c.socket as tls.TLSSocket)) {
         void this.upgradeTLS(c, r).then((ok) => {
           if (ok) resume();
         });

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import { connect, jwtAuthenticator, type Msg } from '@nats-io/transport-node';
 import { startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
 import { Operator, user, operatorConfig, NOW, type AccountFixture, type UserFixture } from '../helpers/jwt-fixture.js';
-import { interestCrossed, leafPort, serverLog, sleep, waitFor } from '../helpers/leafnodes.js';
+import { freePort, interestCrossed, leafPort, serverLog, sleep, waitFor } from '../helpers/leafnodes.js';
 
 const HUBS: ServerKind[] = ['reference', 'tsnats'];
 
@@ -120,3 +120,36 @@ for (const hubKind of HUBS) {
     });
   });
 }
+
+describe('leafnodes: max_leafnodes counted across a mixed hub cluster', () => {
+  for (const [firstOn, secondOn] of [['reference', 'tsnats'], ['tsnats', 'reference']] as Array<[ServerKind, ServerKind]>) {
+    it(`a leaf on the ${firstOn} node uses up the limit: the ${secondOn} node refuses the next`, async () => {
+      const [pa, pb] = [await freePort(), await freePort()];
+      const accs = 'accounts { A { users [ {user: a, password: a} ], limits { max_leafnodes: 1 } } }\n';
+      const node = (kind: ServerKind, name: string, port: number, peer: number): Promise<RunningServer> =>
+        startServer(kind, ['-c', writeConfig(`server_name: ${name}\ncluster { name: hubc, listen: "127.0.0.1:${port}", routes: ["nats://127.0.0.1:${peer}"] }\nleafnodes { host: 127.0.0.1, port: -1 }\n${accs}`)]);
+      const a = await node(firstOn, 'A', pa, pb);
+      const b = await node(secondOn, 'B', pb, pa);
+      const remote = (s: RunningServer): string => `leafnodes { remotes [ { url: "nats://a:a@127.0.0.1:${leafPort(s)}" } ] }\n`;
+      let first: RunningServer | null = null;
+      let second: RunningServer | null = null;
+      const bc = await connect({ servers: b.url, user: 'a', pass: 'a' });
+      try {
+        first = await startServer('tsnats', ['-c', writeConfig(`server_name: L1\n${remote(a)}`)]);
+        const lc = await connect({ servers: first.url });
+        // the leaf's interest crossing to B says the route is up and B heard of A's leaf count since
+        await interestCrossed(bc, lc, 'cl.limit.1');
+        await lc.close();
+        await sleep(500);
+        second = await startServer('reference', ['-c', writeConfig(`server_name: L2\n${remote(b)}`)]);
+        await waitFor('the second leaf to be refused', () => serverLog(second!).includes("Leafnode Error 'maximum account active connections exceeded'"), 15_000);
+      } finally {
+        await bc.close();
+        await second?.stop();
+        await first?.stop();
+        await b.stop();
+        await a.stop();
+      }
+    });
+  }
+});

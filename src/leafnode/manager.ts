@@ -204,6 +204,11 @@ export class LeafnodeManager {
     } catch (e) {
       this.server.logger.error(`leafnode: error reloading TLS configuration: ${(e as Error).message}`);
     }
+    // Remotes are the same (in any order): each takes its new tls {} block.
+    for (const r of this.remotes) {
+      const n = o.remotes.find((x) => x.urls.join(' ') === r.cfg.urls.join(' ') && (x.account || '$G') === (r.cfg.account || '$G'));
+      if (n !== undefined && n !== r.cfg) r.cfg.tls = n.tls;
+    }
     this.remoteTLS.clear();
   }
 

@@ -9,7 +9,6 @@ import type { Server } from '../server/server.js';
 import type { LeafnodeOptions, Permissions } from '../config/options.js';
 import type { LeafConnection } from './leaf.js';
 import type { Account } from '../accounts/account.js';
-import { ClosedState } from '../client/connection.js';
 
 /**
  * server/auth.go isLeafNodeAuthorized: the leafnodes authorization block

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import { describe, it } from 'node:test';
 import { connect } from '@nats-io/transport-node';
-import { startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
+import { type RunningServer, type ServerKind } from '../helpers/servers.js';
 import { interestCrossed, leafPort, serverLog, sleep, startHub, startLeaf, waitFor } from '../helpers/leafnodes.js';
 
 const LEAVES: ServerKind[] = ['tsnats', 'reference'];

@@ -15,7 +15,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
 import { freePort, interestCrossed, leafPort, sleep, waitFor } from '../helpers/leafnodes.js';
 
@@ -80,6 +80,7 @@ const CASES: Array<{ hubs: [ServerKind, ServerKind]; leaves: [ServerKind, Server
   { hubs: ['reference', 'tsnats'], leaves: ['reference', 'reference'] },
   { hubs: ['tsnats', 'reference'], leaves: ['tsnats', 'reference'] },
   { hubs: ['reference', 'tsnats'], leaves: ['tsnats', 'tsnats'] },
+  { hubs: ['tsnats', 'tsnats'], leaves: ['reference', 'tsnats'] },
 ];
 
 for (const cs of CASES) {
@@ -104,6 +105,19 @@ for (const cs of CASES) {
         assert.deepEqual(got.map((g) => g.length), [N, N, N], 'from H1: L1, L2, H2');
         got = await fanOut(c2, [cl1, cl2, c1], 'from.h2', N);
         assert.deepEqual(got.map((g) => g.length), [N, N, N], 'from H2: L1, L2, H1');
+        // Headers cross the hub route in the LMSG form too.
+        const hdrs: string[] = [];
+        c2.subscribe('hdr.x', { callback: (_e, m) => void hdrs.push(m.headers?.get('X-Leaf') ?? '') });
+        await c2.flush();
+        await waitFor('hdr.x interest at L1', async () => {
+          const h = headers();
+          h.set('X-Leaf', 'L1');
+          cl1.publish('hdr.x', 'h', { headers: h });
+          await cl1.flush();
+          await sleep(50);
+          return hdrs.length > 0;
+        }, 15_000);
+        assert.equal(hdrs[0], 'L1');
         // A queue group with a member on every server: each message once in all.
         for (const [name, pub] of [['l1', cl1], ['l2', cl2], ['h1', c1], ['h2', c2]] as const) {
           got = await fanOut(pub, [cl1, cl2, c1, c2], `q.${name}`, N, 'g');

@@ -154,6 +154,9 @@ export class Account {
   numClients = 0;
   /** its clients on the other servers of the cluster, from their SERVER.CONNS events (server/accounts.go nrclients) */
   remoteClients = 0;
+  /** leafnode connections bound to this account here, and on the cluster's other servers (server/accounts.go nleafs, nrleafs) */
+  numLeafs = 0;
+  remoteLeafs = 0;
   // message counters, updated once per delivery batch
   inMsgs = 0;
   inBytes = 0;
@@ -164,6 +167,8 @@ export class Account {
   updated = new Date();
   /** the account's limits from the config (`limits {}`); -1 = none. JWT accounts keep theirs in auth/jwt.ts. */
   maxConnections = -1;
+  /** `limits { max_leafnodes }`, or the account JWT's limits.leaf */
+  maxLeafnodes = -1;
   maxSubs = -1;
   maxPayload = -1;
   /**

@@ -78,6 +78,7 @@ export function configureAccounts(
     if (acc === undefined) srv.accounts.set(name, (acc = new Account(name, cacheSize)));
     // accounts { X { limits { ... } } } (server/opts.go parseAccountLimits); -1 = none
     acc.maxConnections = ac.limits?.maxConnections ?? -1;
+    acc.maxLeafnodes = ac.limits?.maxLeafnodes ?? -1;
     acc.maxSubs = ac.limits?.maxSubscriptions ?? -1;
     acc.maxPayload = ac.limits?.maxPayload ?? -1;
     acc.jetstreamLimits = ac.jetstream ?? null;

@@ -17,7 +17,7 @@ import type { JetStreamAccountLimits, JetStreamAccountTiers, Options, Permission
 import type { Account } from '../accounts/account.js';
 import type { Client } from '../client/client.js';
 import type { Server } from '../server/server.js';
-import { ClosedState } from '../client/connection.js';
+import { ClosedState, Kind } from '../client/connection.js';
 import { ClientPermissions, PermissionRules } from './permissions.js';
 import { configureServerAccounts, fetchAccount, knownAccountJWTs } from '../accounts/resolver.js';
 
@@ -68,6 +68,8 @@ export interface JwtAccountInfo {
   readonly disallowBearer: boolean;
   /** limits.conn, jwt.NoLimit = -1 */
   readonly maxConnections: number;
+  /** limits.leaf: leafnode connections of the account */
+  readonly maxLeafnodes: number;
   readonly maxSubs: number;
   readonly maxPayload: number;
   /** JetStream limits by tier from the claims' limits ('' = untiered); null = not enabled */
@@ -231,6 +233,7 @@ export function accountInfoFromJWT(pub: string, token: string, trusted: Readonly
     disallowBearer: limits.disallow_bearer === true || n.disallow_bearer === true,
     // As the reference: a limit missing from the claims is 0, not unlimited.
     maxConnections: num(limits.conn, 0),
+    maxLeafnodes: num(limits.leaf, 0),
     maxSubs: num(limits.subs, 0),
     maxPayload: num(limits.payload, 0),
     jetstream: jetStreamFromClaims(limits),
@@ -738,6 +741,11 @@ export class OperatorAuth {
     const acc = srv.lookupAccount(pub);
     if (acc === undefined) return;
     acc.jetstreamLimits = info.jetstream;
+    // server/accounts.go updateAccountClaimsWithRefresh: leafnodes over the new limit go, newest first.
+    acc.maxLeafnodes = info.maxLeafnodes;
+    if (info.maxLeafnodes !== NO_LIMIT && acc.numLeafs + acc.remoteLeafs > info.maxLeafnodes) {
+      srv.leafnodes?.closeNewest(acc, acc.numLeafs + acc.remoteLeafs - info.maxLeafnodes);
+    }
     const clients = [...srv.clients.values()].filter((c): c is Client => !c.closed && c.account === acc && (c as Client).connectReceived);
     clients.sort((a, b) => b.start.getTime() - a.start.getTime());
     for (const [i, c] of clients.entries()) {
@@ -927,8 +935,14 @@ export class OperatorAuth {
       return false;
     }
 
-    // RegisterNkeyUser → registerWithAccount: the account connection limit.
-    if (info.maxConnections !== NO_LIMIT && c.account !== acc && acc.numClients + acc.remoteClients >= info.maxConnections) {
+    // RegisterNkeyUser → registerWithAccount: the account connection limit,
+    // for a leafnode its leafnode limit (server/client.go registerWithAccount).
+    acc.maxLeafnodes = info.maxLeafnodes;
+    const over =
+      c.kind === Kind.LEAF
+        ? info.maxLeafnodes !== NO_LIMIT && acc.numLeafs + acc.remoteLeafs >= info.maxLeafnodes
+        : info.maxConnections !== NO_LIMIT && c.account !== acc && acc.numClients + acc.remoteClients >= info.maxConnections;
+    if (over) {
       const text = 'maximum account active connections exceeded';
       srv.logger.error(`${c.logPrefix} - ${text}`);
       c.sendErr(text);

@@ -24,6 +24,12 @@ export class Subscription {
    * for each message delivered to it. null for every other connection.
    */
   icb: InternalMsgHandler | null = null;
+  /**
+   * The leaf cluster an interest came from (a leaf connection's remote
+   * cluster, or the origin of a route's LS+): not announced back to
+   * leaf connections of that cluster (server/leafnode.go updateLeafNodes).
+   */
+  origin: string | null = null;
 
   constructor(
     /** the owner: a Client, or a Route for interest of another server */

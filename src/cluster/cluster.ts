@@ -1088,8 +1088,8 @@ export class ClusterManager implements RouteInfoProvider {
    * of the cluster hears of it like of a local subscription (server/leafnode.go
    * processLeafSub: updateRouteSubscriptionMap). `delta` is the weight change.
    */
-  leafInterest(acc: Account, subject: string, queue: string | null, delta: number): void {
-    this.updateInterest(acc, subject, queue, delta);
+  leafInterest(acc: Account, subject: string, queue: string | null, delta: number, origin: string | null): void {
+    this.updateInterest(acc, subject, queue, delta, origin);
   }
 
   /**
@@ -1125,7 +1125,7 @@ export class ClusterManager implements RouteInfoProvider {
    * 0→1 (RS+) and 1→0 (RS-); a queue group's RS+ repeats on every change
    * with the new weight, and RS- when the last member goes.
    */
-  private updateInterest(acc: Account, subject: string, queue: string | null, delta: number): void {
+  private updateInterest(acc: Account, subject: string, queue: string | null, delta: number, origin: string | null = null): void {
     let m = this.rm.get(acc);
     if (m === undefined) {
       m = new Map();
@@ -1152,7 +1152,11 @@ export class ClusterManager implements RouteInfoProvider {
       return;
     }
     if (!update || this.routesById.size === 0) return;
-    for (const r of this.routesById.values()) r.sendInterest(acc.name, subject, queue, n);
+    // The update a leaf cluster's interest caused names that cluster to
+    // routes that understand it (LS+/LS-, server/route.go
+    // addRouteSubOrUnsubProtoToBuf); the entry itself is shared with local
+    // interest, as the reference's acc.rm is.
+    for (const r of this.routesById.values()) r.sendInterest(acc.name, subject, queue, n, origin);
   }
 
   /** Every local interest entry: account, subject, queue (null for plain) and its weight. */
@@ -1220,7 +1224,7 @@ export class ClusterManager implements RouteInfoProvider {
   }
 
   /** Write the current message to every collected route target and reset the collection. */
-  dispatch(src: PubArgSource, acc: Account, buf: Buffer, start: number): boolean {
+  dispatch(src: PubArgSource, acc: Account, buf: Buffer, start: number, origin: Buffer | null = null): boolean {
     const n = this.ntgts;
     this.msgSeq++;
     if (n === 0) return false;
@@ -1235,7 +1239,7 @@ export class ClusterManager implements RouteInfoProvider {
       const rt = tgts[i]!;
       tgts[i] = null;
       if (rt.closed) continue;
-      rt.writeRoutedMsg(src, name, buf, start);
+      rt.writeRoutedMsg(src, name, buf, start, origin);
       sent++;
     }
     this.ntgts = 0;

@@ -273,6 +273,17 @@ export function subProto(sub: boolean, account: string, subject: string, queue: 
   return s + '\r\n';
 }
 
+/**
+ * LS+ <origin> <account> <subject>[ <queue> <weight>] / LS- <account>
+ * <subject>[ <queue>]: interest of a leaf cluster, to a route that said
+ * `lnoc` (server/route.go addRouteSubOrUnsubProtoToBuf; the LS- names no
+ * origin).
+ */
+export function leafOriginSubProto(sub: boolean, origin: string, account: string, subject: string, queue: string | null, weight: number): string {
+  const rs = subProto(sub, account, subject, queue, weight);
+  return sub ? 'LS+ ' + origin + rs.slice(3) : 'LS-' + rs.slice(3);
+}
+
 /** What we send in a route CONNECT (server/route.go connectInfo, same field order). */
 export interface RouteConnectInfo {
   user: string;

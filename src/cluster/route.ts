@@ -28,6 +28,7 @@ import {
   parseSizeBytes,
   RoutedOp,
   subProto,
+  leafOriginSubProto,
   type RoutedArgs,
 } from './proto.js';
 import type { RouteURL } from './url.js';
@@ -52,6 +53,7 @@ interface RemoteSub {
 const EMPTY = Buffer.alloc(0);
 const RMSG_PREFIX = Buffer.from('RMSG ');
 const HMSG_PREFIX = Buffer.from('HMSG ');
+const LMSG_PREFIX = Buffer.from('LMSG ');
 const SP = 32;
 const PLUS = 0x2b;
 const PIPE = 0x7c;
@@ -419,6 +421,7 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
     if (existing === undefined) {
       const sub = new Subscription(this, p.subject, p.queue, p.key);
       if (p.queue !== null) sub.queueWeight = p.weight;
+      if (p.origin !== null) sub.origin = p.origin;
       if (!acc.sublist.insert(sub)) {
         srv.logger.error(`${this.logPrefix} - Could not insert subscription: invalid subject`);
         this.sendErr('Invalid Subscription');
@@ -467,10 +470,10 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
   }
 
   /** Send RS+ (n > 0, with the queue weight) or RS- for one interest of ours. */
-  sendInterest(accName: string, subject: string, queue: string | null, n: number): void {
+  sendInterest(accName: string, subject: string, queue: string | null, n: number, origin: string | null = null): void {
     if (this.closed) return;
     if (this.perms !== null && !this.perms.canImport(subject)) return;
-    const line = subProto(n > 0, accName, subject, queue, n);
+    const line = origin !== null && this.lnoc ? leafOriginSubProto(n > 0, origin, accName, subject, queue, n) : subProto(n > 0, accName, subject, queue, n);
     if (this.server.logger.traceEnabled) this.traceOut(line.slice(0, -2));
     this.enqueue(Buffer.from(line, 'latin1'));
   }
@@ -837,14 +840,17 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
    * (or HMSG) and the payload (server/client.go msgHeaderForRouteOrLeaf).
    * Headers are stripped, and the size adjusted, for a peer without headers.
    */
-  writeRoutedMsg(src: PubArgSource, accName: Buffer, buf: Buffer, start: number): void {
+  writeRoutedMsg(src: PubArgSource, accName: Buffer, buf: Buffer, start: number, origin: Buffer | null = null): void {
     const pbuf = src.paBuf;
     const subjS = src.paSubjStart;
     const subjE = src.paSubjEnd;
     const repS = src.paReplyStart;
     const repE = src.paReplyEnd;
     const hasHdr = src.paHdr > 0;
-    const withHdr = hasHdr && this.headers;
+    // A leaf cluster's message goes as "LMSG <origin> ..." to a peer that
+    // said lnoc, always with a header size, 0 without headers.
+    const lmsg = origin !== null && this.lnoc;
+    const withHdr = hasHdr && (lmsg || this.headers);
     let payStart = start;
     let payLen = src.paSize;
     let sizeStr: string | null = null;
@@ -852,6 +858,8 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
       payStart += src.paHdr;
       payLen -= src.paHdr;
       sizeStr = String(payLen);
+    } else if (lmsg && !hasHdr) {
+      sizeStr = '0 ' + pbuf.toString('latin1', src.paSzbStart, src.paSzbEnd);
     }
     const subjLen = subjE - subjS;
     const repLen = repE - repS;
@@ -860,15 +868,19 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
     let mid: number;
     if (qsLen > 0) mid = (repLen > 0 ? 2 + repLen + 1 : 2) + qsLen;
     else mid = repLen > 0 ? repLen + 1 : 0;
-    const head = 5 + accName.length + 1 + subjLen + 1 + mid + sizeLen;
+    const head = 5 + (lmsg ? origin.length + 1 : 0) + accName.length + 1 + subjLen + 1 + mid + sizeLen;
     const total = head + 2 + payLen + 2;
 
     const out = this.out;
     const dst = out.reserve(total);
     setCopyTarget(out.view);
     let p = out.pos;
-    const prefix = withHdr ? HMSG_PREFIX : RMSG_PREFIX;
+    const prefix = lmsg ? LMSG_PREFIX : withHdr ? HMSG_PREFIX : RMSG_PREFIX;
     for (let i = 0; i < 5; i++) dst[p++] = prefix[i];
+    if (lmsg) {
+      p = copyBytes(origin, 0, origin.length, dst, p);
+      dst[p++] = SP;
+    }
     p = copyBytes(accName, 0, accName.length, dst, p);
     dst[p++] = SP;
     p = copyBytes(pbuf, subjS, subjE, dst, p);

@@ -40,15 +40,20 @@ const goValue = (v: unknown): string => {
 type LeafOpts = NonNullable<Options['leafnode']>;
 
 function sameLeafnodeExceptTLS(a: LeafOpts, b: LeafOpts): boolean {
-  const strip = (l: LeafOpts, port: number) => ({
+  const remote = (r: LeafOpts['remotes'][number]) => ({ ...r, tls: undefined, account: r.account === '' ? '$G' : r.account });
+  const ra = a.remotes.map(remote);
+  const rb = b.remotes.map(remote);
+  // server/reload.go leafRemotesChanged: the same remotes in any order are no change
+  const remotesSame = ra.length === rb.length && ra.every((x) => rb.some((y) => deepEqual(x, y)));
+  const strip = (l: LeafOpts, port: number, remotes: unknown[]) => ({
     ...l,
     port,
     tls: undefined,
     users: [...l.users].sort((x, y) => (x.username < y.username ? -1 : x.username > y.username ? 1 : 0)),
-    remotes: l.remotes.map((r) => ({ ...r, tls: undefined, account: r.account === '' ? '$G' : r.account })),
+    remotes: remotesSame ? [] : remotes,
   });
   // server/reload.go: a random leafnode port (-1) means the one in use
-  return deepEqual(strip(a, a.port), strip(b, b.port === -1 ? a.port : b.port));
+  return deepEqual(strip(a, a.port, ra), strip(b, b.port === -1 ? a.port : b.port, rb));
 }
 
 /** fmt %v of server/opts.go LeafNodeOpts (pointers shown as the reference's heap addresses would be). */

@@ -9,18 +9,17 @@ import type { Server } from '../server/server.js';
 import type { LeafnodeOptions, Permissions } from '../config/options.js';
 import type { LeafConnection } from './leaf.js';
 import type { Account } from '../accounts/account.js';
-import { ClosedState } from '../client/connection.js';
 
 /**
  * server/auth.go isLeafNodeAuthorized: the leafnodes authorization block
  * when it has users, else the client users of the server.
  */
-export function authenticateLeaf(srv: Server, o: LeafnodeOptions, c: LeafConnection, numLeafs: (acc: Account) => number): boolean {
+export function authenticateLeaf(srv: Server, o: LeafnodeOptions, c: LeafConnection): boolean {
   const bindTo = (name: string): boolean => {
     const acc = name === '' ? srv.globalAccount : srv.lookupAccount(name);
     if (acc === undefined) return false;
     // server/auth.go registerLeafWithAccount: over max_leafnodes the authentication fails
-    if (leafLimitReached(srv, acc, numLeafs(acc))) return false;
+    if (leafLimitReached(acc)) return false;
     c.account = acc;
     return true;
   };
@@ -39,21 +38,21 @@ export function authenticateLeaf(srv: Server, o: LeafnodeOptions, c: LeafConnect
   const ok = srv.auth.authenticate(c);
   // The client path may have set client permissions: leafnodes keep their own.
   c.perms = null;
-  if (ok && !c.closed && leafLimitReached(srv, c.account, numLeafs(c.account))) {
+  if (ok && !c.closed && leafLimitReached(c.account)) {
     // server/client.go RegisterUser → reportErrRegisterAccount → maxAccountConnExceeded
-    const text = 'maximum account active connections exceeded';
-    c.sendErr(text);
-    srv.logger.error(`${c.logPrefix} - ${text}`);
-    c.close(ClosedState.MaxAccountConnectionsExceeded);
+    c.maxAccountConnExceeded();
     return false;
   }
   return ok;
 }
 
-/** accounts { X { limits { max_leafnodes } } } (server/accounts.go maxTotalLeafNodesReached); JWT limits are not applied yet. */
-export function leafLimitReached(srv: Server, acc: Account, n: number): boolean {
-  const max = srv.opts.accounts.find((a) => a.name === acc.name)?.limits?.maxLeafnodes;
-  return max !== undefined && max >= 0 && n >= max;
+/**
+ * `limits { max_leafnodes }` or the account JWT's limits.leaf, counting the
+ * cluster's other servers (server/accounts.go maxTotalLeafNodesReached).
+ */
+export function leafLimitReached(acc: Account): boolean {
+  const max = acc.maxLeafnodes;
+  return max >= 0 && acc.numLeafs + acc.remoteLeafs >= max;
 }
 
 /** The permissions of the server user the leaf logged in as, as configured. */

@@ -67,7 +67,8 @@ export class LeafInterest {
       if (k === Kind.ROUTER && c.isSpoke) continue;
       if (c.isSpoke && k === Kind.LEAF && (sub.client as LeafConnection).isSpoke) continue;
       if (perms !== null && !perms.canSubscribe(sub.subject)) continue;
-      if (k === Kind.LEAF && c.remoteCluster !== '' && (sub.client as LeafConnection).remoteCluster === c.remoteCluster) continue;
+      // Interest of the leaf cluster at the other end (through another of its leaf connections) is its own.
+      if (sub.origin !== null && sub.origin === c.remoteCluster) continue;
       const key = sub.queue === null ? sub.subject : `${sub.subject} ${sub.queue}`;
       const n = sub.queue !== null && sub.queueWeight > 0 ? sub.queueWeight : 1;
       smap.set(key, (smap.get(key) ?? 0) + n);
@@ -134,7 +135,7 @@ export class LeafInterest {
     if (from.isSpoke) return;
     // Interest of a leaf we are the hub of is the cluster's too.
     const cl = this.server.cluster;
-    if (cl !== null && from.registered) cl.leafInterest(acc, sub.subject, sub.queue, delta);
+    if (cl !== null && from.registered) cl.leafInterest(acc, sub.subject, sub.queue, delta, sub.origin);
     if (sub.closed) this.removeShadows(sub);
     else if (acc.streamImports.length > 0 && !this.shadows.has(sub)) this.addShadows(acc, sub);
   }
@@ -142,7 +143,11 @@ export class LeafInterest {
   private addShadows(acc: Account, sub: Subscription): void {
     const list = shadowSubjects(acc, sub.subject);
     if (list.length === 0) return;
-    const subs = list.map((sh) => ({ acc: sh.acc, sub: new Subscription(sub.client, sh.subject, sub.queue, sub.sid) }));
+    const subs = list.map((sh) => {
+      const shadow = new Subscription(sub.client, sh.subject, sub.queue, sub.sid);
+      shadow.origin = sub.origin;
+      return { acc: sh.acc, sub: shadow };
+    });
     this.shadows.set(sub, subs);
     for (const sh of subs) this.updateLeafNodes(sh.acc, sh.sub, 1);
   }
@@ -159,10 +164,10 @@ export class LeafInterest {
     const set = this.byAccount.get(acc);
     if (set === undefined) return;
     const isLds = sub.subject.startsWith(LDS_PREFIX);
-    const srcLeaf = sub.client.kind === Kind.LEAF ? (sub.client as LeafConnection) : null;
+    const origin = sub.origin;
     for (const ln of set) {
       if (ln === sub.client || ln.closed) continue;
-      let skip = (srcLeaf !== null && srcLeaf.remoteCluster !== '' && srcLeaf.remoteCluster === ln.remoteCluster) || (ln.lperms !== null && !ln.lperms.canSubscribe(sub.subject));
+      let skip = (origin !== null && origin === ln.remoteCluster) || (ln.lperms !== null && !ln.lperms.canSubscribe(sub.subject));
       if (skip && isLds) skip = false;
       if (skip) continue;
       this.updateSmap(ln, sub, delta);

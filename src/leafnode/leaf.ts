@@ -42,9 +42,13 @@ export class LeafConnection extends Client implements LeafMsgArgs {
   isSpoke: boolean;
   remoteServer = '';
   remoteCluster = '';
+  /** remoteCluster as bytes for the LMSG of routes, null when it has none */
+  originBytes: Buffer | null = null;
   remoteDomain = '';
   remoteId = '';
   infoReceived = false;
+  /** the hub accepted its credentials (it gets a DISCONNECT event when it goes) */
+  authorized = false;
   /** over websocket (ws:// remote, or accepted on the websocket port) */
   isWebsocket = false;
   /** CONNECT processed (hub) or the connect process finished (leaf): interest flows */
@@ -78,6 +82,11 @@ export class LeafConnection extends Client implements LeafMsgArgs {
     this.remote = remote;
     this.isSpoke = remote !== null && !remote.cfg.hub;
     this.echo = false;
+  }
+
+  setRemoteCluster(name: string): void {
+    this.remoteCluster = name;
+    this.originBytes = name === '' ? null : Buffer.from(name, 'latin1');
   }
 
   get solicited(): boolean {
@@ -220,6 +229,9 @@ export class LeafConnection extends Client implements LeafMsgArgs {
     o.jwt = lc.jwt;
     o.sig = lc.sig;
     o.lang = lc.lang;
+    // the leaf's server name and version: its name and ver in the system account's events
+    o.name = lc.name;
+    o.version = lc.version;
     this.remoteId = lc.serverId;
     return this.mgr.processConnect(this, lc);
   }
@@ -269,6 +281,8 @@ export class LeafConnection extends Client implements LeafMsgArgs {
     if (existing === undefined) {
       sub = new Subscription(this, p.subject, p.queue, p.key);
       if (p.queue !== null) sub.queueWeight = p.weight;
+      // server/leafnode.go processLeafSub: the interest of a leaf cluster carries its name.
+      if (this.remoteCluster !== '') sub.origin = this.remoteCluster;
       if (!acc.sublist.insert(sub)) {
         srv.logger.error(`${this.logPrefix} - Could not insert subscription: invalid subject`);
         this.sendErr('Invalid Subscription');
@@ -382,6 +396,14 @@ export class LeafConnection extends Client implements LeafMsgArgs {
       processImports(this, acc, subject, reply, buf, start, false, null, stored);
     }
     return !this.closed;
+  }
+
+  /** server/client.go maxAccountConnExceeded */
+  maxAccountConnExceeded(): void {
+    const text = 'maximum account active connections exceeded';
+    this.sendErr(text);
+    this.server.logger.error(`${this.logPrefix} - ${text}`);
+    this.close(ClosedState.MaxAccountConnectionsExceeded);
   }
 
   /** Is `queue` one of the groups the LMSG named? */

@@ -70,6 +70,8 @@ export class LeafnodeManager {
   private tls: TLSManager | null = null;
   /** per remote: its tls {} block loaded, or null for the defaults */
   private readonly remoteTLS = new Map<RemoteLeaf, RouteTLS | null>();
+  /** sockets of handshake_first remotes: TLS is up before the hub's INFO */
+  private readonly tlsFirst = new WeakSet<net.Socket>();
   /** the bound leafnode port */
   port = 0;
   /** host:port the INFO advertises (leafnode_urls) */
@@ -216,6 +218,11 @@ export class LeafnodeManager {
     } catch (e) {
       this.server.logger.error(`leafnode: error reloading TLS configuration: ${(e as Error).message}`);
     }
+    // Remotes are the same (in any order): each takes its new tls {} block.
+    for (const r of this.remotes) {
+      const n = o.remotes.find((x) => x.urls.join(' ') === r.cfg.urls.join(' ') && (x.account || '$G') === (r.cfg.account || '$G'));
+      if (n !== undefined && n !== r.cfg) r.cfg.tls = n.tls;
+    }
     this.remoteTLS.clear();
   }
 
@@ -249,8 +256,12 @@ export class LeafnodeManager {
     srv.logger.notice(`${c.logPrefix} - Leafnode connection created `);
     c.nonce = srv.auth.newNonce();
     this.pending.add(c);
-    c.enqueue(Buffer.from(`INFO ${this.infoJSON(c, true, false)} \r\n`));
-    srv.flushDirty();
+    // tls { handshake_first } (nats-server 2.10): the handshake comes before the INFO.
+    const first = tm !== null && tm.config.handshakeFirst === true;
+    if (!first) {
+      c.enqueue(Buffer.from(`INFO ${this.infoJSON(c, true, false)} \r\n`));
+      srv.flushDirty();
+    }
     if (tm === null) {
       // Leafnodes always send CONNECT: it binds them to their account.
       c.activate(true);
@@ -270,6 +281,7 @@ export class LeafnodeManager {
         }
         c.tlsEstablished(s, goTLSVersion(s.getProtocol()), goCipherName(s));
         this.wire(c, s);
+        if (first) c.enqueue(Buffer.from(`INFO ${this.infoJSON(c, true, false)} \r\n`));
         c.activate(true);
         srv.flushDirty();
       },
@@ -441,10 +453,11 @@ export class LeafnodeManager {
       c.close(ClosedState.WrongPort);
       return false;
     }
-    if (!authenticateLeaf(this.server, this.opts, c, (acc) => this.numLeafsOf(acc))) {
+    if (!authenticateLeaf(this.server, this.opts, c)) {
       if (!c.closed) c.authViolation();
       return false;
     }
+    c.authorized = true;
     const cn = srv.clusterName;
     if (cn !== '' && lc.cluster !== '' && lc.cluster === cn) {
       const txt = 'remote leafnode has same cluster name';
@@ -483,7 +496,7 @@ export class LeafnodeManager {
     c.headers = !srv.opts.noHeaderSupport && lc.headers;
     c.remoteServer = lc.name;
     if (lc.hub) c.isSpoke = true;
-    if (lc.cluster !== '') c.remoteCluster = lc.cluster;
+    if (lc.cluster !== '') c.setRemoteCluster(lc.cluster);
     c.remoteDomain = lc.domain;
     c.startPings();
     // The user's permissions, swapped: what the leaf may subscribe to is
@@ -543,6 +556,16 @@ export class LeafnodeManager {
         this.createSolicited(r, up.raw, u, up.rest);
         return;
       }
+      if (r.cfg.tls?.handshakeFirst === true) {
+        // tls { handshake_first } (nats-server 2.10): TLS before the hub's INFO, no upgrade after it.
+        const ts = await this.handshakeFirst(r, sock, u);
+        if (ts === null) {
+          if (this.running && !r.removed) await this.sleep(this.opts.reconnectIntervalMs);
+          continue;
+        }
+        this.createSolicited(r, ts, u, null);
+        return;
+      }
       this.createSolicited(r, sock, u, null);
       return;
     }
@@ -569,6 +592,24 @@ export class LeafnodeManager {
     } catch (e) {
       log.error(`Error soliciting websocket connection: ${(e as Error).message}`);
       raw.destroy();
+      return null;
+    }
+  }
+
+  /** The TLS handshake of a handshake_first remote, right after the dial; null on failure, logged. */
+  private async handshakeFirst(r: RemoteLeaf, sock: net.Socket, u: LeafURL): Promise<tls.TLSSocket | null> {
+    let t = this.remoteTLS.get(r);
+    if (t === undefined) {
+      t = r.cfg.tls !== undefined ? loadRouteTLS(r.cfg.tls) : null;
+      this.remoteTLS.set(r, t);
+    }
+    try {
+      const ts = await clientHandshake(sock, t ?? defaultClientTLS(), u.hostname, '');
+      this.tlsFirst.add(ts);
+      return ts;
+    } catch (e) {
+      this.server.logger.error(`TLS leafnode handshake error: ${(e as Error).message}`);
+      sock.destroy();
       return null;
     }
   }
@@ -654,6 +695,10 @@ export class LeafnodeManager {
     } else {
       c = new LeafConnection(srv, this, sock, c0, acc, r);
       this.unwire.set(c, this.wire(c, sock));
+      if (this.tlsFirst.has(sock)) {
+        const ts = sock as tls.TLSSocket;
+        c.tlsEstablished(ts, goTLSVersion(ts.getProtocol()), goCipherName(ts));
+      }
     }
     c.lperms = r.perms;
     srv.stats.totalConnections++;
@@ -690,7 +735,7 @@ export class LeafnodeManager {
       c.remoteServer = info.name !== '' ? info.name : info.serverId;
       c.remoteId = info.serverId;
       c.remoteDomain = info.domain;
-      c.remoteCluster = info.cluster;
+      c.setRemoteCluster(info.cluster);
     }
     if (r !== null && info.leafnodeUrls !== null && info.leafnodeUrls.length > 0) r.updateURLs(info.leafnodeUrls);
     if (r !== null && (info.importPerms !== null || info.exportPerms !== null)) {
@@ -704,8 +749,8 @@ export class LeafnodeManager {
         if (!info.infoOnConnect) this.finishConnect(c);
         else c.armConnectTimeout(CONNECT_PROCESS_TIMEOUT_MS);
       };
-      // Over websocket the TLS handshake came before the upgrade.
-      if (r.tls && !c.isWebsocket) {
+      // Over websocket, or with handshake_first, the TLS handshake came first.
+      if (r.tls && !c.isWebsocket && !this.tlsFirst.has(c.socket as tls.TLSSocket)) {
         void this.upgradeTLS(c, r).then((ok) => {
           if (ok) resume();
         });
@@ -778,8 +823,14 @@ export class LeafnodeManager {
       const set = this.byAccount.get(c.account);
       set?.delete(c);
       if (set !== undefined && set.size === 0) this.byAccount.delete(c.account);
+      c.account.numLeafs--;
       this.routingChanged();
-      if (c.account !== srv.globalAccount) srv.system?.accountConnsChanged(c.account);
+    }
+    // server/accounts.go removeClient (no update for the global account), server.go saveClosedClient's DISCONNECT
+    const sys = srv.system;
+    if (sys !== null) {
+      if (wasRegistered && c.account !== srv.globalAccount) sys.accountConnsChanged(c.account);
+      if (wasRegistered || c.authorized) sys.clientClosed(c, reason);
     }
     srv.logger.notice(`${c.logPrefix} - Leafnode connection closed: ${reason} account: ${c.account.name}`);
     if (srv.logger.traceEnabled) for (const s of subs) srv.logger.trace(`${c.logPrefix} - <-> [DELSUB ${s.sid}]`);
@@ -845,9 +896,15 @@ export class LeafnodeManager {
     let set = this.byAccount.get(acc);
     if (set === undefined) this.byAccount.set(acc, (set = new Set()));
     set.add(c);
+    acc.numLeafs++;
     c.registered = true;
-    // server/accounts.go addClient: the account's SERVER.CONNS counts its leafnodes
-    this.server.system?.accountConnsChanged(acc);
+    // server/accounts.go addClient: SERVER.CONNS with the leaf counted; on
+    // the hub, server/auth.go isClientAuthorized's CONNECT event follows.
+    const sys = srv.system;
+    if (sys !== null) {
+      sys.accountConnsChanged(acc);
+      if (!c.solicited) sys.clientConnected(c);
+    }
     if (c.remote !== null) c.remote.connected = true;
     if (old !== null) {
       const txt = ClosedState.DuplicateRemoteLeafnodeConnection;
@@ -900,6 +957,18 @@ export class LeafnodeManager {
       c.lperms = c.lperms.withDenies([own], []);
       log.notice(`${c.logPrefix} - Adding deny ${JSON.stringify(own)} for outgoing messages to account ${JSON.stringify(acc.name)}`);
     }
+  }
+
+  /**
+   * The account is over its leafnode limit cluster-wide (server/accounts.go
+   * updateRemoteServer): close our `n` newest leaf connections of it.
+   */
+  closeNewest(acc: Account, n: number): void {
+    const set = this.byAccount.get(acc);
+    if (set === undefined || n <= 0) return;
+    const newest = [...set].slice(-n);
+    for (const c of newest) c.maxAccountConnExceeded();
+    this.server.flushDirty();
   }
 
   private routingChanged(): void {

@@ -153,7 +153,8 @@ export class LeafRouter {
         if (!done && leafMember !== null) this.addTarget(leafMember.client as LeafConnection, leafMember.queue);
       }
     }
-    if (routed && cl !== null) cl.dispatch(src, acc, buf, start);
+    // The routed form names the leaf cluster the message came from (server/client.go msgHeaderForRouteOrLeaf).
+    if (routed && cl !== null) cl.dispatch(src, acc, buf, start, src.originBytes);
     this.dispatch(src, acc, buf, start);
   }
 

@@ -58,12 +58,13 @@ export function dashboardHTML(serverName: string): string {
     <div class="tile"><div class="k">Subscriptions</div><div class="v" id="v-subscriptions">-</div></div>
     <div class="tile"><div class="k">Slow consumers</div><div class="v" id="v-slow-consumers">-</div></div>
     <div class="tile"><div class="k">Routes</div><div class="v" id="v-routes">-</div></div>
+    <div class="tile"><div class="k">Leafnodes</div><div class="v" id="v-leafnodes">-</div></div>
   </section>
   <section class="charts">
     <div class="panel"><h2>Messages per second</h2><canvas id="chart-msgs"></canvas></div>
     <div class="panel"><h2>Bytes per second</h2><canvas id="chart-bytes"></canvas></div>
     <div class="panel"><h2>Connections and subscriptions</h2><canvas id="chart-conns"></canvas></div>
-    <div class="panel"><h2>Slow consumers and routes</h2><canvas id="chart-slow"></canvas></div>
+    <div class="panel"><h2>Slow consumers, routes and leafnodes</h2><canvas id="chart-slow"></canvas></div>
   </section>
   <section class="charts">
     <div class="panel"><h2>Top connections by pending bytes</h2><table id="top-pending"></table></div>
@@ -204,6 +205,7 @@ export function dashboardHTML(serverName: string): string {
     setText('v-subscriptions', String(d.totals.subscriptions));
     setText('v-slow-consumers', String(d.totals.slow_consumers));
     setText('v-routes', String(d.totals.routes));
+    setText('v-leafnodes', String(d.totals.leafnodes));
     var t = samples.map(function (s) { return s[0]; });
     function col(i) { return samples.map(function (s) { return s[i]; }); }
     drawChart($('chart-msgs'), [
@@ -217,7 +219,8 @@ export function dashboardHTML(serverName: string): string {
       { label: 'subscriptions', color: '#c38bff', values: col(6) }], t, fmtNum);
     drawChart($('chart-slow'), [
       { label: 'slow consumers', color: '#ff6b6b', values: col(7) },
-      { label: 'routes', color: '#3fb4ff', values: col(8) }], t, fmtNum);
+      { label: 'routes', color: '#3fb4ff', values: col(8) },
+      { label: 'leafnodes', color: '#7ddc7a', values: col(9) }], t, fmtNum);
     fillTable('top-pending', d.top_pending, false);
     fillTable('top-rate', d.top_rate, true);
   }

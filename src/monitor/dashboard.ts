@@ -32,6 +32,7 @@ export interface Sample {
   subscriptions: number;
   slowConsumers: number;
   routes: number;
+  leafnodes: number;
 }
 
 export interface TopConn {
@@ -94,6 +95,7 @@ export class DashboardSampler {
       subscriptions: totalSubscriptions(srv),
       slowConsumers: st.slowConsumers,
       routes: numRoutes(srv),
+      leafnodes: srv.leafnodes !== null ? srv.leafnodes.numLeafs : 0,
     };
     this.ring.push(s);
     if (this.ring.length > HISTORY) this.ring.shift();
@@ -149,6 +151,7 @@ export class DashboardSampler {
         subscriptions: totalSubscriptions(srv),
         slow_consumers: srv.stats.slowConsumers,
         routes: numRoutes(srv),
+        leafnodes: srv.leafnodes !== null ? srv.leafnodes.numLeafs : 0,
       },
       rates: {
         in_msgs: last?.inMsgsRate ?? 0,
@@ -167,8 +170,9 @@ export class DashboardSampler {
         s.subscriptions,
         s.slowConsumers,
         s.routes,
+        s.leafnodes,
       ]),
-      sample_fields: ['t', 'in_msgs_rate', 'out_msgs_rate', 'in_bytes_rate', 'out_bytes_rate', 'connections', 'subscriptions', 'slow_consumers', 'routes'],
+      sample_fields: ['t', 'in_msgs_rate', 'out_msgs_rate', 'in_bytes_rate', 'out_bytes_rate', 'connections', 'subscriptions', 'slow_consumers', 'routes', 'leafnodes'],
       top_pending: byPending.map((c) => topConn(c, rateOf(c))),
       top_rate: byRate.filter((c) => rateOf(c) > 0).map((c) => topConn(c, rateOf(c))),
     };

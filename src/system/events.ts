@@ -73,7 +73,7 @@ export class Events {
   private readonly hbTimers = new Map<Account, NodeJS.Timeout>();
   private readonly cpu = new CpuSampler();
   /** per account, the client counts other servers reported (server/accounts.go strack) */
-  private readonly remoteConns = new Map<Account, Map<string, number>>();
+  private readonly remoteConns = new Map<Account, Map<string, { conns: number; leafs: number }>>();
   private stopped = false;
 
   constructor(private readonly ctx: SystemContext) {}
@@ -101,7 +101,10 @@ export class Events {
     this.sweeper = null;
     for (const t of this.hbTimers.values()) clearTimeout(t);
     this.hbTimers.clear();
-    for (const acc of this.remoteConns.keys()) acc.remoteClients = 0;
+    for (const acc of this.remoteConns.keys()) {
+      acc.remoteClients = 0;
+      acc.remoteLeafs = 0;
+    }
     this.remoteConns.clear();
   }
 
@@ -235,11 +238,20 @@ export class Events {
       return;
     }
     const conns = typeof m.conns === 'number' && Number.isSafeInteger(m.conns) && m.conns >= 0 ? m.conns : 0;
+    const leafs = typeof m.leafnodes === 'number' && Number.isSafeInteger(m.leafnodes) && m.leafnodes >= 0 ? m.leafnodes : 0;
     let track = this.remoteConns.get(acc);
     if (track === undefined) this.remoteConns.set(acc, (track = new Map()));
-    acc.remoteClients += conns - (track.get(si.id) ?? 0);
-    track.set(si.id, conns);
+    const prev = track.get(si.id);
+    acc.remoteClients += conns - (prev?.conns ?? 0);
+    acc.remoteLeafs += leafs - (prev?.leafs ?? 0);
+    track.set(si.id, { conns, leafs });
     this.updateRemoteServer(si.id, si.seq);
+    // server/accounts.go updateRemoteServer: over the leafnode limit cluster-wide, our newest leafs go.
+    // (Clients over max_connections stay: its list of clients to close is
+    // shadowed there and never used; remote counts only refuse new logins.)
+    if (acc.maxLeafnodes >= 0 && acc.numLeafs + acc.remoteLeafs > acc.maxLeafnodes) {
+      srv.leafnodes?.closeNewest(acc, acc.numLeafs + acc.remoteLeafs - acc.maxLeafnodes);
+    }
   }
 
   /** server/accounts.go removeRemoteServer: a server that went away counts no clients. */
@@ -248,7 +260,8 @@ export class Events {
     for (const [acc, track] of this.remoteConns) {
       const n = track.get(id);
       if (n === undefined) continue;
-      acc.remoteClients -= n;
+      acc.remoteClients -= n.conns;
+      acc.remoteLeafs -= n.leafs;
       track.delete(id);
     }
   }
@@ -387,8 +400,8 @@ export function accountStat(acc: Account, srv: Server): {
   return {
     acc: acc.name,
     conns: acc.numClients,
-    leafnodes: leafs,
-    total_conns: acc.numClients + leafs,
+    leafnodes: acc.numLeafs,
+    total_conns: acc.numClients + acc.numLeafs,
     sent: { msgs: acc.outMsgs, bytes: acc.outBytes },
     received: { msgs: acc.inMsgs, bytes: acc.inBytes },
     slow_consumers: acc.slowConsumers,

@@ -5,6 +5,7 @@
 
 import type { Server } from '../server/server.js';
 import type { Client } from '../client/client.js';
+import { Kind } from '../client/connection.js';
 import { NATS_COMPAT_VERSION } from '../config/options.js';
 import { goJSONBig, goTime, nowMs } from '../monitor/gofmt.js';
 import { decodeUserClaims, type Claims } from '../auth/jwt.js';
@@ -126,8 +127,13 @@ export function eventClientInfo(c: Client, stopMs: number | null): Record<string
     const tags = claims?.nats.tags;
     if (Array.isArray(tags) && tags.length > 0) ci.tags = tags;
   }
-  ci.kind = 'Client';
-  ci.client_type = 'nats';
+  // server/client.go kindString, clientTypeString: a leafnode has no client type
+  if (c.kind === Kind.LEAF) {
+    ci.kind = 'Leafnode';
+  } else {
+    ci.kind = 'Client';
+    ci.client_type = 'nats';
+  }
   return ci;
 }
 

@@ -7,51 +7,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers } from '@nats-io/transport-node';
 import { startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
+import { freePort, interestCrossed, leafPort, sleep, startHub, startLeaf, waitFor } from '../helpers/leafnodes.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const dec = new TextDecoder();
-
-async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    if (await cond()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-function leafPort(s: RunningServer): number {
-  const m = /Listening for leafnode connections on \S+:(\d+)/.exec(s.stderr() + s.stdout());
-  if (m === null) throw new Error(`no leafnode listener in the log of ${s.kind}`);
-  return Number(m[1]);
-}
-
-async function startHub(kind: ServerKind, port = -1, extra = ''): Promise<RunningServer> {
-  const conf = writeConfig(`server_name: HUB_${kind}\nleafnodes { host: 127.0.0.1, port: ${port} }\n${extra}`);
-  return startServer(kind, ['-c', conf]);
-}
-
-async function startLeaf(kind: ServerKind, hubLeafPort: number, extra = ''): Promise<RunningServer> {
-  const conf = writeConfig(`server_name: LEAF_${kind}\nleafnodes { reconnect: 1, remotes [ { url: "nats://127.0.0.1:${hubLeafPort}" } ] }\n${extra}`);
-  return startServer(kind, ['-c', conf]);
-}
-
-/** Publish on `pub` until `sub` sees it: the interest crossed the leaf connection. */
-async function interestCrossed(pub: NatsConnection, sub: NatsConnection, subject: string): Promise<void> {
-  let seen = false;
-  const s = sub.subscribe(subject, { callback: () => void (seen = true) });
-  await sub.flush();
-  await waitFor(`interest in ${subject}`, async () => {
-    pub.publish(subject, 'probe');
-    await pub.flush();
-    await sleep(30);
-    return seen;
-  });
-  s.unsubscribe();
-  await sub.flush();
-}
 
 const TOPOLOGIES: Array<{ name: string; hub: ServerKind; leaf: ServerKind }> = [
   { name: 'tsnats leaf of a nats-server hub', hub: 'reference', leaf: 'tsnats' },
@@ -223,18 +183,6 @@ describe('leafnodes: monitoring on a tsnats hub', () => {
     }
   });
 });
-
-async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 const LOOP_LINE = 'Loop detected for leafnode account="$G". Delaying attempt to reconnect for 30s';
 

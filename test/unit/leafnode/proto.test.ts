@@ -148,6 +148,16 @@ test('reload: leafnode TLS may change, anything else is refused with the referen
   const d = defaultOptions();
   d.leafnode = { ...defaultLeafnode(), port: -1 };
   assert.doesNotThrow(() => planReload(a, d));
+  // server/reload.go leafRemotesChanged: the same remotes in another order are no change, another URL is
+  const remote = (url: string, account = '') => ({ urls: [url], account, credentials: '', hub: false, denyImports: [], denyExports: [], noRandomize: false });
+  const e = defaultOptions();
+  e.leafnode = { ...defaultLeafnode(), remotes: [remote('nats://h:1'), remote('nats://h:2', 'A')] };
+  const f = defaultOptions();
+  f.leafnode = { ...defaultLeafnode(), remotes: [remote('nats://h:2', 'A'), remote('nats://h:1', '$G')] };
+  assert.doesNotThrow(() => planReload(e, f));
+  const g = defaultOptions();
+  g.leafnode = { ...defaultLeafnode(), remotes: [remote('nats://h:2', 'A'), remote('nats://h:3')] };
+  assert.throws(() => planReload(e, g), (x: unknown) => x instanceof ReloadError && x.message.startsWith('config reload not supported for LeafNode'));
 });
 
 test('validation of the leafnodes block (server/leafnode.go validateLeafNode)', () => {

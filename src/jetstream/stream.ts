@@ -410,7 +410,11 @@ export class Stream {
           if (typeof b === 'number' && failures[i] !== now) {
             // a write failed after this message was stored (a batch the store
             // started on its own): it may have been dropped, so no ack
-            lost ??= Buffer.from(toGoJSON({ error: storeFailed(this.store.lastWriteError ?? storeError('io')).toJSON(), stream: this.cfg.name, seq: 0 }));
+            if (lost === null) {
+              const err = this.store.lastWriteError ?? storeError('io');
+              this.jsa.js.server.logger.error(`JetStream failed to store a msg on stream '${this.jsa.name} > ${this.cfg.name}': ${err.message}`);
+              lost = Buffer.from(toGoJSON({ error: storeFailed(err).toJSON(), stream: this.cfg.name, seq: 0 }));
+            }
             this.forgetMsgId(ids[i], b);
             this.jsa.client.publish(replies[i], '', null, lost);
             continue;

@@ -392,24 +392,21 @@ export class Stream {
         for (let i = 0; i < replies.length; i++) this.jsa.client.publish(replies[i], '', null, typeof bodies[i] === 'number' ? fail : (bodies[i] as Buffer));
       } else {
         for (const r of repub) this.jsa.client.publish(r.subject, '', r.hdr, r.msg);
-        const prefix = this.pubAckPrefix;
         const now = this.store.writeFailures ?? 0;
-        let lost: Buffer | null = null;
-        for (let i = 0; i < replies.length; i++) {
-          const b = bodies[i];
-          if (typeof b === 'number' && failures[i] !== now) {
-            // a write failed after this message was stored (a batch the store
-            // started on its own): it may have been dropped, so no ack
-            lost ??= Buffer.from(toGoJSON({ error: storeFailed(this.store.lastWriteError ?? storeError('io')).toJSON(), stream: this.cfg.name, seq: 0 }));
-            this.jsa.client.publish(replies[i], '', null, lost);
-            continue;
-          }
-          this.jsa.client.publish(replies[i], '', null, typeof b === 'number' ? Buffer.from(`${prefix}${b}}`, 'latin1') : b);
-        }
         if (signal) {
           for (const o of this.consumers.values()) o.signal();
           for (const t of this.taps) t.signal();
         }
+        if (signal && this.consumers.size > 0 && replies.length > 0) {
+          // The consumers' delivery pass (queued by signal) goes first: a
+          // publisher that reads what its ack promised through a consumer
+          // (a mirror on a leaf, a watcher) finds it there, as the
+          // reference's concurrent consumer goroutines let it.
+          setImmediate(() => {
+            this.sendAcks(replies, bodies, failures, now);
+            this.jsa.js.server.flushDirty();
+          });
+        } else this.sendAcks(replies, bodies, failures, now);
       }
       this.committing = false;
       if (this.commitAgain) {
@@ -418,6 +415,22 @@ export class Stream {
       }
       this.jsa.js.server.flushDirty();
     });
+  }
+
+  private sendAcks(replies: string[], bodies: Array<number | Buffer>, failures: number[], now: number): void {
+    const prefix = this.pubAckPrefix;
+    let lost: Buffer | null = null;
+    for (let i = 0; i < replies.length; i++) {
+      const b = bodies[i];
+      if (typeof b === 'number' && failures[i] !== now) {
+        // a write failed after this message was stored (a batch the store
+        // started on its own): it may have been dropped, so no ack
+        lost ??= Buffer.from(toGoJSON({ error: storeFailed(this.store.lastWriteError ?? storeError('io')).toJSON(), stream: this.cfg.name, seq: 0 }));
+        this.jsa.client.publish(replies[i], '', null, lost);
+        continue;
+      }
+      this.jsa.client.publish(replies[i], '', null, typeof b === 'number' ? Buffer.from(`${prefix}${b}}`, 'latin1') : b);
+    }
   }
 
   private storeMsgId(dde: DedupeEntry): void {

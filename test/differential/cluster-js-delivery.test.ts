@@ -70,6 +70,16 @@ async function run(kind: ServerKind): Promise<Seen> {
         'RMSG $G in.x other@x.y 2\r\nhi\r\n',
     );
     await waitFor('routed messages', () => clients.length >= 4, 5000);
+
+    // a routed delivery for a client behind the hub's leaf: the hub hands it on as it came, the leaf decodes it
+    const leafClients: Array<{ subject: string; reply: string }> = [];
+    lnc.subscribe('lf.x', { callback: (_e, m) => void leafClients.push({ subject: m.subject, reply: m.reply ?? '' }) });
+    await lnc.flush();
+    // the reference announces a leaf's interest with its origin cluster (LS+), tsnats with RS+ for now
+    await rc.readUntil(/[RL]S\+ (?:\S+ )?\$G lf\.x\r\n/, 10_000);
+    void rc.send('RMSG $G lf.x $JS.ACK.S.D.1.9.9.1.0@leaf.stored 2\r\nhi\r\n');
+    await waitFor('the leaf client', () => leafClients.length >= 1, 5000);
+    clients.push(...leafClients);
     return { rmsg, clients };
   } finally {
     for (const f of cleanup.reverse()) await f();
@@ -89,6 +99,7 @@ describe('JetStream deliveries on a route (differential)', () => {
         { subject: 'in.x', reply: '$JS.ACK.S.D.1.8.8.1.0@' },
         { subject: 'c.d', reply: '$JS.ACK.a@b' },
         { subject: 'in.x', reply: 'other@x.y' },
+        { subject: 'leaf.stored', reply: '$JS.ACK.S.D.1.9.9.1.0' },
       ]);
     });
   }

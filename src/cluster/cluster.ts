@@ -1019,9 +1019,14 @@ export class ClusterManager implements RouteInfoProvider {
     // The publisher's own message may have route targets collected already
     // (queue members behind routes, sent after the imports): set them aside.
     const saved = this.ntgts > 0 ? this.takeTargets() : null;
+    // A JetStream delivery crossing an import is routed by the import's subject (server/client.go processServiceImport).
+    const js = c as { paDeliver?: string };
+    const deliver = js.paDeliver;
+    if (deliver !== undefined && deliver !== '') js.paDeliver = subject;
     try {
       return this.routeImportedTo(c, acc, subject, buf, start);
     } finally {
+      if (deliver !== undefined && deliver !== '') js.paDeliver = deliver;
       if (saved !== null) this.putTargets(saved);
     }
   }

@@ -566,8 +566,16 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
     acc.inMsgs++;
     acc.inBytes += size;
     const r = this.matchSubject(acc);
+    // A JetStream delivery: local clients get the stored subject the reply
+    // carries after its last '@' and the reply without it; routes and leafs
+    // get the message as it came (server/client.go processMsgResults).
+    let local: PubArgSource = this;
+    const rs = this.paReplyStart;
+    if (this.paReplyEnd - rs > JS_ACK.length && this.paBuf.compare(JS_ACK, 0, JS_ACK.length, rs, rs + JS_ACK.length) === 0) {
+      local = this.jsDecoded();
+    }
     if (r.psubs.length > 0 || r.qsubs.length > 0) {
-      this.processMsgResults(acc, r, buf, start);
+      this.processMsgResults(acc, r, buf, start, local);
       // Leafnodes we are the hub of get what the cluster routes to us (server/client.go processMsgResults).
       const ln = srv.leafnodes;
       if (ln !== null) {
@@ -575,8 +583,16 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
         ln.fromRoute(this, acc, r, buf, start, origin);
       }
     }
-    if (acc.crossAccount) this.processRoutedImports(acc, buf, start);
+    if (acc.crossAccount) this.processRoutedImports(acc, buf, start, local);
     return !this.closed;
+  }
+
+  /** The message as local clients see it when its $JS.ACK reply carries a stored subject after '@'. */
+  private jsDecoded(): PubArgSource {
+    const reply = this.paBuf.toString('latin1', this.paReplyStart, this.paReplyEnd);
+    const li = reply.lastIndexOf('@');
+    if (li === -1 || li === reply.length - 1) return this;
+    return new ReAddressed(reply.slice(li + 1), reply.slice(0, li), this);
   }
 
   private lookupAccount(): Account | null {
@@ -634,11 +650,11 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
    * member behind another route. Nothing is relayed to routes otherwise: the
    * cluster is a full mesh and the sender reached every interested server.
    */
-  private processMsgResults(acc: Account, r: SublistResult<Subscription>, buf: Buffer, start: number): void {
+  private processMsgResults(acc: Account, r: SublistResult<Subscription>, buf: Buffer, start: number, local: PubArgSource): void {
     const psubs = r.psubs;
     for (let i = 0; i < psubs.length; i++) {
       const sub = psubs[i];
-      if (sub.client.kind === Kind.CLIENT) this.deliverLocal(sub, buf, start);
+      if (sub.client.kind === Kind.CLIENT) this.deliverLocal(sub, buf, start, local);
     }
     const nq = this.paNumQueues;
     if (nq === 0) return;
@@ -670,7 +686,7 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
       if (nl > 0) {
         const first = nl > 1 ? Math.floor(Math.random() * nl) : 0;
         for (let k = 0; k < nl; k++) {
-          if (this.deliverLocal(localMembers[(first + k) % nl], buf, start)) {
+          if (this.deliverLocal(localMembers[(first + k) % nl], buf, start, local)) {
             done = true;
             break;
           }
@@ -711,7 +727,7 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
    * Service imports are not crossed for a routed request: the requester's
    * server did that (server/client.go processServiceImport).
    */
-  private processRoutedImports(acc: Account, buf: Buffer, start: number): void {
+  private processRoutedImports(acc: Account, buf: Buffer, start: number, local: PubArgSource): void {
     const subject = this.paBuf.toString('latin1', this.paSubjStart, this.paSubjEnd);
     const prefix = acc.respPrefix;
     if (prefix !== null && subject.startsWith(prefix)) {
@@ -727,7 +743,8 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
       const dsubj = im.tr !== null ? im.tr.transformSubject(subject) : im.usePub ? subject : im.to;
       const r = im.importer.sublist.match(dsubj);
       if (r.psubs.length === 0 && r.qsubs.length === 0) continue;
-      const src = new ReAddressed(dsubj, reply, this);
+      // a JetStream delivery keeps its stored subject (server/client.go processMsgResults swaps the roles for a remapped shadow sub)
+      const src = local !== this ? local : new ReAddressed(dsubj, reply, this);
       for (const sub of r.psubs) if (sub.client.kind === Kind.CLIENT) this.deliverLocal(sub, buf, start, src);
       // A shadow queue subscription keeps its group: served when the sender named it.
       for (const members of r.qsubs) {
@@ -841,6 +858,11 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
    * Headers are stripped, and the size adjusted, for a peer without headers.
    */
   writeRoutedMsg(src: PubArgSource, accName: Buffer, buf: Buffer, start: number, origin: Buffer | null = null): void {
+    // A JetStream delivery (an internal client's publishAs, or one a leaf
+    // decoded): routed by its deliver subject, the stored subject after '@'
+    // in the reply (server/client.go processMsgResults, sendToRoutesOrLeafs).
+    const jsDeliver = (src as JsDelivery).paDeliver;
+    if (jsDeliver !== undefined && jsDeliver !== '' && src.paReplyEnd > src.paReplyStart) src = jsEncoded(src as JsDelivery, jsDeliver);
     const pbuf = src.paBuf;
     const subjS = src.paSubjStart;
     const subjE = src.paSubjEnd;
@@ -951,6 +973,20 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
     this.close(ClosedState.SlowConsumerPendingBytes, true);
     return true;
   }
+}
+
+/** A source carrying a JetStream delivery: the subject it is routed by, and the stored message's subject. */
+interface JsDelivery extends PubArgSource {
+  readonly paDeliver?: string;
+  readonly paStored?: string;
+}
+
+const JS_ACK = Buffer.from('$JS.ACK.', 'latin1');
+
+/** "<deliver subject>" with reply "<reply>@<stored subject>", as the reference routes a JetStream delivery. */
+function jsEncoded(src: JsDelivery, deliver: string): PubArgSource {
+  const reply = src.paBuf.toString('latin1', src.paReplyStart, src.paReplyEnd);
+  return new ReAddressed(deliver, `${reply}@${src.paStored!}`, src);
 }
 
 function sizeOf(s: string): number {

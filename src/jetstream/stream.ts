@@ -404,27 +404,20 @@ export class Stream {
       } else {
         for (const r of repub) this.jsa.client.publish(r.subject, '', r.hdr, r.msg);
         const now = this.store.writeFailures ?? 0;
-        let lost: Buffer | null = null;
-        for (let i = 0; i < replies.length; i++) {
-          const b = bodies[i];
-          if (typeof b === 'number' && failures[i] !== now) {
-            // a write failed after this message was stored (a batch the store
-            // started on its own): it may have been dropped, so no ack
-            if (lost === null) {
-              const err = this.store.lastWriteError ?? storeError('io');
-              this.jsa.js.server.logger.error(`JetStream failed to store a msg on stream '${this.jsa.name} > ${this.cfg.name}': ${err.message}`);
-              lost = Buffer.from(toGoJSON({ error: storeFailed(err).toJSON(), stream: this.cfg.name, seq: 0 }));
-            }
-            this.forgetMsgId(ids[i], b);
-            this.jsa.client.publish(replies[i], '', null, lost);
-            continue;
-          }
-          this.jsa.client.publish(replies[i], '', null, typeof b === 'number' ? this.pubAckBody(b) : b);
-        }
         if (signal) {
           for (const o of this.consumers.values()) o.signal();
           for (const t of this.taps) t.signal();
         }
+        if (signal && this.consumers.size > 0 && replies.length > 0) {
+          // The consumers' delivery pass (queued by signal) goes first: a
+          // publisher that reads what its ack promised through a consumer
+          // (a mirror on a leaf, a watcher) finds it there, as the
+          // reference's concurrent consumer goroutines let it.
+          setImmediate(() => {
+            this.sendAcks(replies, bodies, failures, now, ids);
+            this.jsa.js.server.flushDirty();
+          });
+        } else this.sendAcks(replies, bodies, failures, now, ids);
       }
       this.committing = false;
       if (this.commitAgain) {
@@ -460,6 +453,26 @@ export class Stream {
     if (id === '') return;
     const d = this.ddmap.get(id);
     if (d !== undefined && d.seq === seq) this.ddmap.delete(id);
+  }
+
+  private sendAcks(replies: string[], bodies: Array<number | Buffer>, failures: number[], now: number, ids: string[]): void {
+    let lost: Buffer | null = null;
+    for (let i = 0; i < replies.length; i++) {
+      const b = bodies[i];
+      if (typeof b === 'number' && failures[i] !== now) {
+        // a write failed after this message was stored (a batch the store
+        // started on its own): it may have been dropped, so no ack
+        if (lost === null) {
+          const err = this.store.lastWriteError ?? storeError('io');
+          this.jsa.js.server.logger.error(`JetStream failed to store a msg on stream '${this.jsa.name} > ${this.cfg.name}': ${err.message}`);
+          lost = Buffer.from(toGoJSON({ error: storeFailed(err).toJSON(), stream: this.cfg.name, seq: 0 }));
+        }
+        this.forgetMsgId(ids[i], b);
+        this.jsa.client.publish(replies[i], '', null, lost);
+        continue;
+      }
+      this.jsa.client.publish(replies[i], '', null, typeof b === 'number' ? this.pubAckBody(b) : b);
+    }
   }
 
   private storeMsgId(dde: DedupeEntry): void {

@@ -67,6 +67,13 @@ export class LeafConnection extends Client implements LeafMsgArgs {
 
   paQueues = new Int32Array(16);
   paNumQueues = 0;
+  /**
+   * While a decoded JetStream delivery is handed on: the subject it came
+   * with (its deliver subject) and the stored subject. Routes and other
+   * leafs get it back as it came (server/client.go processMsgResults).
+   */
+  paDeliver = '';
+  paStored = '';
 
   private connectTimer: NodeJS.Timeout | null = null;
 
@@ -389,8 +396,11 @@ export class LeafConnection extends Client implements LeafMsgArgs {
       const pb = this.paBuf;
       const hdb = this.paHdr > 0 ? pb.toString('latin1', this.paHdbStart, this.paHdbEnd) : '';
       setPubArgs(this, stored, reply!, hdb, pb.toString('latin1', this.paSzbStart, this.paSzbEnd));
+      this.paDeliver = subject;
+      this.paStored = stored;
     }
     if (r.psubs.length > 0 || r.qsubs.length > 0) this.mgr.deliverFromLeaf(this, acc, r, buf, start);
+    this.paDeliver = '';
     if (acc.crossAccount) {
       if (reply === null) reply = this.paReplyEnd > this.paReplyStart ? this.paBuf.toString('latin1', this.paReplyStart, this.paReplyEnd) : '';
       processImports(this, acc, subject, reply, buf, start, false, null, stored);

@@ -347,7 +347,8 @@ describe('operator mode: an activation token expiring while in use', () => {
   it('stream and service imports stop when their tokens expire', async (t) => {
     const sk = createAccount();
     const vk = createAccount();
-    const exp = NOW() + 5;
+    // 8 s: room for both servers to log in before it, even on a loaded machine (5 s was not always)
+    const exp = NOW() + 8;
     const accS = await op.account('SHORT', { imports: [{ name: 'i', type: 'stream', account: EXP, subject: 'priv.>', token: await token(sk, 'priv.>', 'stream', { exp }) }] }, { kp: sk });
     const wk = createAccount();
     const accV = await op.account(

@@ -146,7 +146,13 @@ async function crossAccount(kind: ServerKind): Promise<Step[]> {
     steps.push(['source state', stateView(si)]);
     steps.push(['source info', sourceView(si)]);
     // The first source's header carries the origin sequence under the index name (name:hash of the api prefix).
-    const hdr = (await msgGet(ia, 'MY_SOURCE', 10)) as { hdrs: string };
+    // (The two sources interleave as their consumers deliver: the tenth message on TEST, not sequence 10.)
+    const first = (await api(ia, '$JS.API.STREAM.MSG.GET.MY_SOURCE', { seq: 1, next_by_subj: 'TEST' })).message as { seq: number };
+    let hdr = (await msgGet(ia, 'MY_SOURCE', first.seq)) as { hdrs: string };
+    for (let i = 1; i < 10; i++) {
+      const next = (await api(ia, '$JS.API.STREAM.MSG.GET.MY_SOURCE', { seq: (hdr as unknown as { seq: number }).seq + 1, next_by_subj: 'TEST' })).message as { seq: number };
+      hdr = (await msgGet(ia, 'MY_SOURCE', next.seq)) as { hdrs: string };
+    }
     steps.push(['source header', /Nats-Stream-Source: (\S+ \d+)/.exec(hdr.hdrs)?.[1] ?? hdr]);
 
     // Later messages follow.

@@ -254,10 +254,15 @@ const IDX_ENTRY = 37;
  */
 class IdxBuilder {
   n = 0;
-  /** per record: flags, seq, ts, off, len, subject index, extra */
-  a = new Float64Array(7 * 256);
-  subj = new Map<string, number>();
+  /** per record: flags, seq, ts, off, len, subject index (-1: none), extra */
+  a: Float64Array;
+  /** names' positions, built on the first add (a decoded index is mostly only read) */
+  subj: Map<string, number> | null = null;
   names: string[] = [];
+
+  constructor(cap = 256) {
+    this.a = new Float64Array(7 * Math.max(cap, 16));
+  }
 
   add(flags: number, seq: number, ts: number, off: number, len: number, subject: string, x = 0): void {
     if ((this.n + 1) * 7 > this.a.length) {
@@ -267,6 +272,7 @@ class IdxBuilder {
     }
     let si = -1;
     if (subject !== '') {
+      if (this.subj === null) this.subj = new Map(this.names.map((x, i) => [x, i]));
       si = this.subj.get(subject) ?? -1;
       if (si < 0) {
         si = this.names.length;
@@ -292,7 +298,7 @@ class IdxBuilder {
   }
 
   static of(recs: Rec[]): IdxBuilder {
-    const b = new IdxBuilder();
+    const b = new IdxBuilder(recs.length);
     for (const r of recs) b.add(r.flags, r.seq, r.ts, r.off, r.len, r.subject, r.x);
     return b;
   }
@@ -332,8 +338,12 @@ function encodeIndex(blockSize: number, lastCrc: number, ix: IdxBuilder): Buffer
   return buf;
 }
 
-/** the records an index file lists, or null when it does not describe this block */
-function decodeIndex(buf: Buffer, blockSize: number, lastCrc: number): Rec[] | null {
+/**
+ * The records an index file lists, or null when it does not describe this
+ * block. Straight into a builder: no object per record (a restart decodes
+ * every block's index).
+ */
+function decodeIndex(buf: Buffer, blockSize: number, lastCrc: number): IdxBuilder | null {
   if (buf.length < 28) return null;
   if (buf.readUInt32LE(0) !== IDX_MAGIC || buf.readUInt32LE(4) !== IDX_VERSION) return null;
   if (crc32(buf, 0, buf.length - 4) !== buf.readUInt32LE(buf.length - 4)) return null;
@@ -348,25 +358,29 @@ function decodeIndex(buf: Buffer, blockSize: number, lastCrc: number): Rec[] | n
     o += 2 + l;
   }
   if (o + count * IDX_ENTRY + 4 !== buf.length) return null;
-  const recs: Rec[] = [];
+  const ix = new IdxBuilder(count);
+  ix.names = names;
+  const a = ix.a;
   let expect = 0;
   for (let i = 0; i < count; i++, o += IDX_ENTRY) {
     const si = buf.readUInt32LE(o + 25);
-    const r: Rec = {
-      flags: (buf.readUInt8(o) << 28) >>> 0,
-      seq: buf.readDoubleLE(o + 1),
-      ts: buf.readDoubleLE(o + 9),
-      off: buf.readUInt32LE(o + 17),
-      len: buf.readUInt32LE(o + 21),
-      subject: si === 0xffffffff ? '' : (names[si] ?? ''),
-      x: buf.readDoubleLE(o + 29),
-    };
+    const off = buf.readUInt32LE(o + 17);
+    const len = buf.readUInt32LE(o + 21);
     // records tile the block exactly
-    if (r.off !== expect || r.len < REC_MIN) return null;
-    expect += r.len;
-    recs.push(r);
+    if (off !== expect || len < REC_MIN) return null;
+    if (si !== 0xffffffff && si >= ns) return null;
+    expect += len;
+    const k = i * 7;
+    a[k] = (buf.readUInt8(o) << 28) >>> 0;
+    a[k + 1] = buf.readDoubleLE(o + 1);
+    a[k + 2] = buf.readDoubleLE(o + 9);
+    a[k + 3] = off;
+    a[k + 4] = len;
+    a[k + 5] = si === 0xffffffff ? -1 : si;
+    a[k + 6] = buf.readDoubleLE(o + 29);
   }
-  return expect === blockSize ? recs : null;
+  ix.n = count;
+  return expect === blockSize ? ix : null;
 }
 
 export class FileStore extends IndexedStore {
@@ -384,8 +398,12 @@ export class FileStore extends IndexedStore {
   private cached: Block[] = [];
 
   private recovering = false;
-  /** the records of the last block recovered (its index builder) */
-  private lastRecs: Rec[] = [];
+  /**
+   * The last block was recovered but neither read into memory nor indexed
+   * for appends: done on its first append (loadLast). A restart of many
+   * streams need not read every stream's last block.
+   */
+  private lastLazy = false;
   // group commit
   private cbs: ((err: Error | null) => void)[] = [];
   writeFailures = 0;
@@ -424,7 +442,6 @@ export class FileStore extends IndexedStore {
     fs.mkdirSync(this.mdir, { recursive: true });
     fs.mkdirSync(this.cdir, { recursive: true });
     this.recover();
-    this.lastRecs = [];
     const every = typeof opts.syncInterval === 'number' ? opts.syncInterval : DEFAULT_SYNC_INTERVAL;
     if (!this.syncAlways && every > 0) {
       this.syncTimer = setInterval(() => this.syncAll(), every);
@@ -441,15 +458,13 @@ export class FileStore extends IndexedStore {
 
   private recover(): void {
     this.recovering = true;
+    const ids: number[] = [];
     for (const f of fs.readdirSync(this.mdir)) {
       // a compaction cut short by a crash: the block it was rewriting is whole
       if (f.endsWith('.tmp')) fs.rmSync(join(this.mdir, f), { force: true });
+      else if (/^\d+\.blk$/.test(f)) ids.push(parseInt(f, 10));
     }
-    const ids = fs
-      .readdirSync(this.mdir)
-      .filter((n) => /^\d+\.blk$/.test(n))
-      .map((n) => parseInt(n, 10))
-      .sort((a, b) => a - b);
+    ids.sort((a, b) => a - b);
     for (const id of ids) this.recoverBlock(id);
     // the last block takes new records; the empty ones before it go
     const dead = this.blocks.slice(0, -1).filter((mb) => mb.live === 0);
@@ -458,8 +473,7 @@ export class FileStore extends IndexedStore {
     if (this.blocks.length === 0) this.newBlock(1);
     else {
       this.lmb = this.blocks[this.blocks.length - 1]!;
-      this.loadCache(this.lmb);
-      this.lmb.ix = IdxBuilder.of(this.lastRecs);
+      this.lastLazy = true;
     }
     for (const mb of dead) {
       mb.dead = true;
@@ -478,7 +492,7 @@ export class FileStore extends IndexedStore {
     const path = join(this.mdir, blkName(id));
     const fd = fs.openSync(path, 'r+');
     const size = fs.fstatSync(fd).size;
-    let recs: Rec[] | null = null;
+    let recs: IdxBuilder | null = null;
     let buf: Buffer | null = null;
     if (size >= REC_MIN) {
       try {
@@ -494,13 +508,13 @@ export class FileStore extends IndexedStore {
     if (recs === null) {
       buf = Buffer.allocUnsafe(size);
       if (size > 0) fs.readSync(fd, buf, 0, size, 0);
-      recs = [];
+      recs = new IdxBuilder();
       const why = { r: '' };
       let off = 0;
       while (off < size) {
         const r = parseRec(buf, off, size, why);
         if (r === null) break;
-        recs.push(r);
+        recs.add(r.flags, r.seq, r.ts, r.off, r.len, r.subject, r.x);
         off += r.len;
       }
       if (off < size) {
@@ -535,30 +549,71 @@ export class FileStore extends IndexedStore {
       checked: buf !== null,
     };
     this.blocks.push(mb);
-    this.lastRecs = recs;
-    for (const r of recs) {
-      if (r.flags & REC_STATE) {
+    const a = recs.a;
+    const names = recs.names;
+    for (let i = 0, k = 0; i < recs.n; i++, k += 7) {
+      const flags = a[k]!;
+      const seq = a[k + 1]!;
+      const ts = a[k + 2]!;
+      if (flags & REC_STATE) {
         // a state record: first in seq, last in ts
-        this.restoreFirst(r.seq, r.ts, r.x);
-      } else if (r.flags & REC_TOMB) {
-        mb.tombs.push(r.seq);
-        if (r.seq > this.last) this.restoreLast(r.seq, r.ts);
-        else this.removeSeq(r.seq, false, false);
-      } else if (r.flags & REC_ERASED) {
-        if (r.seq > this.last) this.restoreLast(r.seq, r.ts);
-      } else if (r.seq > this.last) {
-        const idx = this.restoreMsg(r.seq, r.ts, r.subject, r.len);
-        this.table.aux[idx] = r.off;
+        this.restoreFirst(seq, ts, a[k + 6]!);
+      } else if (flags & REC_TOMB) {
+        mb.tombs.push(seq);
+        if (seq > this.last) this.restoreLast(seq, ts);
+        else this.removeSeq(seq, false, false);
+      } else if (flags & REC_ERASED) {
+        if (seq > this.last) this.restoreLast(seq, ts);
+      } else if (seq > this.last) {
+        const si = a[k + 5]!;
+        const len = a[k + 4]!;
+        const idx = this.restoreMsg(seq, ts, si < 0 ? '' : names[si]!, len);
+        this.table.aux[idx] = a[k + 3]!;
         mb.live++;
-        mb.liveBytes += r.len;
+        mb.liveBytes += len;
       } else {
-        this.log?.warn(`JetStream stream '${this.cfg.name}' block ${id}: sequence ${r.seq} out of order, ignored`);
+        this.log?.warn(`JetStream stream '${this.cfg.name}' block ${id}: sequence ${seq} out of order, ignored`);
       }
     }
     if (buf !== null && good > 0) {
       // scanned: the index is rewritten now so the next open need not scan
-      this.writeIndex(mb, buf.subarray(0, good), IdxBuilder.of(recs), true);
+      this.writeIndex(mb, buf.subarray(0, good), recs, true);
     }
+  }
+
+  /**
+   * The recovered last block, made ready for appends: its bytes in memory and
+   * its records in a builder, from its index file when that still describes
+   * it, else from the bytes (checksummed).
+   */
+  private loadLast(): void {
+    this.lastLazy = false;
+    const mb = this.lmb;
+    if (mb.buf === null) this.loadCache(mb);
+    const buf = mb.buf!;
+    const size = mb.size;
+    let ix: IdxBuilder | null = null;
+    if (size >= REC_MIN) {
+      try {
+        ix = decodeIndex(fs.readFileSync(join(this.mdir, `${mb.id}.idx`)), size, buf.readUInt32LE(size - 8));
+      } catch {
+        ix = null;
+      }
+    }
+    if (ix === null) {
+      ix = new IdxBuilder();
+      const why = { r: '' };
+      let off = 0;
+      while (off < size) {
+        const r = parseRec(buf, off, size, why);
+        if (r === null) break;
+        ix.add(r.flags, r.seq, r.ts, r.off, r.len, r.subject, r.x);
+        off += r.len;
+      }
+      // a record that does not check out: no index for this block (the next open scans it)
+      if (off < size) ix = null;
+    }
+    mb.ix = ix;
   }
 
   // ---- blocks ----
@@ -593,6 +648,7 @@ export class FileStore extends IndexedStore {
 
   /** room for n more bytes in the last block (rolling to a new block when full) */
   private room(n: number): Block {
+    if (this.lastLazy) this.loadLast();
     let mb = this.lmb;
     if (mb.size > 0 && mb.size + n > this.blockSize) {
       this.seal(mb);
@@ -627,6 +683,8 @@ export class FileStore extends IndexedStore {
   private loadCache(mb: Block): Buffer {
     const buf = Buffer.allocUnsafe(mb === this.lmb ? Math.max(mb.size, Math.min(this.blockSize, 64 * 1024)) : mb.size);
     if (mb.size > 0) fs.readSync(mb.fd, buf, 0, mb.size, 0);
+    // erases not yet on disk (a recovered last block loaded late)
+    for (const x of this.erases) if (x.mb === mb) x.rec.copy(buf, x.off);
     mb.buf = buf;
     if (mb !== this.lmb) this.cacheAdd(mb);
     return buf;

@@ -43,11 +43,23 @@ export class SeqTable {
 
   constructor(withObjs: boolean, cap = 1024) {
     this.cap = cap;
-    this.subj = new Uint32Array(cap);
-    this.ts = new Float64Array(cap);
-    this.size = new Uint32Array(cap);
-    this.aux = new Uint32Array(cap);
+    [this.ts, this.subj, this.size, this.aux] = SeqTable.columns(cap);
     this.objs = withObjs ? new Array<Buffer | null>(cap).fill(null) : null;
+  }
+
+  /**
+   * The four numeric columns over one ArrayBuffer: each ArrayBuffer costs V8
+   * tens of microseconds (external memory accounting), and a restart creates
+   * a table per stream.
+   */
+  private static columns(cap: number): [Float64Array, Uint32Array, Uint32Array, Uint32Array] {
+    const b = new ArrayBuffer(cap * 20);
+    return [
+      new Float64Array(b, 0, cap),
+      new Uint32Array(b, cap * 8, cap),
+      new Uint32Array(b, cap * 12, cap),
+      new Uint32Array(b, cap * 16, cap),
+    ];
   }
 
   /** make `seq` addressable; slots below `keepFrom` may be dropped */
@@ -76,13 +88,10 @@ export class SeqTable {
       let cap = Math.ceil(this.cap * 1.5);
       while (cap < live + (live >> 2)) cap = Math.ceil(cap * 1.5);
       const keep = this.cap - drop;
-      const subj = new Uint32Array(cap);
+      const [ts, subj, size, aux] = SeqTable.columns(cap);
       subj.set(this.subj.subarray(drop));
-      const ts = new Float64Array(cap);
       ts.set(this.ts.subarray(drop));
-      const size = new Uint32Array(cap);
       size.set(this.size.subarray(drop));
-      const aux = new Uint32Array(cap);
       aux.set(this.aux.subarray(drop));
       this.subj = subj;
       this.ts = ts;
@@ -102,10 +111,7 @@ export class SeqTable {
     this.base = base;
     if (this.cap > 4096) {
       this.cap = 1024;
-      this.subj = new Uint32Array(1024);
-      this.ts = new Float64Array(1024);
-      this.size = new Uint32Array(1024);
-      this.aux = new Uint32Array(1024);
+      [this.ts, this.subj, this.size, this.aux] = SeqTable.columns(1024);
       if (this.objs !== null) this.objs = new Array<Buffer | null>(1024).fill(null);
       return;
     }

@@ -292,6 +292,14 @@ class IdxBuilder {
     this.n++;
   }
 
+  /** empty, with room for cap records */
+  reset(cap: number): void {
+    this.n = 0;
+    this.subj = null;
+    this.names = [];
+    if (this.a.length < cap * 7) this.a = new Float64Array(cap * 7);
+  }
+
   /** forget the records at or past a block offset (a failed batch) */
   truncate(size: number): void {
     while (this.n > 0 && this.a[(this.n - 1) * 7 + 3]! >= size) this.n--;
@@ -343,7 +351,7 @@ function encodeIndex(blockSize: number, lastCrc: number, ix: IdxBuilder): Buffer
  * block. Straight into a builder: no object per record (a restart decodes
  * every block's index).
  */
-function decodeIndex(buf: Buffer, blockSize: number, lastCrc: number): IdxBuilder | null {
+function decodeIndex(buf: Buffer, blockSize: number, lastCrc: number, into: IdxBuilder | null = null): IdxBuilder | null {
   if (buf.length < 28) return null;
   if (buf.readUInt32LE(0) !== IDX_MAGIC || buf.readUInt32LE(4) !== IDX_VERSION) return null;
   if (crc32(buf, 0, buf.length - 4) !== buf.readUInt32LE(buf.length - 4)) return null;
@@ -358,30 +366,40 @@ function decodeIndex(buf: Buffer, blockSize: number, lastCrc: number): IdxBuilde
     o += 2 + l;
   }
   if (o + count * IDX_ENTRY + 4 !== buf.length) return null;
-  const ix = new IdxBuilder(count);
+  const ix = into ?? new IdxBuilder(count);
+  ix.reset(count);
   ix.names = names;
   const a = ix.a;
+  // a DataView's reads are inlined by V8, Buffer's readDoubleLE is not:
+  // this loop runs once per stored message at every restart
+  const dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
   let expect = 0;
-  for (let i = 0; i < count; i++, o += IDX_ENTRY) {
-    const si = buf.readUInt32LE(o + 25);
-    const off = buf.readUInt32LE(o + 17);
-    const len = buf.readUInt32LE(o + 21);
+  for (let i = 0, k = 0; i < count; i++, o += IDX_ENTRY, k += 7) {
+    const si = dv.getUint32(o + 25, true);
+    const off = dv.getUint32(o + 17, true);
+    const len = dv.getUint32(o + 21, true);
     // records tile the block exactly
     if (off !== expect || len < REC_MIN) return null;
     if (si !== 0xffffffff && si >= ns) return null;
     expect += len;
-    const k = i * 7;
-    a[k] = (buf.readUInt8(o) << 28) >>> 0;
-    a[k + 1] = buf.readDoubleLE(o + 1);
-    a[k + 2] = buf.readDoubleLE(o + 9);
+    a[k] = (dv.getUint8(o) << 28) >>> 0;
+    a[k + 1] = dv.getFloat64(o + 1, true);
+    a[k + 2] = dv.getFloat64(o + 9, true);
     a[k + 3] = off;
     a[k + 4] = len;
     a[k + 5] = si === 0xffffffff ? -1 : si;
-    a[k + 6] = buf.readDoubleLE(o + 29);
+    a[k + 6] = dv.getFloat64(o + 29, true);
   }
   ix.n = count;
   return expect === blockSize ? ix : null;
 }
+
+/**
+ * Where recovery decodes each block's records: they are only walked once
+ * (the last block's are decoded again on its first append, see loadLast),
+ * so one array serves every block of every store.
+ */
+const scratchIx = new IdxBuilder(1024);
 
 export class FileStore extends IndexedStore {
   readonly type = 'file' as const;
@@ -499,7 +517,7 @@ export class FileStore extends IndexedStore {
         const tail = Buffer.alloc(8);
         fs.readSync(fd, tail, 0, 8, size - 8);
         const idx = fs.readFileSync(join(this.mdir, `${id}.idx`));
-        if (tail.readUInt32LE(4) >= REC_MIN) recs = decodeIndex(idx, size, tail.readUInt32LE(0));
+        if (tail.readUInt32LE(4) >= REC_MIN) recs = decodeIndex(idx, size, tail.readUInt32LE(0), scratchIx);
       } catch {
         recs = null;
       }
@@ -508,7 +526,8 @@ export class FileStore extends IndexedStore {
     if (recs === null) {
       buf = Buffer.allocUnsafe(size);
       if (size > 0) fs.readSync(fd, buf, 0, size, 0);
-      recs = new IdxBuilder();
+      recs = scratchIx;
+      recs.reset(0);
       const why = { r: '' };
       let off = 0;
       while (off < size) {

@@ -41,7 +41,12 @@ export class SeqTable {
   /** memory store: the message bytes (header then payload) */
   objs: (Buffer | null)[] | null;
 
-  constructor(withObjs: boolean, cap = 1024) {
+  /**
+   * Empty until the first sequence arrives (or reserve): a restart creates
+   * a table per stream, and an allocation of the default size only to
+   * replace it with the recovered size cost more than the recovery itself.
+   */
+  constructor(withObjs: boolean, cap = 0) {
     this.cap = cap;
     [this.ts, this.subj, this.size, this.aux] = SeqTable.columns(cap);
     this.objs = withObjs ? new Array<Buffer | null>(cap).fill(null) : null;
@@ -85,7 +90,7 @@ export class SeqTable {
         this.objs.fill(null, n);
       }
     } else {
-      let cap = Math.ceil(this.cap * 1.5);
+      let cap = Math.max(64, Math.ceil(this.cap * 1.5));
       while (cap < live + (live >> 2)) cap = Math.ceil(cap * 1.5);
       const keep = this.cap - drop;
       const [ts, subj, size, aux] = SeqTable.columns(cap);
@@ -105,6 +110,14 @@ export class SeqTable {
       this.cap = cap;
     }
     this.base = from;
+  }
+
+  /** room for n sequences from the first one stored: only while nothing is */
+  reserve(n: number): void {
+    if (n <= this.cap) return;
+    this.cap = Math.ceil(n * 1.25);
+    [this.ts, this.subj, this.size, this.aux] = SeqTable.columns(this.cap);
+    if (this.objs !== null) this.objs = new Array<Buffer | null>(this.cap).fill(null);
   }
 
   reset(base: number): void {

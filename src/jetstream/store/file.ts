@@ -568,6 +568,8 @@ export class FileStore extends IndexedStore {
       checked: buf !== null,
     };
     this.blocks.push(mb);
+    // sized once for the messages of a store's first block
+    if (this.msgs === 0 && this.last === 0) this.table.reserve(recs.n);
     const a = recs.a;
     const names = recs.names;
     for (let i = 0, k = 0; i < recs.n; i++, k += 7) {

@@ -45,13 +45,20 @@ describe('max_connections', () => {
 
   it("the refused nats.js connect() fails with the reference's error", async () => {
     // nats-server 2.9.10 writes INFO and the -ERR and closes the socket at once;
-    // the client's CONNECT then hits a closed socket and connect() rejects with
-    // the transport error (EPIPE), not the -ERR text
+    // the client's CONNECT then usually hits a closed socket and connect()
+    // rejects with the transport error (EPIPE), not the -ERR text. Which one
+    // the client sees is a race on either server (on a loaded machine both
+    // gave the -ERR text now and then): either counts as the same refusal.
+    // The bytes themselves are compared in the first test of this block.
+    const refusal = (e: unknown): unknown => {
+      const i = errInfo(e);
+      return i.message === 'write EPIPE' || i.message === 'maximum connections exceeded' ? 'refused (EPIPE or the -ERR text)' : i;
+    };
     await onBoth(async (t) => {
       await t.connect();
       await t.connect();
       const e = await thrown(() => connect({ servers: t.url, reconnect: false, timeout: 20_000 }));
-      return errInfo(e);
+      return refusal(e);
     }, setup);
   });
 });

@@ -19,7 +19,7 @@ import { LeafConnection } from './leaf.js';
 import { versionAtLeast, type LeafConnect, type LeafInfo } from './proto.js';
 import { LeafPerms, mergeDeny } from './perms.js';
 import { RemoteLeaf, dial, isWSURL, joinHostPort, type LeafURL } from './remote.js';
-import { FrameReader, OP_PONG, WsClientSocket, wsUpgrade } from './ws.js';
+import { FrameReader, OP_PONG, WsClientSocket, wsUpgrade, type WsUpgraded } from './ws.js';
 import { authenticateLeaf, leafUserPermissions, signWithCreds } from './auth.js';
 import { WsSocket } from '../websocket/socket.js';
 import { leafzOf, type LeafzOptions } from './monitor.js';
@@ -553,7 +553,7 @@ export class LeafnodeManager {
           if (this.running && !r.removed) await this.sleep(this.opts.reconnectIntervalMs);
           continue;
         }
-        this.createSolicited(r, up.raw, u, up.rest);
+        this.createSolicited(r, up.raw, u, up.ws);
         return;
       }
       if (r.cfg.tls?.handshakeFirst === true) {
@@ -575,7 +575,7 @@ export class LeafnodeManager {
    * TLS for wss:// first, then the HTTP upgrade on /leafnode
    * (server/leafnode.go leafNodeSolicitWSConnection). null on failure, logged.
    */
-  private async solicitWebsocket(r: RemoteLeaf, sock: net.Socket, u: LeafURL): Promise<{ raw: net.Socket; rest: Buffer } | null> {
+  private async solicitWebsocket(r: RemoteLeaf, sock: net.Socket, u: LeafURL): Promise<{ raw: net.Socket; ws: WsUpgraded } | null> {
     const log = this.server.logger;
     let raw: net.Socket = sock;
     try {
@@ -587,8 +587,8 @@ export class LeafnodeManager {
         }
         raw = await clientHandshake(sock, t ?? defaultClientTLS(), u.hostname, '');
       }
-      const rest = await wsUpgrade(raw, u.hostPort, false, false, 2000);
-      return { raw, rest };
+      const ws = await wsUpgrade(raw, u.hostPort, r.cfg.wsNoMasking === true, r.cfg.wsCompression === true, 2000);
+      return { raw, ws };
     } catch (e) {
       log.error(`Error soliciting websocket connection: ${(e as Error).message}`);
       raw.destroy();
@@ -666,6 +666,7 @@ export class LeafnodeManager {
     c.isWebsocket = true;
     this.wireWs(c, raw, mask, (op, p) => ws.sendControl(op, p), (p) => ws.setCloseReply(p));
     srv.stats.totalConnections++;
+    srv.logger.debug(`${c.logPrefix} - Leafnode compression=${compress}`);
     srv.logger.notice(`${c.logPrefix} - Leafnode connection created `);
     c.nonce = srv.auth.newNonce();
     this.pending.add(c);
@@ -674,7 +675,7 @@ export class LeafnodeManager {
     srv.flushDirty();
   }
 
-  private createSolicited(r: RemoteLeaf, sock: net.Socket, u: LeafURL, wsRest: Buffer | null): void {
+  private createSolicited(r: RemoteLeaf, sock: net.Socket, u: LeafURL, wsUp: WsUpgraded | null): void {
     const srv = this.server;
     const acc = srv.lookupAccount(r.localAccount);
     const c0 = srv.allocCid();
@@ -686,12 +687,13 @@ export class LeafnodeManager {
     }
     let c: LeafConnection;
     let feed: ((chunk: Buffer) => void) | null = null;
-    if (wsRest !== null) {
-      const ws = new WsClientSocket(sock, true);
+    if (wsUp !== null) {
+      const ws = new WsClientSocket(sock, wsUp.mask, wsUp.compress);
       c = new LeafConnection(srv, this, ws as unknown as net.Socket, c0, acc, r);
       ws.owner = c;
       c.isWebsocket = true;
       feed = this.wireWs(c, sock, false, (op, p) => ws.sendControl(op, p), () => {});
+      srv.logger.debug(`${c.logPrefix} - Leafnode compression=${wsUp.compress} masking=${wsUp.mask}`);
     } else {
       c = new LeafConnection(srv, this, sock, c0, acc, r);
       this.unwire.set(c, this.wire(c, sock));
@@ -713,7 +715,7 @@ export class LeafnodeManager {
       }
     }, INFO_WAIT_MS);
     this.timers.add(t);
-    if (feed !== null && wsRest !== null && wsRest.length > 0) feed(wsRest);
+    if (feed !== null && wsUp !== null && wsUp.rest.length > 0) feed(wsUp.rest);
   }
 
   /** The hub's INFO on a connection we dialed, or an update on any (server/leafnode.go processLeafnodeInfo). */

@@ -677,11 +677,20 @@ export class LeafnodeManager {
 
   private createSolicited(r: RemoteLeaf, sock: net.Socket, u: LeafURL, wsUp: WsUpgraded | null): void {
     const srv = this.server;
-    const acc = srv.lookupAccount(r.localAccount);
+    // server/leafnode.go createLeafNode: LookupAccount, which in operator mode
+    // fetches an account not known yet from the resolver (a URL resolver, or
+    // one a JWT was pushed to); a failure closes and retries later.
+    let acc = srv.lookupAccount(r.localAccount);
+    let why = 'account not found';
+    if (acc === undefined && srv.auth.operator !== null) {
+      const got = srv.auth.operator.resolveAccount(r.localAccount);
+      if (typeof got === 'string') why = got;
+      else acc = got;
+    }
     const c0 = srv.allocCid();
     if (acc === undefined) {
       sock.destroy();
-      srv.logger.error(`Unable to lookup account ${r.localAccount} for solicited leafnode connection: account not found`);
+      srv.logger.error(`Unable to lookup account ${r.localAccount} for solicited leafnode connection: ${why}`);
       this.scheduleReconnect(r);
       return;
     }

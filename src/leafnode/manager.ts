@@ -28,6 +28,7 @@ import { LeafRouter } from './routing.js';
 import { clientHandshake, loadRouteTLS, type RouteTLS } from '../cluster/tls.js';
 import { TLSManager, goCipherName, goTLSVersion } from '../tls/tls.js';
 import { serverHandshake } from '../tls/handshake.js';
+import { spkiSha256 } from '../tls/x509.js';
 import type tls from 'node:tls';
 
 /** server/leafnode.go: back-off after a loop, a permission violation, the same cluster name. */
@@ -324,6 +325,24 @@ export class LeafnodeManager {
     };
   }
 
+  /**
+   * The dialing side's TLS handshake. As the reference (server/leafnode.go
+   * doTLSClientHandshake gets opts.LeafNode.TLSPinnedCerts) the leafnode
+   * listener's pinned_certs apply to the hubs a remote dials too.
+   */
+  private async dialTLS(sock: net.Socket, t: RouteTLS | null, host: string): Promise<tls.TLSSocket> {
+    const ts = await clientHandshake(sock, t ?? defaultClientTLS(), host, '');
+    const pinned = this.opts.tls?.pinnedCerts;
+    if (pinned !== undefined && pinned.length > 0) {
+      const cert = ts.getPeerX509Certificate();
+      if (cert === undefined || !pinned.some((p) => p.toLowerCase() === spkiSha256(cert))) {
+        ts.destroy();
+        throw new Error('certificate not pinned');
+      }
+    }
+    return ts;
+  }
+
   /** The leaf side of the TLS upgrade after the hub's first INFO (server/leafnode.go leafNodeResumeConnectProcess). */
   private async upgradeTLS(c: LeafConnection, r: RemoteLeaf): Promise<boolean> {
     const srv = this.server;
@@ -339,7 +358,7 @@ export class LeafnodeManager {
     if (srv.logger.debugEnabled) srv.logger.debug(`${c.logPrefix} - Starting TLS leafnode client handshake`);
     let ts: tls.TLSSocket;
     try {
-      ts = await clientHandshake(raw, t ?? defaultClientTLS(), u.hostname, '');
+      ts = await this.dialTLS(raw, t, u.hostname);
     } catch (e) {
       srv.logger.error(`${c.logPrefix} - TLS leafnode handshake error: ${(e as Error).message}`);
       c.close(ClosedState.TLSHandshakeError, true);
@@ -585,7 +604,7 @@ export class LeafnodeManager {
           t = r.cfg.tls !== undefined ? loadRouteTLS(r.cfg.tls) : null;
           this.remoteTLS.set(r, t);
         }
-        raw = await clientHandshake(sock, t ?? defaultClientTLS(), u.hostname, '');
+        raw = await this.dialTLS(sock, t, u.hostname);
       }
       const ws = await wsUpgrade(raw, u.hostPort, r.cfg.wsNoMasking === true, r.cfg.wsCompression === true, 2000);
       return { raw, ws };
@@ -604,7 +623,7 @@ export class LeafnodeManager {
       this.remoteTLS.set(r, t);
     }
     try {
-      const ts = await clientHandshake(sock, t ?? defaultClientTLS(), u.hostname, '');
+      const ts = await this.dialTLS(sock, t, u.hostname);
       this.tlsFirst.add(ts);
       return ts;
     } catch (e) {

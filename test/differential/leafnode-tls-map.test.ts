@@ -100,3 +100,44 @@ describe('leafnodes: verify_and_map on the leafnode listener', () => {
     });
   }
 });
+
+describe("leafnodes: the leafnode listener's pinned_certs apply to the hubs a remote dials (server/leafnode.go)", () => {
+  for (const leafKind of ['reference', 'tsnats'] as ServerKind[]) {
+    it(`a ${leafKind} leaf: the hub's certificate pinned connects, not pinned fails the handshake`, async () => {
+      const c = getCerts();
+      const hub = await startServer('tsnats', [
+        '-c',
+        writeConfig(`server_name: HUB\nleafnodes { host: 127.0.0.1, port: -1, tls { cert_file: "${c.cert}", key_file: "${c.key}", ca_file: "${c.ca}", timeout: 3 } }\n`),
+      ]);
+      const leafWith = (pin: string) =>
+        startServer(leafKind, [
+          '-c',
+          writeConfig(
+            `server_name: LEAF\nleafnodes { host: 127.0.0.1, port: -1, tls { cert_file: "${c.cert}", key_file: "${c.key}", ca_file: "${c.ca}", pinned_certs: ["${pin}"] }, ` +
+              `reconnect: 1, remotes [ { url: "tls://127.0.0.1:${leafPort(hub)}", tls { ca_file: "${c.ca}" } } ] }\n`,
+          ),
+        ]);
+      try {
+        const bad = await leafWith(spki(c.otherCert));
+        try {
+          await waitFor('the handshake error', () => /TLS leafnode handshake error: certificate not pinned/.test(serverLog(bad)), 15_000);
+        } finally {
+          await bad.stop();
+        }
+        const ok = await leafWith(spki(c.cert));
+        try {
+          const hc = await connect({ servers: hub.url });
+          const lc = await connect({ servers: ok.url });
+          await interestCrossed(lc, hc, 'pin.dial');
+          await hc.close();
+          await lc.close();
+          assert.doesNotMatch(serverLog(ok), /certificate not pinned/);
+        } finally {
+          await ok.stop();
+        }
+      } finally {
+        await hub.stop();
+      }
+    });
+  }
+});

@@ -598,6 +598,45 @@ describe('leafnodes over websocket with ws_compression', () => {
   }
 });
 
+describe('leafnodes over websocket with ws_no_masking', () => {
+  for (const topo of TOPOLOGIES) {
+    it(`${topo.name}: the hub echoes Nats-No-Masking, the leaf writes unmasked frames, messages flow both ways`, async () => {
+      const hub = await startServer(topo.hub, [
+        '-c',
+        writeConfig(`server_name: HUB_${topo.hub}\nleafnodes { host: 127.0.0.1, port: -1 }\nwebsocket { host: 127.0.0.1, port: -1, no_tls: true }\n`),
+      ]);
+      const m = /Listening for websocket clients on ws:\/\/\S+:(\d+)/.exec(hub.stderr() + hub.stdout());
+      assert.ok(m !== null, 'websocket port');
+      const leaf = await startServer(topo.leaf, [
+        '-D',
+        '-c',
+        writeConfig(`server_name: LEAF_${topo.leaf}\nleafnodes { reconnect: 1, remotes [ { url: "ws://127.0.0.1:${m[1]}", ws_no_masking: true } ] }\n`),
+      ]);
+      const hc = await connect({ servers: hub.url });
+      const lc = await connect({ servers: leaf.url });
+      try {
+        await interestCrossed(lc, hc, 'wsm.to.hub');
+        await interestCrossed(hc, lc, 'wsm.to.leaf');
+        assert.match(leaf.stderr() + leaf.stdout(), /Leafnode compression=false masking=false/);
+        const big = 'x'.repeat(100_000);
+        let got = '';
+        hc.subscribe('wsm.big', { callback: (_e, msg) => void (got = dec.decode(msg.data)) });
+        await hc.flush();
+        await interestCrossed(lc, hc, 'wsm.sync');
+        lc.publish('wsm.big', big);
+        await lc.flush();
+        await waitFor('the big message', () => got.length > 0);
+        assert.equal(got, big);
+      } finally {
+        await hc.close();
+        await lc.close();
+        await leaf.stop();
+        await hub.stop();
+      }
+    });
+  }
+});
+
 describe('leafnodes: credentials for an operator-mode hub', () => {
   for (const topo of TOPOLOGIES) {
     it(`${topo.name}: the remote logs in with a .creds file and binds to the user's account`, async () => {

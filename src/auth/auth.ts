@@ -15,7 +15,7 @@ import { createRequire } from 'node:module';
 import { nonceSignatureError } from './nonce.js';
 import type { NkeyUserConfig, Options, Permissions, UserConfig } from '../config/options.js';
 import type { Account } from '../accounts/account.js';
-import { ClosedState } from '../client/connection.js';
+import { ClosedState, Kind } from '../client/connection.js';
 import type { Client } from '../client/client.js';
 import type { Server } from '../server/server.js';
 import * as E from '../protocol/errors.js';
@@ -234,7 +234,9 @@ export class Authenticator {
       srv.logger.error(`${c.logPrefix} - ${this.violationLogText(c)}`);
       return false;
     } else if (this.users !== null) {
-      if (this.tlsMap) {
+      // server/auth.go processClientOrLeafAuthentication: a leaf maps with
+      // the leafnode listener's verify_and_map, not the client listener's.
+      if (c.kind === Kind.LEAF ? srv.opts.leafnode?.tls?.verifyAndMap === true : this.tlsMap) {
         const der = c.tlsPeerCertificate?.raw ?? null;
         const debug = (msg: string): void => {
           if (srv.logger.debugEnabled) srv.logger.debug(`${c.logPrefix} - ${msg}`);

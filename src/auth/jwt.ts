@@ -719,6 +719,17 @@ export class OperatorAuth {
   }
 
   /**
+   * server/server.go LookupAccount for the server's own use (a leafnode
+   * remote's local account): the registered account, or one the resolver
+   * has now; else the lookup error's text.
+   */
+  resolveAccount(pub: string): Account | string {
+    const info = this.lookupAccount(pub);
+    if (typeof info === 'string') return info;
+    return this.server.lookupAccount(pub) ?? 'account missing';
+  }
+
+  /**
    * A NATS resolver stored new claims for a registered account
    * (server/accounts.go updateAccountClaimsWithRefresh): new logins use
    * them; connected clients over the connection limit are closed (newest

@@ -780,6 +780,16 @@ function parseLeafRemotes(n: ConfNode, issues: Issues): LeafRemoteOptions[] {
             case 'dont_randomize':
               ro.noRandomize = asBool(v);
               return true;
+            case 'ws_compress':
+            case 'ws_compression':
+            case 'websocket_compress':
+            case 'websocket_compression':
+              ro.wsCompression = asBool(v);
+              return true;
+            case 'ws_no_masking':
+            case 'websocket_no_masking':
+              ro.wsNoMasking = asBool(v);
+              return true;
             case 'deny_imports':
             case 'deny_import':
             case 'deny_exports':

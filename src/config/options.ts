@@ -270,6 +270,10 @@ export interface LeafRemoteOptions {
   denyImports: string[];
   denyExports: string[];
   noRandomize: boolean;
+  /** ws_compression: ask a ws:// hub for permessage-deflate */
+  wsCompression?: boolean;
+  /** ws_no_masking: ask a ws:// hub to accept unmasked frames */
+  wsNoMasking?: boolean;
 }
 
 /** A user of leafnodes.authorization.users. */

@@ -40,7 +40,18 @@ const goValue = (v: unknown): string => {
 type LeafOpts = NonNullable<Options['leafnode']>;
 
 function sameLeafnodeExceptTLS(a: LeafOpts, b: LeafOpts): boolean {
-  const remote = (r: LeafOpts['remotes'][number]) => ({ ...r, tls: undefined, account: r.account === '' ? '$G' : r.account });
+  // server/reload.go copyRemoteLNConfigForReloadCompare drops a remote's TLS
+  // config but not its TLSTimeout, which a tls {} block always sets (2s when
+  // not given): adding or removing a remote's tls {} is refused, changing
+  // what is in it reloads.
+  const remote = (r: LeafOpts['remotes'][number]) => ({
+    ...r,
+    tls: undefined,
+    tlsTimeoutMs: r.tls === undefined ? 0 : r.tls.timeoutMs > 0 ? r.tls.timeoutMs : 2000,
+    wsCompression: r.wsCompression === true,
+    wsNoMasking: r.wsNoMasking === true,
+    account: r.account === '' ? '$G' : r.account,
+  });
   const ra = a.remotes.map(remote);
   const rb = b.remotes.map(remote);
   // server/reload.go leafRemotesChanged: the same remotes in any order are no change
@@ -60,10 +71,12 @@ function sameLeafnodeExceptTLS(a: LeafOpts, b: LeafOpts): boolean {
 function goLeafnode(l: Options['leafnode']): string {
   if (l === undefined) return '{ 0    [] 0 <nil> 0 false map[]  false 0s []  <nil> 0 0 <nil>}';
   const ptr = (i: number) => `0xc0000${(0xde2c0 + i * 0xb0).toString(16)}`;
-  const auth = l.authTimeoutMs > 0 ? l.authTimeoutMs / 1000 : l.tls !== undefined ? (l.tls.timeoutMs ?? 2000) / 1000 + 1 : 2;
-  const tlsTimeout = l.tls !== undefined ? (l.tls.timeoutMs ?? 2000) / 1000 : 2;
+  // server/opts.go setBaselineOptions defaults host and timeouts only for a listener (port != 0)
+  const listens = l.port !== 0;
+  const auth = l.authTimeoutMs > 0 ? l.authTimeoutMs / 1000 : !listens ? 0 : l.tls !== undefined ? (l.tls.timeoutMs || 2000) / 1000 + 1 : 2;
+  const tlsTimeout = l.tls !== undefined && l.tls.timeoutMs > 0 ? l.tls.timeoutMs / 1000 : listens ? 2 : 0;
   const parts = [
-    l.host,
+    listens || l.host !== '0.0.0.0' ? l.host : '',
     String(l.port),
     l.username,
     l.password,

@@ -9,6 +9,7 @@ import type { Server } from '../server/server.js';
 import type { LeafnodeOptions, Permissions } from '../config/options.js';
 import type { LeafConnection } from './leaf.js';
 import type { Account } from '../accounts/account.js';
+import { mapCertificateToUser } from '../auth/tlsmap.js';
 
 /**
  * server/auth.go isLeafNodeAuthorized: the leafnodes authorization block
@@ -30,6 +31,20 @@ export function authenticateLeaf(srv: Server, o: LeafnodeOptions, c: LeafConnect
     return bindTo(o.account);
   }
   if (o.users.length > 0) {
+    if (o.tls?.verifyAndMap === true) {
+      // tls { verify_and_map }: the leaf's certificate names the user; its
+      // configured password (if any) must still match (server/auth.go isLeafNodeAuthorized).
+      const debug = (msg: string): void => {
+        if (srv.logger.debugEnabled) srv.logger.debug(`${c.logPrefix} - ${msg}`);
+      };
+      const u = mapCertificateToUser(c.tlsPeerCertificate?.raw ?? null, new Map(o.users.map((x) => [x.username, x])), () => true, debug);
+      if (u === null) return false;
+      if (co.user !== '') srv.logger.warn(`User ${JSON.stringify(co.user)} found in connect proto, but user required from cert`);
+      co.user = u.username;
+      if (!comparePassword(u.password, co.pass)) return false;
+      c.user = u.username;
+      return bindTo(u.account);
+    }
     const u = o.users.find((x) => x.username === co.user);
     if (u === undefined || !comparePassword(u.password, co.pass)) return false;
     c.user = u.username;

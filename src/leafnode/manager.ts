@@ -19,7 +19,7 @@ import { LeafConnection } from './leaf.js';
 import { versionAtLeast, type LeafConnect, type LeafInfo } from './proto.js';
 import { LeafPerms, mergeDeny } from './perms.js';
 import { RemoteLeaf, dial, isWSURL, joinHostPort, type LeafURL } from './remote.js';
-import { FrameReader, OP_PONG, WsClientSocket, wsUpgrade } from './ws.js';
+import { FrameReader, OP_PONG, WsClientSocket, wsUpgrade, type WsUpgraded } from './ws.js';
 import { authenticateLeaf, leafUserPermissions, signWithCreds } from './auth.js';
 import { WsSocket } from '../websocket/socket.js';
 import { leafzOf, type LeafzOptions } from './monitor.js';
@@ -28,6 +28,7 @@ import { LeafRouter } from './routing.js';
 import { clientHandshake, loadRouteTLS, type RouteTLS } from '../cluster/tls.js';
 import { TLSManager, goCipherName, goTLSVersion } from '../tls/tls.js';
 import { serverHandshake } from '../tls/handshake.js';
+import { spkiSha256 } from '../tls/x509.js';
 import type tls from 'node:tls';
 
 /** server/leafnode.go: back-off after a loop, a permission violation, the same cluster name. */
@@ -324,6 +325,24 @@ export class LeafnodeManager {
     };
   }
 
+  /**
+   * The dialing side's TLS handshake. As the reference (server/leafnode.go
+   * doTLSClientHandshake gets opts.LeafNode.TLSPinnedCerts) the leafnode
+   * listener's pinned_certs apply to the hubs a remote dials too.
+   */
+  private async dialTLS(sock: net.Socket, t: RouteTLS | null, host: string): Promise<tls.TLSSocket> {
+    const ts = await clientHandshake(sock, t ?? defaultClientTLS(), host, '');
+    const pinned = this.opts.tls?.pinnedCerts;
+    if (pinned !== undefined && pinned.length > 0) {
+      const cert = ts.getPeerX509Certificate();
+      if (cert === undefined || !pinned.some((p) => p.toLowerCase() === spkiSha256(cert))) {
+        ts.destroy();
+        throw new Error('certificate not pinned');
+      }
+    }
+    return ts;
+  }
+
   /** The leaf side of the TLS upgrade after the hub's first INFO (server/leafnode.go leafNodeResumeConnectProcess). */
   private async upgradeTLS(c: LeafConnection, r: RemoteLeaf): Promise<boolean> {
     const srv = this.server;
@@ -339,7 +358,7 @@ export class LeafnodeManager {
     if (srv.logger.debugEnabled) srv.logger.debug(`${c.logPrefix} - Starting TLS leafnode client handshake`);
     let ts: tls.TLSSocket;
     try {
-      ts = await clientHandshake(raw, t ?? defaultClientTLS(), u.hostname, '');
+      ts = await this.dialTLS(raw, t, u.hostname);
     } catch (e) {
       srv.logger.error(`${c.logPrefix} - TLS leafnode handshake error: ${(e as Error).message}`);
       c.close(ClosedState.TLSHandshakeError, true);
@@ -553,7 +572,7 @@ export class LeafnodeManager {
           if (this.running && !r.removed) await this.sleep(this.opts.reconnectIntervalMs);
           continue;
         }
-        this.createSolicited(r, up.raw, u, up.rest);
+        this.createSolicited(r, up.raw, u, up.ws);
         return;
       }
       if (r.cfg.tls?.handshakeFirst === true) {
@@ -575,7 +594,7 @@ export class LeafnodeManager {
    * TLS for wss:// first, then the HTTP upgrade on /leafnode
    * (server/leafnode.go leafNodeSolicitWSConnection). null on failure, logged.
    */
-  private async solicitWebsocket(r: RemoteLeaf, sock: net.Socket, u: LeafURL): Promise<{ raw: net.Socket; rest: Buffer } | null> {
+  private async solicitWebsocket(r: RemoteLeaf, sock: net.Socket, u: LeafURL): Promise<{ raw: net.Socket; ws: WsUpgraded } | null> {
     const log = this.server.logger;
     let raw: net.Socket = sock;
     try {
@@ -585,10 +604,10 @@ export class LeafnodeManager {
           t = r.cfg.tls !== undefined ? loadRouteTLS(r.cfg.tls) : null;
           this.remoteTLS.set(r, t);
         }
-        raw = await clientHandshake(sock, t ?? defaultClientTLS(), u.hostname, '');
+        raw = await this.dialTLS(sock, t, u.hostname);
       }
-      const rest = await wsUpgrade(raw, u.hostPort, false, false, 2000);
-      return { raw, rest };
+      const ws = await wsUpgrade(raw, u.hostPort, r.cfg.wsNoMasking === true, r.cfg.wsCompression === true, 2000);
+      return { raw, ws };
     } catch (e) {
       log.error(`Error soliciting websocket connection: ${(e as Error).message}`);
       raw.destroy();
@@ -604,7 +623,7 @@ export class LeafnodeManager {
       this.remoteTLS.set(r, t);
     }
     try {
-      const ts = await clientHandshake(sock, t ?? defaultClientTLS(), u.hostname, '');
+      const ts = await this.dialTLS(sock, t, u.hostname);
       this.tlsFirst.add(ts);
       return ts;
     } catch (e) {
@@ -666,6 +685,7 @@ export class LeafnodeManager {
     c.isWebsocket = true;
     this.wireWs(c, raw, mask, (op, p) => ws.sendControl(op, p), (p) => ws.setCloseReply(p));
     srv.stats.totalConnections++;
+    srv.logger.debug(`${c.logPrefix} - Leafnode compression=${compress}`);
     srv.logger.notice(`${c.logPrefix} - Leafnode connection created `);
     c.nonce = srv.auth.newNonce();
     this.pending.add(c);
@@ -674,24 +694,34 @@ export class LeafnodeManager {
     srv.flushDirty();
   }
 
-  private createSolicited(r: RemoteLeaf, sock: net.Socket, u: LeafURL, wsRest: Buffer | null): void {
+  private createSolicited(r: RemoteLeaf, sock: net.Socket, u: LeafURL, wsUp: WsUpgraded | null): void {
     const srv = this.server;
-    const acc = srv.lookupAccount(r.localAccount);
+    // server/leafnode.go createLeafNode: LookupAccount, which in operator mode
+    // fetches an account not known yet from the resolver (a URL resolver, or
+    // one a JWT was pushed to); a failure closes and retries later.
+    let acc = srv.lookupAccount(r.localAccount);
+    let why = 'account not found';
+    if (acc === undefined && srv.auth.operator !== null) {
+      const got = srv.auth.operator.resolveAccount(r.localAccount);
+      if (typeof got === 'string') why = got;
+      else acc = got;
+    }
     const c0 = srv.allocCid();
     if (acc === undefined) {
       sock.destroy();
-      srv.logger.error(`Unable to lookup account ${r.localAccount} for solicited leafnode connection: account not found`);
+      srv.logger.error(`Unable to lookup account ${r.localAccount} for solicited leafnode connection: ${why}`);
       this.scheduleReconnect(r);
       return;
     }
     let c: LeafConnection;
     let feed: ((chunk: Buffer) => void) | null = null;
-    if (wsRest !== null) {
-      const ws = new WsClientSocket(sock, true);
+    if (wsUp !== null) {
+      const ws = new WsClientSocket(sock, wsUp.mask, wsUp.compress);
       c = new LeafConnection(srv, this, ws as unknown as net.Socket, c0, acc, r);
       ws.owner = c;
       c.isWebsocket = true;
       feed = this.wireWs(c, sock, false, (op, p) => ws.sendControl(op, p), () => {});
+      srv.logger.debug(`${c.logPrefix} - Leafnode compression=${wsUp.compress} masking=${wsUp.mask}`);
     } else {
       c = new LeafConnection(srv, this, sock, c0, acc, r);
       this.unwire.set(c, this.wire(c, sock));
@@ -713,7 +743,7 @@ export class LeafnodeManager {
       }
     }, INFO_WAIT_MS);
     this.timers.add(t);
-    if (feed !== null && wsRest !== null && wsRest.length > 0) feed(wsRest);
+    if (feed !== null && wsUp !== null && wsUp.rest.length > 0) feed(wsUp.rest);
   }
 
   /** The hub's INFO on a connection we dialed, or an update on any (server/leafnode.go processLeafnodeInfo). */

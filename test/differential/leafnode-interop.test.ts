@@ -6,6 +6,7 @@
 // without nats-server.
 
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { describe, it } from 'node:test';
 import { connect, headers } from '@nats-io/transport-node';
 import { startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
@@ -493,6 +494,139 @@ describe('leafnodes over websocket', () => {
         await hc.flush();
         await interestCrossed(lc, hc, 'ws.sync');
         assert.equal(dec.decode((await lc.request('ws.rr', 'ping', { timeout: 3000 })).data), 'pong');
+      } finally {
+        await hc.close();
+        await lc.close();
+        await leaf.stop();
+        await hub.stop();
+      }
+    });
+  }
+});
+
+/** A TCP relay that counts the bytes going each way (what really crossed the wire). */
+async function countingRelay(targetPort: number): Promise<{ port: number; up: () => number; down: () => number; close: () => Promise<void> }> {
+  let up = 0;
+  let down = 0;
+  const socks = new Set<net.Socket>();
+  const srv = net.createServer((c) => {
+    const t = net.connect(targetPort, '127.0.0.1');
+    socks.add(c);
+    socks.add(t);
+    c.on('data', (d) => {
+      up += d.length;
+      t.write(d);
+    });
+    t.on('data', (d) => {
+      down += d.length;
+      c.write(d);
+    });
+    const end = (): void => {
+      c.destroy();
+      t.destroy();
+    };
+    c.on('close', end).on('error', end);
+    t.on('close', end).on('error', end);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    up: () => up,
+    down: () => down,
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of socks) s.destroy();
+        srv.close(() => r());
+      }),
+  };
+}
+
+describe('leafnodes over websocket with ws_compression', () => {
+  for (const topo of TOPOLOGIES) {
+    it(`${topo.name}: permessage-deflate is negotiated, compressed frames flow both ways`, async () => {
+      const hub = await startServer(topo.hub, [
+        '-c',
+        writeConfig(`server_name: HUB_${topo.hub}\nleafnodes { host: 127.0.0.1, port: -1 }\nwebsocket { host: 127.0.0.1, port: -1, no_tls: true, compression: true }\n`),
+      ]);
+      const m = /Listening for websocket clients on ws:\/\/\S+:(\d+)/.exec(hub.stderr() + hub.stdout());
+      assert.ok(m !== null, 'websocket port');
+      const relay = await countingRelay(Number(m[1]));
+      const leaf = await startServer(topo.leaf, [
+        '-D',
+        '-c',
+        writeConfig(`server_name: LEAF_${topo.leaf}\nleafnodes { reconnect: 1, remotes [ { url: "ws://127.0.0.1:${relay.port}", ws_compression: true } ] }\n`),
+      ]);
+      const hc = await connect({ servers: hub.url });
+      const lc = await connect({ servers: leaf.url });
+      try {
+        await interestCrossed(lc, hc, 'wsc.to.hub');
+        await interestCrossed(hc, lc, 'wsc.to.leaf');
+        // Both dialers log what was negotiated (server/leafnode.go leafNodeSolicitWSConnection).
+        await waitFor('the negotiated compression in the log', () => /Leafnode compression=true masking=true/.test(leaf.stderr() + leaf.stdout()));
+        const big = 'abcdefgh'.repeat(32 * 1024); // 256 KiB, highly compressible
+        const got: string[] = [];
+        hc.subscribe('wsc.big.hub', { callback: (_e, msg) => void got.push(`hub:${msg.data.length}:${dec.decode(msg.data) === big}`) });
+        lc.subscribe('wsc.big.leaf', { callback: (_e, msg) => void got.push(`leaf:${msg.data.length}:${dec.decode(msg.data) === big}`) });
+        await hc.flush();
+        await lc.flush();
+        await interestCrossed(lc, hc, 'wsc.sync.1');
+        await interestCrossed(hc, lc, 'wsc.sync.2');
+        const [up0, down0] = [relay.up(), relay.down()];
+        for (let i = 0; i < 4; i++) {
+          lc.publish('wsc.big.hub', big);
+          hc.publish('wsc.big.leaf', big);
+        }
+        await lc.flush();
+        await hc.flush();
+        await waitFor('8 big messages', () => got.length >= 8);
+        assert.deepEqual(got.sort(), [...Array(4).fill(`hub:${big.length}:true`), ...Array(4).fill(`leaf:${big.length}:true`)]);
+        // 1 MiB each way went as much less than 1 MiB: the frames were compressed.
+        assert.ok(relay.up() - up0 < big.length, `leaf to hub: ${relay.up() - up0} bytes`);
+        assert.ok(relay.down() - down0 < big.length, `hub to leaf: ${relay.down() - down0} bytes`);
+        hc.subscribe('wsc.rr', { callback: (_e, msg) => void msg.respond('pong') });
+        await hc.flush();
+        await interestCrossed(lc, hc, 'wsc.sync.3');
+        assert.equal(dec.decode((await lc.request('wsc.rr', 'ping', { timeout: 3000 })).data), 'pong');
+      } finally {
+        await hc.close();
+        await lc.close();
+        await leaf.stop();
+        await hub.stop();
+        await relay.close();
+      }
+    });
+  }
+});
+
+describe('leafnodes over websocket with ws_no_masking', () => {
+  for (const topo of TOPOLOGIES) {
+    it(`${topo.name}: the hub echoes Nats-No-Masking, the leaf writes unmasked frames, messages flow both ways`, async () => {
+      const hub = await startServer(topo.hub, [
+        '-c',
+        writeConfig(`server_name: HUB_${topo.hub}\nleafnodes { host: 127.0.0.1, port: -1 }\nwebsocket { host: 127.0.0.1, port: -1, no_tls: true }\n`),
+      ]);
+      const m = /Listening for websocket clients on ws:\/\/\S+:(\d+)/.exec(hub.stderr() + hub.stdout());
+      assert.ok(m !== null, 'websocket port');
+      const leaf = await startServer(topo.leaf, [
+        '-D',
+        '-c',
+        writeConfig(`server_name: LEAF_${topo.leaf}\nleafnodes { reconnect: 1, remotes [ { url: "ws://127.0.0.1:${m[1]}", ws_no_masking: true } ] }\n`),
+      ]);
+      const hc = await connect({ servers: hub.url });
+      const lc = await connect({ servers: leaf.url });
+      try {
+        await interestCrossed(lc, hc, 'wsm.to.hub');
+        await interestCrossed(hc, lc, 'wsm.to.leaf');
+        assert.match(leaf.stderr() + leaf.stdout(), /Leafnode compression=false masking=false/);
+        const big = 'x'.repeat(100_000);
+        let got = '';
+        hc.subscribe('wsm.big', { callback: (_e, msg) => void (got = dec.decode(msg.data)) });
+        await hc.flush();
+        await interestCrossed(lc, hc, 'wsm.sync');
+        lc.publish('wsm.big', big);
+        await lc.flush();
+        await waitFor('the big message', () => got.length > 0);
+        assert.equal(got, big);
       } finally {
         await hc.close();
         await lc.close();

@@ -417,6 +417,26 @@ export function mayImport(acc: Account, subject: string): boolean {
   return acc.streamImporters !== null;
 }
 
+/**
+ * mayImport on a subject held as latin1 bytes, buf[start, end): a client's
+ * publish decides here, without a string per message, whether the import
+ * path can apply. Every account imports a few `$SYS.REQ` subjects from the
+ * system account, so without it every publish in every account made a
+ * subject string and looked it up in the import index (pub-only 16 B fell
+ * to 0.46 of nats-server's rate).
+ */
+export function mayImportAt(acc: Account, buf: Buffer, start: number, end: number): boolean {
+  if (acc.streamImporters !== null) return true;
+  if (acc.sysRequests !== null && buf[start] === 0x24 /* $ */) return true;
+  const rp = acc.respPrefix;
+  if (rp !== null && end - start >= rp.length) {
+    let i = 0;
+    while (i < rp.length && buf[start + i] === rp.charCodeAt(i)) i++;
+    if (i === rp.length) return true;
+  }
+  return acc.serviceImportIndex !== null && acc.serviceImportIndex.mayMatchAt(buf, start, end);
+}
+
 export function processImports(
   c: Client,
   acc: Account,

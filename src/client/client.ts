@@ -18,7 +18,7 @@ import { isValidLiteralSubjectBytes } from '../subjects/validate.js';
 import type { Server } from '../server/server.js';
 import type { ClientPermissions } from '../auth/permissions.js';
 import type { Authenticator } from '../auth/auth.js';
-import { processImports, checkReverseEntries } from '../accounts/imports.js';
+import { processImports, checkReverseEntries, mayImportAt } from '../accounts/imports.js';
 import { stallProducer } from './stall.js';
 import { copyBytes, copySizeAndPayload, setCopyTarget, sizeFieldLen } from './copy.js';
 import { selectMappedSubject } from '../accounts/mapping.js';
@@ -697,7 +697,7 @@ export class Client extends Connection implements ProtocolHandler {
     const r = this.matchSubject();
     let delivered = false;
     if (r.psubs.length > 0 || r.qsubs.length > 0) delivered = this.processMsgResults(r, buf, start);
-    if (acc.crossAccount) {
+    if (acc.crossAccount && mayImportAt(acc, pb, ss, this.paSubjEnd)) {
       const reply = re > rs ? latin1(pb, rs, re) : '';
       delivered = processImports(this, acc, latin1(pb, ss, this.paSubjEnd), reply, buf, start, false, null) || delivered;
     }

@@ -379,6 +379,25 @@ export class Sublist<S extends SubLike> {
     return false;
   }
 
+  /**
+   * mayMatch on a subject held as latin1 bytes, buf[start, end): a client's
+   * publish asks before it makes a string of the subject at all.
+   */
+  mayMatchAt(buf: Buffer, start: number, end: number): boolean {
+    const root = this.root;
+    if (root.fwc !== null || root.pwc !== null) return true;
+    const nodes = root.nodes;
+    if (nodes.size > 4) return true;
+    for (const tok of nodes.keys()) {
+      const n = tok.length;
+      if (end - start < n || (end - start > n && buf[start + n] !== 0x2e)) continue;
+      let i = 0;
+      while (i < n && buf[start + i] === tok.charCodeAt(i)) i++;
+      if (i === n) return true;
+    }
+    return false;
+  }
+
   /** Whether match(subject) would return anything; cheaper on a cache miss. */
   hasInterest(subject: string): boolean {
     const cache = this.cache;

@@ -652,6 +652,10 @@ describe('Sublist.mayMatch', () => {
       for (const p of pubs) {
         const r = s.match(p);
         if (r.psubs.length > 0 || r.qsubs.length > 0) assert.equal(s.mayMatch(p), true, `${n} subs, ${p}`);
+        // the byte form, inside a larger buffer: never false where the string form says true
+        const b = Buffer.from(`PUB ${p} 5`, 'latin1');
+        if (s.mayMatch(p)) assert.equal(s.mayMatchAt(b, 4, 4 + p.length), true, `${n} subs, ${p} (bytes)`);
+        if (n <= 4) assert.equal(s.mayMatchAt(b, 4, 4 + p.length), s.mayMatch(p), `${n} subs, ${p} (bytes, scanned)`);
       }
       assert.equal(s.mayMatch('zzz.y'), false);
       assert.equal(s.mayMatch('$SYSX.REQ'), false);

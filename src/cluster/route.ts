@@ -12,7 +12,7 @@ import type { Client, PubArgSource } from '../client/client.js';
 import { ProtocolParser, ParserKind, ParseErrorKind, Op, type ProtocolHandler } from '../protocol/parser.js';
 import * as E from '../protocol/errors.js';
 import type { Account, ServiceImport } from '../accounts/account.js';
-import { addResponseImport, removeResponseImport } from '../accounts/imports.js';
+import { addResponseImport, mayImportAt, removeResponseImport } from '../accounts/imports.js';
 import { selectMappedSubject } from '../accounts/mapping.js';
 import { matchLiteral } from '../subjects/validate.js';
 import { ReAddressed } from './imports.js';
@@ -728,6 +728,10 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
    * server did that (server/client.go processServiceImport).
    */
   private processRoutedImports(acc: Account, buf: Buffer, start: number, local: PubArgSource): void {
+    // Only responses and stream imports apply here. Every account imports the
+    // system account's $SYS.REQ subjects (crossAccount), and a string per
+    // routed message for nothing halved routed pub/sub.
+    if (acc.streamImporters === null && (acc.respPrefix === null || !mayImportAt(acc, this.paBuf, this.paSubjStart, this.paSubjEnd))) return;
     const subject = this.paBuf.toString('latin1', this.paSubjStart, this.paSubjEnd);
     const prefix = acc.respPrefix;
     if (prefix !== null && subject.startsWith(prefix)) {

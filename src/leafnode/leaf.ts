@@ -15,7 +15,7 @@ import { Op, ParseErrorKind } from '../protocol/parser.js';
 import * as E from '../protocol/errors.js';
 import type { Account } from '../accounts/account.js';
 import type { Server } from '../server/server.js';
-import { processImports } from '../accounts/imports.js';
+import { mayImport, processImports } from '../accounts/imports.js';
 import { subjectIsLiteral } from '../subjects/validate.js';
 import {
   LDS_PREFIX,
@@ -401,7 +401,7 @@ export class LeafConnection extends Client implements LeafMsgArgs {
     }
     if (r.psubs.length > 0 || r.qsubs.length > 0) this.mgr.deliverFromLeaf(this, acc, r, buf, start);
     this.paDeliver = '';
-    if (acc.crossAccount) {
+    if (acc.crossAccount && mayImport(acc, subject)) {
       if (reply === null) reply = this.paReplyEnd > this.paReplyStart ? this.paBuf.toString('latin1', this.paReplyStart, this.paReplyEnd) : '';
       processImports(this, acc, subject, reply, buf, start, false, null, stored);
     }

@@ -16,6 +16,7 @@ import { Server } from '../../src/server/server.js';
 import { defaultOptions, type Options } from '../../src/config/options.js';
 import type { Logger } from '../../src/logging/types.js';
 import { startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
+import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
 
 export interface NodeSpec {
   /** server_name */
@@ -295,4 +296,25 @@ export function makeCerts(): TestCerts {
     otherCert: join(dir, 'other-cert.pem'),
     otherKey: join(dir, 'other-key.pem'),
   };
+}
+
+/** Accounts A and SYS (the system account) for the system-account cluster tests. */
+export const SYSTEM_ACCOUNTS = `
+accounts {
+  A { users [{user: a, password: a}] }
+  SYS { users [{user: sys, password: sys}] }
+}
+system_account: SYS
+`;
+
+/** Every answer to a request on `subject` within `ms` (a $SYS PING is answered once per server). */
+export async function gatherReplies(nc: NatsConnection, subject: string, body = '', ms = 1500): Promise<Msg[]> {
+  const inbox = createInbox();
+  const out: Msg[] = [];
+  const sub = nc.subscribe(inbox, { callback: (_e, m) => void out.push(m) });
+  await nc.flush();
+  nc.publish(subject, body, { reply: inbox });
+  await sleep(ms);
+  sub.unsubscribe();
+  return out;
 }

@@ -5,28 +5,11 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
-import { logged, startNode, waitFor, type ClusterNode } from './cluster-helpers.js';
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { gatherReplies, logged, startNode, SYSTEM_ACCOUNTS, waitFor, type ClusterNode } from './cluster-helpers.js';
 
-const ACCOUNTS = `
-accounts {
-  A { users [{user: a, password: a}] }
-  SYS { users [{user: sys, password: sys}] }
-}
-system_account: SYS
-`;
-
-/** Every answer to a request on `subject` within `ms`. */
-async function gather(nc: NatsConnection, subject: string, body = '', ms = 1500): Promise<Msg[]> {
-  const inbox = createInbox();
-  const out: Msg[] = [];
-  const sub = nc.subscribe(inbox, { callback: (_e, m) => void out.push(m) });
-  await nc.flush();
-  nc.publish(subject, body, { reply: inbox });
-  await new Promise((r) => setTimeout(r, ms));
-  sub.unsubscribe();
-  return out;
-}
+const ACCOUNTS = SYSTEM_ACCOUNTS;
+const gather = gatherReplies;
 
 const serverName = (m: Msg): string => (JSON.parse(m.string()) as { server: { name: string } }).server.name;
 

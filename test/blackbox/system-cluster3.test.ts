@@ -7,28 +7,12 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connect, createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type Msg, type NatsConnection } from '@nats-io/transport-node';
 import type { ServerKind } from '../helpers/servers.js';
-import { startNode, waitFor, type ClusterNode } from './cluster-helpers.js';
+import { gatherReplies, startNode, SYSTEM_ACCOUNTS, waitFor, type ClusterNode } from './cluster-helpers.js';
 
-const ACCOUNTS = `
-accounts {
-  A { users [{user: a, password: a}] }
-  SYS { users [{user: sys, password: sys}] }
-}
-system_account: SYS
-`;
-
-async function gather(nc: NatsConnection, subject: string, body = '', ms = 800): Promise<Msg[]> {
-  const inbox = createInbox();
-  const out: Msg[] = [];
-  const sub = nc.subscribe(inbox, { callback: (_e, m) => void out.push(m) });
-  await nc.flush();
-  nc.publish(subject, body, { reply: inbox });
-  await new Promise((r) => setTimeout(r, ms));
-  sub.unsubscribe();
-  return out;
-}
+const ACCOUNTS = SYSTEM_ACCOUNTS;
+const gather = (nc: NatsConnection, subject: string, body = '', ms = 800): Promise<Msg[]> => gatherReplies(nc, subject, body, ms);
 
 const names = (ms: Msg[]): string[] => ms.map((m) => (JSON.parse(m.string()) as { server: { name: string } }).server.name).sort();
 

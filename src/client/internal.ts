@@ -216,14 +216,30 @@ export class InternalClient extends Client {
    */
   private setArgs(nested: boolean, subject: string, reply: string, hdb: string, szb: string): void {
     if (nested) return setPubArgs(this, subject, reply, hdb, szb);
-    const sl = subject.length;
-    const rl = reply.length;
-    const need = sl + rl + hdb.length + szb.length + 3;
-    let b = this.argBuf;
-    if (b.length < need) b = this.argBuf = Buffer.allocUnsafe(Math.max(need, 2 * b.length));
+    const b = this.argBuffer(subject.length + reply.length + hdb.length + szb.length + 3);
     let p = putLatin1(b, 0, subject);
     b[p++] = 0x20;
     p = putLatin1(b, p, reply);
+    this.finishArgs(b, p, subject.length, reply.length, hdb, szb);
+  }
+
+  /** setArgs (not nested) with the reply as bytes: replyBuf[0, replyLen) */
+  private setArgsReplyBytes(subject: string, replyBuf: Buffer, replyLen: number, hdb: string, szb: string): void {
+    const b = this.argBuffer(subject.length + replyLen + hdb.length + szb.length + 3);
+    let p = putLatin1(b, 0, subject);
+    b[p++] = 0x20;
+    for (let i = 0; i < replyLen; i++) b[p + i] = replyBuf[i]!;
+    this.finishArgs(b, p + replyLen, subject.length, replyLen, hdb, szb);
+  }
+
+  /** The reused argument buffer, grown to hold `need` bytes. */
+  private argBuffer(need: number): Buffer {
+    const b = this.argBuf;
+    return b.length >= need ? b : (this.argBuf = Buffer.allocUnsafe(Math.max(need, 2 * b.length)));
+  }
+
+  /** After "<subject> <reply>" in b (p its end): " <hdb> <szb>" and the pa* offsets. */
+  private finishArgs(b: Buffer, p: number, sl: number, rl: number, hdb: string, szb: string): void {
     b[p++] = 0x20;
     this.paHdbStart = p;
     p = putLatin1(b, p, hdb);
@@ -236,30 +252,6 @@ export class InternalClient extends Client {
     this.paSubjEnd = sl;
     this.paReplyStart = rl > 0 ? sl + 1 : 0;
     this.paReplyEnd = rl > 0 ? sl + 1 + rl : 0;
-  }
-
-  /** setArgs (not nested) with the reply as bytes: replyBuf[0, replyLen) */
-  private setArgsReplyBytes(subject: string, replyBuf: Buffer, replyLen: number, hdb: string, szb: string): void {
-    const sl = subject.length;
-    const need = sl + replyLen + hdb.length + szb.length + 3;
-    let b = this.argBuf;
-    if (b.length < need) b = this.argBuf = Buffer.allocUnsafe(Math.max(need, 2 * b.length));
-    let p = putLatin1(b, 0, subject);
-    b[p++] = 0x20;
-    for (let i = 0; i < replyLen; i++) b[p + i] = replyBuf[i]!;
-    p += replyLen;
-    b[p++] = 0x20;
-    this.paHdbStart = p;
-    p = putLatin1(b, p, hdb);
-    this.paHdbEnd = p;
-    b[p++] = 0x20;
-    this.paSzbStart = p;
-    this.paSzbEnd = putLatin1(b, p, szb);
-    this.paBuf = b;
-    this.paSubjStart = 0;
-    this.paSubjEnd = sl;
-    this.paReplyStart = replyLen > 0 ? sl + 1 : 0;
-    this.paReplyEnd = replyLen > 0 ? sl + 1 + replyLen : 0;
   }
 
   /** Every delivery path ends here: hand the message to the subscription's callback. */

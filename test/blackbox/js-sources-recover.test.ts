@@ -9,23 +9,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
-import { api, jsPub, sleep, tempStoreDir } from '../helpers/jetstream.js';
+import { api, jsPub, sleep, tempStoreDir, waitForValue } from '../helpers/jetstream.js';
 import { freePort } from './cluster-helpers.js';
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== null) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last !== null ? `: ${String(last)}` : ''}`);
-    await sleep(200);
-  }
-}
+const waitFor = <T>(what: string, fn: () => Promise<T | null>, ms = 30_000): Promise<T> => waitForValue(what, fn, ms);
 
 async function state(nc: NatsConnection, stream: string): Promise<Record<string, unknown>> {
   const si = await api(nc, `$JS.API.STREAM.INFO.${stream}`);

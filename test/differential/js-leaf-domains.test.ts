@@ -18,7 +18,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV, type KvEntry } from '@nats-io/kv';
 import { startServer, writeConfig, referenceOnly, type RunningServer, type ServerKind } from '../helpers/servers.js';
-import { api, jsPub, sleep, tempStoreDir } from '../helpers/jetstream.js';
+import { api, jsPub, sleep, tempStoreDir, waitForValue } from '../helpers/jetstream.js';
 
 const dec = new TextDecoder();
 
@@ -28,20 +28,7 @@ function leafPort(s: RunningServer): number {
   return Number(m[1]);
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  let last: unknown = null;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== null) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last !== null ? `: ${String(last)}` : ''}`);
-    await sleep(100);
-  }
-}
+const waitFor = waitForValue;
 
 interface Pair {
   hub: RunningServer;

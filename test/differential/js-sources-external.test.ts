@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { startServer, writeConfig, referenceOnly, type ServerKind } from '../helpers/servers.js';
-import { api, jsPub, maskJs, sleep, tempStoreDir, type Step } from '../helpers/jetstream.js';
+import { api, jsPub, maskJs, sleep, tempStoreDir, type Step, waitForValue } from '../helpers/jetstream.js';
 
 const CROSS_ACCOUNT = (sd: string): string => `
 jetstream { store_dir: '${sd}' }
@@ -65,15 +65,7 @@ accounts {
 }
 `;
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== null) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
+const waitFor = waitForValue;
 
 async function waitMsgs(nc: NatsConnection, stream: string, n: number): Promise<Record<string, unknown>> {
   return waitFor(`${stream} to hold ${n} messages`, async () => {

@@ -271,3 +271,23 @@ export async function compareSteps(ref: JsServer, ts: JsServer, fn: (s: JsServer
 
 /** The body of a CONSUMER.CREATE request. */
 export const consumerRequest = (stream: string, config: Record<string, unknown>): Record<string, unknown> => ({ stream_name: stream, config });
+
+/**
+ * Polls `fn` until it returns a value other than null (errors count as not
+ * yet, the last one is reported on timeout): streams that catch up through
+ * sources, mirrors or a leaf connection.
+ */
+export async function waitForValue<T>(what: string, fn: () => Promise<T | null>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown = null;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== null) return v;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${last !== null ? `: ${String(last)}` : ''}`);
+    await sleep(100);
+  }
+}

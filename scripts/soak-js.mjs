@@ -46,6 +46,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
+import { pct, rss } from './proc-stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN = resolve(here, '..', 'dist', 'src', 'main.js');
@@ -86,20 +87,6 @@ const mib = (b) => Number((b / 2 ** 20).toFixed(1));
 const te = new TextEncoder();
 const td = new TextDecoder();
 const nanos = (ms) => ms * 1_000_000;
-
-function rss(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return { rss: Number(/VmRSS:\s+(\d+)/.exec(s)[1]) * 1024, hwm: Number(/VmHWM:\s+(\d+)/.exec(s)[1]) * 1024 };
-  } catch {
-    return { rss: -1, hwm: -1 };
-  }
-}
-
-function pct(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
 
 async function startServer(dir, extra, log) {
   const server = spawn(process.execPath, [MAIN, '-a', '127.0.0.1', '-p', '-1', '-js', '-sd', dir, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });

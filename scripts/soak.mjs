@@ -33,6 +33,7 @@ import { request } from 'node:http';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { pct, rss } from './proc-stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const MAIN = resolve(here, '..', 'dist', 'src', 'main.js');
@@ -303,20 +304,6 @@ function getJson(port, path) {
     r.on('error', rej);
     r.end();
   });
-}
-
-function rss(pid) {
-  try {
-    const s = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return { rss: Number(/VmRSS:\s+(\d+)/.exec(s)[1]) * 1024, hwm: Number(/VmHWM:\s+(\d+)/.exec(s)[1]) * 1024 };
-  } catch {
-    return { rss: -1, hwm: -1 };
-  }
-}
-
-function pct(sorted, p) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
 async function main(opts) {

@@ -58,7 +58,7 @@ export interface StreamGroupOptions {
   tuning?: RaftTuning & { electionTimeout?: [number, number]; heartbeat?: number };
 }
 
-const enum Op { Msgs = 1, Purge = 2, Delete = 3 }
+const enum Op { Msgs = 1, Purge = 2, Delete = 3, Sync = 4 }
 const enum CatchupType { Request = 1, Msgs = 2 }
 
 const NULL_HDR = 0xffffffff;
@@ -93,6 +93,8 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   private stopped = false;
   /** a catch-up is running: up to this sequence from the leader */
   private catchupTo = 0;
+  /** entries committed during a catch-up: applied once the store has what comes before them */
+  private held: { entry: Buffer; index: number }[] = [];
   private catchupTimer: NodeJS.Timeout | null = null;
   private leading = false;
   /** messages this peer got through catch-up (tests, monitoring) */
@@ -151,6 +153,31 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
     this.stream.update(cfg);
     if (!this.leading) this.stream.unsubscribe();
     if (cfg.storage === 'file') this.js.writeMeta(this.js.streamDir(this.jsa, cfg.name), cfg, this.stream.created);
+  }
+
+  /**
+   * Replicas down to one (num_replicas 1): leave the group and delete its
+   * Raft state; the stream stays, as a plain local stream taking publishes.
+   */
+  async detach(): Promise<Stream> {
+    if (!this.stopped) {
+      this.stopped = true;
+      this.node.stop(true);
+      this.stopCatchup();
+      if (this.catchupTimer !== null) clearTimeout(this.catchupTimer);
+      await this.flushApplied();
+      if (this.raftDir !== null) await fsp.rm(this.raftDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+    this.stream.replicator = null;
+    this.stream.subscribe();
+    return this.stream;
+  }
+
+  /** Leader only: change the group's members one at a time through the log (num_replicas or peer changes). */
+  async setPeers(peers: string[]): Promise<void> {
+    const now = this.node.peers().map((p) => p.id);
+    for (const id of peers) if (!now.includes(id)) await this.node.addPeer(id);
+    for (const id of now) if (!peers.includes(id)) await this.node.removePeer(id);
   }
 
   async stop(deleteState: boolean): Promise<void> {
@@ -237,6 +264,14 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
 
   apply(entry: Buffer, index: number): void {
     if (index <= this.skipUpTo || this.stopped) return;
+    if (this.catchupTo > 0) {
+      this.held.push({ entry: Buffer.from(entry), index });
+      return;
+    }
+    this.applyEntry(entry, index);
+  }
+
+  private applyEntry(entry: Buffer, index: number): void {
     const s = this.stream;
     this.applying = true;
     try {
@@ -256,6 +291,16 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
         case Op.Delete:
           s.deleteMsg(entry.readDoubleBE(1), entry[9] === 1);
           break;
+        case Op.Sync: {
+          // A new leader's last sequence: a peer with less (new in the group,
+          // or its store lost messages) fetches the rest before going on.
+          const last = entry.readDoubleBE(1);
+          if (!this.node.isLeader() && s.store.state().lastSeq < last) {
+            this.catchupTo = last;
+            this.requestCatchup();
+          }
+          break;
+        }
         default:
       }
     } finally {
@@ -324,6 +369,12 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
       }
     }
     if (this.catchupTo > 0 && leader !== null && !isLeader) this.requestCatchup();
+    if (isLeader) {
+      const e = Buffer.allocUnsafe(9);
+      e[0] = Op.Sync;
+      e.writeDoubleBE(this.stream.store.state().lastSeq, 1);
+      this.node.propose(e).catch(() => undefined);
+    }
     try { this.onLeaderChange(isLeader, leader); } catch (e) { this.js.server.logger.warn(`stream group: ${String(e)}`); }
   }
 
@@ -386,6 +437,9 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
       if (s.store.state().lastSeq >= this.catchupTo) {
         this.catchupTo = 0;
         if (this.catchupTimer !== null) { clearTimeout(this.catchupTimer); this.catchupTimer = null; }
+        const held = this.held;
+        this.held = [];
+        for (const h of held) this.apply(h.entry, h.index);
         this.noteApplied();
       } else this.requestCatchup();
     }

@@ -59,7 +59,7 @@ export interface StreamGroupOptions {
 }
 
 const enum Op { Msgs = 1, Purge = 2, Delete = 3, Sync = 4, Consumer = 5, ConsumerGone = 6 }
-const enum CatchupType { Request = 1, Msgs = 2 }
+const enum CatchupType { Request = 1, Msgs = 2, HaveMore = 3 }
 
 const NULL_HDR = 0xffffffff;
 /** most messages (and bytes) in one catch-up answer */
@@ -314,9 +314,19 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
           // A new leader's last sequence: a peer with less (new in the group,
           // or its store lost messages) fetches the rest before going on.
           const last = entry.readDoubleBE(1);
-          if (!this.node.isLeader() && s.store.state().lastSeq < last) {
+          const mine = s.store.state().lastSeq;
+          const leader = this.node.leader();
+          if (this.node.isLeader() || leader === null) break;
+          if (mine < last) {
             this.catchupTo = last;
             this.requestCatchup();
+          } else if (mine > last) {
+            // We hold messages the new leader lacks (the group started on the
+            // messages of a stream that had fewer replicas): it hands over to us.
+            const b = Buffer.allocUnsafe(9);
+            b[0] = CatchupType.HaveMore;
+            b.writeDoubleBE(mine, 1);
+            this.transport.send(this.catchupGroup, leader, b);
           }
           break;
         }
@@ -515,6 +525,13 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
       tail.writeDoubleBE(lastSent, 0);
       out.push(tail);
       t.send(this.catchupGroup, from, Buffer.concat(out));
+      return;
+    }
+    if (msg[0] === CatchupType.HaveMore && msg.length >= 9) {
+      if (this.node.isLeader() && this.stream.store.state().lastSeq < msg.readDoubleBE(1)) {
+        this.js.server.logger.warn(`JetStream stream '${this.jsa.name} > ${this.stream.name}': ${from} has more messages, handing leadership over`);
+        this.node.stepDown(from);
+      }
       return;
     }
     if (msg[0] === CatchupType.Msgs && this.catchupTo > 0) {

@@ -60,14 +60,14 @@ describe('replicated stream groups', () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  function makeGroup(p: Peer, cfg: StreamConfig, names: string[]): void {
+  function makeGroup(p: Peer, cfg: StreamConfig, names: string[], group = 'S-test'): void {
     const jsa = p.js.accounts.get('$G')!;
     p.group = streamGroupFactory({
       js: p.js,
       jsa,
       cfg,
       created: 1,
-      group: 'S-test',
+      group,
       peers: names,
       transport: p.transport,
       onLeaderChange: (isLeader) => p.leaderEvents.push(isLeader),
@@ -163,5 +163,35 @@ describe('replicated stream groups', () => {
     assert.equal(Buffer.from(m.data).toString(), `l${sent - 1}`);
     assert.equal(lagging.group!.stream.store.state().msgs, leader.group!.stream.store.state().msgs);
     assert.ok((lagging.group as unknown as { caughtUp: number }).caughtUp > 0, 'through catch-up');
+  });
+
+  it('one replica to three: the messages of the single copy reach the new peers, whoever leads', async () => {
+    const names = peers.map((p) => p.server.serverName);
+    const cfg = config(peers[0].js, { name: 'UP', subjects: ['up.>'], storage: 'file' });
+    // The old single copy lives on the last peer (not necessarily the first leader).
+    const owner = peers[2];
+    const jsa = owner.js.accounts.get('$G')!;
+    const single = (owner.js.createStream as (a: unknown, c: StreamConfig) => { processMsg(s: string, r: string, h: Buffer | null, m: Buffer): void; store: { state(): { lastSeq: number } } })(jsa, cfg);
+    for (let i = 0; i < 10; i++) single.processMsg(`up.${i}`, '', null, Buffer.from(`u${i}`));
+    assert.equal(single.store.state().lastSeq, 10);
+    const groups = peers.map((p) => {
+      const g = streamGroupFactory({
+        js: p.js, jsa: p.js.accounts.get('$G')!, cfg: { ...cfg, replicas: 3 } as StreamConfig, created: 1, group: 'S-up', peers: names, transport: p.transport,
+        onLeaderChange: () => undefined, tuning: { electionTimeout: [300, 600], heartbeat: 80 },
+      });
+      return g;
+    });
+    try {
+      await waitFor('every copy has the 10 messages', () => groups.every((g) => g.stream.store.state().lastSeq === 10), 15000);
+      const leader = await waitFor('leader with the data', () => groups.find((g) => g.isLeader() && g.stream.store.state().lastSeq === 10), 15000);
+      await sleep(300);
+      const ack = (await conns[0].request('up.new', 'n', { timeout: 5000 })).json<{ seq: number }>();
+      assert.equal(ack.seq, 11);
+      await waitFor('11 everywhere', () => groups.every((g) => g.stream.store.state().lastSeq === 11));
+      for (const g of groups) assert.equal(Buffer.from(g.stream.store.loadMsg(5)!.data).toString(), 'u4');
+      assert.ok(leader.isLeader() || groups.some((g) => g.isLeader()));
+    } finally {
+      for (const g of groups) await g.stop(true);
+    }
   });
 });

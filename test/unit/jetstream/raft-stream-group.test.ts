@@ -165,6 +165,27 @@ describe('replicated stream groups', () => {
     assert.ok((lagging.group as unknown as { caughtUp: number }).caughtUp > 0, 'through catch-up');
   });
 
+  it('a restarted peer re-applies its own log without storing anything twice', async () => {
+    const leader = peers.find((p) => p.group!.isLeader())!;
+    const f = peers.find((p) => p !== leader)!;
+    const names = peers.map((p) => p.server.serverName);
+    const cfg = f.group!.stream.cfg;
+    const nc = conns[0];
+    for (let i = 0; i < 5; i++) await nc.request('r3.restart', `a${i}`, { timeout: 5000 });
+    await waitFor('follower has them', () => f.group!.stream.store.state().lastSeq === leader.group!.stream.store.state().lastSeq);
+    await f.group!.stop(false);
+    f.group = null;
+    for (let i = 0; i < 3; i++) await nc.request('r3.restart', `b${i}`, { timeout: 5000 });
+    makeGroup(f, cfg, names);
+    const want = leader.group!.stream.store.state();
+    await waitFor('restarted follower current', () => f.group!.stream.store.state().lastSeq === want.lastSeq, 10000);
+    await sleep(300);
+    const got = f.group!.stream.store.state();
+    assert.equal(got.lastSeq, want.lastSeq);
+    assert.equal(got.msgs, want.msgs);
+    assert.equal(Buffer.from(f.group!.stream.store.loadMsg(want.lastSeq)!.data).toString(), 'b2');
+  });
+
   it('one replica to three: the messages of the single copy reach the new peers, whoever leads', async () => {
     const names = peers.map((p) => p.server.serverName);
     const cfg = config(peers[0].js, { name: 'UP', subjects: ['up.>'], storage: 'file' });

@@ -89,6 +89,12 @@ class RaftStore {
   private running = false;
   private fh: fsp.FileHandle | null = null;
   private closed = false;
+  /**
+   * A write failed: nothing later may be reported durable, so the callbacks
+   * (votes, acknowledgements, the leader's own match) stop; the node goes
+   * quiet in its group rather than promise what its disk does not hold.
+   */
+  failed = false;
   private drainWaiters: (() => void)[] = [];
 
   constructor(readonly dir: string, private readonly onError: (e: unknown) => void) {}
@@ -124,7 +130,7 @@ class RaftStore {
               j++;
             }
             const fh = await this.handle();
-            await fh.write(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs));
+            await fh.appendFile(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs));
             i = j;
             continue;
           }
@@ -137,10 +143,11 @@ class RaftStore {
             await writeReplace(this.snapPath, op.snap);
             if (this.fh !== null) { await this.fh.close(); this.fh = null; }
             await writeReplace(this.logPath, op.log);
-          } else {
+          } else if (!this.failed) {
             op.cb();
           }
         } catch (e) {
+          if (op.kind !== 'callback') this.failed = true;
           this.onError(e);
         }
         i++;

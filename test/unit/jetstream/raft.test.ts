@@ -233,6 +233,24 @@ describe('raft', () => {
     assert.deepEqual(b.machine.entries, ['x', 'y']);
   });
 
+  it('reports nothing durable after a failed write', async () => {
+    const net = new MemNet();
+    const a = startNode(net, 'A', ['A'], { storeDir: tempDir() });
+    running.push(a);
+    await waitFor('self election', () => a.node.isLeader());
+    await a.node.propose(Buffer.from('x'));
+    const applied = a.node.applied();
+    // The log's file handle goes away under the store: the next write fails.
+    const store = (a.node as unknown as { store: { fh: { close(): Promise<void> } | null } }).store;
+    await store.fh!.close();
+    let committed = false;
+    void a.node.propose(Buffer.from('y')).then(() => { committed = true; }, () => undefined);
+    await sleep(300);
+    assert.equal(committed, false);
+    assert.equal(a.node.applied(), applied);
+    assert.deepEqual(a.machine.entries, ['x']);
+  });
+
   it('adds and removes peers through the log', async () => {
     const net = new MemNet();
     const nodes = cluster(net, ABC);

@@ -302,7 +302,12 @@ class Node implements RaftNode {
       // A group of one elects itself at once.
       setImmediate(() => { if (!this.stopped && this.role !== Role.Leader) this.becomeCandidate(false); });
     }
-    this.resetElectionTimer();
+    if (this.curTerm === 0 && this.lastIndex() === 0) {
+      // A new group has nobody to wait for: its first election comes soon
+      // (spread out so that one peer usually wins it), which is what a client
+      // creating a replicated stream waits for. Later ones use the full timeout.
+      this.electionTimer = setTimeout(() => this.electionTimeout(), 50 + Math.random() * Math.min(300, this.elMin));
+    } else this.resetElectionTimer();
   }
 
   // ---------------------------------------------------------------- recovery

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { Kvm } from '@nats-io/kv';
 import { startServer, writeConfig, type RunningServer } from '../helpers/servers.js';
 import { freePort, sleep } from './cluster-helpers.js';
 
@@ -78,6 +79,13 @@ cluster { name: JSC, listen: "127.0.0.1:${ports[i]}", routes: [${routes}] }
       return c.replicas?.length === 2 && c.replicas.every((p) => p.current) ? r : null;
     });
     const leader = (info.cluster as { leader: string }).leader;
+    // A KV bucket with 3 replicas: puts go through its stream group, gets are direct gets on its leader.
+    const kv = await until('kv bucket', async () => new Kvm(nc).create('B3', { replicas: 3 }));
+    await kv.put('k', 'v1');
+    await kv.put('k', 'v2');
+    await kv.delete('gone');
+    assert.equal((await kv.get('k'))?.string(), 'v2');
+    assert.equal((await kv.get('k'))?.revision, 2);
     // A durable pull consumer on the leader: 10 messages fetched and acked.
     const cc = await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.R3.D', { stream_name: 'R3', config: { durable_name: 'D', ack_policy: 'explicit' } });
     assert.equal(cc.error, undefined, JSON.stringify(cc));

@@ -372,6 +372,12 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
     if (this.appliedWrite !== null) return;
     this.appliedWrite = new Promise<void>((resolve) => {
       setImmediate(() => {
+        if (this.catchupTo > 0) {
+          // the store is short of what the entries say: noted once the catch-up is done
+          this.appliedWrite = null;
+          resolve();
+          return;
+        }
         const index = this.lastApplied;
         const seq = this.stream.store.state().lastSeq;
         this.appliedDirty = false;
@@ -399,14 +405,29 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
 
   snapshot(): Buffer {
     const st = this.stream.store.state();
-    return Buffer.from(JSON.stringify({ first: st.firstSeq, last: st.lastSeq, msgs: st.msgs }));
+    return Buffer.from(JSON.stringify({ first: st.firstSeq, last: st.lastSeq, msgs: st.msgs, idx: this.lastApplied }));
   }
 
   restore(snapshot: Buffer): void {
-    let snap: { first: number; last: number };
-    try { snap = JSON.parse(snapshot.toString()) as { first: number; last: number }; } catch { return; }
+    let snap: { first: number; last: number; idx?: number };
+    try { snap = JSON.parse(snapshot.toString()) as { first: number; last: number; idx?: number }; } catch { return; }
     const st = this.stream.store.state();
-    if (st.lastSeq >= snap.last) return; // the store has it (a restart from our own snapshot)
+    const idx = snap.idx ?? 0;
+    if (this.node === undefined) {
+      // Our own snapshot, at start. Entries up to it are never applied again:
+      // if it is newer than the `applied` file, it says what the store holds.
+      if (idx < this.skipUpTo) return;
+      this.skipUpTo = idx;
+      this.lastApplied = Math.max(this.lastApplied, idx);
+      this.replaySeq = this.replayUntil = this.catchupTo = 0;
+      if (st.lastSeq > snap.last) {
+        this.replaySeq = snap.last;
+        this.replayUntil = st.lastSeq;
+      } else if (st.lastSeq < snap.last) this.catchupTo = snap.last;
+      return;
+    }
+    if (idx > this.lastApplied) this.lastApplied = idx;
+    if (st.lastSeq >= snap.last) return; // the store has it
     // We miss messages the log no longer has: fetch them from the leader.
     this.catchupTo = snap.last;
     this.requestCatchup();

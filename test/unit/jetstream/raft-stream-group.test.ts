@@ -190,6 +190,17 @@ describe('replicated stream groups', () => {
     assert.equal(got.lastSeq, want.lastSeq);
     assert.equal(got.msgs, want.msgs);
     assert.equal(Buffer.from(f.group!.stream.store.loadMsg(want.lastSeq)!.data).toString(), 'b2');
+    // Again without any `applied` file: its own Raft snapshot says what its store holds.
+    await f.group!.stop(false);
+    f.group = null;
+    rmSync(appliedFile);
+    for (let i = 0; i < 2; i++) await nc.request('r3.restart', `c${i}`, { timeout: 5000 });
+    makeGroup(f, cfg, names);
+    const want2 = leader.group!.stream.store.state();
+    await waitFor('restarted follower current again', () => f.group!.stream.store.state().lastSeq === want2.lastSeq, 10000);
+    await sleep(300);
+    assert.equal(f.group!.stream.store.state().lastSeq, want2.lastSeq);
+    assert.equal(f.group!.stream.store.state().msgs, want2.msgs);
   });
 
   it('one replica to three: the messages of the single copy reach the new peers, whoever leads', async () => {

@@ -157,7 +157,8 @@ function consumerCreate(api: JsApi, req: ApiRequest): void {
   }
   if (rt === 'legacyEphemeral' && cfg.durable !== '') return api.respond(req, T.create, apiError('JSConsumerEphemeralWithDurableNameErr'));
   if (filtered !== '' && cfg.filterSubject !== filtered) return api.respond(req, T.create, apiError('JSConsumerCreateFilterSubjectMismatchErr'));
-  if (cfg.replicas > 1) return api.respond(req, T.create, apiError('JSStreamReplicasNotSupportedErr'));
+  // clustered: consumers run on the stream's leader, one copy (jetstream/cluster/meta.ts)
+  if (cfg.replicas > 1 && api.js.cluster === null) return api.respond(req, T.create, apiError('JSStreamReplicasNotSupportedErr'));
   const s = req.jsa.streams.get(r.stream);
   if (s === undefined) return api.respond(req, T.create, apiError('JSStreamNotFoundErr'));
   const o = Consumer.add(s, cfg, addOptions(api.js, s, false));

@@ -76,6 +76,8 @@ export interface JetStreamView {
   readonly apiInflight?: number;
   /** raft groups; 0 on a lone server */
   readonly haAssets?: number;
+  /** clustered: the meta group's MetaClusterInfo JSON */
+  readonly meta?: () => Record<string, unknown>;
   accounts(): Iterable<JsAccountView>;
 }
 
@@ -230,6 +232,7 @@ export function jsz(js: JetStreamView, opts: JszOptions, now: string): Record<st
     messages,
     bytes,
   };
+  if (js.meta !== undefined) out.meta_cluster = js.meta();
   if (accounts.length > 0) {
     out.account_details = accounts.map((a) => accountDetail(js, a, wantStreams, wantConsumers, opts.config));
   }

@@ -30,6 +30,7 @@ import { decodeStreamConfig, type StreamConfig } from '../stream-config.js';
 import { getHash } from '../../server/node-hash.js';
 import { randomId } from '../ids.js';
 import { clusteredDispatch } from './meta-api.js';
+import { raftFactory as builtinRaft, streamGroupFactory as builtinGroups } from './raft-loader.js';
 import type { RaftNode, RaftNodeOptions, RaftPeerInfo, RaftStateMachine, RaftTransport } from './raft-types.js';
 import { MetaState, encodeEntry, type MetaEntry, type MetaListener, type PendingReply, type PlacementPeer, type StreamAssignment } from './meta-state.js';
 
@@ -84,18 +85,10 @@ export function setStreamGroupFactory(f: StreamGroupFactory | null): void {
   streamGroupFactory = f;
 }
 
-/** Load the Raft implementation and stream groups when they are built in. */
-async function loadImplementations(): Promise<void> {
-  if (raftFactory === null) {
-    try {
-      const spec = './raft-loader.js';
-      const m = (await import(spec)) as { raftFactory?: RaftFactory; streamGroupFactory?: StreamGroupFactory };
-      if (m.raftFactory !== undefined) raftFactory = m.raftFactory;
-      if (m.streamGroupFactory !== undefined && streamGroupFactory === null) streamGroupFactory = m.streamGroupFactory;
-    } catch {
-      // not built in: the cluster logs it when it would start the meta group
-    }
-  }
+/** The built-in Raft implementation and stream groups, unless a test set its own. */
+function loadImplementations(): void {
+  if (raftFactory === null) raftFactory = builtinRaft;
+  if (streamGroupFactory === null) streamGroupFactory = builtinGroups;
 }
 
 interface NodeInfo {
@@ -153,7 +146,7 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
     const log = this.log;
     log.notice('Starting JetStream cluster');
     log.notice('Creating JetStream metadata controller');
-    await loadImplementations();
+    loadImplementations();
     const srv = this.js.server;
     const acc = srv.systemAccount ?? srv.globalAccount;
     this.ic = new InternalClient(srv, acc, 'JetStream cluster');
@@ -241,7 +234,7 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
     this.discovery = null;
     const f = raftFactory;
     if (f === null) {
-      this.log.error('JetStream cluster: no Raft implementation is built in, the metadata controller cannot start');
+      this.log.error(`JetStream cluster: no Raft implementation is built in, the metadata controller cannot start`);
       return;
     }
     this.log.notice('JetStream cluster bootstrapping');

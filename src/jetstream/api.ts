@@ -16,6 +16,7 @@ import { subjectsCollide } from '../subjects/validate.js';
 import { statusHeader, H } from './headers.js';
 import type { StoredMsg } from './store/types.js';
 import { eventId } from './ids.js';
+import { orderedInfo } from './cluster/meta-state.js';
 
 /** response types of the stream and account API (jetstream/cluster/meta-api.ts answers some of them) */
 export const API_TYPES = {
@@ -294,11 +295,13 @@ export class JsApi {
    */
   respondStream(s: Stream, p: { subject: string; reply: string; body: string }, kind: 'create' | 'update', extras: Record<string, unknown>): void {
     const req = this.syntheticRequest(s.jsa, p);
-    const info = s.info();
-    if (kind === 'create') this.respond(req, T.streamCreate, null, { config: info.config, created: info.created, state: info.state, ...extras, did_create: true });
+    // clustered answers carry cluster and mirror/sources, the lone server's create does not (server/jetstream_cluster.go processStreamAssignment)
+    const info = orderedInfo(s.info(), extras);
+    delete info.alternates;
+    if (kind === 'create') this.respond(req, T.streamCreate, null, { ...info, did_create: true });
     else {
       this.streamAdvisory(s.jsa, s.name, 'modify');
-      this.respond(req, T.streamUpdate, null, { ...info, ...extras });
+      this.respond(req, T.streamUpdate, null, info);
     }
   }
 
@@ -498,7 +501,7 @@ export class JsApi {
         paged.limit = MAX_SUBJECT_DETAILS;
       }
     }
-    if (this.js.cluster !== null) Object.assign(info, this.js.cluster.streamExtras(s, ''));
+    if (this.js.cluster !== null) return this.respond(req, T.streamInfo, null, orderedInfo({ ...paged, ...info }, this.js.cluster.streamExtras(s, '')));
     this.respond(req, T.streamInfo, null, { ...paged, ...info });
   }
 

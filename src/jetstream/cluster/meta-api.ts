@@ -14,7 +14,7 @@ import { checkStreamConfig, checkStreamUpdate, decodeStreamConfig, sameStreamCon
 import { subjectsCollide } from '../../subjects/validate.js';
 import { nowNs } from '../store/types.js';
 import { randomId } from '../ids.js';
-import { selectPeers, type StreamAssignment, type PendingReply } from './meta-state.js';
+import { orderedInfo, selectPeers, type StreamAssignment, type PendingReply } from './meta-state.js';
 
 /** server/jetstream_api.go JSApiNamesLimit / JSApiListLimit */
 const NAMES_LIMIT = 1024;
@@ -144,8 +144,8 @@ function streamCreate(c: JetStreamCluster, api: JsApi, req: ApiRequest): void {
     if (!same) return api.respond(req, T.streamCreate, apiError('JSStreamNameExistErr'));
     // already there: its info as the create answer
     const local = c.localStream(jsa.name, name);
-    const info = local !== undefined ? local.stream.info() : remoteInfo(existing);
-    return api.respond(req, T.streamCreate, null, { config: info.config, created: info.created, state: info.state, ...c.streamExtrasOf(existing), did_create: true });
+    const info = orderedInfo(local !== undefined ? local.stream.info() : remoteInfo(existing), c.streamExtrasOf(existing, false));
+    return api.respond(req, T.streamCreate, null, { ...info, did_create: true });
   }
   const l = jsa.limits;
   if (l.maxStreams > 0 && c.streamCount(jsa.name) >= l.maxStreams) return api.respond(req, T.streamCreate, apiError('JSMaximumStreamsLimitErr'));
@@ -255,11 +255,11 @@ function gatherInfos(c: JetStreamCluster, jsa: JsAccount, page: StreamAssignment
   const remote: StreamAssignment[] = [];
   for (const sa of page) {
     const l = c.localStream(jsa.name, sa.name);
-    if (l !== undefined && c.isStreamLeader(jsa.name, sa.name)) infos.set(sa.name, { ...l.stream.info(), ...c.streamExtras(l.stream, '') });
+    if (l !== undefined && c.isStreamLeader(jsa.name, sa.name)) infos.set(sa.name, orderedInfo(l.stream.info(), c.streamExtras(l.stream, '', false)));
     else remote.push(sa);
   }
   const ordered = (): Record<string, unknown>[] =>
-    page.map((sa) => infos.get(sa.name) ?? { ...remoteInfo(sa), ...c.streamExtrasOf(sa) });
+    page.map((sa) => infos.get(sa.name) ?? orderedInfo(remoteInfo(sa), c.streamExtrasOf(sa, false)));
   if (remote.length === 0) return Promise.resolve(ordered());
   return new Promise((resolve) => {
     const inbox = `_INBOX.JSC.${randomId(22)}`;
@@ -282,6 +282,7 @@ function gatherInfos(c: JetStreamCluster, jsa: JsAccount, page: StreamAssignment
           delete o.total;
           delete o.offset;
           delete o.limit;
+          delete o.alternates;
           infos.set(name, o);
         }
       } catch {

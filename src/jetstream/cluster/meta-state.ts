@@ -197,3 +197,19 @@ export function selectPeers(
   });
   return ok.slice(0, replicas).map((p) => p.name);
 }
+
+/**
+ * StreamInfo JSON in the reference's field order (server/stream.go
+ * StreamInfo: config, created, state, domain, cluster, mirror, sources,
+ * alternates), with the cluster's fields merged in.
+ */
+export function orderedInfo(info: Record<string, unknown>, extras: Record<string, unknown>): Record<string, unknown> {
+  const all: Record<string, unknown> = { ...info, ...extras };
+  const o: Record<string, unknown> = {};
+  for (const k of ['total', 'offset', 'limit', 'config', 'created', 'state', 'domain', 'cluster', 'mirror', 'sources', 'alternates']) {
+    if (all[k] !== undefined) o[k] = all[k];
+  }
+  for (const [k, v] of Object.entries(all)) if (!(k in o)) o[k] = v;
+  return o;
+}
+

@@ -444,13 +444,13 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
    * clusterInfo, streamAlternates): the requester's cluster is ours, so the
    * alternates keep the table's order.
    */
-  streamExtras(s: Stream, _requester: string): Record<string, unknown> {
+  streamExtras(s: Stream, _requester: string, withAlternates = true): Record<string, unknown> {
     const sa = this.state.stream(s.jsa.name, s.name);
     if (sa === undefined) return {};
-    return this.streamExtrasOf(sa);
+    return this.streamExtrasOf(sa, withAlternates);
   }
 
-  streamExtrasOf(sa: StreamAssignment): Record<string, unknown> {
+  streamExtrasOf(sa: StreamAssignment, withAlternates = true): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const l = this.local.get(key(sa.account, sa.name));
     const ci: Record<string, unknown> = {};
@@ -467,6 +467,7 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
       if (reps.length > 0) ci.replicas = reps;
     }
     out.cluster = ci;
+    if (!withAlternates) return out;
     const alts: Record<string, unknown>[] = [];
     for (const o of this.state.accountStreams(sa.account)) {
       const mirror = o.config.mirror as { name?: string } | null | undefined;

@@ -42,6 +42,8 @@ const DISCOVERY_TICK_MS = 200;
 const DISCOVERY_STABLE_MS = 600;
 /** start with the peers we have after this long, even if configured routes are missing */
 const DISCOVERY_MAX_MS = 8000;
+/** how long followers may take to learn of a commit (the Raft heartbeat, 250 ms, and some) */
+const FOLLOWER_APPLY_MS = 300;
 
 /** The Raft implementation, loaded at run time (jetstream/cluster/raft.ts) or set by tests. */
 export interface RaftFactory {
@@ -204,12 +206,18 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
     return out;
   }
 
+  private lastHello = 0;
+
   private discover(): void {
-    if (this.node !== null || this.stopped) {
-      if (this.discovery !== null) clearInterval(this.discovery);
-      this.discovery = null;
-      return;
+    if (this.stopped) return;
+    const routed0 = this.routedServers();
+    // a routed JetStream server we have no hello from: ours may have gone before its interest reached us
+    const now0 = Date.now();
+    if (now0 - this.lastHello >= 1000 && [...routed0].some(([n, js]) => js && !this.nodes.has(n))) {
+      this.lastHello = now0;
+      this.sendHello();
     }
+    if (this.node !== null) return;
     const routed = this.routedServers();
     const jsPeers = [...routed].filter(([, js]) => js).map(([n]) => n);
     const peerKey = [...routed.keys()].sort().join(',') + '|' + jsPeers.filter((n) => this.nodes.has(n)).length;
@@ -231,7 +239,8 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
 
   private startMeta(peers: string[]): void {
     if (this.discovery !== null) clearInterval(this.discovery);
-    this.discovery = null;
+    this.discovery = setInterval(() => this.discover(), 1000);
+    this.discovery.unref();
     const f = raftFactory;
     if (f === null) {
       this.log.error(`JetStream cluster: no Raft implementation is built in, the metadata controller cannot start`);
@@ -412,7 +421,12 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
     if (l.group !== null && !l.group.isLeader()) return;
     const p = l.pending;
     l.pending = null;
-    this.js.api.respondStream(l.stream, p, l.pendingUpdate ? 'update' : 'create', this.streamExtras(l.stream, ''));
+    const send = (): void => this.js.api.respondStream(l.stream, p, l.pendingUpdate ? 'update' : 'create', this.streamExtras(l.stream, ''));
+    // The meta leader applies an entry before the followers hear that it is
+    // committed (with the next append or heartbeat): answering at once would
+    // let the client ask a follower about it before that follower knows.
+    if (this.isMetaLeader()) setTimeout(send, FOLLOWER_APPLY_MS).unref();
+    else send();
   }
 
   // --- what the API asks ----------------------------------------------------------------

@@ -46,6 +46,22 @@ export interface SourceLink {
   info(): Record<string, unknown>;
 }
 
+/**
+ * A replicated stream's Raft group (jetstream/cluster/stream-group.ts): the
+ * leader's publishes, purges and deletes go through it, and every peer runs
+ * them when they are committed (with `applying` set).
+ */
+export interface StreamReplicator {
+  /** a committed entry is being applied */
+  readonly applying: boolean;
+  /** while applying: the leader's timestamp of the message (ns) and its interest verdict */
+  readonly applyTs: number;
+  readonly applyInterest: boolean;
+  inbound(subject: string, reply: string, hdr: Buffer | null, msg: Buffer): void;
+  purge(subject: string, seq: number, keep: number): number;
+  deleteMsg(seq: number, erase: boolean): boolean;
+}
+
 interface DedupeEntry {
   id: string;
   seq: number;
@@ -90,6 +106,8 @@ export class Stream {
   private ddPending = false;
   private republishTr: SubjectTransform | null = null;
   closed = false;
+  /** set when the stream has replicas: its Raft group */
+  replicator: StreamReplicator | null = null;
 
   constructor(
     readonly jsa: JsAccount,
@@ -150,7 +168,7 @@ export class Stream {
     this.jsa.js.api.directGet(this, subject, reply, body);
   };
 
-  private unsubscribe(): void {
+  unsubscribe(): void {
     const ic = this.jsa.client;
     for (const s of this.subs) ic.unsubscribe(s);
     this.subs = [];
@@ -187,7 +205,8 @@ export class Stream {
   // --- publish ---------------------------------------------------------
 
   private readonly onMsg = (_sub: Subscription, subject: string, reply: string, hdr: Buffer | null, msg: Buffer): void => {
-    this.processMsg(subject, reply, hdr, msg);
+    if (this.replicator !== null) this.replicator.inbound(subject, reply, hdr, msg);
+    else this.processMsg(subject, reply, hdr, msg);
   };
 
   /** server/stream.go processJetStreamMsg for a message published to the stream's subjects. */
@@ -284,7 +303,7 @@ export class Stream {
     let seq: number;
     let ts: number;
     try {
-      [seq, ts] = this.store.storeMsg(subject, hdr, msg);
+      [seq, ts] = this.store.storeMsg(subject, hdr, msg, this.replicator !== null ? this.replicator.applyTs : 0);
     } catch (e) {
       if (e instanceof StoreError) {
         if (e.code === 'closed') return;
@@ -340,6 +359,7 @@ export class Stream {
   }
 
   private hasInterest(subject: string): boolean {
+    if (this.replicator !== null && this.replicator.applying) return this.replicator.applyInterest;
     for (const o of this.consumers.values()) {
       if (o.filterSubject === '' || subjectIsSubsetMatch(subject, o.filterSubject)) return true;
     }
@@ -534,6 +554,7 @@ export class Stream {
 
   /** purge / purgeEx; tells consumers; returns the count. Throws ApiError on a sealed stream. */
   purge(subject: string, seq: number, keep: number): number {
+    if (this.replicator !== null && !this.replicator.applying) return this.replicator.purge(subject, seq, keep);
     const purged = subject === '' && seq === 0 && keep === 0 ? this.store.purge() : this.store.purgeEx(subject, seq, keep);
     const st = this.store.state();
     let fseq = st.firstSeq;
@@ -547,6 +568,7 @@ export class Stream {
   }
 
   deleteMsg(seq: number, erase: boolean): boolean {
+    if (this.replicator !== null && !this.replicator.applying) return this.replicator.deleteMsg(seq, erase);
     const ok = erase ? this.store.eraseMsg(seq) : this.store.removeMsg(seq);
     if (ok) this.scheduleCommit();
     return ok;

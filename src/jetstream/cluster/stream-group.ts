@@ -1,0 +1,505 @@
+// A replicated stream (num_replicas > 1): the stream's peers form a Raft
+// group, and the group's log, not any one store, is the truth.
+//
+// - Only the leader subscribes to the stream's subjects. The publishes of
+//   one event-loop turn become one proposal (their subject, reply, headers,
+//   body, the leader's timestamp and, for interest retention, whether a
+//   consumer wants the message).
+// - Every peer applies a committed entry by running the stream's normal
+//   publish path (Stream.processMsg): the same checks against the same state
+//   give the same sequences everywhere, and the store takes the leader's
+//   timestamp. The peer that leads when the entry applies sends the PubAcks,
+//   so a client is only told "stored" once a majority has the message, and a
+//   new leader answers for what its predecessor proposed.
+// - Purges and message deletes on the leader (the API, consumer acks on
+//   workqueue/interest streams) are entries too.
+// - After a restart the Raft node re-applies its log after its snapshot; a
+//   file stream remembers the last entry its store holds (file `applied`,
+//   written after the store's flush) and skips those.
+//
+// Not replicated here (see docs/clustering.md): consumers and their state,
+// mirrors/sources of replicated streams. A peer that lags behind the
+// leader's snapshot asks the leader for the messages it misses (catch-up,
+// below), which is also how a new peer gets a stream's history.
+
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import type { JetStream } from '../service.js';
+import type { JsAccount } from '../account.js';
+import type { Stream, StreamReplicator } from '../stream.js';
+import type { StreamConfig } from '../stream-config.js';
+import { nowNs } from '../store/types.js';
+import { subjectIsSubsetMatch } from '../../subjects/validate.js';
+import { createRaftNode, type RaftTuning } from './raft.js';
+import type { RaftNode, RaftPeerInfo, RaftStateMachine, RaftTransport } from './raft-types.js';
+
+/** What the meta layer holds of a replicated stream (its meta.ts declares the same shape). */
+export interface StreamGroup {
+  readonly stream: Stream;
+  isLeader(): boolean;
+  leader(): string | null;
+  peers(): RaftPeerInfo[];
+  update(cfg: StreamConfig): void;
+  stepDown(): void;
+  stop(deleteState: boolean): Promise<void>;
+}
+
+export interface StreamGroupOptions {
+  js: JetStream;
+  jsa: JsAccount;
+  cfg: StreamConfig;
+  created: number;
+  group: string;
+  peers: string[];
+  transport: RaftTransport;
+  onLeaderChange(isLeader: boolean, leader: string | null): void;
+  /** tests: Raft timing and snapshot knobs */
+  tuning?: RaftTuning & { electionTimeout?: [number, number]; heartbeat?: number };
+}
+
+const enum Op { Msgs = 1, Purge = 2, Delete = 3 }
+const enum CatchupType { Request = 1, Msgs = 2 }
+
+const NULL_HDR = 0xffffffff;
+/** most messages (and bytes) in one catch-up answer */
+const CATCHUP_BATCH = 256;
+const CATCHUP_BYTES = 512 * 1024;
+
+/** Raft snapshots of a stream group: every this many applied entries (each is a turn's batch). */
+const STREAM_SNAPSHOT_EVERY = 4096;
+
+interface Pending { subject: string; reply: string; hdr: Buffer | null; msg: Buffer; ts: number; interest: boolean }
+
+class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachine {
+  readonly stream: Stream;
+  private readonly node: RaftNode;
+  private readonly js: JetStream;
+  private readonly jsa: JsAccount;
+  private readonly raftDir: string | null;
+  private readonly catchupGroup: string;
+  private readonly stopCatchup: () => void;
+  private readonly onLeaderChange: (isLeader: boolean, leader: string | null) => void;
+  applying = false;
+  applyTs = 0;
+  applyInterest = true;
+  /** entries up to here are in the store already (restart of a file stream) */
+  private skipUpTo = 0;
+  private lastApplied = 0;
+  private appliedWrite: Promise<void> | null = null;
+  private appliedDirty = false;
+  private batch: Pending[] = [];
+  private batchScheduled = false;
+  private stopped = false;
+  /** a catch-up is running: up to this sequence from the leader */
+  private catchupTo = 0;
+  private catchupTimer: NodeJS.Timeout | null = null;
+  private leading = false;
+  /** messages this peer got through catch-up (tests, monitoring) */
+  caughtUp = 0;
+
+  constructor(o: StreamGroupOptions) {
+    this.js = o.js;
+    this.jsa = o.jsa;
+    this.onLeaderChange = o.onLeaderChange;
+    const existing = o.jsa.streams.get(o.cfg.name);
+    let s: Stream;
+    if (existing !== undefined) {
+      s = existing;
+      if (JSON.stringify(existing.cfg) !== JSON.stringify(o.cfg)) s.update(o.cfg);
+    } else {
+      s = (o.js.createStream as (jsa: JsAccount, cfg: StreamConfig, created?: number) => Stream)(o.jsa, o.cfg, o.created);
+    }
+    this.stream = s;
+    s.unsubscribe(); // until this peer leads
+    s.replicator = this;
+    const file = o.cfg.storage === 'file';
+    this.raftDir = file ? path.join(o.js.storeDir, '$SYS', '_js_', o.group) : null;
+    if (this.raftDir !== null) {
+      try {
+        this.skipUpTo = Number(fs.readFileSync(path.join(this.raftDir, 'applied'), 'utf8')) || 0;
+      } catch { /* fresh */ }
+    }
+    this.lastApplied = this.skipUpTo;
+    this.catchupGroup = `${o.group}-c`;
+    this.stopCatchup = o.transport.listen(this.catchupGroup, (from, msg) => this.onCatchup(o.transport, from, msg));
+    this.transport = o.transport;
+    this.node = createRaftNode({
+      group: o.group,
+      peers: o.peers,
+      transport: o.transport,
+      machine: this,
+      storeDir: this.raftDir,
+      snapshotEvery: STREAM_SNAPSHOT_EVERY,
+      log: (m) => this.js.server.logger.warn(m),
+      ...o.tuning,
+    });
+  }
+
+  private readonly transport: RaftTransport;
+
+  // --- StreamGroup ------------------------------------------------------------------
+
+  isLeader(): boolean { return this.node.isLeader(); }
+  leader(): string | null { return this.node.leader(); }
+  peers(): RaftPeerInfo[] { return this.node.peers(); }
+  stepDown(): void { this.node.stepDown(); }
+  /** the Raft node (tests, monitoring) */
+  raft(): RaftNode { return this.node; }
+
+  update(cfg: StreamConfig): void {
+    this.stream.update(cfg);
+    if (!this.leading) this.stream.unsubscribe();
+    if (cfg.storage === 'file') this.js.writeMeta(this.js.streamDir(this.jsa, cfg.name), cfg, this.stream.created);
+  }
+
+  async stop(deleteState: boolean): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.node.stop(deleteState);
+    this.stopCatchup();
+    if (this.catchupTimer !== null) clearTimeout(this.catchupTimer);
+    this.stream.replicator = null;
+    if (deleteState) await this.js.deleteStream(this.jsa, this.stream);
+    else {
+      await this.flushApplied();
+      if (this.jsa.streams.get(this.stream.name) === this.stream) this.jsa.streams.delete(this.stream.name);
+      await this.stream.stop(false);
+    }
+  }
+
+  // --- StreamReplicator: the leader's side ------------------------------------------
+
+  inbound(subject: string, reply: string, hdr: Buffer | null, msg: Buffer): void {
+    if (!this.node.isLeader() || this.stopped) return; // not ours to take: the client retries
+    const s = this.stream;
+    let interest = true;
+    if (s.cfg.retention === 'interest') {
+      interest = false;
+      for (const c of s.consumers.values()) {
+        if (c.filterSubject === '' || subjectIsSubsetMatch(subject, c.filterSubject)) { interest = true; break; }
+      }
+    }
+    // The views are the publisher's buffers: copy.
+    this.batch.push({ subject, reply, hdr: hdr === null ? null : Buffer.from(hdr), msg: Buffer.from(msg), ts: nowNs(), interest });
+    if (!this.batchScheduled) {
+      this.batchScheduled = true;
+      setImmediate(this.proposeBatch);
+    }
+  }
+
+  private readonly proposeBatch = (): void => {
+    this.batchScheduled = false;
+    const b = this.batch;
+    this.batch = [];
+    if (b.length === 0 || this.stopped) return;
+    this.node.propose(encodeMsgs(b)).catch(() => undefined); // lost leadership: no answer, the clients retry
+  };
+
+  purge(subject: string, seq: number, keep: number): number {
+    // The count the purge will have, as of now (what a client is told).
+    const st = this.stream.store.state();
+    let n = st.msgs;
+    if (subject !== '' || seq !== 0 || keep !== 0) {
+      n = subject !== '' ? this.stream.store.filteredState(st.firstSeq, subject).msgs : st.msgs;
+      if (keep > 0) n = Math.max(0, n - keep);
+    }
+    const subj = Buffer.from(subject);
+    const e = Buffer.allocUnsafe(1 + 8 + 8 + subj.length);
+    e[0] = Op.Purge;
+    e.writeDoubleBE(seq, 1);
+    e.writeDoubleBE(keep, 9);
+    subj.copy(e, 17);
+    this.propose(e);
+    return n;
+  }
+
+  deleteMsg(seq: number, erase: boolean): boolean {
+    let exists = false;
+    try { exists = this.stream.store.loadMsg(seq) !== null; } catch { exists = false; }
+    if (!exists) return false;
+    const e = Buffer.allocUnsafe(10);
+    e[0] = Op.Delete;
+    e.writeDoubleBE(seq, 1);
+    e[9] = erase ? 1 : 0;
+    this.propose(e);
+    return true;
+  }
+
+  private propose(e: Buffer): void {
+    if (!this.node.isLeader()) return;
+    // Publishes of this turn go first, as they arrived before.
+    if (this.batch.length > 0) this.proposeBatch();
+    this.node.propose(e).catch(() => undefined);
+  }
+
+  // --- RaftStateMachine: every peer ---------------------------------------------------
+
+  apply(entry: Buffer, index: number): void {
+    if (index <= this.skipUpTo || this.stopped) return;
+    const s = this.stream;
+    this.applying = true;
+    try {
+      switch (entry[0] as Op) {
+        case Op.Msgs: {
+          const lead = this.node === undefined ? false : this.node.isLeader();
+          decodeMsgs(entry, (subject, reply, hdr, msg, ts, interest) => {
+            this.applyTs = ts;
+            this.applyInterest = interest;
+            s.processMsg(subject, lead ? reply : '', hdr, msg);
+          });
+          break;
+        }
+        case Op.Purge:
+          s.purge(entry.subarray(17).toString(), entry.readDoubleBE(1), entry.readDoubleBE(9));
+          break;
+        case Op.Delete:
+          s.deleteMsg(entry.readDoubleBE(1), entry[9] === 1);
+          break;
+        default:
+      }
+    } finally {
+      this.applying = false;
+      this.applyTs = 0;
+      this.applyInterest = true;
+    }
+    this.lastApplied = index;
+    this.noteApplied();
+  }
+
+  /** remember (after the store's flush) which entries the store holds */
+  private noteApplied(): void {
+    if (this.raftDir === null) return;
+    this.appliedDirty = true;
+    if (this.appliedWrite !== null) return;
+    this.appliedWrite = new Promise<void>((resolve) => {
+      setImmediate(() => {
+        const index = this.lastApplied;
+        this.appliedDirty = false;
+        this.stream.store.flush((err) => {
+          const done = (): void => {
+            this.appliedWrite = null;
+            resolve();
+            if (this.appliedDirty && !this.stopped) this.noteApplied();
+          };
+          if (err !== null) { done(); return; }
+          const f = path.join(this.raftDir!, 'applied');
+          fsp.mkdir(this.raftDir!, { recursive: true })
+            .then(() => fsp.writeFile(f + '.tmp', String(index)))
+            .then(() => fsp.rename(f + '.tmp', f))
+            .catch(() => undefined)
+            .finally(done);
+        });
+      });
+    });
+  }
+
+  private async flushApplied(): Promise<void> {
+    while (this.appliedWrite !== null) await this.appliedWrite;
+  }
+
+  snapshot(): Buffer {
+    const st = this.stream.store.state();
+    return Buffer.from(JSON.stringify({ first: st.firstSeq, last: st.lastSeq, msgs: st.msgs }));
+  }
+
+  restore(snapshot: Buffer): void {
+    let snap: { first: number; last: number };
+    try { snap = JSON.parse(snapshot.toString()) as { first: number; last: number }; } catch { return; }
+    const st = this.stream.store.state();
+    if (st.lastSeq >= snap.last) return; // the store has it (a restart from our own snapshot)
+    // We miss messages the log no longer has: fetch them from the leader.
+    this.catchupTo = snap.last;
+    this.requestCatchup();
+  }
+
+  leaderChanged(isLeader: boolean, leader: string | null): void {
+    if (this.stopped) return;
+    if (isLeader !== this.leading) {
+      this.leading = isLeader;
+      if (isLeader) this.stream.subscribe();
+      else {
+        this.stream.unsubscribe();
+        this.batch = [];
+      }
+    }
+    if (this.catchupTo > 0 && leader !== null && !isLeader) this.requestCatchup();
+    try { this.onLeaderChange(isLeader, leader); } catch (e) { this.js.server.logger.warn(`stream group: ${String(e)}`); }
+  }
+
+  // --- catch-up: messages a lagging peer misses, from the leader's store ------------
+
+  private requestCatchup(): void {
+    if (this.stopped || this.catchupTo === 0) return;
+    const leader = this.node === undefined ? null : this.node.leader();
+    if (this.catchupTimer !== null) clearTimeout(this.catchupTimer);
+    // Re-ask if no answer comes (a lost message, a leader change).
+    this.catchupTimer = setTimeout(() => { this.catchupTimer = null; this.requestCatchup(); }, 1000);
+    if (leader === null || leader === this.transport.self) return;
+    const st = this.stream.store.state();
+    const req = Buffer.allocUnsafe(17);
+    req[0] = CatchupType.Request;
+    req.writeDoubleBE(st.lastSeq + 1, 1);
+    req.writeDoubleBE(this.catchupTo, 9);
+    this.transport.send(this.catchupGroup, leader, req);
+  }
+
+  private onCatchup(t: RaftTransport, from: string, msg: Buffer): void {
+    if (this.stopped || msg.length < 1) return;
+    if (msg[0] === CatchupType.Request && msg.length >= 17) {
+      const fromSeq = msg.readDoubleBE(1);
+      const toSeq = msg.readDoubleBE(9);
+      const out: Buffer[] = [Buffer.from([CatchupType.Msgs])];
+      let bytes = 0;
+      let n = 0;
+      let seq = fromSeq;
+      let lastSent = fromSeq - 1;
+      const store = this.stream.store;
+      while (seq <= toSeq && n < CATCHUP_BATCH && bytes < CATCHUP_BYTES) {
+        const m = store.loadNextMsg('', seq);
+        if (m === null || m.seq > toSeq) { lastSent = toSeq; break; }
+        out.push(encodeStored(m.subject, m.hdr, m.data, m.seq, m.ts));
+        bytes += m.data.length + (m.hdr?.length ?? 0);
+        n++;
+        lastSent = m.seq;
+        seq = m.seq + 1;
+      }
+      if (seq > toSeq) lastSent = toSeq;
+      // trailer: the last sequence this answer covers (gaps are deleted messages)
+      const tail = Buffer.allocUnsafe(8);
+      tail.writeDoubleBE(lastSent, 0);
+      out.push(tail);
+      t.send(this.catchupGroup, from, Buffer.concat(out));
+      return;
+    }
+    if (msg[0] === CatchupType.Msgs && this.catchupTo > 0) {
+      const s = this.stream;
+      let off = 1;
+      while (off < msg.length - 8) {
+        const r = decodeStored(msg, off);
+        off = r.next;
+        s.storeMirrored(r.subject, r.hdr, r.data, r.seq, r.ts);
+        this.caughtUp++;
+      }
+      const covered = msg.readDoubleBE(msg.length - 8);
+      s.skipMirrored(covered);
+      if (s.store.state().lastSeq >= this.catchupTo) {
+        this.catchupTo = 0;
+        if (this.catchupTimer !== null) { clearTimeout(this.catchupTimer); this.catchupTimer = null; }
+        this.noteApplied();
+      } else this.requestCatchup();
+    }
+  }
+}
+
+// --- entry encoding -----------------------------------------------------------------------
+// Msgs: op(1) count(4), then per message: ts(8, double: the store's ns number as is)
+// interest(1) subjectLen(2) subject replyLen(2) reply hdrLen(4, 0xffffffff = none) hdr msgLen(4) msg
+
+function encodeMsgs(b: Pending[]): Buffer {
+  let size = 5;
+  const subjects: Buffer[] = [];
+  const replies: Buffer[] = [];
+  for (const m of b) {
+    const sb = Buffer.from(m.subject);
+    const rb = Buffer.from(m.reply);
+    subjects.push(sb);
+    replies.push(rb);
+    size += 8 + 1 + 2 + sb.length + 2 + rb.length + 4 + (m.hdr?.length ?? 0) + 4 + m.msg.length;
+  }
+  const e = Buffer.allocUnsafe(size);
+  e[0] = Op.Msgs;
+  e.writeUInt32BE(b.length, 1);
+  let off = 5;
+  for (let i = 0; i < b.length; i++) {
+    const m = b[i];
+    off = e.writeDoubleBE(m.ts, off);
+    e[off++] = m.interest ? 1 : 0;
+    off = e.writeUInt16BE(subjects[i].length, off);
+    off += subjects[i].copy(e, off);
+    off = e.writeUInt16BE(replies[i].length, off);
+    off += replies[i].copy(e, off);
+    if (m.hdr === null) off = e.writeUInt32BE(NULL_HDR, off);
+    else {
+      off = e.writeUInt32BE(m.hdr.length, off);
+      off += m.hdr.copy(e, off);
+    }
+    off = e.writeUInt32BE(m.msg.length, off);
+    off += m.msg.copy(e, off);
+  }
+  return e;
+}
+
+type MsgVisitor = (subject: string, reply: string, hdr: Buffer | null, msg: Buffer, ts: number, interest: boolean) => void;
+
+function decodeMsgs(e: Buffer, visit: MsgVisitor): void {
+  const n = e.readUInt32BE(1);
+  let off = 5;
+  for (let i = 0; i < n; i++) {
+    const ts = e.readDoubleBE(off);
+    off += 8;
+    const interest = e[off++] === 1;
+    const sl = e.readUInt16BE(off);
+    off += 2;
+    const subject = e.toString('utf8', off, off + sl);
+    off += sl;
+    const rl = e.readUInt16BE(off);
+    off += 2;
+    const reply = e.toString('utf8', off, off + rl);
+    off += rl;
+    const hl = e.readUInt32BE(off);
+    off += 4;
+    let hdr: Buffer | null = null;
+    if (hl !== NULL_HDR) {
+      hdr = e.subarray(off, off + hl);
+      off += hl;
+    }
+    const ml = e.readUInt32BE(off);
+    off += 4;
+    const msg = e.subarray(off, off + ml);
+    off += ml;
+    visit(subject, reply, hdr, msg, ts, interest);
+  }
+}
+
+// Catch-up messages: seq(8) ts(8) subjectLen(2) subject hdrLen(4) hdr msgLen(4) msg
+function encodeStored(subject: string, hdr: Buffer | null, data: Buffer, seq: number, ts: number): Buffer {
+  const sb = Buffer.from(subject);
+  const hl = hdr === null ? 0 : hdr.length;
+  const b = Buffer.allocUnsafe(16 + 2 + sb.length + 4 + hl + 4 + data.length);
+  let off = b.writeDoubleBE(seq, 0);
+  off = b.writeDoubleBE(ts, off);
+  off = b.writeUInt16BE(sb.length, off);
+  off += sb.copy(b, off);
+  off = b.writeUInt32BE(hdr === null ? NULL_HDR : hl, off);
+  if (hdr !== null) off += hdr.copy(b, off);
+  off = b.writeUInt32BE(data.length, off);
+  data.copy(b, off);
+  return b;
+}
+
+function decodeStored(b: Buffer, start: number): { subject: string; hdr: Buffer | null; data: Buffer; seq: number; ts: number; next: number } {
+  let off = start;
+  const seq = b.readDoubleBE(off);
+  const ts = b.readDoubleBE(off + 8);
+  off += 16;
+  const sl = b.readUInt16BE(off);
+  off += 2;
+  const subject = b.toString('utf8', off, off + sl);
+  off += sl;
+  const hl = b.readUInt32BE(off);
+  off += 4;
+  let hdr: Buffer | null = null;
+  if (hl !== NULL_HDR) {
+    hdr = Buffer.from(b.subarray(off, off + hl));
+    off += hl;
+  }
+  const dl = b.readUInt32BE(off);
+  off += 4;
+  const data = Buffer.from(b.subarray(off, off + dl));
+  off += dl;
+  return { subject, hdr, data, seq, ts, next: off };
+}
+
+/** The meta layer creates a replicated stream on each of its peers through this. */
+export const streamGroupFactory = (o: StreamGroupOptions): StreamGroup => new ReplicatedStream(o);

@@ -1,0 +1,99 @@
+// Needs the clustered meta layer (branch s6-jscluster) merged in: alone, s6-raft has no clustered mode.
+// Replicated JetStream streams on three tsnats processes (the meta layer
+// assigns the R3 stream, its Raft group replicates the messages): what the
+// nats.js cluster tests need — every node agrees on a meta leader, R3
+// streams and KV buckets take writes, and when the stream leader dies
+// another node takes over with the data.
+
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { startServer, writeConfig, type RunningServer } from '../helpers/servers.js';
+import { freePort, sleep } from './cluster-helpers.js';
+
+interface Node { name: string; server: RunningServer; dir: string }
+
+async function api(nc: NatsConnection, subject: string, body: unknown = ''): Promise<Record<string, unknown>> {
+  const m = await nc.request(subject, typeof body === 'string' ? body : JSON.stringify(body), { timeout: 5000 });
+  return m.json<Record<string, unknown>>();
+}
+
+async function until<T>(what: string, f: () => Promise<T | null>, ms = 20000): Promise<T> {
+  const end = Date.now() + ms;
+  let lastErr: unknown = null;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== null) return v;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${lastErr !== null ? `: ${String(lastErr)}` : ''}`);
+    await sleep(200);
+  }
+}
+
+describe('replicated JetStream on three tsnats processes', () => {
+  const nodes: Node[] = [];
+  const conns: NatsConnection[] = [];
+  after(async () => {
+    for (const c of conns) await c.close().catch(() => undefined);
+    await Promise.allSettled(nodes.map((n) => n.server.stop()));
+    for (const n of nodes) rmSync(n.dir, { recursive: true, force: true });
+  });
+
+  it('R3 stream: acks after replication, survives the loss of its leader', async () => {
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const routes = ports.map((p) => `nats-route://127.0.0.1:${p}`).join(', ');
+    for (let i = 0; i < 3; i++) {
+      const name = `n${i + 1}`;
+      const dir = mkdtempSync(join(tmpdir(), 'tsnats-jsc-'));
+      const conf = writeConfig(`server_name: ${name}
+jetstream { store_dir: "${dir}" }
+cluster { name: JSC, listen: "127.0.0.1:${ports[i]}", routes: [${routes}] }
+`);
+      nodes.push({ name, dir, server: await startServer('tsnats', ['-c', conf]) });
+    }
+    const nc = await connect({ servers: nodes.map((n) => n.server.url), reconnect: true, maxReconnectAttempts: -1 });
+    conns.push(nc);
+    // The meta group elects a leader (stream create is answered then).
+    const created = await until('stream create', async () => {
+      const r = await api(nc, '$JS.API.STREAM.CREATE.R3', { name: 'R3', subjects: ['r3.>'], num_replicas: 3, storage: 'file' });
+      return r.error === undefined ? r : null;
+    });
+    const cluster = created.cluster as { leader: string; replicas?: { name: string }[] };
+    assert.ok(nodes.some((n) => n.name === cluster.leader), JSON.stringify(created));
+    const acks: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const m = await nc.request(`r3.${i}`, `v${i}`, { timeout: 5000 });
+      acks.push(m.json<{ seq: number }>().seq);
+    }
+    assert.deepEqual(acks, Array.from({ length: 20 }, (_, i) => i + 1));
+    const info = await until('replicas current', async () => {
+      const r = await api(nc, '$JS.API.STREAM.INFO.R3');
+      const c = r.cluster as { leader: string; replicas?: { name: string; current: boolean }[] };
+      return c.replicas?.length === 2 && c.replicas.every((p) => p.current) ? r : null;
+    });
+    const leader = (info.cluster as { leader: string }).leader;
+    // The stream leader dies; another node takes over with the data (nats.js "repub on 503").
+    const victim = nodes.find((n) => n.name === leader)!;
+    await victim.server.stop('SIGKILL');
+    const ack = await until('publish after leader loss', async () => {
+      const m = await nc.request('r3.after', 'x', { timeout: 2000 });
+      const j = m.json<{ seq?: number; error?: unknown }>();
+      return j.seq !== undefined ? j : null;
+    });
+    assert.equal(ack.seq, 21);
+    const after = await until('stream info from the new leader', async () => {
+      const r = await api(nc, '$JS.API.STREAM.INFO.R3');
+      const c = r.cluster as { leader?: string } | undefined;
+      return c?.leader !== undefined && c.leader !== leader ? r : null;
+    });
+    assert.equal((after.state as { messages: number }).messages, 21);
+    const msg = await api(nc, '$JS.API.STREAM.MSG.GET.R3', { seq: 7 });
+    assert.equal(Buffer.from((msg.message as { data: string }).data, 'base64').toString(), 'v6');
+  });
+});

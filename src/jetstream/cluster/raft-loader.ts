@@ -6,7 +6,7 @@ import type { Server } from '../../server/server.js';
 import type { RaftTransport } from './raft-types.js';
 import { createRaftNode } from './raft.js';
 import { createRouteTransport } from './raft-transport.js';
-import type { RaftFactory, StreamGroupFactory } from './meta.js';
+import type { RaftFactory } from './meta.js';
 
 const transports = new WeakMap<Server, RaftTransport>();
 
@@ -22,4 +22,4 @@ export const raftFactory: RaftFactory = {
   create: (opts) => createRaftNode(opts),
 };
 
-export const streamGroupFactory: StreamGroupFactory | null = null;
+export { streamGroupFactory } from './stream-group.js';

@@ -319,8 +319,11 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
       if (l !== undefined) void this.removeLocal(jsa, l);
       return;
     }
-    if (l !== undefined && l.group === null && sa.peers.length > 1 && streamGroupFactory !== null && this.transport !== null) {
-      // one replica became several: the stream group takes it over
+    const grouped = sa.peers.length > 1 && streamGroupFactory !== null && this.transport !== null;
+    if (l !== undefined && ((l.group === null && grouped) || (l.group !== null && l.sa.group !== sa.group))) {
+      // The replicas changed (the meta leader named a new group): the stream
+      // stops here and starts again on its stored messages, alone or in the
+      // new group (a memory stream starts empty).
       void this.removeLocal(jsa, l, false).then(() => this.createLocal(jsa, sa, cfg, reply, update));
       return;
     }

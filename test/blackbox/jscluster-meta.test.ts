@@ -126,4 +126,27 @@ describe('clustered JetStream meta layer (4 tsnats processes, one without JetStr
     });
     assert.equal((gone.error as { err_code: number }).err_code, 10059);
   });
+
+  it('a consumer of an R3 stream runs again on the next stream leader', async () => {
+    const r = await jsApi(conns[3], '$JS.API.STREAM.CREATE.RC', { name: 'RC', subjects: ['rc.>'], num_replicas: 3 });
+    assert.equal(r.error, undefined, JSON.stringify(r));
+    for (let i = 0; i < 3; i++) await conns[3].request(`rc.${i}`, `m${i}`, { timeout: 5000 });
+    const c = await jsApi(conns[3], '$JS.API.CONSUMER.CREATE.RC.D', { stream_name: 'RC', config: { durable_name: 'D', ack_policy: 'explicit' } });
+    assert.equal(c.name, 'D', JSON.stringify(c));
+    const leader = (c.cluster as { leader?: string } | undefined)?.leader ?? ((await jsApi(conns[3], '$JS.API.STREAM.INFO.RC')).cluster as { leader: string }).leader;
+    // the meta log has the consumer before its leader goes
+    await new Promise((res) => setTimeout(res, 500));
+    const victim = nodes.findIndex((n) => n.name === leader);
+    assert.ok(victim >= 0 && victim < 3);
+    await nodes[victim].node.stop();
+    const asker = conns[3];
+    const info = await until('consumer on the new leader', async () => {
+      const i = await jsApi(asker, '$JS.API.CONSUMER.INFO.RC.D');
+      return i.error === undefined ? i : null;
+    }, 30_000);
+    assert.equal((info.config as { durable_name: string }).durable_name, 'D');
+    assert.equal((info.num_pending as number), 3);
+    const m = await asker.request('$JS.API.CONSUMER.MSG.NEXT.RC.D', JSON.stringify({ batch: 1 }), { timeout: 5000, noMux: true });
+    assert.equal(m.string(), 'm0');
+  });
 });

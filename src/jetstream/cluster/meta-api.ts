@@ -191,6 +191,9 @@ function streamUpdate(c: JetStreamCluster, api: JsApi, req: ApiRequest): void {
   let peers = sa.peers;
   let group = sa.group;
   if (want < peers.length) {
+    // the stream's leader stays: it has every acknowledged message
+    const lead = c.knownLeader(sa);
+    if (lead !== null) peers = [lead, ...peers.filter((p) => p !== lead)];
     peers = peers.slice(0, want);
     group = c.newGroupName(want, checked.storage);
   } else if (want > peers.length) {

@@ -36,6 +36,10 @@ import { MetaState, encodeEntry, type MetaEntry, type MetaListener, type Pending
 
 export const META_GROUP = '_meta_';
 const HELLO_SUBJECT = '$JSC.NODE.INFO';
+/** a stream leader tells the meta leader of consumers created or deleted (system account) */
+const CONSUMER_SUBJECT = '$JSC.CONSUMER.ASSIGN';
+/** a server became the leader of a replicated stream (system account): every server notes it */
+const LEADER_SUBJECT = '$JSC.STREAM.LEADER';
 /** how often peer discovery looks at the routes until the meta group starts */
 const DISCOVERY_TICK_MS = 200;
 /** the routes stayed as they are this long: the peers are known */
@@ -124,6 +128,8 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
   private metaLeader: string | null = null;
   private readonly nodes = new Map<string, NodeInfo>();
   private readonly local = new Map<string, LocalStream>();
+  /** the last known leader of each replicated stream (for placement when its replicas shrink, and for lists) */
+  private readonly streamLeaders = new Map<string, { group: string; leader: string }>();
   private ic: InternalClient | null = null;
   private discovery: NodeJS.Timeout | null = null;
   private lastPeerKey = '';
@@ -154,6 +160,15 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
     this.ic = new InternalClient(srv, acc, 'JetStream cluster');
     this.nodes.set(this.self, this.ownInfo());
     this.ic.subscribeInternal(HELLO_SUBJECT, null, (_s, _subject, _reply, _hdr, body) => this.hello(body));
+    this.ic.subscribeInternal(CONSUMER_SUBJECT, null, (_s, _subject, _reply, _hdr, body) => this.consumerNotice(body));
+    this.ic.subscribeInternal(LEADER_SUBJECT, null, (_s, _subject, _reply, _hdr, body) => {
+      try {
+        const o = JSON.parse(body.toString('utf8')) as { account: string; stream: string; group: string; leader: string };
+        this.streamLeaders.set(key(o.account, o.stream), { group: o.group, leader: o.leader });
+      } catch {
+        // not ours
+      }
+    });
     this.sendHello();
     this.startedAt = Date.now();
     this.discovery = setInterval(() => this.discover(), DISCOVERY_TICK_MS);
@@ -227,7 +242,7 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
       this.stableSince = now;
       return;
     }
-    const configured = this.js.server.opts.routes.length;
+    const configured = this.configuredPeers();
     const allHello = jsPeers.every((n) => this.nodes.has(n));
     const enoughRoutes = routed.size >= configured;
     const waited = now - this.startedAt;
@@ -235,6 +250,26 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
     if (now - this.stableSince < DISCOVERY_STABLE_MS) return;
     if (waited < DISCOVERY_MAX_MS && jsPeers.length === 0 && configured > 0) return;
     this.startMeta([this.self, ...jsPeers].sort());
+  }
+
+  /** configured routes that are not to this server (a config shared by every node lists itself too) */
+  private configuredPeers(): number {
+    const srv = this.js.server;
+    const own = srv.cluster?.port ?? 0;
+    const local = new Set(['127.0.0.1', 'localhost', '0.0.0.0', '::1', '[::1]', srv.opts.cluster.host]);
+    let n = 0;
+    for (const r of srv.opts.routes) {
+      let u: URL;
+      try {
+        u = new URL(r);
+      } catch {
+        n++;
+        continue;
+      }
+      if (Number(u.port) === own && local.has(u.hostname)) continue;
+      n++;
+    }
+    return n;
   }
 
   private startMeta(peers: string[]): void {
@@ -368,11 +403,18 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
           peers: sa.peers,
           transport: this.transport,
           onLeaderChange: (isLeader) => {
-            if (isLeader && holder.l !== null) this.answerPending(holder.l);
+            if (holder.l === null) return;
+            if (isLeader) {
+              this.answerPending(holder.l);
+              this.startConsumers(holder.l);
+              const sa0 = holder.l.sa;
+              this.ic?.publish(LEADER_SUBJECT, '', null, Buffer.from(JSON.stringify({ account: sa0.account, stream: sa0.name, group: sa0.group, leader: this.self })));
+            } else void this.stopConsumers(holder.l);
           },
         });
         l = { sa, stream: group.stream, group, pending: reply ?? null, pendingUpdate: update };
         holder.l = l;
+        if (group.isLeader()) this.startConsumers(l);
       } else {
         const existing = jsa.streams.get(cfg.name);
         let s: Stream;
@@ -432,6 +474,61 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
     else send();
   }
 
+  // --- consumers of replicated streams -------------------------------------------------
+  //
+  // The stream groups replicate messages, not consumers: a consumer runs on
+  // the stream's leader, and the meta log keeps its config so that the next
+  // leader recreates it (starting from its deliver policy: its delivery state
+  // is not replicated).
+
+  /** consumer-api.ts: a consumer was created on this server */
+  consumerCreated(s: Stream, name: string, config: Record<string, unknown>, created: number): void {
+    const l = this.local.get(key(s.jsa.name, s.name));
+    if (l === undefined || l.group === null) return;
+    this.sendConsumerNotice({ op: 'consumer', ca: { account: s.jsa.name, stream: s.name, name, config, created } });
+  }
+
+  /** consumer-api.ts: a consumer was deleted through the API on this server */
+  consumerDeleted(s: Stream, name: string): void {
+    const l = this.local.get(key(s.jsa.name, s.name));
+    if (l === undefined || l.group === null) return;
+    this.sendConsumerNotice({ op: 'removeConsumer', account: s.jsa.name, stream: s.name, name });
+  }
+
+  private sendConsumerNotice(e: MetaEntry): void {
+    if (this.isMetaLeader()) {
+      this.propose(e).catch(() => undefined);
+      return;
+    }
+    this.ic?.publish(CONSUMER_SUBJECT, '', null, encodeEntry(e));
+  }
+
+  private consumerNotice(body: Buffer): void {
+    if (!this.isMetaLeader()) return;
+    this.propose(JSON.parse(body.toString('utf8')) as MetaEntry).catch(() => undefined);
+  }
+
+  /** This server leads the stream now: its assigned consumers run here. */
+  private startConsumers(l: LocalStream): void {
+    const recreate = this.js.recreateConsumer;
+    if (recreate === null) return;
+    for (const ca of this.state.streamConsumers(l.sa.account, l.sa.name)) {
+      if (l.stream.consumers.has(ca.name)) continue;
+      const err = recreate(l.stream, ca.name, ca.config, ca.created);
+      if (err !== null) this.log.warn(`JetStream cluster: consumer '${ca.account} > ${ca.stream} > ${ca.name}' not recreated: ${err}`);
+    }
+  }
+
+  /** This server no longer leads the stream: its consumers stop here (their config stays in the meta log). */
+  private async stopConsumers(l: LocalStream): Promise<void> {
+    const s = l.stream;
+    for (const [name, o] of [...s.consumers]) {
+      if ((o as { cfg?: { direct?: boolean } }).cfg?.direct === true) continue;
+      s.consumers.delete(name);
+      await o.stop(false);
+    }
+  }
+
   // --- what the API asks ----------------------------------------------------------------
 
   /** The stream runs here and this server answers for it (R1 host or group leader). */
@@ -474,7 +571,7 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
     if (sa.cluster !== '') ci.name = sa.cluster;
     let leader: string | null;
     if (l !== undefined) leader = l.group !== null ? l.group.leader() : this.self;
-    else leader = sa.peers[0] ?? null;
+    else leader = sa.peers.length === 1 ? sa.peers[0] : this.knownLeader(sa);
     if (leader !== null && leader !== '') ci.leader = leader;
     if (l !== undefined && l.group !== null) {
       const reps = l.group
@@ -528,6 +625,14 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
   /** server/jetstream_cluster.go groupName */
   newGroupName(replicas: number, storage: string): string {
     return `S-R${replicas}${storage === 'memory' ? 'M' : 'F'}-${getHash(randomId(22))}`;
+  }
+
+  /** the known leader of a replicated stream's current group, or null */
+  knownLeader(sa: StreamAssignment): string | null {
+    const l = this.local.get(key(sa.account, sa.name));
+    if (l?.group) return l.group.leader();
+    const k = this.streamLeaders.get(key(sa.account, sa.name));
+    return k !== undefined && k.group === sa.group && sa.peers.includes(k.leader) ? k.leader : null;
   }
 
   /** the stream's peers now (for the info of a stream that runs elsewhere) */

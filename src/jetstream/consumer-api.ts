@@ -175,7 +175,7 @@ function consumerCreate(api: JsApi, req: ApiRequest): void {
   const o = Consumer.add(s, cfg, addOptions(api.js, s, false));
   if (o instanceof ApiError) return api.respond(req, T.create, o);
   if (typeof o === 'string') return api.respond(req, T.create, apiError('JSConsumerCreateErrF', { err: o }));
-  const info = o.info();
+  const info = clustered(api, o.info());
   // clustered: a replicated stream's next leader recreates it from the meta log
   if (api.js.cluster !== null && !cfg.direct) api.js.cluster.consumerCreated(s, o.name, info.config as Record<string, unknown>, J.timeToNs(String(info.created)));
   api.respond(req, T.create, null, info);
@@ -208,8 +208,21 @@ function consumerNames(api: JsApi, req: ApiRequest, list: boolean): void {
   if (offset > total) offset = total;
   // a negative offset slices from 0 in practice (Go would panic; the reference's clients never send one)
   const page = obs.slice(Math.max(0, offset), Math.max(0, offset) + (list ? LIST_LIMIT : NAMES_LIMIT));
-  const consumers = list ? page.map((o) => o.info()) : page.map((o) => o.name);
+  const consumers = list ? page.map((o) => clustered(api, o.info())) : page.map((o) => o.name);
   api.respond(req, type, null, { total, offset, limit: list ? LIST_LIMIT : NAMES_LIMIT, consumers });
+}
+
+/** ConsumerInfo in clustered mode: `cluster` before push_bound (server/consumer.go ConsumerInfo; the consumer runs on the stream's leader, here) */
+function clustered(api: JsApi, info: Record<string, unknown>): Record<string, unknown> {
+  const c = api.js.cluster;
+  if (c === null) return info;
+  const ci: Record<string, unknown> = {};
+  if (c.clusterName !== '') ci.name = c.clusterName;
+  ci.leader = c.self;
+  const { push_bound: pb, ...rest } = info;
+  const o: Record<string, unknown> = { ...rest, cluster: ci };
+  if (pb !== undefined) o.push_bound = pb;
+  return o;
 }
 
 /** jsConsumerInfoRequest */
@@ -219,7 +232,7 @@ function consumerInfo(api: JsApi, req: ApiRequest): void {
   if (s === undefined) return api.respond(req, T.info, apiError('JSStreamNotFoundErr'));
   const o = s.consumers.get(req.tokens[3]);
   if (o === undefined) return api.respond(req, T.info, apiError('JSConsumerNotFoundErr'));
-  api.respond(req, T.info, null, o.info());
+  api.respond(req, T.info, null, clustered(api, o.info()));
 }
 
 /** jsConsumerDeleteRequest */

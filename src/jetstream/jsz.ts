@@ -125,7 +125,9 @@ export function statsJSON(js: JetStreamView): Record<string, unknown> {
 
 /** the `jetstream` section of /varz with JetStream running (server/monitor.go updateJszVarz) */
 export function jetStreamVarz(js: JetStreamView): Record<string, unknown> {
-  return { config: configJSON(js.config), stats: statsJSON(js) };
+  const o: Record<string, unknown> = { config: configJSON(js.config), stats: statsJSON(js) };
+  if (js.meta !== undefined) o.meta = js.meta();
+  return o;
 }
 
 /** server/monitor.go accountDetail */

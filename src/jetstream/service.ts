@@ -86,8 +86,12 @@ export class JetStream implements JetStreamService {
     if (err !== null) throw new Error(err);
     const o = this.server.opts;
     for (const line of jetStreamStartLines(this.config, { key: o.jetstreamKey, cipher: o.jetstreamCipher })) log.notice(line);
-    // the meta layer exists before the accounts serve the API: their requests are routed through it
-    if (o.cluster.port !== 0) this.cluster = new JetStreamCluster(this);
+    // The meta layer exists before the accounts serve the API: their requests
+    // are routed through it. Clustered needs configured routes: the
+    // reference refuses to start without them ("JetStream cluster requires
+    // configured routes or solicited leafnode for the system account"),
+    // tsnats keeps such a server a lone JetStream server as it always did.
+    if (o.cluster.port !== 0 && o.routes.length > 0) this.cluster = new JetStreamCluster(this);
     this.accountsChanged();
     if (this.cluster !== null) await this.cluster.start();
   }
@@ -170,7 +174,7 @@ export class JetStream implements JetStreamService {
       apiErrors,
       accounts: () => [...this.accounts.values()].map(accountView),
       meta: this.cluster !== null ? () => this.cluster!.metaJSON() : undefined,
-      haAssets: this.cluster !== null && this.cluster.node !== null ? 1 : 0,
+      haAssets: this.cluster !== null ? this.cluster.raftGroups() : 0,
     };
   }
 

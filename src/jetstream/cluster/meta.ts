@@ -19,6 +19,7 @@
 // (or after a while without them), with those servers as its peers
 // (server/raft.go bootstrapRaftNode waits for the expected peers too).
 
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Server } from '../../server/server.js';
 import type { JetStream } from '../service.js';
@@ -281,16 +282,21 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
       this.log.error(`JetStream cluster: no Raft implementation is built in, the metadata controller cannot start`);
       return;
     }
-    this.log.notice('JetStream cluster bootstrapping');
-    if (this.log.debugEnabled) this.log.debug(`JetStream cluster initial peers: ${JSON.stringify(peers)}`);
-    this.transport = f.transport(this.js.server);
     const sys = this.js.server.systemAccount?.name ?? '$SYS';
+    const storeDir = path.join(this.js.storeDir, sys, '_js_', META_GROUP);
+    // server/jetstream_cluster.go setupMetaGroup: a stored group recovers, a new one bootstraps
+    if (fs.existsSync(storeDir) && fs.readdirSync(storeDir).length > 0) this.log.notice('JetStream cluster recovering state');
+    else {
+      this.log.notice('JetStream cluster bootstrapping');
+      if (this.log.debugEnabled) this.log.debug(`JetStream cluster initial peers: ${JSON.stringify(peers)}`);
+    }
+    this.transport = f.transport(this.js.server);
     this.node = f.create({
       group: META_GROUP,
       peers,
       transport: this.transport,
       machine: this,
-      storeDir: path.join(this.js.storeDir, sys, '_js_', META_GROUP),
+      storeDir,
     });
   }
 
@@ -530,6 +536,13 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
   }
 
   // --- what the API asks ----------------------------------------------------------------
+
+  /** Raft groups on this server (/jsz ha_assets): the meta group and the replicated streams */
+  raftGroups(): number {
+    let n = this.node !== null ? 1 : 0;
+    for (const l of this.local.values()) if (l.group !== null) n++;
+    return n;
+  }
 
   /** The stream runs here and this server answers for it (R1 host or group leader). */
   isStreamLeader(account: string, name: string): boolean {

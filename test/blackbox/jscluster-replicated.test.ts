@@ -78,6 +78,15 @@ cluster { name: JSC, listen: "127.0.0.1:${ports[i]}", routes: [${routes}] }
       return c.replicas?.length === 2 && c.replicas.every((p) => p.current) ? r : null;
     });
     const leader = (info.cluster as { leader: string }).leader;
+    // A durable pull consumer on the leader: 10 messages fetched and acked.
+    const cc = await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.R3.D', { stream_name: 'R3', config: { durable_name: 'D', ack_policy: 'explicit' } });
+    assert.equal(cc.error, undefined, JSON.stringify(cc));
+    for (let i = 0; i < 10; i++) {
+      const m = await nc.request('$JS.API.CONSUMER.MSG.NEXT.R3.D', JSON.stringify({ batch: 1 }), { timeout: 5000, noMux: true });
+      assert.equal(m.string(), `v${i}`);
+      await nc.request(m.reply!, '+ACK', { timeout: 5000 }).catch(() => undefined);
+    }
+    await sleep(1000); // the consumer's state reaches the group
     // The stream leader dies; another node takes over with the data (nats.js "repub on 503").
     const victim = nodes.find((n) => n.name === leader)!;
     await victim.server.stop('SIGKILL');
@@ -93,6 +102,12 @@ cluster { name: JSC, listen: "127.0.0.1:${ports[i]}", routes: [${routes}] }
       return c?.leader !== undefined && c.leader !== leader ? r : null;
     });
     assert.equal((after.state as { messages: number }).messages, 21);
+    // The consumer moved with the stream leader, with its ack floor.
+    const next = await until('consumer on the new leader', async () => {
+      const m = await nc.request('$JS.API.CONSUMER.MSG.NEXT.R3.D', JSON.stringify({ batch: 1 }), { timeout: 2000, noMux: true });
+      return m.headers?.code !== undefined ? null : m;
+    });
+    assert.equal(next.string(), 'v10');
     const msg = await api(nc, '$JS.API.STREAM.MSG.GET.R3', { seq: 7 });
     assert.equal(Buffer.from((msg.message as { data: string }).data, 'base64').toString(), 'v6');
   });

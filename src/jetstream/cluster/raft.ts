@@ -42,6 +42,8 @@ import {
 export interface RaftTuning {
   /** applied entries between snapshots (default 8192) */
   snapshotEvery?: number;
+  /** or as soon as the entries kept in memory hold this many payload bytes (default 64 MiB) */
+  snapshotBytes?: number;
   /** most entries in one append message (default 512) */
   maxBatch?: number;
   /** most payload bytes in one append message (default 1 MiB) */
@@ -219,6 +221,9 @@ class Node implements RaftNode {
   private readonly elMax: number;
   private readonly hbMs: number;
   private readonly snapshotEvery: number;
+  private readonly snapshotBytes: number;
+  /** payload bytes of the entries in `log` */
+  private logBytes = 0;
   private readonly maxBatch: number;
   private readonly maxBatchBytes: number;
   private readonly logErr: (msg: string) => void;
@@ -269,6 +274,7 @@ class Node implements RaftNode {
     [this.elMin, this.elMax] = opts.electionTimeout ?? DEFAULT_ELECTION_TIMEOUT;
     this.hbMs = opts.heartbeat ?? DEFAULT_HEARTBEAT;
     this.snapshotEvery = opts.snapshotEvery ?? 8192;
+    this.snapshotBytes = opts.snapshotBytes ?? 64 * 1024 * 1024;
     this.maxBatch = opts.maxBatch ?? 512;
     this.maxBatchBytes = opts.maxBatchBytes ?? 1 << 20;
     this.logErr = opts.log ?? (() => undefined);
@@ -325,6 +331,7 @@ class Node implements RaftNode {
       const e: Entry = { term: r48(buf, off + 10), type: buf[off + 16] as EntryType, data: Buffer.from(buf.subarray(off + 17, off + 4 + len)) };
       this.offsets.push(off);
       this.log.push(e);
+      this.logBytes += e.data.length;
       off += 4 + len;
     }
     this.fileSize = off;
@@ -346,6 +353,7 @@ class Node implements RaftNode {
 
   private appendLocal(e: Entry): number {
     this.log.push(e);
+    this.logBytes += e.data.length;
     const index = this.lastIndex();
     if (this.store !== null) {
       const rec = encodeRecord(index, e);
@@ -361,7 +369,9 @@ class Node implements RaftNode {
   private truncateFrom(from: number): void {
     const k = from - this.base - 1;
     if (k < 0 || k >= this.log.length) return;
-    const hadPeers = this.log.slice(k).some((e) => e.type === EntryType.Peers);
+    const dropped = this.log.slice(k);
+    const hadPeers = dropped.some((e) => e.type === EntryType.Peers);
+    for (const e of dropped) this.logBytes -= e.data.length;
     this.log.length = k;
     if (this.store !== null) {
       this.fileSize = this.offsets[k];
@@ -903,6 +913,7 @@ class Node implements RaftNode {
       this.compactTo(index, sterm, { index, term: sterm, peers, data }, false);
     } else {
       this.log = [];
+      this.logBytes = 0;
       this.offsets = [];
       this.base = index;
       this.baseTerm = sterm;
@@ -962,7 +973,7 @@ class Node implements RaftNode {
       }
       if (this.stopped) return;
     }
-    if (this.appliedIndex - this.base >= this.snapshotEvery) this.takeSnapshot();
+    if (this.appliedIndex - this.base >= this.snapshotEvery || (this.logBytes >= this.snapshotBytes && this.appliedIndex - this.base >= 16)) this.takeSnapshot();
   }
 
   private takeSnapshot(): void {
@@ -983,6 +994,8 @@ class Node implements RaftNode {
   private compactTo(index: number, term: number, snap: Snapshot, _local: boolean): void {
     const k = index - this.base;
     this.log = this.log.slice(k);
+    this.logBytes = 0;
+    for (const e of this.log) this.logBytes += e.data.length;
     this.base = index;
     this.baseTerm = term;
     this.snap = snap;

@@ -29,7 +29,7 @@ import type { JetStream } from '../service.js';
 import type { JsAccount } from '../account.js';
 import type { Stream, StreamReplicator } from '../stream.js';
 import type { StreamConfig } from '../stream-config.js';
-import { nowNs } from '../store/types.js';
+import { nowNs, type ConsumerState } from '../store/types.js';
 import { subjectIsSubsetMatch } from '../../subjects/validate.js';
 import { createRaftNode, type RaftTuning } from './raft.js';
 import type { RaftNode, RaftPeerInfo, RaftStateMachine, RaftTransport } from './raft-types.js';
@@ -58,13 +58,16 @@ export interface StreamGroupOptions {
   tuning?: RaftTuning & { electionTimeout?: [number, number]; heartbeat?: number };
 }
 
-const enum Op { Msgs = 1, Purge = 2, Delete = 3 }
-const enum CatchupType { Request = 1, Msgs = 2 }
+const enum Op { Msgs = 1, Purge = 2, Delete = 3, Sync = 4, Consumer = 5, ConsumerGone = 6 }
+const enum CatchupType { Request = 1, Msgs = 2, HaveMore = 3 }
 
 const NULL_HDR = 0xffffffff;
 /** most messages (and bytes) in one catch-up answer */
 const CATCHUP_BATCH = 256;
 const CATCHUP_BYTES = 512 * 1024;
+
+/** how often the leader sends its consumers' changed configs and states to the group */
+const CONSUMER_SYNC_MS = 250;
 
 /** Raft snapshots of a stream group: every this many applied entries (each is a turn's batch). */
 const STREAM_SNAPSHOT_EVERY = 4096;
@@ -93,8 +96,13 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   private stopped = false;
   /** a catch-up is running: up to this sequence from the leader */
   private catchupTo = 0;
+  /** entries committed during a catch-up: applied once the store has what comes before them */
+  private held: { entry: Buffer; index: number }[] = [];
   private catchupTimer: NodeJS.Timeout | null = null;
   private leading = false;
+  /** leader: the consumer records last proposed (name → config + state JSON) */
+  private sentConsumers = new Map<string, string>();
+  private consumerTimer: NodeJS.Timeout | null = null;
   /** messages this peer got through catch-up (tests, monitoring) */
   caughtUp = 0;
 
@@ -112,6 +120,8 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
     }
     this.stream = s;
     s.unsubscribe(); // until this peer leads
+    // Consumers a restart recovered run on the leader only.
+    if (s.consumers.size > 0) void this.stopConsumers();
     s.replicator = this;
     const file = o.cfg.storage === 'file';
     this.raftDir = file ? path.join(o.js.storeDir, '$SYS', '_js_', o.group) : null;
@@ -153,12 +163,39 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
     if (cfg.storage === 'file') this.js.writeMeta(this.js.streamDir(this.jsa, cfg.name), cfg, this.stream.created);
   }
 
+  /**
+   * Replicas down to one (num_replicas 1): leave the group and delete its
+   * Raft state; the stream stays, as a plain local stream taking publishes.
+   */
+  async detach(): Promise<Stream> {
+    if (!this.stopped) {
+      this.stopped = true;
+      this.node.stop(true);
+      this.stopCatchup();
+      if (this.catchupTimer !== null) clearTimeout(this.catchupTimer);
+      if (this.consumerTimer !== null) clearInterval(this.consumerTimer);
+      await this.flushApplied();
+      if (this.raftDir !== null) await fsp.rm(this.raftDir, { recursive: true, force: true }).catch(() => undefined);
+    }
+    this.stream.replicator = null;
+    this.stream.subscribe();
+    return this.stream;
+  }
+
+  /** Leader only: change the group's members one at a time through the log (num_replicas or peer changes). */
+  async setPeers(peers: string[]): Promise<void> {
+    const now = this.node.peers().map((p) => p.id);
+    for (const id of peers) if (!now.includes(id)) await this.node.addPeer(id);
+    for (const id of now) if (!peers.includes(id)) await this.node.removePeer(id);
+  }
+
   async stop(deleteState: boolean): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.node.stop(deleteState);
     this.stopCatchup();
     if (this.catchupTimer !== null) clearTimeout(this.catchupTimer);
+    if (this.consumerTimer !== null) clearInterval(this.consumerTimer);
     this.stream.replicator = null;
     if (deleteState) await this.js.deleteStream(this.jsa, this.stream);
     else {
@@ -237,6 +274,14 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
 
   apply(entry: Buffer, index: number): void {
     if (index <= this.skipUpTo || this.stopped) return;
+    if (this.catchupTo > 0) {
+      this.held.push({ entry: Buffer.from(entry), index });
+      return;
+    }
+    this.applyEntry(entry, index);
+  }
+
+  private applyEntry(entry: Buffer, index: number): void {
     const s = this.stream;
     this.applying = true;
     try {
@@ -256,6 +301,35 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
         case Op.Delete:
           s.deleteMsg(entry.readDoubleBE(1), entry[9] === 1);
           break;
+        case Op.Consumer:
+          if (!this.node.isLeader()) this.applyConsumer(entry);
+          break;
+        case Op.ConsumerGone:
+          if (!this.node.isLeader()) {
+            const name = entry.subarray(1).toString();
+            if (!s.consumers.has(name)) void s.store.consumerStore(name).delete().catch(() => undefined);
+          }
+          break;
+        case Op.Sync: {
+          // A new leader's last sequence: a peer with less (new in the group,
+          // or its store lost messages) fetches the rest before going on.
+          const last = entry.readDoubleBE(1);
+          const mine = s.store.state().lastSeq;
+          const leader = this.node.leader();
+          if (this.node.isLeader() || leader === null) break;
+          if (mine < last) {
+            this.catchupTo = last;
+            this.requestCatchup();
+          } else if (mine > last) {
+            // We hold messages the new leader lacks (the group started on the
+            // messages of a stream that had fewer replicas): it hands over to us.
+            const b = Buffer.allocUnsafe(9);
+            b[0] = CatchupType.HaveMore;
+            b.writeDoubleBE(mine, 1);
+            this.transport.send(this.catchupGroup, leader, b);
+          }
+          break;
+        }
         default:
       }
     } finally {
@@ -321,10 +395,91 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
       else {
         this.stream.unsubscribe();
         this.batch = [];
+        if (this.consumerTimer !== null) { clearInterval(this.consumerTimer); this.consumerTimer = null; }
+        void this.stopConsumers();
       }
     }
     if (this.catchupTo > 0 && leader !== null && !isLeader) this.requestCatchup();
+    if (isLeader) {
+      // The consumers move here, with the state the group last had of them.
+      try { this.js.recoverConsumers?.(this.stream); } catch (e) { this.js.server.logger.warn(`stream group: consumers: ${String(e)}`); }
+      this.sentConsumers.clear();
+      if (this.consumerTimer === null) {
+        this.consumerTimer = setInterval(() => this.syncConsumers(), CONSUMER_SYNC_MS);
+        this.consumerTimer.unref();
+      }
+      const e = Buffer.allocUnsafe(9);
+      e[0] = Op.Sync;
+      e.writeDoubleBE(this.stream.store.state().lastSeq, 1);
+      this.node.propose(e).catch(() => undefined);
+    }
     try { this.onLeaderChange(isLeader, leader); } catch (e) { this.js.server.logger.warn(`stream group: ${String(e)}`); }
+  }
+
+  // --- consumers: they run on the leader; the group keeps their config and state ----
+
+  private async stopConsumers(): Promise<void> {
+    const cs = [...this.stream.consumers.values()];
+    this.stream.consumers.clear();
+    for (const o of cs) await o.stop(false).catch(() => undefined);
+  }
+
+  /** leader: propose what changed in the consumers' stores since the last time */
+  private syncConsumers(): void {
+    if (!this.node.isLeader() || this.stopped) return;
+    const s = this.stream;
+    const seen = new Set<string>();
+    for (const name of s.consumers.keys()) {
+      let cfg: string | null;
+      let state: string;
+      try {
+        const cs = s.store.consumerStore(name);
+        cfg = cs.getConfig();
+        if (cfg === null) continue; // not persisted (mirror/source consumers)
+        state = encodeConsumerState(cs.state());
+      } catch {
+        continue;
+      }
+      seen.add(name);
+      const rec = cfg + '\u0000' + state;
+      if (this.sentConsumers.get(name) === rec) continue;
+      this.sentConsumers.set(name, rec);
+      const nb = Buffer.from(name);
+      const cb = Buffer.from(cfg);
+      const sb = Buffer.from(state);
+      const e = Buffer.allocUnsafe(1 + 2 + nb.length + 4 + cb.length + sb.length);
+      e[0] = Op.Consumer;
+      let off = e.writeUInt16BE(nb.length, 1);
+      off += nb.copy(e, off);
+      off = e.writeUInt32BE(cb.length, off);
+      off += cb.copy(e, off);
+      sb.copy(e, off);
+      this.node.propose(e).catch(() => this.sentConsumers.delete(name));
+    }
+    for (const name of [...this.sentConsumers.keys()]) {
+      if (seen.has(name)) continue;
+      this.sentConsumers.delete(name);
+      this.node.propose(Buffer.concat([Buffer.from([Op.ConsumerGone]), Buffer.from(name)])).catch(() => undefined);
+    }
+  }
+
+  /** follower: keep the leader's consumer config and state in our own consumer store */
+  private applyConsumer(e: Buffer): void {
+    const nl = e.readUInt16BE(1);
+    const name = e.toString('utf8', 3, 3 + nl);
+    let off = 3 + nl;
+    const cl = e.readUInt32BE(off);
+    off += 4;
+    const cfg = e.toString('utf8', off, off + cl);
+    off += cl;
+    const state = decodeConsumerState(e.toString('utf8', off));
+    try {
+      const cs = this.stream.store.consumerStore(name);
+      if (cs.getConfig() !== cfg) cs.setConfig(cfg);
+      if (state !== null) cs.update(state);
+    } catch (err) {
+      this.js.server.logger.warn(`stream group: consumer ${name}: ${String(err)}`);
+    }
   }
 
   // --- catch-up: messages a lagging peer misses, from the leader's store ------------
@@ -372,6 +527,13 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
       t.send(this.catchupGroup, from, Buffer.concat(out));
       return;
     }
+    if (msg[0] === CatchupType.HaveMore && msg.length >= 9) {
+      if (this.node.isLeader() && this.stream.store.state().lastSeq < msg.readDoubleBE(1)) {
+        this.js.server.logger.warn(`JetStream stream '${this.jsa.name} > ${this.stream.name}': ${from} has more messages, handing leadership over`);
+        this.node.stepDown(from);
+      }
+      return;
+    }
     if (msg[0] === CatchupType.Msgs && this.catchupTo > 0) {
       const s = this.stream;
       let off = 1;
@@ -386,9 +548,37 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
       if (s.store.state().lastSeq >= this.catchupTo) {
         this.catchupTo = 0;
         if (this.catchupTimer !== null) { clearTimeout(this.catchupTimer); this.catchupTimer = null; }
+        const held = this.held;
+        this.held = [];
+        for (const h of held) this.apply(h.entry, h.index);
         this.noteApplied();
       } else this.requestCatchup();
     }
+  }
+}
+
+function encodeConsumerState(st: ConsumerState | null): string {
+  if (st === null) return '';
+  return JSON.stringify({
+    d: [st.delivered.consumerSeq, st.delivered.streamSeq],
+    a: [st.ackFloor.consumerSeq, st.ackFloor.streamSeq],
+    p: [...st.pending].map(([seq, p]) => [seq, p.sequence, p.ts]),
+    r: [...st.redelivered],
+  });
+}
+
+function decodeConsumerState(text: string): ConsumerState | null {
+  if (text === '') return null;
+  try {
+    const v = JSON.parse(text) as { d: [number, number]; a: [number, number]; p: [number, number, number][]; r: [number, number][] };
+    return {
+      delivered: { consumerSeq: v.d[0], streamSeq: v.d[1] },
+      ackFloor: { consumerSeq: v.a[0], streamSeq: v.a[1] },
+      pending: new Map(v.p.map(([seq, sequence, ts]) => [seq, { sequence, ts }])),
+      redelivered: new Map(v.r),
+    };
+  } catch {
+    return null;
   }
 }
 

@@ -60,14 +60,14 @@ describe('replicated stream groups', () => {
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
-  function makeGroup(p: Peer, cfg: StreamConfig, names: string[]): void {
+  function makeGroup(p: Peer, cfg: StreamConfig, names: string[], group = 'S-test'): void {
     const jsa = p.js.accounts.get('$G')!;
     p.group = streamGroupFactory({
       js: p.js,
       jsa,
       cfg,
       created: 1,
-      group: 'S-test',
+      group,
       peers: names,
       transport: p.transport,
       onLeaderChange: (isLeader) => p.leaderEvents.push(isLeader),
@@ -163,5 +163,56 @@ describe('replicated stream groups', () => {
     assert.equal(Buffer.from(m.data).toString(), `l${sent - 1}`);
     assert.equal(lagging.group!.stream.store.state().msgs, leader.group!.stream.store.state().msgs);
     assert.ok((lagging.group as unknown as { caughtUp: number }).caughtUp > 0, 'through catch-up');
+  });
+
+  it('a restarted peer re-applies its own log without storing anything twice', async () => {
+    const leader = peers.find((p) => p.group!.isLeader())!;
+    const f = peers.find((p) => p !== leader)!;
+    const names = peers.map((p) => p.server.serverName);
+    const cfg = f.group!.stream.cfg;
+    const nc = conns[0];
+    for (let i = 0; i < 5; i++) await nc.request('r3.restart', `a${i}`, { timeout: 5000 });
+    await waitFor('follower has them', () => f.group!.stream.store.state().lastSeq === leader.group!.stream.store.state().lastSeq);
+    await f.group!.stop(false);
+    f.group = null;
+    for (let i = 0; i < 3; i++) await nc.request('r3.restart', `b${i}`, { timeout: 5000 });
+    makeGroup(f, cfg, names);
+    const want = leader.group!.stream.store.state();
+    await waitFor('restarted follower current', () => f.group!.stream.store.state().lastSeq === want.lastSeq, 10000);
+    await sleep(300);
+    const got = f.group!.stream.store.state();
+    assert.equal(got.lastSeq, want.lastSeq);
+    assert.equal(got.msgs, want.msgs);
+    assert.equal(Buffer.from(f.group!.stream.store.loadMsg(want.lastSeq)!.data).toString(), 'b2');
+  });
+
+  it('one replica to three: the messages of the single copy reach the new peers, whoever leads', async () => {
+    const names = peers.map((p) => p.server.serverName);
+    const cfg = config(peers[0].js, { name: 'UP', subjects: ['up.>'], storage: 'file' });
+    // The old single copy lives on the last peer (not necessarily the first leader).
+    const owner = peers[2];
+    const jsa = owner.js.accounts.get('$G')!;
+    const single = (owner.js.createStream as (a: unknown, c: StreamConfig) => { processMsg(s: string, r: string, h: Buffer | null, m: Buffer): void; store: { state(): { lastSeq: number } } })(jsa, cfg);
+    for (let i = 0; i < 10; i++) single.processMsg(`up.${i}`, '', null, Buffer.from(`u${i}`));
+    assert.equal(single.store.state().lastSeq, 10);
+    const groups = peers.map((p) => {
+      const g = streamGroupFactory({
+        js: p.js, jsa: p.js.accounts.get('$G')!, cfg: { ...cfg, replicas: 3 } as StreamConfig, created: 1, group: 'S-up', peers: names, transport: p.transport,
+        onLeaderChange: () => undefined, tuning: { electionTimeout: [300, 600], heartbeat: 80 },
+      });
+      return g;
+    });
+    try {
+      await waitFor('every copy has the 10 messages', () => groups.every((g) => g.stream.store.state().lastSeq === 10), 15000);
+      const leader = await waitFor('leader with the data', () => groups.find((g) => g.isLeader() && g.stream.store.state().lastSeq === 10), 15000);
+      await sleep(300);
+      const ack = (await conns[0].request('up.new', 'n', { timeout: 5000 })).json<{ seq: number }>();
+      assert.equal(ack.seq, 11);
+      await waitFor('11 everywhere', () => groups.every((g) => g.stream.store.state().lastSeq === 11));
+      for (const g of groups) assert.equal(Buffer.from(g.stream.store.loadMsg(5)!.data).toString(), 'u4');
+      assert.ok(leader.isLeader() || groups.some((g) => g.isLeader()));
+    } finally {
+      for (const g of groups) await g.stop(true);
+    }
   });
 });

@@ -156,6 +156,20 @@ describe('raft', () => {
     await waitFor('apply after snapshot', () => back.machine.entries.at(-1) === 'next');
   });
 
+  it('snapshots when the log holds too many bytes', async () => {
+    const net = new MemNet();
+    const opts = { snapshotEvery: 1e9, snapshotBytes: 500 };
+    const nodes = cluster(net, ABC, opts);
+    const leader = await waitLeader(nodes);
+    const down = nodes.find((n) => n !== leader)!;
+    down.node.stop();
+    for (let i = 0; i < 40; i++) await leader.node.propose(Buffer.from(`b${i}`.padEnd(40, '.')));
+    const back = startNode(net, down.id, ABC, opts);
+    running.push(back);
+    await waitFor('caught up', () => back.machine.entries.length === 40);
+    assert.ok(back.machine.restores >= 1, 'restored from a snapshot');
+  });
+
   it('recovers term, log and snapshot from disk after a restart of every node', async () => {
     const net = new MemNet();
     const store = Object.fromEntries(ABC.map((id) => [id, tempDir()]));

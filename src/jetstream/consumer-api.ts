@@ -33,17 +33,6 @@ export function installConsumers(js: JetStream): void {
   const api = js.api;
   api.consumerHandler = handleConsumerApi;
   js.recoverConsumers = (s) => recoverConsumers(js, s);
-  js.recreateConsumer = (s, name, config, created) => {
-    let cfg: ConsumerConfig;
-    try {
-      cfg = decodeConsumerConfig(config);
-    } catch (e) {
-      return (e as Error).message;
-    }
-    const o = Consumer.add(s, cfg, addOptions(js, s, false, created === 0 ? undefined : created), name);
-    if (o instanceof Consumer) return null;
-    return o instanceof ApiError ? o.description : o;
-  };
   js.msgRemoved = (s, seq, subject) => {
     for (const o of s.consumers.values()) if (o instanceof Consumer) o.msgRemoved(seq, subject);
   };
@@ -175,10 +164,7 @@ function consumerCreate(api: JsApi, req: ApiRequest): void {
   const o = Consumer.add(s, cfg, addOptions(api.js, s, false));
   if (o instanceof ApiError) return api.respond(req, T.create, o);
   if (typeof o === 'string') return api.respond(req, T.create, apiError('JSConsumerCreateErrF', { err: o }));
-  const info = clustered(api, o.info());
-  // clustered: a replicated stream's next leader recreates it from the meta log
-  if (api.js.cluster !== null && !cfg.direct) api.js.cluster.consumerCreated(s, o.name, info.config as Record<string, unknown>, J.timeToNs(String(info.created)));
-  api.respond(req, T.create, null, info);
+  api.respond(req, T.create, null, clustered(api, o.info()));
 }
 
 function pagedOffset(api: JsApi, req: ApiRequest, type: string, errFields: Record<string, unknown>): number | null {
@@ -244,7 +230,6 @@ function consumerDelete(api: JsApi, req: ApiRequest): void {
   if (o === undefined) return api.respond(req, T.delete, apiError('JSConsumerNotFoundErr'));
   // answered once the consumer's store is gone, so that a durable of the same name created next starts afresh
   const done = o instanceof Consumer ? o.delete() : o.stop(true);
-  api.js.cluster?.consumerDeleted(s, o.name);
   void done.then(() => api.respond(req, T.delete, null, { success: true }));
 }
 

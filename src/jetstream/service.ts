@@ -263,9 +263,6 @@ export class JetStream implements JetStreamService {
     }
   }
 
-  /** set by the consumer module: create a consumer from its config JSON (a new leader of a replicated stream); the error text or null */
-  recreateConsumer: ((s: Stream, name: string, config: Record<string, unknown>, created: number) => string | null) | null = null;
-
   /** set by the consumer module: recreate a stream's consumers from its store */
   recoverConsumers: ((s: Stream) => void) | null = null;
 

@@ -33,25 +33,9 @@ export interface PendingReply {
   body: string;
 }
 
-/**
- * A consumer of a replicated stream (server/jetstream_cluster.go
- * consumerAssignment, reduced): what a new stream leader recreates.
- */
-export interface ConsumerAssignment {
-  account: string;
-  stream: string;
-  name: string;
-  /** ConsumerConfig JSON */
-  config: Record<string, unknown>;
-  /** ns since the epoch */
-  created: number;
-}
-
 export type MetaEntry =
   | { op: 'stream'; sa: StreamAssignment; reply?: PendingReply; update?: boolean }
-  | { op: 'remove'; account: string; name: string }
-  | { op: 'consumer'; ca: ConsumerAssignment }
-  | { op: 'removeConsumer'; account: string; stream: string; name: string };
+  | { op: 'remove'; account: string; name: string };
 
 /** What a server does when the table changes (apply on every server, in log order). */
 export interface MetaListener {
@@ -69,8 +53,6 @@ export function decodeEntry(b: Buffer): MetaEntry | null {
     if (o === null || typeof o !== 'object') return null;
     if (o.op === 'stream' && typeof o.sa === 'object' && o.sa !== null) return o;
     if (o.op === 'remove' && typeof o.account === 'string' && typeof o.name === 'string') return o;
-    if (o.op === 'consumer' && typeof o.ca === 'object' && o.ca !== null && typeof o.ca.name === 'string') return o;
-    if (o.op === 'removeConsumer' && typeof o.account === 'string' && typeof o.stream === 'string' && typeof o.name === 'string') return o;
     return null;
   } catch {
     return null;
@@ -80,13 +62,6 @@ export function decodeEntry(b: Buffer): MetaEntry | null {
 export class MetaState {
   /** account → stream name → assignment */
   private readonly streams = new Map<string, Map<string, StreamAssignment>>();
-  /** "account NUL stream" → consumer name → assignment */
-  private readonly consumers = new Map<string, Map<string, ConsumerAssignment>>();
-
-  streamConsumers(account: string, stream: string): ConsumerAssignment[] {
-    const m = this.consumers.get(`${account}\u0000${stream}`);
-    return m === undefined ? [] : [...m.values()];
-  }
 
   constructor(private readonly listener: MetaListener | null = null) {}
 
@@ -127,55 +102,26 @@ export class MetaState {
       this.listener?.streamAssigned(sa, prev, e.reply, e.update === true);
       return;
     }
-    if (e.op === 'consumer') {
-      const ca = e.ca;
-      if (this.stream(ca.account, ca.stream) === undefined) return;
-      const k = `${ca.account}\u0000${ca.stream}`;
-      let m = this.consumers.get(k);
-      if (m === undefined) this.consumers.set(k, (m = new Map()));
-      m.set(ca.name, ca);
-      return;
-    }
-    if (e.op === 'removeConsumer') {
-      const k = `${e.account}\u0000${e.stream}`;
-      const m = this.consumers.get(k);
-      if (m === undefined) return;
-      m.delete(e.name);
-      if (m.size === 0) this.consumers.delete(k);
-      return;
-    }
     const m = this.streams.get(e.account);
     const prev = m?.get(e.name);
     if (m === undefined || prev === undefined) return;
-    this.consumers.delete(`${e.account}\u0000${e.name}`);
     m.delete(e.name);
     if (m.size === 0) this.streams.delete(e.account);
     this.listener?.streamRemoved(prev);
   }
 
   snapshot(): Buffer {
-    const consumers: ConsumerAssignment[] = [];
-    for (const m of this.consumers.values()) consumers.push(...m.values());
-    return Buffer.from(JSON.stringify({ streams: [...this.all()], consumers }));
+    return Buffer.from(JSON.stringify({ streams: [...this.all()] }));
   }
 
   /** Replace the table; the listener hears about what appeared, changed and went. */
   restore(snap: Buffer): void {
     let list: StreamAssignment[] = [];
-    let cons: ConsumerAssignment[] = [];
     try {
-      const o = JSON.parse(snap.toString('utf8')) as { streams?: StreamAssignment[]; consumers?: ConsumerAssignment[] };
+      const o = JSON.parse(snap.toString('utf8')) as { streams?: StreamAssignment[] };
       if (Array.isArray(o.streams)) list = o.streams;
-      if (Array.isArray(o.consumers)) cons = o.consumers;
     } catch {
       return;
-    }
-    this.consumers.clear();
-    for (const ca of cons) {
-      const k = `${ca.account}\u0000${ca.stream}`;
-      let m = this.consumers.get(k);
-      if (m === undefined) this.consumers.set(k, (m = new Map()));
-      m.set(ca.name, ca);
     }
     const next = new Map<string, Map<string, StreamAssignment>>();
     for (const sa of list) {

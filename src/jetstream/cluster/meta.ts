@@ -37,8 +37,6 @@ import { MetaState, encodeEntry, type MetaEntry, type MetaListener, type Pending
 
 export const META_GROUP = '_meta_';
 const HELLO_SUBJECT = '$JSC.NODE.INFO';
-/** a stream leader tells the meta leader of consumers created or deleted (system account) */
-const CONSUMER_SUBJECT = '$JSC.CONSUMER.ASSIGN';
 /** a server became the leader of a replicated stream (system account): every server notes it */
 const LEADER_SUBJECT = '$JSC.STREAM.LEADER';
 /** how often peer discovery looks at the routes until the meta group starts */
@@ -161,7 +159,6 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
     this.ic = new InternalClient(srv, acc, 'JetStream cluster');
     this.nodes.set(this.self, this.ownInfo());
     this.ic.subscribeInternal(HELLO_SUBJECT, null, (_s, _subject, _reply, _hdr, body) => this.hello(body));
-    this.ic.subscribeInternal(CONSUMER_SUBJECT, null, (_s, _subject, _reply, _hdr, body) => this.consumerNotice(body));
     this.ic.subscribeInternal(LEADER_SUBJECT, null, (_s, _subject, _reply, _hdr, body) => {
       try {
         const o = JSON.parse(body.toString('utf8')) as { account: string; stream: string; group: string; leader: string };
@@ -412,15 +409,13 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
             if (holder.l === null) return;
             if (isLeader) {
               this.answerPending(holder.l);
-              this.startConsumers(holder.l);
               const sa0 = holder.l.sa;
               this.ic?.publish(LEADER_SUBJECT, '', null, Buffer.from(JSON.stringify({ account: sa0.account, stream: sa0.name, group: sa0.group, leader: this.self })));
-            } else void this.stopConsumers(holder.l);
+            }
           },
         });
         l = { sa, stream: group.stream, group, pending: reply ?? null, pendingUpdate: update };
         holder.l = l;
-        if (group.isLeader()) this.startConsumers(l);
       } else {
         const existing = jsa.streams.get(cfg.name);
         let s: Stream;
@@ -478,61 +473,6 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
     // let the client ask a follower about it before that follower knows.
     if (this.isMetaLeader()) setTimeout(send, FOLLOWER_APPLY_MS).unref();
     else send();
-  }
-
-  // --- consumers of replicated streams -------------------------------------------------
-  //
-  // The stream groups replicate messages, not consumers: a consumer runs on
-  // the stream's leader, and the meta log keeps its config so that the next
-  // leader recreates it (starting from its deliver policy: its delivery state
-  // is not replicated).
-
-  /** consumer-api.ts: a consumer was created on this server */
-  consumerCreated(s: Stream, name: string, config: Record<string, unknown>, created: number): void {
-    const l = this.local.get(key(s.jsa.name, s.name));
-    if (l === undefined || l.group === null) return;
-    this.sendConsumerNotice({ op: 'consumer', ca: { account: s.jsa.name, stream: s.name, name, config, created } });
-  }
-
-  /** consumer-api.ts: a consumer was deleted through the API on this server */
-  consumerDeleted(s: Stream, name: string): void {
-    const l = this.local.get(key(s.jsa.name, s.name));
-    if (l === undefined || l.group === null) return;
-    this.sendConsumerNotice({ op: 'removeConsumer', account: s.jsa.name, stream: s.name, name });
-  }
-
-  private sendConsumerNotice(e: MetaEntry): void {
-    if (this.isMetaLeader()) {
-      this.propose(e).catch(() => undefined);
-      return;
-    }
-    this.ic?.publish(CONSUMER_SUBJECT, '', null, encodeEntry(e));
-  }
-
-  private consumerNotice(body: Buffer): void {
-    if (!this.isMetaLeader()) return;
-    this.propose(JSON.parse(body.toString('utf8')) as MetaEntry).catch(() => undefined);
-  }
-
-  /** This server leads the stream now: its assigned consumers run here. */
-  private startConsumers(l: LocalStream): void {
-    const recreate = this.js.recreateConsumer;
-    if (recreate === null) return;
-    for (const ca of this.state.streamConsumers(l.sa.account, l.sa.name)) {
-      if (l.stream.consumers.has(ca.name)) continue;
-      const err = recreate(l.stream, ca.name, ca.config, ca.created);
-      if (err !== null) this.log.warn(`JetStream cluster: consumer '${ca.account} > ${ca.stream} > ${ca.name}' not recreated: ${err}`);
-    }
-  }
-
-  /** This server no longer leads the stream: its consumers stop here (their config stays in the meta log). */
-  private async stopConsumers(l: LocalStream): Promise<void> {
-    const s = l.stream;
-    for (const [name, o] of [...s.consumers]) {
-      if ((o as { cfg?: { direct?: boolean } }).cfg?.direct === true) continue;
-      s.consumers.delete(name);
-      await o.stop(false);
-    }
   }
 
   // --- what the API asks ----------------------------------------------------------------

@@ -26,7 +26,7 @@ import { jetStreamStartLines, JS_STARTING, JS_SHUTDOWN_START, JS_SHUTDOWN_DONE }
 import * as Jsz from './jsz.js';
 import { dynamicJetStreamAccountLimits, type JetStreamAccountTiers } from '../config/options.js';
 import { snapshotApi } from './snapshot.js';
-import { JetStreamCluster } from './cluster/meta.js';
+import type { JetStreamCluster } from './cluster/meta.js';
 
 const STREAMS_DIR = 'streams';
 const META_FILE = 'meta.inf';
@@ -91,7 +91,11 @@ export class JetStream implements JetStreamService {
     // reference refuses to start without them ("JetStream cluster requires
     // configured routes or solicited leafnode for the system account"),
     // tsnats keeps such a server a lone JetStream server as it always did.
-    if (o.cluster.port !== 0 && o.routes.length > 0) this.cluster = new JetStreamCluster(this);
+    if (o.cluster.port !== 0 && o.routes.length > 0) {
+      // loaded only when clustered: a lone server never compiles Raft
+      const { JetStreamCluster } = await import('./cluster/meta.js');
+      this.cluster = new JetStreamCluster(this);
+    }
     this.accountsChanged();
     if (this.cluster !== null) await this.cluster.start();
   }

@@ -287,14 +287,22 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
       this.log.notice('JetStream cluster bootstrapping');
       if (this.log.debugEnabled) this.log.debug(`JetStream cluster initial peers: ${JSON.stringify(peers)}`);
     }
-    this.transport = f.transport(this.js.server);
-    this.node = f.create({
-      group: META_GROUP,
-      peers,
-      transport: this.transport,
-      machine: this,
-      storeDir,
-    });
+    try {
+      this.transport = f.transport(this.js.server);
+      this.node = f.create({
+        group: META_GROUP,
+        peers,
+        transport: this.transport,
+        machine: this,
+        storeDir,
+      });
+    } catch (e) {
+      // e.g. no system account for the Raft transport: JetStream stays without a meta leader
+      this.log.error(`Could not start metadata controller: ${(e as Error).message}`);
+      this.transport = null;
+      this.node = null;
+      this.stopped = true;
+    }
   }
 
   stop(): void {

@@ -14,6 +14,8 @@ export class MemNet {
   delayMs = 0;
   /** messages sent, by "from>to" */
   readonly sent = new Map<string, number>();
+  /** bytes sent, by "from>to" */
+  readonly sentBytes = new Map<string, number>();
 
   transport(self: string): RaftTransport {
     return {
@@ -30,6 +32,7 @@ export class MemNet {
   private deliver(group: string, from: string, to: string, msg: Buffer): void {
     const k = `${from}>${to}`;
     this.sent.set(k, (this.sent.get(k) ?? 0) + 1);
+    this.sentBytes.set(k, (this.sentBytes.get(k) ?? 0) + msg.length);
     if (this.cut.has(`${from}|${to}`)) return;
     if (this.dropRate > 0 && Math.random() < this.dropRate) return;
     const run = (): void => { this.listeners.get(`${group}/${to}`)?.(from, msg); };

@@ -89,6 +89,12 @@ class RaftStore {
   private running = false;
   private fh: fsp.FileHandle | null = null;
   private closed = false;
+  /**
+   * A write failed: nothing later may be reported durable, so the callbacks
+   * (votes, acknowledgements, the leader's own match) stop; the node goes
+   * quiet in its group rather than promise what its disk does not hold.
+   */
+  failed = false;
   private drainWaiters: (() => void)[] = [];
 
   constructor(readonly dir: string, private readonly onError: (e: unknown) => void) {}
@@ -124,7 +130,7 @@ class RaftStore {
               j++;
             }
             const fh = await this.handle();
-            await fh.write(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs));
+            await fh.appendFile(bufs.length === 1 ? bufs[0] : Buffer.concat(bufs));
             i = j;
             continue;
           }
@@ -137,10 +143,11 @@ class RaftStore {
             await writeReplace(this.snapPath, op.snap);
             if (this.fh !== null) { await this.fh.close(); this.fh = null; }
             await writeReplace(this.logPath, op.log);
-          } else {
+          } else if (!this.failed) {
             op.cb();
           }
         } catch (e) {
+          if (op.kind !== 'callback') this.failed = true;
           this.onError(e);
         }
         i++;
@@ -660,7 +667,9 @@ class Node implements RaftNode {
       // No progress since the last beat: what we sent may be lost, go again from its match.
       if (p.match < this.lastIndex() && p.match === p.matchAtLastBeat) p.next = p.match + 1;
       p.matchAtLastBeat = p.match;
-      this.sendAppend(id, true);
+      // A peer silent for an election timeout (down, its route gone) gets
+      // empty probes only, not a full batch per beat, until it answers.
+      this.sendAppend(id, true, now - p.lastSeen > this.elMax);
     }
   }
 
@@ -678,7 +687,7 @@ class Node implements RaftNode {
     return b;
   }
 
-  private sendAppend(to: string, heartbeat: boolean): void {
+  private sendAppend(to: string, heartbeat: boolean, probe = false): void {
     let p = this.progress.get(to);
     if (p === undefined) { p = this.newProgress(); this.progress.set(to, p); }
     const last = this.lastIndex();
@@ -688,10 +697,11 @@ class Node implements RaftNode {
     }
     if (p.next > last + 1) p.next = last + 1;
     if (p.next > last && !heartbeat) return;
+    if (probe) p.next = Math.max(p.match + 1, this.base + 1);
     const prev = p.next - 1;
     let n = 0;
     let bytes = 0;
-    for (let i = p.next; i <= last && n < this.maxBatch; i++) {
+    for (let i = p.next; i <= last && n < this.maxBatch && !probe; i++) {
       const e = this.entry(i);
       if (n > 0 && bytes + e.data.length > this.maxBatchBytes) break;
       bytes += e.data.length + 11;

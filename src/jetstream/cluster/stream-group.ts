@@ -88,6 +88,13 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   applyInterest = true;
   /** entries up to here are in the store already (restart of a file stream) */
   private skipUpTo = 0;
+  /**
+   * After a restart: the store holds messages of entries after skipUpTo (a
+   * crash between the store's flush and the `applied` file): the messages of
+   * re-applied entries are skipped until the store's sequence is reached.
+   */
+  private replaySeq = 0;
+  private replayUntil = 0;
   private lastApplied = 0;
   private appliedWrite: Promise<void> | null = null;
   private appliedDirty = false;
@@ -125,12 +132,24 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
     s.replicator = this;
     const file = o.cfg.storage === 'file';
     this.raftDir = file ? path.join(o.js.storeDir, '$SYS', '_js_', o.group) : null;
+    let recordedSeq = -1;
     if (this.raftDir !== null) {
       try {
-        this.skipUpTo = Number(fs.readFileSync(path.join(this.raftDir, 'applied'), 'utf8')) || 0;
+        // "<entry index> <store last sequence>": what the store held after that entry
+        const [i, l] = fs.readFileSync(path.join(this.raftDir, 'applied'), 'utf8').trim().split(' ');
+        this.skipUpTo = Number(i) || 0;
+        if (l !== undefined && /^[0-9]+$/.test(l)) recordedSeq = Number(l);
       } catch { /* fresh */ }
     }
     this.lastApplied = this.skipUpTo;
+    const storeSeq = s.store.state().lastSeq;
+    if (recordedSeq >= 0 && storeSeq > recordedSeq) {
+      this.replaySeq = recordedSeq;
+      this.replayUntil = storeSeq;
+    } else if (recordedSeq > storeSeq) {
+      // The store lost messages it had stored (they are committed in the group): fetch them.
+      this.catchupTo = recordedSeq;
+    }
     this.catchupGroup = `${o.group}-c`;
     this.stopCatchup = o.transport.listen(this.catchupGroup, (from, msg) => this.onCatchup(o.transport, from, msg));
     this.transport = o.transport;
@@ -289,6 +308,11 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
         case Op.Msgs: {
           const lead = this.node === undefined ? false : this.node.isLeader();
           decodeMsgs(entry, (subject, reply, hdr, msg, ts, interest) => {
+            if (this.replaySeq < this.replayUntil) {
+              // stored before the restart (assumes each took a sequence, as nearly all do)
+              this.replaySeq++;
+              return;
+            }
             this.applyTs = ts;
             this.applyInterest = interest;
             s.processMsg(subject, lead ? reply : '', hdr, msg);
@@ -349,6 +373,7 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
     this.appliedWrite = new Promise<void>((resolve) => {
       setImmediate(() => {
         const index = this.lastApplied;
+        const seq = this.stream.store.state().lastSeq;
         this.appliedDirty = false;
         this.stream.store.flush((err) => {
           const done = (): void => {
@@ -359,7 +384,7 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
           if (err !== null) { done(); return; }
           const f = path.join(this.raftDir!, 'applied');
           fsp.mkdir(this.raftDir!, { recursive: true })
-            .then(() => fsp.writeFile(f + '.tmp', String(index)))
+            .then(() => fsp.writeFile(f + '.tmp', `${index} ${seq}`))
             .then(() => fsp.rename(f + '.tmp', f))
             .catch(() => undefined)
             .finally(done);

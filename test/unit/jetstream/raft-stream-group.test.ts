@@ -3,7 +3,7 @@
 
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
@@ -173,8 +173,14 @@ describe('replicated stream groups', () => {
     const nc = conns[0];
     for (let i = 0; i < 5; i++) await nc.request('r3.restart', `a${i}`, { timeout: 5000 });
     await waitFor('follower has them', () => f.group!.stream.store.state().lastSeq === leader.group!.stream.store.state().lastSeq);
+    const lastBefore = f.group!.stream.store.state().lastSeq;
     await f.group!.stop(false);
     f.group = null;
+    // As if it crashed after its store's flush but before noting the last two entries as stored.
+    const appliedFile = join(f.js.storeDir, '$SYS', '_js_', 'S-test', 'applied');
+    const [idx, seq] = readFileSync(appliedFile, 'utf8').split(' ').map(Number);
+    assert.equal(seq, lastBefore);
+    writeFileSync(appliedFile, `${idx - 2} ${seq - 2}`);
     for (let i = 0; i < 3; i++) await nc.request('r3.restart', `b${i}`, { timeout: 5000 });
     makeGroup(f, cfg, names);
     const want = leader.group!.stream.store.state();

@@ -139,6 +139,26 @@ describe('raft', () => {
     assert.ok(leader.id.length > 0);
   });
 
+  it('sends a silent peer empty probes, not its whole backlog every heartbeat', async () => {
+    const net = new MemNet();
+    const nodes = cluster(net, ABC);
+    const leader = await waitLeader(nodes);
+    const down = nodes.find((n) => n !== leader)!;
+    down.node.stop();
+    const body = Buffer.alloc(1000, 1);
+    for (let i = 0; i < 100; i++) await leader.node.propose(body);
+    await sleep(400); // past the election timeout: the peer counts as silent
+    const key = `${leader.id}>${down.id}`;
+    const before = net.sentBytes.get(key) ?? 0;
+    await sleep(400); // ~10 heartbeats
+    const probes = (net.sentBytes.get(key) ?? 0) - before;
+    assert.ok(probes > 0 && probes < 2000, `${probes} bytes to a silent peer`);
+    // It comes back (empty, no store): it gets everything.
+    const back = startNode(net, down.id, ABC);
+    running.push(back);
+    await waitFor('backlog', () => back.machine.entries.length === 100);
+  });
+
   it('installs a snapshot on a peer that was down while the log was compacted', async () => {
     const net = new MemNet();
     const nodes = cluster(net, ABC, { snapshotEvery: 10 });
@@ -211,6 +231,24 @@ describe('raft', () => {
     await waitFor('re-election', () => b.node.isLeader());
     await waitFor('re-apply', () => b.machine.entries.length === 2);
     assert.deepEqual(b.machine.entries, ['x', 'y']);
+  });
+
+  it('reports nothing durable after a failed write', async () => {
+    const net = new MemNet();
+    const a = startNode(net, 'A', ['A'], { storeDir: tempDir() });
+    running.push(a);
+    await waitFor('self election', () => a.node.isLeader());
+    await a.node.propose(Buffer.from('x'));
+    const applied = a.node.applied();
+    // The log's file handle goes away under the store: the next write fails.
+    const store = (a.node as unknown as { store: { fh: { close(): Promise<void> } | null } }).store;
+    await store.fh!.close();
+    let committed = false;
+    void a.node.propose(Buffer.from('y')).then(() => { committed = true; }, () => undefined);
+    await sleep(300);
+    assert.equal(committed, false);
+    assert.equal(a.node.applied(), applied);
+    assert.deepEqual(a.machine.entries, ['x']);
   });
 
   it('adds and removes peers through the log', async () => {

@@ -42,7 +42,7 @@ const LEADER_SUBJECT = '$JSC.STREAM.LEADER';
 /** how often peer discovery looks at the routes until the meta group starts */
 const DISCOVERY_TICK_MS = 200;
 /** the routes stayed as they are this long: the peers are known */
-const DISCOVERY_STABLE_MS = 600;
+const DISCOVERY_STABLE_MS = 300;
 /** start with the peers we have after this long, even if configured routes are missing */
 const DISCOVERY_MAX_MS = 8000;
 /** how long followers may take to learn of a commit (the Raft heartbeat, 250 ms, and some) */

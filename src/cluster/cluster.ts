@@ -724,6 +724,7 @@ export class ClusterManager implements RouteInfoProvider {
       tls_required: this.tls !== null,
       tls_verify: this.tls !== null,
       max_payload: srv.opts.maxPayload,
+      jetstream: srv.opts.jetstream ? true : undefined,
       ip,
       nonce: withNonce ? routeNonce(randomBytes) : undefined,
       cluster: this.name,
@@ -818,6 +819,7 @@ export class ClusterManager implements RouteInfoProvider {
     r.headers = !srv.opts.noHeaderSupport && info.headers;
     r.remoteId = info.server_id;
     r.remoteName = info.server_name;
+    r.remoteJetStream = info.jetstream === true;
     r.remoteAuthRequired = info.auth_required === true;
     r.remoteTlsRequired = info.tls_required === true;
     r.lnoc = info.lnoc === true;

@@ -78,6 +78,8 @@ export class Route extends Connection implements ProtocolHandler, RoutedArgs, Pu
   // what the peer told us
   remoteId = '';
   remoteName = '';
+  /** the peer runs JetStream (its route INFO says so, server/route.go c.route.jetstream) */
+  remoteJetStream = false;
   lnoc = false;
   /** both sides support headers: HMSG may be sent */
   headers = false;

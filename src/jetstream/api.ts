@@ -16,8 +16,10 @@ import { subjectsCollide } from '../subjects/validate.js';
 import { statusHeader, H } from './headers.js';
 import type { StoredMsg } from './store/types.js';
 import { eventId } from './ids.js';
+import { orderedInfo } from './cluster/meta-state.js';
 
-const T = {
+/** response types of the stream and account API (jetstream/cluster/meta-api.ts answers some of them) */
+export const API_TYPES = {
   accountInfo: 'io.nats.jetstream.api.v1.account_info_response',
   streamCreate: 'io.nats.jetstream.api.v1.stream_create_response',
   streamUpdate: 'io.nats.jetstream.api.v1.stream_update_response',
@@ -35,6 +37,7 @@ const T = {
   metaLeaderStepdown: 'io.nats.jetstream.api.v1.meta_leader_stepdown_response',
   accountPurge: 'io.nats.jetstream.api.v1.account_purge_response',
 } as const;
+const T = API_TYPES;
 
 /** server/jetstream_api.go JSApiNamesLimit / JSApiListLimit / JSMaxSubjectDetails */
 const NAMES_LIMIT = 1024;
@@ -141,6 +144,9 @@ export class JsApi {
     if (tokens[0] === 'DIRECT') return;
     if (reply === '') return;
     const req: ApiRequest = { jsa, subject, tokens, reply, hdr, body: Buffer.from(body) };
+    // clustered: every JetStream server gets every request; the one in charge answers
+    const cluster = this.js.cluster;
+    if (cluster !== null && !cluster.dispatch(this, req)) return;
     const n = tokens.length;
     const t0 = tokens[0];
     const t1 = tokens[1] ?? '';
@@ -282,6 +288,34 @@ export class JsApi {
     }
   }
 
+  /**
+   * The answer to a create or update the meta log carried to this server
+   * (jetstream/cluster/meta.ts): the stream's info, as the local handlers
+   * answer them, with the cluster's fields.
+   */
+  respondStream(s: Stream, p: { subject: string; reply: string; body: string }, kind: 'create' | 'update', extras: Record<string, unknown>): void {
+    const req = this.syntheticRequest(s.jsa, p);
+    // clustered answers carry cluster and mirror/sources, the lone server's create does not (server/jetstream_cluster.go processStreamAssignment)
+    const info = orderedInfo(s.info(), extras);
+    delete info.alternates;
+    if (kind === 'create') this.respond(req, T.streamCreate, null, { ...info, did_create: true });
+    else {
+      this.streamAdvisory(s.jsa, s.name, 'modify');
+      this.respond(req, T.streamUpdate, null, info);
+    }
+  }
+
+  /** A create or update carried by the meta log failed here. */
+  respondTo(jsa: JsAccount, p: { subject: string; reply: string; body: string }, kind: 'create' | 'update', err: string): void {
+    const req = this.syntheticRequest(jsa, p);
+    if (kind === 'create') this.respond(req, T.streamCreate, apiError('JSStreamCreateErrF', { err }));
+    else this.respond(req, T.streamUpdate, apiError('JSStreamUpdateErrF', { err }));
+  }
+
+  private syntheticRequest(jsa: JsAccount, p: { subject: string; reply: string; body: string }): ApiRequest {
+    return { jsa, subject: p.subject, tokens: p.subject.split('.').slice(2), reply: p.reply, hdr: null, body: Buffer.from(p.body) };
+  }
+
   private notClustered(req: ApiRequest, type: string): void {
     this.respond(req, type, apiError('JSClusterRequiredErr'));
   }
@@ -290,7 +324,7 @@ export class JsApi {
 
   private accountInfo(req: ApiRequest): void {
     const jsa = req.jsa;
-    const streams = jsa.streams.size;
+    const streams = this.js.cluster !== null ? this.js.cluster.streamCount(jsa.name) : jsa.streams.size;
     const consumers = jsa.numConsumers();
     const o: Record<string, unknown> = {
       memory: jsa.memoryUsed,
@@ -467,6 +501,7 @@ export class JsApi {
         paged.limit = MAX_SUBJECT_DETAILS;
       }
     }
+    if (this.js.cluster !== null) return this.respond(req, T.streamInfo, null, orderedInfo({ ...paged, ...info }, this.js.cluster.streamExtras(s, '')));
     this.respond(req, T.streamInfo, null, { ...paged, ...info });
   }
 

@@ -157,13 +157,14 @@ function consumerCreate(api: JsApi, req: ApiRequest): void {
   }
   if (rt === 'legacyEphemeral' && cfg.durable !== '') return api.respond(req, T.create, apiError('JSConsumerEphemeralWithDurableNameErr'));
   if (filtered !== '' && cfg.filterSubject !== filtered) return api.respond(req, T.create, apiError('JSConsumerCreateFilterSubjectMismatchErr'));
-  if (cfg.replicas > 1) return api.respond(req, T.create, apiError('JSStreamReplicasNotSupportedErr'));
+  // clustered: consumers run on the stream's leader, one copy (jetstream/cluster/meta.ts)
+  if (cfg.replicas > 1 && api.js.cluster === null) return api.respond(req, T.create, apiError('JSStreamReplicasNotSupportedErr'));
   const s = req.jsa.streams.get(r.stream);
   if (s === undefined) return api.respond(req, T.create, apiError('JSStreamNotFoundErr'));
   const o = Consumer.add(s, cfg, addOptions(api.js, s, false));
   if (o instanceof ApiError) return api.respond(req, T.create, o);
   if (typeof o === 'string') return api.respond(req, T.create, apiError('JSConsumerCreateErrF', { err: o }));
-  api.respond(req, T.create, null, o.info());
+  api.respond(req, T.create, null, clustered(api, o.info()));
 }
 
 function pagedOffset(api: JsApi, req: ApiRequest, type: string, errFields: Record<string, unknown>): number | null {
@@ -193,8 +194,21 @@ function consumerNames(api: JsApi, req: ApiRequest, list: boolean): void {
   if (offset > total) offset = total;
   // a negative offset slices from 0 in practice (Go would panic; the reference's clients never send one)
   const page = obs.slice(Math.max(0, offset), Math.max(0, offset) + (list ? LIST_LIMIT : NAMES_LIMIT));
-  const consumers = list ? page.map((o) => o.info()) : page.map((o) => o.name);
+  const consumers = list ? page.map((o) => clustered(api, o.info())) : page.map((o) => o.name);
   api.respond(req, type, null, { total, offset, limit: list ? LIST_LIMIT : NAMES_LIMIT, consumers });
+}
+
+/** ConsumerInfo in clustered mode: `cluster` before push_bound (server/consumer.go ConsumerInfo; the consumer runs on the stream's leader, here) */
+function clustered(api: JsApi, info: Record<string, unknown>): Record<string, unknown> {
+  const c = api.js.cluster;
+  if (c === null) return info;
+  const ci: Record<string, unknown> = {};
+  if (c.clusterName !== '') ci.name = c.clusterName;
+  ci.leader = c.self;
+  const { push_bound: pb, ...rest } = info;
+  const o: Record<string, unknown> = { ...rest, cluster: ci };
+  if (pb !== undefined) o.push_bound = pb;
+  return o;
 }
 
 /** jsConsumerInfoRequest */
@@ -204,7 +218,7 @@ function consumerInfo(api: JsApi, req: ApiRequest): void {
   if (s === undefined) return api.respond(req, T.info, apiError('JSStreamNotFoundErr'));
   const o = s.consumers.get(req.tokens[3]);
   if (o === undefined) return api.respond(req, T.info, apiError('JSConsumerNotFoundErr'));
-  api.respond(req, T.info, null, o.info());
+  api.respond(req, T.info, null, clustered(api, o.info()));
 }
 
 /** jsConsumerDeleteRequest */

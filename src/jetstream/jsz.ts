@@ -76,6 +76,8 @@ export interface JetStreamView {
   readonly apiInflight?: number;
   /** raft groups; 0 on a lone server */
   readonly haAssets?: number;
+  /** clustered: the meta group's MetaClusterInfo JSON */
+  readonly meta?: () => Record<string, unknown>;
   accounts(): Iterable<JsAccountView>;
 }
 
@@ -123,7 +125,9 @@ export function statsJSON(js: JetStreamView): Record<string, unknown> {
 
 /** the `jetstream` section of /varz with JetStream running (server/monitor.go updateJszVarz) */
 export function jetStreamVarz(js: JetStreamView): Record<string, unknown> {
-  return { config: configJSON(js.config), stats: statsJSON(js) };
+  const o: Record<string, unknown> = { config: configJSON(js.config), stats: statsJSON(js) };
+  if (js.meta !== undefined) o.meta = js.meta();
+  return o;
 }
 
 /** server/monitor.go accountDetail */
@@ -230,6 +234,7 @@ export function jsz(js: JetStreamView, opts: JszOptions, now: string): Record<st
     messages,
     bytes,
   };
+  if (js.meta !== undefined) out.meta_cluster = js.meta();
   if (accounts.length > 0) {
     out.account_details = accounts.map((a) => accountDetail(js, a, wantStreams, wantConsumers, opts.config));
   }

@@ -26,6 +26,7 @@ import { jetStreamStartLines, JS_STARTING, JS_SHUTDOWN_START, JS_SHUTDOWN_DONE }
 import * as Jsz from './jsz.js';
 import { dynamicJetStreamAccountLimits, type JetStreamAccountTiers } from '../config/options.js';
 import { snapshotApi } from './snapshot.js';
+import type { JetStreamCluster } from './cluster/meta.js';
 
 const STREAMS_DIR = 'streams';
 const META_FILE = 'meta.inf';
@@ -43,6 +44,8 @@ export class JetStream implements JetStreamService {
   readonly api: JsApi;
   /** jetstream { limits { duplicate_window } }, ns; 0 = none */
   readonly maxDuplicateWindow: number;
+  /** clustered mode (a cluster port is configured, server/server.go standAloneMode): the meta layer */
+  cluster: JetStreamCluster | null = null;
   private readonly commitQueue: Stream[] = [];
   private commitScheduled = false;
   private started = false;
@@ -83,7 +86,18 @@ export class JetStream implements JetStreamService {
     if (err !== null) throw new Error(err);
     const o = this.server.opts;
     for (const line of jetStreamStartLines(this.config, { key: o.jetstreamKey, cipher: o.jetstreamCipher })) log.notice(line);
+    // The meta layer exists before the accounts serve the API: their requests
+    // are routed through it. Clustered needs configured routes: the
+    // reference refuses to start without them ("JetStream cluster requires
+    // configured routes or solicited leafnode for the system account"),
+    // tsnats keeps such a server a lone JetStream server as it always did.
+    if (o.cluster.port !== 0 && o.routes.length > 0) {
+      // loaded only when clustered: a lone server never compiles Raft
+      const { JetStreamCluster } = await import('./cluster/meta.js');
+      this.cluster = new JetStreamCluster(this);
+    }
     this.accountsChanged();
+    if (this.cluster !== null) await this.cluster.start();
   }
 
   /**
@@ -124,6 +138,7 @@ export class JetStream implements JetStreamService {
 
   async shutdown(): Promise<void> {
     this.server.logger.notice(JS_SHUTDOWN_START);
+    this.cluster?.stop();
     const stops: Promise<void>[] = [];
     for (const jsa of this.accounts.values()) {
       for (const s of jsa.streams.values()) stops.push(s.stop(false));
@@ -162,6 +177,8 @@ export class JetStream implements JetStreamService {
       apiTotal,
       apiErrors,
       accounts: () => [...this.accounts.values()].map(accountView),
+      meta: this.cluster !== null ? () => this.cluster!.metaJSON() : undefined,
+      haAssets: this.cluster !== null ? this.cluster.raftGroups() : 0,
     };
   }
 
@@ -279,9 +296,8 @@ export class JetStream implements JetStreamService {
   }
 
   /** Create a stream from a checked config; writes its meta file for file streams. */
-  createStream(jsa: JsAccount, cfg: StreamConfig): Stream {
+  createStream(jsa: JsAccount, cfg: StreamConfig, created = nowNs()): Stream {
     const sdir = path.join(this.accountDir(jsa), cfg.name);
-    const created = nowNs();
     if (cfg.storage === 'file') {
       fs.mkdirSync(sdir, { recursive: true });
       this.writeMeta(sdir, cfg, created);

@@ -158,8 +158,11 @@ export function startSources(s: Stream): void {
   for (const t of s.sourceTaps) t.stop();
   s.sourceTaps = [];
   const cfg = s.cfg;
+  // clustered: an origin that runs on another server is followed through the API, over routes
+  const cluster = s.jsa.js.cluster;
+  const remote = (src: StreamSource): boolean => src.external !== null || (cluster !== null && !cluster.isLocalStream(s.jsa.name, src.name));
   if (cfg.mirror !== null) {
-    if (cfg.mirror.external !== null) s.sourceTaps.push(new ConsumerSource(s, cfg.mirror, true, 0));
+    if (remote(cfg.mirror)) s.sourceTaps.push(new ConsumerSource(s, cfg.mirror, true, 0));
     else {
       const tap = new SourceTap(s, cfg.mirror, true);
       const last = s.store.state().lastSeq;
@@ -168,7 +171,7 @@ export function startSources(s: Stream): void {
     }
   }
   for (const src of cfg.sources) {
-    if (src.external !== null) {
+    if (remote(src)) {
       s.sourceTaps.push(new ConsumerSource(s, src, false, lastSourced(s, sourceIndexName(src))));
       continue;
     }

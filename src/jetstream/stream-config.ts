@@ -349,7 +349,9 @@ export function streamConfigJSON(c: StreamConfig): Record<string, unknown> {
   if (c.templateOwner !== '') o.template_owner = c.templateOwner;
   if (c.duplicateWindow !== 0) o.duplicate_window = c.duplicateWindow;
   if (c.placement !== null) {
-    const p: Record<string, unknown> = { cluster: c.placement.cluster };
+    // server/jetstream_cluster.go Placement: both fields omitempty
+    const p: Record<string, unknown> = {};
+    if (c.placement.cluster !== '') p.cluster = c.placement.cluster;
     if (c.placement.tags.length > 0) p.tags = c.placement.tags;
     o.placement = p;
   }

@@ -627,7 +627,10 @@ export class Stream {
       o.num_deleted = st.numDeleted;
       if (deletedDetails) o.deleted = this.store.deletedSeqs();
     }
-    o.consumer_count = this.consumers.size;
+    // the direct consumers of mirrors/sources on other servers are not counted (server/stream.go: they have no consumer store)
+    let n = 0;
+    for (const c of this.consumers.values()) if ((c as { cfg?: { direct?: boolean } }).cfg?.direct !== true) n++;
+    o.consumer_count = n;
     return o;
   }
 

@@ -215,10 +215,38 @@ export class Account {
     this.sublist = new Sublist<Subscription>({ cacheSize });
   }
 
-  /** Recompute `crossAccount` after imports, exports or responses changed. */
+  /**
+   * By a published subject's first byte: 1 when the import path might apply
+   * to it (mayImportAt is worth asking), 0 when it cannot; all 0 when
+   * `crossAccount` is false. Every account imports the system account's
+   * `$SYS.REQ` subjects, so without this each client publish paid the
+   * calls into mayImportAt and Sublist.mayMatchAt: ~3 ns of ~35 per 16 B
+   * publish in-process, 10% of pub-only throughput.
+   */
+  importGate = new Uint8Array(256);
+
+  /** Recompute `crossAccount` and `importGate` after imports, exports or responses changed. */
   refreshCrossAccount(): void {
     this.crossAccount =
       this.streamImporters !== null || this.serviceImportIndex !== null || this.respPrefix !== null || this.sysRequests !== null;
+    const gate = this.importGate;
+    // any subject may match a stream importer's (possibly wildcard) subject
+    gate.fill(this.streamImporters !== null ? 1 : 0);
+    if (this.sysRequests !== null) gate[0x24 /* $ */] = 1;
+    if (this.respPrefix !== null) gate[0x5f /* _ of _R_. */] = 1;
+    const idx = this.serviceImportIndex;
+    if (idx !== null) {
+      const toks = idx.firstTokens();
+      if (toks === null) gate.fill(1);
+      else {
+        for (const t of toks) {
+          const c = t.charCodeAt(0);
+          // a non-ASCII first character: which byte a publisher sends for it is not ours to guess
+          if (c > 0x7f) gate.fill(1);
+          else gate[c] = 1;
+        }
+      }
+    }
   }
 
   // --- accessors for /accountz -----------------------------------------------

@@ -697,7 +697,8 @@ export class Client extends Connection implements ProtocolHandler {
     const r = this.matchSubject();
     let delivered = false;
     if (r.psubs.length > 0 || r.qsubs.length > 0) delivered = this.processMsgResults(r, buf, start);
-    if (acc.crossAccount && mayImportAt(acc, pb, ss, this.paSubjEnd)) {
+    // importGate first: a byte lookup rules out most subjects without a call
+    if (acc.importGate[pb[ss]!] !== 0 && mayImportAt(acc, pb, ss, this.paSubjEnd)) {
       const reply = re > rs ? latin1(pb, rs, re) : '';
       delivered = processImports(this, acc, latin1(pb, ss, this.paSubjEnd), reply, buf, start, false, null) || delivered;
     }

@@ -273,3 +273,59 @@ test('a frame whose payload ends in a later read keeps its arguments when the re
     }
   }
 });
+
+test('RMSG lines in one read (the routes shortcut) parse as the state machine does at every split point', () => {
+  const cases: Array<[string, string[]]> = [
+    ['RMSG $G foo 2\r\nhi\r\n', ['RMSG [$G foo 2]', 'PAYLOAD [hi]']],
+    ['rmsg\t \t$G foo bar 2\r\nhi\r\nRMSG $G x 0\r\n\r\n', ['RMSG [$G foo bar 2]', 'PAYLOAD [hi]', 'RMSG [$G x 0]', 'PAYLOAD []']],
+    ['RmSg $G foo + r q 1\nx\r\n', ['RMSG [$G foo + r q 1]', 'PAYLOAD [x]']],
+    ['RS+ $G foo\r\nRMSG $G foo 1\r\nx\r\n', ['RS+ [$G foo]', 'RMSG [$G foo 1]', 'PAYLOAD [x]']],
+  ];
+  for (const [input, want] of cases) assert.deepEqual(assertSplitInvariant(input, ParserKind.ROUTER), want, JSON.stringify(input));
+  // errors: same events and server/parser.go states with or without the shortcut
+  for (const [input, st] of [
+    ['RMSGX $G foo 1\r\n', 68],
+    ['RMSG$G foo 1\r\n', 68],
+    ['RMSG $G foo 1\r\nxy\r\n', 41],
+  ] as Array<[string, number]>) {
+    const r = new Recorder();
+    new ProtocolParser(r, ParserKind.ROUTER).parse(Buffer.from(input));
+    assert.deepEqual(r.refStates, [st], input);
+    for (const chunks of splits(input)) {
+      const rs = new Recorder();
+      const ps = new ProtocolParser(rs, ParserKind.ROUTER);
+      for (const c of chunks) ps.parse(c);
+      assert.deepEqual(rs.refStates, [st], input);
+    }
+  }
+});
+
+test('payloads that span reads arrive whole and intact while their buffers are reused', () => {
+  const size = 20_000;
+  const payload = (k: number): string => String.fromCharCode(0x41 + k).repeat(size);
+  class Copy extends Recorder {
+    got: string[] = [];
+    override onMsg(buf: Buffer, s: number): boolean {
+      this.got.push(buf.toString('latin1', s, s + this.size));
+      return true;
+    }
+  }
+  // two connections, their large payloads interleaved read by read
+  const a = new Copy();
+  const b = new Copy();
+  const pa = new ProtocolParser(a, ParserKind.CLIENT);
+  const pb = new ProtocolParser(b, ParserKind.ROUTER);
+  const wa = Buffer.from(`PUB foo ${size}\r\n${payload(0)}\r\nPUB foo ${size}\r\n${payload(1)}\r\nPUB foo 3\r\nabc\r\n`, 'latin1');
+  const wb = Buffer.from(`RMSG $G foo ${size}\r\n${payload(2)}\r\nRMSG $G foo ${size}\r\n${payload(3)}\r\n`, 'latin1');
+  const read = Buffer.alloc(7000);
+  for (let off = 0; off < Math.max(wa.length, wb.length); off += read.length) {
+    for (const [p, w] of [[pa, wa], [pb, wb]] as Array<[ProtocolParser, Buffer]>) {
+      if (off >= w.length) continue;
+      const n = w.copy(read, 0, off, Math.min(w.length, off + read.length));
+      p.parse(read.subarray(0, n));
+      read.fill(0x58); // the next read overwrites the buffer
+    }
+  }
+  assert.deepEqual(a.got, [payload(0), payload(1), 'abc']);
+  assert.deepEqual(b.got, [payload(2), payload(3)]);
+});

@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { IndexedStore } from './base.js';
+import { clearBit, countSet, nextSet, prevSet, setBit, testBit } from './bitmap.js';
 import { crc32 } from './crc32.js';
 import { FileConsumerStore, consumerFileName, consumerNameOfFile } from './file-consumer.js';
 import {
@@ -45,6 +46,8 @@ export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_SYNC_INTERVAL = 2 * 60 * 1000;
 /** sealed blocks kept in memory for reads */
 const CACHE_BLOCKS = 2;
+/** sealed blocks whose per-message columns stay loaded (besides the last block's) */
+const COLS_BLOCKS = 4;
 /** a sealed block with less than this share of live bytes is rewritten */
 const COMPACT_RATIO = 0.5;
 
@@ -125,6 +128,52 @@ interface Block {
   lent: boolean;
   /** the records so far, for the index file written when the block is sealed */
   ix: IdxBuilder | null;
+  /**
+   * bit i set: seq first+i holds a live message. Always in memory (one bit a
+   * sequence); what else a block knows per message is in `cols`.
+   */
+  bits: Uint8Array;
+  /** per-message columns, loaded on demand and evicted (see colsOf) */
+  cols: Cols | null;
+  /** the highest timestamp of a message stored in the block (getSeqFromTime) */
+  maxTs: number;
+}
+
+/**
+ * A block's per-sequence columns, indexed by seq - block.first: subject id,
+ * time, accounted size (= record length) and offset in the block. Only the
+ * last block's stay loaded; a sealed block's are rebuilt from its index file
+ * (or its bytes) when a read, a removal or a query needs them.
+ */
+interface Cols {
+  cap: number;
+  ts: Float64Array;
+  sid: Uint32Array;
+  size: Uint32Array;
+  off: Uint32Array;
+}
+
+function newCols(cap: number): Cols {
+  // one ArrayBuffer for the four columns
+  const b = new ArrayBuffer(cap * 20);
+  return {
+    cap,
+    ts: new Float64Array(b, 0, cap),
+    sid: new Uint32Array(b, cap * 8, cap),
+    size: new Uint32Array(b, cap * 12, cap),
+    off: new Uint32Array(b, cap * 16, cap),
+  };
+}
+
+function growCols(c: Cols, need: number): Cols {
+  let cap = c.cap * 2;
+  while (cap < need) cap *= 2;
+  const n = newCols(cap);
+  n.ts.set(c.ts);
+  n.sid.set(c.sid);
+  n.size.set(c.size);
+  n.off.set(c.off);
+  return n;
 }
 
 interface WriteJob {
@@ -416,6 +465,14 @@ export class FileStore extends IndexedStore {
   private lmb!: Block;
   /** sealed blocks whose buf is cached, oldest first */
   private cached: Block[] = [];
+  /** sealed blocks whose cols are loaded, least recently used first */
+  private colsLru: Block[] = [];
+  /** index in blocks of the block blockIdx found last (sequential access) */
+  private hitIdx = 0;
+  // recovery: removals applied once every block is read (a tombstone or a
+  // state record may speak for a block whose columns are not loaded)
+  private pendingTombs: number[] = [];
+  private declaredFirst = 0;
 
   private recovering = false;
   /**
@@ -453,7 +510,9 @@ export class FileStore extends IndexedStore {
    * block files synchronously: it runs once, before the stream serves.
    */
   constructor(cfg: StoreConfig, opts: StoreOptions) {
-    super(cfg, false);
+    // a subject lists its sequences while it has few; past that only its
+    // count and first/last are kept (per-message memory stays on disk)
+    super(cfg, 32);
     if (!opts.dir) throw storeError('io', 'file store needs a directory');
     this.dir = opts.dir;
     this.mdir = join(opts.dir, 'msgs');
@@ -488,6 +547,9 @@ export class FileStore extends IndexedStore {
     }
     ids.sort((a, b) => a - b);
     for (const id of ids) this.recoverBlock(id);
+    for (const seq of this.pendingTombs) this.removeSeq(seq, false, false);
+    this.pendingTombs = [];
+    if (this.declaredFirst > 0) this.restoreFirst(this.declaredFirst);
     // the last block takes new records; the empty ones before it go
     const dead = this.blocks.slice(0, -1).filter((mb) => mb.live === 0);
     this.blocks = this.blocks.filter((mb) => !dead.includes(mb));
@@ -501,7 +563,7 @@ export class FileStore extends IndexedStore {
       mb.dead = true;
       this.deadBlocks.push(mb);
       // tombstones it held for messages in blocks that stay
-      for (const seq of mb.tombs) if (seq >= this.first && seq < mb.first && this.live(seq) < 0) this.appendTomb(seq);
+      for (const seq of mb.tombs) if (seq >= this.first && seq < mb.first && !this.isLive(seq)) this.appendTomb(seq);
     }
     if (dead.length > 0) this.appendState();
     this.flushedLast = this.last;
@@ -571,10 +633,11 @@ export class FileStore extends IndexedStore {
       ix: null,
       checked: buf !== null,
       lent: false,
+      bits: new Uint8Array((recs.n >> 3) + 1),
+      cols: null,
+      maxTs: 0,
     };
     this.blocks.push(mb);
-    // sized once for the messages of a store's first block
-    if (this.msgs === 0 && this.last === 0) this.table.reserve(recs.n);
     const a = recs.a;
     const names = recs.names;
     for (let i = 0, k = 0; i < recs.n; i++, k += 7) {
@@ -582,19 +645,22 @@ export class FileStore extends IndexedStore {
       const seq = a[k + 1]!;
       const ts = a[k + 2]!;
       if (flags & REC_STATE) {
-        // a state record: first in seq, last in ts
-        this.restoreFirst(seq, ts, a[k + 6]!);
+        // a state record: first in seq, last in ts (removals below first wait
+        // for the end of recovery, like tombstones)
+        if (seq > this.declaredFirst) this.declaredFirst = seq;
+        if (ts > this.last) this.restoreLast(ts, a[k + 6]! || this.lastTs);
       } else if (flags & REC_TOMB) {
         mb.tombs.push(seq);
         if (seq > this.last) this.restoreLast(seq, ts);
-        else this.removeSeq(seq, false, false);
+        else this.pendingTombs.push(seq);
       } else if (flags & REC_ERASED) {
         if (seq > this.last) this.restoreLast(seq, ts);
       } else if (seq > this.last) {
         const si = a[k + 5]!;
         const len = a[k + 4]!;
-        const idx = this.restoreMsg(seq, ts, si < 0 ? '' : names[si]!, len);
-        this.table.aux[idx] = a[k + 3]!;
+        this.restoreMsg(seq, ts, si < 0 ? '' : names[si]!, len);
+        mb.bits = setBit(mb.bits, seq - mb.first);
+        if (ts > mb.maxTs) mb.maxTs = ts;
         mb.live++;
         mb.liveBytes += len;
       } else {
@@ -666,10 +732,16 @@ export class FileStore extends IndexedStore {
       ix: new IdxBuilder(),
       checked: true,
       lent: false,
+      bits: new Uint8Array(128),
+      cols: newCols(1024),
+      maxTs: 0,
     };
+    const old = this.blocks.length > 0 ? this.lmb : null;
     this.blocks.push(mb);
     this.lmb = mb;
     this.dirDirty = true;
+    // the sealed block's columns become evictable
+    if (old !== null && old.cols !== null) this.colsTouch(old);
     return mb;
   }
 
@@ -733,9 +805,24 @@ export class FileStore extends IndexedStore {
 
   /** the block holding seq (binary search on first sequences) */
   private blockOf(seq: number): Block | null {
+    const i = this.blockIdx(seq);
+    return i < 0 ? null : this.blocks[i]!;
+  }
+
+  /** index in blocks of the block holding seq, -1 when before the first */
+  private blockIdx(seq: number): number {
     const bl = this.blocks;
+    const n = bl.length;
+    // readers and removals mostly stay in a block, or step to the next one
+    let h = this.hitIdx;
+    for (let k = 0; k < 2 && h < n; k++, h++) {
+      if (bl[h]!.first <= seq && (h + 1 === n || bl[h + 1]!.first > seq)) {
+        this.hitIdx = h;
+        return h;
+      }
+    }
     let lo = 0;
-    let hi = bl.length - 1;
+    let hi = n - 1;
     let ans = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
@@ -744,7 +831,250 @@ export class FileStore extends IndexedStore {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    return ans < 0 ? null : bl[ans]!;
+    if (ans >= 0) this.hitIdx = ans;
+    return ans;
+  }
+
+  // ---- per-message columns, loaded on demand ----
+
+  /** the block's columns, loaded if need be; keeps the LRU order */
+  private colsOf(mb: Block): Cols {
+    const c = mb.cols;
+    if (c === null) return this.loadCols(mb);
+    const lru = this.colsLru;
+    if (mb !== this.lmb && lru[lru.length - 1] !== mb) this.colsTouch(mb);
+    return c;
+  }
+
+  /** mb's columns were used: most recent in the LRU; the least recent beyond COLS_BLOCKS go */
+  private colsTouch(mb: Block): void {
+    if (mb === this.lmb) return;
+    const lru = this.colsLru;
+    const i = lru.indexOf(mb);
+    if (i >= 0) lru.splice(i, 1);
+    lru.push(mb);
+    while (lru.length > COLS_BLOCKS) {
+      const old = lru.shift()!;
+      if (old !== this.lmb) old.cols = null;
+    }
+  }
+
+  private colsForget(mb: Block): void {
+    mb.cols = null;
+    const i = this.colsLru.indexOf(mb);
+    if (i >= 0) this.colsLru.splice(i, 1);
+  }
+
+  /**
+   * Rebuilds a block's columns from its records: the last block's builder,
+   * else its index file when it still describes the block, else its bytes
+   * (checksummed; the index is then written again). Subject ids come from
+   * the names: a name no longer indexed only names deleted messages.
+   */
+  private loadCols(mb: Block): Cols {
+    const bl = this.blocks;
+    const k = bl.indexOf(mb);
+    const end = k >= 0 && k + 1 < bl.length ? bl[k + 1]!.first - 1 : this.last;
+    const n = Math.max(0, end - mb.first + 1);
+    const c = newCols(mb === this.lmb ? Math.max(64, Math.ceil(n * 1.25)) : Math.max(1, n));
+    const ix = this.blockRecords(mb);
+    if (ix !== null) {
+      const sids = ix.names.map((x) => this.subjByName.get(x)?.id ?? 0);
+      const a = ix.a;
+      for (let r = 0, o = 0; r < ix.n; r++, o += 7) {
+        if (a[o]! & (REC_TOMB | REC_ERASED | REC_STATE)) continue;
+        const i = a[o + 1]! - mb.first;
+        if (i < 0 || i >= c.cap) continue;
+        const si = a[o + 5]!;
+        c.sid[i] = si < 0 ? 0 : sids[si]!;
+        c.ts[i] = a[o + 2]!;
+        c.off[i] = a[o + 3]!;
+        c.size[i] = a[o + 4]!;
+      }
+    }
+    mb.cols = c;
+    if (mb !== this.lmb) this.colsTouch(mb);
+    return c;
+  }
+
+  /** a block's records (see loadCols); null when its bytes cannot be read */
+  private blockRecords(mb: Block): IdxBuilder | null {
+    if (mb.ix !== null) return mb.ix;
+    const size = mb.size;
+    if (size < REC_MIN) {
+      scratchIx.reset(0);
+      return scratchIx;
+    }
+    try {
+      let lastCrc: number;
+      if (mb.buf !== null) lastCrc = mb.buf.readUInt32LE(size - 8);
+      else {
+        const tail = Buffer.allocUnsafe(8);
+        fs.readSync(mb.fd, tail, 0, 8, size - 8);
+        lastCrc = tail.readUInt32LE(0);
+      }
+      const ix = decodeIndex(fs.readFileSync(join(this.mdir, `${mb.id}.idx`)), size, lastCrc, scratchIx);
+      if (ix !== null) return ix;
+    } catch {
+      // no index file: from the bytes
+    }
+    let buf: Buffer;
+    try {
+      buf = mb.buf ?? this.readWhole(mb);
+    } catch (err) {
+      this.log?.error(`JetStream stream '${this.cfg.name}' block ${mb.id}: read failed: ${(err as Error).message}`);
+      return null;
+    }
+    const recs = scratchIx;
+    recs.reset(0);
+    const why = { r: '' };
+    let off = 0;
+    while (off < size) {
+      const r = parseRec(buf, off, size, why);
+      if (r === null) break;
+      recs.add(r.flags, r.seq, r.ts, r.off, r.len, r.subject, r.x);
+      off += r.len;
+    }
+    if (off === size && mb.written === size && !mb.compacting) this.writeIndex(mb, buf.subarray(0, size), recs);
+    return recs;
+  }
+
+  // ---- IndexedStore slots: the blocks' bitmaps and columns ----
+
+  protected sidAt(seq: number): number {
+    const mb = this.blockOf(seq);
+    if (mb === null) return 0;
+    const i = seq - mb.first;
+    if (!testBit(mb.bits, i)) return 0;
+    return this.colsOf(mb).sid[i]!;
+  }
+
+  protected tsAt(seq: number): number {
+    const mb = this.blockOf(seq)!;
+    return this.colsOf(mb).ts[seq - mb.first]!;
+  }
+
+  protected sizeAt(seq: number): number {
+    const mb = this.blockOf(seq)!;
+    return this.colsOf(mb).size[seq - mb.first]!;
+  }
+
+  /** bits of block k that cover [from, to]: [lo, hi] as bit indexes, or null */
+  private span(k: number, from: number, to: number): [number, number] | null {
+    const bl = this.blocks;
+    const mb = bl[k]!;
+    const lo = Math.max(from, mb.first);
+    const hi = k + 1 < bl.length ? Math.min(to, bl[k + 1]!.first - 1) : to;
+    return hi < lo || mb.live === 0 ? null : [lo - mb.first, hi - mb.first];
+  }
+
+  protected nextLive(from: number, to: number): number {
+    const bl = this.blocks;
+    for (let k = Math.max(0, this.blockIdx(from)); k < bl.length && bl[k]!.first <= to; k++) {
+      const r = this.span(k, from, to);
+      if (r === null) continue;
+      const j = nextSet(bl[k]!.bits, r[0], r[1]);
+      if (j >= 0) return bl[k]!.first + j;
+    }
+    return 0;
+  }
+
+  protected prevLive(from: number, to: number): number {
+    const bl = this.blocks;
+    for (let k = this.blockIdx(to); k >= 0; k--) {
+      const r = this.span(k, from, to);
+      if (r !== null) {
+        const j = prevSet(bl[k]!.bits, r[0], r[1]);
+        if (j >= 0) return bl[k]!.first + j;
+      }
+      if (bl[k]!.first <= from) break;
+    }
+    return 0;
+  }
+
+  protected countLive(from: number, to: number): number {
+    const bl = this.blocks;
+    let n = 0;
+    for (let k = Math.max(0, this.blockIdx(from)); k < bl.length && bl[k]!.first <= to; k++) {
+      const r = this.span(k, from, to);
+      if (r === null) continue;
+      const mb = bl[k]!;
+      // a whole block: its count
+      if (r[0] === 0 && (k + 1 < bl.length ? r[1] === bl[k + 1]!.first - 1 - mb.first : r[1] >= this.last - mb.first)) {
+        n += mb.live;
+      } else n += countSet(mb.bits, r[0], r[1]);
+    }
+    return n;
+  }
+
+  protected nextWithSid(sid: number, from: number, to: number): number {
+    const bl = this.blocks;
+    for (let k = Math.max(0, this.blockIdx(from)); k < bl.length && bl[k]!.first <= to; k++) {
+      const r = this.span(k, from, to);
+      if (r === null) continue;
+      const mb = bl[k]!;
+      const c = this.colsOf(mb);
+      for (let j = nextSet(mb.bits, r[0], r[1]); j >= 0; j = j < r[1] ? nextSet(mb.bits, j + 1, r[1]) : -1) {
+        if (c.sid[j] === sid) return mb.first + j;
+      }
+    }
+    return 0;
+  }
+
+  protected prevWithSid(sid: number, from: number, to: number): number {
+    const bl = this.blocks;
+    for (let k = this.blockIdx(to); k >= 0; k--) {
+      const r = this.span(k, from, to);
+      if (r !== null) {
+        const mb = bl[k]!;
+        const c = this.colsOf(mb);
+        for (let j = prevSet(mb.bits, r[0], r[1]); j >= 0; j = j > r[0] ? prevSet(mb.bits, r[0], j - 1) : -1) {
+          if (c.sid[j] === sid) return mb.first + j;
+        }
+      }
+      if (bl[k]!.first <= from) break;
+    }
+    return 0;
+  }
+
+  protected countWithSid(sid: number, from: number, to: number): number {
+    const bl = this.blocks;
+    let n = 0;
+    for (let k = Math.max(0, this.blockIdx(from)); k < bl.length && bl[k]!.first <= to; k++) {
+      const r = this.span(k, from, to);
+      if (r === null) continue;
+      const mb = bl[k]!;
+      const c = this.colsOf(mb);
+      for (let j = nextSet(mb.bits, r[0], r[1]); j >= 0; j = j < r[1] ? nextSet(mb.bits, j + 1, r[1]) : -1) {
+        if (c.sid[j] === sid) n++;
+      }
+    }
+    return n;
+  }
+
+  protected seqAtTime(ts: number): number {
+    const bl = this.blocks;
+    const to = this.last;
+    for (let k = Math.max(0, this.blockIdx(this.first)); k < bl.length; k++) {
+      const mb = bl[k]!;
+      if (mb.maxTs < ts) continue;
+      const r = this.span(k, this.first, to);
+      if (r === null) continue;
+      const c = this.colsOf(mb);
+      for (let j = nextSet(mb.bits, r[0], r[1]); j >= 0; j = j < r[1] ? nextSet(mb.bits, j + 1, r[1]) : -1) {
+        if (c.ts[j]! >= ts) return mb.first + j;
+      }
+    }
+    return 0;
+  }
+
+  protected resetSlots(_next: number): void {
+    // onPurgeAll dropped every block but a fresh last one
+  }
+
+  /** seq is live in mb (a record compaction would copy) */
+  private liveIn(mb: Block, seq: number): boolean {
+    return seq >= mb.first && seq <= this.last && testBit(mb.bits, seq - mb.first);
   }
 
   /** a block lost its last message */
@@ -755,6 +1085,7 @@ export class FileStore extends IndexedStore {
     if (i >= 0) this.blocks.splice(i, 1);
     const ci = this.cached.indexOf(mb);
     if (ci >= 0) this.cached.splice(ci, 1);
+    this.colsForget(mb);
     if (!this.recovering) {
       // its tombstones still speak for messages in other blocks
       for (const seq of mb.tombs) if (seq >= this.first && seq < mb.first) this.appendTomb(seq);
@@ -775,13 +1106,13 @@ export class FileStore extends IndexedStore {
     return 22 + sl + (hdr === null ? 0 : 4 + hdr.length) + data.length + 8;
   }
 
-  protected putMsg(seq: number, idx: number, subject: string, hdr: Buffer | null, data: Buffer, size: number): void {
+  protected putMsg(seq: number, sid: number, subject: string, hdr: Buffer | null, data: Buffer, size: number, ts: number): void {
     const mb = this.room(size);
     const buf = mb.buf!;
     const off = mb.size;
     buf.writeUInt32LE((hdr === null ? size : size | REC_HDR) >>> 0, off);
     putU64(buf, off + 4, seq);
-    putU64(buf, off + 12, this.table.ts[idx]!);
+    putU64(buf, off + 12, ts);
     let o = off + 22;
     // short ASCII subjects (nearly all) are copied inline: cheaper than a
     // native string write per message
@@ -809,17 +1140,28 @@ export class FileStore extends IndexedStore {
     buf.writeUInt32LE(crc32(buf, off, o), o);
     buf.writeUInt32LE(size, o + 4);
     mb.size = off + size;
-    mb.ix?.add(hdr === null ? 0 : REC_HDR >>> 0, seq, this.table.ts[idx]!, off, size, subject);
+    mb.ix?.add(hdr === null ? 0 : REC_HDR >>> 0, seq, ts, off, size, subject);
     mb.live++;
     mb.liveBytes += size;
-    this.table.aux[idx] = off;
+    const i = seq - mb.first;
+    mb.bits = setBit(mb.bits, i);
+    let c = mb.cols ?? this.loadCols(mb);
+    if (i >= c.cap) c = mb.cols = growCols(c, i + 1);
+    c.sid[i] = sid;
+    c.ts[i] = ts;
+    c.size[i] = size;
+    c.off[i] = off;
+    if (ts > mb.maxTs) mb.maxTs = ts;
     this.kick();
   }
 
-  protected readMsg(seq: number, idx: number, subject: string): StoredMsg | null {
+  protected readMsg(seq: number, subject: string): StoredMsg | null {
     const mb = this.blockOf(seq)!;
-    const off = this.table.aux[idx]!;
-    const len = this.table.size[idx]!;
+    const c = this.colsOf(mb);
+    const ci = seq - mb.first;
+    const off = c.off[ci]!;
+    const len = c.size[ci]!;
+    const ts = c.ts[ci]!;
     let buf = mb.buf;
     let base = off;
     if (buf === null) {
@@ -837,9 +1179,9 @@ export class FileStore extends IndexedStore {
         this.log?.error(`JetStream stream '${this.cfg.name}' block ${mb.id}: read failed: ${(err as Error).message}`);
         return null;
       }
-      if (!this.checkRec(mb, buf, base, seq, len)) return null;
+      if (!this.checkRec(mb, buf, base, seq, len, off)) return null;
     } else if (!mb.checked) {
-      if (!this.checkRec(mb, buf, base, seq, len)) return null;
+      if (!this.checkRec(mb, buf, base, seq, len, off)) return null;
     } else {
       // keep the LRU order
       const ci = this.cached.indexOf(mb);
@@ -858,30 +1200,33 @@ export class FileStore extends IndexedStore {
       o += 4 + hl;
     }
     if (buf === mb.buf) mb.lent = true;
-    return { subject, seq, ts: this.table.ts[idx]!, hdr, data: buf.subarray(o, base + len - 8) };
+    return { subject, seq, ts, hdr, data: buf.subarray(o, base + len - 8) };
   }
 
   /** a record read from disk must be the message the index says; otherwise it is dropped */
-  private checkRec(mb: Block, buf: Buffer, base: number, seq: number, len: number): boolean {
+  private checkRec(mb: Block, buf: Buffer, base: number, seq: number, len: number, off: number): boolean {
     const why = { r: '' };
     const r = parseRec(buf, base, base + len, why);
     if (r !== null && r.seq === seq && r.len === len && !(r.flags & (REC_TOMB | REC_ERASED | REC_STATE))) return true;
     this.log?.error(
-      `JetStream stream '${this.cfg.name}' block ${mb.id}: message ${seq} at offset ${base === 0 ? this.table.aux[seq - this.table.base] : base} is corrupt (${r === null ? why.r : 'not the record expected'}), dropped`,
+      `JetStream stream '${this.cfg.name}' block ${mb.id}: message ${seq} at offset ${off} is corrupt (${r === null ? why.r : 'not the record expected'}), dropped`,
     );
     this.removeSeq(seq, false);
     return false;
   }
 
-  protected dropMsg(seq: number, idx: number, secure: boolean, interior: boolean): void {
+  protected dropMsg(seq: number, size: number, secure: boolean, interior: boolean): void {
     const mb = this.blockOf(seq);
     if (mb === null) return;
-    const size = this.table.size[idx]!;
+    const i = seq - mb.first;
+    clearBit(mb.bits, i);
     mb.live--;
     mb.liveBytes -= size;
     if (this.recovering) return;
+    // before appendTomb: a block roll there may evict these columns
+    const off = secure ? this.colsOf(mb).off[i]! : 0;
     if (interior) this.appendTomb(seq);
-    if (secure) this.erase(mb, seq, this.table.aux[idx]!, size);
+    if (secure) this.erase(mb, seq, off, size);
     if (mb.live === 0) this.killBlock(mb);
     else this.maybeCompact(mb);
   }
@@ -932,6 +1277,7 @@ export class FileStore extends IndexedStore {
     if (i >= 0) this.blocks.splice(i, 1);
     const ci = this.cached.indexOf(mb);
     if (ci >= 0) this.cached.splice(ci, 1);
+    this.colsForget(mb);
     this.deadBlocks.push(mb);
   }
 
@@ -1148,12 +1494,12 @@ export class FileStore extends IndexedStore {
     this.batchTombs = [];
     // drop the lost messages, newest first
     for (let s = this.last; s > keep; s--) {
-      if (this.live(s) >= 0) this.removeSeq(s, false, true, true);
+      if (this.isLive(s)) this.removeSeq(s, false, true, true);
     }
     if (this.last > keep) {
       this.last = keep;
-      const i = keep - this.table.base;
-      this.lastTs = i >= 0 ? this.table.ts[i]! : this.lastTs;
+      const p = this.msgs > 0 ? this.prevLive(this.first, keep) : 0;
+      if (p !== 0) this.lastTs = this.tsAt(p);
     }
     if (this.msgs === 0 && this.first > this.last + 1) this.first = this.last + 1;
     this.markedFirst = -1;
@@ -1163,10 +1509,13 @@ export class FileStore extends IndexedStore {
       mb.dead = true;
       this.removeBlockFiles(mb);
       this.lmb = this.blocks[this.blocks.length - 1]!;
+      // the last block again: its columns are never evicted
+      const li = this.colsLru.indexOf(this.lmb);
+      if (li >= 0) this.colsLru.splice(li, 1);
       if (this.lmb.buf === null) this.loadCache(this.lmb);
     }
     if (this.lmb.first > this.last + 1) this.lmb.first = this.last + 1;
-    for (const s of tombs) if (s <= keep && this.live(s) < 0) this.appendTomb(s);
+    for (const s of tombs) if (s <= keep && !this.isLive(s)) this.appendTomb(s);
     for (const x of erases) this.erases.push(x);
     for (const mb of dead) this.deadBlocks.push(mb);
   }
@@ -1212,6 +1561,7 @@ export class FileStore extends IndexedStore {
       fs.close(fd, () => {});
     }
     mb.buf = null;
+    this.colsForget(mb);
     fs.unlink(join(this.mdir, blkName(mb.id)), () => {});
     fs.unlink(join(this.mdir, `${mb.id}.idx`), () => {});
   }
@@ -1296,7 +1646,7 @@ export class FileStore extends IndexedStore {
         }
         continue;
       }
-      if (this.live(r.seq) >= 0 && o + r.len <= out.length) {
+      if (this.liveIn(mb, r.seq) && o + r.len <= out.length) {
         src.copy(out, o, r.off, r.off + r.len);
         moved.push([r.seq, o]);
         o += r.len;
@@ -1369,10 +1719,12 @@ export class FileStore extends IndexedStore {
     mb.size = mb.written = mb.synced = data.length;
     mb.tombs = tombs;
     mb.buf = mb.buf !== null ? Buffer.from(data) : null;
-    const t = this.table;
-    for (const [seq, off] of moved) {
-      const idx = this.live(seq);
-      if (idx >= 0) t.aux[idx] = off;
+    const c = mb.cols;
+    if (c !== null) {
+      for (const [seq, off] of moved) {
+        const i = seq - mb.first;
+        if (i >= 0 && i < c.cap) c.off[i] = off;
+      }
     }
     // erased while copying: the copy still holds the bytes
     for (const seq of mb.erasedDuring ?? []) {

@@ -126,6 +126,14 @@ interface Block {
   checked: boolean;
   /** a view of buf left the store (a read, a compaction): buf is never reused */
   lent: boolean;
+  /**
+   * buf was read from disk into a pooled buffer: reads copy messages out of
+   * it instead of lending views, so that the buffer goes back to the pool when
+   * the block leaves the cache. A stream read from the start otherwise leaves
+   * a 4 MiB buffer per block for the GC, promoted to the old generation
+   * (the block is read for a while) and freed only by a full collection.
+   */
+  copyOut: boolean;
   /** the records so far, for the index file written when the block is sealed */
   ix: IdxBuilder | null;
   /**
@@ -452,6 +460,31 @@ function decodeIndex(buf: Buffer, blockSize: number, lastCrc: number, into: IdxB
  */
 const scratchIx = new IdxBuilder(1024);
 
+/**
+ * Where index files are read: one buffer, reused. A fresh buffer per file
+ * (readFileSync) left a restart of a 10 M-message stream with hundreds of
+ * megabyte-sized buffers for the GC, all resident at once (the peak RSS).
+ * The bytes are decoded before the next read.
+ */
+let idxBuf = Buffer.allocUnsafeSlow(64 * 1024);
+
+function readIdxFile(path: string): Buffer {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size > idxBuf.length) idxBuf = Buffer.allocUnsafeSlow(Math.max(size, idxBuf.length * 2));
+    let n = 0;
+    while (n < size) {
+      const r = fs.readSync(fd, idxBuf, n, size - n, n);
+      if (r === 0) break;
+      n += r;
+    }
+    return idxBuf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export class FileStore extends IndexedStore {
   readonly type = 'file' as const;
   readonly dir: string;
@@ -558,8 +591,12 @@ export class FileStore extends IndexedStore {
     else {
       this.lmb = this.blocks[this.blocks.length - 1]!;
       this.lastLazy = true;
+      // columns loaded by the removals above: the last block's are never evicted
+      const li = this.colsLru.indexOf(this.lmb);
+      if (li >= 0) this.colsLru.splice(li, 1);
     }
     for (const mb of dead) {
+      this.colsForget(mb);
       mb.dead = true;
       this.deadBlocks.push(mb);
       // tombstones it held for messages in blocks that stay
@@ -582,7 +619,7 @@ export class FileStore extends IndexedStore {
       try {
         const tail = Buffer.alloc(8);
         fs.readSync(fd, tail, 0, 8, size - 8);
-        const idx = fs.readFileSync(join(this.mdir, `${id}.idx`));
+        const idx = readIdxFile(join(this.mdir, `${id}.idx`));
         if (tail.readUInt32LE(4) >= REC_MIN) recs = decodeIndex(idx, size, tail.readUInt32LE(0), scratchIx);
       } catch {
         recs = null;
@@ -633,6 +670,7 @@ export class FileStore extends IndexedStore {
       ix: null,
       checked: buf !== null,
       lent: false,
+      copyOut: false,
       bits: new Uint8Array((recs.n >> 3) + 1),
       cols: null,
       maxTs: 0,
@@ -687,7 +725,7 @@ export class FileStore extends IndexedStore {
     let ix: IdxBuilder | null = null;
     if (size >= REC_MIN) {
       try {
-        ix = decodeIndex(fs.readFileSync(join(this.mdir, `${mb.id}.idx`)), size, buf.readUInt32LE(size - 8));
+        ix = decodeIndex(readIdxFile(join(this.mdir, `${mb.id}.idx`)), size, buf.readUInt32LE(size - 8));
       } catch {
         ix = null;
       }
@@ -732,6 +770,7 @@ export class FileStore extends IndexedStore {
       ix: new IdxBuilder(),
       checked: true,
       lent: false,
+      copyOut: false,
       bits: new Uint8Array(128),
       cols: newCols(1024),
       maxTs: 0,
@@ -794,7 +833,13 @@ export class FileStore extends IndexedStore {
   }
 
   private loadCache(mb: Block): Buffer {
-    const buf = Buffer.allocUnsafe(mb === this.lmb ? Math.max(mb.size, Math.min(this.blockSize, 64 * 1024)) : mb.size);
+    const sealed = mb !== this.lmb;
+    const buf = !sealed
+      ? Buffer.allocUnsafe(Math.max(mb.size, Math.min(this.blockSize, 64 * 1024)))
+      : mb.size <= this.blockSize
+        ? this.takeSpare()
+        : Buffer.allocUnsafe(mb.size);
+    mb.copyOut = sealed;
     if (mb.size > 0) fs.readSync(mb.fd, buf, 0, mb.size, 0);
     // erases not yet on disk (a recovered last block loaded late)
     for (const x of this.erases) if (x.mb === mb) x.rec.copy(buf, x.off);
@@ -913,7 +958,7 @@ export class FileStore extends IndexedStore {
         fs.readSync(mb.fd, tail, 0, 8, size - 8);
         lastCrc = tail.readUInt32LE(0);
       }
-      const ix = decodeIndex(fs.readFileSync(join(this.mdir, `${mb.id}.idx`)), size, lastCrc, scratchIx);
+      const ix = decodeIndex(readIdxFile(join(this.mdir, `${mb.id}.idx`)), size, lastCrc, scratchIx);
       if (ix !== null) return ix;
     } catch {
       // no index file: from the bytes
@@ -1193,6 +1238,14 @@ export class FileStore extends IndexedStore {
     const w = buf.readUInt32LE(base);
     const sl = buf.readUInt16LE(base + 20);
     let o = base + 22 + sl;
+    let end = base + len - 8;
+    if (buf === mb.buf && mb.copyOut) {
+      const b = Buffer.allocUnsafe(end - o);
+      buf.copy(b, 0, o, end);
+      buf = b;
+      o = 0;
+      end = b.length;
+    }
     let hdr: Buffer | null = null;
     if (w & REC_HDR) {
       const hl = buf.readUInt32LE(o);
@@ -1200,7 +1253,7 @@ export class FileStore extends IndexedStore {
       o += 4 + hl;
     }
     if (buf === mb.buf) mb.lent = true;
-    return { subject, seq, ts, hdr, data: buf.subarray(o, base + len - 8) };
+    return { subject, seq, ts, hdr, data: buf.subarray(o, end) };
   }
 
   /** a record read from disk must be the message the index says; otherwise it is dropped */

@@ -1873,6 +1873,13 @@ export class FileStore extends IndexedStore {
     await fs.promises.rm(this.dir, { recursive: true, force: true });
   }
 
+  /** test hook: blocks whose per-message columns are loaded */
+  loadedColumnBlocks(): number {
+    let k = 0;
+    for (const mb of this.blocks) if (mb.cols !== null) k++;
+    return k;
+  }
+
   /** test hook: bytes per block known synced (power-loss simulation) */
   syncedSizes(): Map<string, number> {
     const m = new Map<string, number>();

@@ -371,6 +371,23 @@ export abstract class IndexedStore implements StreamStore {
     return se.id;
   }
 
+  /**
+   * A subject as a clean shutdown summarised it (store/summary.ts): its
+   * listed sequences, or its count and bounds.
+   */
+  protected restoreSubject(name: string, n: number, f: number, l: number, fStale: boolean, lStale: boolean, seqs: number[] | null): void {
+    const se = this.addSubject(name, seqs !== null ? seqs[0]! : f);
+    if (seqs !== null) {
+      for (let i = 1; i < seqs.length; i++) this.subjPush(se, seqs[i]!);
+      return;
+    }
+    se.n = n;
+    se.f = f;
+    se.l = l;
+    se.fStale = fStale;
+    se.lStale = lStale;
+  }
+
   /** a sequence known to have been taken (a tombstone or skip past the last) */
   protected restoreLast(seq: number, ts: number): void {
     if (seq <= this.last) return;

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { IndexedStore } from './base.js';
 import { clearBit, countSet, nextSet, prevSet, setBit, testBit } from './bitmap.js';
 import { crc32 } from './crc32.js';
+import { decodeSummary, encodeSummary, SUMMARY_FILE, type StoreSummary } from './summary.js';
 import { FileConsumerStore, consumerFileName, consumerNameOfFile } from './file-consumer.js';
 import {
   storeError,
@@ -508,6 +509,8 @@ export class FileStore extends IndexedStore {
   private declaredFirst = 0;
 
   private recovering = false;
+  /** the blocks are as the summary file says (opened from it, nothing changed since) */
+  private summaryLive = false;
   /**
    * The last block was recovered but neither read into memory nor indexed
    * for appends: done on its first append (loadLast). A restart of many
@@ -553,9 +556,11 @@ export class FileStore extends IndexedStore {
     this.blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
     this.syncAlways = opts.syncInterval === 'always';
     this.log = opts.log;
-    fs.mkdirSync(this.mdir, { recursive: true });
-    fs.mkdirSync(this.cdir, { recursive: true });
-    this.recover();
+    if (!this.openSummary()) {
+      fs.mkdirSync(this.mdir, { recursive: true });
+      fs.mkdirSync(this.cdir, { recursive: true });
+      this.recover();
+    }
     const every = typeof opts.syncInterval === 'number' ? opts.syncInterval : DEFAULT_SYNC_INTERVAL;
     if (!this.syncAlways && every > 0) {
       this.syncTimer = setInterval(() => this.syncAll(), every);
@@ -566,6 +571,155 @@ export class FileStore extends IndexedStore {
   /** the async way to open; same as the constructor */
   static async open(cfg: StoreConfig, opts: StoreOptions): Promise<FileStore> {
     return new FileStore(cfg, opts);
+  }
+
+  // ---- the shutdown summary (store/summary.ts) ----
+
+  /**
+   * Opens from the summary a clean stop left: no block file is opened or
+   * read until something needs it. false when there is none that checks out.
+   */
+  private openSummary(): boolean {
+    const path = join(this.mdir, SUMMARY_FILE);
+    let sm: StoreSummary | null;
+    try {
+      sm = decodeSummary(fs.readFileSync(path));
+    } catch {
+      return false;
+    }
+    if (sm !== null && !this.blocksAsSummarised(sm)) sm = null;
+    if (sm === null || sm.blocks.length === 0) {
+      this.log?.warn(`JetStream stream '${this.cfg.name}': shutdown summary unusable, recovering from the blocks`);
+      try {
+        fs.unlinkSync(path);
+      } catch {
+        // recovery does not read it
+      }
+      return false;
+    }
+    this.summaryLive = true;
+    this.first = sm.first;
+    this.last = sm.last;
+    this.firstTs = sm.firstTs;
+    this.lastTs = sm.lastTs;
+    this.msgs = sm.msgs;
+    this.bytes = sm.bytes;
+    for (const b of sm.blocks) {
+      this.blocks.push({
+        id: b.id,
+        first: b.first,
+        fd: -1,
+        size: b.size,
+        written: b.size,
+        // a clean stop synced the blocks before it wrote the summary
+        synced: b.size,
+        buf: null,
+        live: b.live,
+        liveBytes: b.liveBytes,
+        tombs: b.tombs,
+        misses: 0,
+        compacting: false,
+        dead: false,
+        erasedDuring: null,
+        checked: false,
+        lent: false,
+        copyOut: false,
+        ix: null,
+        bits: b.bits,
+        cols: null,
+        maxTs: b.maxTs,
+      });
+    }
+    for (const x of sm.subjects) this.restoreSubject(x.name, x.n, x.f, x.l, x.fStale, x.lStale, x.seqs);
+    this.lmb = this.blocks[this.blocks.length - 1]!;
+    this.lastLazy = true;
+    this.flushedLast = this.last;
+    this.markedFirst = this.first;
+    this.enforceAfterRecovery();
+    return true;
+  }
+
+  /** every block file is there with the size and mtime the summary says */
+  private blocksAsSummarised(sm: StoreSummary): boolean {
+    for (const b of sm.blocks) {
+      const st = fs.statSync(join(this.mdir, blkName(b.id)), { throwIfNoEntry: false });
+      if (st === undefined || st.size !== b.size || st.mtimeMs !== b.mtime) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The summary stops describing the blocks at the first change on disk: it
+   * goes before that change is made (a crash after finds none and recovers
+   * from the blocks).
+   */
+  private dropSummary(): void {
+    this.summaryLive = false;
+    try {
+      fs.unlinkSync(join(this.mdir, SUMMARY_FILE));
+    } catch {
+      // gone already
+    }
+  }
+
+  /** written by a clean stop, after the blocks are synced */
+  private async writeSummary(): Promise<void> {
+    for (const mb of this.blocks) {
+      // a compaction may still swap a block file: the summary would describe the old one
+      if (mb.compacting || mb.size !== mb.written) return;
+    }
+    if (this.writeFailures > 0) return;
+    for (const mb of this.blocks) {
+      if (mb.fd >= 0 && mb.synced < mb.written) {
+        const ok = await new Promise<boolean>((res) => fileIo.fdatasync(mb.fd, (err) => res(err === null)));
+        if (!ok) return;
+        mb.synced = mb.written;
+      }
+    }
+    const mtimes: number[] = [];
+    try {
+      for (const mb of this.blocks) mtimes.push((await fs.promises.stat(join(this.mdir, blkName(mb.id)))).mtimeMs);
+    } catch {
+      return;
+    }
+    const sm: StoreSummary = {
+      first: this.first,
+      last: this.last,
+      firstTs: this.firstTs,
+      lastTs: this.lastTs,
+      msgs: this.msgs,
+      bytes: this.bytes,
+      blocks: this.blocks.map((b, i) => ({
+        id: b.id,
+        first: b.first,
+        size: b.size,
+        mtime: mtimes[i]!,
+        live: b.live,
+        liveBytes: b.liveBytes,
+        maxTs: b.maxTs,
+        tombs: b.tombs,
+        bits: b.bits,
+      })),
+      subjects: [...this.subjByName.values()].map((se) => {
+        const l = se.seqs;
+        const seqs = l === null ? null : Array.from({ length: l.length }, (_, i) => l.at(i));
+        return { name: se.name, seqs, n: se.n, f: se.f, l: se.l, fStale: se.fStale, lStale: se.lStale };
+      }),
+    };
+    const path = join(this.mdir, SUMMARY_FILE);
+    const tmp = `${path}.tmp`;
+    try {
+      await fs.promises.writeFile(tmp, encodeSummary(sm));
+      await fs.promises.rename(tmp, path);
+    } catch {
+      // the next open recovers from the blocks
+    }
+  }
+
+  /** a block's file descriptor, the file opened on first use (blocks from a summary) */
+  private fdOf(mb: Block): number {
+    if (mb.fd < 0) mb.fd = fs.openSync(join(this.mdir, blkName(mb.id)), 'r+');
+    return mb.fd;
   }
 
   // ---- recovery ----
@@ -840,7 +994,7 @@ export class FileStore extends IndexedStore {
         ? this.takeSpare()
         : Buffer.allocUnsafe(mb.size);
     mb.copyOut = sealed;
-    if (mb.size > 0) fs.readSync(mb.fd, buf, 0, mb.size, 0);
+    if (mb.size > 0) fs.readSync(this.fdOf(mb), buf, 0, mb.size, 0);
     // erases not yet on disk (a recovered last block loaded late)
     for (const x of this.erases) if (x.mb === mb) x.rec.copy(buf, x.off);
     mb.buf = buf;
@@ -955,7 +1109,7 @@ export class FileStore extends IndexedStore {
       if (mb.buf !== null) lastCrc = mb.buf.readUInt32LE(size - 8);
       else {
         const tail = Buffer.allocUnsafe(8);
-        fs.readSync(mb.fd, tail, 0, 8, size - 8);
+        fs.readSync(this.fdOf(mb), tail, 0, 8, size - 8);
         lastCrc = tail.readUInt32LE(0);
       }
       const ix = decodeIndex(readIdxFile(join(this.mdir, `${mb.id}.idx`)), size, lastCrc, scratchIx);
@@ -1217,7 +1371,7 @@ export class FileStore extends IndexedStore {
           buf = this.loadCache(mb);
         } else {
           buf = Buffer.allocUnsafe(len);
-          fs.readSync(mb.fd, buf, 0, len, off);
+          fs.readSync(this.fdOf(mb), buf, 0, len, off);
           base = 0;
         }
       } catch (err) {
@@ -1377,6 +1531,7 @@ export class FileStore extends IndexedStore {
 
   /** something is pending: write it in the next turn of the event loop */
   private kick(): void {
+    if (this.summaryLive) this.dropSummary();
     if (!this.scheduled && !this.writing && !this.closed) {
       this.scheduled = true;
       setImmediate(this.doFlush);
@@ -1479,7 +1634,7 @@ export class FileStore extends IndexedStore {
         if (k > 0) list[k - 1]!.synced = list[k - 1]!.written;
         if (k === list.length) return done();
         const mb = list[k++]!;
-        fileIo.fdatasync(mb.fd, next);
+        fileIo.fdatasync(this.fdOf(mb), next);
       };
       next(null);
     };
@@ -1495,7 +1650,7 @@ export class FileStore extends IndexedStore {
           // short write: continue where it stopped
           j.from = j.mb.written;
           inJob = true;
-          return batchWrite(this.syncAlways, j.mb.fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
+          return batchWrite(this.syncAlways, this.fdOf(j.mb), j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
         }
         i++;
       }
@@ -1503,13 +1658,13 @@ export class FileStore extends IndexedStore {
         const j = jobs[i]!;
         touched.add(j.mb);
         inJob = true;
-        return batchWrite(this.syncAlways, j.mb.fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
+        return batchWrite(this.syncAlways, this.fdOf(j.mb), j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
       }
       if (e < erases.length) {
         const x = erases[e++]!;
         if (x.mb.dead) return writeNext(null, 0);
         touched.add(x.mb);
-        return batchWrite(this.syncAlways, x.mb.fd, x.rec, 0, x.rec.length, x.off, (er) => writeNext(er, 0));
+        return batchWrite(this.syncAlways, this.fdOf(x.mb), x.rec, 0, x.rec.length, x.off, (er) => writeNext(er, 0));
       }
       sync();
     };
@@ -1532,7 +1687,7 @@ export class FileStore extends IndexedStore {
       // acknowledged message off the file (the intermittent failure of
       // filestore-recovery's "a failed write" test). Failures only, so rare.
       try {
-        fs.ftruncateSync(j.mb.fd, j.mb.size);
+        fs.ftruncateSync(this.fdOf(j.mb), j.mb.size);
       } catch {
         // the next write overwrites what is left; recovery drops a torn tail
       }
@@ -1608,6 +1763,7 @@ export class FileStore extends IndexedStore {
   }
 
   private removeBlockFiles(mb: Block): void {
+    if (this.summaryLive) this.dropSummary();
     if (mb.fd >= 0) {
       const fd = mb.fd;
       mb.fd = -1;
@@ -1624,7 +1780,7 @@ export class FileStore extends IndexedStore {
     for (const mb of this.blocks) {
       if (mb.synced < mb.written) {
         const w = mb.written;
-        fileIo.fdatasync(mb.fd, (err) => {
+        fileIo.fdatasync(this.fdOf(mb), (err) => {
           if (!err) mb.synced = Math.max(mb.synced, w);
         });
       }
@@ -1656,6 +1812,7 @@ export class FileStore extends IndexedStore {
       mb.compacting = false;
       return;
     }
+    if (this.summaryLive) this.dropSummary();
     let src: Buffer;
     try {
       if (mb.buf !== null) mb.lent = true;
@@ -1768,7 +1925,7 @@ export class FileStore extends IndexedStore {
     this.erases = this.erases.filter((x) => x.mb !== mb);
     const old = mb.fd;
     mb.fd = fd;
-    fs.close(old, () => {});
+    if (old >= 0) fs.close(old, () => {});
     mb.size = mb.written = mb.synced = data.length;
     mb.tombs = tombs;
     mb.buf = mb.buf !== null ? Buffer.from(data) : null;
@@ -1806,7 +1963,7 @@ export class FileStore extends IndexedStore {
 
   private readWhole(mb: Block): Buffer {
     const buf = Buffer.allocUnsafe(mb.size);
-    fs.readSync(mb.fd, buf, 0, mb.size, 0);
+    fs.readSync(this.fdOf(mb), buf, 0, mb.size, 0);
     return buf;
   }
 
@@ -1855,6 +2012,7 @@ export class FileStore extends IndexedStore {
         .writeFile(join(this.mdir, `${mb.id}.idx`), encodeIndex(data.length, data.readUInt32LE(data.length - 8), mb.ix))
         .catch(() => {});
     }
+    await this.writeSummary();
     for (const b of this.blocks) {
       if (b.fd >= 0) {
         try {

@@ -240,6 +240,8 @@ export class JetStream implements JetStreamService {
         s.rebuildDedupe();
         s.subscribe();
         const st = store.state();
+        // what the store holds counts against the account, as when it was stored
+        if (cfg.storage === 'file') jsa.storeUsed += st.bytes;
         log.notice(`  Starting restore for stream '${jsa.name} > ${cfg.name}'`);
         log.notice(`  Restored ${st.msgs.toLocaleString('en-US')} messages for stream '${jsa.name} > ${cfg.name}'`);
         this.recoverConsumers?.(s);
@@ -312,6 +314,8 @@ export class JetStream implements JetStreamService {
 
   async deleteStream(jsa: JsAccount, s: Stream): Promise<void> {
     jsa.streams.delete(s.name);
+    // the file store goes without telling each removal (the memory store purges)
+    if (s.cfg.storage === 'file') jsa.storeUsed = Math.max(0, jsa.storeUsed - s.store.state().bytes);
     await s.stop(true);
     if (s.cfg.storage === 'file') fs.rmSync(this.streamDir(jsa, s.name), { recursive: true, force: true });
   }

@@ -511,6 +511,8 @@ export class FileStore extends IndexedStore {
   private recovering = false;
   /** the blocks are as the summary file says (opened from it, nothing changed since) */
   private summaryLive = false;
+  /** the consumers the summary listed, while no consumer came or went since */
+  private summaryConsumers: string[] | null = null;
   /**
    * The last block was recovered but neither read into memory nor indexed
    * for appends: done on its first append (loadLast). A restart of many
@@ -631,6 +633,7 @@ export class FileStore extends IndexedStore {
       });
     }
     for (const x of sm.subjects) this.restoreSubject(x.name, x.n, x.f, x.l, x.fStale, x.lStale, x.seqs);
+    this.summaryConsumers = sm.consumers;
     this.lmb = this.blocks[this.blocks.length - 1]!;
     this.lastLazy = true;
     this.flushedLast = this.last;
@@ -655,6 +658,7 @@ export class FileStore extends IndexedStore {
    */
   private dropSummary(): void {
     this.summaryLive = false;
+    this.summaryConsumers = null;
     try {
       fs.unlinkSync(join(this.mdir, SUMMARY_FILE));
     } catch {
@@ -677,8 +681,10 @@ export class FileStore extends IndexedStore {
       }
     }
     const mtimes: number[] = [];
+    let consumers: string[];
     try {
       for (const mb of this.blocks) mtimes.push((await fs.promises.stat(join(this.mdir, blkName(mb.id)))).mtimeMs);
+      consumers = this.summaryConsumers ?? this.consumerFiles(await fs.promises.readdir(this.cdir).catch(() => []));
     } catch {
       return;
     }
@@ -705,6 +711,7 @@ export class FileStore extends IndexedStore {
         const seqs = l === null ? null : Array.from({ length: l.length }, (_, i) => l.at(i));
         return { name: se.name, seqs, n: se.n, f: se.f, l: se.l, fStale: se.fStale, lStale: se.lStale };
       }),
+      consumers,
     };
     const path = join(this.mdir, SUMMARY_FILE);
     const tmp = `${path}.tmp`;
@@ -1973,9 +1980,12 @@ export class FileStore extends IndexedStore {
     if (this.closed) throw storeError('closed');
     let cs = this.consumers.get(name);
     if (cs === undefined) {
-      cs = new FileConsumerStore(join(this.cdir, consumerFileName(name)), this.syncAlways, () =>
-        this.consumers.delete(name),
-      );
+      // a consumer the summary does not list: it no longer says which there are
+      if (this.summaryConsumers !== null && !this.summaryConsumers.includes(name)) this.dropSummary();
+      cs = new FileConsumerStore(join(this.cdir, consumerFileName(name)), this.syncAlways, () => {
+        this.consumers.delete(name);
+        if (this.summaryConsumers !== null) this.dropSummary();
+      });
       this.consumers.set(name, cs);
     }
     return cs;
@@ -1983,15 +1993,25 @@ export class FileStore extends IndexedStore {
 
   consumerNames(): string[] {
     const names = new Set(this.consumers.keys());
-    try {
-      for (const f of fs.readdirSync(this.cdir)) {
-        const n = consumerNameOfFile(f);
-        if (n !== null) names.add(n);
+    if (this.summaryConsumers !== null) {
+      for (const n of this.summaryConsumers) names.add(n);
+    } else {
+      try {
+        for (const n of this.consumerFiles(fs.readdirSync(this.cdir))) names.add(n);
+      } catch {
+        // no directory: no consumers
       }
-    } catch {
-      // no directory: no consumers
     }
     return [...names].sort();
+  }
+
+  private consumerFiles(files: string[]): string[] {
+    const out: string[] = [];
+    for (const f of files) {
+      const n = consumerNameOfFile(f);
+      if (n !== null) out.push(n);
+    }
+    return out;
   }
 
   // ---- life cycle ----

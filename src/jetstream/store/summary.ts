@@ -14,7 +14,7 @@ import { crc32 } from './crc32.js';
 
 export const SUMMARY_FILE = 'summary.dat';
 const MAGIC = 0x55535354; // 'TSSU'
-const VERSION = 1;
+const VERSION = 2;
 
 export interface BlockSummary {
   id: number;
@@ -49,6 +49,8 @@ export interface StoreSummary {
   bytes: number;
   blocks: BlockSummary[];
   subjects: SubjectSummary[];
+  /** the consumers whose state files the store holds */
+  consumers: string[];
 }
 
 class Writer {
@@ -140,6 +142,8 @@ export function encodeSummary(s: StoreSummary): Buffer {
       w.u8((x.fStale ? 1 : 0) | (x.lStale ? 2 : 0));
     }
   }
+  w.u32(s.consumers.length);
+  for (const c of s.consumers) w.bytes(Buffer.from(c));
   w.u32(crc32(w.buf, 0, w.o));
   return Buffer.from(w.buf.subarray(0, w.o));
 }
@@ -159,6 +163,7 @@ export function decodeSummary(buf: Buffer): StoreSummary | null {
       bytes: r.f64(),
       blocks: [],
       subjects: [],
+      consumers: [],
     };
     for (let i = r.u32(); i > 0; i--) {
       const b: BlockSummary = {
@@ -192,6 +197,7 @@ export function decodeSummary(buf: Buffer): StoreSummary | null {
         s.subjects.push({ name, seqs: null, n, f, l, fStale: (fl & 1) !== 0, lStale: (fl & 2) !== 0 });
       }
     }
+    for (let i = r.u32(); i > 0; i--) s.consumers.push(r.bytes().toString('utf8'));
     return s;
   } catch {
     return null;

@@ -243,7 +243,7 @@ export class JetStream implements JetStreamService {
         // what the store holds counts against the account, as when it was stored
         if (cfg.storage === 'file') jsa.storeUsed += st.bytes;
         log.notice(`  Starting restore for stream '${jsa.name} > ${cfg.name}'`);
-        log.notice(`  Restored ${st.msgs.toLocaleString('en-US')} messages for stream '${jsa.name} > ${cfg.name}'`);
+        log.notice(`  Restored ${thousands(st.msgs)} messages for stream '${jsa.name} > ${cfg.name}'`);
         this.recoverConsumers?.(s);
         if (cfg.mirror !== null || cfg.sources.length > 0) startSources(s);
       } catch (e) {
@@ -366,6 +366,14 @@ function streamView(s: Stream): Jsz.JsStreamView {
       return l.length > 0 ? l.map((t) => t.info()) : undefined;
     },
   };
+}
+
+/**
+ * 1234567 → "1,234,567" (what toLocaleString('en-US') says): that builds a
+ * number formatter per call, tens of microseconds, once per stream restored.
+ */
+function thousands(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** Whether a service import of `acc` covers $JS.API.INFO. */

@@ -144,6 +144,8 @@ interface Block {
   bits: Uint8Array;
   /** per-message columns, loaded on demand and evicted (see colsOf) */
   cols: Cols | null;
+  /** its index file is being written (ix stays until it is) */
+  idxWriting: boolean;
   /** the highest timestamp of a message stored in the block (getSeqFromTime) */
   maxTs: number;
 }
@@ -653,6 +655,7 @@ export class FileStore extends IndexedStore {
         ix: null,
         bits: b.bits,
         cols: null,
+        idxWriting: false,
         maxTs: b.maxTs,
       });
     }
@@ -858,6 +861,7 @@ export class FileStore extends IndexedStore {
       copyOut: false,
       bits: new Uint8Array((recs.n >> 3) + 1),
       cols: null,
+      idxWriting: false,
       maxTs: 0,
     };
     this.blocks.push(mb);
@@ -958,6 +962,7 @@ export class FileStore extends IndexedStore {
       copyOut: false,
       bits: new Uint8Array(128),
       cols: newCols(1024),
+      idxWriting: false,
       maxTs: 0,
     };
     const old = this.blocks.length > 0 ? this.lmb : null;
@@ -1189,21 +1194,29 @@ export class FileStore extends IndexedStore {
     return this.colsOf(mb).size[seq - mb.first]!;
   }
 
-  /** bits of block k that cover [from, to]: [lo, hi] as bit indexes, or null */
-  private span(k: number, from: number, to: number): [number, number] | null {
+  // span's answer (no array per call: the scans run per message read)
+  private spanLo = 0;
+  private spanHi = 0;
+
+  /** the bits of block k that cover [from, to] into spanLo..spanHi; false when none live */
+  private span(k: number, from: number, to: number): boolean {
     const bl = this.blocks;
     const mb = bl[k]!;
     const lo = Math.max(from, mb.first);
     const hi = k + 1 < bl.length ? Math.min(to, bl[k + 1]!.first - 1) : to;
-    return hi < lo || mb.live === 0 ? null : [lo - mb.first, hi - mb.first];
+    if (hi < lo || mb.live === 0) return false;
+    this.spanLo = lo - mb.first;
+    this.spanHi = hi - mb.first;
+    return true;
   }
 
   protected nextLive(from: number, to: number): number {
     const bl = this.blocks;
     for (let k = Math.max(0, this.blockIdx(from)); k < bl.length && bl[k]!.first <= to; k++) {
-      const r = this.span(k, from, to);
-      if (r === null) continue;
-      const j = nextSet(bl[k]!.bits, r[0], r[1]);
+      if (!this.span(k, from, to)) continue;
+      const r0 = this.spanLo;
+      const r1 = this.spanHi;
+      const j = nextSet(bl[k]!.bits, r0, r1);
       if (j >= 0) return bl[k]!.first + j;
     }
     return 0;
@@ -1212,9 +1225,10 @@ export class FileStore extends IndexedStore {
   protected prevLive(from: number, to: number): number {
     const bl = this.blocks;
     for (let k = this.blockIdx(to); k >= 0; k--) {
-      const r = this.span(k, from, to);
-      if (r !== null) {
-        const j = prevSet(bl[k]!.bits, r[0], r[1]);
+      if (this.span(k, from, to)) {
+        const r0 = this.spanLo;
+        const r1 = this.spanHi;
+        const j = prevSet(bl[k]!.bits, r0, r1);
         if (j >= 0) return bl[k]!.first + j;
       }
       if (bl[k]!.first <= from) break;
@@ -1226,13 +1240,14 @@ export class FileStore extends IndexedStore {
     const bl = this.blocks;
     let n = 0;
     for (let k = Math.max(0, this.blockIdx(from)); k < bl.length && bl[k]!.first <= to; k++) {
-      const r = this.span(k, from, to);
-      if (r === null) continue;
+      if (!this.span(k, from, to)) continue;
+      const r0 = this.spanLo;
+      const r1 = this.spanHi;
       const mb = bl[k]!;
       // a whole block: its count
-      if (r[0] === 0 && (k + 1 < bl.length ? r[1] === bl[k + 1]!.first - 1 - mb.first : r[1] >= this.last - mb.first)) {
+      if (r0 === 0 && (k + 1 < bl.length ? r1 === bl[k + 1]!.first - 1 - mb.first : r1 >= this.last - mb.first)) {
         n += mb.live;
-      } else n += countSet(mb.bits, r[0], r[1]);
+      } else n += countSet(mb.bits, r0, r1);
     }
     return n;
   }
@@ -1240,11 +1255,12 @@ export class FileStore extends IndexedStore {
   protected nextWithSid(sid: number, from: number, to: number): number {
     const bl = this.blocks;
     for (let k = Math.max(0, this.blockIdx(from)); k < bl.length && bl[k]!.first <= to; k++) {
-      const r = this.span(k, from, to);
-      if (r === null) continue;
+      if (!this.span(k, from, to)) continue;
+      const r0 = this.spanLo;
+      const r1 = this.spanHi;
       const mb = bl[k]!;
       const c = this.colsOf(mb);
-      for (let j = nextSet(mb.bits, r[0], r[1]); j >= 0; j = j < r[1] ? nextSet(mb.bits, j + 1, r[1]) : -1) {
+      for (let j = nextSet(mb.bits, r0, r1); j >= 0; j = j < r1 ? nextSet(mb.bits, j + 1, r1) : -1) {
         if (c.sid[j] === sid) return mb.first + j;
       }
     }
@@ -1254,11 +1270,12 @@ export class FileStore extends IndexedStore {
   protected prevWithSid(sid: number, from: number, to: number): number {
     const bl = this.blocks;
     for (let k = this.blockIdx(to); k >= 0; k--) {
-      const r = this.span(k, from, to);
-      if (r !== null) {
+      if (this.span(k, from, to)) {
+        const r0 = this.spanLo;
+        const r1 = this.spanHi;
         const mb = bl[k]!;
         const c = this.colsOf(mb);
-        for (let j = prevSet(mb.bits, r[0], r[1]); j >= 0; j = j > r[0] ? prevSet(mb.bits, r[0], j - 1) : -1) {
+        for (let j = prevSet(mb.bits, r0, r1); j >= 0; j = j > r0 ? prevSet(mb.bits, r0, j - 1) : -1) {
           if (c.sid[j] === sid) return mb.first + j;
         }
       }
@@ -1271,11 +1288,12 @@ export class FileStore extends IndexedStore {
     const bl = this.blocks;
     let n = 0;
     for (let k = Math.max(0, this.blockIdx(from)); k < bl.length && bl[k]!.first <= to; k++) {
-      const r = this.span(k, from, to);
-      if (r === null) continue;
+      if (!this.span(k, from, to)) continue;
+      const r0 = this.spanLo;
+      const r1 = this.spanHi;
       const mb = bl[k]!;
       const c = this.colsOf(mb);
-      for (let j = nextSet(mb.bits, r[0], r[1]); j >= 0; j = j < r[1] ? nextSet(mb.bits, j + 1, r[1]) : -1) {
+      for (let j = nextSet(mb.bits, r0, r1); j >= 0; j = j < r1 ? nextSet(mb.bits, j + 1, r1) : -1) {
         if (c.sid[j] === sid) n++;
       }
     }
@@ -1288,10 +1306,11 @@ export class FileStore extends IndexedStore {
     for (let k = Math.max(0, this.blockIdx(this.first)); k < bl.length; k++) {
       const mb = bl[k]!;
       if (mb.maxTs < ts) continue;
-      const r = this.span(k, this.first, to);
-      if (r === null) continue;
+      if (!this.span(k, this.first, to)) continue;
+      const r0 = this.spanLo;
+      const r1 = this.spanHi;
       const c = this.colsOf(mb);
-      for (let j = nextSet(mb.bits, r[0], r[1]); j >= 0; j = j < r[1] ? nextSet(mb.bits, j + 1, r[1]) : -1) {
+      for (let j = nextSet(mb.bits, r0, r1); j >= 0; j = j < r1 ? nextSet(mb.bits, j + 1, r1) : -1) {
         if (c.ts[j]! >= ts) return mb.first + j;
       }
     }
@@ -1772,12 +1791,17 @@ export class FileStore extends IndexedStore {
   }
 
   private sealedWritten(mb: Block): void {
-    if (mb.compacting || mb.dead || !mb.buf || mb.ix === null) return;
-    this.writeIndex(mb, mb.buf.subarray(0, mb.size), mb.ix);
-    mb.ix = null;
+    if (mb.compacting || mb.dead || !mb.buf || mb.ix === null || mb.idxWriting) return;
+    const ix = mb.ix;
+    mb.idxWriting = true;
+    // the builder serves loadCols until the file is there to read
+    this.writeIndex(mb, mb.buf.subarray(0, mb.size), ix, false, () => {
+      mb.idxWriting = false;
+      if (mb.ix === ix && mb !== this.lmb) mb.ix = null;
+    });
   }
 
-  private writeIndex(mb: Block, data: Buffer, ix: IdxBuilder, sync = false): void {
+  private writeIndex(mb: Block, data: Buffer, ix: IdxBuilder, sync = false, done?: () => void): void {
     if (data.length < REC_MIN) return;
     const idx = encodeIndex(data.length, data.readUInt32LE(data.length - 8), ix);
     const path = join(this.mdir, `${mb.id}.idx`);
@@ -1790,7 +1814,7 @@ export class FileStore extends IndexedStore {
       return;
     }
     // a hint only: checked against the block's tail before it is trusted
-    fs.writeFile(path, idx, () => {});
+    fs.writeFile(path, idx, () => done?.());
   }
 
   private removeBlockFiles(mb: Block): void {

@@ -1457,7 +1457,8 @@ export class FileStore extends IndexedStore {
       o += 4 + hl;
     }
     if (buf === mb.buf) mb.lent = true;
-    return { subject, seq, ts, hdr, data: buf.subarray(o, end) };
+    // a copied message without headers is its copy (one object less per read)
+    return { subject, seq, ts, hdr, data: o === 0 && end === buf.length ? buf : buf.subarray(o, end) };
   }
 
   /** a record read from disk must be the message the index says; otherwise it is dropped */

@@ -574,9 +574,10 @@ export class FileStore extends IndexedStore {
    * block files synchronously: it runs once, before the stream serves.
    */
   constructor(cfg: StoreConfig, opts: StoreOptions) {
-    // a subject lists its sequences while it has few; past that only its
-    // count and first/last are kept (per-message memory stays on disk)
-    super(cfg, 32);
+    // a subject lists its sequences while it has few (64: a KV bucket's
+    // largest history, so trimming a key's oldest revision never scans);
+    // past that only its count and first/last are kept
+    super(cfg, 64);
     if (!opts.dir) throw storeError('io', 'file store needs a directory');
     this.dir = opts.dir;
     this.mdir = join(opts.dir, 'msgs');

@@ -170,10 +170,10 @@ describe('file store lazy index', () => {
 
   it('answers per-subject queries from unloaded blocks (KV-like history)', async () => {
     const dir = join(root, `kv${n++}`);
-    const kv = { ...cfg, maxMsgsPerSubject: 40 };
+    const kv = { ...cfg, maxMsgsPerSubject: 80 };
     let s = await FileStore.open(kv, { dir, blockSize: BLOCK });
-    // key a gets 100 revisions (past the exact list), others few
-    for (let i = 1; i <= 100; i++) {
+    // key a gets 200 revisions and keeps 80 (past the exact list of 64), others few
+    for (let i = 1; i <= 200; i++) {
       s.storeMsg('kv.a', null, Buffer.from(`a${i}`));
       s.storeMsg(`kv.b${i % 10}`, null, Buffer.from(`b${i}`));
     }
@@ -181,17 +181,17 @@ describe('file store lazy index', () => {
     await s.stop();
     s = await FileStore.open(kv, { dir, blockSize: BLOCK });
     const ss = s.subjectsState('kv.a').get('kv.a')!;
-    assert.equal(ss.msgs, 40);
-    assert.equal(s.loadMsg(ss.first)?.data.toString(), 'a61');
-    assert.equal(s.loadLastMsg('kv.a')?.data.toString(), 'a100');
-    assert.equal(s.loadNextMsg('kv.a', 1)?.data.toString(), 'a61');
-    assert.equal(s.filteredState(ss.first + 1, 'kv.a').msgs, 39);
+    assert.equal(ss.msgs, 80);
+    assert.equal(s.loadMsg(ss.first)?.data.toString(), 'a121');
+    assert.equal(s.loadLastMsg('kv.a')?.data.toString(), 'a200');
+    assert.equal(s.loadNextMsg('kv.a', 1)?.data.toString(), 'a121');
+    assert.equal(s.filteredState(ss.first + 1, 'kv.a').msgs, 79);
     // a new revision still drops the oldest, found through the bounds
-    s.storeMsg('kv.a', null, Buffer.from('a101'));
-    assert.equal(s.loadNextMsg('kv.a', 1)?.data.toString(), 'a62');
+    s.storeMsg('kv.a', null, Buffer.from('a201'));
+    assert.equal(s.loadNextMsg('kv.a', 1)?.data.toString(), 'a122');
     // purging the key leaves its last, wherever the others are
-    assert.equal(s.purgeEx('kv.a', 0, 1), 39);
-    assert.equal(s.loadNextMsg('kv.a', 1)?.data.toString(), 'a101');
+    assert.equal(s.purgeEx('kv.a', 0, 1), 79);
+    assert.equal(s.loadNextMsg('kv.a', 1)?.data.toString(), 'a201');
     await s.stop();
   });
 });

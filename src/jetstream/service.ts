@@ -257,8 +257,10 @@ export class JetStream implements JetStreamService {
         s.rebuildDedupe();
         s.subscribe();
         const st = store.state();
+        // what the store holds counts against the account, as when it was stored
+        if (cfg.storage === 'file') jsa.storeUsed += st.bytes;
         log.notice(`  Starting restore for stream '${jsa.name} > ${cfg.name}'`);
-        log.notice(`  Restored ${st.msgs.toLocaleString('en-US')} messages for stream '${jsa.name} > ${cfg.name}'`);
+        log.notice(`  Restored ${thousands(st.msgs)} messages for stream '${jsa.name} > ${cfg.name}'`);
         this.recoverConsumers?.(s);
         if (cfg.mirror !== null || cfg.sources.length > 0) startSources(s);
       } catch (e) {
@@ -328,6 +330,8 @@ export class JetStream implements JetStreamService {
 
   async deleteStream(jsa: JsAccount, s: Stream): Promise<void> {
     jsa.streams.delete(s.name);
+    // the file store goes without telling each removal (the memory store purges)
+    if (s.cfg.storage === 'file') jsa.storeUsed = Math.max(0, jsa.storeUsed - s.store.state().bytes);
     await s.stop(true);
     if (s.cfg.storage === 'file') fs.rmSync(this.streamDir(jsa, s.name), { recursive: true, force: true });
   }
@@ -378,6 +382,14 @@ function streamView(s: Stream): Jsz.JsStreamView {
       return l.length > 0 ? l.map((t) => t.info()) : undefined;
     },
   };
+}
+
+/**
+ * 1234567 → "1,234,567" (what toLocaleString('en-US') says): that builds a
+ * number formatter per call, tens of microseconds, once per stream restored.
+ */
+function thousands(n: number): string {
+  return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 /** Whether a service import of `acc` covers $JS.API.INFO. */

@@ -1,8 +1,10 @@
-// What the memory and file stores share: the sequence table, the
-// per-subject index, the limits (max_msgs, max_bytes, max_msgs_per_subject,
-// max_msg_size, max_age, discard old/new), purge/compact/purgeEx and the
-// queries. A store only says where a message's bytes live (putMsg, readMsg,
-// dropMsg) and hears when the first sequence moves or everything goes.
+// What the memory and file stores share: the per-subject index, the limits
+// (max_msgs, max_bytes, max_msgs_per_subject, max_msg_size, max_age, discard
+// old/new), purge/compact/purgeEx and the queries. A store says what it
+// keeps per sequence (subject id, time, size: a dense table in memory.ts,
+// per-block bitmaps and columns loaded on demand in file.ts) through the
+// slot primitives below, where a message's bytes live (putMsg, readMsg,
+// dropMsg), and hears when the first sequence moves or everything goes.
 // Semantics follow server/memstore.go of nats-server 2.9.10 (the file store
 // there agrees on all of them); quirks kept are named where they are.
 
@@ -22,129 +24,34 @@ import {
 } from './types.js';
 
 /**
- * Per-sequence columns for the sequences from `base` on. A slot whose subj is
- * 0 holds no message (deleted, skipped or never stored). The table slides
- * forward as the first sequence moves, so its size follows the live range,
- * not the stream's history.
+ * A subject's messages. Exact (a SeqList) while few; past the store's
+ * `exactMax` only the count and the first and last sequences are kept, and
+ * those two may go stale (a bound, not the value) when the message they name
+ * is removed: the next question that needs them scans the store's slots from
+ * the bound (server/filestore.go keeps per-subject first/last the same way,
+ * with a "first needs update" flag). A subject with one message (a KV key)
+ * needs neither.
  */
-export class SeqTable {
-  base = 1;
-  cap: number;
-  /** subject id (1-based), 0 = no message */
-  subj: Uint32Array;
-  /** ns; kept after a delete so the column stays ordered for getSeqFromTime */
-  ts: Float64Array;
-  /** accounted bytes (memStoreMsgSize / fileStoreMsgSize) */
-  size: Uint32Array;
-  /** store-specific: memory = header length, file = offset in block */
-  aux: Uint32Array;
-  /** memory store: the message bytes (header then payload) */
-  objs: (Buffer | null)[] | null;
-
-  /**
-   * Empty until the first sequence arrives (or reserve): a restart creates
-   * a table per stream, and an allocation of the default size only to
-   * replace it with the recovered size cost more than the recovery itself.
-   */
-  constructor(withObjs: boolean, cap = 0) {
-    this.cap = cap;
-    [this.ts, this.subj, this.size, this.aux] = SeqTable.columns(cap);
-    this.objs = withObjs ? new Array<Buffer | null>(cap).fill(null) : null;
+export class SubjectEntry {
+  seqs: SeqList | null = null;
+  n = 1;
+  f: number;
+  l: number;
+  fStale = false;
+  lStale = false;
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    seq: number,
+  ) {
+    this.f = seq;
+    this.l = seq;
   }
-
-  /**
-   * The four numeric columns over one ArrayBuffer: each ArrayBuffer costs V8
-   * tens of microseconds (external memory accounting), and a restart creates
-   * a table per stream.
-   */
-  private static columns(cap: number): [Float64Array, Uint32Array, Uint32Array, Uint32Array] {
-    const b = new ArrayBuffer(cap * 20);
-    return [
-      new Float64Array(b, 0, cap),
-      new Uint32Array(b, cap * 8, cap),
-      new Uint32Array(b, cap * 12, cap),
-      new Uint32Array(b, cap * 16, cap),
-    ];
-  }
-
-  /** make `seq` addressable; slots below `keepFrom` may be dropped */
-  ensure(seq: number, keepFrom: number): void {
-    if (seq - this.base < this.cap) return;
-    const from = Math.min(keepFrom, seq);
-    const drop = from - this.base;
-    const live = seq - from + 1;
-    // slide when a quarter or more is dead (amortised O(1) per append), grow
-    // by half otherwise: capacity stays within 1x-2x of the live range
-    if (live <= this.cap && drop * 4 >= this.cap) {
-      const n = this.cap - drop;
-      this.subj.copyWithin(0, drop);
-      this.subj.fill(0, n);
-      this.ts.copyWithin(0, drop);
-      this.ts.fill(0, n);
-      this.size.copyWithin(0, drop);
-      this.size.fill(0, n);
-      this.aux.copyWithin(0, drop);
-      this.aux.fill(0, n);
-      if (this.objs !== null) {
-        this.objs.copyWithin(0, drop);
-        this.objs.fill(null, n);
-      }
-    } else {
-      let cap = Math.max(64, Math.ceil(this.cap * 1.5));
-      while (cap < live + (live >> 2)) cap = Math.ceil(cap * 1.5);
-      const keep = this.cap - drop;
-      const [ts, subj, size, aux] = SeqTable.columns(cap);
-      subj.set(this.subj.subarray(drop));
-      ts.set(this.ts.subarray(drop));
-      size.set(this.size.subarray(drop));
-      aux.set(this.aux.subarray(drop));
-      this.subj = subj;
-      this.ts = ts;
-      this.size = size;
-      this.aux = aux;
-      if (this.objs !== null) {
-        const objs = new Array<Buffer | null>(cap).fill(null);
-        for (let i = 0; i < keep; i++) objs[i] = this.objs[drop + i]!;
-        this.objs = objs;
-      }
-      this.cap = cap;
-    }
-    this.base = from;
-  }
-
-  /** room for n sequences from the first one stored: only while nothing is */
-  reserve(n: number): void {
-    if (n <= this.cap) return;
-    this.cap = Math.ceil(n * 1.25);
-    [this.ts, this.subj, this.size, this.aux] = SeqTable.columns(this.cap);
-    if (this.objs !== null) this.objs = new Array<Buffer | null>(this.cap).fill(null);
-  }
-
-  reset(base: number): void {
-    this.base = base;
-    if (this.cap > 4096) {
-      this.cap = 1024;
-      [this.ts, this.subj, this.size, this.aux] = SeqTable.columns(1024);
-      if (this.objs !== null) this.objs = new Array<Buffer | null>(1024).fill(null);
-      return;
-    }
-    this.subj.fill(0);
-    this.ts.fill(0);
-    this.size.fill(0);
-    this.aux.fill(0);
-    this.objs?.fill(null);
-  }
-}
-
-export interface SubjectEntry {
-  id: number;
-  name: string;
-  seqs: SeqList;
 }
 
 const EMPTY: SimpleState = Object.freeze({ msgs: 0, first: 0, last: 0 }) as SimpleState;
 const MAX_TIMER_MS = 0x7fffffff;
-/** past this many candidate subjects a wildcard lookup scans the table instead */
+/** past this many candidate subjects a wildcard lookup scans the slots instead */
 const WC_LIST_MAX = 32;
 
 function isAll(filter: string): boolean {
@@ -165,7 +72,6 @@ export abstract class IndexedStore implements StreamStore {
   protected msgs = 0;
   protected bytes = 0;
 
-  protected readonly table: SeqTable;
   protected readonly subjByName = new Map<string, SubjectEntry>();
   protected subjById: (SubjectEntry | undefined)[] = [undefined];
   private freeIds: number[] = [];
@@ -173,25 +79,68 @@ export abstract class IndexedStore implements StreamStore {
   protected scb: StorageUpdateHandler | null = null;
   private ageTimer: NodeJS.Timeout | null = null;
 
-  constructor(cfg: StoreConfig, withObjs: boolean) {
+  /**
+   * @param exactMax a subject keeps its sequences in a list up to this many
+   * messages, only count/first/last past it (see SubjectEntry)
+   */
+  constructor(
+    cfg: StoreConfig,
+    private readonly exactMax: number,
+  ) {
     this.cfg = { ...cfg };
-    this.table = new SeqTable(withObjs);
   }
+
+  // ---- what a store keeps per sequence ----
+  // `seq` is within [first, last] unless said otherwise; a slot without a
+  // live message has subject id 0.
+
+  /** the live message's subject id at seq, 0 when none (any seq) */
+  protected abstract sidAt(seq: number): number;
+  /** a live message's timestamp */
+  protected abstract tsAt(seq: number): number;
+  /** a live message's accounted size */
+  protected abstract sizeAt(seq: number): number;
+  /** the first live seq in [from, to], 0 when none */
+  protected abstract nextLive(from: number, to: number): number;
+  /** the last live seq in [from, to], 0 when none */
+  protected abstract prevLive(from: number, to: number): number;
+  /** live messages in [from, to] */
+  protected abstract countLive(from: number, to: number): number;
+  /** the first live seq in [from, to] on subject id sid, 0 when none */
+  protected abstract nextWithSid(sid: number, from: number, to: number): number;
+  /** the last live seq in [from, to] on subject id sid, 0 when none */
+  protected abstract prevWithSid(sid: number, from: number, to: number): number;
+  /** live messages in [from, to] on subject id sid */
+  protected abstract countWithSid(sid: number, from: number, to: number): number;
+  /** the first live seq whose timestamp is >= ts, 0 when none */
+  protected abstract seqAtTime(ts: number): number;
+  /** sequences [from, to] were taken without messages (skips, storeRawMsg gaps) */
+  protected takeSeqs(_from: number, _to: number, _ts: number): void {}
+  /** every slot goes; the next message gets `next` */
+  protected abstract resetSlots(next: number): void;
 
   // ---- what a store provides ----
 
   /** accounted size of a message (memStoreMsgSize / fileStoreMsgSize) */
   protected abstract msgSize(subject: string, hdr: Buffer | null, data: Buffer): number;
-  /** keep the message's bytes; table columns subj/ts/size are already set */
-  protected abstract putMsg(seq: number, idx: number, subject: string, hdr: Buffer | null, data: Buffer, size: number): void;
+  /** keep the message and its slot (subject id, time, size) */
+  protected abstract putMsg(
+    seq: number,
+    sid: number,
+    subject: string,
+    hdr: Buffer | null,
+    data: Buffer,
+    size: number,
+    ts: number,
+  ): void;
   /** null when the bytes turned out bad (the store then drops the message) */
-  protected abstract readMsg(seq: number, idx: number, subject: string): StoredMsg | null;
+  protected abstract readMsg(seq: number, subject: string): StoredMsg | null;
   /**
-   * forget a message's bytes (secure: overwrite them). `interior` is false
-   * when the message is the first one: its removal is implied by the first
-   * sequence moving.
+   * forget a live message (its slot reads 0 after; secure: overwrite the
+   * bytes). `interior` is false when the message is the first one: its
+   * removal is implied by the first sequence moving.
    */
-  protected abstract dropMsg(seq: number, idx: number, secure: boolean, interior: boolean): void;
+  protected abstract dropMsg(seq: number, size: number, secure: boolean, interior: boolean): void;
   /** the first sequence moved forward (after removals) */
   protected onFirstMoved(): void {}
   /** everything is about to go (purge, compact past the end) */
@@ -209,7 +158,7 @@ export abstract class IndexedStore implements StreamStore {
 
   private addSubject(name: string, seq: number): SubjectEntry {
     const id = this.freeIds.length > 0 ? this.freeIds.pop()! : this.subjById.length;
-    const se: SubjectEntry = { id, name, seqs: new SeqList(seq) };
+    const se = new SubjectEntry(id, name, seq);
     this.subjById[id] = se;
     this.subjByName.set(name, se);
     return se;
@@ -225,6 +174,97 @@ export abstract class IndexedStore implements StreamStore {
     this.subjByName.clear();
     this.subjById = [undefined];
     this.freeIds = [];
+  }
+
+  private subjPush(se: SubjectEntry, seq: number): void {
+    const l = se.seqs;
+    if (l !== null) {
+      l.push(seq);
+      if (l.length > this.exactMax) {
+        // too many to list: count and bounds from here on
+        se.n = l.length;
+        se.f = l.first();
+        se.l = seq;
+        se.fStale = se.lStale = false;
+        se.seqs = null;
+      }
+      return;
+    }
+    if (se.n === 1 && this.exactMax > 1 && !se.fStale && !se.lStale) {
+      se.seqs = new SeqList(se.f);
+      se.seqs.push(seq);
+      return;
+    }
+    se.n++;
+    se.l = seq;
+    se.lStale = false;
+  }
+
+  private subjRemove(se: SubjectEntry, seq: number): void {
+    if (se.seqs !== null) {
+      se.seqs.remove(seq);
+      return;
+    }
+    se.n--;
+    if (se.n === 0) return;
+    if (seq === se.f) {
+      se.f = seq + 1;
+      se.fStale = true;
+    }
+    if (seq === se.l) {
+      se.l = seq - 1;
+      se.lStale = true;
+    }
+  }
+
+  protected subjCount(se: SubjectEntry): number {
+    return se.seqs !== null ? se.seqs.length : se.n;
+  }
+
+  protected subjFirst(se: SubjectEntry): number {
+    if (se.seqs !== null) return se.seqs.first();
+    if (se.fStale) {
+      const s = this.nextWithSid(se.id, se.f, se.lStale ? this.last : se.l);
+      if (s !== 0) {
+        se.f = s;
+        se.fStale = false;
+      }
+    }
+    return se.f;
+  }
+
+  protected subjLast(se: SubjectEntry): number {
+    if (se.seqs !== null) return se.seqs.last();
+    if (se.lStale) {
+      const s = this.prevWithSid(se.id, Math.max(se.f, this.first), se.l);
+      if (s !== 0) {
+        se.l = s;
+        se.lStale = false;
+      }
+    }
+    return se.l;
+  }
+
+  /** the subject's first seq >= start, 0 when none */
+  private subjNext(se: SubjectEntry, start: number): number {
+    if (se.seqs !== null) {
+      const i = se.seqs.lowerBound(start);
+      return i < se.seqs.length ? se.seqs.at(i) : 0;
+    }
+    const f = this.subjFirst(se);
+    if (start <= f) return f;
+    const l = this.subjLast(se);
+    if (start > l) return 0;
+    return this.nextWithSid(se.id, start, l);
+  }
+
+  /** the subject's messages from seq on */
+  private subjCountFrom(se: SubjectEntry, seq: number): number {
+    if (se.seqs !== null) return se.seqs.length - se.seqs.lowerBound(seq);
+    if (seq <= this.subjFirst(se)) return se.n;
+    const l = this.subjLast(se);
+    if (seq > l) return 0;
+    return this.countWithSid(se.id, seq, l);
   }
 
   /** subject entries a filter selects (literal: at most one) */
@@ -263,7 +303,7 @@ export abstract class IndexedStore implements StreamStore {
     let se = this.subjByName.get(subject);
     const maxp = cfg.maxMsgsPerSubject;
     // "at subject limit": storing will replace this subject's oldest
-    const asl = se !== undefined && maxp > 0 && se.seqs.length >= maxp;
+    const asl = se !== undefined && maxp > 0 && this.subjCount(se) >= maxp;
     if (cfg.discard === 'new') {
       // server/memstore.go storeRawMsg: the limit checks compare the raw
       // header+payload length, and max_bytes is refused at >=.
@@ -271,23 +311,16 @@ export abstract class IndexedStore implements StreamStore {
       if (cfg.maxMsgs > 0 && this.msgs >= cfg.maxMsgs && !asl) throw storeError('max-msgs');
       if (cfg.maxBytes > 0 && this.bytes + raw >= cfg.maxBytes) {
         if (!asl) throw storeError('max-bytes');
-        const fi = se!.seqs.first() - this.table.base;
-        if (this.table.size[fi]! < raw) throw storeError('max-bytes');
+        if (this.sizeAt(this.subjFirst(se!)) < raw) throw storeError('max-bytes');
       }
     }
     const size = this.msgSize(subject, hdr, data);
 
-    const t = this.table;
-    t.ensure(seq, this.msgs > 0 ? this.first : seq);
-    const idx = seq - t.base;
+    // a gap left by storeRawMsg
+    if (seq > this.last + 1) this.takeSeqs(this.last + 1, seq - 1, ts);
     if (se === undefined) se = this.addSubject(subject, seq);
-    else se.seqs.push(seq);
-    t.subj[idx] = se.id;
-    t.ts[idx] = ts;
-    t.size[idx] = size;
-    // a gap left by storeRawMsg keeps the ts column ordered
-    for (let s = this.last + 1; s < seq; s++) if (s >= t.base) t.ts[s - t.base] = ts;
-    this.putMsg(seq, idx, subject, hdr, data, size);
+    else this.subjPush(se, seq);
+    this.putMsg(seq, se.id, subject, hdr, data, size, ts);
 
     if (this.msgs === 0) {
       this.first = seq;
@@ -298,9 +331,7 @@ export abstract class IndexedStore implements StreamStore {
     this.last = seq;
     this.lastTs = ts;
 
-    if (maxp > 0 && se.seqs.length > maxp) {
-      while (se.seqs.length > maxp) this.removeSeq(se.seqs.first(), false);
-    }
+    if (maxp > 0) while (this.subjCount(se) > maxp) this.removeSeq(this.subjFirst(se), false);
     this.enforceMsgAndBytes();
     if (this.ageTimer === null && cfg.maxAge > 0) this.armAge();
     if (this.scb !== null) this.scb(1, size, seq, subject);
@@ -310,9 +341,7 @@ export abstract class IndexedStore implements StreamStore {
     if (this.closed) throw storeError('closed');
     const seq = this.last + 1;
     const now = nowNs();
-    const t = this.table;
-    t.ensure(seq, this.msgs > 0 ? this.first : seq);
-    t.ts[seq - t.base] = now;
+    this.takeSeqs(seq, seq, now);
     this.last = seq;
     this.lastTs = now;
     if (this.msgs === 0) {
@@ -326,18 +355,11 @@ export abstract class IndexedStore implements StreamStore {
 
   // ---- recovery (file store): rebuild the index without limits or callbacks ----
 
-  /** a message found on disk, in sequence order; returns its table index */
+  /** a message found on disk, in sequence order; returns its subject id */
   protected restoreMsg(seq: number, ts: number, subject: string, size: number): number {
-    const t = this.table;
-    t.ensure(seq, this.msgs > 0 ? this.first : seq);
-    const idx = seq - t.base;
     let se = this.subjByName.get(subject);
     if (se === undefined) se = this.addSubject(subject, seq);
-    else se.seqs.push(seq);
-    t.subj[idx] = se.id;
-    t.ts[idx] = ts;
-    t.size[idx] = size;
-    for (let s = this.last + 1; s < seq; s++) if (s >= t.base) t.ts[s - t.base] = ts;
+    else this.subjPush(se, seq);
     if (this.msgs === 0) {
       this.first = seq;
       this.firstTs = ts;
@@ -346,15 +368,30 @@ export abstract class IndexedStore implements StreamStore {
     this.bytes += size;
     this.last = seq;
     this.lastTs = ts;
-    return idx;
+    return se.id;
+  }
+
+  /**
+   * A subject as a clean shutdown summarised it (store/summary.ts): its
+   * listed sequences, or its count and bounds.
+   */
+  protected restoreSubject(name: string, n: number, f: number, l: number, fStale: boolean, lStale: boolean, seqs: number[] | null): void {
+    const se = this.addSubject(name, seqs !== null ? seqs[0]! : f);
+    if (seqs !== null) {
+      for (let i = 1; i < seqs.length; i++) this.subjPush(se, seqs[i]!);
+      return;
+    }
+    se.n = n;
+    se.f = f;
+    se.l = l;
+    se.fStale = fStale;
+    se.lStale = lStale;
   }
 
   /** a sequence known to have been taken (a tombstone or skip past the last) */
   protected restoreLast(seq: number, ts: number): void {
     if (seq <= this.last) return;
-    const t = this.table;
-    t.ensure(seq, this.msgs > 0 ? this.first : seq);
-    for (let s = this.last + 1; s <= seq; s++) if (s >= t.base) t.ts[s - t.base] = ts;
+    this.takeSeqs(this.last + 1, seq, ts);
     this.last = seq;
     this.lastTs = ts;
     if (this.msgs === 0) {
@@ -363,10 +400,9 @@ export abstract class IndexedStore implements StreamStore {
     }
   }
 
-  /** everything below `first` is gone; `last` was taken */
-  protected restoreFirst(first: number, last: number, lastTs: number): void {
+  /** everything below `first` is gone */
+  protected restoreFirst(first: number): void {
     while (this.msgs > 0 && this.first < first) this.removeSeq(this.first, false, false);
-    if (last > this.last) this.restoreLast(last, lastTs || this.lastTs);
     if (this.msgs === 0 && this.first < first) {
       this.first = first;
       this.firstTs = 0;
@@ -378,7 +414,7 @@ export abstract class IndexedStore implements StreamStore {
     const maxp = this.cfg.maxMsgsPerSubject;
     if (maxp > 0) {
       for (const se of [...this.subjByName.values()]) {
-        while (se.seqs.length > maxp) this.removeSeq(se.seqs.first(), false);
+        while (this.subjCount(se) > maxp) this.removeSeq(this.subjFirst(se), false);
       }
     }
     this.enforceMsgAndBytes();
@@ -423,7 +459,7 @@ export abstract class IndexedStore implements StreamStore {
     const maxp = cfg.maxMsgsPerSubject;
     if (maxp > 0 && (oldMaxp <= 0 || maxp < oldMaxp)) {
       for (const se of [...this.subjByName.values()]) {
-        while (se.seqs.length > maxp) this.removeSeq(se.seqs.first(), false);
+        while (this.subjCount(se) > maxp) this.removeSeq(this.subjFirst(se), false);
       }
     }
     this.enforceMsgAndBytes();
@@ -436,39 +472,30 @@ export abstract class IndexedStore implements StreamStore {
   /** the one removal path; false when seq holds no message */
   protected removeSeq(seq: number, secure: boolean, notify = true): boolean {
     if (this.msgs === 0 || seq < this.first || seq > this.last) return false;
-    const t = this.table;
-    const idx = seq - t.base;
-    const sid = t.subj[idx]!;
+    const sid = this.sidAt(seq);
     if (sid === 0) return false;
     const se = this.subjById[sid]!;
-    const size = t.size[idx]!;
+    const size = this.sizeAt(seq);
     const isFirst = seq === this.first;
-    this.dropMsg(seq, idx, secure, !isFirst);
-    t.subj[idx] = 0;
+    this.dropMsg(seq, size, secure, !isFirst);
     this.msgs--;
     this.bytes -= size;
-    se.seqs.remove(seq);
-    if (se.seqs.length === 0) this.dropSubject(se);
+    this.subjRemove(se, seq);
+    if (this.subjCount(se) === 0) this.dropSubject(se);
     if (isFirst) this.advanceFirst();
     if (notify && this.scb !== null) this.scb(-1, -size, seq, se.name);
     return true;
   }
 
   private advanceFirst(): void {
-    const t = this.table;
-    if (this.msgs > 0) {
-      for (let s = this.first + 1; s <= this.last; s++) {
-        const i = s - t.base;
-        if (t.subj[i] !== 0) {
-          this.first = s;
-          this.firstTs = t.ts[i]!;
-          this.onFirstMoved();
-          return;
-        }
-      }
+    const s = this.msgs > 0 ? this.nextLive(this.first + 1, this.last) : 0;
+    if (s !== 0) {
+      this.first = s;
+      this.firstTs = this.tsAt(s);
+    } else {
+      this.first = this.last + 1;
+      this.firstTs = 0;
     }
-    this.first = this.last + 1;
-    this.firstTs = 0;
     this.onFirstMoved();
   }
 
@@ -494,7 +521,7 @@ export abstract class IndexedStore implements StreamStore {
   /** everything goes; the next message gets `next` */
   private wipe(next: number): void {
     this.onPurgeAll();
-    this.table.reset(next);
+    this.resetSlots(next);
     this.clearSubjects();
     this.first = next;
     this.last = Math.max(this.last, next - 1);
@@ -551,16 +578,15 @@ export abstract class IndexedStore implements StreamStore {
     let purged = 0;
     if (!subjectHasWildcard(subject)) {
       const se = this.subjByName.get(subject)!;
-      while (purged < todo && se.seqs.length > 0 && se.seqs.first() <= bound) {
-        this.removeSeq(se.seqs.first(), false);
+      while (purged < todo && this.subjCount(se) > 0 && this.subjFirst(se) <= bound) {
+        this.removeSeq(this.subjFirst(se), false);
         purged++;
       }
       return purged;
     }
-    const t = this.table;
     const cache = new Uint8Array(this.subjById.length);
-    for (let s = ss.first; s <= bound && purged < todo; s++) {
-      const sid = t.subj[s - t.base]!;
+    for (let s = this.nextLive(ss.first, bound); s !== 0 && purged < todo; s = s < bound ? this.nextLive(s + 1, bound) : 0) {
+      const sid = this.sidAt(s);
       if (sid === 0) continue;
       let m = cache[sid]!;
       if (m === 0) m = cache[sid] = matchLiteral(this.subjById[sid]!.name, subject) ? 1 : 2;
@@ -571,20 +597,20 @@ export abstract class IndexedStore implements StreamStore {
 
   // ---- reading ----
 
-  protected live(seq: number): number {
-    if (this.msgs === 0 || seq < this.first || seq > this.last) return -1;
-    const idx = seq - this.table.base;
-    return this.table.subj[idx] === 0 ? -1 : idx;
+  /** seq holds a live message */
+  protected isLive(seq: number): boolean {
+    return this.msgs > 0 && seq >= this.first && seq <= this.last && this.sidAt(seq) !== 0;
   }
 
-  private read(seq: number, idx: number): StoredMsg | null {
-    return this.readMsg(seq, idx, this.subjById[this.table.subj[idx]!]!.name);
+  private read(seq: number): StoredMsg | null {
+    const sid = this.sidAt(seq);
+    return sid === 0 ? null : this.readMsg(seq, this.subjById[sid]!.name);
   }
 
   loadMsg(seq: number): StoredMsg | null {
     if (this.closed) throw storeError('closed');
-    const idx = this.live(seq);
-    return idx < 0 ? null : this.read(seq, idx);
+    if (this.msgs === 0 || seq < this.first || seq > this.last) return null;
+    return this.read(seq);
   }
 
   loadNextMsg(filter: string, start: number): StoredMsg | null {
@@ -592,7 +618,7 @@ export abstract class IndexedStore implements StreamStore {
     for (;;) {
       const seq = this.nextSeq(filter, start);
       if (seq === 0) return null;
-      const m = this.read(seq, seq - this.table.base);
+      const m = this.read(seq);
       if (m !== null) return m;
       start = seq + 1;
     }
@@ -603,34 +629,27 @@ export abstract class IndexedStore implements StreamStore {
     if (this.msgs === 0) return 0;
     if (start < this.first) start = this.first;
     if (start > this.last) return 0;
-    const t = this.table;
-    if (isAll(filter)) {
-      for (let s = start; s <= this.last; s++) if (t.subj[s - t.base] !== 0) return s;
-      return 0;
-    }
+    if (isAll(filter)) return this.nextLive(start, this.last);
     if (!subjectHasWildcard(filter)) {
       const se = this.subjByName.get(filter);
       if (se === undefined) return 0;
       // a consumer reading in order mostly finds its next message at `start` itself
-      if (t.subj[start - t.base] === se.id) return start;
-      const i = se.seqs.lowerBound(start);
-      return i < se.seqs.length ? se.seqs.at(i) : 0;
+      if (this.sidAt(start) === se.id) return start;
+      return this.subjNext(se, start);
     }
     const cands = this.matching(filter);
     if (cands.length <= WC_LIST_MAX) {
       let best = 0;
       for (const se of cands) {
-        const i = se.seqs.lowerBound(start);
-        if (i < se.seqs.length) {
-          const s = se.seqs.at(i);
-          if (best === 0 || s < best) best = s;
-        }
+        const s = this.subjNext(se, start);
+        if (s !== 0 && (best === 0 || s < best)) best = s;
       }
       return best;
     }
     const cache = new Uint8Array(this.subjById.length);
-    for (let s = start; s <= this.last; s++) {
-      const sid = t.subj[s - t.base]!;
+    const last = this.last;
+    for (let s = this.nextLive(start, last); s !== 0; s = s < last ? this.nextLive(s + 1, last) : 0) {
+      const sid = this.sidAt(s);
       if (sid === 0) continue;
       let m = cache[sid]!;
       if (m === 0) m = cache[sid] = matchLiteral(this.subjById[sid]!.name, filter) ? 1 : 2;
@@ -646,30 +665,22 @@ export abstract class IndexedStore implements StreamStore {
     if (isAll(subject)) {
       seq = this.lastLive();
     } else {
-      for (const se of this.matching(subject)) if (se.seqs.last() > seq) seq = se.seqs.last();
+      for (const se of this.matching(subject)) {
+        const l = this.subjLast(se);
+        if (l > seq) seq = l;
+      }
     }
-    return seq === 0 ? null : this.read(seq, seq - this.table.base);
+    return seq === 0 ? null : this.read(seq);
   }
 
   private lastLive(): number {
-    if (this.msgs === 0) return 0;
-    const t = this.table;
-    for (let s = this.last; s >= this.first; s--) if (t.subj[s - t.base] !== 0) return s;
-    return 0;
+    return this.msgs === 0 ? 0 : this.prevLive(this.first, this.last);
   }
 
   getSeqFromTime(ts: number): number {
     if (this.msgs === 0) return this.last + 1;
-    const t = this.table;
-    let lo = this.first;
-    let hi = this.last + 1;
-    while (lo < hi) {
-      const mid = Math.floor((lo + hi) / 2);
-      if (t.ts[mid - t.base]! < ts) lo = mid + 1;
-      else hi = mid;
-    }
-    while (lo <= this.last && t.subj[lo - t.base] === 0) lo++;
-    return lo;
+    const s = this.seqAtTime(ts);
+    return s === 0 ? this.last + 1 : s;
   }
 
   filteredState(seq: number, subject: string): SimpleState {
@@ -678,26 +689,18 @@ export abstract class IndexedStore implements StreamStore {
     if (seq > this.last) return { ...EMPTY };
     if (isAll(subject)) {
       if (seq <= this.first) return { msgs: this.msgs, first: this.first, last: this.lastLive() };
-      const t = this.table;
-      const out = { msgs: 0, first: 0, last: 0 };
-      for (let s = seq; s <= this.last; s++) {
-        if (t.subj[s - t.base] !== 0) {
-          out.msgs++;
-          if (out.first === 0) out.first = s;
-          out.last = s;
-        }
-      }
-      return out;
+      const n = this.countLive(seq, this.last);
+      if (n === 0) return { ...EMPTY };
+      return { msgs: n, first: this.nextLive(seq, this.last), last: this.prevLive(seq, this.last) };
     }
     const out = { msgs: 0, first: 0, last: 0 };
     for (const se of this.matching(subject)) {
-      const i = se.seqs.lowerBound(seq);
-      const n = se.seqs.length - i;
+      const n = this.subjCountFrom(se, seq);
       if (n <= 0) continue;
       out.msgs += n;
-      const f = se.seqs.at(i);
+      const f = this.subjNext(se, seq);
       if (out.first === 0 || f < out.first) out.first = f;
-      const l = se.seqs.last();
+      const l = this.subjLast(se);
       if (l > out.last) out.last = l;
     }
     return out;
@@ -706,22 +709,28 @@ export abstract class IndexedStore implements StreamStore {
   subjectsState(filter: string): Map<string, SimpleState> {
     const out = new Map<string, SimpleState>();
     for (const se of this.matching(filter)) {
-      out.set(se.name, { msgs: se.seqs.length, first: se.seqs.first(), last: se.seqs.last() });
+      out.set(se.name, { msgs: this.subjCount(se), first: this.subjFirst(se), last: this.subjLast(se) });
     }
     return out;
   }
 
   subjectsTotals(filter: string): Map<string, number> {
     const out = new Map<string, number>();
-    for (const se of this.matching(filter)) out.set(se.name, se.seqs.length);
+    for (const se of this.matching(filter)) out.set(se.name, this.subjCount(se));
     return out;
   }
 
   deletedSeqs(): number[] {
     const out: number[] = [];
     if (this.msgs === 0) return out;
-    const t = this.table;
-    for (let s = this.first + 1; s < this.last; s++) if (t.subj[s - t.base] === 0) out.push(s);
+    const last = this.last;
+    for (let s = this.first; s < last; ) {
+      const n = this.nextLive(s + 1, last);
+      const end = n === 0 ? last + 1 : n;
+      for (let d = s + 1; d < end && d < last; d++) out.push(d);
+      if (n === 0) break;
+      s = n;
+    }
     return out;
   }
 

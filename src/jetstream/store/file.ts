@@ -10,7 +10,9 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { IndexedStore } from './base.js';
+import { clearBit, countSet, nextSet, prevSet, setBit, testBit } from './bitmap.js';
 import { crc32 } from './crc32.js';
+import { decodeSummary, encodeSummary, SUMMARY_FILE, type StoreSummary } from './summary.js';
 import { FileConsumerStore, consumerFileName, consumerNameOfFile } from './file-consumer.js';
 import {
   storeError,
@@ -45,6 +47,8 @@ export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_SYNC_INTERVAL = 2 * 60 * 1000;
 /** sealed blocks kept in memory for reads */
 const CACHE_BLOCKS = 2;
+/** sealed blocks whose per-message columns stay loaded (besides the last block's) */
+const COLS_BLOCKS = 4;
 /** a sealed block with less than this share of live bytes is rewritten */
 const COMPACT_RATIO = 0.5;
 
@@ -123,8 +127,64 @@ interface Block {
   checked: boolean;
   /** a view of buf left the store (a read, a compaction): buf is never reused */
   lent: boolean;
+  /**
+   * buf was read from disk into a pooled buffer: reads copy messages out of
+   * it instead of lending views, so that the buffer goes back to the pool when
+   * the block leaves the cache. A stream read from the start otherwise leaves
+   * a 4 MiB buffer per block for the GC, promoted to the old generation
+   * (the block is read for a while) and freed only by a full collection.
+   */
+  copyOut: boolean;
   /** the records so far, for the index file written when the block is sealed */
   ix: IdxBuilder | null;
+  /**
+   * bit i set: seq first+i holds a live message. Always in memory (one bit a
+   * sequence); what else a block knows per message is in `cols`.
+   */
+  bits: Uint8Array;
+  /** per-message columns, loaded on demand and evicted (see colsOf) */
+  cols: Cols | null;
+  /** its index file is being written (ix stays until it is) */
+  idxWriting: boolean;
+  /** the highest timestamp of a message stored in the block (getSeqFromTime) */
+  maxTs: number;
+}
+
+/**
+ * A block's per-sequence columns, indexed by seq - block.first: subject id,
+ * time, accounted size (= record length) and offset in the block. Only the
+ * last block's stay loaded; a sealed block's are rebuilt from its index file
+ * (or its bytes) when a read, a removal or a query needs them.
+ */
+interface Cols {
+  cap: number;
+  ts: Float64Array;
+  sid: Uint32Array;
+  size: Uint32Array;
+  off: Uint32Array;
+}
+
+function newCols(cap: number): Cols {
+  // one ArrayBuffer for the four columns
+  const b = new ArrayBuffer(cap * 20);
+  return {
+    cap,
+    ts: new Float64Array(b, 0, cap),
+    sid: new Uint32Array(b, cap * 8, cap),
+    size: new Uint32Array(b, cap * 12, cap),
+    off: new Uint32Array(b, cap * 16, cap),
+  };
+}
+
+function growCols(c: Cols, need: number): Cols {
+  let cap = c.cap * 2;
+  while (cap < need) cap *= 2;
+  const n = newCols(cap);
+  n.ts.set(c.ts);
+  n.sid.set(c.sid);
+  n.size.set(c.size);
+  n.off.set(c.off);
+  return n;
 }
 
 interface WriteJob {
@@ -403,6 +463,55 @@ function decodeIndex(buf: Buffer, blockSize: number, lastCrc: number, into: IdxB
  */
 const scratchIx = new IdxBuilder(1024);
 
+/**
+ * Where index files are read: one buffer, reused. A fresh buffer per file
+ * (readFileSync) left a restart of a 10 M-message stream with hundreds of
+ * megabyte-sized buffers for the GC, all resident at once (the peak RSS).
+ * The bytes are decoded before the next read.
+ */
+let idxBuf = Buffer.allocUnsafeSlow(64 * 1024);
+
+function readIdxFile(path: string): Buffer {
+  const fd = fs.openSync(path, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size > idxBuf.length) idxBuf = Buffer.allocUnsafeSlow(Math.max(size, idxBuf.length * 2));
+    let n = 0;
+    while (n < size) {
+      const r = fs.readSync(fd, idxBuf, n, size - n, n);
+      if (r === 0) break;
+      n += r;
+    }
+    return idxBuf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * A small file whole, into the reused buffer: open, read until short, close
+ * (no fstat). A restart of 1,000 streams reads 1,000 summaries.
+ */
+function readSmallFile(path: string): Buffer {
+  const fd = fs.openSync(path, 'r');
+  try {
+    let n = 0;
+    for (;;) {
+      if (n === idxBuf.length) {
+        const b = Buffer.allocUnsafeSlow(idxBuf.length * 2);
+        idxBuf.copy(b, 0, 0, n);
+        idxBuf = b;
+      }
+      const r = fs.readSync(fd, idxBuf, n, idxBuf.length - n, n);
+      n += r;
+      if (r === 0 || n < idxBuf.length) break;
+    }
+    return idxBuf.subarray(0, n);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export class FileStore extends IndexedStore {
   readonly type = 'file' as const;
   readonly dir: string;
@@ -416,8 +525,20 @@ export class FileStore extends IndexedStore {
   private lmb!: Block;
   /** sealed blocks whose buf is cached, oldest first */
   private cached: Block[] = [];
+  /** sealed blocks whose cols are loaded, least recently used first */
+  private colsLru: Block[] = [];
+  /** index in blocks of the block blockIdx found last (sequential access) */
+  private hitIdx = 0;
+  // recovery: removals applied once every block is read (a tombstone or a
+  // state record may speak for a block whose columns are not loaded)
+  private pendingTombs: number[] = [];
+  private declaredFirst = 0;
 
   private recovering = false;
+  /** the blocks are as the summary file says (opened from it, nothing changed since) */
+  private summaryLive = false;
+  /** the consumers the summary listed, while no consumer came or went since */
+  private summaryConsumers: string[] | null = null;
   /**
    * The last block was recovered but neither read into memory nor indexed
    * for appends: done on its first append (loadLast). A restart of many
@@ -453,7 +574,10 @@ export class FileStore extends IndexedStore {
    * block files synchronously: it runs once, before the stream serves.
    */
   constructor(cfg: StoreConfig, opts: StoreOptions) {
-    super(cfg, false);
+    // a subject lists its sequences while it has few (64: a KV bucket's
+    // largest history, so trimming a key's oldest revision never scans);
+    // past that only its count and first/last are kept
+    super(cfg, 64);
     if (!opts.dir) throw storeError('io', 'file store needs a directory');
     this.dir = opts.dir;
     this.mdir = join(opts.dir, 'msgs');
@@ -461,9 +585,11 @@ export class FileStore extends IndexedStore {
     this.blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
     this.syncAlways = opts.syncInterval === 'always';
     this.log = opts.log;
-    fs.mkdirSync(this.mdir, { recursive: true });
-    fs.mkdirSync(this.cdir, { recursive: true });
-    this.recover();
+    if (!this.openSummary()) {
+      fs.mkdirSync(this.mdir, { recursive: true });
+      fs.mkdirSync(this.cdir, { recursive: true });
+      this.recover();
+    }
     const every = typeof opts.syncInterval === 'number' ? opts.syncInterval : DEFAULT_SYNC_INTERVAL;
     if (!this.syncAlways && every > 0) {
       this.syncTimer = setInterval(() => this.syncAll(), every);
@@ -474,6 +600,161 @@ export class FileStore extends IndexedStore {
   /** the async way to open; same as the constructor */
   static async open(cfg: StoreConfig, opts: StoreOptions): Promise<FileStore> {
     return new FileStore(cfg, opts);
+  }
+
+  // ---- the shutdown summary (store/summary.ts) ----
+
+  /**
+   * Opens from the summary a clean stop left: no block file is opened or
+   * read until something needs it. false when there is none that checks out.
+   */
+  private openSummary(): boolean {
+    const path = join(this.mdir, SUMMARY_FILE);
+    let sm: StoreSummary | null;
+    try {
+      sm = decodeSummary(readSmallFile(path));
+    } catch {
+      return false;
+    }
+    if (sm !== null && !this.blocksAsSummarised(sm)) sm = null;
+    if (sm === null || sm.blocks.length === 0) {
+      this.log?.warn(`JetStream stream '${this.cfg.name}': shutdown summary unusable, recovering from the blocks`);
+      try {
+        fs.unlinkSync(path);
+      } catch {
+        // recovery does not read it
+      }
+      return false;
+    }
+    this.summaryLive = true;
+    this.first = sm.first;
+    this.last = sm.last;
+    this.firstTs = sm.firstTs;
+    this.lastTs = sm.lastTs;
+    this.msgs = sm.msgs;
+    this.bytes = sm.bytes;
+    for (const b of sm.blocks) {
+      this.blocks.push({
+        id: b.id,
+        first: b.first,
+        fd: -1,
+        size: b.size,
+        written: b.size,
+        // a clean stop synced the blocks before it wrote the summary
+        synced: b.size,
+        buf: null,
+        live: b.live,
+        liveBytes: b.liveBytes,
+        tombs: b.tombs,
+        misses: 0,
+        compacting: false,
+        dead: false,
+        erasedDuring: null,
+        checked: false,
+        lent: false,
+        copyOut: false,
+        ix: null,
+        bits: b.bits,
+        cols: null,
+        idxWriting: false,
+        maxTs: b.maxTs,
+      });
+    }
+    for (const x of sm.subjects) this.restoreSubject(x.name, x.n, x.f, x.l, x.fStale, x.lStale, x.seqs);
+    this.summaryConsumers = sm.consumers;
+    this.lmb = this.blocks[this.blocks.length - 1]!;
+    this.lastLazy = true;
+    this.flushedLast = this.last;
+    this.markedFirst = this.first;
+    this.enforceAfterRecovery();
+    return true;
+  }
+
+  /** every block file is there with the size and mtime the summary says */
+  private blocksAsSummarised(sm: StoreSummary): boolean {
+    for (const b of sm.blocks) {
+      const st = fs.statSync(join(this.mdir, blkName(b.id)), { throwIfNoEntry: false });
+      if (st === undefined || st.size !== b.size || st.mtimeMs !== b.mtime) return false;
+    }
+    return true;
+  }
+
+  /**
+   * The summary stops describing the blocks at the first change on disk: it
+   * goes before that change is made (a crash after finds none and recovers
+   * from the blocks).
+   */
+  private dropSummary(): void {
+    this.summaryLive = false;
+    this.summaryConsumers = null;
+    try {
+      fs.unlinkSync(join(this.mdir, SUMMARY_FILE));
+    } catch {
+      // gone already
+    }
+  }
+
+  /** written by a clean stop, after the blocks are synced */
+  private async writeSummary(): Promise<void> {
+    for (const mb of this.blocks) {
+      // a compaction may still swap a block file: the summary would describe the old one
+      if (mb.compacting || mb.size !== mb.written) return;
+    }
+    if (this.writeFailures > 0) return;
+    for (const mb of this.blocks) {
+      if (mb.fd >= 0 && mb.synced < mb.written) {
+        const ok = await new Promise<boolean>((res) => fileIo.fdatasync(mb.fd, (err) => res(err === null)));
+        if (!ok) return;
+        mb.synced = mb.written;
+      }
+    }
+    const mtimes: number[] = [];
+    let consumers: string[];
+    try {
+      for (const mb of this.blocks) mtimes.push((await fs.promises.stat(join(this.mdir, blkName(mb.id)))).mtimeMs);
+      consumers = this.summaryConsumers ?? this.consumerFiles(await fs.promises.readdir(this.cdir).catch(() => []));
+    } catch {
+      return;
+    }
+    const sm: StoreSummary = {
+      first: this.first,
+      last: this.last,
+      firstTs: this.firstTs,
+      lastTs: this.lastTs,
+      msgs: this.msgs,
+      bytes: this.bytes,
+      blocks: this.blocks.map((b, i) => ({
+        id: b.id,
+        first: b.first,
+        size: b.size,
+        mtime: mtimes[i]!,
+        live: b.live,
+        liveBytes: b.liveBytes,
+        maxTs: b.maxTs,
+        tombs: b.tombs,
+        bits: b.bits,
+      })),
+      subjects: [...this.subjByName.values()].map((se) => {
+        const l = se.seqs;
+        const seqs = l === null ? null : Array.from({ length: l.length }, (_, i) => l.at(i));
+        return { name: se.name, seqs, n: se.n, f: se.f, l: se.l, fStale: se.fStale, lStale: se.lStale };
+      }),
+      consumers,
+    };
+    const path = join(this.mdir, SUMMARY_FILE);
+    const tmp = `${path}.tmp`;
+    try {
+      await fs.promises.writeFile(tmp, encodeSummary(sm));
+      await fs.promises.rename(tmp, path);
+    } catch {
+      // the next open recovers from the blocks
+    }
+  }
+
+  /** a block's file descriptor, the file opened on first use (blocks from a summary) */
+  private fdOf(mb: Block): number {
+    if (mb.fd < 0) mb.fd = fs.openSync(join(this.mdir, blkName(mb.id)), 'r+');
+    return mb.fd;
   }
 
   // ---- recovery ----
@@ -488,6 +769,9 @@ export class FileStore extends IndexedStore {
     }
     ids.sort((a, b) => a - b);
     for (const id of ids) this.recoverBlock(id);
+    for (const seq of this.pendingTombs) this.removeSeq(seq, false, false);
+    this.pendingTombs = [];
+    if (this.declaredFirst > 0) this.restoreFirst(this.declaredFirst);
     // the last block takes new records; the empty ones before it go
     const dead = this.blocks.slice(0, -1).filter((mb) => mb.live === 0);
     this.blocks = this.blocks.filter((mb) => !dead.includes(mb));
@@ -496,12 +780,16 @@ export class FileStore extends IndexedStore {
     else {
       this.lmb = this.blocks[this.blocks.length - 1]!;
       this.lastLazy = true;
+      // columns loaded by the removals above: the last block's are never evicted
+      const li = this.colsLru.indexOf(this.lmb);
+      if (li >= 0) this.colsLru.splice(li, 1);
     }
     for (const mb of dead) {
+      this.colsForget(mb);
       mb.dead = true;
       this.deadBlocks.push(mb);
       // tombstones it held for messages in blocks that stay
-      for (const seq of mb.tombs) if (seq >= this.first && seq < mb.first && this.live(seq) < 0) this.appendTomb(seq);
+      for (const seq of mb.tombs) if (seq >= this.first && seq < mb.first && !this.isLive(seq)) this.appendTomb(seq);
     }
     if (dead.length > 0) this.appendState();
     this.flushedLast = this.last;
@@ -520,7 +808,7 @@ export class FileStore extends IndexedStore {
       try {
         const tail = Buffer.alloc(8);
         fs.readSync(fd, tail, 0, 8, size - 8);
-        const idx = fs.readFileSync(join(this.mdir, `${id}.idx`));
+        const idx = readIdxFile(join(this.mdir, `${id}.idx`));
         if (tail.readUInt32LE(4) >= REC_MIN) recs = decodeIndex(idx, size, tail.readUInt32LE(0), scratchIx);
       } catch {
         recs = null;
@@ -571,10 +859,13 @@ export class FileStore extends IndexedStore {
       ix: null,
       checked: buf !== null,
       lent: false,
+      copyOut: false,
+      bits: new Uint8Array((recs.n >> 3) + 1),
+      cols: null,
+      idxWriting: false,
+      maxTs: 0,
     };
     this.blocks.push(mb);
-    // sized once for the messages of a store's first block
-    if (this.msgs === 0 && this.last === 0) this.table.reserve(recs.n);
     const a = recs.a;
     const names = recs.names;
     for (let i = 0, k = 0; i < recs.n; i++, k += 7) {
@@ -582,19 +873,22 @@ export class FileStore extends IndexedStore {
       const seq = a[k + 1]!;
       const ts = a[k + 2]!;
       if (flags & REC_STATE) {
-        // a state record: first in seq, last in ts
-        this.restoreFirst(seq, ts, a[k + 6]!);
+        // a state record: first in seq, last in ts (removals below first wait
+        // for the end of recovery, like tombstones)
+        if (seq > this.declaredFirst) this.declaredFirst = seq;
+        if (ts > this.last) this.restoreLast(ts, a[k + 6]! || this.lastTs);
       } else if (flags & REC_TOMB) {
         mb.tombs.push(seq);
         if (seq > this.last) this.restoreLast(seq, ts);
-        else this.removeSeq(seq, false, false);
+        else this.pendingTombs.push(seq);
       } else if (flags & REC_ERASED) {
         if (seq > this.last) this.restoreLast(seq, ts);
       } else if (seq > this.last) {
         const si = a[k + 5]!;
         const len = a[k + 4]!;
-        const idx = this.restoreMsg(seq, ts, si < 0 ? '' : names[si]!, len);
-        this.table.aux[idx] = a[k + 3]!;
+        this.restoreMsg(seq, ts, si < 0 ? '' : names[si]!, len);
+        mb.bits = setBit(mb.bits, seq - mb.first);
+        if (ts > mb.maxTs) mb.maxTs = ts;
         mb.live++;
         mb.liveBytes += len;
       } else {
@@ -621,7 +915,7 @@ export class FileStore extends IndexedStore {
     let ix: IdxBuilder | null = null;
     if (size >= REC_MIN) {
       try {
-        ix = decodeIndex(fs.readFileSync(join(this.mdir, `${mb.id}.idx`)), size, buf.readUInt32LE(size - 8));
+        ix = decodeIndex(readIdxFile(join(this.mdir, `${mb.id}.idx`)), size, buf.readUInt32LE(size - 8));
       } catch {
         ix = null;
       }
@@ -666,10 +960,18 @@ export class FileStore extends IndexedStore {
       ix: new IdxBuilder(),
       checked: true,
       lent: false,
+      copyOut: false,
+      bits: new Uint8Array(128),
+      cols: newCols(1024),
+      idxWriting: false,
+      maxTs: 0,
     };
+    const old = this.blocks.length > 0 ? this.lmb : null;
     this.blocks.push(mb);
     this.lmb = mb;
     this.dirDirty = true;
+    // the sealed block's columns become evictable
+    if (old !== null && old.cols !== null) this.colsTouch(old);
     return mb;
   }
 
@@ -722,8 +1024,14 @@ export class FileStore extends IndexedStore {
   }
 
   private loadCache(mb: Block): Buffer {
-    const buf = Buffer.allocUnsafe(mb === this.lmb ? Math.max(mb.size, Math.min(this.blockSize, 64 * 1024)) : mb.size);
-    if (mb.size > 0) fs.readSync(mb.fd, buf, 0, mb.size, 0);
+    const sealed = mb !== this.lmb;
+    const buf = !sealed
+      ? Buffer.allocUnsafe(Math.max(mb.size, Math.min(this.blockSize, 64 * 1024)))
+      : mb.size <= this.blockSize
+        ? this.takeSpare()
+        : Buffer.allocUnsafe(mb.size);
+    mb.copyOut = sealed;
+    if (mb.size > 0) fs.readSync(this.fdOf(mb), buf, 0, mb.size, 0);
     // erases not yet on disk (a recovered last block loaded late)
     for (const x of this.erases) if (x.mb === mb) x.rec.copy(buf, x.off);
     mb.buf = buf;
@@ -733,9 +1041,24 @@ export class FileStore extends IndexedStore {
 
   /** the block holding seq (binary search on first sequences) */
   private blockOf(seq: number): Block | null {
+    const i = this.blockIdx(seq);
+    return i < 0 ? null : this.blocks[i]!;
+  }
+
+  /** index in blocks of the block holding seq, -1 when before the first */
+  private blockIdx(seq: number): number {
     const bl = this.blocks;
+    const n = bl.length;
+    // readers and removals mostly stay in a block, or step to the next one
+    let h = this.hitIdx;
+    for (let k = 0; k < 2 && h < n; k++, h++) {
+      if (bl[h]!.first <= seq && (h + 1 === n || bl[h + 1]!.first > seq)) {
+        this.hitIdx = h;
+        return h;
+      }
+    }
     let lo = 0;
-    let hi = bl.length - 1;
+    let hi = n - 1;
     let ans = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
@@ -744,7 +1067,264 @@ export class FileStore extends IndexedStore {
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    return ans < 0 ? null : bl[ans]!;
+    if (ans >= 0) this.hitIdx = ans;
+    return ans;
+  }
+
+  // ---- per-message columns, loaded on demand ----
+
+  /** the block's columns, loaded if need be; keeps the LRU order */
+  private colsOf(mb: Block): Cols {
+    const c = mb.cols;
+    if (c === null) return this.loadCols(mb);
+    const lru = this.colsLru;
+    if (mb !== this.lmb && lru[lru.length - 1] !== mb) this.colsTouch(mb);
+    return c;
+  }
+
+  /** mb's columns were used: most recent in the LRU; the least recent beyond COLS_BLOCKS go */
+  private colsTouch(mb: Block): void {
+    if (mb === this.lmb) return;
+    const lru = this.colsLru;
+    const i = lru.indexOf(mb);
+    if (i >= 0) lru.splice(i, 1);
+    lru.push(mb);
+    while (lru.length > COLS_BLOCKS) {
+      const old = lru.shift()!;
+      if (old !== this.lmb) old.cols = null;
+    }
+  }
+
+  private colsForget(mb: Block): void {
+    mb.cols = null;
+    const i = this.colsLru.indexOf(mb);
+    if (i >= 0) this.colsLru.splice(i, 1);
+  }
+
+  /**
+   * Rebuilds a block's columns from its records: the last block's builder,
+   * else its index file when it still describes the block, else its bytes
+   * (checksummed; the index is then written again). Subject ids come from
+   * the names: a name no longer indexed only names deleted messages.
+   */
+  private loadCols(mb: Block): Cols {
+    const bl = this.blocks;
+    const k = bl.indexOf(mb);
+    const end = k >= 0 && k + 1 < bl.length ? bl[k + 1]!.first - 1 : this.last;
+    const n = Math.max(0, end - mb.first + 1);
+    const c = newCols(mb === this.lmb ? Math.max(64, Math.ceil(n * 1.25)) : Math.max(1, n));
+    const ix = this.blockRecords(mb);
+    if (ix !== null) {
+      const sids = ix.names.map((x) => this.subjByName.get(x)?.id ?? 0);
+      const a = ix.a;
+      for (let r = 0, o = 0; r < ix.n; r++, o += 7) {
+        if (a[o]! & (REC_TOMB | REC_ERASED | REC_STATE)) continue;
+        const i = a[o + 1]! - mb.first;
+        if (i < 0 || i >= c.cap) continue;
+        const si = a[o + 5]!;
+        c.sid[i] = si < 0 ? 0 : sids[si]!;
+        c.ts[i] = a[o + 2]!;
+        c.off[i] = a[o + 3]!;
+        c.size[i] = a[o + 4]!;
+      }
+    }
+    mb.cols = c;
+    if (mb !== this.lmb) this.colsTouch(mb);
+    return c;
+  }
+
+  /** a block's records (see loadCols); null when its bytes cannot be read */
+  private blockRecords(mb: Block): IdxBuilder | null {
+    if (mb.ix !== null) return mb.ix;
+    const size = mb.size;
+    if (size < REC_MIN) {
+      scratchIx.reset(0);
+      return scratchIx;
+    }
+    try {
+      let lastCrc: number;
+      if (mb.buf !== null) lastCrc = mb.buf.readUInt32LE(size - 8);
+      else {
+        const tail = Buffer.allocUnsafe(8);
+        fs.readSync(this.fdOf(mb), tail, 0, 8, size - 8);
+        lastCrc = tail.readUInt32LE(0);
+      }
+      const ix = decodeIndex(readIdxFile(join(this.mdir, `${mb.id}.idx`)), size, lastCrc, scratchIx);
+      if (ix !== null) return ix;
+    } catch {
+      // no index file: from the bytes
+    }
+    let buf: Buffer;
+    try {
+      buf = mb.buf ?? this.readWhole(mb);
+    } catch (err) {
+      this.log?.error(`JetStream stream '${this.cfg.name}' block ${mb.id}: read failed: ${(err as Error).message}`);
+      return null;
+    }
+    const recs = scratchIx;
+    recs.reset(0);
+    const why = { r: '' };
+    let off = 0;
+    while (off < size) {
+      const r = parseRec(buf, off, size, why);
+      if (r === null) break;
+      recs.add(r.flags, r.seq, r.ts, r.off, r.len, r.subject, r.x);
+      off += r.len;
+    }
+    if (off === size && mb.written === size && !mb.compacting) this.writeIndex(mb, buf.subarray(0, size), recs);
+    return recs;
+  }
+
+  // ---- IndexedStore slots: the blocks' bitmaps and columns ----
+
+  protected sidAt(seq: number): number {
+    const mb = this.blockOf(seq);
+    if (mb === null) return 0;
+    const i = seq - mb.first;
+    if (!testBit(mb.bits, i)) return 0;
+    return this.colsOf(mb).sid[i]!;
+  }
+
+  protected tsAt(seq: number): number {
+    const mb = this.blockOf(seq)!;
+    return this.colsOf(mb).ts[seq - mb.first]!;
+  }
+
+  protected sizeAt(seq: number): number {
+    const mb = this.blockOf(seq)!;
+    return this.colsOf(mb).size[seq - mb.first]!;
+  }
+
+  // span's answer (no array per call: the scans run per message read)
+  private spanLo = 0;
+  private spanHi = 0;
+
+  /** the bits of block k that cover [from, to] into spanLo..spanHi; false when none live */
+  private span(k: number, from: number, to: number): boolean {
+    const bl = this.blocks;
+    const mb = bl[k]!;
+    const lo = Math.max(from, mb.first);
+    const hi = k + 1 < bl.length ? Math.min(to, bl[k + 1]!.first - 1) : to;
+    if (hi < lo || mb.live === 0) return false;
+    this.spanLo = lo - mb.first;
+    this.spanHi = hi - mb.first;
+    return true;
+  }
+
+  protected nextLive(from: number, to: number): number {
+    const bl = this.blocks;
+    for (let k = Math.max(0, this.blockIdx(from)); k < bl.length && bl[k]!.first <= to; k++) {
+      if (!this.span(k, from, to)) continue;
+      const r0 = this.spanLo;
+      const r1 = this.spanHi;
+      const j = nextSet(bl[k]!.bits, r0, r1);
+      if (j >= 0) return bl[k]!.first + j;
+    }
+    return 0;
+  }
+
+  protected prevLive(from: number, to: number): number {
+    const bl = this.blocks;
+    for (let k = this.blockIdx(to); k >= 0; k--) {
+      if (this.span(k, from, to)) {
+        const r0 = this.spanLo;
+        const r1 = this.spanHi;
+        const j = prevSet(bl[k]!.bits, r0, r1);
+        if (j >= 0) return bl[k]!.first + j;
+      }
+      if (bl[k]!.first <= from) break;
+    }
+    return 0;
+  }
+
+  protected countLive(from: number, to: number): number {
+    const bl = this.blocks;
+    let n = 0;
+    for (let k = Math.max(0, this.blockIdx(from)); k < bl.length && bl[k]!.first <= to; k++) {
+      if (!this.span(k, from, to)) continue;
+      const r0 = this.spanLo;
+      const r1 = this.spanHi;
+      const mb = bl[k]!;
+      // a whole block: its count
+      if (r0 === 0 && (k + 1 < bl.length ? r1 === bl[k + 1]!.first - 1 - mb.first : r1 >= this.last - mb.first)) {
+        n += mb.live;
+      } else n += countSet(mb.bits, r0, r1);
+    }
+    return n;
+  }
+
+  protected nextWithSid(sid: number, from: number, to: number): number {
+    const bl = this.blocks;
+    for (let k = Math.max(0, this.blockIdx(from)); k < bl.length && bl[k]!.first <= to; k++) {
+      if (!this.span(k, from, to)) continue;
+      const r0 = this.spanLo;
+      const r1 = this.spanHi;
+      const mb = bl[k]!;
+      const c = this.colsOf(mb);
+      for (let j = nextSet(mb.bits, r0, r1); j >= 0; j = j < r1 ? nextSet(mb.bits, j + 1, r1) : -1) {
+        if (c.sid[j] === sid) return mb.first + j;
+      }
+    }
+    return 0;
+  }
+
+  protected prevWithSid(sid: number, from: number, to: number): number {
+    const bl = this.blocks;
+    for (let k = this.blockIdx(to); k >= 0; k--) {
+      if (this.span(k, from, to)) {
+        const r0 = this.spanLo;
+        const r1 = this.spanHi;
+        const mb = bl[k]!;
+        const c = this.colsOf(mb);
+        for (let j = prevSet(mb.bits, r0, r1); j >= 0; j = j > r0 ? prevSet(mb.bits, r0, j - 1) : -1) {
+          if (c.sid[j] === sid) return mb.first + j;
+        }
+      }
+      if (bl[k]!.first <= from) break;
+    }
+    return 0;
+  }
+
+  protected countWithSid(sid: number, from: number, to: number): number {
+    const bl = this.blocks;
+    let n = 0;
+    for (let k = Math.max(0, this.blockIdx(from)); k < bl.length && bl[k]!.first <= to; k++) {
+      if (!this.span(k, from, to)) continue;
+      const r0 = this.spanLo;
+      const r1 = this.spanHi;
+      const mb = bl[k]!;
+      const c = this.colsOf(mb);
+      for (let j = nextSet(mb.bits, r0, r1); j >= 0; j = j < r1 ? nextSet(mb.bits, j + 1, r1) : -1) {
+        if (c.sid[j] === sid) n++;
+      }
+    }
+    return n;
+  }
+
+  protected seqAtTime(ts: number): number {
+    const bl = this.blocks;
+    const to = this.last;
+    for (let k = Math.max(0, this.blockIdx(this.first)); k < bl.length; k++) {
+      const mb = bl[k]!;
+      if (mb.maxTs < ts) continue;
+      if (!this.span(k, this.first, to)) continue;
+      const r0 = this.spanLo;
+      const r1 = this.spanHi;
+      const c = this.colsOf(mb);
+      for (let j = nextSet(mb.bits, r0, r1); j >= 0; j = j < r1 ? nextSet(mb.bits, j + 1, r1) : -1) {
+        if (c.ts[j]! >= ts) return mb.first + j;
+      }
+    }
+    return 0;
+  }
+
+  protected resetSlots(_next: number): void {
+    // onPurgeAll dropped every block but a fresh last one
+  }
+
+  /** seq is live in mb (a record compaction would copy) */
+  private liveIn(mb: Block, seq: number): boolean {
+    return seq >= mb.first && seq <= this.last && testBit(mb.bits, seq - mb.first);
   }
 
   /** a block lost its last message */
@@ -755,6 +1335,7 @@ export class FileStore extends IndexedStore {
     if (i >= 0) this.blocks.splice(i, 1);
     const ci = this.cached.indexOf(mb);
     if (ci >= 0) this.cached.splice(ci, 1);
+    this.colsForget(mb);
     if (!this.recovering) {
       // its tombstones still speak for messages in other blocks
       for (const seq of mb.tombs) if (seq >= this.first && seq < mb.first) this.appendTomb(seq);
@@ -775,13 +1356,13 @@ export class FileStore extends IndexedStore {
     return 22 + sl + (hdr === null ? 0 : 4 + hdr.length) + data.length + 8;
   }
 
-  protected putMsg(seq: number, idx: number, subject: string, hdr: Buffer | null, data: Buffer, size: number): void {
+  protected putMsg(seq: number, sid: number, subject: string, hdr: Buffer | null, data: Buffer, size: number, ts: number): void {
     const mb = this.room(size);
     const buf = mb.buf!;
     const off = mb.size;
     buf.writeUInt32LE((hdr === null ? size : size | REC_HDR) >>> 0, off);
     putU64(buf, off + 4, seq);
-    putU64(buf, off + 12, this.table.ts[idx]!);
+    putU64(buf, off + 12, ts);
     let o = off + 22;
     // short ASCII subjects (nearly all) are copied inline: cheaper than a
     // native string write per message
@@ -809,17 +1390,28 @@ export class FileStore extends IndexedStore {
     buf.writeUInt32LE(crc32(buf, off, o), o);
     buf.writeUInt32LE(size, o + 4);
     mb.size = off + size;
-    mb.ix?.add(hdr === null ? 0 : REC_HDR >>> 0, seq, this.table.ts[idx]!, off, size, subject);
+    mb.ix?.add(hdr === null ? 0 : REC_HDR >>> 0, seq, ts, off, size, subject);
     mb.live++;
     mb.liveBytes += size;
-    this.table.aux[idx] = off;
+    const i = seq - mb.first;
+    mb.bits = setBit(mb.bits, i);
+    let c = mb.cols ?? this.loadCols(mb);
+    if (i >= c.cap) c = mb.cols = growCols(c, i + 1);
+    c.sid[i] = sid;
+    c.ts[i] = ts;
+    c.size[i] = size;
+    c.off[i] = off;
+    if (ts > mb.maxTs) mb.maxTs = ts;
     this.kick();
   }
 
-  protected readMsg(seq: number, idx: number, subject: string): StoredMsg | null {
+  protected readMsg(seq: number, subject: string): StoredMsg | null {
     const mb = this.blockOf(seq)!;
-    const off = this.table.aux[idx]!;
-    const len = this.table.size[idx]!;
+    const c = this.colsOf(mb);
+    const ci = seq - mb.first;
+    const off = c.off[ci]!;
+    const len = c.size[ci]!;
+    const ts = c.ts[ci]!;
     let buf = mb.buf;
     let base = off;
     if (buf === null) {
@@ -830,16 +1422,16 @@ export class FileStore extends IndexedStore {
           buf = this.loadCache(mb);
         } else {
           buf = Buffer.allocUnsafe(len);
-          fs.readSync(mb.fd, buf, 0, len, off);
+          fs.readSync(this.fdOf(mb), buf, 0, len, off);
           base = 0;
         }
       } catch (err) {
         this.log?.error(`JetStream stream '${this.cfg.name}' block ${mb.id}: read failed: ${(err as Error).message}`);
         return null;
       }
-      if (!this.checkRec(mb, buf, base, seq, len)) return null;
+      if (!this.checkRec(mb, buf, base, seq, len, off)) return null;
     } else if (!mb.checked) {
-      if (!this.checkRec(mb, buf, base, seq, len)) return null;
+      if (!this.checkRec(mb, buf, base, seq, len, off)) return null;
     } else {
       // keep the LRU order
       const ci = this.cached.indexOf(mb);
@@ -851,6 +1443,14 @@ export class FileStore extends IndexedStore {
     const w = buf.readUInt32LE(base);
     const sl = buf.readUInt16LE(base + 20);
     let o = base + 22 + sl;
+    let end = base + len - 8;
+    if (buf === mb.buf && mb.copyOut) {
+      const b = Buffer.allocUnsafe(end - o);
+      buf.copy(b, 0, o, end);
+      buf = b;
+      o = 0;
+      end = b.length;
+    }
     let hdr: Buffer | null = null;
     if (w & REC_HDR) {
       const hl = buf.readUInt32LE(o);
@@ -858,30 +1458,34 @@ export class FileStore extends IndexedStore {
       o += 4 + hl;
     }
     if (buf === mb.buf) mb.lent = true;
-    return { subject, seq, ts: this.table.ts[idx]!, hdr, data: buf.subarray(o, base + len - 8) };
+    // a copied message without headers is its copy (one object less per read)
+    return { subject, seq, ts, hdr, data: o === 0 && end === buf.length ? buf : buf.subarray(o, end) };
   }
 
   /** a record read from disk must be the message the index says; otherwise it is dropped */
-  private checkRec(mb: Block, buf: Buffer, base: number, seq: number, len: number): boolean {
+  private checkRec(mb: Block, buf: Buffer, base: number, seq: number, len: number, off: number): boolean {
     const why = { r: '' };
     const r = parseRec(buf, base, base + len, why);
     if (r !== null && r.seq === seq && r.len === len && !(r.flags & (REC_TOMB | REC_ERASED | REC_STATE))) return true;
     this.log?.error(
-      `JetStream stream '${this.cfg.name}' block ${mb.id}: message ${seq} at offset ${base === 0 ? this.table.aux[seq - this.table.base] : base} is corrupt (${r === null ? why.r : 'not the record expected'}), dropped`,
+      `JetStream stream '${this.cfg.name}' block ${mb.id}: message ${seq} at offset ${off} is corrupt (${r === null ? why.r : 'not the record expected'}), dropped`,
     );
     this.removeSeq(seq, false);
     return false;
   }
 
-  protected dropMsg(seq: number, idx: number, secure: boolean, interior: boolean): void {
+  protected dropMsg(seq: number, size: number, secure: boolean, interior: boolean): void {
     const mb = this.blockOf(seq);
     if (mb === null) return;
-    const size = this.table.size[idx]!;
+    const i = seq - mb.first;
+    clearBit(mb.bits, i);
     mb.live--;
     mb.liveBytes -= size;
     if (this.recovering) return;
+    // before appendTomb: a block roll there may evict these columns
+    const off = secure ? this.colsOf(mb).off[i]! : 0;
     if (interior) this.appendTomb(seq);
-    if (secure) this.erase(mb, seq, this.table.aux[idx]!, size);
+    if (secure) this.erase(mb, seq, off, size);
     if (mb.live === 0) this.killBlock(mb);
     else this.maybeCompact(mb);
   }
@@ -932,6 +1536,7 @@ export class FileStore extends IndexedStore {
     if (i >= 0) this.blocks.splice(i, 1);
     const ci = this.cached.indexOf(mb);
     if (ci >= 0) this.cached.splice(ci, 1);
+    this.colsForget(mb);
     this.deadBlocks.push(mb);
   }
 
@@ -978,6 +1583,7 @@ export class FileStore extends IndexedStore {
 
   /** something is pending: write it in the next turn of the event loop */
   private kick(): void {
+    if (this.summaryLive) this.dropSummary();
     if (!this.scheduled && !this.writing && !this.closed) {
       this.scheduled = true;
       setImmediate(this.doFlush);
@@ -1080,7 +1686,7 @@ export class FileStore extends IndexedStore {
         if (k > 0) list[k - 1]!.synced = list[k - 1]!.written;
         if (k === list.length) return done();
         const mb = list[k++]!;
-        fileIo.fdatasync(mb.fd, next);
+        fileIo.fdatasync(this.fdOf(mb), next);
       };
       next(null);
     };
@@ -1096,7 +1702,7 @@ export class FileStore extends IndexedStore {
           // short write: continue where it stopped
           j.from = j.mb.written;
           inJob = true;
-          return batchWrite(this.syncAlways, j.mb.fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
+          return batchWrite(this.syncAlways, this.fdOf(j.mb), j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
         }
         i++;
       }
@@ -1104,13 +1710,13 @@ export class FileStore extends IndexedStore {
         const j = jobs[i]!;
         touched.add(j.mb);
         inJob = true;
-        return batchWrite(this.syncAlways, j.mb.fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
+        return batchWrite(this.syncAlways, this.fdOf(j.mb), j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
       }
       if (e < erases.length) {
         const x = erases[e++]!;
         if (x.mb.dead) return writeNext(null, 0);
         touched.add(x.mb);
-        return batchWrite(this.syncAlways, x.mb.fd, x.rec, 0, x.rec.length, x.off, (er) => writeNext(er, 0));
+        return batchWrite(this.syncAlways, this.fdOf(x.mb), x.rec, 0, x.rec.length, x.off, (er) => writeNext(er, 0));
       }
       sync();
     };
@@ -1133,7 +1739,7 @@ export class FileStore extends IndexedStore {
       // acknowledged message off the file (the intermittent failure of
       // filestore-recovery's "a failed write" test). Failures only, so rare.
       try {
-        fs.ftruncateSync(j.mb.fd, j.mb.size);
+        fs.ftruncateSync(this.fdOf(j.mb), j.mb.size);
       } catch {
         // the next write overwrites what is left; recovery drops a torn tail
       }
@@ -1148,12 +1754,12 @@ export class FileStore extends IndexedStore {
     this.batchTombs = [];
     // drop the lost messages, newest first
     for (let s = this.last; s > keep; s--) {
-      if (this.live(s) >= 0) this.removeSeq(s, false, true, true);
+      if (this.isLive(s)) this.removeSeq(s, false, true, true);
     }
     if (this.last > keep) {
       this.last = keep;
-      const i = keep - this.table.base;
-      this.lastTs = i >= 0 ? this.table.ts[i]! : this.lastTs;
+      const p = this.msgs > 0 ? this.prevLive(this.first, keep) : 0;
+      if (p !== 0) this.lastTs = this.tsAt(p);
     }
     if (this.msgs === 0 && this.first > this.last + 1) this.first = this.last + 1;
     this.markedFirst = -1;
@@ -1163,10 +1769,13 @@ export class FileStore extends IndexedStore {
       mb.dead = true;
       this.removeBlockFiles(mb);
       this.lmb = this.blocks[this.blocks.length - 1]!;
+      // the last block again: its columns are never evicted
+      const li = this.colsLru.indexOf(this.lmb);
+      if (li >= 0) this.colsLru.splice(li, 1);
       if (this.lmb.buf === null) this.loadCache(this.lmb);
     }
     if (this.lmb.first > this.last + 1) this.lmb.first = this.last + 1;
-    for (const s of tombs) if (s <= keep && this.live(s) < 0) this.appendTomb(s);
+    for (const s of tombs) if (s <= keep && !this.isLive(s)) this.appendTomb(s);
     for (const x of erases) this.erases.push(x);
     for (const mb of dead) this.deadBlocks.push(mb);
   }
@@ -1184,12 +1793,17 @@ export class FileStore extends IndexedStore {
   }
 
   private sealedWritten(mb: Block): void {
-    if (mb.compacting || mb.dead || !mb.buf || mb.ix === null) return;
-    this.writeIndex(mb, mb.buf.subarray(0, mb.size), mb.ix);
-    mb.ix = null;
+    if (mb.compacting || mb.dead || !mb.buf || mb.ix === null || mb.idxWriting) return;
+    const ix = mb.ix;
+    mb.idxWriting = true;
+    // the builder serves loadCols until the file is there to read
+    this.writeIndex(mb, mb.buf.subarray(0, mb.size), ix, false, () => {
+      mb.idxWriting = false;
+      if (mb.ix === ix && mb !== this.lmb) mb.ix = null;
+    });
   }
 
-  private writeIndex(mb: Block, data: Buffer, ix: IdxBuilder, sync = false): void {
+  private writeIndex(mb: Block, data: Buffer, ix: IdxBuilder, sync = false, done?: () => void): void {
     if (data.length < REC_MIN) return;
     const idx = encodeIndex(data.length, data.readUInt32LE(data.length - 8), ix);
     const path = join(this.mdir, `${mb.id}.idx`);
@@ -1202,16 +1816,18 @@ export class FileStore extends IndexedStore {
       return;
     }
     // a hint only: checked against the block's tail before it is trusted
-    fs.writeFile(path, idx, () => {});
+    fs.writeFile(path, idx, () => done?.());
   }
 
   private removeBlockFiles(mb: Block): void {
+    if (this.summaryLive) this.dropSummary();
     if (mb.fd >= 0) {
       const fd = mb.fd;
       mb.fd = -1;
       fs.close(fd, () => {});
     }
     mb.buf = null;
+    this.colsForget(mb);
     fs.unlink(join(this.mdir, blkName(mb.id)), () => {});
     fs.unlink(join(this.mdir, `${mb.id}.idx`), () => {});
   }
@@ -1221,7 +1837,7 @@ export class FileStore extends IndexedStore {
     for (const mb of this.blocks) {
       if (mb.synced < mb.written) {
         const w = mb.written;
-        fileIo.fdatasync(mb.fd, (err) => {
+        fileIo.fdatasync(this.fdOf(mb), (err) => {
           if (!err) mb.synced = Math.max(mb.synced, w);
         });
       }
@@ -1253,6 +1869,7 @@ export class FileStore extends IndexedStore {
       mb.compacting = false;
       return;
     }
+    if (this.summaryLive) this.dropSummary();
     let src: Buffer;
     try {
       if (mb.buf !== null) mb.lent = true;
@@ -1296,7 +1913,7 @@ export class FileStore extends IndexedStore {
         }
         continue;
       }
-      if (this.live(r.seq) >= 0 && o + r.len <= out.length) {
+      if (this.liveIn(mb, r.seq) && o + r.len <= out.length) {
         src.copy(out, o, r.off, r.off + r.len);
         moved.push([r.seq, o]);
         o += r.len;
@@ -1365,14 +1982,16 @@ export class FileStore extends IndexedStore {
     this.erases = this.erases.filter((x) => x.mb !== mb);
     const old = mb.fd;
     mb.fd = fd;
-    fs.close(old, () => {});
+    if (old >= 0) fs.close(old, () => {});
     mb.size = mb.written = mb.synced = data.length;
     mb.tombs = tombs;
     mb.buf = mb.buf !== null ? Buffer.from(data) : null;
-    const t = this.table;
-    for (const [seq, off] of moved) {
-      const idx = this.live(seq);
-      if (idx >= 0) t.aux[idx] = off;
+    const c = mb.cols;
+    if (c !== null) {
+      for (const [seq, off] of moved) {
+        const i = seq - mb.first;
+        if (i >= 0 && i < c.cap) c.off[i] = off;
+      }
     }
     // erased while copying: the copy still holds the bytes
     for (const seq of mb.erasedDuring ?? []) {
@@ -1401,7 +2020,7 @@ export class FileStore extends IndexedStore {
 
   private readWhole(mb: Block): Buffer {
     const buf = Buffer.allocUnsafe(mb.size);
-    fs.readSync(mb.fd, buf, 0, mb.size, 0);
+    fs.readSync(this.fdOf(mb), buf, 0, mb.size, 0);
     return buf;
   }
 
@@ -1411,9 +2030,12 @@ export class FileStore extends IndexedStore {
     if (this.closed) throw storeError('closed');
     let cs = this.consumers.get(name);
     if (cs === undefined) {
-      cs = new FileConsumerStore(join(this.cdir, consumerFileName(name)), this.syncAlways, () =>
-        this.consumers.delete(name),
-      );
+      // a consumer the summary does not list: it no longer says which there are
+      if (this.summaryConsumers !== null && !this.summaryConsumers.includes(name)) this.dropSummary();
+      cs = new FileConsumerStore(join(this.cdir, consumerFileName(name)), this.syncAlways, () => {
+        this.consumers.delete(name);
+        if (this.summaryConsumers !== null) this.dropSummary();
+      });
       this.consumers.set(name, cs);
     }
     return cs;
@@ -1421,15 +2043,25 @@ export class FileStore extends IndexedStore {
 
   consumerNames(): string[] {
     const names = new Set(this.consumers.keys());
-    try {
-      for (const f of fs.readdirSync(this.cdir)) {
-        const n = consumerNameOfFile(f);
-        if (n !== null) names.add(n);
+    if (this.summaryConsumers !== null) {
+      for (const n of this.summaryConsumers) names.add(n);
+    } else {
+      try {
+        for (const n of this.consumerFiles(fs.readdirSync(this.cdir))) names.add(n);
+      } catch {
+        // no directory: no consumers
       }
-    } catch {
-      // no directory: no consumers
     }
     return [...names].sort();
+  }
+
+  private consumerFiles(files: string[]): string[] {
+    const out: string[] = [];
+    for (const f of files) {
+      const n = consumerNameOfFile(f);
+      if (n !== null) out.push(n);
+    }
+    return out;
   }
 
   // ---- life cycle ----
@@ -1450,6 +2082,7 @@ export class FileStore extends IndexedStore {
         .writeFile(join(this.mdir, `${mb.id}.idx`), encodeIndex(data.length, data.readUInt32LE(data.length - 8), mb.ix))
         .catch(() => {});
     }
+    await this.writeSummary();
     for (const b of this.blocks) {
       if (b.fd >= 0) {
         try {
@@ -1466,6 +2099,13 @@ export class FileStore extends IndexedStore {
   async delete(): Promise<void> {
     await this.stop();
     await fs.promises.rm(this.dir, { recursive: true, force: true });
+  }
+
+  /** test hook: blocks whose per-message columns are loaded */
+  loadedColumnBlocks(): number {
+    let k = 0;
+    for (const mb of this.blocks) if (mb.cols !== null) k++;
+    return k;
   }
 
   /** test hook: bytes per block known synced (power-loss simulation) */

@@ -255,14 +255,21 @@ export class JetStream implements JetStreamService {
         const s = new Stream(jsa, cfg, store, created);
         jsa.streams.set(cfg.name, s);
         s.rebuildDedupe();
-        s.subscribe();
+        // Clustered, the stream waits for its assignment (meta.ts createLocal,
+        // or its stream group): a copy that took publishes, ran consumers or
+        // followed sources on its own before it knows whether it leads would
+        // diverge from the group's copy.
+        const standalone = this.cluster === null;
+        if (standalone) s.subscribe();
         const st = store.state();
         // what the store holds counts against the account, as when it was stored
         if (cfg.storage === 'file') jsa.storeUsed += st.bytes;
         log.notice(`  Starting restore for stream '${jsa.name} > ${cfg.name}'`);
         log.notice(`  Restored ${thousands(st.msgs)} messages for stream '${jsa.name} > ${cfg.name}'`);
-        this.recoverConsumers?.(s);
-        if (cfg.mirror !== null || cfg.sources.length > 0) startSources(s);
+        if (standalone) {
+          this.recoverConsumers?.(s);
+          if (cfg.mirror !== null || cfg.sources.length > 0) startSources(s);
+        }
       } catch (e) {
         log.warn(`  Error recreating stream ${JSON.stringify(cfg.name)}: ${(e as Error).message}`);
       }

@@ -1,4 +1,3 @@
-// Needs the clustered meta layer (branch s6-jscluster) merged in: alone, s6-raft has no clustered mode.
 // Replicated JetStream streams on three tsnats processes (the meta layer
 // assigns the R3 stream, its Raft group replicates the messages): what the
 // nats.js cluster tests need — every node agrees on a meta leader, R3
@@ -14,32 +13,14 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Kvm } from '@nats-io/kv';
 import { startServer, writeConfig, type RunningServer } from '../helpers/servers.js';
 import { freePort, sleep } from './cluster-helpers.js';
+import { jsApi as api, until } from '../helpers/jscluster.js';
 
-interface Node { name: string; server: RunningServer; dir: string }
-
-async function api(nc: NatsConnection, subject: string, body: unknown = ''): Promise<Record<string, unknown>> {
-  const m = await nc.request(subject, typeof body === 'string' ? body : JSON.stringify(body), { timeout: 5000 });
-  return m.json<Record<string, unknown>>();
-}
-
-async function until<T>(what: string, f: () => Promise<T | null>, ms = 20000): Promise<T> {
-  const end = Date.now() + ms;
-  let lastErr: unknown = null;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== null) return v;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${lastErr !== null ? `: ${String(lastErr)}` : ''}`);
-    await sleep(200);
-  }
-}
+interface Node { name: string; server: RunningServer; dir: string; conf: string }
 
 describe('replicated JetStream on three tsnats processes', () => {
   const nodes: Node[] = [];
   const conns: NatsConnection[] = [];
+  let killed = '';
   after(async () => {
     for (const c of conns) await c.close().catch(() => undefined);
     await Promise.allSettled(nodes.map((n) => n.server.stop()));
@@ -56,7 +37,7 @@ describe('replicated JetStream on three tsnats processes', () => {
 jetstream { store_dir: "${dir}" }
 cluster { name: JSC, listen: "127.0.0.1:${ports[i]}", routes: [${routes}] }
 `);
-      nodes.push({ name, dir, server: await startServer('tsnats', ['-c', conf]) });
+      nodes.push({ name, dir, conf, server: await startServer('tsnats', ['-c', conf]) });
     }
     const nc = await connect({ servers: nodes.map((n) => n.server.url), reconnect: true, maxReconnectAttempts: -1 });
     conns.push(nc);
@@ -98,6 +79,7 @@ cluster { name: JSC, listen: "127.0.0.1:${ports[i]}", routes: [${routes}] }
     // The stream leader dies; another node takes over with the data (nats.js "repub on 503").
     const victim = nodes.find((n) => n.name === leader)!;
     await victim.server.stop('SIGKILL');
+    killed = victim.name;
     const ack = await until('publish after leader loss', async () => {
       const m = await nc.request('r3.after', 'x', { timeout: 2000 });
       const j = m.json<{ seq?: number; error?: unknown }>();
@@ -118,5 +100,37 @@ cluster { name: JSC, listen: "127.0.0.1:${ports[i]}", routes: [${routes}] }
     assert.equal(next.string(), 'v10');
     const msg = await api(nc, '$JS.API.STREAM.MSG.GET.R3', { seq: 7 });
     assert.equal(Buffer.from((msg.message as { data: string }).data, 'base64').toString(), 'v6');
+  });
+
+  it('a restarted follower takes no publishes of its own before its assignment', async () => {
+    // after the first test: the old leader is dead, two nodes remain; bring it back
+    const dead = nodes.find((n) => n.name === killed)!;
+    assert.ok(dead !== undefined, 'the first test killed a leader');
+    const nc = conns[0];
+    const before = await until('stream info', async () => {
+      const r = await api(nc, '$JS.API.STREAM.INFO.R3');
+      return (r.cluster as { leader?: string } | undefined)?.leader !== undefined ? r : null;
+    });
+    const base = (before.state as { last_seq: number }).last_seq;
+    dead.server = await startServer('tsnats', ['-c', dead.conf]);
+    // Published while the restarted node recovers its store and before the
+    // meta layer assigns the stream to it: stored once, by the group.
+    for (let i = 0; i < 20; i++) {
+      const m = await nc.request(`r3.w${i}`, `w${i}`, { timeout: 5000 });
+      assert.equal(m.json<{ seq: number }>().seq, base + i + 1);
+    }
+    // Make the restarted node the leader: its copy must be the group's.
+    const si = await until(`${dead.name} leads with the group's messages`, async () => {
+      const r = await api(nc, '$JS.API.STREAM.INFO.R3');
+      const c = r.cluster as { leader?: string; replicas?: { current: boolean }[] };
+      if (c.leader === dead.name) return r;
+      if (c.replicas?.every((p) => p.current)) await api(nc, '$JS.API.STREAM.LEADER.STEPDOWN.R3').catch(() => undefined);
+      await sleep(1000);
+      return null;
+    }, 60_000);
+    assert.equal((si.state as { messages: number }).messages, base + 20);
+    assert.equal((si.state as { last_seq: number }).last_seq, base + 20);
+    const msg = await api(nc, '$JS.API.STREAM.MSG.GET.R3', { seq: base + 20 });
+    assert.equal(Buffer.from((msg.message as { data: string }).data, 'base64').toString(), 'w19');
   });
 });

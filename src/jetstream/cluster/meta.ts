@@ -428,12 +428,16 @@ export class JetStreamCluster implements MetaListener, RaftStateMachine {
         const existing = jsa.streams.get(cfg.name);
         let s: Stream;
         if (existing !== undefined) {
-          // recovered from disk at start: the assignment confirms it
+          // recovered from disk at start: the assignment confirms it, and only
+          // now does it take publishes and run its consumers (service.ts
+          // recoverAccount leaves that to the assignment when clustered)
           s = existing;
           if (JSON.stringify(existing.cfg) !== JSON.stringify(cfg)) {
             s.update(cfg);
             if (cfg.storage === 'file') this.js.writeMeta(this.js.streamDir(jsa, cfg.name), cfg, s.created);
           }
+          s.subscribe();
+          if (s.consumers.size === 0) this.js.recoverConsumers?.(s);
         } else s = this.js.createStream(jsa, cfg, sa.created);
         this.js.api.sourcesHook?.(s);
         l = { sa, stream: s, group: null, pending: reply ?? null, pendingUpdate: update };

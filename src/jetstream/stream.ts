@@ -14,6 +14,7 @@ import { storeConfigOf, streamConfigJSON, type StreamConfig } from './stream-con
 import { nsToTime, toGoJSON } from './json.js';
 import { subjectIsSubsetMatch, matchLiteral } from '../subjects/validate.js';
 import { SubjectTransform } from '../accounts/transform.js';
+import { spinAfterAcks } from './ack-spin.js';
 
 /** What a stream needs of each of its consumers (jetstream/consumer.ts). */
 export interface StreamConsumer {
@@ -488,6 +489,7 @@ export class Stream {
       }
       this.jsa.client.publish(replies[i], '', null, typeof b === 'number' ? this.pubAckBody(b) : b);
     }
+    if (replies.length > 0) spinAfterAcks();
   }
 
   private storeMsgId(dde: DedupeEntry): void {

@@ -50,8 +50,14 @@ const PASS_BUDGET = 512;
  * pass made the server's work and the client's take turns
  */
 const PASS_FLUSH_BYTES = 32 * 1024;
-/** consumer state reaches the store at most this often (off the hot path) */
-const STATE_WRITE_MS = 50;
+/**
+ * consumer state reaches the store at most this often (off the hot path):
+ * about 10 writes a second under load, as the reference's consumer store
+ * does (server/filestore.go consumerFileStore.flushLoop, minTime 100 ms).
+ * Each write copies the whole pending set, so 50 ms cost a fetch+ack load
+ * twice as much for no gain.
+ */
+const STATE_WRITE_MS = 100;
 
 const ADV = {
   created: '$JS.EVENT.ADVISORY.CONSUMER.CREATED',
@@ -923,7 +929,9 @@ export class Consumer implements StreamConsumer {
     let sseq = sseqIn;
     let dseq = dseqIn;
     let needSignal = false;
-    const acked: number[] = [];
+    // the acked sequences matter only to interest and work-queue retention:
+    // no array per ack on a limits stream
+    const acked: number[] | null = this.stream.cfg.retention !== 'limits' ? [] : null;
     switch (this.cfg.ackPolicy) {
       case 'explicit': {
         const p = this.pending.get(sseq);
@@ -932,7 +940,7 @@ export class Consumer implements StreamConsumer {
           if (this.maxp > 0 && this.pending.size >= this.maxp) needSignal = true;
           this.pending.delete(sseq);
           dseq = p.seq;
-          acked.push(sseq);
+          acked?.push(sseq);
         }
         if (this.pending.size === 0) {
           this.adflr = this.dseq - 1;
@@ -982,7 +990,7 @@ export class Consumer implements StreamConsumer {
           for (const s of [...this.pending.keys()]) if (s <= sseq) this.forgetPending(s, acked);
           for (const s of [...this.rdc.keys()]) if (s <= sseq) this.rdc.delete(s);
         }
-        if (this.stream.cfg.retention !== 'limits') {
+        if (acked !== null) {
           acked.length = 0;
           for (let s = from + 1; s <= sseq; s++) acked.push(s);
         }
@@ -993,12 +1001,12 @@ export class Consumer implements StreamConsumer {
     }
     this.lat = nowNs();
     this.markDirty();
-    if (this.stream.cfg.retention !== 'limits') for (const s of acked) ackStreamMsg(this.stream, this, s);
+    if (acked !== null) for (const s of acked) ackStreamMsg(this.stream, this, s);
     if (needSignal) this.kick();
   }
 
-  private forgetPending(s: number, acked: number[]): void {
-    if (this.pending.delete(s)) acked.push(s);
+  private forgetPending(s: number, acked: number[] | null): void {
+    if (this.pending.delete(s)) acked?.push(s);
     this.rdc.delete(s);
     this.removeFromRedeliverQueue(s);
   }

@@ -1,28 +1,31 @@
 /**
- * Brief busy-polling after PubAcks go out.
+ * Brief busy-polling after JetStream replies go out (PubAcks, messages for a
+ * pull request).
  *
  * A publisher that waits for each PubAck (js.Publish, KV Put) sends its next
- * message a few tens of microseconds after the ack reaches it. Between the
- * two, an idle Node.js event loop goes to sleep in epoll_wait, and the next
- * message has to wake the thread again: on a virtual machine (idle vCPU
- * halted) or a CPU shared with other processes that wake-up is what the
- * round trip mostly costs, far more than the server's work. The reference
- * does not pay it: Go's scheduler keeps a thread spinning for a while before
- * it parks, and the network poller is checked while it spins.
+ * message a few tens of microseconds after the ack reaches it; a pull
+ * consumer acks what it got and asks for the next batch as soon as it has
+ * read it. Between the two, an idle Node.js event loop goes to sleep in
+ * epoll_wait, and the next message has to wake the thread again: on a
+ * virtual machine (idle vCPU halted) or a CPU shared with other processes
+ * that wake-up is what the round trip mostly costs, far more than the
+ * server's work. The reference does not pay it: Go's scheduler keeps a
+ * thread spinning for a while before it parks, and the network poller is
+ * checked while it spins.
  *
- * So after a commit that sent acks, the event loop keeps turning for up to
- * SPIN_MS with an immediate pending, which makes libuv poll with a zero
- * timeout instead of sleeping: a message that arrives meanwhile is read at
- * once. Each commit with acks re-arms the deadline, so a steady
- * request/ack exchange never sleeps, and a server with no more publishes
- * stops polling SPIN_MS after its last ack. The cost is bounded: at most
- * SPIN_MS of CPU after the last ack of a burst; under continuous load the
- * loop has work anyway and the extra immediate is one function call per turn.
+ * So after a reply, the event loop keeps turning for up to SPIN_MS with an
+ * immediate pending, which makes libuv poll with a zero timeout instead of
+ * sleeping: a message that arrives meanwhile is read at once. Each reply
+ * re-arms the deadline, so a steady request/reply exchange never sleeps,
+ * and a server with nothing more to answer stops polling SPIN_MS after its
+ * last reply. The cost is bounded: at most SPIN_MS of CPU after the last
+ * reply of a burst; under continuous load the loop has work anyway and the
+ * extra immediate is one function call per turn.
  */
 
 import { performance } from 'node:perf_hooks';
 
-/** How long the loop keeps polling after the last ack, in ms. */
+/** How long the loop keeps polling after the last reply, in ms. */
 export const SPIN_MS = 0.2;
 
 /**
@@ -54,8 +57,8 @@ function tick(): void {
   else spinning = false;
 }
 
-/** Acks just went out: keep polling for the next request for SPIN_MS. */
-export function spinAfterAcks(): void {
+/** A reply just went out: keep polling for the next request for SPIN_MS. */
+export function spinAfterReply(): void {
   const now = performance.now();
   if (now < backoffUntil) return;
   deadline = now + SPIN_MS;
@@ -71,6 +74,6 @@ export function spinState(): { spinning: boolean; backingOff: boolean } {
 }
 
 /** For tests: forget a back-off. */
-export function resetAckSpin(): void {
+export function resetReplySpin(): void {
   backoffUntil = 0;
 }

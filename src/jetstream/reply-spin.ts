@@ -1,11 +1,9 @@
 /**
- * Brief busy-polling after JetStream replies go out (PubAcks, messages for a
- * pull request).
+ * Brief busy-polling after JetStream replies go out (PubAcks: Stream.sendAcks).
  *
  * A publisher that waits for each PubAck (js.Publish, KV Put) sends its next
- * message a few tens of microseconds after the ack reaches it; a pull
- * consumer acks what it got and asks for the next batch as soon as it has
- * read it. Between the two, an idle Node.js event loop goes to sleep in
+ * message a few tens of microseconds after the ack reaches it. Between the
+ * two, an idle Node.js event loop goes to sleep in
  * epoll_wait, and the next message has to wake the thread again: on a
  * virtual machine (idle vCPU halted) or a CPU shared with other processes
  * that wake-up is what the round trip mostly costs, far more than the
@@ -21,6 +19,10 @@
  * last reply. The cost is bounded: at most SPIN_MS of CPU after the last
  * reply of a burst; under continuous load the loop has work anyway and the
  * extra immediate is one function call per turn.
+ *
+ * Not used for pull consumers: a fetch+ack load sleeps about once per batch
+ * of 500 messages (~350 voluntary context switches for 150k messages), so
+ * there is nothing to win there.
  */
 
 import { performance } from 'node:perf_hooks';

@@ -646,8 +646,7 @@ export class Consumer implements StreamConsumer {
     b[p++] = 0x2e;
     p = putUint(b, p, dseq);
     b[p++] = 0x2e;
-    // nanoseconds are past 2^53: their digits as JavaScript prints them, as the template did
-    p = putAscii(b, p, String(ts));
+    p = putNs(b, p, ts);
     b[p++] = 0x2e;
     return putUint(b, p, pending);
   }
@@ -1757,6 +1756,39 @@ function putUint(b: Buffer, p: number, v: number): number {
     v = q;
   } while (v > 0);
   return p + n;
+}
+
+/**
+ * The exact decimal value of a nanosecond timestamp (an integer double past
+ * 2^53) into b at p; returns the end. String(ts) cost ~0.5 µs a message
+ * (V8's shortest round-trip conversion, ~8% of a fetch+ack load's CPU) and
+ * printed the shortest digits that parse back to the double, up to 128 ns
+ * away from the value the stream stores and reports as the message's time
+ * (json.ts nsToTime splits the same way). Seconds and nanoseconds are
+ * exact here: s * 1e9 = (s * 1953125) * 2^9 needs at most 53 bits while
+ * s < 2^32 (until 2106), so the product and the remainder are computed
+ * without rounding.
+ */
+export function putNs(b: Buffer, p: number, ts: number): number {
+  if (!Number.isInteger(ts) || ts < 0 || ts >= 2 ** 32 * 1e9) return putAscii(b, p, Number.isInteger(ts) && ts >= 0 ? BigInt(ts).toString() : String(ts));
+  let secs = Math.floor(ts / 1e9);
+  let frac = ts - secs * 1e9;
+  // ts / 1e9 is rounded: its floor can be one off
+  if (frac < 0) {
+    secs--;
+    frac += 1e9;
+  } else if (frac >= 1e9) {
+    secs++;
+    frac -= 1e9;
+  }
+  if (secs === 0) return putUint(b, p, frac);
+  p = putUint(b, p, secs);
+  for (let i = p + 8; i >= p; i--) {
+    const q = (frac / 10) | 0;
+    b[i] = 48 + (frac - q * 10);
+    frac = q;
+  }
+  return p + 9;
 }
 
 function putAscii(b: Buffer, p: number, s: string): number {

@@ -31,51 +31,79 @@ import { performance } from 'node:perf_hooks';
 export const SPIN_MS = 0.2;
 
 /**
- * A gap this long between two polls means the thread was not running (the
- * CPU went to another process) or a turn had a lot of work: either way
- * polling buys nothing now. On a contended CPU it even costs: a thread that
- * never sleeps loses the wake-up preference the scheduler gives sleepers and
- * waits out other processes' time slices, several ms each (p99 of a KV put
- * went from ~5 to ~9 ms in A/B runs next to other CPU-bound processes).
+ * Polling stops for BACKOFF_MS when the thread was seen to lose the CPU to
+ * another process: on a contended CPU a thread that never sleeps loses the
+ * wake-up preference the scheduler gives sleepers and waits out other
+ * processes' time slices, several ms each (p99 of a KV put went from ~5 to
+ * ~9 ms in A/B runs next to CPU-bound processes, without the back-off).
+ * Seen how: a gap of more than GAP_MS between two polls in which the
+ * process got less than CPU_SHARE of the wall time since the last check. A
+ * long turn or a GC pause makes such a gap too, but with the CPU busy: no
+ * back-off for those (a scavenge every ~1,000 puts would otherwise switch
+ * polling off most of the time).
  */
-const PREEMPTED_MS = 0.5;
-/** After such a gap, no polling for this long. */
+const GAP_MS = 0.5;
+const CPU_SHARE = 0.75;
+/** How often the CPU-time baseline moves on while polling, in ms. */
+const CHECK_MS = 5;
 const BACKOFF_MS = 500;
+
+/** Wall and process CPU time in ms; replaceable by tests. */
+export const spinClock = {
+  wall: (): number => performance.now(),
+  cpu: (): number => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  },
+};
 
 let deadline = 0;
 let lastPoll = 0;
+let baseWall = 0;
+let baseCpu = 0;
 let backoffUntil = 0;
 let spinning = false;
+/** bumped by resetReplySpin: a poll of an older chain ends there */
+let epoch = 0;
 
-function tick(): void {
-  const now = performance.now();
-  if (now - lastPoll > PREEMPTED_MS) {
-    backoffUntil = now + BACKOFF_MS;
-    spinning = false;
-    return;
+function tick(ep: number): void {
+  if (ep !== epoch) return;
+  const now = spinClock.wall();
+  if (now - lastPoll > GAP_MS || now - baseWall > CHECK_MS) {
+    const cpu = spinClock.cpu();
+    if (now - lastPoll > GAP_MS && cpu - baseCpu < CPU_SHARE * (now - baseWall)) {
+      backoffUntil = now + BACKOFF_MS;
+      spinning = false;
+      return;
+    }
+    baseWall = now;
+    baseCpu = cpu;
   }
   lastPoll = now;
-  if (now < deadline) setImmediate(tick);
+  if (now < deadline) setImmediate(tick, ep);
   else spinning = false;
 }
 
 /** A reply just went out: keep polling for the next request for SPIN_MS. */
 export function spinAfterReply(): void {
-  const now = performance.now();
+  const now = spinClock.wall();
   if (now < backoffUntil) return;
   deadline = now + SPIN_MS;
   if (spinning) return;
   spinning = true;
-  lastPoll = now;
-  setImmediate(tick);
+  lastPoll = baseWall = now;
+  baseCpu = spinClock.cpu();
+  setImmediate(tick, epoch);
 }
 
 /** For tests: whether a spin is under way, and whether it is backing off. */
 export function spinState(): { spinning: boolean; backingOff: boolean } {
-  return { spinning, backingOff: performance.now() < backoffUntil };
+  return { spinning, backingOff: spinClock.wall() < backoffUntil };
 }
 
-/** For tests: forget a back-off. */
+/** For tests: forget a back-off and any spin under way. */
 export function resetReplySpin(): void {
   backoffUntil = 0;
+  spinning = false;
+  epoch++;
 }

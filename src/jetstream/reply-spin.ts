@@ -84,8 +84,21 @@ function tick(ep: number): void {
   else spinning = false;
 }
 
-/** A reply just went out: keep polling for the next request for SPIN_MS. */
-export function spinAfterReply(): void {
+/**
+ * Replies to more requests than this in one commit come from publishers
+ * that do not wait for each ack (js.PublishAsync): they keep the loop busy
+ * on their own, and an event loop that sleeps until their next burst has
+ * piled up reads it in fewer, larger chunks (fewer commits, block writes
+ * and ack writes) than one that polls and picks up every small piece.
+ */
+const MAX_REPLIES = 8;
+
+/**
+ * `n` replies just went out: when few, keep polling for the next request
+ * for SPIN_MS.
+ */
+export function spinAfterReply(n = 1): void {
+  if (n > MAX_REPLIES) return;
   const now = spinClock.wall();
   if (now < backoffUntil) return;
   deadline = now + SPIN_MS;

@@ -489,7 +489,7 @@ export class Stream {
       }
       this.jsa.client.publish(replies[i], '', null, typeof b === 'number' ? this.pubAckBody(b) : b);
     }
-    if (replies.length > 0) spinAfterReply();
+    if (replies.length > 0) spinAfterReply(replies.length);
   }
 
   private storeMsgId(dde: DedupeEntry): void {

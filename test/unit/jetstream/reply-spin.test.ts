@@ -99,3 +99,17 @@ describe('reply spin', () => {
     await turn();
   });
 });
+
+describe('reply spin, batches', () => {
+  it('a commit answering many requests at once (async publishers) starts no spin', async () => {
+    Object.assign(spinClock, real);
+    resetReplySpin();
+    await turn();
+    spinAfterReply(500);
+    assert.equal(spinState().spinning, false);
+    spinAfterReply(1);
+    assert.equal(spinState().spinning, true);
+    await new Promise((res) => setTimeout(res, 20));
+    assert.equal(spinState().spinning, false);
+  });
+});

@@ -14,7 +14,6 @@ import { storeConfigOf, streamConfigJSON, type StreamConfig } from './stream-con
 import { nsToTime, toGoJSON } from './json.js';
 import { subjectIsSubsetMatch, matchLiteral } from '../subjects/validate.js';
 import { SubjectTransform } from '../accounts/transform.js';
-import { spinAfterReply } from './reply-spin.js';
 
 /** What a stream needs of each of its consumers (jetstream/consumer.ts). */
 export interface StreamConsumer {
@@ -489,7 +488,6 @@ export class Stream {
       }
       this.jsa.client.publish(replies[i], '', null, typeof b === 'number' ? this.pubAckBody(b) : b);
     }
-    if (replies.length > 0) spinAfterReply(replies.length);
   }
 
   private storeMsgId(dde: DedupeEntry): void {

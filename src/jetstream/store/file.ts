@@ -300,6 +300,29 @@ function parseRec(buf: Buffer, off: number, end: number, why: { r: string }): Re
   };
 }
 
+/**
+ * Whether buf[off, off+len) is a sound message record of sequence `seq`:
+ * the checks of parseRec (length, trailer, checksum, subject and header
+ * lengths) and the ones checkRec adds, without building a Rec or decoding
+ * the subject. Run on every message read from a block loaded from disk,
+ * where parseRec's object and string per message were ~40% of the check
+ * (fetch from a file stream).
+ */
+function recOk(buf: Buffer, off: number, len: number, seq: number): boolean {
+  if (len < REC_MIN || off + len > buf.length) return false;
+  const w = buf.readUInt32LE(off);
+  if ((w & ~FLAGS) >>> 0 !== len || (w & (REC_TOMB | REC_ERASED | REC_STATE)) !== 0) return false;
+  if (buf.readUInt32LE(off + len - 4) !== len) return false;
+  if (getU64(buf, off + 4) !== seq) return false;
+  const sl = buf.readUInt16LE(off + 20);
+  let need = 22 + sl + 8;
+  if (w & REC_HDR) {
+    need += 4;
+    if (need > len || need + buf.readUInt32LE(off + 22 + sl) > len) return false;
+  } else if (need > len) return false;
+  return crc32(buf, off, off + len - 8) === buf.readUInt32LE(off + len - 8);
+}
+
 // ---- index file ----
 // "TSIX" u32 version, u32 block size described, u32 crc of the block's last
 // record, u32 record count, u32 subject count, subjects (u16 len + bytes),
@@ -1464,9 +1487,10 @@ export class FileStore extends IndexedStore {
 
   /** a record read from disk must be the message the index says; otherwise it is dropped */
   private checkRec(mb: Block, buf: Buffer, base: number, seq: number, len: number, off: number): boolean {
+    if (recOk(buf, base, len, seq)) return true;
+    // the reason, for the log (rare: corruption)
     const why = { r: '' };
     const r = parseRec(buf, base, base + len, why);
-    if (r !== null && r.seq === seq && r.len === len && !(r.flags & (REC_TOMB | REC_ERASED | REC_STATE))) return true;
     this.log?.error(
       `JetStream stream '${this.cfg.name}' block ${mb.id}: message ${seq} at offset ${off} is corrupt (${r === null ? why.r : 'not the record expected'}), dropped`,
     );

@@ -118,9 +118,11 @@ function runChunkFile(file: string, self: string, define: (name: string, fn: Chu
 function runBundle(file: string, self: string): boolean {
   const defs = new Map<string, ChunkFn>();
   const loaded = new Map<string, Record<string, unknown>>();
+  const failed = new Map<string, unknown>();
   const define = (name: string, fn: ChunkFn): void => void defs.set(name, fn);
   const importMetaUrl = pathToFileURL(file).href;
   const chunk = (name: string): Record<string, unknown> => {
+    if (failed.has(name)) throw failed.get(name);
     let x = loaded.get(name);
     if (x !== undefined) return x;
     let fn = defs.get(name);
@@ -130,7 +132,13 @@ function runBundle(file: string, self: string): boolean {
     }
     x = {};
     loaded.set(name, x);
-    fn(require, r, x, imp, importMetaUrl);
+    try {
+      fn(require, r, x, imp, importMetaUrl);
+    } catch (e) {
+      // as an ES module whose evaluation threw: every later import gets the same error, not half its exports
+      failed.set(name, e);
+      throw e;
+    }
     return x;
   };
   const r = (spec: string): unknown => (spec.startsWith('./') ? chunk(spec.slice(2)) : require(spec));

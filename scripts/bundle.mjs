@@ -20,8 +20,8 @@
 // Each ES module chunk becomes a function the launcher calls like a
 // CommonJS module: its import statements become `const {a: b} =
 // __r("./chunk-X.js")` (a direct binding: chunks form a DAG and a chunk has
-// run to its end before an importer uses it; our sources have no `export
-// let`, checked below), `export {a as b}` becomes `__x.b = a`, and
+// run to its end before an importer uses it; an exported variable that is
+// assigned again later fails the build), `export {a as b}` becomes `__x.b = a`, and
 // `import("./chunk-X.js")` `__imp("./chunk-X.js")`, a promise of the chunk.
 // The import statements are blanked in place (same length), so that
 // esbuild's source map of each chunk still holds, shifted by whole lines.
@@ -165,6 +165,13 @@ function toChunkFunction(name, src, expected) {
       .filter(Boolean)
       .map((x) => {
         const [a, b] = x.split(/\s+as\s+/);
+        // Importers copy the value once (no live binding): an exported
+        // variable assigned anywhere but its declaration would go stale.
+        // esbuild declares every top-level binding with var; count `a=`.
+        const esc = a.replace(/\$/g, '\\$');
+        const assign = new RegExp(`(?<![\\w$.])${esc}\\s*(?:[-+*/%&|^]|\\*\\*|<<|>>>?|&&|\\|\\||\\?\\?)?=(?![=>])|(?<![\\w$.])(?:\\+\\+|--)${esc}(?![\\w$])|(?<![\\w$.])${esc}(?:\\+\\+|--)`, 'g');
+        const assigns = src.match(assign)?.length ?? 0;
+        if (assigns > 1) throw new Error(`bundle: ${name}: exported ${a} is assigned ${assigns} times: export a function that returns it instead (importers get no live binding)`);
         return `__x[${JSON.stringify(b ?? a)}]=${a};`;
       })
       .join('') + '\n',

@@ -11,17 +11,20 @@
 // entry point others spawn, only loads this file.
 //
 // `npm run build` bundles the whole server (cli/main.js and everything it
-// imports) into one CommonJS function next to this one (scripts/bundle.mjs,
-// esbuild): one file read and one compilation instead of resolving, reading
-// and linking ~60 ES modules. The bundle is compiled with V8's code cache
+// imports) next to this one (scripts/bundle.mjs, esbuild): what every start
+// runs in tsnats.bundle.js, one file read and one compilation instead of
+// resolving, reading and linking ~60 ES modules; the subsystems loaded with
+// import() (JetStream, cluster, leafnodes, websocket, monitoring) in files
+// of their own, read only when configured. Each file is compiled with V8's code cache
 // (the `.cache` file beside it, written by the first run that lives a
-// second, or by the build), which skips parsing and compiling the start-up
+// second after loading it, or by the build), which skips parsing and compiling the start-up
 // path; Node 20 has no module.enableCompileCache (22.1+), so this is done by
 // hand, as v8-compile-cache does. Without a bundle, or with one older than
 // this file (a `tsc` run since the last bundling), the modules are imported
 // as tsc wrote them.
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 
 const BUNDLE = 'tsnats.bundle.js';
@@ -73,14 +76,23 @@ function writeCache(script: vm.Script, file: string, bundle: string, bundleMtime
   }
 }
 
-/** Runs the bundle; false when there is none to run. */
-function runBundle(file: string, self: string): boolean {
+/** A chunk of the bundle (scripts/bundle.mjs): an ES module chunk as a function. */
+type ChunkFn = (
+  req: NodeRequire,
+  r: (spec: string) => unknown,
+  x: Record<string, unknown>,
+  imp: (spec: string) => Promise<unknown>,
+  importMetaUrl: string,
+) => void;
+
+/** Compiles and runs one file of chunks (with its code cache); false when it is not there or stale. */
+function runChunkFile(file: string, self: string, define: (name: string, fn: ChunkFn) => void): boolean {
   const read = bundleSource(file, self);
   if (read === null) return false;
   const { source, mtimeMs } = read;
   const cacheFile = `${file}.cache`;
   const cachedData = readCache(cacheFile, mtimeMs);
-  // The bundle is a CommonJS wrapper function, (function (exports, require, module, __filename, __dirname) {...})
+  // The file is one function expression, (function (__define) {...})
   const script = new vm.Script(source, {
     filename: file,
     cachedData,
@@ -89,11 +101,50 @@ function runBundle(file: string, self: string): boolean {
     // packages loaded with import() would fail, and the build checks for those)
     importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
-  const mod = { exports: {} };
-  (script.runInThisContext() as (...a: unknown[]) => void)(mod.exports, require, mod, file, __dirname);
+  (script.runInThisContext() as (d: typeof define) => void)(define);
   if (cachedData === undefined || script.cachedDataRejected === true || process.env.TSNATS_WRITE_CODE_CACHE === '1') {
     setTimeout(() => writeCache(script, cacheFile, file, mtimeMs), CACHE_WRITE_DELAY_MS).unref();
   }
+  return true;
+}
+
+/**
+ * Runs the bundle; false when there is none to run. Its chunks are
+ * evaluated on first use, as ES modules are: the entry's imports at start,
+ * an import()ed one (JetStream, cluster...) when the server asks for it,
+ * from its own file, dist/src/tsnats.<chunk name>, if the bundle does not
+ * hold it.
+ */
+function runBundle(file: string, self: string): boolean {
+  const defs = new Map<string, ChunkFn>();
+  const loaded = new Map<string, Record<string, unknown>>();
+  const failed = new Map<string, unknown>();
+  const define = (name: string, fn: ChunkFn): void => void defs.set(name, fn);
+  const importMetaUrl = pathToFileURL(file).href;
+  const chunk = (name: string): Record<string, unknown> => {
+    if (failed.has(name)) throw failed.get(name);
+    let x = loaded.get(name);
+    if (x !== undefined) return x;
+    let fn = defs.get(name);
+    if (fn === undefined) {
+      const own = join(__dirname, `tsnats.${name}`);
+      if (!runChunkFile(own, self, define) || (fn = defs.get(name)) === undefined) throw new Error(`tsnats: ${own} missing or stale: rebuild (npm run build)`);
+    }
+    x = {};
+    loaded.set(name, x);
+    try {
+      fn(require, r, x, imp, importMetaUrl);
+    } catch (e) {
+      // as an ES module whose evaluation threw: every later import gets the same error, not half its exports
+      failed.set(name, e);
+      throw e;
+    }
+    return x;
+  };
+  const r = (spec: string): unknown => (spec.startsWith('./') ? chunk(spec.slice(2)) : require(spec));
+  const imp = (spec: string): Promise<unknown> => Promise.resolve(spec).then(r);
+  if (!runChunkFile(file, self, define)) return false;
+  chunk('main.js');
   return true;
 }
 

@@ -4,7 +4,7 @@
 // Server.Reload does.
 import { runCli, type ServerHandle } from './run.js';
 import { mergeFlagsForReload, parseFlags } from './flags.js';
-import { loadConfigFile } from '../config/load.js';
+import type { loadConfigFile as LoadConfigFile } from '../config/load.js';
 import { validateJetStreamOptions } from '../config/jetstream-conf.js';
 import { defaultOptions, type Options } from '../config/options.js';
 import type { Logger, ManagedLogger } from '../logging/types.js';
@@ -48,7 +48,7 @@ async function startServer(opts: Options, logger: Logger): Promise<ServerHandle>
         throw new Error('can only reload config when a file is provided using -c or --config');
       }
       const flags = parseFlags(process.argv.slice(2));
-      const { options } = loadConfigFile(opts.configFile, defaultOptions());
+      const { options } = await loadConfigFile(opts.configFile, defaultOptions());
       const next = mergeFlagsForReload(options, flags);
       server.reload(next);
       const managed = logger as Partial<ManagedLogger>;
@@ -61,6 +61,16 @@ async function startServer(opts: Options, logger: Logger): Promise<ServerHandle>
     },
     closed,
   };
+}
+
+/**
+ * The configuration file parser (config/load.js and what only it imports,
+ * ~80 KB of the bundle) is loaded when there is a file to read: a server
+ * started with flags only never compiles or holds it (BENCHMARKS.md,
+ * "Session 6").
+ */
+async function loadConfigFile(...args: Parameters<typeof LoadConfigFile>): Promise<ReturnType<typeof LoadConfigFile>> {
+  return (await import('../config/load.js')).loadConfigFile(...args);
 }
 
 runCli(process.argv.slice(2), { loadConfigFile: (p) => loadConfigFile(p), startServer }).then(

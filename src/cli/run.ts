@@ -45,8 +45,12 @@ export interface SignalSource {
 }
 
 export interface RunCliDeps {
-  /** parse a config file; throw (ConfigError, with referenceText) on errors, return warnings otherwise */
-  loadConfigFile(path: string): { options: Options; warnings: string[] };
+  /**
+   * parse a config file; throw or reject (ConfigError, with referenceText)
+   * on errors, return warnings otherwise. May be async: the executable loads
+   * the parser only when there is a file to parse (src/cli/main.ts).
+   */
+  loadConfigFile(path: string): { options: Options; warnings: string[] } | Promise<{ options: Options; warnings: string[] }>;
   /**
    * start listening. A rejection is printed as `nats-server: <message>`
    * (exit 1) unless the error has `logged: true` (already logged as [FTL]).
@@ -137,7 +141,7 @@ export async function runCli(argv: string[], deps: RunCliDeps): Promise<number> 
   if (parsed.configFile !== '') {
     let loaded: { options: Options; warnings: string[] };
     try {
-      loaded = deps.loadConfigFile(parsed.configFile);
+      loaded = await deps.loadConfigFile(parsed.configFile);
     } catch (e) {
       return die(errorText(e));
     }

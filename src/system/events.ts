@@ -14,7 +14,7 @@ import type { Server } from '../server/server.js';
 import { totalSubscriptions } from '../monitor/endpoints.js';
 import { goTime } from '../monitor/gofmt.js';
 import { goJsonSyntaxErrorBytes } from '../protocol/gojson.js';
-import { encode, eventClientInfo, serverInfo, typedEvent } from './info.js';
+import { encode, eventClientInfo, serverInfo, skipServerInfoSeq, typedEvent } from './info.js';
 import type { SystemContext } from './context.js';
 
 /** server/events.go eventsHBInterval */
@@ -67,6 +67,7 @@ export class Events {
   private statszTimer: NodeJS.Timeout | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   private cstatsz = FIRST_STATSZ_MS;
+  private statszSubject: string | null = null;
   /** other servers seen through their STATSZ (server/events.go internal.servers) */
   readonly servers = new Map<string, RemoteServer>();
   /** accounts with connections: their SERVER.CONNS heartbeat (server/accounts.go ctmr) */
@@ -157,10 +158,32 @@ export class Events {
 
   private heartbeatStatsz(): void {
     if (this.stopped) return;
-    if (this.cstatsz < EVENTS_HB_INTERVAL_MS) this.cstatsz = Math.min(this.cstatsz * 2, EVENTS_HB_INTERVAL_MS);
-    this.statszTimer = setTimeout(() => this.heartbeatStatsz(), this.cstatsz);
-    this.statszTimer.unref();
-    this.sendStatsz(subjects.statsz(this.ctx.srv.serverId));
+    if (this.cstatsz < EVENTS_HB_INTERVAL_MS) {
+      this.cstatsz = Math.min(this.cstatsz * 2, EVENTS_HB_INTERVAL_MS);
+      this.statszTimer = setTimeout(() => this.heartbeatStatsz(), this.cstatsz);
+      this.statszTimer.unref();
+    } else {
+      // the same interval from now on: the same Timeout, no new object every 30 s
+      this.statszTimer?.refresh();
+    }
+    this.statszSubject ??= subjects.statsz(this.ctx.srv.serverId);
+    if (this.othersListen(this.statszSubject)) this.sendStatsz(this.statszSubject);
+    else skipServerInfoSeq(this.ctx.srv);
+  }
+
+  /**
+   * Whether anyone but our own `$SYS.SERVER.*.STATSZ` subscription (which
+   * ignores this server's messages) would get a message on `subject`: a
+   * client, a route or leafnode, an importing account. An idle server that
+   * nobody watches then builds no STATSZ every 30 s (whose garbage grew its
+   * RSS over an idle hour, issue 19); the sequence number still advances
+   * as if it had been sent, and nothing else could have seen it.
+   */
+  private othersListen(subject: string): boolean {
+    const r = this.ctx.sysAcc.sublist.match(subject);
+    if (r.qsubs.length > 0) return true;
+    for (const s of r.psubs) if (s.client !== this.ctx.client) return true;
+    return false;
   }
 
   // --- other servers ---------------------------------------------------------

@@ -18,6 +18,11 @@ const seqs = new WeakMap<Server, number>();
  * server/events.go ServerInfo, as internalSendLoop fills it for each
  * message: name, host, id, cluster, domain, ver, tags, seq, jetstream, time.
  */
+/** A ServerInfo sequence number goes by without a message (a STATSZ heartbeat nobody would get). */
+export function skipServerInfoSeq(srv: Server): void {
+  seqs.set(srv, (seqs.get(srv) ?? 0) + 1);
+}
+
 export function serverInfo(srv: Server): Record<string, unknown> {
   const o = srv.opts;
   const si: Record<string, unknown> = { name: srv.serverName, host: o.host === '' ? '0.0.0.0' : o.host, id: srv.serverId };

@@ -6,7 +6,8 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -30,8 +31,8 @@ function run(args: string[], { entry, env }: Mode) {
 }
 
 /** start on a random port, read the INFO a client gets, stop; the masked start-up log and INFO keys */
-async function startAndConnect({ entry, env }: Mode): Promise<{ log: string[]; infoKeys: string[]; version: string }> {
-  const proc = spawn(process.execPath, [entry, '-a', '127.0.0.1', '-p', '-1'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+async function startAndConnect({ entry, env }: Mode, args: string[] = []): Promise<{ log: string[]; infoKeys: string[]; version: string }> {
+  const proc = spawn(process.execPath, [entry, '-a', '127.0.0.1', '-p', '-1', ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   proc.stderr.setEncoding('utf8');
   try {
@@ -64,7 +65,9 @@ async function startAndConnect({ entry, env }: Mode): Promise<{ log: string[]; i
     const log = err
       .split('\n')
       .filter((l) => l !== '')
-      .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '').replace(/\bN[A-Z2-7]{55}\b/g, '<ID>').replace(/:\d+$/, ':<port>'));
+      .map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '').replace(/\bN[A-Z2-7]{55}\b/g, '<ID>').replace(/:\d+$/, ':<port>'))
+      // JetStream's limits follow the free memory and disk of the moment; its node name, the random server name
+      .map((l) => l.replace(/^(\[INF\]\s+(?:Max Memory|Max Storage|Node):\s+).*/, '$1<x>'));
     return { log, infoKeys: Object.keys(info).sort(), version: String(info.version) };
   } finally {
     proc.kill('SIGINT');
@@ -91,6 +94,19 @@ describe('launcher: bundled and unbundled runs are the same server', () => {
     assert.ok(a.log.includes('[INF] Server is ready'), a.log.join('\n'));
   });
 
+  it('loads the subsystems from their own chunk files the same way (JetStream, monitoring)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'launcher-js-'));
+    try {
+      const args = ['-js', '-sd', dir, '-m', '-1'];
+      const a = await startAndConnect(MODES.default, args);
+      assert.deepEqual(await startAndConnect(MODES.unbundled, args), a);
+      assert.ok(a.log.includes('[INF] Starting JetStream'), a.log.join('\n'));
+      assert.ok(a.infoKeys.includes('jetstream'), a.infoKeys.join(','));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('the build made a bundle when esbuild is installed', (t) => {
     let esbuild = true;
     try {
@@ -104,6 +120,10 @@ describe('launcher: bundled and unbundled runs are the same server', () => {
     }
     assert.ok(existsSync(BUNDLE), `${BUNDLE} missing although esbuild is installed`);
     assert.ok(existsSync(`${BUNDLE}.cache`), 'code cache missing');
+    // what a plain server does not run is not in the file every start reads (scripts/bundle.mjs)
+    const chunks = readdirSync(dirname(BUNDLE)).filter((f) => /^tsnats\.chunk-[A-Z0-9]+\.js$/.test(f));
+    assert.ok(chunks.length > 0, 'no chunk files next to the bundle');
+    assert.ok(!readFileSync(BUNDLE, 'latin1').includes('Starting JetStream'), 'JetStream code in the start bundle');
   });
 });
 

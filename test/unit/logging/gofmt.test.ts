@@ -13,8 +13,13 @@ import {
   goPathError,
   goQuote,
   goSplitHostPort,
+  localIsUtc,
   systemClock,
+  tzifIsUtc,
 } from '../../../src/logging/gofmt.js';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const savedTZ = process.env.TZ;
 after(() => {
@@ -131,5 +136,78 @@ describe('goSplitHostPort', () => {
     assert.equal(goSplitHostPort('::1:5'), 'address ::1:5: too many colons in address');
     assert.equal(goSplitHostPort('[::1]'), 'address [::1]: missing port in address');
     assert.equal(goSplitHostPort('[::1'), "address [::1: missing ']' in address");
+  });
+});
+
+/** A TZif file (RFC 8536), version 2: `types` [utoff, isdst], `times` transitions to type 0 or 1, footer rule. */
+function tzif(types: [number, number][], times: number[], footer: string, v1Empty = false): Buffer {
+  const chars = Buffer.from('ZZZ\0', 'latin1');
+  const header = (timecnt: number, typecnt: number): Buffer => {
+    const h = Buffer.alloc(44);
+    h.write('TZif2', 0, 'latin1');
+    [0, 0, 0, timecnt, typecnt, chars.length].forEach((v, i) => h.writeUInt32BE(v, 20 + i * 4));
+    return h;
+  };
+  const ttinfos = (ts: [number, number][]): Buffer =>
+    Buffer.concat(ts.map(([off, dst]) => {
+      const t = Buffer.alloc(6);
+      t.writeInt32BE(off, 0);
+      t[4] = dst;
+      return t;
+    }));
+  // a "slim" file's version 1 block: one type, offset 0, whatever the zone
+  const v1Types: [number, number][] = v1Empty ? [[0, 0]] : types;
+  const v1Times = v1Empty ? [] : times;
+  const v1 = Buffer.concat([
+    header(v1Times.length, v1Types.length),
+    Buffer.concat(v1Times.map((t) => { const b = Buffer.alloc(4); b.writeInt32BE(t, 0); return b; })),
+    Buffer.from(v1Times.map((_, i) => i % types.length)),
+    ttinfos(v1Types),
+    chars,
+  ]);
+  const v2 = Buffer.concat([
+    header(times.length, types.length),
+    Buffer.concat(times.map((t) => { const b = Buffer.alloc(8); b.writeBigInt64BE(BigInt(t), 0); return b; })),
+    Buffer.from(times.map((_, i) => i % types.length)),
+    ttinfos(types),
+    chars,
+  ]);
+  return Buffer.concat([v1, v2, Buffer.from(`\n${footer}\n`, 'latin1')]);
+}
+
+describe('local time zone is UTC (without ICU)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tzif-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, b: Buffer): string => {
+    const f = join(dir, name);
+    writeFileSync(f, b);
+    return f;
+  };
+  it('knows a UTC TZif file from zones with an offset, DST or transitions', () => {
+    assert.equal(tzifIsUtc(file('utc', tzif([[0, 0]], [], 'UTC0'))), true);
+    assert.equal(tzifIsUtc(file('utc-no-footer', tzif([[0, 0]], [], ''))), true);
+    assert.equal(tzifIsUtc(file('tokyo', tzif([[32400, 0]], [], 'JST-9'))), false);
+    assert.equal(tzifIsUtc(file('berlin-slim', tzif([[3600, 0], [7200, 1]], [-1000, 1000], 'CET-1CEST,M3.5.0,M10.5.0/3', true))), false);
+    assert.equal(tzifIsUtc(file('dst-rule-only', tzif([[0, 0]], [], 'GMT0BST,M3.5.0/1,M10.5.0', true))), false);
+    assert.equal(tzifIsUtc(file('v1-only', tzif([[0, 0]], [], 'UTC0').subarray(0, 44 + 6 + 4))), false);
+    assert.equal(tzifIsUtc(file('garbage', Buffer.from('not a zone file'))), false);
+    assert.equal(tzifIsUtc(join(dir, 'missing')), false);
+  });
+  it('agrees with the system zone files where there are some', () => {
+    for (const [zone, utc] of [['Etc/UTC', true], ['UTC', true], ['Europe/Berlin', false], ['Asia/Kolkata', false], ['America/New_York', false]] as const) {
+      const f = `/usr/share/zoneinfo/${zone}`;
+      if (existsSync(f)) assert.equal(tzifIsUtc(f), utc, zone);
+    }
+  });
+  it('follows TZ, and local timestamps are those of Date either way', () => {
+    process.env.TZ = 'UTC';
+    assert.equal(localIsUtc(), true);
+    process.env.TZ = 'Europe/Berlin';
+    assert.equal(localIsUtc(), false);
+    assert.equal(formatLogTimestamp(REF_US), '2006/01/02 16:04:05.000007 ');
+    delete process.env.TZ;
+    const d = new Date(Math.floor(REF_US / 1000));
+    const p = (n: number): string => String(n).padStart(2, '0');
+    assert.equal(formatStdLogTimestamp(REF_US), `${d.getFullYear()}/${p(d.getMonth() + 1)}/${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} `);
   });
 });

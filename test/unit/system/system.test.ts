@@ -171,3 +171,30 @@ test('an account a reload adds is tracked: its CONNS request goes to the other s
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a STATSZ heartbeat nobody but the server itself would get is not built, but its sequence number goes by', async () => {
+  const { Server } = await import('../../../src/index.js');
+  const { serverInfo } = await import('../../../src/system/info.js');
+  const s = new Server({ host: '127.0.0.1', port: -1 });
+  await s.start();
+  try {
+    const sys = s.systemAccount!;
+    const seq0 = serverInfo(s).seq as number;
+    // every message of the system account leaves through its send()
+    const ctx = s.system as unknown as { send(subject: string, ...rest: unknown[]): void };
+    const sent: string[] = [];
+    const send = ctx.send.bind(ctx);
+    ctx.send = (subject, ...rest) => {
+      sent.push(subject);
+      send(subject, ...rest);
+    };
+    await new Promise((r) => setTimeout(r, 1300));
+    const seq1 = serverInfo(s).seq as number;
+    assert.deepEqual(sent, []);
+    // heartbeats at 0.25 (maybe before seq0 under load), 0.5 and 1 s: at least two numbers went by unsent
+    assert.ok(seq1 - seq0 >= 3, `seq ${seq0} -> ${seq1}`);
+    assert.ok(sys.sublist.match(`$SYS.SERVER.${s.serverId}.STATSZ`).psubs.length >= 1, 'the server hears STATSZ subjects itself');
+  } finally {
+    await s.shutdown();
+  }
+});

@@ -81,17 +81,4 @@ export async function jsApi(nc: NatsConnection, subject: string, body: unknown =
 }
 
 /** Retry `f` until it returns non-null (the cluster may still be settling). */
-export async function until<T>(what: string, f: () => Promise<T | null>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  let lastErr: unknown = null;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== null) return v;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${lastErr !== null ? `: ${String(lastErr)}` : ''}`);
-    await sleep(200);
-  }
-}
+export { waitForValue as until } from './jetstream.js';

@@ -32,6 +32,7 @@ import { getHash } from '../../server/node-hash.js';
 import { randomId } from '../ids.js';
 import { clusteredDispatch } from './meta-api.js';
 import { raftFactory as builtinRaft, streamGroupFactory as builtinGroups } from './raft-loader.js';
+import type { StreamGroup, StreamGroupOptions } from './stream-group.js';
 import type { RaftNode, RaftNodeOptions, RaftPeerInfo, RaftStateMachine, RaftTransport } from './raft-types.js';
 import { MetaState, encodeEntry, type MetaEntry, type MetaListener, type PendingReply, type PlacementPeer, type StreamAssignment } from './meta-state.js';
 
@@ -54,27 +55,8 @@ export interface RaftFactory {
   create(opts: RaftNodeOptions): RaftNode;
 }
 
-/** A replicated stream on this server (jetstream/cluster/stream-group.ts). */
-export interface StreamGroup {
-  readonly stream: Stream;
-  isLeader(): boolean;
-  leader(): string | null;
-  peers(): RaftPeerInfo[];
-  update(cfg: StreamConfig): void;
-  stepDown(): void;
-  stop(deleteState: boolean): Promise<void>;
-}
-
-export interface StreamGroupOptions {
-  js: JetStream;
-  jsa: JsAccount;
-  cfg: StreamConfig;
-  created: number;
-  group: string;
-  peers: string[];
-  transport: RaftTransport;
-  onLeaderChange(isLeader: boolean, leader: string | null): void;
-}
+/** A replicated stream on this server: jetstream/cluster/stream-group.ts declares its shape. */
+export type { StreamGroup, StreamGroupOptions };
 
 export type StreamGroupFactory = (o: StreamGroupOptions) => StreamGroup;
 

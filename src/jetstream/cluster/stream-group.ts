@@ -34,7 +34,7 @@ import { subjectIsSubsetMatch } from '../../subjects/validate.js';
 import { createRaftNode, type RaftTuning } from './raft.js';
 import type { RaftNode, RaftPeerInfo, RaftStateMachine, RaftTransport } from './raft-types.js';
 
-/** What the meta layer holds of a replicated stream (its meta.ts declares the same shape). */
+/** What the meta layer (meta.ts) holds of a replicated stream. */
 export interface StreamGroup {
   readonly stream: Stream;
   isLeader(): boolean;

@@ -487,6 +487,23 @@ function decodeIndex(buf: Buffer, blockSize: number, lastCrc: number, into: IdxB
 const scratchIx = new IdxBuilder(1024);
 
 /**
+ * Index a block's records from its bytes into `recs` (reset first), up to
+ * the first record that does not parse (`why` says why); returns where the
+ * valid records end.
+ */
+function scanBlock(buf: Buffer, size: number, recs: IdxBuilder, why: { r: string }): number {
+  recs.reset(0);
+  let off = 0;
+  while (off < size) {
+    const r = parseRec(buf, off, size, why);
+    if (r === null) break;
+    recs.add(r.flags, r.seq, r.ts, r.off, r.len, r.subject, r.x);
+    off += r.len;
+  }
+  return off;
+}
+
+/**
  * Where index files are read: one buffer, reused. A fresh buffer per file
  * (readFileSync) left a restart of a 10 M-message stream with hundreds of
  * megabyte-sized buffers for the GC, all resident at once (the peak RSS).
@@ -842,15 +859,8 @@ export class FileStore extends IndexedStore {
       buf = Buffer.allocUnsafe(size);
       if (size > 0) fs.readSync(fd, buf, 0, size, 0);
       recs = scratchIx;
-      recs.reset(0);
       const why = { r: '' };
-      let off = 0;
-      while (off < size) {
-        const r = parseRec(buf, off, size, why);
-        if (r === null) break;
-        recs.add(r.flags, r.seq, r.ts, r.off, r.len, r.subject, r.x);
-        off += r.len;
-      }
+      const off = scanBlock(buf, size, recs, why);
       if (off < size) {
         good = off;
         this.log?.warn(
@@ -1185,15 +1195,7 @@ export class FileStore extends IndexedStore {
       return null;
     }
     const recs = scratchIx;
-    recs.reset(0);
-    const why = { r: '' };
-    let off = 0;
-    while (off < size) {
-      const r = parseRec(buf, off, size, why);
-      if (r === null) break;
-      recs.add(r.flags, r.seq, r.ts, r.off, r.len, r.subject, r.x);
-      off += r.len;
-    }
+    const off = scanBlock(buf, size, recs, { r: '' });
     if (off === size && mb.written === size && !mb.compacting) this.writeIndex(mb, buf.subarray(0, size), recs);
     return recs;
   }

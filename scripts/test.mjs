@@ -30,7 +30,11 @@ if (missing.length > 0 && process.env.TSNATS_NO_INSTALL !== '1') {
 }
 
 const args = ['--test', '--test-concurrency=' + (process.env.TEST_CONCURRENCY ?? '3')];
-if (process.env.TEST_REPORTER) args.push('--test-reporter=' + process.env.TEST_REPORTER);
+// The runner's own default (spec on a terminal, tap otherwise) to stdout, and
+// a list of the failed tests to stderr after everything else.
+const reporter = process.env.TEST_REPORTER ?? (process.stdout.isTTY ? 'spec' : 'tap');
+args.push('--test-reporter=' + reporter, '--test-reporter-destination=stdout');
+args.push('--test-reporter=' + new URL('./fail-summary.mjs', import.meta.url).pathname, '--test-reporter-destination=stderr');
 // Only *.test.js files: handed a directory, node's runner would also run
 // every other .js file under a folder named "test" (helpers, fixtures).
 function testFiles(dir) {

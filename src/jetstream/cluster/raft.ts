@@ -478,12 +478,17 @@ class Node implements RaftNode {
     const others = this.otherMembers();
     if (preferred !== undefined && others.includes(preferred)) target = preferred;
     else {
+      // The most caught-up live peer; among equals a random one, as the
+      // reference's map iteration does (raft.go StepDown): a fixed order
+      // would hand leadership back and forth between the same two peers.
       let best = -1;
+      let ties = 0;
       const now = Date.now();
       for (const id of others) {
         const p = this.progress.get(id);
         if (p === undefined || now - p.lastSeen > this.elMax) continue;
-        if (p.match > best) { best = p.match; target = id; }
+        if (p.match > best) { best = p.match; target = id; ties = 1; }
+        else if (p.match === best && Math.random() * ++ties < 1) target = id;
       }
     }
     if (target !== null) {

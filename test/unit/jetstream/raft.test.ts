@@ -301,6 +301,25 @@ describe('raft', () => {
     await waitFor('apply', () => nodes.every((n) => n.machine.entries.length === 2));
   });
 
+  it('stepDown without a preferred peer reaches every caught-up peer in turn', async () => {
+    // A fixed choice among equally caught-up peers passed leadership back and
+    // forth between two nodes and never to the third (jscluster-replicated).
+    const net = new MemNet();
+    const nodes = cluster(net, ABC);
+    let leader = await waitLeader(nodes);
+    await leader.node.propose(Buffer.from('x'));
+    const led = new Set([leader.id]);
+    for (let i = 0; i < 20 && led.size < 3; i++) {
+      await waitFor('followers current', () => nodes.every((n) => n.node.isCurrent()));
+      const old = leader;
+      old.node.stepDown();
+      leader = await waitFor('a new leader', () => nodes.find((n) => n !== old && n.node.isLeader()), 3000);
+      led.add(leader.id);
+    }
+    // 20 random picks of one of two: all three lead with probability 1 - 2^-19
+    assert.deepEqual([...led].sort(), ABC);
+  });
+
   it('ignores garbage messages', async () => {
     const net = new MemNet();
     const nodes = cluster(net, ABC);

@@ -11,6 +11,13 @@
 // (scripts/startup-bench.mjs: 1, 2 and 3 servers spawned at once, spawn to
 // INFO; idle RSS), saved as startup.md; `--scenarios startup` runs only
 // that, `--no-startup` skips it.
+// The JetStream scenarios of the harness run too (compare.sh --js;
+// `--no-js` leaves them out), and after everything the JetStream figures
+// the harness lacks (scripts/bench-js-extra.mjs: many subjects under limits,
+// restart with 1,000 streams, retention, object store, sync_interval
+// always, RSS of a 10 M-message stream; several minutes; `--no-js-extra`
+// skips them, `--quick` reads 1 M messages instead of 10 M), so that one
+// `npm run bench` shows every target of issue 16.
 import { spawnSync, execSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -36,8 +43,10 @@ function run(cmd, args, opts = {}) {
 run('npm', ['run', 'build', '--silent']);
 const cache = process.env.NATSBENCH_CACHE ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'natsbench');
 const natsServer = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' }).stdout.trim();
-if (!fs.existsSync(path.join(cache, 'bin', 'natsload')) || natsServer === '') {
-  run(path.join(harness, 'setup.sh'), ['--no-go']);
+const wantsJs = !process.argv.includes('--no-js');
+if (!fs.existsSync(path.join(cache, 'bin', 'natsload')) || natsServer === '' || (wantsJs && !fs.existsSync(path.join(cache, 'bin', 'jsbench')))) {
+  // jsbench (the harness's JetStream load generator) is built from Debian's Go client
+  run(path.join(harness, 'setup.sh'), wantsJs ? [] : ['--no-go']);
 }
 const ref = spawnSync('sh', ['-c', 'command -v nats-server'], { encoding: 'utf8' }).stdout.trim();
 
@@ -48,6 +57,8 @@ fs.mkdirSync(outDir, { recursive: true });
 let routed = true;
 let compareToo = true;
 let startup = true;
+let js = true;
+let jsExtra = true;
 const passed = [];
 const argv = process.argv.slice(2);
 for (let i = 0; i < argv.length; i++) {
@@ -55,17 +66,23 @@ for (let i = 0; i < argv.length; i++) {
     routed = false;
   } else if (argv[i] === '--no-startup') {
     startup = false;
+  } else if (argv[i] === '--no-js') {
+    js = false;
+  } else if (argv[i] === '--no-js-extra') {
+    jsExtra = false;
   } else if (argv[i] === '--scenarios' && i + 1 < argv.length) {
     const list = argv[++i].split(',').map((x) => x.trim()).filter(Boolean);
     routed = list.includes('routed');
     startup = list.includes('startup');
-    const rest = list.filter((x) => x !== 'routed' && x !== 'startup');
+    jsExtra = list.includes('js-extra');
+    const rest = list.filter((x) => x !== 'routed' && x !== 'startup' && x !== 'js-extra');
     if (rest.length === 0) compareToo = false;
     else passed.push('--scenarios', rest.join(','));
   } else {
     passed.push(argv[i]);
   }
 }
+if (js && !passed.includes('--scenarios') && !passed.includes('--js')) passed.push('--js');
 const routedArgs = [];
 for (let i = 0; i < passed.length; i++) {
   if (passed[i] === '--quick') routedArgs.push('--quick');
@@ -109,4 +126,19 @@ if (startup) {
   }
   fs.writeFileSync(path.join(outDir, 'startup.md'), `# tsnats ${commit} start-up, ${new Date().toISOString()}\n\n${r.stdout}`);
   console.log(`bench: start-up table saved to ${path.relative(root, path.join(outDir, 'startup.md'))}`);
+}
+if (jsExtra) {
+  const extra = passed.includes('--quick') ? ['--rss-msgs', '1000000'] : [];
+  const r = spawnSync('node', [path.join(root, 'scripts', 'bench-js-extra.mjs'), ...extra], {
+    cwd: root,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  process.stdout.write(r.stdout);
+  if (r.status !== 0) {
+    console.error(`bench: bench-js-extra failed (${r.status})`);
+    process.exit(r.status ?? 1);
+  }
+  fs.writeFileSync(path.join(outDir, 'js-extra.md'), `# tsnats ${commit} JetStream extra figures, ${new Date().toISOString()}\n\n${r.stdout}`);
+  console.log(`bench: JetStream extra table saved to ${path.relative(root, path.join(outDir, 'js-extra.md'))}`);
 }

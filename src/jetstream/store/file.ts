@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { IndexedStore } from './base.js';
 import { clearBit, countSet, nextSet, prevSet, setBit, testBit } from './bitmap.js';
 import { crc32 } from './crc32.js';
+import { goPathError } from '../../logging/gofmt.js';
 import { decodeSummary, encodeSummary, SUMMARY_FILE, type StoreSummary } from './summary.js';
 import { FileConsumerStore, consumerFileName, consumerNameOfFile } from './file-consumer.js';
 import {
@@ -47,6 +48,8 @@ export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_SYNC_INTERVAL = 2 * 60 * 1000;
 /** sealed blocks kept in memory for reads */
 const CACHE_BLOCKS = 2;
+/** after a failed write, the next batch waits this long (see kick) */
+const WRITE_RETRY_MS = 1000;
 /** sealed blocks whose per-message columns stay loaded (besides the last block's) */
 const COLS_BLOCKS = 4;
 /** a sealed block with less than this share of live bytes is rewritten */
@@ -104,7 +107,15 @@ interface Block {
    * without messages)
    */
   first: number;
+  /** -1 until opened (fdOf) */
   fd: number;
+  /**
+   * the file is still to be created: by the first write of the batch that
+   * holds its first bytes, where a failure (a store directory removed, out
+   * of inodes) fails that batch like any write error; thrown from a publish
+   * or from the flush callback it stopped the server
+   */
+  create: boolean;
   /** bytes appended (written or pending) */
   size: number;
   /** bytes the file holds */
@@ -199,6 +210,16 @@ interface EraseJob {
   mb: Block;
   off: number;
   rec: Buffer;
+}
+
+/**
+ * A failed file operation as the reference words it (*os.PathError: `open
+ * /dir/2.blk: no such file or directory`), which clients get in the
+ * PubAck's error; errors without a path (a write on an open fd) as Node has them.
+ */
+function ioErrorText(err: Error): string {
+  const e = err as NodeJS.ErrnoException;
+  return e.path !== undefined && e.syscall !== undefined ? goPathError(e.syscall, e.path, e) : err.message;
 }
 
 function blkName(id: number): string {
@@ -592,6 +613,8 @@ export class FileStore extends IndexedStore {
   writeFailures = 0;
   lastWriteError: StoreError | null = null;
   private scheduled = false;
+  /** when the last batch failed (0: the last one succeeded); see kick */
+  private failedAt = 0;
   private writing = false;
   /** last seq whose record is in a file */
   private flushedLast = 0;
@@ -678,6 +701,7 @@ export class FileStore extends IndexedStore {
         id: b.id,
         first: b.first,
         fd: -1,
+        create: false,
         size: b.size,
         written: b.size,
         // a clean stop synced the blocks before it wrote the summary
@@ -793,7 +817,19 @@ export class FileStore extends IndexedStore {
 
   /** a block's file descriptor, the file opened on first use (blocks from a summary) */
   private fdOf(mb: Block): number {
-    if (mb.fd < 0) mb.fd = fs.openSync(join(this.mdir, blkName(mb.id)), 'r+');
+    if (mb.fd < 0) {
+      const path = join(this.mdir, blkName(mb.id));
+      if (mb.create) {
+        try {
+          mb.fd = fs.openSync(path, 'w+');
+        } catch (err) {
+          // filestore.go newMsgBlockForWrite's words; the file name it
+          // prints is already cleared by then, hence the empty quotes
+          throw new Error(`Error creating msg block file [""]: ${ioErrorText(err as Error)}`);
+        }
+        mb.create = false;
+      } else mb.fd = fs.openSync(path, 'r+');
+    }
     return mb.fd;
   }
 
@@ -878,6 +914,7 @@ export class FileStore extends IndexedStore {
       id,
       first: this.last + 1,
       fd,
+      create: false,
       size: good,
       written: good,
       synced: good,
@@ -972,12 +1009,11 @@ export class FileStore extends IndexedStore {
   // ---- blocks ----
 
   private newBlock(id: number): Block {
-    const path = join(this.mdir, blkName(id));
-    const fd = fs.openSync(path, 'w+');
     const mb: Block = {
       id,
       first: this.last + 1,
-      fd,
+      fd: -1,
+      create: true,
       size: 0,
       written: 0,
       synced: 0,
@@ -1612,7 +1648,14 @@ export class FileStore extends IndexedStore {
     if (this.summaryLive) this.dropSummary();
     if (!this.scheduled && !this.writing && !this.closed) {
       this.scheduled = true;
-      setImmediate(this.doFlush);
+      // After a failed batch what it left (tombstones, erases, the state
+      // record) is pending at once again: retried every turn, a disk that
+      // stays full or a removed store directory spun the event loop and
+      // wrote thousands of log lines a second. Retry within a second instead;
+      // a publish in that time waits for that retry for its answer.
+      const wait = this.failedAt === 0 ? 0 : this.failedAt + WRITE_RETRY_MS - Date.now();
+      if (wait > 0) setTimeout(this.doFlush, wait);
+      else setImmediate(this.doFlush);
     }
   }
 
@@ -1672,17 +1715,19 @@ export class FileStore extends IndexedStore {
       this.rollback(jobs, tombs, erases.slice(e), dead);
       const all = cbs.concat(this.cbs);
       this.cbs = [];
-      const se = err instanceof StoreError ? err : storeError('io', err.message);
+      const se = err instanceof StoreError ? err : storeError('io', ioErrorText(err));
       // a batch the store started on its own may fail with nobody waiting:
       // the stream checks this count before it acks what it stored earlier
       this.writeFailures++;
       this.lastWriteError = se;
-      this.log?.error(`JetStream stream '${this.cfg.name}' write failed: ${err.message}`);
+      this.failedAt = Date.now();
+      this.log?.error(`JetStream stream '${this.cfg.name}' write failed: ${se.message}`);
       for (const cb of all) cb(se);
       this.drained();
     };
     const done = (): void => {
       this.writing = false;
+      this.failedAt = 0;
       this.flushedLast = Math.max(this.flushedLast, batchLast);
       for (const mb of dead) this.removeBlockFiles(mb);
       for (const mb of touched) {
@@ -1711,10 +1756,19 @@ export class FileStore extends IndexedStore {
         if (err) return fail(err);
         if (k > 0) list[k - 1]!.synced = list[k - 1]!.written;
         if (k === list.length) return done();
-        const mb = list[k++]!;
-        fileIo.fdatasync(this.fdOf(mb), next);
+        const fd = fdFor(list[k++]!);
+        if (fd !== null) fileIo.fdatasync(fd, next);
       };
       next(null);
+    };
+    /** the block's fd, or null after failing the batch (its file could not be created or opened) */
+    const fdFor = (mb: Block): number | null => {
+      try {
+        return this.fdOf(mb);
+      } catch (err) {
+        fail(err as Error);
+        return null;
+      }
     };
     // a block append is in flight (erase writes come back through writeNext too)
     let inJob = false;
@@ -1728,21 +1782,29 @@ export class FileStore extends IndexedStore {
           // short write: continue where it stopped
           j.from = j.mb.written;
           inJob = true;
-          return batchWrite(this.syncAlways, this.fdOf(j.mb), j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
+          return batchWrite(this.syncAlways, j.mb.fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
         }
         i++;
       }
       if (i < jobs.length) {
         const j = jobs[i]!;
+        const fd = fdFor(j.mb);
+        if (fd === null) return;
         touched.add(j.mb);
         inJob = true;
-        return batchWrite(this.syncAlways, this.fdOf(j.mb), j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
+        return batchWrite(this.syncAlways, fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
       }
       if (e < erases.length) {
-        const x = erases[e++]!;
-        if (x.mb.dead) return writeNext(null, 0);
+        const x = erases[e]!;
+        if (x.mb.dead) {
+          e++;
+          return writeNext(null, 0);
+        }
+        const fd = fdFor(x.mb);
+        if (fd === null) return; // x is queued again with the rest
+        e++;
         touched.add(x.mb);
-        return batchWrite(this.syncAlways, this.fdOf(x.mb), x.rec, 0, x.rec.length, x.off, (er) => writeNext(er, 0));
+        return batchWrite(this.syncAlways, fd, x.rec, 0, x.rec.length, x.off, (er) => writeNext(er, 0));
       }
       sync();
     };
@@ -2137,7 +2199,8 @@ export class FileStore extends IndexedStore {
   /** test hook: bytes per block known synced (power-loss simulation) */
   syncedSizes(): Map<string, number> {
     const m = new Map<string, number>();
-    for (const mb of this.blocks) m.set(join(this.mdir, blkName(mb.id)), mb.synced);
+    // a block whose file the next write creates has none yet
+    for (const mb of this.blocks) if (!mb.create) m.set(join(this.mdir, blkName(mb.id)), mb.synced);
     return m;
   }
 }

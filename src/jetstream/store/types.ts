@@ -102,7 +102,10 @@ export const STORE_ERRORS: Record<StoreErrorCode, string> = {
 };
 
 export function storeError(code: StoreErrorCode, detail?: string): StoreError {
-  return new StoreError(code, detail === undefined ? STORE_ERRORS[code] : `${STORE_ERRORS[code]}: ${detail}`);
+  if (detail === undefined) return new StoreError(code, STORE_ERRORS[code]);
+  // The reference hands the OS error on as it is (filestore.go): a client
+  // sees `open /dir/2.blk: no such file or directory` in the PubAck's error.
+  return new StoreError(code, code === 'io' ? detail : `${STORE_ERRORS[code]}: ${detail}`);
 }
 
 /**

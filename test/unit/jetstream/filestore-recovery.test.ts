@@ -264,6 +264,37 @@ describe('file store recovery', () => {
     await s.stop();
   });
 
+  it('a store directory removed under it: the batch that needs a new block fails with the OS error, nothing throws, no retry storm', async () => {
+    const dir = join(root, `r${n++}`);
+    const lg = logger();
+    const s = await FileStore.open(cfg, { dir, log: lg.log, blockSize: 256 });
+    for (let i = 1; i <= 5; i++) s.storeMsg(`sub.${i % 4}`, null, Buffer.from(payload(i)));
+    await flushed(s);
+    fs.rmSync(dir, { recursive: true, force: true });
+    let err: Error | null = null;
+    // 256-byte blocks: this batch rolls over into a block whose file can't be created.
+    // Creating it threw out of storeMsg (or out of the flush callback: a crash).
+    for (let i = 6; i <= 15; i++) s.storeMsg(`sub.${i % 4}`, null, Buffer.from(payload(i)));
+    err = await new Promise<Error | null>((res) => s.flush(res));
+    assert.ok(err);
+    // the reference's words (*os.PathError), which a PubAck's error carries
+    assert.match(err.message, /^Error creating msg block file \[""\]: open .*\/msgs\/\d+\.blk: no such file or directory$/);
+    assert.ok(lg.lines.some((l) => l.includes('no such file or directory')));
+    // Left alone, the store retries what the failed batch left about once a
+    // second, not every turn of the event loop (that spun at full CPU).
+    const failures = s.writeFailures;
+    await new Promise((r) => setTimeout(r, 300));
+    assert.ok(s.writeFailures - failures <= 1, `${s.writeFailures - failures} failed retries in 300 ms`);
+    // acked messages are still readable from the open files
+    assertIntact(s, range(1, 5));
+    // the directory back: writing resumes
+    fs.mkdirSync(join(dir, 'msgs'), { recursive: true });
+    const [seq] = s.storeMsg('sub.1', null, Buffer.from(payload(6)));
+    assert.equal(seq, 6);
+    await flushed(s);
+    await s.stop();
+  });
+
   it('a failed write calls back with the error and drops only that batch', async () => {
     const dir = join(root, `r${n++}`);
     const lg = logger();

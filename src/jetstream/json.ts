@@ -56,7 +56,8 @@ export function parseBody(body: Buffer): Record<string, unknown> {
   return v as Record<string, unknown>;
 }
 
-const FOLDED = Symbol('folded');
+/** objects whose keys are all in lower case, distinct: field() reads them directly (see folded) */
+const FOLDED = new WeakSet<object>();
 
 /**
  * `o`'s fields by lower-case name, the last of names equal but for case
@@ -65,10 +66,24 @@ const FOLDED = Symbol('folded');
  * key (a restart decodes each stream's config: ~30 lookups of ~20 keys).
  */
 export function folded(o: Record<string, unknown>): Record<string, unknown> {
-  const f = Object.create(null) as Record<string | symbol, unknown>;
-  for (const k of Object.keys(o)) f[k.toLowerCase()] = o[k];
-  f[FOLDED] = true;
-  return f as Record<string, unknown>;
+  const keys = Object.keys(o);
+  let lower = true;
+  for (const k of keys) {
+    if (k !== k.toLowerCase()) {
+      lower = false;
+      break;
+    }
+  }
+  // keys already in lower case (what clients and tsnats' own files send)
+  // cannot differ by case alone: the object itself will do
+  if (lower) {
+    FOLDED.add(o);
+    return o;
+  }
+  const f = Object.create(null) as Record<string, unknown>;
+  for (const k of keys) f[k.toLowerCase()] = o[k];
+  FOLDED.add(f);
+  return f;
 }
 
 /**
@@ -77,7 +92,7 @@ export function folded(o: Record<string, unknown>): Record<string, unknown> {
  */
 export function field(o: Record<string, unknown>, name: string): unknown {
   const lname = name.toLowerCase();
-  if ((o as { [FOLDED]?: true })[FOLDED] === true) return o[lname];
+  if (FOLDED.has(o)) return Object.hasOwn(o, lname) ? o[lname] : undefined;
   let v: unknown = undefined;
   for (const k of Object.keys(o)) if (k === name || k.toLowerCase() === lname) v = o[k];
   return v;

@@ -8,7 +8,7 @@
 // server/filestore.go of nats-server 2.9.10; the format is our own.
 
 import * as fs from 'node:fs';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { IndexedStore } from './base.js';
 import { clearBit, countSet, nextSet, prevSet, setBit, testBit } from './bitmap.js';
 import { crc32 } from './crc32.js';
@@ -530,9 +530,10 @@ function readIdxFile(path: string): Buffer {
 
 /**
  * A small file whole, into the reused buffer: open, read until short, close
- * (no fstat). A restart of 1,000 streams reads 1,000 summaries.
+ * (no fstat). A restart of 1,000 streams reads 1,000 summaries and 1,000
+ * stream meta files. The bytes are valid until the next read.
  */
-function readSmallFile(path: string): Buffer {
+export function readSmallFile(path: string): Buffer {
   const fd = fs.openSync(path, 'r');
   try {
     let n = 0;
@@ -649,8 +650,12 @@ export class FileStore extends IndexedStore {
     super(cfg, 64);
     if (!opts.dir) throw storeError('io', 'file store needs a directory');
     this.dir = opts.dir;
-    this.mdir = join(opts.dir, 'msgs');
-    this.cdir = join(opts.dir, 'obs');
+    // normalised once; the names below are put together by hand (path.join
+    // on every file name was a visible share of a restart of many streams)
+    let base = join(opts.dir);
+    if (!base.endsWith(sep)) base += sep;
+    this.mdir = base + 'msgs';
+    this.cdir = base + 'obs';
     this.blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
     this.syncAlways = opts.syncInterval === 'always';
     this.log = opts.log;
@@ -678,7 +683,7 @@ export class FileStore extends IndexedStore {
    * read until something needs it. false when there is none that checks out.
    */
   private openSummary(): boolean {
-    const path = join(this.mdir, SUMMARY_FILE);
+    const path = this.mdir + sep + SUMMARY_FILE;
     let sm: StoreSummary | null;
     try {
       sm = decodeSummary(readSmallFile(path));
@@ -742,7 +747,7 @@ export class FileStore extends IndexedStore {
   /** every block file is there with the size and mtime the summary says */
   private blocksAsSummarised(sm: StoreSummary): boolean {
     for (const b of sm.blocks) {
-      const st = fs.statSync(join(this.mdir, blkName(b.id)), { throwIfNoEntry: false });
+      const st = fs.statSync(this.mdir + sep + blkName(b.id), { throwIfNoEntry: false });
       if (st === undefined || st.size !== b.size || st.mtimeMs !== b.mtime) return false;
     }
     return true;

@@ -66,10 +66,10 @@ const FOLDED = new WeakSet<object>();
  * key (a restart decodes each stream's config: ~30 lookups of ~20 keys).
  */
 export function folded(o: Record<string, unknown>): Record<string, unknown> {
-  const keys = Object.keys(o);
   let lower = true;
-  for (const k of keys) {
-    if (k !== k.toLowerCase()) {
+  // for-in: no key array (a JSON object has no inherited enumerable keys)
+  for (const k in o) {
+    if (NOT_PLAIN_LOWER.test(k) && k !== k.toLowerCase()) {
       lower = false;
       break;
     }
@@ -81,18 +81,25 @@ export function folded(o: Record<string, unknown>): Record<string, unknown> {
     return o;
   }
   const f = Object.create(null) as Record<string, unknown>;
-  for (const k of keys) f[k.toLowerCase()] = o[k];
+  for (const k of Object.keys(o)) f[k.toLowerCase()] = o[k];
   FOLDED.add(f);
   return f;
 }
+
+/** a key toLowerCase might change (it allocates even when it changes nothing) */
+const NOT_PLAIN_LOWER = /[^a-z0-9_]/;
 
 /**
  * Field lookup as encoding/json decodes: keys match a field
  * case-insensitively and, in document order, the last one wins.
  */
 export function field(o: Record<string, unknown>, name: string): unknown {
+  if (FOLDED.has(o)) {
+    if (Object.hasOwn(o, name)) return o[name];
+    const l = name.toLowerCase();
+    return l !== name && Object.hasOwn(o, l) ? o[l] : undefined;
+  }
   const lname = name.toLowerCase();
-  if (FOLDED.has(o)) return Object.hasOwn(o, lname) ? o[lname] : undefined;
   let v: unknown = undefined;
   for (const k of Object.keys(o)) if (k === name || k.toLowerCase() === lname) v = o[k];
   return v;

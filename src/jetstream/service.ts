@@ -245,7 +245,8 @@ export class JetStream implements JetStreamService {
 
   private recoverStreams(jsa: JsAccount, dir: string, names: string[]): void {
     const log = this.server.logger;
-    for (const name of names) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i]!;
       // `dir` is normalised and a directory entry's name has no separator: what path.join would give
       const sdir = dir + path.sep + name;
       let cfg: StreamConfig;

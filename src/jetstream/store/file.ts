@@ -581,6 +581,9 @@ function periodicSync(ms: number, store: FileStore, add: boolean): void {
   }
 }
 
+/** an absolute path path.join would leave as it is (bar a trailing separator) */
+const NORMAL_ABS_DIR = sep === '/' ? /^\/(?!.*(?:\/\/|\/\.\.?(?:\/|$)))/ : /^$/;
+
 export class FileStore extends IndexedStore {
   readonly type = 'file' as const;
   readonly dir: string;
@@ -652,7 +655,7 @@ export class FileStore extends IndexedStore {
     this.dir = opts.dir;
     // normalised once; the names below are put together by hand (path.join
     // on every file name was a visible share of a restart of many streams)
-    let base = join(opts.dir);
+    let base = NORMAL_ABS_DIR.test(opts.dir) ? opts.dir : join(opts.dir);
     if (!base.endsWith(sep)) base += sep;
     this.mdir = base + 'msgs';
     this.cdir = base + 'obs';
@@ -707,7 +710,11 @@ export class FileStore extends IndexedStore {
     this.lastTs = sm.lastTs;
     this.msgs = sm.msgs;
     this.bytes = sm.bytes;
-    for (const b of sm.blocks) {
+    // indexed loops here: this runs once per stream at a restart, mostly
+    // before V8 optimises it, and a for-of then allocates per step
+    const bl = sm.blocks;
+    for (let i = 0; i < bl.length; i++) {
+      const b = bl[i]!;
       this.blocks.push({
         id: b.id,
         first: b.first,
@@ -734,7 +741,11 @@ export class FileStore extends IndexedStore {
         maxTs: b.maxTs,
       });
     }
-    for (const x of sm.subjects) this.restoreSubject(x.name, x.n, x.f, x.l, x.fStale, x.lStale, x.seqs);
+    const subj = sm.subjects;
+    for (let i = 0; i < subj.length; i++) {
+      const x = subj[i]!;
+      this.restoreSubject(x.name, x.n, x.f, x.l, x.fStale, x.lStale, x.seqs);
+    }
     this.summaryConsumers = sm.consumers;
     this.lmb = this.blocks[this.blocks.length - 1]!;
     this.lastLazy = true;
@@ -746,7 +757,8 @@ export class FileStore extends IndexedStore {
 
   /** every block file is there with the size and mtime the summary says */
   private blocksAsSummarised(sm: StoreSummary): boolean {
-    for (const b of sm.blocks) {
+    for (let i = 0; i < sm.blocks.length; i++) {
+      const b = sm.blocks[i]!;
       const st = fs.statSync(this.mdir + sep + blkName(b.id), { throwIfNoEntry: false });
       if (st === undefined || st.size !== b.size || st.mtimeMs !== b.mtime) return false;
     }
@@ -2103,6 +2115,8 @@ export class FileStore extends IndexedStore {
   }
 
   consumerNames(): string[] {
+    // a restart asks each stream once, before any consumer is open
+    if (this.consumers.size === 0 && this.summaryConsumers !== null && this.summaryConsumers.length === 0) return [];
     const names = new Set(this.consumers.keys());
     if (this.summaryConsumers !== null) {
       for (const n of this.summaryConsumers) names.add(n);

@@ -66,6 +66,8 @@ const FOLDED = new WeakSet<object>();
  * key (a restart decodes each stream's config: ~30 lookups of ~20 keys).
  */
 export function folded(o: Record<string, unknown>): Record<string, unknown> {
+  // not an object (a malformed file or request): field() decides as it always did
+  if (typeof o !== 'object' || o === null) return o;
   let lower = true;
   // for-in: no key array (a JSON object has no inherited enumerable keys)
   for (const k in o) {

@@ -35,6 +35,15 @@ describe('folded field lookup', () => {
     assert.equal(lower.allowDirect, true);
   });
 
+  it('leaves what is not an object to field(), as before', () => {
+    for (const v of ['x', 5, true, [], ['a']] as unknown[]) {
+      assert.equal(folded(v as Record<string, unknown>), v);
+      assert.equal(field(folded(v as Record<string, unknown>), 'name'), undefined);
+    }
+    assert.equal(decodeStreamConfig('x' as unknown as Record<string, unknown>).name, '');
+    assert.throws(() => decodeStreamConfig(null as unknown as Record<string, unknown>), TypeError);
+  });
+
   it('keeps rejecting wrong types', () => {
     assert.throws(() => decodeStreamConfig(JSON.parse('{"name":1}')), /name/);
     assert.throws(() => decodeStreamConfig(JSON.parse('{"Max_Msgs":"x"}')), /max_msgs/);

@@ -83,7 +83,8 @@ function decodeSource(o: Record<string, unknown>): StreamSource {
 }
 
 /** Decode a StreamConfig JSON object; throws JsonDecodeError as Go's Unmarshal would fail. */
-export function decodeStreamConfig(o: Record<string, unknown>): StreamConfig {
+export function decodeStreamConfig(raw: Record<string, unknown>): StreamConfig {
+  const o = J.folded(raw);
   const mirror = J.obj(o, 'mirror');
   const sourcesRaw = J.field(o, 'sources');
   let sources: StreamSource[] = [];

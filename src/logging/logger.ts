@@ -161,7 +161,13 @@ interface Sink {
   readonly ready: Promise<void>;
   emit(level: LogLevel, msg: string): void;
   close(): Promise<void>;
+  /** lines formatted from now on wait, in order, for release() (sinks that can write many lines at once) */
+  hold?(): void;
+  release?(): void;
 }
+
+/** held lines are written once this many characters wait: a batch never grows without bound */
+const HOLD_MAX_CHARS = 64 * 1024;
 
 class NullSink implements Sink {
   readonly ready = Promise.resolve();
@@ -171,14 +177,36 @@ class NullSink implements Sink {
 
 class StderrSink implements Sink {
   readonly ready = Promise.resolve();
+  private held = '';
+  private holding = 0;
   constructor(
     private readonly out: { write(chunk: string): unknown },
     private readonly fmt: LineFormatter,
   ) {}
   emit(level: LogLevel, msg: string): void {
-    this.out.write(this.fmt.line(level, msg));
+    const line = this.fmt.line(level, msg);
+    if (this.holding === 0) {
+      this.out.write(line);
+      return;
+    }
+    this.held += line;
+    if (this.held.length >= HOLD_MAX_CHARS) this.writeHeld();
   }
-  async close(): Promise<void> {}
+  hold(): void {
+    this.holding++;
+  }
+  release(): void {
+    if (this.holding > 0 && --this.holding === 0) this.writeHeld();
+  }
+  private writeHeld(): void {
+    const s = this.held;
+    this.held = '';
+    if (s !== '') this.out.write(s);
+  }
+  async close(): Promise<void> {
+    this.holding = 0;
+    this.writeHeld();
+  }
 }
 
 class SyslogSink implements Sink {
@@ -235,6 +263,9 @@ export class FileSink implements Sink {
   private originalLimit = 0;
   private maxFiles = 0;
   private closed = false;
+  private holding = 0;
+  private held: string[] = [];
+  private heldChars = 0;
 
   constructor(
     readonly path: string,
@@ -267,6 +298,12 @@ export class FileSink implements Sink {
   emit(level: LogLevel, msg: string): void {
     if (this.closed) return;
     const line = this.fmt.line(level, msg);
+    if (this.holding > 0) {
+      this.held.push(line);
+      this.heldChars += line.length;
+      if (this.heldChars >= HOLD_MAX_CHARS) this.writeHeld();
+      return;
+    }
     try {
       writeSync(this.fd, line);
     } catch {
@@ -275,6 +312,48 @@ export class FileSink implements Sink {
     }
     this.out += Buffer.byteLength(line);
     if (this.originalLimit > 0 && this.out > this.limit) this.rotate();
+  }
+
+  hold(): void {
+    this.holding++;
+  }
+
+  release(): void {
+    if (this.holding > 0 && --this.holding === 0) this.writeHeld();
+  }
+
+  /**
+   * The held lines in as few writes as rotation allows: a write ends at the
+   * line that takes the file past its size limit, and the rotation follows
+   * it, as if each line had been written on its own.
+   */
+  private writeHeld(): void {
+    const lines = this.held;
+    this.held = [];
+    this.heldChars = 0;
+    let chunk = '';
+    let bytes = 0;
+    for (const line of lines) {
+      if (this.closed) return;
+      chunk += line;
+      bytes += Buffer.byteLength(line);
+      if (this.originalLimit > 0 && this.out + bytes > this.limit) {
+        if (this.writeChunk(chunk, bytes)) this.rotate();
+        chunk = '';
+        bytes = 0;
+      }
+    }
+    if (chunk !== '' && !this.closed) this.writeChunk(chunk, bytes);
+  }
+
+  private writeChunk(chunk: string, bytes: number): boolean {
+    try {
+      writeSync(this.fd, chunk);
+    } catch {
+      return false;
+    }
+    this.out += bytes;
+    return true;
   }
 
   private writeDirect(level: LogLevel, msg: string): number {
@@ -359,6 +438,8 @@ export class FileSink implements Sink {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    this.holding = 0;
+    this.writeHeld();
     this.closed = true;
     try {
       closeSync(this.fd);
@@ -439,6 +520,17 @@ class ServerLogger implements ManagedLogger {
   }
   trace(msg: string): void {
     if (this.traceEnabled) this.sink.emit('TRC', msg);
+  }
+
+  batch<T>(fn: () => T): T {
+    const sink = this.sink;
+    if (sink.hold === undefined || sink.release === undefined) return fn();
+    sink.hold();
+    try {
+      return fn();
+    } finally {
+      sink.release();
+    }
   }
 
   reopen(): void {

@@ -19,6 +19,13 @@ export interface Logger {
   /** checked before building a debug/trace string on a hot path */
   readonly debugEnabled: boolean;
   readonly traceEnabled: boolean;
+  /**
+   * Runs fn with the lines it logs written together when it returns (each
+   * still formatted, timestamp included, when logged): for bursts of lines,
+   * such as one pair per stream restored at start-up, where a write per
+   * line to a pipe costs more than the restore itself. Optional.
+   */
+  batch?<T>(fn: () => T): T;
 }
 
 /** Drops everything: the embedded server's default. */

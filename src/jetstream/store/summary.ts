@@ -84,9 +84,37 @@ class Writer {
   }
 }
 
+/**
+ * Where decoded bitmaps live: slices of a shared slab, each copied out of
+ * the file's bytes (which are reused), instead of an ArrayBuffer each — a
+ * restart of 1,000 streams allocated 1,000 small backing stores here. A
+ * bitmap that grows past its slice is replaced (bitmap.ts setBit), so
+ * slices never overlap in use.
+ */
+const SLAB_SIZE = 16 * 1024;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabUsed = 0;
+
+function bitsCopy(src: Buffer): Uint8Array {
+  const n = src.length;
+  if (n > SLAB_SIZE / 4) return new Uint8Array(src);
+  if (slabUsed + n > SLAB_SIZE) {
+    slab = new Uint8Array(SLAB_SIZE);
+    slabUsed = 0;
+  }
+  const b = slab.subarray(slabUsed, slabUsed + n);
+  b.set(src);
+  slabUsed += n;
+  return b;
+}
+
 class Reader {
   o = 0;
-  constructor(private readonly buf: Buffer) {}
+  // DataView reads are inlined by V8, Buffer's readDoubleLE is not
+  private readonly dv: DataView;
+  constructor(private readonly buf: Buffer) {
+    this.dv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+  }
   private need(n: number): void {
     if (this.o + n > this.buf.length) throw new Error('summary truncated');
   }
@@ -96,13 +124,13 @@ class Reader {
   }
   u32(): number {
     this.need(4);
-    const v = this.buf.readUInt32LE(this.o);
+    const v = this.dv.getUint32(this.o, true);
     this.o += 4;
     return v;
   }
   f64(): number {
     this.need(8);
-    const v = this.buf.readDoubleLE(this.o);
+    const v = this.dv.getFloat64(this.o, true);
     this.o += 8;
     return v;
   }
@@ -178,7 +206,7 @@ export function decodeSummary(buf: Buffer): StoreSummary | null {
         bits: new Uint8Array(0),
       };
       for (let k = r.u32(); k > 0; k--) b.tombs.push(r.f64());
-      b.bits = new Uint8Array(r.bytes());
+      b.bits = bitsCopy(r.bytes());
       s.blocks.push(b);
     }
     for (let i = r.u32(); i > 0; i--) {

@@ -310,3 +310,63 @@ describe('formatGoFatal', () => {
     );
   });
 });
+
+describe('batch', () => {
+  it('writes the lines logged inside it together, each formatted as on its own', () => {
+    const one = capture();
+    const plain = createLogger(opts(), deps(one));
+    const batched = capture();
+    const log = createLogger(opts(), deps(batched));
+    for (let i = 0; i < 3; i++) plain.notice(`line ${i}`);
+    plain.warn('after');
+    const r = log.batch!(() => {
+      for (let i = 0; i < 3; i++) log.notice(`line ${i}`);
+      // nothing reaches stderr before the batch ends
+      assert.equal(batched.chunks.length, 0);
+      return 7;
+    });
+    assert.equal(r, 7);
+    assert.equal(batched.chunks.length, 1);
+    log.warn('after');
+    assert.equal(batched.text(), one.text());
+  });
+
+  it('writes what it holds when the function throws, and nests', () => {
+    const err = capture();
+    const log = createLogger(opts({ logtime: false }), deps(err));
+    assert.throws(() =>
+      log.batch!(() => {
+        log.notice('a');
+        log.batch!(() => log.notice('b'));
+        assert.equal(err.chunks.length, 0);
+        throw new Error('boom');
+      }),
+    );
+    assert.equal(err.text(), '[4242] [INF] a\n[4242] [INF] b\n');
+  });
+
+  it('rotates a log file at the same lines as unbatched writes', async () => {
+    const sub = join(dir, 'rot-batch');
+    mkdirSync(sub);
+    const file = join(sub, 'nats.log');
+    const log = createLogger(opts({ logFile: file, logSizeLimit: 400, logtime: false }), deps(capture()));
+    const msg = (i: number) => `message ${String(i).padStart(2, '0')} ${'x'.repeat(75)}`;
+    log.batch!(() => {
+      for (let i = 0; i < 10; i++) log.notice(msg(i));
+    });
+    await log.close();
+    const backups = readdirSync(sub)
+      .filter((n) => n !== 'nats.log')
+      .sort();
+    assert.equal(backups.length, 2);
+    const notice = (b: string) => `[4242] [INF] Rotated log, backup saved as "${join(sub, b)}"\r\n`;
+    const lines = (from: number, to: number) => {
+      let s = '';
+      for (let i = from; i <= to; i++) s += `[4242] [INF] ${msg(i)}\n`;
+      return s;
+    };
+    assert.equal(readFileSync(join(sub, backups[0]), 'utf8'), lines(0, 4));
+    assert.equal(readFileSync(join(sub, backups[1]), 'utf8'), notice(backups[0]) + lines(5, 7));
+    assert.equal(readFileSync(file, 'utf8'), notice(backups[1]) + lines(8, 9));
+  });
+});

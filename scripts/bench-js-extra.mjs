@@ -3,7 +3,8 @@
 // nats-server, each on its own fresh store, one pinned core each when
 // taskset exists:
 //   subjects   many subjects under limits (nats-server issue #4043): a file
-//              stream `foo.>` already at its limit, then --limit-msgs (20,000)
+//              stream `foo.>` filled to its limit (and at least 10,000
+//              publishes, untimed, to warm up), then --limit-msgs (20,000)
 //              async publishes of 200 B round-robin over 1, 16, 256, 1,024
 //              and 4,096 subjects, every one replacing the oldest message.
 //              Shapes: max_msgs 10,000 (+ max_bytes 1 GB, as #4043 with its
@@ -240,7 +241,8 @@ const LIMIT_SHAPES = {
 };
 
 /**
- * One shape, n subjects: the stream is filled to its limit untimed, then
+ * One shape, n subjects: the stream is filled to its limit (and at least
+ * 10,000 messages published, so that the JIT is warm) untimed, then
  * LIMIT_MSGS publishes are timed, each evicting the oldest (of the stream or
  * of its subject). Returns msgs/s and the server's msgs per CPU-second (the
  * figure to trust on a loaded machine).
@@ -253,7 +255,8 @@ async function subjects(kind, shape, n) {
     const jsm = await jetstreamManager(s.nc);
     await jsm.streams.add({ name: 'L', subjects: ['foo.>'], storage: 'file', ...sh.cfg });
     const subj = Array.from({ length: n }, (_, i) => `foo.${i}`);
-    const fill = sh.fill(n);
+    // at least 10,000 untimed: filled to the limit, and a warm JIT for tsnats
+    const fill = Math.max(sh.fill(n), 10_000);
     const hp = s.nc.getServer();
     const f = await rawPublish(hp, (i) => subj[i % n], fill, 200);
     const c0 = cpuSeconds(s.pid);

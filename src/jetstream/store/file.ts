@@ -1524,8 +1524,9 @@ export class FileStore extends IndexedStore {
    * to its end is live. Such a block is being drained from its head by the
    * limits (max_msgs, max_bytes, max_age, max_msgs_per_subject when the
    * subject's oldest is the stream's) and goes whole soon; compacting it as
-   * it drained copied, synced and re-indexed half of it again and again, ~40%
-   * of the server's CPU for a stream at its limits (BENCHMARKS.md, session 7).
+   * it drained copied, synced and re-indexed half of it again and again: a
+   * third of the server's CPU per message for a stream at its limits
+   * (BENCHMARKS.md, session 7).
    * server/filestore.go removeMsg likewise compacts on out-of-order deletes only.
    */
   private maybeCompact(mb: Block, first: number): void {

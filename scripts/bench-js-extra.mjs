@@ -2,9 +2,16 @@
 // JetStream figures the shared harness lacks (issue 16), tsnats against
 // nats-server, each on its own fresh store, one pinned core each when
 // taskset exists:
-//   subjects   async publish (window 1,000) of 128 B messages spread over 1,
-//              16, 256 and 1,024 subjects of a file stream with
-//              max_msgs_per_subject: 1 (the reference slows down there)
+//   subjects   many subjects under limits (nats-server issue #4043): a file
+//              stream `foo.>` filled to its limit (and at least 10,000
+//              publishes, untimed, to warm up), then --limit-msgs (20,000)
+//              async publishes of 200 B round-robin over 1, 16, 256, 1,024
+//              and 4,096 subjects, every one replacing the oldest message.
+//              Shapes: max_msgs 10,000 (+ max_bytes 1 GB, as #4043 with its
+//              100,000 scaled down), max_msgs_per_subject 10, and
+//              max_msgs_per_subject 1. The publisher is raw protocol (PUB with
+//              a reply inbox per message, 1,024 acks outstanding), not
+//              nats.js: the client must not be the bound.
 //   startup    1,000 file streams of 1,000 messages each, then the time from
 //              spawn until the server answers $JS.API.INFO after a restart
 //   retention  interest and workqueue file streams: async publish (window
@@ -19,10 +26,10 @@
 //   rss        --rss-msgs (10 M) messages of 128 B loaded into a file
 //              stream, the server restarted, the whole stream read with an
 //              ordered consumer: peak RSS (VmHWM) of the restarted server
-// The client is the official nats.js client (it bounds the rates it can
-// measure; both servers see the same client).
+// Elsewhere the client is the official nats.js client (it bounds the rates
+// it can measure; both servers see the same client).
 //   node scripts/bench-js-extra.mjs [--only subjects|startup|retention|obj|sync|rss[,...]]
-//        [--msgs N] [--streams N] [--per-stream N] [--objects N] [--rss-msgs N]
+//        [--msgs N] [--limit-msgs N] [--streams N] [--per-stream N] [--objects N] [--rss-msgs N]
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,6 +49,7 @@ const opt = (name, def) => {
 const onlyList = opt('--only', '').split(',').filter(Boolean);
 const want = (name) => onlyList.length === 0 || onlyList.includes(name);
 const MSGS = Number(opt('--msgs', '50000'));
+const LIMIT_MSGS = Number(opt('--limit-msgs', '20000'));
 const STREAMS = Number(opt('--streams', '1000'));
 const PER_STREAM = Number(opt('--per-stream', '1000'));
 const OBJECTS = Number(opt('--objects', '50'));
@@ -135,21 +143,130 @@ async function publishWindow(js, subjectOf, n, payload, w = 1000) {
   }
 }
 
-async function subjects(kind, n) {
+/** user+system CPU seconds of a process so far */
+function cpuSeconds(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    // utime + stime, in clock ticks (100 a second on Linux)
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+/**
+ * Raw-protocol async publisher: `n` PUBs of `size` bytes, each with its own
+ * reply inbox (as clients do), at most `window` acks outstanding (refilled by
+ * half-windows), done when every PubAck is in. Resolves { rate, errors,
+ * firstErr }. One string write per refill: far lighter than nats.js, so the
+ * server, not the client, bounds the rate.
+ */
+function rawPublish(hostport, subjectOf, n, size, window = 1024) {
+  const [host, port] = hostport.split(':');
+  return new Promise((resolve, reject) => {
+    const sock = net.connect(Number(port), host);
+    sock.setNoDelay(true);
+    const payload = 'x'.repeat(size);
+    let buf = Buffer.alloc(0);
+    let started = false;
+    let sent = 0;
+    let acked = 0;
+    let errors = 0;
+    let firstErr = '';
+    let t0 = 0;
+    const fail = (e) => {
+      sock.destroy();
+      reject(e);
+    };
+    const pump = () => {
+      const room = window - (sent - acked);
+      if (room < window >> 1 || sent >= n) return;
+      const end = Math.min(n, sent + room);
+      let out = '';
+      for (let i = sent; i < end; i++) out += `PUB ${subjectOf(i)} _INBOX.raw.${i} ${size}\r\n${payload}\r\n`;
+      sent = end;
+      sock.write(out);
+    };
+    sock.on('error', fail);
+    sock.on('close', () => {
+      if (acked < n) fail(new Error(`rawPublish: connection closed after ${acked} of ${n} acks`));
+    });
+    sock.on('data', (d) => {
+      buf = buf.length === 0 ? d : Buffer.concat([buf, d]);
+      let p = 0;
+      for (;;) {
+        const e = buf.indexOf('\r\n', p);
+        if (e < 0) break;
+        if (buf[p] === 0x4d /* MSG: a PubAck */) {
+          const len = Number(buf.toString('latin1', buf.lastIndexOf(0x20, e) + 1, e));
+          if (e + 2 + len + 2 > buf.length) break;
+          const body = buf.toString('latin1', e + 2, e + 2 + len);
+          if (body.includes('"error"')) {
+            errors++;
+            if (firstErr === '') firstErr = body;
+          }
+          acked++;
+          p = e + 2 + len + 2;
+          continue;
+        }
+        const line = buf.toString('latin1', p, e);
+        p = e + 2;
+        if (line.startsWith('PING')) sock.write('PONG\r\n');
+        else if (line.startsWith('-ERR')) return fail(new Error(`rawPublish: ${line}`));
+        else if (line.startsWith('INFO') && !started) {
+          sock.write('CONNECT {"verbose":false,"pedantic":false,"headers":true,"no_responders":true,"name":"rawpub"}\r\nSUB _INBOX.raw.* 1\r\nPING\r\n');
+        } else if (line.startsWith('PONG') && !started) {
+          started = true;
+          t0 = performance.now();
+        }
+      }
+      buf = p >= buf.length ? Buffer.alloc(0) : buf.subarray(p);
+      if (!started) return;
+      if (acked >= n) {
+        sock.removeAllListeners('close');
+        sock.end();
+        resolve({ rate: n / ((performance.now() - t0) / 1000), errors, firstErr });
+        return;
+      }
+      pump();
+    });
+  });
+}
+
+/** the many-subjects shapes: stream limits, and how many messages fill the stream to them */
+const LIMIT_SHAPES = {
+  max_msgs: { label: 'max_msgs 10,000', cfg: { max_msgs: 10_000, max_bytes: 1 << 30 }, fill: () => 10_000, stored: (n) => 10_000 },
+  per_subject: { label: 'max_msgs_per_subject 10', cfg: { max_msgs_per_subject: 10 }, fill: (n) => n * 10, stored: (n) => n * 10 },
+  per_subject_1: { label: 'max_msgs_per_subject 1', cfg: { max_msgs_per_subject: 1 }, fill: (n) => n, stored: (n) => n },
+};
+
+/**
+ * One shape, n subjects: the stream is filled to its limit (and at least
+ * 10,000 messages published, so that the JIT is warm) untimed, then
+ * LIMIT_MSGS publishes are timed, each evicting the oldest (of the stream or
+ * of its subject). Returns msgs/s and the server's msgs per CPU-second (the
+ * figure to trust on a loaded machine).
+ */
+async function subjects(kind, shape, n) {
+  const sh = LIMIT_SHAPES[shape];
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'jsx-'));
   const s = await start(kind, dir);
   try {
     const jsm = await jetstreamManager(s.nc);
-    await jsm.streams.add({ name: 'PS', subjects: ['ps.>'], max_msgs_per_subject: 1 });
-    const js = jetstream(s.nc);
-    const payload = new Uint8Array(128);
-    const subj = Array.from({ length: n }, (_, i) => `ps.${i}`);
-    const t0 = performance.now();
-    await publishWindow(js, (i) => subj[i % n], MSGS, payload);
-    const dt = (performance.now() - t0) / 1000;
-    const si = await jsm.streams.info('PS');
-    if (si.state.messages !== Math.min(n, MSGS)) throw new Error(`${kind}: ${si.state.messages} messages stored, expected ${n}`);
-    return MSGS / dt;
+    await jsm.streams.add({ name: 'L', subjects: ['foo.>'], storage: 'file', ...sh.cfg });
+    const subj = Array.from({ length: n }, (_, i) => `foo.${i}`);
+    // at least 10,000 untimed: filled to the limit, and a warm JIT for tsnats
+    const fill = Math.max(sh.fill(n), 10_000);
+    const hp = s.nc.getServer();
+    const f = await rawPublish(hp, (i) => subj[i % n], fill, 200);
+    const c0 = cpuSeconds(s.pid);
+    const r = await rawPublish(hp, (i) => subj[(fill + i) % n], LIMIT_MSGS, 200);
+    const cpu = cpuSeconds(s.pid) - c0;
+    if (f.errors + r.errors > 0) throw new Error(`${kind}: ${f.errors + r.errors} publishes failed: ${f.firstErr || r.firstErr}`);
+    const si = await jsm.streams.info('L');
+    const want = Math.min(sh.stored(n), fill + LIMIT_MSGS);
+    if (si.state.messages !== want) throw new Error(`${kind}: ${si.state.messages} messages stored, expected ${want}`);
+    return { rate: r.rate, perCpu: LIMIT_MSGS / cpu };
   } finally {
     await s.stop();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -308,11 +425,20 @@ async function bigRss(kind) {
 
 const rows = [];
 if (want('subjects')) {
-  for (const n of [1, 16, 256, 1024]) {
-    const t = await subjects('tsnats', n);
-    const g = await subjects('nats-server', n);
-    rows.push([`${n} subjects, max_msgs_per_subject 1, msgs/s`, t, g]);
-    console.log(`subjects ${n}: tsnats ${t.toFixed(0)} msgs/s, nats-server ${g.toFixed(0)} msgs/s, ratio ${(t / g).toFixed(2)}`);
+  for (const [shape, counts] of [
+    ['max_msgs', [1, 16, 256, 1024, 4096]],
+    ['per_subject', [1, 16, 256, 1024, 4096]],
+    ['per_subject_1', [1, 1024]],
+  ]) {
+    for (const n of counts) {
+      const t = await subjects('tsnats', shape, n);
+      const g = await subjects('nats-server', shape, n);
+      rows.push([`${n} subjects, ${LIMIT_SHAPES[shape].label}, msgs/s`, t.rate, g.rate]);
+      console.log(
+        `subjects ${LIMIT_SHAPES[shape].label}, ${n}: tsnats ${t.rate.toFixed(0)} msgs/s (${t.perCpu.toFixed(0)}/cpu-s), ` +
+          `nats-server ${g.rate.toFixed(0)} msgs/s (${g.perCpu.toFixed(0)}/cpu-s), ratio ${(t.rate / g.rate).toFixed(2)} (per cpu-s ${(t.perCpu / g.perCpu).toFixed(2)})`,
+      );
+    }
   }
 }
 if (want('startup')) {

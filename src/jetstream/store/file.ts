@@ -1595,22 +1595,41 @@ export class FileStore extends IndexedStore {
     if (interior) this.appendTomb(seq);
     if (secure) this.erase(mb, seq, off, size);
     if (mb.live === 0) this.killBlock(mb);
-    else this.maybeCompact(mb);
+    // a front removal: `first` moves past seq once this returns
+    else this.maybeCompact(mb, interior ? this.first : seq + 1);
   }
 
-  /** a sealed, written block mostly deleted is rewritten in the background */
-  private maybeCompact(mb: Block): void {
+  /**
+   * A sealed, written block mostly deleted is rewritten in the background,
+   * unless it has no hole: it is the stream's first block and every sequence
+   * from `first` (the stream's first once the removal in progress is done)
+   * to its end is live. Such a block is being drained from its head by the
+   * limits (max_msgs, max_bytes, max_age, max_msgs_per_subject when the
+   * subject's oldest is the stream's) and goes whole soon; compacting it as
+   * it drained copied, synced and re-indexed half of it again and again: a
+   * third of the server's CPU per message for a stream at its limits
+   * (BENCHMARKS.md, session 7).
+   * server/filestore.go removeMsg likewise compacts on out-of-order deletes only.
+   */
+  private maybeCompact(mb: Block, first: number): void {
     if (
       mb !== this.lmb &&
       !mb.compacting &&
       !mb.dead &&
       mb.written === mb.size &&
       mb.liveBytes < mb.size * COMPACT_RATIO &&
-      mb.size >= REC_MIN * 8
+      mb.size >= REC_MIN * 8 &&
+      !this.solidFrom(mb, first)
     ) {
       mb.compacting = true;
       setImmediate(() => this.compactBlock(mb));
     }
+  }
+
+  /** mb is the first block and every sequence from `first` to its end is live */
+  private solidFrom(mb: Block, first: number): boolean {
+    const bl = this.blocks;
+    return bl.length > 1 && bl[0] === mb && mb.live === bl[1]!.first - first;
   }
 
   protected override onFirstMoved(): void {
@@ -1779,7 +1798,7 @@ export class FileStore extends IndexedStore {
       for (const mb of touched) {
         if (mb !== this.lmb && mb.written === mb.size) {
           this.sealedWritten(mb);
-          this.maybeCompact(mb);
+          this.maybeCompact(mb, this.first);
         }
       }
       for (const cb of cbs) cb(null);

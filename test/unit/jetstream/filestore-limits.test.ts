@@ -1,0 +1,120 @@
+// File store blocks under the stream limits: a block drained from its head by
+// max_msgs / max_msgs_per_subject is not rewritten (it goes whole once empty),
+// a block with holes still is, and either way a reopen finds exactly the
+// messages the limits kept.
+
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileStore } from '../../../src/jetstream/store/file.js';
+import type { StoreConfig } from '../../../src/jetstream/store/types.js';
+
+const root = fs.mkdtempSync(join(tmpdir(), 'tsnats-fslim-'));
+after(() => fs.rmSync(root, { recursive: true, force: true }));
+let n = 0;
+
+const base: StoreConfig = {
+  name: 'L',
+  subjects: ['>'],
+  storage: 'file',
+  maxMsgs: -1,
+  maxBytes: -1,
+  maxAge: 0,
+  maxMsgsPerSubject: -1,
+  maxMsgSize: -1,
+  discard: 'old',
+};
+
+const BLOCK = 1024;
+const SUBJECTS = 32;
+const subjectOf = (seq: number): string => `foo.${seq % SUBJECTS}`;
+const payload = (seq: number): string => `message-${seq}-${'x'.repeat(seq % 7)}`;
+
+const flushed = (s: FileStore): Promise<void> => new Promise((res, rej) => s.flush((e) => (e ? rej(e) : res())));
+
+const blockSizes = (dir: string): number[] =>
+  fs
+    .readdirSync(join(dir, 'msgs'))
+    .filter((f) => f.endsWith('.blk'))
+    .sort((a, b) => parseInt(a, 10) - parseInt(b, 10))
+    .map((f) => fs.statSync(join(dir, 'msgs', f)).size);
+
+function assertKept(s: FileStore, seqs: number[]): void {
+  for (const seq of seqs) {
+    const m = s.loadMsg(seq);
+    assert.ok(m, `seq ${seq} missing`);
+    assert.equal(m.subject, subjectOf(seq));
+    assert.equal(m.data.toString(), payload(seq));
+  }
+}
+
+const range = (a: number, b: number): number[] => Array.from({ length: b - a + 1 }, (_, i) => a + i);
+
+async function until(what: string, cond: () => boolean): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('file store blocks under limits', () => {
+  for (const [shape, cfg, kept] of [
+    ['max_msgs', { ...base, maxMsgs: 40 }, 40],
+    // round-robin subjects: each subject's oldest is the stream's first
+    ['max_msgs_per_subject', { ...base, maxMsgsPerSubject: 2 }, 2 * SUBJECTS],
+  ] as const) {
+    it(`${shape}: the first block drains from its head without being rewritten; a reopen keeps the newest`, async () => {
+      const dir = join(root, `d${n++}`);
+      let s = await FileStore.open(cfg, { dir, blockSize: BLOCK });
+      const total = 600;
+      for (let i = 1; i <= total; i++) {
+        s.storeMsg(subjectOf(i), null, Buffer.from(payload(i)));
+        // let writes land as they would under a steady publisher
+        if (i % 50 === 0) await flushed(s);
+      }
+      await flushed(s);
+      // time for a compaction to land, had one been started (its absence
+      // cannot be waited for; a slow machine only makes this check weaker)
+      await new Promise((r) => setTimeout(r, 200));
+      await flushed(s);
+      const st = s.state();
+      assert.equal(st.msgs, kept);
+      assert.equal(st.firstSeq, total - kept + 1);
+      const sizes = blockSizes(dir);
+      assert.ok(sizes.length >= 2, `blocks ${sizes}`);
+      // every sealed block is still at its full size: none was compacted
+      for (const sz of sizes.slice(0, -1)) assert.ok(sz > BLOCK / 2, `a sealed block of ${sz} bytes (sizes ${sizes})`);
+      await s.stop();
+      s = await FileStore.open(cfg, { dir, blockSize: BLOCK });
+      assert.deepEqual(s.state(), st);
+      assertKept(s, range(total - kept + 1, total));
+      assert.equal(s.loadMsg(total - kept), null);
+      assert.equal(s.storeMsg(subjectOf(total + 1), null, Buffer.from(payload(total + 1)))[0], total + 1);
+      await s.stop();
+    });
+  }
+
+  it('a first block with holes is still compacted, and a reopen agrees', async () => {
+    const dir = join(root, `d${n++}`);
+    let s = await FileStore.open(base, { dir, blockSize: BLOCK });
+    for (let i = 1; i <= 200; i++) s.storeMsg(subjectOf(i), null, Buffer.from(payload(i)));
+    await flushed(s);
+    const full = blockSizes(dir)[0]!;
+    // seq 1 stays: every removal below is interior
+    const keep = (i: number): boolean => i === 1 || i % 5 === 0 || i > 60;
+    for (let i = 2; i <= 60; i++) if (!keep(i)) s.removeMsg(i);
+    await flushed(s);
+    await until('the first block to be compacted', () => blockSizes(dir)[0]! < full / 2);
+    await flushed(s);
+    const st = s.state();
+    await s.stop();
+    s = await FileStore.open(base, { dir, blockSize: BLOCK });
+    assert.deepEqual(s.state(), st);
+    assertKept(s, range(1, 200).filter(keep));
+    for (let i = 2; i <= 60; i++) if (!keep(i)) assert.equal(s.loadMsg(i), null, `seq ${i} came back`);
+    await s.stop();
+  });
+});

@@ -52,6 +52,51 @@ describe('embedded server: client protocol', () => {
     });
   });
 
+  // Client.matchSubject reuses the last result for a subject that differs
+  // from the last one only in tokens no literal subscription looks at (the
+  // JetStream ack path); every publish here must still reach exactly the
+  // subscriptions that match it.
+  it('routes runs of similar subjects from one connection to the right subscriptions', async () => {
+    await withServer({}, async (s) => {
+      const pubs: [string, number[]][] = [
+        ['a.x.y.z', [1]],
+        ['a.x.y.w', [1]],
+        ['a.b.c.e', [1, 3]],
+        ['a.b.c.d', [1, 2, 3]],
+        ['a.b.c.f', [1, 3]],
+        ['a.x.y', []],
+        ['a.x.y.z.q', []],
+        ['a.x.q.z', [1]],
+        ['a.x..z', []],
+        ['a.x.y.', []],
+        ['a.x.y.z', [1]],
+      ];
+      const after: [string, number[]][] = [
+        ['a.x.y.zz', [1, 4]],
+        ['a.x.y.z2', [1]],
+        ['a.b.c.d', [1, 2, 3]],
+      ];
+      const text = (list: [string, number[]][], from: number): string => list.map(([subj], i) => pub(subj, `m${from + i}`)).join('');
+      const r = await sendAndCollect(
+        s.port,
+        ['CONNECT {"verbose":false}\r\nSUB a.*.*.* 1\r\nSUB a.b.c.d 2\r\nSUB a.b.> 3\r\n' + text(pubs, 0) + 'SUB a.x.y.zz 4\r\n' + text(after, pubs.length) + 'PING\r\n'],
+        { until: PONG },
+      );
+      r.client.close();
+      const got = new Map<string, string[]>();
+      for (const m of afterInfo(r.data).matchAll(/MSG (\S+) (\d+) \d+\r\n(m\d+)\r\n/g)) {
+        const k = `${m[3]} ${m[1]}`;
+        got.set(k, [...(got.get(k) ?? []), m[2]!].sort());
+      }
+      const want = new Map<string, string[]>();
+      [...pubs, ...after].forEach(([subj, sids], i) => {
+        if (sids.length > 0) want.set(`m${i} ${subj}`, sids.map(String).sort());
+      });
+      assert.deepEqual(got, want);
+      assert.match(afterInfo(r.data), /PONG\r\n$/);
+    });
+  });
+
   it('delivers across connections', async () => {
     await withServer({}, async (s) => {
       const sub = await session(s.port);

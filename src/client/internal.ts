@@ -17,7 +17,7 @@ import type { Server } from '../server/server.js';
 import { mayImport, processImports } from '../accounts/imports.js';
 import type { Socket } from 'node:net';
 
-export type { InternalMsgHandler } from './subscription.js';
+export type { InternalMsgHandler, InternalRawHandler } from './subscription.js';
 
 /** What Connection reads of a socket, for a connection that has none. */
 function noSocket(): Socket {
@@ -258,6 +258,20 @@ export class InternalClient extends Client {
   override writeMsg(src: PubArgSource, sub: Subscription, buf: Buffer, start: number): void {
     const cb = sub.icb;
     if (cb === null || this.closed) return;
+    const raw = sub.icbRaw;
+    if (raw !== null && this.publishing === 0) {
+      this.outMsgs++;
+      this.outBytes += src.paSize;
+      this.source = src;
+      try {
+        raw(sub, src, buf, start);
+      } catch (e) {
+        this.server.logger.error(`${this.label} - internal subscription error on ${sub.subject}: ${(e as Error).stack ?? e}`);
+      } finally {
+        this.source = null;
+      }
+      return;
+    }
     const pb = src.paBuf;
     const subject = pb.toString('latin1', src.paSubjStart, src.paSubjEnd);
     const reply = src.paReplyEnd > src.paReplyStart ? pb.toString('latin1', src.paReplyStart, src.paReplyEnd) : '';

@@ -11,6 +11,7 @@
 // request expiry/heartbeat, one for push idle heartbeats.
 
 import type { Subscription } from '../client/subscription.js';
+import type { PubArgSource } from '../client/client.js';
 import type { Stream, StreamConsumer } from './stream.js';
 import type { JsAccount } from './account.js';
 import type { Account } from '../accounts/account.js';
@@ -299,11 +300,13 @@ export class Consumer implements StreamConsumer {
   private start(): void {
     const ic = this.jsa.client;
     const s = this.stream.name;
-    const add = (subj: string, cb: (sub: Subscription, subject: string, reply: string, hdr: Buffer | null, msg: Buffer) => void): void => {
+    const add = (subj: string, cb: (sub: Subscription, subject: string, reply: string, hdr: Buffer | null, msg: Buffer) => void): Subscription | null => {
       const sub = ic.subscribeInternal(subj, null, cb);
       if (sub !== null) this.subs.push(sub);
+      return sub;
     };
-    add(`${this.ackPrefix}*.*.*.*.*`, this.onAck);
+    const ackSub = add(`${this.ackPrefix}*.*.*.*.*`, this.onAck);
+    if (ackSub !== null) ackSub.icbRaw = this.onAckRaw;
     add(`$JS.API.CONSUMER.MSG.NEXT.${s}.${this.name}`, this.onNextReq);
     if (this.cfg.flowControl) {
       this.setMaxPendingBytes(FLOW_CONTROL_MAX_PENDING);
@@ -675,9 +678,11 @@ export class Consumer implements StreamConsumer {
       this.asflr = m.seq;
     }
     if (this.maxpb > 0 && this.needFlowControl(psz)) this.sendFlowControl();
-    if (this.isPull() && this.dthresh > 0) this.waiting!.last = Date.now();
+    // ms from the same clock read (nowNs is Date.now() in ns): one read per message
+    const nowMs = now / 1e6;
+    if (this.isPull() && this.dthresh > 0) this.waiting!.last = nowMs;
     this.ldt = now;
-    this.lastDeliverAt = Date.now();
+    this.lastDeliverAt = nowMs;
     this.markDirty();
     if (ap === 'none' && this.stream.cfg.retention !== 'limits') ackStreamMsg(this.stream, this, m.seq);
     if (!delivered) this.didNotDeliver(m.seq);
@@ -900,6 +905,25 @@ export class Consumer implements StreamConsumer {
 
   private readonly onAck = (_sub: Subscription, subject: string, reply: string, _hdr: Buffer | null, msg: Buffer): void => {
     this.processAck(subject, reply, msg);
+  };
+
+  /**
+   * The ack subscription's handler on the bytes (InternalRawHandler): the
+   * ack a client sends per message (empty, +ACK or +OK body, no reply
+   * subject) is read where it lies, with no string, view or object made for
+   * it; anything else goes to onAck as strings.
+   */
+  private readonly onAckRaw = (sub: Subscription, src: PubArgSource, buf: Buffer, start: number): void => {
+    const hl = src.paHdr > 0 ? src.paHdr : 0;
+    if (src.paReplyEnd === src.paReplyStart && isPlainAckAt(buf, start + hl, start + src.paSize) && ackNumsAt(src.paBuf, src.paSubjStart + this.ackPrefix.length, src.paSubjEnd)) {
+      if (this.closed) return;
+      this.processAckMsg(ACK_NUMS[1]!, ACK_NUMS[2]!, ACK_NUMS[0]!, true);
+      if (this.cfg.inactiveThreshold > 0) this.suppressDeletion();
+      return;
+    }
+    const pb = src.paBuf;
+    const reply = src.paReplyEnd > src.paReplyStart ? pb.toString('latin1', src.paReplyStart, src.paReplyEnd) : '';
+    this.onAck(sub, pb.toString('latin1', src.paSubjStart, src.paSubjEnd), reply, null, buf.subarray(start + hl, start + src.paSize));
   };
 
   /** server/consumer.go processAck */
@@ -1798,11 +1822,50 @@ function putAscii(b: Buffer, p: number, s: string): number {
 
 /** An ack body that is empty, `+ACK` or `+OK`. */
 function isPlainAck(msg: Buffer): boolean {
-  const n = msg.length;
+  return isPlainAckAt(msg, 0, msg.length);
+}
+
+/** isPlainAck of b[from, to) */
+function isPlainAckAt(b: Buffer, from: number, to: number): boolean {
+  const n = to - from;
   if (n === 0) return true;
-  if (msg[0] !== 0x2b /* + */) return false;
-  if (n === 4) return msg[1] === 0x41 && msg[2] === 0x43 && msg[3] === 0x4b; // ACK
-  return n === 3 && msg[1] === 0x4f && msg[2] === 0x4b; // OK
+  if (b[from] !== 0x2b /* + */) return false;
+  if (n === 4) return b[from + 1] === 0x41 && b[from + 2] === 0x43 && b[from + 3] === 0x4b; // ACK
+  return n === 3 && b[from + 1] === 0x4f && b[from + 2] === 0x4b; // OK
+}
+
+/** ackNumsAt's answer: delivery count, stream sequence, consumer sequence */
+export const ACK_NUMS = new Float64Array(3);
+
+/**
+ * The numbers of an ack subject's last five tokens, b[from, to) (what
+ * follows `$JS.ACK.<stream>.<consumer>.`), into ACK_NUMS as ackReplyInfo
+ * reads them: the first three, which must be 1 to 15 digits each, and two
+ * more tokens (timestamp, pending) that are not read. false, with nothing
+ * decided, for anything else: the caller takes the string path then,
+ * which knows the reference's answers to the odd ones.
+ */
+export function ackNumsAt(b: Buffer, from: number, to: number): boolean {
+  let tok = 0;
+  let v = 0;
+  let len = 0;
+  for (let i = from; i <= to; i++) {
+    const c = i < to ? b[i]! : 0x2e;
+    if (c === 0x2e) {
+      if (len === 0 || tok === 5) return false;
+      if (tok < 3) ACK_NUMS[tok] = v;
+      tok++;
+      v = 0;
+      len = 0;
+      continue;
+    }
+    len++;
+    if (tok >= 3) continue;
+    const d = c - 48;
+    if (d < 0 || d > 9 || len > 15) return false;
+    v = v * 10 + d;
+  }
+  return tok === 5;
 }
 
 export interface NextRequest {

@@ -562,8 +562,11 @@ export class Consumer implements StreamConsumer {
   };
 
   private hold(p: Prepared, delayMs: number): void {
-    // ackBuf is rewritten by the next message prepared
+    // ackBuf is rewritten by the next message prepared, and the message may
+    // be a view of the store's buffers (loadNextMsgView): copies to keep
     if (p.ackReply === null) p.ackReply = this.ackBuf.toString('latin1', 0, p.ackLen);
+    p.data = Buffer.from(p.data);
+    if (p.hdr !== null) p.hdr = Buffer.from(p.hdr);
     this.held = p;
     this.delayTmr = setTimeout(() => {
       this.delayTmr = null;
@@ -626,7 +629,8 @@ export class Consumer implements StreamConsumer {
     }
     const seq = this.sseq;
     if (seq > this.maxSeq) return null;
-    const m = store.loadNextMsg(this.cfg.filterSubject, seq);
+    // delivered (or put back) before the store is called again: a view will do (hold copies)
+    const m = store.loadNextMsgView(this.cfg.filterSubject, seq);
     if (m === null || m.seq > this.maxSeq) {
       if (this.maxSeq + 1 > this.sseq) this.sseq = this.maxSeq + 1;
       return null;

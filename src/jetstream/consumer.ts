@@ -40,6 +40,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { eventId, randomId } from './ids.js';
 
 const EMPTY = Buffer.alloc(0);
+const EMPTY_MSG: StoredMsg = { subject: '', seq: 0, ts: 0, hdr: null, data: EMPTY };
 /** server/consumer.go JsFlowControlMaxPending */
 const FLOW_CONTROL_MAX_PENDING = 32 * 1024 * 1024;
 /** messages one delivery pass sends before yielding to the event loop */
@@ -163,6 +164,9 @@ export class Consumer implements StreamConsumer {
   private replayLseq = 0;
   private lts = 0;
   private held: Prepared | null = null;
+  // runBody's per-message objects, reused: a delivery pass allocated two per message
+  private readonly nextScratch: Next = { m: EMPTY_MSG, dc: 0 };
+  private readonly prepScratch: Prepared = { next: this.nextScratch, dsubj: '', hdr: null, data: EMPTY, ackLen: 0, ackReply: null };
   private delayTmr: NodeJS.Timeout | null = null;
   private rlTokens = 0;
   private rlLast = 0;
@@ -529,7 +533,13 @@ export class Consumer implements StreamConsumer {
           dsubj = wr.reply;
           if (wr.n > 0 && wr.hb > 0) wr.hbt = Date.now() + wr.hb;
         }
-        p = { next, dsubj, hdr, data, ackLen, ackReply: null };
+        p = this.prepScratch;
+        p.next = next;
+        p.dsubj = dsubj;
+        p.hdr = hdr;
+        p.data = data;
+        p.ackLen = ackLen;
+        p.ackReply = null;
         // replay original: wait out the gap between stored messages
         if (this.replay && this.lts > 0) {
           const delay = (m.ts - this.lts) / 1e6;
@@ -564,10 +574,15 @@ export class Consumer implements StreamConsumer {
   private hold(p: Prepared, delayMs: number): void {
     // ackBuf is rewritten by the next message prepared, and the message may
     // be a view of the store's buffers (loadNextMsgView): copies to keep
-    if (p.ackReply === null) p.ackReply = this.ackBuf.toString('latin1', 0, p.ackLen);
-    p.data = Buffer.from(p.data);
-    if (p.hdr !== null) p.hdr = Buffer.from(p.hdr);
-    this.held = p;
+    // (and p, p.next are the scratch objects of runBody)
+    this.held = {
+      next: { m: p.next.m, dc: p.next.dc },
+      dsubj: p.dsubj,
+      hdr: p.hdr === null ? null : Buffer.from(p.hdr),
+      data: Buffer.from(p.data),
+      ackLen: p.ackLen,
+      ackReply: p.ackReply ?? this.ackBuf.toString('latin1', 0, p.ackLen),
+    };
     this.delayTmr = setTimeout(() => {
       this.delayTmr = null;
       this.kick();
@@ -609,7 +624,7 @@ export class Consumer implements StreamConsumer {
         this.markDirty();
         continue;
       }
-      return { m, dc };
+      return this.nextOf(m, dc);
     }
     if (this.maxp > 0 && this.pending.size >= this.maxp) return 'maxAckPending';
     // last_per_subject: the last message of each subject as the consumer
@@ -625,7 +640,7 @@ export class Consumer implements StreamConsumer {
       }
       if (want === undefined) break;
       const m = store.loadMsg(want);
-      if (m !== null) return { m, dc: 1 };
+      if (m !== null) return this.nextOf(m, 1);
     }
     const seq = this.sseq;
     if (seq > this.maxSeq) return null;
@@ -636,7 +651,15 @@ export class Consumer implements StreamConsumer {
       return null;
     }
     if (m.seq >= this.sseq) this.sseq = m.seq + 1;
-    return { m, dc: 1 };
+    return this.nextOf(m, 1);
+  }
+
+  /** getNextMsg's answer, in an object reused from message to message (hold copies it) */
+  private nextOf(m: StoredMsg, dc: number): Next {
+    const n = this.nextScratch;
+    n.m = m;
+    n.dc = dc;
+    return n;
   }
 
   /**

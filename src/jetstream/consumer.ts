@@ -34,6 +34,7 @@ import {
 } from './consumer-config.js';
 import { subjectHasWildcard, subjectIsSubsetMatch } from '../subjects/validate.js';
 import { WaitQueue, type WaitingRequest } from './wait-queue.js';
+import { PendingSet } from './pending.js';
 import { accountHasInterest, interestGen, trackDownInterest } from './interest.js';
 import { goDurationString, parseGoDuration } from './go-duration.js';
 import { randomBytes, randomInt } from 'node:crypto';
@@ -69,13 +70,6 @@ const ADV = {
   term: '$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED',
   ack: '$JS.EVENT.METRIC.CONSUMER.ACK',
 } as const;
-
-interface Pending {
-  /** consumer (delivery) sequence */
-  seq: number;
-  /** ns of the (last) delivery */
-  ts: number;
-}
 
 interface Next {
   m: StoredMsg;
@@ -119,8 +113,8 @@ export class Consumer implements StreamConsumer {
   dseq = 1;
   adflr = 0;
   asflr = 0;
-  /** stream seq → pending delivery */
-  pending = new Map<number, Pending>();
+  /** stream seq → pending delivery (delivery seq, time) */
+  pending = new PendingSet();
   /** stream seq → times redelivered */
   rdc = new Map<number, number>();
   private rdq: number[] = [];
@@ -383,8 +377,8 @@ export class Consumer implements StreamConsumer {
     this.dseq = state.delivered.consumerSeq + 1;
     this.adflr = state.ackFloor.consumerSeq;
     this.asflr = state.ackFloor.streamSeq;
-    this.pending = new Map();
-    for (const [sseq, p] of state.pending) this.pending.set(sseq, { seq: p.sequence, ts: p.ts });
+    this.pending = new PendingSet();
+    for (const [sseq, p] of state.pending) this.pending.track(sseq, p.sequence, p.ts);
     this.rdc = new Map(state.redelivered);
     const lseq = this.stream.store.state().lastSeq;
     for (const sseq of [...this.rdc.keys()]) if (sseq < this.asflr || (lseq > 0 && sseq > lseq)) this.rdc.delete(sseq);
@@ -442,11 +436,11 @@ export class Consumer implements StreamConsumer {
   }
 
   private forceExpirePending(): void {
-    const expired = [...this.pending.keys()].filter((s) => !this.rdqi.has(s)).sort((a, b) => a - b);
+    const expired = this.pending.seqs().filter((s) => !this.rdqi.has(s)).sort((a, b) => a - b);
     if (expired.length > 0) {
       this.addToRedeliverQueue(expired);
-      const off = nowNs() - this.pending.get(expired[0])!.ts;
-      for (const s of expired) this.pending.get(s)!.ts += off;
+      const off = nowNs() - this.pending.ts(expired[0]!);
+      for (const s of expired) this.pending.setTs(s, this.pending.ts(s) + off);
       this.armPendingTimer(this.ackWaitMs(0));
     }
     this.kick();
@@ -718,9 +712,7 @@ export class Consumer implements StreamConsumer {
 
   private trackPending(sseq: number, dseq: number, now: number): void {
     if (this.ptmr === null) this.armPendingTimer(this.ackWaitMs(0));
-    const p = this.pending.get(sseq);
-    if (p !== undefined) p.ts = now;
-    else this.pending.set(sseq, { seq: dseq, ts: now });
+    this.pending.track(sseq, dseq, now);
   }
 
   /** Push interest as seen; the consumers without it are indexed by deliver subject for new subscriptions. */
@@ -799,12 +791,12 @@ export class Consumer implements StreamConsumer {
   msgRemoved(seq: number, subject: string): void {
     if (this.closed) return;
     if (this.npcValid && seq <= this.npcLast && seq >= this.sseq && this.isFilteredMatch(subject)) this.npc--;
-    const p = this.pending.get(seq);
-    if (p === undefined) return;
+    const pdseq = this.pending.dseq(seq);
+    if (pdseq < 0) return;
     const dc = this.rdc.get(seq) ?? 1;
     // the reference handles it as a TERM (with its advisory), outside the store's callback
     queueMicrotask(() => {
-      if (!this.closed && this.pending.has(seq)) this.processTerm(seq, p.seq, dc);
+      if (!this.closed && this.pending.has(seq)) this.processTerm(seq, pdseq, dc);
     });
   }
 
@@ -984,38 +976,30 @@ export class Consumer implements StreamConsumer {
     const acked: number[] | null = this.stream.cfg.retention !== 'limits' ? [] : null;
     switch (this.cfg.ackPolicy) {
       case 'explicit': {
-        const p = this.pending.get(sseq);
-        if (p !== undefined) {
-          if (doSample) this.sampleAck(sseq, dseq, dc, p);
+        const pdseq = this.pending.dseq(sseq);
+        const was = pdseq >= 0;
+        if (was) {
+          if (doSample) this.sampleAck(sseq, dseq, dc, this.pending.ts(sseq));
           if (this.maxp > 0 && this.pending.size >= this.maxp) needSignal = true;
           this.pending.delete(sseq);
-          dseq = p.seq;
+          dseq = pdseq;
           acked?.push(sseq);
         }
         if (this.pending.size === 0) {
           this.adflr = this.dseq - 1;
           this.asflr = this.sseq - 1;
-        } else if (p !== undefined && dseq === this.adflr + 1) {
+        } else if (was && dseq === this.adflr + 1) {
           // (Only for a message that was pending: the reference also moves the
           // floor for an ack of a sequence it never sent, which would let
           // interest retention drop messages still pending here.)
           this.adflr = dseq;
           this.asflr = sseq;
-          // the next still pending decides the floor: walk the sequence range
-          // when it is short, else the pending set
-          let lowest = Infinity;
-          if (this.sseq - sseq <= this.pending.size * 4) {
-            for (let ss = sseq + 1; ss < this.sseq; ss++) {
-              if (this.pending.has(ss)) {
-                lowest = ss;
-                break;
-              }
-            }
-          } else for (const s of this.pending.keys()) if (s > sseq && s < lowest) lowest = s;
-          if (lowest !== Infinity) {
-            const np = this.pending.get(lowest)!;
-            if (np.seq > 0) {
-              this.adflr = np.seq - 1;
+          // the next still pending decides the floor
+          const lowest = this.pending.lowestAbove(sseq, this.sseq);
+          if (lowest !== 0) {
+            const nd = this.pending.dseq(lowest);
+            if (nd > 0) {
+              this.adflr = nd - 1;
               this.asflr = lowest - 1;
             }
           }
@@ -1037,7 +1021,7 @@ export class Consumer implements StreamConsumer {
         if (sseq - from < this.pending.size * 2) {
           for (let s = sseq; s > from; s--) this.forgetPending(s, acked);
         } else {
-          for (const s of [...this.pending.keys()]) if (s <= sseq) this.forgetPending(s, acked);
+          for (const s of this.pending.seqs()) if (s <= sseq) this.forgetPending(s, acked);
           for (const s of [...this.rdc.keys()]) if (s <= sseq) this.rdc.delete(s);
         }
         if (acked !== null) {
@@ -1090,10 +1074,9 @@ export class Consumer implements StreamConsumer {
         this.jsa.js.server.logger.warn(`JetStream consumer '${this.jsa.name} > ${this.stream.name} > ${this.name}' bad NAK delay value: ${JSON.stringify(arg)}`);
       } else {
         this.removeFromRedeliverQueue(sseq);
-        const p = this.pending.get(sseq);
-        if (p !== undefined) {
+        if (this.pending.has(sseq)) {
           // "now - ack_wait" is due now: offset the delay from there
-          p.ts = nowNs() - this.cfg.ackWait + d;
+          this.pending.setTs(sseq, nowNs() - this.cfg.ackWait + d);
           this.markDirty();
           if (this.ptmr !== null) this.armPendingTimer(10);
         }
@@ -1120,14 +1103,14 @@ export class Consumer implements StreamConsumer {
   }
 
   private progressUpdate(seq: number): void {
-    const p = this.pending.get(seq);
-    if (p === undefined) return;
-    p.ts = nowNs();
-    this.ldt = p.ts;
+    if (!this.pending.has(seq)) return;
+    const now = nowNs();
+    this.pending.setTs(seq, now);
+    this.ldt = now;
     this.markDirty();
   }
 
-  private sampleAck(sseq: number, dseq: number, dc: number, p: Pending): void {
+  private sampleAck(sseq: number, dseq: number, dc: number, deliveredAt: number): void {
     if (this.sfreq <= 0) return;
     if (this.sfreq < 100 && randomInt(100) > this.sfreq) return;
     const now = nowNs();
@@ -1139,7 +1122,7 @@ export class Consumer implements StreamConsumer {
       consumer: this.name,
       consumer_seq: dseq,
       stream_seq: sseq,
-      ack_time: now - p.ts,
+      ack_time: now - deliveredAt,
       deliveries: dc,
       domain: this.domain(),
     });
@@ -1188,7 +1171,7 @@ export class Consumer implements StreamConsumer {
     const fseq = this.stream.store.state().firstSeq;
     const expired: number[] = [];
     let changed = false;
-    for (const [seq, p] of this.pending) {
+    for (const seq of this.pending.seqs()) {
       if (seq < fseq) {
         this.pending.delete(seq);
         this.rdc.delete(seq);
@@ -1196,7 +1179,7 @@ export class Consumer implements StreamConsumer {
         changed = true;
         continue;
       }
-      const elapsed = now - p.ts;
+      const elapsed = now - this.pending.ts(seq);
       let deadline = ttl;
       if (bo.length > 0) {
         let dcI = this.rdc.get(seq) ?? 0;
@@ -1215,8 +1198,8 @@ export class Consumer implements StreamConsumer {
     if (expired.length > 0) {
       expired.sort((a, b) => a - b);
       this.addToRedeliverQueue(expired);
-      const off = now - this.pending.get(expired[0])!.ts;
-      for (const s of expired) this.pending.get(s)!.ts += off;
+      const off = now - this.pending.ts(expired[0]!);
+      for (const s of expired) this.pending.setTs(s, this.pending.ts(s) + off);
       this.kick();
     }
     if (this.pending.size > 0) this.armPendingTimer(this.ackWaitMs(next));
@@ -1527,7 +1510,7 @@ export class Consumer implements StreamConsumer {
 
   private stateSnapshot(): ConsumerState {
     const pending = new Map<number, { sequence: number; ts: number }>();
-    for (const [s, p] of this.pending) pending.set(s, { sequence: p.seq, ts: p.ts });
+    for (const s of this.pending.seqs()) pending.set(s, { sequence: this.pending.dseq(s), ts: this.pending.ts(s) });
     return {
       delivered: { consumerSeq: this.dseq - 1, streamSeq: this.sseq - 1 },
       ackFloor: { consumerSeq: this.adflr, streamSeq: this.asflr },

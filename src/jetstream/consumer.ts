@@ -692,7 +692,7 @@ export class Consumer implements StreamConsumer {
     const delivered =
       ackReply !== null ? ic.publishAs(dsubj, m.subject, ackReply, hdr, data) : ic.publishAsReplyBytes(dsubj, m.subject, this.ackBuf, p.ackLen, hdr, data);
     const ap = this.cfg.ackPolicy;
-    const now = nowNs();
+    const now = taskNowNs();
     if (ap === 'explicit' || ap === 'all') this.trackPending(m.seq, dseq, now);
     else {
       this.adflr = dseq;
@@ -1033,7 +1033,7 @@ export class Consumer implements StreamConsumer {
       case 'none':
         return;
     }
-    this.lat = nowNs();
+    this.lat = taskNowNs();
     this.markDirty();
     if (acked !== null) for (const s of acked) ackStreamMsg(this.stream, this, s);
     if (needSignal) this.kick();
@@ -1292,7 +1292,7 @@ export class Consumer implements StreamConsumer {
           continue;
         }
       }
-      if ((wr.expires === 0 || Date.now() < wr.expires) && wr.acc.sublist.hasInterest(wr.interest)) return wq.pop();
+      if ((wr.expires === 0 || taskNowNs() / 1e6 < wr.expires) && wr.acc.sublist.hasInterest(wr.interest)) return wq.pop();
       if (wr.interest !== wr.reply) this.jsa.client.publish(wr.reply, '', pendingStatus(408, 'Interest Expired', wr), EMPTY);
       wq.removeHead();
     }
@@ -1737,6 +1737,26 @@ export function ackStreamMsg(s: Stream, o: StreamConsumer, seq: number): void {
   if (seq < st.firstSeq || seq > st.lastSeq) return;
   const remove = r === 'workqueue' ? true : !checkInterest(s, seq, o);
   if (remove) s.deleteMsg(seq, false);
+}
+
+/**
+ * nowNs, read once per task (a socket read's acks, a delivery pass) rather
+ * than per message: a clock read for each delivery, each ack and each
+ * pull request check was ~5% of a fetch + ack load's CPU. Times taken in
+ * one task (at most a pass of PASS_BUDGET messages) are the same.
+ */
+function taskNowNs(): number {
+  if (taskNs === 0) {
+    taskNs = nowNs();
+    queueMicrotask(clearTaskNs);
+  }
+  return taskNs;
+}
+
+let taskNs = 0;
+
+function clearTaskNs(): void {
+  taskNs = 0;
 }
 
 /**

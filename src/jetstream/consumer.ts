@@ -699,7 +699,7 @@ export class Consumer implements StreamConsumer {
       this.asflr = m.seq;
     }
     if (this.maxpb > 0 && this.needFlowControl(psz)) this.sendFlowControl();
-    // ms from the same clock read (nowNs is Date.now() in ns): one read per message
+    // ms from the same clock read (nowNs is Date.now() in ns)
     const nowMs = now / 1e6;
     if (this.isPull() && this.dthresh > 0) this.waiting!.last = nowMs;
     this.ldt = now;

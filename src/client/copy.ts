@@ -23,6 +23,14 @@ export function copyBytes(src: Buffer, s: number, e: number, dst: Buffer, d: num
     for (let i = 0; i < n; i++) dst[d + i] = src[s + i];
     return d + n;
   }
+  if (n >= 64 && s === 0 && e === src.length) {
+    // A whole Buffer (a JetStream delivery's payload, a view of a stored
+    // message): one native copy, no subarray to make. 3-5x faster than
+    // either loop below for 128 bytes (microbenchmark, views of a 4 MiB block);
+    // shorter copies stay in the loops (not measured there).
+    dst.set(src, d);
+    return d + n;
+  }
   if (src !== copySrc) {
     // Sources other than the shared read buffer are short (sids, one-off
     // buffers): a byte loop, keeping the read buffer's views cached.

@@ -185,6 +185,9 @@ export class Sublist<S extends SubLike> {
 
   // Scratch state for one trie walk; match() never re-enters itself.
   private toks: string[] = [];
+  /** the deepest token index the walk looked up among literal tokens */
+  private litDepth = -1;
+  private keyToks = 0;
   private ntoks = 0;
   private rPsubs: S[] | null = null;
   private rPsubsOwned = false;
@@ -200,6 +203,20 @@ export class Sublist<S extends SubLike> {
     this.cacheMax = size;
     this.cache = size > 0 ? new Map() : null;
     this.admitWindow = Math.max(1, size >> 1);
+  }
+
+  /**
+   * After match(): how many leading tokens its result depends on, 0 when
+   * unknown (a cache hit, an invalid subject). A walk that looked no token
+   * past the first k up among literal tokens (only `*` and `>` below that)
+   * gives the same result for every subject of the same token count that
+   * shares those k tokens: until genid changes, the result may be reused for
+   * them. A client acking JetStream messages publishes a new subject per
+   * ack, `$JS.ACK.<stream>.<consumer>.<five numbers>`, whose numbers only
+   * the consumer's `*` subscription looks at (Client.matchSubject).
+   */
+  get lastMatchKeyTokens(): number {
+    return this.keyToks;
   }
 
   /** Bumps on every successful insert/remove (once per removeBatch). */
@@ -337,6 +354,7 @@ export class Sublist<S extends SubLike> {
    */
   match(subject: string): SublistResult<S> {
     this.matches++;
+    this.keyToks = 0;
     const cache = this.cache;
     if (cache !== null) {
       const hit = cache.get(subject);
@@ -349,7 +367,9 @@ export class Sublist<S extends SubLike> {
     if (!this.tokenize(subject)) return EMPTY_RESULT;
 
     this.beginCollect();
+    this.litDepth = -1;
     this.matchLevel(this.root, 0);
+    this.keyToks = this.litDepth + 1;
     const result = this.endCollect();
     if (cache !== null && this.admit()) {
       cache.set(subject, result);
@@ -574,7 +594,11 @@ export class Sublist<S extends SubLike> {
     for (;;) {
       if (level.fwc !== null) this.addNode(level.fwc);
       const pwc = level.pwc;
-      const node = level.nodes.size === 0 ? undefined : level.nodes.get(toks[i]!);
+      let node: TrieNode<S> | undefined;
+      if (level.nodes.size !== 0) {
+        node = level.nodes.get(toks[i]!);
+        if (i > this.litDepth) this.litDepth = i;
+      }
       if (i === last) {
         if (node !== undefined) this.addNode(node);
         if (pwc !== null) this.addNode(pwc);

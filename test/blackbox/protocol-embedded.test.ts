@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Server } from '../../src/index.js';
+import { InternalClient } from '../../src/client/internal.js';
 import { afterInfo, firstInfo } from '../helpers/mask.js';
 import { CONNECT, flush, msg, PING, PONG, pub, session } from '../helpers/proto.js';
 import { connect, sendAndCollect } from '../helpers/rawclient.js';
@@ -49,6 +50,93 @@ describe('embedded server: client protocol', () => {
       r.client.close();
       assert.equal(afterInfo(r.data), '+OK\r\n+OK\r\n+OK\r\nMSG foo 1 r 2\r\nhi\r\n+OK\r\nPONG\r\n');
       assert.equal(r.closed, false);
+    });
+  });
+
+  // Client.matchSubject reuses the last result for a subject that differs
+  // from the last one only in tokens no literal subscription looks at (the
+  // JetStream ack path); every publish here must still reach exactly the
+  // subscriptions that match it.
+  it('routes runs of similar subjects from one connection to the right subscriptions', async () => {
+    await withServer({}, async (s) => {
+      const pubs: [string, number[]][] = [
+        ['a.x.y.z', [1]],
+        ['a.x.y.w', [1]],
+        ['a.b.c.e', [1, 3]],
+        ['a.b.c.d', [1, 2, 3]],
+        ['a.b.c.f', [1, 3]],
+        ['a.x.y', []],
+        ['a.x.y.z.q', []],
+        ['a.x.q.z', [1]],
+        ['a.x..z', []],
+        ['a.x.y.', []],
+        ['a.x.y.z', [1]],
+      ];
+      const after: [string, number[]][] = [
+        ['a.x.y.zz', [1, 4]],
+        ['a.x.y.z2', [1]],
+        ['a.b.c.d', [1, 2, 3]],
+      ];
+      const text = (list: [string, number[]][], from: number): string => list.map(([subj], i) => pub(subj, `m${from + i}`)).join('');
+      const r = await sendAndCollect(
+        s.port,
+        ['CONNECT {"verbose":false}\r\nSUB a.*.*.* 1\r\nSUB a.b.c.d 2\r\nSUB a.b.> 3\r\n' + text(pubs, 0) + 'SUB a.x.y.zz 4\r\n' + text(after, pubs.length) + 'PING\r\n'],
+        { until: PONG },
+      );
+      r.client.close();
+      const got = new Map<string, string[]>();
+      for (const m of afterInfo(r.data).matchAll(/MSG (\S+) (\d+) \d+\r\n(m\d+)\r\n/g)) {
+        const k = `${m[3]} ${m[1]}`;
+        got.set(k, [...(got.get(k) ?? []), m[2]!].sort());
+      }
+      const want = new Map<string, string[]>();
+      [...pubs, ...after].forEach(([subj, sids], i) => {
+        if (sids.length > 0) want.set(`m${i} ${subj}`, sids.map(String).sort());
+      });
+      assert.deepEqual(got, want);
+      assert.match(afterInfo(r.data), /PONG\r\n$/);
+    });
+  });
+
+  // The same for the server's own publishes (InternalClient.matchDeliver):
+  // PubAcks go to a new `_INBOX.<id>.<n>` each.
+  it('routes runs of similar subjects published by an internal client to the right subscriptions', async () => {
+    await withServer({}, async (s) => {
+      const sub = await session(s.port);
+      await flush(sub, 'SUB _INBOX.a.* 1\r\nSUB _INBOX.a.lit 2\r\nSUB _INBOX.b.> 3\r\nSUB _INBOX.c.* 4\r\n');
+      const ic = new InternalClient(s, s.globalAccount, 'test');
+      const subjects: [string, number[]][] = [
+        ['_INBOX.a.1', [1]],
+        ['_INBOX.a.2', [1]],
+        ['_INBOX.a.lit', [1, 2]],
+        ['_INBOX.a.3', [1]],
+        ['_INBOX.a.3.4', []],
+        ['_INBOX.a', []],
+        ['_INBOX.b.1', [3]],
+        ['_INBOX.b.1.2', [3]],
+        ['_INBOX.a.', []],
+        ['_INBOX.a.4', [1]],
+        ['_INBOX.c.1', [4]],
+        ['_INBOX.c.2', [4]],
+        ['_INBOX.c.2.x', []],
+        ['_INBOX.c.3', [4]],
+        ['_INBOX.c..', []],
+        ['_INBOX.c.4', [4]],
+        ['_INBOX.a.5', [1]],
+      ];
+      subjects.forEach(([subj], i) => ic.publish(subj, '', null, Buffer.from(`m${i}`)));
+      const got = new Map<string, string[]>();
+      for (const m of (await flush(sub)).matchAll(/MSG (\S+) (\d+) \d+\r\n(m\d+)\r\n/g)) {
+        const k = `${m[3]} ${m[1]}`;
+        got.set(k, [...(got.get(k) ?? []), m[2]!].sort());
+      }
+      const want = new Map<string, string[]>();
+      subjects.forEach(([subj, sids], i) => {
+        if (sids.length > 0) want.set(`m${i} ${subj}`, sids.map(String).sort());
+      });
+      assert.deepEqual(got, want);
+      ic.closeInternal();
+      sub.close();
     });
   });
 

@@ -77,6 +77,8 @@ export abstract class IndexedStore implements StreamStore {
   private freeIds: number[] = [];
 
   protected scb: StorageUpdateHandler | null = null;
+  /** a loadNextMsgView is reading: readMsg may lend its buffers */
+  protected viewRead = false;
   private ageTimer: NodeJS.Timeout | null = null;
 
   /**
@@ -621,6 +623,15 @@ export abstract class IndexedStore implements StreamStore {
       const m = this.read(seq);
       if (m !== null) return m;
       start = seq + 1;
+    }
+  }
+
+  loadNextMsgView(filter: string, start: number): StoredMsg | null {
+    this.viewRead = true;
+    try {
+      return this.loadNextMsg(filter, start);
+    } finally {
+      this.viewRead = false;
     }
   }
 

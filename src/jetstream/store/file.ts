@@ -638,6 +638,8 @@ export class FileStore extends IndexedStore {
    * streams need not read every stream's last block.
    */
   private lastLazy = false;
+  /** the block whose buffer the last loadNextMsgView lent a view of: not pooled while that view may be in use */
+  private viewBlock: Block | null = null;
   /** a block buffer no block uses any more (see takeSpare) */
   private spare: Buffer | null = null;
   // group commit
@@ -1121,7 +1123,7 @@ export class FileStore extends IndexedStore {
       if (i < 0) break;
       const [old] = this.cached.splice(i, 1);
       // nothing outside the store holds a view of it: the next block's buffer
-      if (!old!.lent && !old!.compacting && old!.buf !== null && old!.buf.length === this.blockSize) this.spare = old!.buf;
+      if (!old!.lent && old !== this.viewBlock && !old!.compacting && old!.buf !== null && old!.buf.length === this.blockSize) this.spare = old!.buf;
       old!.buf = null;
     }
   }
@@ -1551,7 +1553,14 @@ export class FileStore extends IndexedStore {
     const sl = buf.readUInt16LE(base + 20);
     let o = base + 22 + sl;
     let end = base + len - 8;
-    if (buf === mb.buf && mb.copyOut) {
+    if (this.viewRead) this.viewBlock = null;
+    if (buf === mb.buf && mb.copyOut && this.viewRead) {
+      // A reader done with the message before its next store call (a
+      // consumer delivering it): a view of the pooled buffer instead of a
+      // copy, three objects and a copy less per message in a fetch from
+      // disk. cacheAdd does not pool this buffer again until the next read.
+      this.viewBlock = mb;
+    } else if (buf === mb.buf && mb.copyOut) {
       const b = Buffer.allocUnsafe(end - o);
       buf.copy(b, 0, o, end);
       buf = b;
@@ -1564,7 +1573,7 @@ export class FileStore extends IndexedStore {
       hdr = buf.subarray(o + 4, o + 4 + hl);
       o += 4 + hl;
     }
-    if (buf === mb.buf) mb.lent = true;
+    if (buf === mb.buf && this.viewBlock !== mb) mb.lent = true;
     // a copied message without headers is its copy (one object less per read)
     return { subject, seq, ts, hdr, data: o === 0 && end === buf.length ? buf : buf.subarray(o, end) };
   }

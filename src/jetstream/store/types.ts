@@ -144,6 +144,13 @@ export interface StreamStore {
    * ('' or '>' = any; wildcards allowed). null when none.
    */
   loadNextMsg(filter: string, start: number): StoredMsg | null;
+  /**
+   * loadNextMsg for a reader that is done with the message (its hdr and
+   * data) before it calls the store again, a consumer delivering it: the
+   * buffers may be views of the store's own, valid until then, instead of
+   * a copy per message.
+   */
+  loadNextMsgView(filter: string, start: number): StoredMsg | null;
   /** The last message on a subject (wildcards allowed: the last of any matching). */
   loadLastMsg(subject: string): StoredMsg | null;
 

@@ -16,7 +16,7 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Server } from '../../../src/index.js';
 import type { JetStream } from '../../../src/jetstream/service.js';
 import type { Stream } from '../../../src/jetstream/stream.js';
-import { Consumer, ackReplyInfo, parseNextRequest } from '../../../src/jetstream/consumer.js';
+import { Consumer, ACK_NUMS, ackNumsAt, ackReplyInfo, parseNextRequest } from '../../../src/jetstream/consumer.js';
 import { WaitQueue, type WaitingRequest } from '../../../src/jetstream/wait-queue.js';
 import { Account } from '../../../src/accounts/account.js';
 import { goDurationString, parseGoDuration } from '../../../src/jetstream/go-duration.js';
@@ -58,6 +58,31 @@ describe('ack subjects', () => {
     assert.equal(ackReplyInfo('$JS.NAK.S.C.2.10.7.123.4'), null);
     const bad = ackReplyInfo('$JS.ACK.S.C.x.y.z.1.1')!;
     assert.ok(bad.sseq > 2 ** 52 && bad.dseq > 2 ** 52, 'a bad number is beyond any sequence');
+  });
+
+  // The ack subscription reads the numbers off the bytes (Consumer.onAckRaw);
+  // what it accepts it must read as ackReplyInfo does, and it must accept
+  // the subjects the consumer writes.
+  it('ackNumsAt reads what ackReplyInfo reads, or declines', () => {
+    const prefix = '$JS.ACK.S.C.';
+    const tokens = ['0', '1', '7', '42', '123456789012345', '1234567890123456', '1733540000123456789', '', 'x', '1x', '-1', '+1', '*', '>'];
+    let accepted = 0;
+    let n = 0;
+    const rnd = (k: number): number => (n = (n * 1103515245 + 12345) % 2 ** 31) % k;
+    for (let i = 0; i < 20000; i++) {
+      const parts = Array.from({ length: 3 + rnd(5) }, () => tokens[rnd(tokens.length)]!);
+      const subject = prefix + parts.join('.');
+      const b = Buffer.from(`xx${subject}yy`, 'latin1');
+      const info = ackReplyInfo(subject);
+      if (!ackNumsAt(b, 2 + prefix.length, 2 + subject.length)) continue;
+      accepted++;
+      assert.ok(info !== null, subject);
+      assert.deepEqual({ dc: ACK_NUMS[0], sseq: ACK_NUMS[1], dseq: ACK_NUMS[2] }, info, subject);
+    }
+    assert.ok(accepted > 100, `accepted ${accepted}`);
+    const real = Buffer.from(`${prefix}1.123.45.1733540000123456789.299877`, 'latin1');
+    assert.equal(ackNumsAt(real, prefix.length, real.length), true);
+    assert.deepEqual([...ACK_NUMS], [1, 123, 45]);
   });
 });
 

@@ -142,3 +142,52 @@ describe('Sublist vs linear-scan model', () => {
     );
   });
 });
+
+describe('Sublist.lastMatchKeyTokens', () => {
+  // Client.matchSubject reuses a result for a subject that shares the first
+  // lastMatchKeyTokens tokens and has as many tokens: that must be the result
+  // the subject has.
+  it('names a prefix that decides the result', () => {
+    const tail = fc.array(publishToken, { minLength: 5, maxLength: 5 });
+    fc.assert(
+      fc.property(
+        fc.array(pattern, { minLength: 0, maxLength: 12 }),
+        fc.array(publishToken, { minLength: 1, maxLength: 5 }),
+        tail,
+        (patterns, toks, other) => {
+          const sl = new Sublist<TSub>({ cacheSize: 0 });
+          const live = new Set<TSub>();
+          for (const p of patterns) {
+            const s = new TSub(p, null);
+            if (sl.insert(s)) live.add(s);
+          }
+          const subj = toks.join('.');
+          sl.match(subj);
+          const k = sl.lastMatchKeyTokens;
+          assert.ok(k >= 0 && k <= toks.length, `k ${k} for ${subj}`);
+          // 0: no literal level was looked at (an empty index), which callers read as "unknown"
+          if (k === 0) return;
+          const variant = [...toks.slice(0, k), ...other.slice(0, toks.length - k)].join('.');
+          assert.deepEqual(modelShape(live, variant), modelShape(live, subj), `${subj} vs ${variant} (k ${k})`);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('is 0 after a cache hit or an invalid subject, and stops at the literal levels', () => {
+    const sl = new Sublist<TSub>();
+    sl.insert(new TSub('$JS.ACK.s.c.*.*.*.*.*', null));
+    sl.insert(new TSub('$JS.API.>', null));
+    sl.match('$JS.ACK.s.c.1.2.3.4.5');
+    assert.equal(sl.lastMatchKeyTokens, 4);
+    sl.match('$JS.ACK.s.c.1.2.3.4.5');
+    assert.equal(sl.lastMatchKeyTokens, 0, 'cache hit: unknown');
+    sl.match('a..b');
+    assert.equal(sl.lastMatchKeyTokens, 0);
+    // a literal subscription below the consumer level makes the next token count
+    sl.insert(new TSub('$JS.ACK.s.c.1.>', null));
+    sl.match('$JS.ACK.s.c.2.2.3.4.5');
+    assert.equal(sl.lastMatchKeyTokens, 5);
+  });
+});

@@ -56,21 +56,27 @@ for (const kind of ['tsnats', 'reference'] as ServerKind[]) {
         assert.match(refused.error.description, /^Error creating msg block file \[""\]: open .*\/msgs\/\d+\.blk: no such file or directory$/);
         // everyone else is still served
         const other = await connect({ port: srv.port });
-        const sub = other.subscribe('core.x', { max: 1 });
-        nc.publish('core.x', 'still here');
+        const sub = other.subscribe('core.x', { max: 1, timeout: 10_000 });
+        other.publish('core.x', 'still here');
         for await (const m of sub) assert.equal(m.string(), 'still here');
-        await other.close();
-        const info = JSON.parse(td.decode((await nc.request('$JS.API.INFO', '', { timeout: 10_000 })).data));
+        const info = JSON.parse(td.decode((await other.request('$JS.API.INFO', '', { timeout: 10_000 })).data));
         assert.equal(info.streams, 1);
+        await other.close();
+        assert.match(srv.stderr(), /\[ERR\] JetStream failed to store a msg on stream '\$G > GONE': .*no such file or directory/);
+        // 2.9.10 may then hang the publisher's connection for good (a lock
+        // its store error path keeps, as with a full disk): what follows is
+        // tsnats' own promise.
+        if (kind === 'reference') return;
+        const again = JSON.parse(td.decode((await nc.request('gone.again', body, { timeout: 10_000 })).data));
+        assert.equal(again.error?.code, 503);
         // and nothing spins: an idle second costs little CPU
         const t0 = cpuTicks(srv.proc.pid!);
         await new Promise((r) => setTimeout(r, 1000));
         const used = cpuTicks(srv.proc.pid!) - t0;
         assert.ok(used < 50, `${used} ticks of CPU in an idle second`);
-        assert.match(srv.stderr(), /\[ERR\] JetStream failed to store a msg on stream '\$G > GONE': .*no such file or directory/);
       } finally {
+        await srv.stop('SIGKILL');
         await nc.close().catch(() => undefined);
-        await srv.stop();
       }
     });
   });

@@ -46,6 +46,7 @@ const CACHE_WRITE_DELAY_MS = 1000;
  */
 const MEMORY_REDUCER_DELAY_MS = 500;
 const SETTLE_MS = 3000;
+const SETTLE_POLL_MS = 200;
 
 /**
  * Process-wide V8 flags of the executable (not of an embedding program,
@@ -73,11 +74,28 @@ function optimizeForSize(on: boolean): void {
   optimizingForSize = on;
 }
 
+/**
+ * --optimize-for-size for SETTLE_MS after start, or until the process gets
+ * busy: it also keeps the young generation from growing and the old one's
+ * limit low, which costs a server under load throughput (pub-only and
+ * pub/sub ran 0.6-0.8 of the speed when a benchmark's clients started
+ * inside it). More than half of a poll interval of CPU (clients at work;
+ * the rest of start-up and the reducer's GCs take far less) ends it.
+ */
 function settleMemory(): void {
   // node given semi-space flags of its own: leave them (and the hash) alone
   if (/semi-space|optimize-for-size/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`)) return;
   optimizeForSize(true);
-  setTimeout(() => optimizeForSize(false), SETTLE_MS).unref();
+  const until = Date.now() + SETTLE_MS;
+  let cpu = process.cpuUsage();
+  const poll = setInterval(() => {
+    const used = process.cpuUsage(cpu);
+    cpu = process.cpuUsage();
+    if ((used.user + used.system) / 1000 > SETTLE_POLL_MS / 2 || Date.now() >= until) {
+      clearInterval(poll);
+      optimizeForSize(false);
+    }
+  }, SETTLE_POLL_MS).unref();
 }
 
 function bundleSource(file: string, self: string): { source: string; mtimeMs: number } | null {

@@ -46,7 +46,9 @@ const CACHE_WRITE_DELAY_MS = 1000;
  */
 const MEMORY_REDUCER_DELAY_MS = 500;
 const SETTLE_MS = 3000;
-const SETTLE_POLL_MS = 200;
+const SETTLE_POLL_MS = 50;
+/** the rest of start-up, after the bundle ran, may keep the CPU busy this long */
+const SETTLE_GRACE_MS = 150;
 
 /**
  * Process-wide V8 flags of the executable (not of an embedding program,
@@ -79,19 +81,20 @@ function optimizeForSize(on: boolean): void {
  * busy: it also keeps the young generation from growing and the old one's
  * limit low, which costs a server under load throughput (pub-only and
  * pub/sub ran 0.6-0.8 of the speed when a benchmark's clients started
- * inside it). More than half of a poll interval of CPU (clients at work;
- * the rest of start-up and the reducer's GCs take far less) ends it.
+ * inside it). More than 80% of a 50 ms poll interval of CPU, all threads (clients at
+ * work; the reducer's GCs take less) ends it, after the rest of start-up.
  */
 function settleMemory(): void {
   // node given semi-space flags of its own: leave them (and the hash) alone
   if (/semi-space|optimize-for-size/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`)) return;
   optimizeForSize(true);
-  const until = Date.now() + SETTLE_MS;
+  const t0 = Date.now();
   let cpu = process.cpuUsage();
   const poll = setInterval(() => {
     const used = process.cpuUsage(cpu);
     cpu = process.cpuUsage();
-    if ((used.user + used.system) / 1000 > SETTLE_POLL_MS / 2 || Date.now() >= until) {
+    const t = Date.now() - t0;
+    if (((used.user + used.system) / 1000 > SETTLE_POLL_MS * 0.8 && t > SETTLE_GRACE_MS) || t >= SETTLE_MS) {
       clearInterval(poll);
       optimizeForSize(false);
     }

@@ -23,7 +23,7 @@
 // this file (a `tsc` run since the last bundling), the modules are imported
 // as tsc wrote them.
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 
@@ -181,6 +181,10 @@ function runChunkFile(file: string, self: string, define: (name: string, fn: Chu
     importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   (script.runInThisContext() as (d: typeof define) => void)(define);
+  if (process.env.TSNATS_DEBUG_CODE_CACHE === '1') {
+    // test/blackbox/launcher.test.ts: a cache must be accepted by the next start (same V8 flags)
+    process.stderr.write(`tsnats: code cache of ${basename(file)}: ${cachedData === undefined ? 'none' : script.cachedDataRejected === true ? 'rejected' : 'accepted'}\n`);
+  }
   if (cachedData === undefined || script.cachedDataRejected === true || process.env.TSNATS_WRITE_CODE_CACHE === '1') {
     const sizing = optimizingForSize;
     setTimeout(() => writeCache(script, cacheFile, file, mtimeMs, sizing), CACHE_WRITE_DELAY_MS).unref();

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { TSNATS_MAIN } from '../helpers/servers.js';
 
 const BUNDLE = join(dirname(TSNATS_MAIN), 'tsnats.bundle.js');
@@ -124,6 +125,41 @@ describe('launcher: bundled and unbundled runs are the same server', () => {
     const chunks = readdirSync(dirname(BUNDLE)).filter((f) => /^tsnats\.chunk-[A-Z0-9]+\.js$/.test(f));
     assert.ok(chunks.length > 0, 'no chunk files next to the bundle');
     assert.ok(!readFileSync(BUNDLE, 'latin1').includes('Starting JetStream'), 'JetStream code in the start bundle');
+  });
+});
+
+describe('embedding API: the package export', () => {
+  // package.json "exports" names the bundle scripts/bundle.mjs makes of
+  // index.js (or, without esbuild, a file re-exporting the modules): it must
+  // export what index.js does and run the same server.
+  it('exports what src/index.ts does and starts a server that answers INFO', async () => {
+    const root = dirname(dirname(dirname(BUNDLE)));
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { main: string; exports: { '.': { import: string } } };
+    assert.equal(pkg.main, pkg.exports['.'].import);
+    const file = join(root, pkg.exports['.'].import);
+    const lib = (await import(pathToFileURL(file).href)) as typeof import('../../src/index.js');
+    const modules = await import('../../src/index.js');
+    assert.deepEqual(Object.keys(lib).sort(), Object.keys(modules).sort());
+    const s = new lib.Server({ host: '127.0.0.1', port: -1 });
+    await s.start();
+    try {
+      const info = await new Promise<string>((resolve, reject) => {
+        const c = connect(s.port, '127.0.0.1');
+        let buf = '';
+        c.setEncoding('latin1');
+        c.on('data', (d: string) => {
+          buf += d;
+          if (buf.includes('\r\n')) {
+            c.destroy();
+            resolve(buf);
+          }
+        });
+        c.on('error', reject);
+      });
+      assert.match(info, /^INFO \{.*"version":"2\.9\.10"/);
+    } finally {
+      await s.shutdown();
+    }
   });
 });
 

@@ -182,6 +182,45 @@ function toChunkFunction(name, src, expected) {
   return { header: decls.join(''), code };
 }
 
+// The embedding API (package.json "exports": dist/src/lib/index.js, what
+// `import { Server } from 'tsnats'` loads): index.js and what it imports as
+// one ES module (esbuild, splitting: JetStream, cluster, leafnodes... stay in
+// chunks of their own, loaded by import() when a server needs them), one
+// file read and compiled instead of ~60 resolved, read and linked
+// (BENCHMARKS.md, "Session 7"). Until it is built, and without esbuild, the
+// file re-exports the modules tsc wrote.
+const libDir = path.join(dist, 'lib');
+function libraryShim() {
+  fs.rmSync(libDir, { recursive: true, force: true });
+  fs.mkdirSync(libDir, { recursive: true });
+  fs.writeFileSync(path.join(libDir, 'index.js'), "// no bundle (scripts/bundle.mjs): the modules as tsc wrote them\nexport * from '../index.js';\n");
+}
+libraryShim();
+
+async function bundleLibrary() {
+  const out = path.join(dist, 'lib-out');
+  fs.rmSync(out, { recursive: true, force: true });
+  await esbuild.build({
+    entryPoints: [path.join(dist, 'index.js')],
+    outdir: out,
+    bundle: true,
+    splitting: true,
+    format: 'esm',
+    entryNames: '[name]',
+    chunkNames: 'chunk-[hash]',
+    platform: 'node',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: 'external',
+    minifyWhitespace: true,
+    charset: 'ascii',
+    legalComments: 'none',
+    logLevel: 'warning',
+  });
+  fs.rmSync(libDir, { recursive: true, force: true });
+  fs.renameSync(out, libDir);
+}
+
 const esbuild = await loadEsbuild();
 if (esbuild === null) {
   removeOld();
@@ -293,6 +332,12 @@ for (const o of Object.values(result.metafile.outputs)) {
       process.exit(0);
     }
   }
+}
+try {
+  await bundleLibrary();
+} catch (e) {
+  libraryShim();
+  console.error(`bundle: the embedding API stays unbundled: ${e.message}`);
 }
 try {
   await primeCache();

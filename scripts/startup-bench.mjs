@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `node scripts/startup-bench.mjs [--runs 20] [--counts 1,2,3] [--idle-ms 3000]
 //   [--tsnats "node dist/src/tsnats.cjs"] [--cmd name=command ...] [--ref nats-server]
-//   [--no-ref] [--quick] [--json FILE]`
+//   [--no-ref] [--quick] [--in-process-runs 20] [--json FILE]`
 //
 // How fast a server process is ready for clients, the way client test
 // suites use one: spawn N servers together (N in --counts), each on its own
@@ -14,12 +14,18 @@
 // measures those commands instead of tsnats, their rounds interleaved so
 // that a change of machine load hits all alike: how before/after figures of
 // a change are taken on a shared machine.
+//
+// Last, the embedded start (issue 19): in --in-process-runs fresh Node
+// processes, the time of `await import()` of the package's main export
+// ("exports" of package.json, what `import { Server } from 'tsnats'`
+// loads) and of `new Server({port: -1}).start()` until it listens (the
+// first server of the process, so what start() loads lazily counts).
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const POLL_MS = Number(process.env.STARTUP_POLL_MS ?? 2);
@@ -34,6 +40,7 @@ function parseArgs(argv) {
     noRef: false,
     json: '',
     extra: [],
+    inProcessRuns: 20,
   };
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1];
@@ -52,7 +59,8 @@ function parseArgs(argv) {
       case '--ref': a.ref = v; i++; break;
       case '--no-ref': a.noRef = true; break;
       case '--json': a.json = v; i++; break;
-      case '--quick': a.runs = 7; a.idleMs = 2000; break;
+      case '--in-process-runs': a.inProcessRuns = Number(v); i++; break;
+      case '--quick': a.runs = 7; a.idleMs = 2000; a.inProcessRuns = 7; break;
       default:
         console.error(`startup-bench: unknown argument ${argv[i]}`);
         process.exit(2);
@@ -202,6 +210,40 @@ async function measureAll(targets, a) {
   return res;
 }
 
+/** The package's main export, as `import ... from 'tsnats'` resolves it. */
+function mainExport() {
+  const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
+  const e = pkg.exports?.['.'];
+  return path.join(root, (typeof e === 'string' ? e : e?.import ?? e?.default) ?? pkg.main);
+}
+
+/** One fresh process: {importMs, startMs} of the embedding API. */
+function inProcessOnce(file) {
+  const code = [
+    `const t0 = performance.now();`,
+    `const { Server } = await import(${JSON.stringify(pathToFileURL(file).href)});`,
+    `const t1 = performance.now();`,
+    `const s = new Server({ host: '127.0.0.1', port: -1 });`,
+    `await s.start();`,
+    `const t2 = performance.now();`,
+    `if (!(s.port > 0)) throw new Error('not listening');`,
+    `process.stdout.write(JSON.stringify({ importMs: t1 - t0, startMs: t2 - t1 }));`,
+    `await s.shutdown();`,
+    `process.exit(0);`,
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', code], { encoding: 'utf8', timeout: 30000 });
+  if (r.status !== 0) throw new Error(`in-process start failed (${r.status}): ${r.stderr}`);
+  return JSON.parse(r.stdout);
+}
+
+function inProcess(runs) {
+  const file = mainExport();
+  const xs = [];
+  for (let i = 0; i < runs; i++) xs.push(inProcessOnce(file));
+  const stat = (k) => ({ median: median(xs.map((x) => x[k])), min: Math.min(...xs.map((x) => x[k])), max: Math.max(...xs.map((x) => x[k])) });
+  return { file: path.relative(root, file), runs, import: stat('importMs'), start: stat('startMs') };
+}
+
 const a = parseArgs(process.argv.slice(2));
 const targets = a.extra.length > 0 ? [...a.extra] : [['tsnats', a.tsnats]];
 if (!a.noRef) {
@@ -210,6 +252,7 @@ if (!a.noRef) {
   else console.error(`startup-bench: ${a.ref} not found, measuring tsnats only`);
 }
 const results = await measureAll(targets, a);
+const embedded = a.inProcessRuns > 0 && a.extra.length === 0 ? inProcess(a.inProcessRuns) : null;
 
 const f = (x) => x.toFixed(0);
 const load = os.loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -229,5 +272,13 @@ for (const r of results) {
   const first = r.startup[a.counts[0]];
   lines.push(`| ${r.name} | ${cells.join(' | ')} | ${f(first.cpuMedian)} | ${r.idleRssMB.toFixed(1)} |`);
 }
+if (embedded !== null) {
+  const g = (x) => `${x.median.toFixed(1)} (${x.min.toFixed(1)}..${x.max.toFixed(1)})`;
+  lines.push(
+    '',
+    `Embedded (${embedded.file}), ms, median (min..max) of ${embedded.runs} fresh processes: ` +
+      `import ${g(embedded.import)}; new Server({port: -1}).start() until listening ${g(embedded.start)}`,
+  );
+}
 console.log(lines.join('\n'));
-if (a.json !== '') fs.writeFileSync(a.json, JSON.stringify({ runs: a.runs, results }, null, 2) + '\n');
+if (a.json !== '') fs.writeFileSync(a.json, JSON.stringify({ runs: a.runs, results, embedded }, null, 2) + '\n');

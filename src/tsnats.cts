@@ -23,13 +23,83 @@
 // this file (a `tsc` run since the last bundling), the modules are imported
 // as tsc wrote them.
 import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
 
 const BUNDLE = 'tsnats.bundle.js';
 /** after this long the start-up path has been compiled: the moment to write the code cache */
 const CACHE_WRITE_DELAY_MS = 1000;
+/**
+ * Idle footprint (issue 19; BENCHMARKS.md, "Session 7"). Start-up
+ * allocates more than the young generation's first 1 MB semi-space, so a
+ * scavenge runs and both semi-spaces stay resident (~1.5 MB) until V8's
+ * memory reducer runs its memory-reducing GCs. By default it looks 8 s
+ * after the heap first grew, and then only if the allocation rate is low,
+ * judged over a window that still holds the start-up's burst: 8-9 s after
+ * spawn, or 17 s when it judges wrongly. Here it looks after
+ * MEMORY_REDUCER_DELAY_MS, and for the first SETTLE_MS after the server
+ * started V8 optimizes for memory, which makes the reducer run its GCs
+ * whatever the rate: both semi-spaces are released ~1.3 s after spawn.
+ * Later the delay only means that a server going idle after load gives
+ * memory back sooner; under load the reducer sees a high rate and waits.
+ */
+const MEMORY_REDUCER_DELAY_MS = 500;
+const SETTLE_MS = 3000;
+const SETTLE_POLL_MS = 50;
+/** the rest of start-up, after the bundle ran, may keep the CPU busy this long */
+const SETTLE_GRACE_MS = 150;
+
+/**
+ * Process-wide V8 flags of the executable (not of an embedding program,
+ * which does not load this file). V8's code cache carries a hash of the
+ * flags and is rejected under others: the reducer's delay is set before
+ * the bundle is compiled and stays (the build's priming run starts this
+ * launcher, so the cache it writes matches); a cache is written under the
+ * --optimize-for-size setting its script was compiled under (writeCache).
+ */
+function v8Flags(flags: string): void {
+  try {
+    (require('node:v8') as typeof import('node:v8')).setFlagsFromString(flags);
+  } catch {
+    // a runtime without it: V8's defaults
+  }
+}
+
+let optimizingForSize = false;
+function optimizeForSize(on: boolean): void {
+  if (on === optimizingForSize) return;
+  // --optimize-for-size implies --max-semi-space-size=1, which stays when it
+  // is turned off (V8 reads it when the heap is set up, so it does nothing
+  // here but change the flag hash): put it back too.
+  v8Flags(on ? '--optimize-for-size' : '--no-optimize-for-size --max-semi-space-size=0');
+  optimizingForSize = on;
+}
+
+/**
+ * --optimize-for-size for SETTLE_MS after start, or until the process gets
+ * busy: it also keeps the young generation from growing and the old one's
+ * limit low, which costs a server under load throughput (pub-only and
+ * pub/sub ran 0.6-0.8 of the speed when a benchmark's clients started
+ * inside it). More than 80% of a 50 ms poll interval of CPU, all threads (clients at
+ * work; the reducer's GCs take less) ends it, after the rest of start-up.
+ */
+function settleMemory(): void {
+  // node given semi-space flags of its own: leave them (and the hash) alone
+  if (/semi-space|optimize-for-size/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`)) return;
+  optimizeForSize(true);
+  const t0 = Date.now();
+  let cpu = process.cpuUsage();
+  const poll = setInterval(() => {
+    const used = process.cpuUsage(cpu);
+    cpu = process.cpuUsage();
+    const t = Date.now() - t0;
+    if (((used.user + used.system) / 1000 > SETTLE_POLL_MS * 0.8 && t > SETTLE_GRACE_MS) || t >= SETTLE_MS) {
+      clearInterval(poll);
+      optimizeForSize(false);
+    }
+  }, SETTLE_POLL_MS).unref();
+}
 
 function bundleSource(file: string, self: string): { source: string; mtimeMs: number } | null {
   try {
@@ -65,11 +135,20 @@ function readCache(file: string, bundleMtimeMs: number): Buffer | undefined {
  * it), unless the bundle changed since this process read it (a build ran
  * meanwhile: this cache belongs to the old one).
  */
-function writeCache(script: vm.Script, file: string, bundle: string, bundleMtimeMs: number): void {
+function writeCache(script: vm.Script, file: string, bundle: string, bundleMtimeMs: number, sizing: boolean): void {
   try {
     if (statSync(bundle).mtimeMs !== bundleMtimeMs) return;
     const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, script.createCachedData());
+    // with the flags (hash) it was compiled under, which the next start compiles it under too
+    const now = optimizingForSize;
+    optimizeForSize(sizing);
+    let data: Buffer;
+    try {
+      data = script.createCachedData();
+    } finally {
+      optimizeForSize(now);
+    }
+    writeFileSync(tmp, data);
     renameSync(tmp, file);
   } catch {
     // a read-only install: every start compiles the bundle, which still works
@@ -102,8 +181,13 @@ function runChunkFile(file: string, self: string, define: (name: string, fn: Chu
     importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   (script.runInThisContext() as (d: typeof define) => void)(define);
+  if (process.env.TSNATS_DEBUG_CODE_CACHE === '1') {
+    // test/blackbox/launcher.test.ts: a cache must be accepted by the next start (same V8 flags)
+    process.stderr.write(`tsnats: code cache of ${basename(file)}: ${cachedData === undefined ? 'none' : script.cachedDataRejected === true ? 'rejected' : 'accepted'}\n`);
+  }
   if (cachedData === undefined || script.cachedDataRejected === true || process.env.TSNATS_WRITE_CODE_CACHE === '1') {
-    setTimeout(() => writeCache(script, cacheFile, file, mtimeMs), CACHE_WRITE_DELAY_MS).unref();
+    const sizing = optimizingForSize;
+    setTimeout(() => writeCache(script, cacheFile, file, mtimeMs, sizing), CACHE_WRITE_DELAY_MS).unref();
   }
   return true;
 }
@@ -148,4 +232,6 @@ function runBundle(file: string, self: string): boolean {
   return true;
 }
 
+v8Flags(`--gc-memory-reducer-start-delay-ms=${MEMORY_REDUCER_DELAY_MS}`);
 if (!runBundle(join(__dirname, BUNDLE), __filename)) void import('./cli/main.js');
+settleMemory();

@@ -6,11 +6,12 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import { TSNATS_MAIN } from '../helpers/servers.js';
 
 const BUNDLE = join(dirname(TSNATS_MAIN), 'tsnats.bundle.js');
@@ -124,6 +125,91 @@ describe('launcher: bundled and unbundled runs are the same server', () => {
     const chunks = readdirSync(dirname(BUNDLE)).filter((f) => /^tsnats\.chunk-[A-Z0-9]+\.js$/.test(f));
     assert.ok(chunks.length > 0, 'no chunk files next to the bundle');
     assert.ok(!readFileSync(BUNDLE, 'latin1').includes('Starting JetStream'), 'JetStream code in the start bundle');
+  });
+});
+
+describe('embedding API: the package export', () => {
+  // package.json "exports" names the bundle scripts/bundle.mjs makes of
+  // index.js (or, without esbuild, a file re-exporting the modules): it must
+  // export what index.js does and run the same server.
+  it('exports what src/index.ts does and starts a server that answers INFO', async () => {
+    const root = dirname(dirname(dirname(BUNDLE)));
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { main: string; exports: { '.': { import: string } } };
+    assert.equal(pkg.main, pkg.exports['.'].import);
+    const file = join(root, pkg.exports['.'].import);
+    const lib = (await import(pathToFileURL(file).href)) as typeof import('../../src/index.js');
+    const modules = await import('../../src/index.js');
+    assert.deepEqual(Object.keys(lib).sort(), Object.keys(modules).sort());
+    const s = new lib.Server({ host: '127.0.0.1', port: -1 });
+    await s.start();
+    try {
+      const info = await new Promise<string>((resolve, reject) => {
+        const c = connect(s.port, '127.0.0.1');
+        let buf = '';
+        c.setEncoding('latin1');
+        c.on('data', (d: string) => {
+          buf += d;
+          if (buf.includes('\r\n')) {
+            c.destroy();
+            resolve(buf);
+          }
+        });
+        c.on('error', reject);
+      });
+      assert.match(info, /^INFO \{.*"version":"2\.9\.10"/);
+    } finally {
+      await s.shutdown();
+    }
+  });
+});
+
+describe('launcher: code cache', () => {
+  // The launcher changes V8 flags at run time (src/tsnats.cts: the memory
+  // reducer's delay before the bundle is compiled, --optimize-for-size for
+  // a while after), and V8 rejects a code cache made under other flags. A
+  // cache one start writes must be accepted by the next, or every start
+  // compiles the bundle again (and writes it again).
+  it('a code cache written by one start is accepted by the next', async (t) => {
+    if (!existsSync(BUNDLE)) {
+      t.diagnostic('no bundle (esbuild not installed): nothing to cache');
+      return;
+    }
+    // a copy without the cache, under dist/ so that npm packages still resolve
+    const dir = mkdtempSync(join(dirname(dirname(BUNDLE)), 'launcher-cache-'));
+    try {
+      // the launcher first: a bundle older than it counts as stale
+      copyFileSync(BIN, join(dir, 'tsnats.cjs'));
+      for (const f of readdirSync(dirname(BUNDLE))) {
+        if (/^tsnats\.(bundle|chunk-[A-Z0-9]+)\.js$/.test(f)) copyFileSync(join(dirname(BUNDLE), f), join(dir, f));
+      }
+      const cache = join(dir, 'tsnats.bundle.js.cache');
+      const start = async (untilCache: boolean): Promise<string> => {
+        const proc = spawn(process.execPath, [join(dir, 'tsnats.cjs'), '-a', '127.0.0.1', '-p', '-1'], {
+          env: { ...process.env, TSNATS_DEBUG_CODE_CACHE: '1', TSNATS_WRITE_CODE_CACHE: '', TSNATS_NO_BUNDLE: '' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let err = '';
+        proc.stderr.setEncoding('utf8');
+        proc.stderr.on('data', (d: string) => (err += d));
+        try {
+          const t0 = Date.now();
+          while (!/Server is ready/.test(err) || (untilCache && !existsSync(cache))) {
+            assert.equal(proc.exitCode, null, `server exited:\n${err}`);
+            assert.ok(Date.now() - t0 < 60_000, `not ready${untilCache ? ' or no cache written' : ''} in 60 s:\n${err}`);
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          return /tsnats: code cache of tsnats\.bundle\.js: (\w+)/.exec(err)?.[1] ?? `no report:\n${err}`;
+        } finally {
+          proc.kill('SIGKILL');
+          await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r(null) : proc.once('exit', r)));
+        }
+      };
+      assert.equal(await start(true), 'none');
+      assert.equal(await start(false), 'accepted');
+      assert.equal(await start(false), 'accepted');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

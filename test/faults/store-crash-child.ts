@@ -6,18 +6,9 @@
 // are functions of the sequence, so the parent can tell intact from invented.
 import { FileStore } from '../../src/jetstream/store/file.js';
 import type { StoreConfig } from '../../src/jetstream/store/types.js';
+import { storeConfig } from '../helpers/store.js';
 
-export const crashCfg: StoreConfig = {
-  name: 'CRASH',
-  subjects: ['>'],
-  storage: 'file',
-  maxMsgs: -1,
-  maxBytes: -1,
-  maxAge: 0,
-  maxMsgsPerSubject: -1,
-  maxMsgSize: -1,
-  discard: 'old',
-};
+export const crashCfg: StoreConfig = storeConfig({ name: 'CRASH' });
 
 export const crashSubject = (seq: number): string => `crash.${seq % 5}`;
 export const crashPayload = (seq: number): string => `${seq}:${'p'.repeat(seq % 97)}`;

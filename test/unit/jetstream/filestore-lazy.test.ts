@@ -12,26 +12,16 @@ import { join } from 'node:path';
 import { FileStore } from '../../../src/jetstream/store/file.js';
 import { MemoryStore } from '../../../src/jetstream/store/memory.js';
 import type { StoreConfig, StreamStore } from '../../../src/jetstream/store/types.js';
+import { flushed, storeConfig } from '../../helpers/store.js';
 
 const root = fs.mkdtempSync(join(tmpdir(), 'tsnats-fslazy-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 let n = 0;
 
-const cfg: StoreConfig = {
-  name: 'L',
-  subjects: ['>'],
-  storage: 'file',
-  maxMsgs: -1,
-  maxBytes: -1,
-  maxAge: 0,
-  maxMsgsPerSubject: -1,
-  maxMsgSize: -1,
-  discard: 'old',
-};
+const cfg: StoreConfig = storeConfig({ name: 'L' });
 
 const BLOCK = 1024;
 
-const flushed = (s: StreamStore): Promise<void> => new Promise((res, rej) => s.flush((e) => (e ? rej(e) : res())));
 
 function rng(seed: number): (n: number) => number {
   return (k: number) => {

@@ -10,29 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore } from '../../../src/jetstream/store/file.js';
 import type { StoreConfig } from '../../../src/jetstream/store/types.js';
+import { flushed, storeConfig } from '../../helpers/store.js';
 
 const root = fs.mkdtempSync(join(tmpdir(), 'tsnats-fslim-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 let n = 0;
 
-const base: StoreConfig = {
-  name: 'L',
-  subjects: ['>'],
-  storage: 'file',
-  maxMsgs: -1,
-  maxBytes: -1,
-  maxAge: 0,
-  maxMsgsPerSubject: -1,
-  maxMsgSize: -1,
-  discard: 'old',
-};
+const base: StoreConfig = storeConfig({ name: 'L' });
 
 const BLOCK = 1024;
 const SUBJECTS = 32;
 const subjectOf = (seq: number): string => `foo.${seq % SUBJECTS}`;
 const payload = (seq: number): string => `message-${seq}-${'x'.repeat(seq % 7)}`;
 
-const flushed = (s: FileStore): Promise<void> => new Promise((res, rej) => s.flush((e) => (e ? rej(e) : res())));
 
 const blockSizes = (dir: string): number[] =>
   fs

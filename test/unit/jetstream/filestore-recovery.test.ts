@@ -9,22 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileStore, fileIo } from '../../../src/jetstream/store/file.js';
 import type { StoreConfig, StoreOptions } from '../../../src/jetstream/store/types.js';
+import { flushed, storeConfig } from '../../helpers/store.js';
 
 const root = fs.mkdtempSync(join(tmpdir(), 'tsnats-fsrec-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 let n = 0;
 
-const cfg: StoreConfig = {
-  name: 'R',
-  subjects: ['>'],
-  storage: 'file',
-  maxMsgs: -1,
-  maxBytes: -1,
-  maxAge: 0,
-  maxMsgsPerSubject: -1,
-  maxMsgSize: -1,
-  discard: 'old',
-};
+const cfg: StoreConfig = storeConfig({ name: 'R' });
 
 interface Logged {
   lines: string[];
@@ -41,8 +32,6 @@ function logger(): Logged {
 
 const payload = (seq: number): string => `message-${seq}-${'x'.repeat(seq % 13)}`;
 
-const flushed = (s: FileStore): Promise<void> =>
-  new Promise((res, rej) => s.flush((e) => (e ? rej(e) : res())));
 
 /** a store with `count` messages, stopped; returns its directory */
 async function filled(count: number, blockSize = 1 << 20): Promise<string> {

@@ -16,24 +16,14 @@ import {
   type StreamStore,
   type ConsumerState,
 } from '../../../src/jetstream/store/types.js';
+import { flushed, storeConfig } from '../../helpers/store.js';
 
 const tmpRoot = mkdtempSync(join(tmpdir(), 'tsnats-store-'));
 after(() => rmSync(tmpRoot, { recursive: true, force: true }));
 let dirN = 0;
 
 function cfgOf(over: Partial<StoreConfig> = {}): StoreConfig {
-  return {
-    name: 'S',
-    subjects: ['>'],
-    storage: 'memory',
-    maxMsgs: -1,
-    maxBytes: -1,
-    maxAge: 0,
-    maxMsgsPerSubject: -1,
-    maxMsgSize: -1,
-    discard: 'old',
-    ...over,
-  };
+  return storeConfig({ storage: 'memory', ...over });
 }
 
 interface Factory {
@@ -73,8 +63,6 @@ const factories: Factory[] = [
 ];
 
 const b = (s: string): Buffer => Buffer.from(s);
-const flushed = (s: StreamStore): Promise<void> =>
-  new Promise((res, rej) => s.flush((err) => (err ? rej(err) : res())));
 
 function codeOf(fn: () => unknown): string {
   try {

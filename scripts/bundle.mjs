@@ -197,41 +197,8 @@ function libraryShim() {
 }
 libraryShim();
 
-async function bundleLibrary() {
-  const out = path.join(dist, 'lib-out');
-  fs.rmSync(out, { recursive: true, force: true });
-  await esbuild.build({
-    entryPoints: [path.join(dist, 'index.js')],
-    outdir: out,
-    bundle: true,
-    splitting: true,
-    format: 'esm',
-    entryNames: '[name]',
-    chunkNames: 'chunk-[hash]',
-    platform: 'node',
-    target: 'node20',
-    packages: 'external',
-    sourcemap: 'external',
-    minifyWhitespace: true,
-    charset: 'ascii',
-    legalComments: 'none',
-    logLevel: 'warning',
-  });
-  fs.rmSync(libDir, { recursive: true, force: true });
-  fs.renameSync(out, libDir);
-}
-
-const esbuild = await loadEsbuild();
-if (esbuild === null) {
-  removeOld();
-  console.error('bundle: esbuild not installed, the launcher runs the unbundled modules');
-  process.exit(0);
-}
-removeOld();
-const result = await esbuild.build({
-  entryPoints: [path.join(dist, 'cli', 'main.js')],
-  outdir: path.join(dist, 'esbuild-out'),
-  write: false,
+/** What the executable's bundle and the library's have in common. */
+const ESBUILD_COMMON = {
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -248,8 +215,30 @@ const result = await esbuild.build({
   minifyWhitespace: true,
   charset: 'ascii',
   legalComments: 'none',
-  metafile: true,
   logLevel: 'warning',
+};
+
+async function bundleLibrary() {
+  const out = path.join(dist, 'lib-out');
+  fs.rmSync(out, { recursive: true, force: true });
+  await esbuild.build({ ...ESBUILD_COMMON, entryPoints: [path.join(dist, 'index.js')], outdir: out });
+  fs.rmSync(libDir, { recursive: true, force: true });
+  fs.renameSync(out, libDir);
+}
+
+const esbuild = await loadEsbuild();
+if (esbuild === null) {
+  removeOld();
+  console.error('bundle: esbuild not installed, the launcher runs the unbundled modules');
+  process.exit(0);
+}
+removeOld();
+const result = await esbuild.build({
+  ...ESBUILD_COMMON,
+  entryPoints: [path.join(dist, 'cli', 'main.js')],
+  outdir: path.join(dist, 'esbuild-out'),
+  write: false,
+  metafile: true,
   // createRequire(import.meta.url) (lazy npm packages and built-ins) needs a URL in the chunks too
   define: { 'import.meta.url': '__tsnats_import_meta_url' },
   // ...and in the bundle it is the launcher's require (the same directory):

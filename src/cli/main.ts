@@ -11,7 +11,6 @@ import type { Logger, ManagedLogger } from '../logging/types.js';
 import { Server } from '../server/server.js';
 import { goErrnoText } from '../logging/gofmt.js';
 import { MonitorStartError } from '../monitor/errors.js';
-import { lowerHelperThreadPriority } from './thread-priority.js';
 // Subsystems register loaders with the core; their code loads only when configured.
 import '../jetstream/index.js';
 import '../system/register.js';
@@ -73,9 +72,6 @@ async function startServer(opts: Options, logger: Logger): Promise<ServerHandle>
 async function loadConfigFile(...args: Parameters<typeof LoadConfigFile>): Promise<ReturnType<typeof LoadConfigFile>> {
   return (await import('../config/load.js')).loadConfigFile(...args);
 }
-
-// Before anything starts libuv's thread pool (thread-priority.ts says why).
-lowerHelperThreadPriority();
 
 runCli(process.argv.slice(2), { loadConfigFile: (p) => loadConfigFile(p), startServer }).then(
   (code) => process.exit(code),

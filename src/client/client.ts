@@ -14,7 +14,7 @@ import { goQuote, goQuoteBytes } from '../protocol/goquote.js';
 import { decodeConnect, defaultConnectOptions, type ConnectOptions } from '../protocol/connect.js';
 import type { Account } from '../accounts/account.js';
 import type { SublistResult } from '../subjects/sublist.js';
-import { isValidLiteralSubjectBytes } from '../subjects/validate.js';
+import { isValidLiteralSubjectBytes, tailTokensBytes } from '../subjects/validate.js';
 import type { Server } from '../server/server.js';
 import type { ClientPermissions } from '../auth/permissions.js';
 import type { Authenticator } from '../auth/auth.js';
@@ -857,7 +857,7 @@ export class Client extends Connection implements ProtocolHandler {
       // many tokens after: the same result (Sublist.lastMatchKeyTokens).
       // Saves a string, a cache miss and a trie walk per JetStream ack.
       const kl = this.lastKeyLen;
-      if (kl > 0 && i > kl && tailTokens(buf, s + kl + 1, s + n) === this.lastTailToks) return this.lastResult!;
+      if (kl > 0 && i > kl && tailTokensBytes(buf, s + kl + 1, s + n) === this.lastTailToks) return this.lastResult!;
     }
     const r = sl.match(latin1(buf, s, s + n));
     if (this.lastSubj.length < n) this.lastSubj = Buffer.allocUnsafe(Math.max(64, n));
@@ -874,7 +874,7 @@ export class Client extends Connection implements ProtocolHandler {
       for (let t = 0; t < k && p < s + n; t++) p = dotAfter(buf, p + 1, s + n);
       if (p < s + n) {
         this.lastKeyLen = p - s;
-        this.lastTailToks = tailTokens(buf, p + 1, s + n);
+        this.lastTailToks = tailTokensBytes(buf, p + 1, s + n);
       }
     }
     return r;
@@ -1090,18 +1090,6 @@ function dotAfter(buf: Buffer, from: number, end: number): number {
   let i = from;
   while (i < end && buf[i] !== 0x2e) i++;
   return i;
-}
-
-/** The number of dot-separated tokens in buf[from, end); -1 when one is empty (a subject that matches nothing). */
-function tailTokens(buf: Buffer, from: number, end: number): number {
-  if (from >= end || buf[end - 1] === 0x2e) return -1;
-  let n = 1;
-  for (let i = from; i < end; i++) {
-    if (buf[i] !== 0x2e) continue;
-    if (i === from || buf[i - 1] === 0x2e) return -1;
-    n++;
-  }
-  return n;
 }
 
 function sameBytes(a: Buffer, b: Buffer): boolean {

@@ -17,6 +17,7 @@ import type { Server } from '../server/server.js';
 import { mayImport, processImports } from '../accounts/imports.js';
 import type { Socket } from 'node:net';
 import type { SublistResult } from '../subjects/sublist.js';
+import { tailTokens } from '../subjects/validate.js';
 
 export type { InternalMsgHandler, InternalRawHandler } from './subscription.js';
 
@@ -227,7 +228,7 @@ export class InternalClient extends Client {
     if (this.mGen === sl.genid && this.mAcc === acc) {
       if (subject === this.mSubj) return this.mRes!;
       const kl = this.mKey.length;
-      if (kl > 0 && subject.length > kl && subject.startsWith(this.mKey) && tailTokenCount(subject, kl) === this.mTail) return this.mRes!;
+      if (kl > 0 && subject.length > kl && subject.startsWith(this.mKey) && tailTokens(subject, kl) === this.mTail) return this.mRes!;
     }
     const r = sl.match(subject);
     this.mGen = sl.genid;
@@ -245,7 +246,7 @@ export class InternalClient extends Client {
       }
       if (p < subject.length) {
         this.mKey = subject.slice(0, p + 1);
-        this.mTail = tailTokenCount(subject, p + 1);
+        this.mTail = tailTokens(subject, p + 1);
       }
     }
     return r;
@@ -372,19 +373,6 @@ export class InternalClient extends Client {
     }
     this.closed = true;
   }
-}
-
-/** The number of dot-separated tokens in s from `from` on; -1 when one is empty (a subject that matches nothing). */
-function tailTokenCount(s: string, from: number): number {
-  const end = s.length;
-  if (from >= end || s.charCodeAt(end - 1) === 0x2e) return -1;
-  let n = 1;
-  for (let i = from; i < end; i++) {
-    if (s.charCodeAt(i) !== 0x2e) continue;
-    if (i === from || s.charCodeAt(i - 1) === 0x2e) return -1;
-    n++;
-  }
-  return n;
 }
 
 /** The size field (the header size first in an HMSG) takes the space an empty reply leaves: "<sid>  <size>". */

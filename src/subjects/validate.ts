@@ -269,6 +269,35 @@ export function numTokens(subject: string): number {
   return n;
 }
 
+/**
+ * The number of tokens of subject[from..]; -1 when one is empty (a subject
+ * that matches nothing). Client and InternalClient compare it when they
+ * reuse a match for a subject that differs only in its last tokens.
+ */
+export function tailTokens(subject: string, from: number): number {
+  const end = subject.length;
+  if (from >= end || subject.charCodeAt(end - 1) === DOT) return -1;
+  let n = 1;
+  for (let i = from; i < end; i++) {
+    if (subject.charCodeAt(i) !== DOT) continue;
+    if (i === from || subject.charCodeAt(i - 1) === DOT) return -1;
+    n++;
+  }
+  return n;
+}
+
+/** tailTokens of the subject in buf[from, end) */
+export function tailTokensBytes(buf: Uint8Array, from: number, end: number): number {
+  if (from >= end || buf[end - 1] === DOT) return -1;
+  let n = 1;
+  for (let i = from; i < end; i++) {
+    if (buf[i] !== DOT) continue;
+    if (i === from || buf[i - 1] === DOT) return -1;
+    n++;
+  }
+  return n;
+}
+
 /** The 1-based index-th token, or '' when out of range. (sublist.go tokenAt) */
 export function tokenAt(subject: string, index: number): string {
   if (index < 1) return '';

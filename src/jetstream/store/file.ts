@@ -1363,18 +1363,7 @@ export class FileStore extends IndexedStore {
   }
 
   protected nextWithSid(sid: number, from: number, to: number): number {
-    const bl = this.blocks;
-    for (let k = Math.max(0, this.blockIdx(from)); k < bl.length && bl[k]!.first <= to; k++) {
-      if (!this.span(k, from, to)) continue;
-      const r0 = this.spanLo;
-      const r1 = this.spanHi;
-      const mb = bl[k]!;
-      const c = this.colsOf(mb);
-      for (let j = nextSet(mb.bits, r0, r1); j >= 0; j = j < r1 ? nextSet(mb.bits, j + 1, r1) : -1) {
-        if (c.sid[j] === sid) return mb.first + j;
-      }
-    }
-    return 0;
+    return this.scanSid(sid, from, to, true);
   }
 
   protected prevWithSid(sid: number, from: number, to: number): number {
@@ -1395,6 +1384,14 @@ export class FileStore extends IndexedStore {
   }
 
   protected countWithSid(sid: number, from: number, to: number): number {
+    return this.scanSid(sid, from, to, false);
+  }
+
+  /**
+   * The live messages of subject `sid` in [from, to], in sequence order:
+   * the first one's sequence (0: none) when `first`, else how many.
+   */
+  private scanSid(sid: number, from: number, to: number, first: boolean): number {
     const bl = this.blocks;
     let n = 0;
     for (let k = Math.max(0, this.blockIdx(from)); k < bl.length && bl[k]!.first <= to; k++) {
@@ -1404,7 +1401,9 @@ export class FileStore extends IndexedStore {
       const mb = bl[k]!;
       const c = this.colsOf(mb);
       for (let j = nextSet(mb.bits, r0, r1); j >= 0; j = j < r1 ? nextSet(mb.bits, j + 1, r1) : -1) {
-        if (c.sid[j] === sid) n++;
+        if (c.sid[j] !== sid) continue;
+        if (first) return mb.first + j;
+        n++;
       }
     }
     return n;

@@ -197,11 +197,13 @@ export class JsApi {
       return;
     }
     if (t0 === 'META' && t1 === 'LEADER' && tokens[2] === 'STEPDOWN' && n === 3) return this.notClustered(req, T.metaLeaderStepdown);
-    if (t0 === 'ACCOUNT' && t1 === 'PURGE' && n === 3) return this.notClustered(req, T.accountPurge);
+    if (t0 === 'ACCOUNT' && t1 === 'PURGE' && n === 3 && this.accountPurgeHandler !== null) return this.accountPurgeHandler(this, req);
   }
 
   /** set by jetstream/snapshot.ts */
   snapshotHandler: ConsumerApiHandler | null = null;
+  /** set by jetstream/account-purge.ts */
+  accountPurgeHandler: ConsumerApiHandler | null = null;
 
   // --- responses --------------------------------------------------------------
 

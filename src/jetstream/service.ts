@@ -26,6 +26,8 @@ import { jetStreamStartLines, JS_STARTING, JS_SHUTDOWN_START, JS_SHUTDOWN_DONE }
 import * as Jsz from './jsz.js';
 import { dynamicJetStreamAccountLimits, type JetStreamAccountTiers } from '../config/options.js';
 import { snapshotApi } from './snapshot.js';
+import { accountPurgeFromAccount, serveAccountPurge } from './account-purge.js';
+import type { InternalClient } from '../client/internal.js';
 import type { JetStreamCluster } from './cluster/meta.js';
 
 const STREAMS_DIR = 'streams';
@@ -49,6 +51,8 @@ export class JetStream implements JetStreamService {
   private readonly commitQueue: Stream[] = [];
   private commitScheduled = false;
   private started = false;
+  /** the system account's $JS.API.ACCOUNT.PURGE.* subscription */
+  private purgeClient: InternalClient | null = null;
 
   constructor(readonly server: Server) {
     const o = server.opts;
@@ -63,6 +67,7 @@ export class JetStream implements JetStreamService {
     installConsumers(this);
     this.api.sourcesHook = startSources;
     this.api.snapshotHandler = snapshotApi;
+    this.api.accountPurgeHandler = accountPurgeFromAccount;
   }
 
   /** Bytes reserved by streams with max_bytes, server-wide (server/jetstream.go memReserved/storeReserved). */
@@ -97,6 +102,7 @@ export class JetStream implements JetStreamService {
       this.cluster = new JetStreamCluster(this);
     }
     this.accountsChanged();
+    this.purgeClient = serveAccountPurge(this);
     if (this.cluster !== null) await this.cluster.start();
   }
 
@@ -146,6 +152,8 @@ export class JetStream implements JetStreamService {
     await Promise.allSettled(stops);
     for (const jsa of this.accounts.values()) jsa.close();
     this.api.close();
+    this.purgeClient?.closeInternal();
+    this.purgeClient = null;
     this.server.logger.notice(JS_SHUTDOWN_DONE);
   }
 

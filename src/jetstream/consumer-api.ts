@@ -100,7 +100,7 @@ function handleConsumerApi(api: JsApi, req: ApiRequest): void {
       if (n === 6) return consumerDelete(api, req);
       return;
     case 'LEADER':
-      if (t[2] === 'STEPDOWN' && n === 7) return api.respond(req, T.stepdown, apiError('JSClusterRequiredErr'));
+      if (t[2] === 'STEPDOWN' && n === 7) return consumerStepdown(api, req);
       return;
     default:
       return;
@@ -219,6 +219,25 @@ function consumerInfo(api: JsApi, req: ApiRequest): void {
   const o = s.consumers.get(req.tokens[3]);
   if (o === undefined) return api.respond(req, T.info, apiError('JSConsumerNotFoundErr'));
   api.respond(req, T.info, null, clustered(api, o.info()));
+}
+
+/**
+ * jsConsumerLeaderStepDownRequest. Consumers run on their stream's leader
+ * (docs/clustering.md), so a consumer's leader moves by handing the stream's
+ * leadership over; with one replica there is nobody to hand it to and the
+ * reference answers success too.
+ */
+function consumerStepdown(api: JsApi, req: ApiRequest): void {
+  const cluster = api.js.cluster;
+  if (cluster === null) return api.respond(req, T.stepdown, apiError('JSClusterRequiredErr'));
+  const s = req.jsa.streams.get(req.tokens[3]);
+  if (s === undefined) return api.respond(req, T.stepdown, apiError('JSStreamNotFoundErr'));
+  if (!s.consumers.has(req.tokens[4])) return api.respond(req, T.stepdown, apiError('JSConsumerNotFoundErr'));
+  if (!isEmptyRequest(req.body)) return api.respond(req, T.stepdown, apiError('JSBadRequestErr'));
+  api.respond(req, T.stepdown, null, { success: true });
+  const group = cluster.localStream(req.jsa.name, s.name)?.group ?? null;
+  // after the answer has left: the hand-over stops this server's consumers
+  if (group !== null) setImmediate(() => group.stepDown());
 }
 
 /** jsConsumerDeleteRequest */

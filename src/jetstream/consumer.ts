@@ -1525,6 +1525,15 @@ export class Consumer implements StreamConsumer {
     this.stateTmr = setTimeout(this.flushState, STATE_WRITE_MS);
   }
 
+  /** Write the state now (a hand-over to another server reads it from the store). */
+  saveState(): void {
+    if (this.stateTmr !== null) {
+      clearTimeout(this.stateTmr);
+      this.stateTmr = null;
+    }
+    this.writeState();
+  }
+
   private readonly flushState = (): void => {
     this.stateTmr = null;
     this.writeState();

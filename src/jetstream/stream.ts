@@ -31,6 +31,8 @@ export interface StreamConsumer {
   /** ConsumerInfo JSON */
   info(): Record<string, unknown>;
   isDurable(): boolean;
+  /** write the state to the store now (a hand-over to another server reads it there) */
+  saveState?(): void;
 }
 
 /** Something that follows the stream's new messages (a mirror or source copying from it). */

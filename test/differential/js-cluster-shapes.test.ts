@@ -120,6 +120,36 @@ describe('clustered JetStream answers: tsnats vs nats-server (3 nodes each)', ()
     assert.deepEqual(shape(r.ts), shape(r.ref));
   });
 
+  it('consumer leader stepdown: errors byte for byte, then the leader moves', async () => {
+    const leaderOf = async (nc: NatsConnection): Promise<string | null> => {
+      const i = await jsApi(nc, '$JS.API.CONSUMER.INFO.R3.C3');
+      return (i.cluster as { leader?: string } | undefined)?.leader ?? null;
+    };
+    const r = await both(async (s) => {
+      const nc = s.ncs[0];
+      await jsApi(nc, '$JS.API.CONSUMER.DURABLE.CREATE.R3.C3', { stream_name: 'R3', config: { durable_name: 'C3', ack_policy: 'explicit' } });
+      const before = await until('consumer leader', () => leaderOf(nc));
+      const errors: string[] = [];
+      for (const [subj, body] of [
+        ['$JS.API.CONSUMER.LEADER.STEPDOWN.NONE.C3', ''],
+        ['$JS.API.CONSUMER.LEADER.STEPDOWN.R3.NONE', ''],
+        ['$JS.API.CONSUMER.LEADER.STEPDOWN.R3.C3', '{"x":1}'],
+      ] as [string, string][]) {
+        errors.push(JSON.stringify(await jsApi(nc, subj, body)));
+      }
+      const ok = await jsApi(s.ncs[1], '$JS.API.CONSUMER.LEADER.STEPDOWN.R3.C3');
+      const after = await until('a new consumer leader', async () => {
+        const l = await leaderOf(nc);
+        return l !== null && l !== before ? l : null;
+      });
+      return { errors, ok, moved: after !== before };
+    });
+    assert.deepEqual(r.ts.errors, r.ref.errors);
+    assert.deepEqual(r.ts.ok, r.ref.ok);
+    assert.deepEqual(r.ts.ok, { type: 'io.nats.jetstream.api.v1.consumer_leader_stepdown_response', success: true });
+    assert.equal(r.ts.moved, true);
+  });
+
   it('placement errors, names and delete answer byte for byte', async () => {
     const r = await both(async (s) => {
       const nc = s.ncs[1];

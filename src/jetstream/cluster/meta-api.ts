@@ -66,7 +66,8 @@ export function clusteredDispatch(c: JetStreamCluster, api: JsApi, req: ApiReque
         return streamScoped(c, req, t[2], leader);
     }
   }
-  if (t0 === 'CONSUMER') return streamScoped(c, req, t1 === 'DURABLE' ? t[3] : t[2], leader);
+  // CONSUMER.<op>.<stream>…, CONSUMER.DURABLE.CREATE.<stream>.…, CONSUMER.LEADER.STEPDOWN.<stream>.<consumer>
+  if (t0 === 'CONSUMER') return streamScoped(c, req, t1 === 'DURABLE' || t1 === 'LEADER' ? t[3] : t[2], leader);
   if (t0 === 'META' && t1 === 'LEADER' && t[2] === 'STEPDOWN' && n === 3) {
     if (leader) {
       api.respond(req, T.metaLeaderStepdown, null, { success: true });

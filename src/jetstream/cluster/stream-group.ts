@@ -107,6 +107,8 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   private held: { entry: Buffer; index: number }[] = [];
   private catchupTimer: NodeJS.Timeout | null = null;
   private leading = false;
+  /** leader: the consumers run here (from the apply of our first entry on) */
+  private consumersLive = false;
   /** leader: the consumer records last proposed (name → config + state JSON) */
   private sentConsumers = new Map<string, string>();
   private consumerTimer: NodeJS.Timeout | null = null;
@@ -172,7 +174,13 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   isLeader(): boolean { return this.node.isLeader(); }
   leader(): string | null { return this.node.leader(); }
   peers(): RaftPeerInfo[] { return this.node.peers(); }
-  stepDown(): void { this.node.stepDown(); }
+  stepDown(): void {
+    // the consumers' latest state goes into the log ahead of the hand-over,
+    // so a deliberate stepdown redelivers nothing
+    for (const o of this.stream.consumers.values()) o.saveState?.();
+    this.syncConsumers();
+    this.node.stepDown();
+  }
   /** the Raft node (tests, monitoring) */
   raft(): RaftNode { return this.node; }
 
@@ -325,11 +333,12 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
         case Op.Delete:
           s.deleteMsg(entry.readDoubleBE(1), entry[9] === 1);
           break;
+        // a leader whose consumers run is the one that proposed these
         case Op.Consumer:
-          if (!this.node.isLeader()) this.applyConsumer(entry);
+          if (!this.consumersLive) this.applyConsumer(entry);
           break;
         case Op.ConsumerGone:
-          if (!this.node.isLeader()) {
+          if (!this.consumersLive) {
             const name = entry.subarray(1).toString();
             if (!s.consumers.has(name)) void s.store.consumerStore(name).delete().catch(() => undefined);
           }
@@ -441,28 +450,37 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
       else {
         this.stream.unsubscribe();
         this.batch = [];
+        this.consumersLive = false;
         if (this.consumerTimer !== null) { clearInterval(this.consumerTimer); this.consumerTimer = null; }
         void this.stopConsumers();
       }
     }
     if (this.catchupTo > 0 && leader !== null && !isLeader) this.requestCatchup();
     if (isLeader) {
-      // The consumers move here, with the state the group last had of them.
-      try { this.js.recoverConsumers?.(this.stream); } catch (e) { this.js.server.logger.warn(`stream group: consumers: ${String(e)}`); }
-      this.sentConsumers.clear();
-      if (this.consumerTimer === null) {
-        this.consumerTimer = setInterval(() => this.syncConsumers(), CONSUMER_SYNC_MS);
-        this.consumerTimer.unref();
-      }
       const e = Buffer.allocUnsafe(9);
       e[0] = Op.Sync;
       e.writeDoubleBE(this.stream.store.state().lastSeq, 1);
-      this.node.propose(e).catch(() => undefined);
+      // The consumers move here, with the state the group last had of them:
+      // once this entry applies, so has everything the previous leader
+      // proposed (a consumer it created or acks it took just before handing
+      // over would be lost if they started at the election).
+      this.node.propose(e).then(() => this.startConsumers(), () => undefined);
     }
     try { this.onLeaderChange(isLeader, leader); } catch (e) { this.js.server.logger.warn(`stream group: ${String(e)}`); }
   }
 
   // --- consumers: they run on the leader; the group keeps their config and state ----
+
+  private startConsumers(): void {
+    if (this.stopped || !this.leading || this.consumersLive) return;
+    this.consumersLive = true;
+    try { this.js.recoverConsumers?.(this.stream); } catch (e) { this.js.server.logger.warn(`stream group: consumers: ${String(e)}`); }
+    this.sentConsumers.clear();
+    if (this.consumerTimer === null) {
+      this.consumerTimer = setInterval(() => this.syncConsumers(), CONSUMER_SYNC_MS);
+      this.consumerTimer.unref();
+    }
+  }
 
   private async stopConsumers(): Promise<void> {
     const cs = [...this.stream.consumers.values()];

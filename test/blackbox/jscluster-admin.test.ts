@@ -1,0 +1,122 @@
+// Clustered JetStream operations on three tsnats processes: a consumer leader
+// stepdown hands the consumer over with its acks (the new leader redelivers
+// nothing that was acked before the hand-over), and an account purge from the
+// system account removes the account's streams on every server.
+
+import { describe, it, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection, type Msg } from '@nats-io/transport-node';
+import { startServer, writeConfig, type RunningServer } from '../helpers/servers.js';
+import { freePort } from './cluster-helpers.js';
+import { jsApi as api, until } from '../helpers/jscluster.js';
+
+interface Node { name: string; server: RunningServer; dir: string }
+
+/** the next `n` messages of a pull consumer */
+async function fetch(nc: NatsConnection, stream: string, consumer: string, n: number): Promise<Msg[]> {
+  const inbox = `_INBOX.fetch.${Math.random().toString(36).slice(2)}`;
+  const sub = nc.subscribe(inbox, { max: n });
+  nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify({ batch: n, expires: 4_000_000_000 }), { reply: inbox });
+  const out: Msg[] = [];
+  for await (const m of sub) {
+    if (m.headers?.code !== undefined) continue; // a 408 when the request expires
+    out.push(m);
+  }
+  return out;
+}
+
+describe('clustered JetStream operations on three tsnats processes', () => {
+  const nodes: Node[] = [];
+  const conns: NatsConnection[] = [];
+  after(async () => {
+    for (const c of conns) await c.close().catch(() => undefined);
+    await Promise.allSettled(nodes.map((n) => n.server.stop()));
+    for (const n of nodes) rmSync(n.dir, { recursive: true, force: true });
+  });
+
+  it('starts', async () => {
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const routes = ports.map((p) => `nats-route://127.0.0.1:${p}`).join(', ');
+    for (let i = 0; i < 3; i++) {
+      const name = `n${i + 1}`;
+      const dir = mkdtempSync(join(tmpdir(), 'tsnats-jsadm-'));
+      const conf = writeConfig(`server_name: ${name}
+jetstream { store_dir: "${dir}" }
+cluster { name: JSA, listen: "127.0.0.1:${ports[i]}", routes: [${routes}] }
+accounts {
+  A { jetstream: enabled, users [ { user: a, password: a } ] }
+  SYS { users [ { user: sys, password: sys } ] }
+}
+system_account: SYS
+`);
+      nodes.push({ name, dir, server: await startServer('tsnats', ['-c', conf]) });
+    }
+    const urls = nodes.map((n) => n.server.url);
+    conns.push(await connect({ servers: urls, user: 'a', pass: 'a' }));
+    conns.push(await connect({ servers: urls, user: 'sys', pass: 'sys' }));
+    await until('stream create', async () => {
+      const r = await api(conns[0], '$JS.API.STREAM.CREATE.R3', { name: 'R3', subjects: ['r3.>'], num_replicas: 3 });
+      return r.error === undefined ? r : null;
+    });
+  });
+
+  it('consumer leader stepdown keeps what was acked before it', async () => {
+    const nc = conns[0];
+    for (let i = 1; i <= 6; i++) await nc.request(`r3.${i}`, `m${i}`, { timeout: 5000 });
+    await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.R3.C', { stream_name: 'R3', config: { durable_name: 'C', ack_policy: 'explicit' } });
+    const first = await fetch(nc, 'R3', 'C', 3);
+    assert.deepEqual(first.map((m) => m.string()), ['m1', 'm2', 'm3']);
+    for (const m of first) m.respond(Buffer.from('+ACK'));
+    const before = await until('acks taken', async () => {
+      const i = await api(nc, '$JS.API.CONSUMER.INFO.R3.C');
+      const c = i.cluster as { leader?: string } | undefined;
+      return (i.ack_floor as { stream_seq: number }).stream_seq === 3 && c?.leader !== undefined ? c.leader : null;
+    });
+    // right away: the leader's periodic consumer sync (250 ms) has likely not run yet
+    const down = await api(nc, '$JS.API.CONSUMER.LEADER.STEPDOWN.R3.C');
+    assert.deepEqual(down, { type: 'io.nats.jetstream.api.v1.consumer_leader_stepdown_response', success: true });
+    const info = await until('a new consumer leader', async () => {
+      const i = await api(nc, '$JS.API.CONSUMER.INFO.R3.C');
+      const l = (i.cluster as { leader?: string } | undefined)?.leader;
+      return i.error === undefined && l !== undefined && l !== before ? i : null;
+    });
+    assert.equal((info.ack_floor as { stream_seq: number }).stream_seq, 3, JSON.stringify(info));
+    const next = await fetch(nc, 'R3', 'C', 3);
+    assert.deepEqual(next.map((m) => m.string()), ['m4', 'm5', 'm6']);
+  });
+
+  it('a consumer created just before a stepdown moves with it', async () => {
+    const nc = conns[0];
+    await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.R3.NEW', { stream_name: 'R3', config: { durable_name: 'NEW', ack_policy: 'explicit' } });
+    const down = await api(nc, '$JS.API.CONSUMER.LEADER.STEPDOWN.R3.NEW');
+    assert.equal(down.success, true, JSON.stringify(down));
+    const info = await until('the consumer on the new leader', async () => {
+      const i = await api(nc, '$JS.API.CONSUMER.INFO.R3.NEW');
+      return i.error === undefined ? i : null;
+    });
+    assert.equal((info.config as { durable_name: string }).durable_name, 'NEW');
+    assert.equal(info.num_pending, 6);
+  });
+
+  it('an account purge from the system account removes the streams everywhere', async () => {
+    const [a, sys] = conns;
+    await until('stream create', async () => {
+      const r = await api(a, '$JS.API.STREAM.CREATE.R1', { name: 'R1', subjects: ['r1'] });
+      return r.error === undefined ? r : null;
+    });
+    const purge = await api(sys, '$JS.API.ACCOUNT.PURGE.A');
+    assert.deepEqual(purge, { type: 'io.nats.jetstream.api.v1.account_purge_response', initiated: true });
+    await until('no streams left', async () => {
+      const r = await api(a, '$JS.API.STREAM.NAMES');
+      return r.total === 0 ? r : null;
+    });
+    await until('stream folders gone on every server', async () =>
+      nodes.every((n) => !existsSync(join(n.dir, 'jetstream', 'A', 'streams', 'R3')) && !existsSync(join(n.dir, 'jetstream', 'A', 'streams', 'R1'))) ? true : null,
+    );
+    const logs = nodes.map((n) => n.server.stderr()).join('');
+    assert.match(logs, /Purge request for account A \(streams: 2, consumer: \d+, hasAccount: true\)/);
+  });
+});

@@ -1,7 +1,9 @@
-// Clustered JetStream operations on three tsnats processes: a consumer leader
+// Clustered JetStream operations on four tsnats processes: a consumer leader
 // stepdown hands the consumer over with its acks (the new leader redelivers
-// nothing that was acked before the hand-over), and an account purge from the
-// system account removes the account's streams on every server.
+// nothing that was acked before the hand-over), a stream peer removal puts
+// the fourth server in the removed peer's place with every message and the
+// consumers' state, and an account purge from the system account removes the
+// account's streams on every server.
 
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -28,7 +30,7 @@ async function fetch(nc: NatsConnection, stream: string, consumer: string, n: nu
   return out;
 }
 
-describe('clustered JetStream operations on three tsnats processes', () => {
+describe('clustered JetStream operations on four tsnats processes', () => {
   const nodes: Node[] = [];
   const conns: NatsConnection[] = [];
   after(async () => {
@@ -38,9 +40,9 @@ describe('clustered JetStream operations on three tsnats processes', () => {
   });
 
   it('starts', async () => {
-    const ports = [await freePort(), await freePort(), await freePort()];
+    const ports = [await freePort(), await freePort(), await freePort(), await freePort()];
     const routes = ports.map((p) => `nats-route://127.0.0.1:${p}`).join(', ');
-    for (let i = 0; i < 3; i++) {
+    for (let i = 0; i < 4; i++) {
       const name = `n${i + 1}`;
       const dir = mkdtempSync(join(tmpdir(), 'tsnats-jsadm-'));
       const conf = writeConfig(`server_name: ${name}
@@ -99,6 +101,38 @@ system_account: SYS
     });
     assert.equal((info.config as { durable_name: string }).durable_name, 'NEW');
     assert.equal(info.num_pending, 6);
+  });
+
+  it('stream peer remove: another server takes the place of the removed peer, with the messages and the consumers', async () => {
+    const nc = conns[0];
+    const info = await until('replicas current', async () => {
+      const i = await api(nc, '$JS.API.STREAM.INFO.R3');
+      const reps = (i.cluster as { replicas?: { current: boolean }[] }).replicas;
+      return reps !== undefined && reps.length === 2 && reps.every((p) => p.current) ? i : null;
+    });
+    const c = info.cluster as { leader: string; replicas: { name: string }[] };
+    const before = [c.leader, ...c.replicas.map((p) => p.name)];
+    const spare = nodes.map((n) => n.name).find((n) => !before.includes(n))!;
+    const removed = c.replicas[0].name;
+    const r = await api(nc, '$JS.API.STREAM.PEER.REMOVE.R3', { peer: removed });
+    assert.deepEqual(r, { type: 'io.nats.jetstream.api.v1.stream_remove_peer_response', success: true });
+    // the spare has every message once it leads (leadership handed over until it lands there)
+    const led = await until('the spare leads with every message', async () => {
+      const i = await api(nc, '$JS.API.STREAM.INFO.R3');
+      const cl = i.cluster as { leader?: string; replicas?: { name: string; current: boolean }[] } | undefined;
+      const peers = [cl?.leader, ...(cl?.replicas ?? []).map((p) => p.name)];
+      if (peers.includes(removed) || !peers.includes(spare) || !(cl?.replicas ?? []).every((p) => p.current)) return null;
+      if (cl?.leader === spare) return i;
+      await api(nc, '$JS.API.STREAM.LEADER.STEPDOWN.R3').catch(() => undefined);
+      return null;
+    }, 60_000);
+    assert.equal((led.state as { messages: number }).messages, 6);
+    const ci = await until('consumer C on the new leader', async () => {
+      const i = await api(nc, '$JS.API.CONSUMER.INFO.R3.C');
+      return i.error === undefined ? i : null;
+    });
+    assert.equal((ci.ack_floor as { stream_seq: number }).stream_seq, 3, JSON.stringify(ci));
+    assert.equal((ci.delivered as { stream_seq: number }).stream_seq, 6, JSON.stringify(ci));
   });
 
   it('an account purge from the system account removes the streams everywhere', async () => {

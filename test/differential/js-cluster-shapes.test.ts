@@ -171,4 +171,33 @@ describe('clustered JetStream answers: tsnats vs nats-server (3 nodes each)', ()
     });
     assert.deepEqual(r.ts, r.ref);
   });
+  it('stream peer remove: errors byte for byte, and with no server to take its place the peer goes', async () => {
+    const r = await both(async (s) => {
+      const nc = s.ncs[0];
+      await jsApi(nc, '$JS.API.STREAM.CREATE.PR', { name: 'PR', subjects: ['pr'], num_replicas: 3 });
+      for (let i = 0; i < 5; i++) await nc.request('pr', `m${i}`, { timeout: 5000 });
+      const info = await until('replicas current', async () => {
+        const i = await jsApi(nc, '$JS.API.STREAM.INFO.PR');
+        const reps = (i.cluster as { replicas?: { current: boolean }[] }).replicas;
+        return reps !== undefined && reps.length === 2 && reps.every((p) => p.current) ? i : null;
+      });
+      const c = info.cluster as { leader: string; replicas: { name: string }[] };
+      const member = c.replicas[0].name;
+      const out: string[] = [];
+      for (const body of ['', '{}', 'nope', '{"peer":"nobody"}', JSON.stringify({ peer: member })]) {
+        out.push(JSON.stringify(await jsApi(nc, '$JS.API.STREAM.PEER.REMOVE.PR', body)));
+      }
+      out.push(JSON.stringify(await jsApi(nc, '$JS.API.STREAM.PEER.REMOVE.NONE', '{"peer":"x"}')));
+      const after = await until('one replica left', async () => {
+        const i = await jsApi(nc, '$JS.API.STREAM.INFO.PR');
+        const reps = (i.cluster as { replicas?: { name: string; current: boolean }[] }).replicas ?? [];
+        return reps.length === 1 && reps[0].current && reps[0].name !== member && i.cluster !== undefined ? i : null;
+      });
+      return { out, messages: (after.state as { messages: number }).messages, replicas: (after.config as { num_replicas: number }).num_replicas };
+    });
+    assert.deepEqual(r.ts.out, r.ref.out);
+    assert.match(r.ts.out[4], /peer remap failed/);
+    assert.deepEqual({ messages: r.ts.messages, replicas: r.ts.replicas }, { messages: 5, replicas: 3 });
+    assert.deepEqual({ messages: r.ref.messages, replicas: r.ref.replicas }, { messages: 5, replicas: 3 });
+  });
 });

@@ -7,7 +7,7 @@
 import type { JetStreamCluster } from './meta.js';
 import type { ApiRequest, JsApi } from '../api.js';
 import type { JsAccount } from '../account.js';
-import { API_TYPES as T, errorFields } from '../api.js';
+import { API_TYPES as T, errorFields, isEmptyRequest } from '../api.js';
 import { apiError, ApiError } from '../errors.js';
 import * as J from '../json.js';
 import { checkStreamConfig, checkStreamUpdate, decodeStreamConfig, sameStreamConfig, streamConfigJSON, type StreamConfig, type StreamLookup } from '../stream-config.js';
@@ -58,6 +58,9 @@ export function clusteredDispatch(c: JetStreamCluster, api: JsApi, req: ApiReque
             api.respond(req, T.streamLeaderStepdown, null, { success: true });
           }
         }
+        return false;
+      case 'PEER':
+        if (leader && n === 4 && t[2] === 'REMOVE') streamPeerRemove(c, api, req);
         return false;
       case 'RESTORE':
         if (leader) api.respond(req, T.streamRestore, apiError('JSStreamRestoreErrF', { err: 'not supported in clustered mode' }), errorFields(T.streamRestore));
@@ -220,6 +223,48 @@ function streamDelete(c: JetStreamCluster, api: JsApi, req: ApiRequest): void {
   c.propose({ op: 'remove', account: req.jsa.name, name }).then(
     () => api.respond(req, T.streamDelete, null, { success: true }),
     proposeFailed(api, req, T.streamDelete),
+  );
+}
+
+/**
+ * server/jetstream_api.go jsStreamRemovePeerRequest, jetstream_cluster.go
+ * remapStreamAssignment: the peer is replaced by another server that fits the
+ * placement; when none is left the stream goes on without it (one replica
+ * less than its num_replicas) and the answer is "peer remap failed". The
+ * reference changes the Raft group's members and its leader stays; here the
+ * remaining peers start a new group on their stored messages, as for a change
+ * of num_replicas, and elect a leader among them.
+ */
+function streamPeerRemove(c: JetStreamCluster, api: JsApi, req: ApiRequest): void {
+  const type = T.streamRemovePeer;
+  if (isEmptyRequest(req.body)) return api.respond(req, type, apiError('JSBadRequestErr'));
+  const r = api.parse(req, type, (o) => ({ peer: J.str(o, 'peer') }));
+  if (r === null) return;
+  if (r.peer === '') return api.respond(req, type, apiError('JSBadRequestErr'));
+  const sa = c.state.stream(req.jsa.name, req.tokens[3]);
+  if (sa === undefined) return api.respond(req, type, apiError('JSStreamNotFoundErr'));
+  if (!sa.peers.includes(r.peer)) return api.respond(req, type, apiError('JSClusterPeerNotMemberErr'));
+  let cfg: StreamConfig;
+  try {
+    cfg = decodeStreamConfig(sa.config);
+  } catch {
+    return api.respond(req, type, apiError('JSStreamNotFoundErr'));
+  }
+  let peers = sa.peers.filter((p) => p !== r.peer);
+  const more = selectPeers(
+    c.placementPeers().filter((p) => !sa.peers.includes(p.name)),
+    1,
+    sa.cluster,
+    cfg.placement?.tags ?? [],
+    c.state.load(),
+  );
+  const replaced = typeof more !== 'string';
+  if (replaced) peers = [...peers, ...more];
+  else c.js.server.logger.warn(`JetStream cluster could not replace peer for stream '${sa.account} > ${sa.name}'`);
+  const nsa: StreamAssignment = { ...sa, peers, group: c.newGroupName(peers.length, cfg.storage) };
+  c.propose({ op: 'stream', sa: nsa, update: true }).then(
+    () => api.respond(req, type, replaced ? null : apiError('JSPeerRemapErr'), replaced ? { success: true } : {}),
+    proposeFailed(api, req, type),
   );
 }
 

@@ -157,6 +157,10 @@ export class JetStream implements JetStreamService {
     this.server.logger.notice(JS_SHUTDOWN_DONE);
   }
 
+  isLeader(): boolean {
+    return this.cluster === null || this.cluster.isMetaLeader();
+  }
+
   varz(): Record<string, unknown> {
     return Jsz.jetStreamVarz(this.view());
   }

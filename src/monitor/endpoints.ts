@@ -500,9 +500,9 @@ export function jszParams(q: Query): JszOptions {
 export function jsz(srv: Server, opts: JszOptions | boolean): Record<string, unknown> {
   const leaderOnly = typeof opts === 'boolean' ? opts : opts.leaderOnly;
   const js = srv.jetstream;
-  if (js !== null && typeof opts !== 'boolean') return js.jsz(opts);
   // errSkipZreq wrapped: "filtered response: not leader"
-  if (leaderOnly) throw new BadRequest('filtered response: not leader');
+  if (leaderOnly && (js === null || typeof opts === 'boolean' || !js.isLeader())) throw new BadRequest('filtered response: not leader');
+  if (js !== null && typeof opts !== 'boolean') return js.jsz(opts);
   return {
     server_id: srv.serverId,
     now: nowUTC(),

@@ -28,6 +28,8 @@ export interface JetStreamService {
   accountsChanged(): void;
   /** health: null when healthy, else the reference's error text */
   healthError(): string | null;
+  /** clustered: this server leads the meta group (a lone server always does); /jsz?leader-only */
+  isLeader(): boolean;
 }
 
 export interface JszOptions {

@@ -239,6 +239,8 @@ export class Requests {
       if (bool(o, 'leader_only')) throw new SkipRequest();
       return jsz(srv, false);
     }
+    // a clustered server that does not lead the meta group: no answer (server/monitor.go Jsz errSkipZreq)
+    if (bool(o, 'leader_only') && !js.isLeader()) throw new SkipRequest();
     return typed(() => js.jsz(jszOptions(o)));
   }
 

@@ -69,6 +69,22 @@ describe('clustered JetStream answers: tsnats vs nats-server (3 nodes each)', ()
     assert.deepEqual(shape(r.ts.follower), shape(r.ref.follower));
   });
 
+  it('/jsz?leader-only answers on the meta leader only', async () => {
+    const r = await both(async (s) => {
+      const out: { status: number; text: string }[] = [];
+      for (const n of s.nodes) {
+        const res = await fetch(`http://127.0.0.1:${n.http}/jsz?leader-only=true`);
+        const text = await res.text();
+        out.push({ status: res.status, text: res.status === 200 ? String((JSON.parse(text) as { meta_cluster?: { leader?: string } }).meta_cluster?.leader === n.name) : text });
+      }
+      return out.sort((a, b) => a.status - b.status);
+    });
+    assert.deepEqual(r.ts, r.ref);
+    assert.deepEqual(r.ts.map((x) => x.status), [200, 400, 400]);
+    assert.equal(r.ts[0].text, 'true');
+    assert.equal(r.ts[1].text, 'filtered response: not leader');
+  });
+
   it('R1 create placed by tags, mirror on another node, alternates', async () => {
     const r = await both(async (s) => {
       const nc = s.ncs[0];

@@ -9,7 +9,7 @@ import { jetStreamVarz, jsz as jszDoc } from '../../../src/jetstream/jsz.js';
 import { goTime, nowMs } from '../../../src/monitor/gofmt.js';
 import { fakeAccount, fakeConsumer, fakeJetStream, fakeStream } from '../jetstream/fake-views.js';
 
-function fakeService(health: string | null = null): JetStreamService {
+function fakeService(health: string | null = null, leader = true): JetStreamService {
   const view = fakeJetStream([
     fakeAccount('$G', [fakeStream('ORDERS', 3, 300, [fakeConsumer('C1', 'ORDERS')])]),
     fakeAccount('B', [], { limits: {} }),
@@ -23,12 +23,13 @@ function fakeService(health: string | null = null): JetStreamService {
     accountsChanged: () => {},
     subscriptionsAdded: () => {},
     healthError: () => health,
+    isLeader: () => leader,
   };
 }
 
-async function withJetStream(health: string | null = null): Promise<Embedded> {
+async function withJetStream(health: string | null = null, leader = true): Promise<Embedded> {
   const e = await startEmbedded({ jetstream: true });
-  e.srv.jetstream = fakeService(health);
+  e.srv.jetstream = fakeService(health, leader);
   return e;
 }
 
@@ -57,6 +58,15 @@ test('varz and jsz read the running JetStream', async (t) => {
   assert.equal((await get(`${e.base}/jsz?leader-only=true`)).status, 200);
   const acc = await getJSON(`${e.base}/accountz?acc=%24G`);
   assert.equal((acc.account_detail as Record<string, unknown>).jetstream_enabled, true);
+});
+
+test('jsz leader-only on a clustered server that does not lead the meta group', async (t) => {
+  const e = await withJetStream(null, false);
+  t.after(() => e.stop());
+  const l = await get(`${e.base}/jsz?leader-only=true`);
+  assert.equal(l.status, 400);
+  assert.equal(l.text, 'filtered response: not leader');
+  assert.equal((await get(`${e.base}/jsz`)).status, 200);
 });
 
 test('jsz and healthz without a running JetStream', async (t) => {

@@ -174,6 +174,11 @@ export class FileConsumerStore implements ConsumerStore {
     this.markDirty();
   }
 
+  /** stop() ran: writes are no longer made */
+  isStopped(): boolean {
+    return this.closed;
+  }
+
   async stop(): Promise<void> {
     if (this.closed) return;
     if (this.dirty || this.writing) await new Promise<void>((res) => this.flush(() => res()));

@@ -2191,6 +2191,10 @@ export class FileStore extends IndexedStore {
   consumerStore(name: string): ConsumerStore {
     if (this.closed) throw storeError('closed');
     let cs = this.consumers.get(name);
+    // A consumer that stopped (its stream's leadership moved to another
+    // server) closed its store; the state the group sends on must still
+    // reach the disk: a fresh instance, from what the stop wrote.
+    if (cs !== undefined && cs.isStopped()) cs = undefined;
     if (cs === undefined) {
       // a consumer the summary does not list: it no longer says which there are
       if (this.summaryConsumers !== null && !this.summaryConsumers.includes(name)) this.dropSummary();

@@ -454,6 +454,25 @@ for (const f of factories) {
     });
 
     if (f.reopen) {
+      // A replicated stream's consumer stops on the server that stops leading
+      // (closing its store), and the group's later states for it still have
+      // to reach the disk there.
+      it('consumer state given after a stopped consumer store survives a reopen', async () => {
+        const s = await f.make();
+        const cs = s.consumerStore('dur');
+        cs.setConfig('{"durable_name":"dur"}');
+        const at = (n: number): ConsumerState => ({ delivered: { consumerSeq: n, streamSeq: n }, ackFloor: { consumerSeq: 1, streamSeq: 1 }, pending: new Map(), redelivered: new Map() });
+        cs.update(at(3));
+        await cs.stop();
+        const again = s.consumerStore('dur');
+        assert.deepEqual(again.state()!.delivered, { consumerSeq: 3, streamSeq: 3 });
+        again.update(at(6));
+        await new Promise<void>((res, rej) => again.flush((e) => (e ? rej(e) : res())));
+        const r = await f.reopen!(s);
+        assert.deepEqual(r.consumerStore('dur').state()!.delivered, { consumerSeq: 6, streamSeq: 6 });
+        await r.stop();
+      });
+
       // loadNextMsgView may lend views of pooled block buffers (file store,
       // blocks read back from disk): each must be its message when read, and
       // the copies other reads return must stay intact while views go by.

@@ -352,7 +352,7 @@ export class ConsumerSource implements SourceLink {
     this.lagN = pending === 0 ? 0 : pending - 1;
     let hdr = hdrIn === null ? null : removeHeader(hdrIn, H.StreamSource);
     hdr = setHeader(hdr, H.StreamSource, `${this.iname} ${sseq}`);
-    this.target.processMsg(subject, '', hdr, msg);
+    this.target.sourced(subject, hdr, msg);
   }
 
   /** mirror_direct: answer the origin's direct gets too, in the reference's queue group (server/stream.go subscribeToMirrorDirect) */

@@ -115,7 +115,7 @@ export class SourceTap implements StreamTap {
       else {
         let hdr = removeHeader(m.hdr, H.StreamSource);
         hdr = setHeader(hdr, H.StreamSource, `${this.iname} ${m.seq}`);
-        t.processMsg(m.subject, '', hdr, m.data);
+        t.sourced(m.subject, hdr, m.data);
       }
       this.next = m.seq + 1;
       n++;

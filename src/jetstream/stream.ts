@@ -60,6 +60,8 @@ export interface StreamReplicator {
   readonly applyTs: number;
   readonly applyInterest: boolean;
   inbound(subject: string, reply: string, hdr: Buffer | null, msg: Buffer): void;
+  /** a mirror's copy of its origin's message `seq`, or (msg null) the origin's gap up to `seq` */
+  mirrored(subject: string, hdr: Buffer | null, msg: Buffer | null, seq: number, ts: number): void;
   purge(subject: string, seq: number, keep: number): number;
   deleteMsg(seq: number, erase: boolean): boolean;
 }
@@ -211,6 +213,12 @@ export class Stream {
     else this.processMsg(subject, reply, hdr, msg);
   };
 
+  /** A source's copy (sources.ts): a replicated stream takes it through its group, as a publish. */
+  sourced(subject: string, hdr: Buffer | null, msg: Buffer): void {
+    if (this.replicator !== null && !this.replicator.applying) this.replicator.inbound(subject, '', hdr, msg);
+    else this.processMsg(subject, '', hdr, msg);
+  }
+
   /** server/stream.go processJetStreamMsg for a message published to the stream's subjects. */
   processMsg(subject: string, reply: string, hdrIn: Buffer | null, msg: Buffer): void {
     if (this.closed) return;
@@ -335,6 +343,7 @@ export class Stream {
    */
   storeMirrored(subject: string, hdr: Buffer | null, data: Buffer, seq: number, ts: number): void {
     if (this.closed) return;
+    if (this.replicator !== null && !this.replicator.applying) return this.replicator.mirrored(subject, hdr, data, seq, ts);
     const st = this.store.state();
     if (seq <= st.lastSeq) return;
     if (st.msgs === 0 && seq > st.lastSeq + 1) this.store.compact(seq);
@@ -353,6 +362,7 @@ export class Stream {
   /** A mirror's origin no longer has the messages up to `seq`: their slots stay deleted (server/stream.go skipMsgs). */
   skipMirrored(seq: number): void {
     if (this.closed) return;
+    if (this.replicator !== null && !this.replicator.applying) return this.replicator.mirrored('', null, null, seq, 0);
     const st = this.store.state();
     if (seq <= st.lastSeq) return;
     if (st.msgs === 0) this.store.compact(seq + 1);

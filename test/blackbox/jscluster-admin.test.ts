@@ -15,10 +15,18 @@ import { startServer, writeConfig, type RunningServer } from '../helpers/servers
 import { freePort } from './cluster-helpers.js';
 import { jsApi as api, until } from '../helpers/jscluster.js';
 
-interface Node { name: string; server: RunningServer; dir: string }
+interface Node { name: string; server: RunningServer; dir: string; http: number }
+
+/** messages and last sequence of `stream` in account A as server `n` holds it (/jsz) */
+async function held(n: Node, stream: string): Promise<{ messages: number; last_seq: number } | null> {
+  const res = await fetch(`http://127.0.0.1:${n.http}/jsz?acc=A&streams=true`);
+  const j = (await res.json()) as { account_details?: { stream_detail?: { name: string; state: { messages: number; last_seq: number } }[] }[] };
+  const sd = j.account_details?.[0]?.stream_detail?.find((x) => x.name === stream);
+  return sd === undefined ? null : { messages: sd.state.messages, last_seq: sd.state.last_seq };
+}
 
 /** the next `n` messages of a pull consumer */
-async function fetch(nc: NatsConnection, stream: string, consumer: string, n: number): Promise<Msg[]> {
+async function pullNext(nc: NatsConnection, stream: string, consumer: string, n: number): Promise<Msg[]> {
   const inbox = `_INBOX.fetch.${Math.random().toString(36).slice(2)}`;
   const sub = nc.subscribe(inbox, { max: n });
   nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`, JSON.stringify({ batch: n, expires: 4_000_000_000 }), { reply: inbox });
@@ -45,7 +53,9 @@ describe('clustered JetStream operations on four tsnats processes', () => {
     for (let i = 0; i < 4; i++) {
       const name = `n${i + 1}`;
       const dir = mkdtempSync(join(tmpdir(), 'tsnats-jsadm-'));
+      const http = await freePort();
       const conf = writeConfig(`server_name: ${name}
+http: "127.0.0.1:${http}"
 jetstream { store_dir: "${dir}" }
 cluster { name: JSA, listen: "127.0.0.1:${ports[i]}", routes: [${routes}] }
 accounts {
@@ -54,7 +64,7 @@ accounts {
 }
 system_account: SYS
 `);
-      nodes.push({ name, dir, server: await startServer('tsnats', ['-c', conf]) });
+      nodes.push({ name, dir, http, server: await startServer('tsnats', ['-c', conf]) });
     }
     const urls = nodes.map((n) => n.server.url);
     conns.push(await connect({ servers: urls, user: 'a', pass: 'a' }));
@@ -69,7 +79,7 @@ system_account: SYS
     const nc = conns[0];
     for (let i = 1; i <= 6; i++) await nc.request(`r3.${i}`, `m${i}`, { timeout: 5000 });
     await api(nc, '$JS.API.CONSUMER.DURABLE.CREATE.R3.C', { stream_name: 'R3', config: { durable_name: 'C', ack_policy: 'explicit' } });
-    const first = await fetch(nc, 'R3', 'C', 3);
+    const first = await pullNext(nc, 'R3', 'C', 3);
     assert.deepEqual(first.map((m) => m.string()), ['m1', 'm2', 'm3']);
     for (const m of first) m.respond(Buffer.from('+ACK'));
     const before = await until('acks taken', async () => {
@@ -86,7 +96,7 @@ system_account: SYS
       return i.error === undefined && l !== undefined && l !== before ? i : null;
     });
     assert.equal((info.ack_floor as { stream_seq: number }).stream_seq, 3, JSON.stringify(info));
-    const next = await fetch(nc, 'R3', 'C', 3);
+    const next = await pullNext(nc, 'R3', 'C', 3);
     assert.deepEqual(next.map((m) => m.string()), ['m4', 'm5', 'm6']);
   });
 
@@ -135,6 +145,47 @@ system_account: SYS
     assert.equal((ci.delivered as { stream_seq: number }).stream_seq, 6, JSON.stringify(ci));
   });
 
+  it('replicated mirror and sourced streams copy on their leader and replicate, across a leader change', async () => {
+    const nc = conns[0];
+    const create = async (name: string, cfg: Record<string, unknown>): Promise<Record<string, unknown>> =>
+      until(`create ${name}`, async () => {
+        const r = await api(nc, `$JS.API.STREAM.CREATE.${name}`, { name, num_replicas: 3, ...cfg });
+        return r.error === undefined ? r : null;
+      });
+    await create('ORIG', { subjects: ['orig.>'] });
+    await create('MIR', { mirror: { name: 'ORIG' } });
+    await create('SRC', { sources: [{ name: 'ORIG' }] });
+    for (let i = 1; i <= 20; i++) await nc.request(`orig.${i}`, `o${i}`, { timeout: 5000 });
+    /** every peer of `stream` holds `n` messages */
+    const everywhere = async (stream: string, n: number): Promise<void> => {
+      await until(`${stream}: ${n} messages on its three peers`, async () => {
+        const states = await Promise.all(nodes.map((x) => held(x, stream)));
+        const have = states.filter((st) => st !== null);
+        return have.length === 3 && have.every((st) => st!.messages === n && st!.last_seq === n) ? true : null;
+      }, 30_000);
+    };
+    await everywhere('MIR', 20);
+    await everywhere('SRC', 20);
+    const lead = async (stream: string): Promise<string> =>
+      until(`${stream} leader`, async () => ((await api(nc, `$JS.API.STREAM.INFO.${stream}`)).cluster as { leader?: string } | undefined)?.leader ?? null);
+    const [m0, s0] = [await lead('MIR'), await lead('SRC')];
+    await api(nc, '$JS.API.STREAM.LEADER.STEPDOWN.MIR');
+    await api(nc, '$JS.API.STREAM.LEADER.STEPDOWN.SRC');
+    await until('new leaders', async () => ((await lead('MIR')) !== m0 && (await lead('SRC')) !== s0 ? true : null));
+    for (let i = 21; i <= 30; i++) await nc.request(`orig.${i}`, `o${i}`, { timeout: 5000 });
+    await everywhere('MIR', 30);
+    await everywhere('SRC', 30);
+    // the sourced copies are each origin message once, in order
+    const seen: string[] = [];
+    for (let seq = 1; seq <= 30; seq++) {
+      const r = await api(nc, '$JS.API.STREAM.MSG.GET.SRC', { seq });
+      seen.push(Buffer.from((r.message as { data: string }).data, 'base64').toString());
+    }
+    assert.deepEqual(seen, Array.from({ length: 30 }, (_, i) => `o${i + 1}`));
+    const mi = await api(nc, '$JS.API.STREAM.INFO.MIR');
+    assert.equal((mi.mirror as { name: string; lag: number }).name, 'ORIG');
+  });
+
   it('an account purge from the system account removes the streams everywhere', async () => {
     const [a, sys] = conns;
     await until('stream create', async () => {
@@ -151,6 +202,6 @@ system_account: SYS
       nodes.every((n) => !existsSync(join(n.dir, 'jetstream', 'A', 'streams', 'R3')) && !existsSync(join(n.dir, 'jetstream', 'A', 'streams', 'R1'))) ? true : null,
     );
     const logs = nodes.map((n) => n.server.stderr()).join('');
-    assert.match(logs, /Purge request for account A \(streams: 2, consumer: \d+, hasAccount: true\)/);
+    assert.match(logs, /Purge request for account A \(streams: 5, consumer: \d+, hasAccount: true\)/);
   });
 });

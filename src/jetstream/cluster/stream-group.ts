@@ -58,8 +58,10 @@ export interface StreamGroupOptions {
   tuning?: RaftTuning & { electionTimeout?: [number, number]; heartbeat?: number };
 }
 
-const enum Op { Msgs = 1, Purge = 2, Delete = 3, Sync = 4, Consumer = 5, ConsumerGone = 6 }
-const enum CatchupType { Request = 1, Msgs = 2, HaveMore = 3 }
+const enum Op { Msgs = 1, Purge = 2, Delete = 3, Sync = 4, Consumer = 5, ConsumerGone = 6, Mirror = 7 }
+const enum CatchupType { Request = 1, Msgs = 2, HaveMore = 3, LastQuery = 4, LastAnswer = 5 }
+/** how often a new leader asks again for the peers' last sequences it has not heard */
+const LAST_QUERY_MS = 250;
 
 const NULL_HDR = 0xffffffff;
 /** most messages (and bytes) in one catch-up answer */
@@ -73,6 +75,8 @@ const CONSUMER_SYNC_MS = 250;
 const STREAM_SNAPSHOT_EVERY = 4096;
 
 interface Pending { subject: string; reply: string; hdr: Buffer | null; msg: Buffer; ts: number; interest: boolean }
+/** a mirror's copy of origin message `seq`; msg null: the origin's gap up to `seq` */
+interface Mirrored { subject: string; hdr: Buffer | null; msg: Buffer | null; seq: number; ts: number }
 
 class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachine {
   readonly stream: Stream;
@@ -99,6 +103,7 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   private appliedWrite: Promise<void> | null = null;
   private appliedDirty = false;
   private batch: Pending[] = [];
+  private mirrorBatch: Mirrored[] = [];
   private batchScheduled = false;
   private stopped = false;
   /** a catch-up is running: up to this sequence from the leader */
@@ -109,6 +114,9 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   private leading = false;
   /** leader: the consumers run here (from the apply of our first entry on) */
   private consumersLive = false;
+  /** new leader, before it takes publishes: the last sequences its peers answered */
+  private lastOf: Map<string, number> | null = null;
+  private lastQueryTimer: NodeJS.Timeout | null = null;
   /** leader: the consumer records last proposed (name → config + state JSON) */
   private sentConsumers = new Map<string, string>();
   private consumerTimer: NodeJS.Timeout | null = null;
@@ -177,8 +185,10 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   stepDown(): void {
     // the consumers' latest state goes into the log ahead of the hand-over,
     // so a deliberate stepdown redelivers nothing
-    for (const o of this.stream.consumers.values()) o.saveState?.();
-    this.syncConsumers();
+    if (this.consumersLive) {
+      for (const o of this.stream.consumers.values()) o.saveState?.();
+      this.syncConsumers();
+    }
     this.node.stepDown();
   }
   /** the Raft node (tests, monitoring) */
@@ -187,6 +197,7 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   update(cfg: StreamConfig): void {
     this.stream.update(cfg);
     if (!this.leading) this.stream.unsubscribe();
+    else if (this.consumersLive) this.startSources();
     if (cfg.storage === 'file') this.js.writeMeta(this.js.streamDir(this.jsa, cfg.name), cfg, this.stream.created);
   }
 
@@ -197,6 +208,7 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   async detach(): Promise<Stream> {
     if (!this.stopped) {
       this.stopped = true;
+      this.endLastQuery();
       this.node.stop(true);
       this.stopCatchup();
       if (this.catchupTimer !== null) clearTimeout(this.catchupTimer);
@@ -219,6 +231,7 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   async stop(deleteState: boolean): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.endLastQuery();
     this.node.stop(deleteState);
     this.stopCatchup();
     if (this.catchupTimer !== null) clearTimeout(this.catchupTimer);
@@ -252,12 +265,25 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
     }
   }
 
+  /** the leader's mirror copied a message (or skipped a gap): it is stored when the group commits it */
+  mirrored(subject: string, hdr: Buffer | null, msg: Buffer | null, seq: number, ts: number): void {
+    if (!this.node.isLeader() || this.stopped) return; // the next leader's mirror resumes after what was committed
+    this.mirrorBatch.push({ subject, hdr: hdr === null ? null : Buffer.from(hdr), msg: msg === null ? null : Buffer.from(msg), seq, ts });
+    if (!this.batchScheduled) {
+      this.batchScheduled = true;
+      setImmediate(this.proposeBatch);
+    }
+  }
+
   private readonly proposeBatch = (): void => {
     this.batchScheduled = false;
     const b = this.batch;
+    const mb = this.mirrorBatch;
     this.batch = [];
-    if (b.length === 0 || this.stopped) return;
-    this.node.propose(encodeMsgs(b)).catch(() => undefined); // lost leadership: no answer, the clients retry
+    this.mirrorBatch = [];
+    if (this.stopped) return;
+    if (b.length > 0) this.node.propose(encodeMsgs(b)).catch(() => undefined); // lost leadership: no answer, the clients retry
+    if (mb.length > 0) this.node.propose(encodeMirrored(mb)).catch(() => undefined);
   };
 
   purge(subject: string, seq: number, keep: number): number {
@@ -293,7 +319,7 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   private propose(e: Buffer): void {
     if (!this.node.isLeader()) return;
     // Publishes of this turn go first, as they arrived before.
-    if (this.batch.length > 0) this.proposeBatch();
+    if (this.batch.length > 0 || this.mirrorBatch.length > 0) this.proposeBatch();
     this.node.propose(e).catch(() => undefined);
   }
 
@@ -327,6 +353,12 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
           });
           break;
         }
+        case Op.Mirror:
+          decodeMirrored(entry, (subject, hdr, msg, seq, ts) => {
+            if (msg === null) s.skipMirrored(seq);
+            else s.storeMirrored(subject, hdr, msg, seq, ts);
+          });
+          break;
         case Op.Purge:
           s.purge(entry.subarray(17).toString(), entry.readDoubleBE(1), entry.readDoubleBE(9));
           break;
@@ -446,11 +478,14 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
     if (this.stopped) return;
     if (isLeader !== this.leading) {
       this.leading = isLeader;
-      if (isLeader) this.stream.subscribe();
-      else {
+      if (!isLeader) {
         this.stream.unsubscribe();
         this.batch = [];
+        this.mirrorBatch = [];
         this.consumersLive = false;
+        this.sentConsumers.clear();
+        this.endLastQuery();
+        this.stopSources();
         if (this.consumerTimer !== null) { clearInterval(this.consumerTimer); this.consumerTimer = null; }
         void this.stopConsumers();
       }
@@ -464,9 +499,83 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
       // once this entry applies, so has everything the previous leader
       // proposed (a consumer it created or acks it took just before handing
       // over would be lost if they started at the election).
-      this.node.propose(e).then(() => this.startConsumers(), () => undefined);
+      this.node.propose(e).then(() => this.askPeersLast(), () => undefined);
     }
+    // a new leader is announced once it takes publishes (takeOver)
+    if (!isLeader) this.announce(false, leader);
+  }
+
+  private announce(isLeader: boolean, leader: string | null): void {
     try { this.onLeaderChange(isLeader, leader); } catch (e) { this.js.server.logger.warn(`stream group: ${String(e)}`); }
+  }
+
+  /**
+   * A new leader takes publishes only once a majority of the group told it
+   * their last sequence and none holds more than its own store. Everything
+   * the log carries has applied by now (our first entry has), so a peer with
+   * more holds messages from before this group: a group started on the
+   * stored messages of its peers (num_replicas or peers changed) whose
+   * election an emptier peer won. Taking publishes there would give new
+   * messages sequences that the other copies already use; the peer with
+   * more takes over instead.
+   */
+  private askPeersLast(): void {
+    if (this.stopped || !this.leading || this.consumersLive || this.lastOf !== null) return;
+    this.lastOf = new Map();
+    const q = Buffer.from([CatchupType.LastQuery]);
+    const ask = (): void => {
+      if (this.lastOf === null) return;
+      for (const p of this.node.peers()) if (p.id !== this.transport.self && !this.lastOf.has(p.id)) this.transport.send(this.catchupGroup, p.id, q);
+      this.lastQueryTimer = setTimeout(ask, LAST_QUERY_MS);
+      this.lastQueryTimer.unref();
+    };
+    ask();
+    this.checkPeersLast();
+  }
+
+  private checkPeersLast(): void {
+    const m = this.lastOf;
+    if (m === null || !this.leading) return;
+    const members = this.node.peers().length;
+    // with our own copy, a majority
+    if (m.size + 1 <= members / 2) return;
+    const mine = this.stream.store.state().lastSeq;
+    let best = mine;
+    let who: string | null = null;
+    for (const [id, last] of m) if (last > best) { best = last; who = id; }
+    this.endLastQuery();
+    if (who !== null) {
+      this.js.server.logger.warn(`JetStream stream '${this.jsa.name} > ${this.stream.name}': ${who} has more messages, handing leadership over`);
+      this.node.stepDown(who);
+      return;
+    }
+    this.takeOver();
+  }
+
+  private endLastQuery(): void {
+    this.lastOf = null;
+    if (this.lastQueryTimer !== null) { clearTimeout(this.lastQueryTimer); this.lastQueryTimer = null; }
+  }
+
+  private takeOver(): void {
+    if (this.stopped || !this.leading || this.consumersLive) return;
+    this.stream.subscribe();
+    this.startConsumers();
+    this.announce(true, this.transport.self);
+  }
+
+  // --- mirror and sources: they run on the leader ---------------------------------------
+
+  private startSources(): void {
+    const s = this.stream;
+    if (s.cfg.mirror === null && s.cfg.sources.length === 0 && s.sourceTaps.length === 0) return;
+    this.js.api.sourcesHook?.(s);
+  }
+
+  private stopSources(): void {
+    const s = this.stream;
+    for (const t of s.sourceTaps) t.stop();
+    s.sourceTaps = [];
   }
 
   // --- consumers: they run on the leader; the group keeps their config and state ----
@@ -474,6 +583,8 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   private startConsumers(): void {
     if (this.stopped || !this.leading || this.consumersLive) return;
     this.consumersLive = true;
+    // the mirror or sources copy on the leader only, through the group
+    this.startSources();
     try { this.js.recoverConsumers?.(this.stream); } catch (e) { this.js.server.logger.warn(`stream group: consumers: ${String(e)}`); }
     this.sentConsumers.clear();
     if (this.consumerTimer === null) {
@@ -490,7 +601,8 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
 
   /** leader: propose what changed in the consumers' stores since the last time */
   private syncConsumers(): void {
-    if (!this.node.isLeader() || this.stopped) return;
+    // consumers that do not run here are not gone: they have not started
+    if (!this.node.isLeader() || this.stopped || !this.consumersLive) return;
     const s = this.stream;
     const seen = new Set<string>();
     for (const name of s.consumers.keys()) {
@@ -591,6 +703,20 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
       t.send(this.catchupGroup, from, Buffer.concat(out));
       return;
     }
+    if (msg[0] === CatchupType.LastQuery) {
+      const a = Buffer.allocUnsafe(9);
+      a[0] = CatchupType.LastAnswer;
+      a.writeDoubleBE(this.stream.store.state().lastSeq, 1);
+      t.send(this.catchupGroup, from, a);
+      return;
+    }
+    if (msg[0] === CatchupType.LastAnswer && msg.length >= 9) {
+      if (this.lastOf !== null && !this.lastOf.has(from)) {
+        this.lastOf.set(from, msg.readDoubleBE(1));
+        this.checkPeersLast();
+      }
+      return;
+    }
     if (msg[0] === CatchupType.HaveMore && msg.length >= 9) {
       if (this.node.isLeader() && this.stream.store.state().lastSeq < msg.readDoubleBE(1)) {
         this.js.server.logger.warn(`JetStream stream '${this.jsa.name} > ${this.stream.name}': ${from} has more messages, handing leadership over`);
@@ -601,14 +727,20 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
     if (msg[0] === CatchupType.Msgs && this.catchupTo > 0) {
       const s = this.stream;
       let off = 1;
-      while (off < msg.length - 8) {
-        const r = decodeStored(msg, off);
-        off = r.next;
-        s.storeMirrored(r.subject, r.hdr, r.data, r.seq, r.ts);
-        this.caughtUp++;
+      // stored here, not proposed (storeMirrored of a mirror's leader proposes)
+      this.applying = true;
+      try {
+        while (off < msg.length - 8) {
+          const r = decodeStored(msg, off);
+          off = r.next;
+          s.storeMirrored(r.subject, r.hdr, r.data, r.seq, r.ts);
+          this.caughtUp++;
+        }
+        const covered = msg.readDoubleBE(msg.length - 8);
+        s.skipMirrored(covered);
+      } finally {
+        this.applying = false;
       }
-      const covered = msg.readDoubleBE(msg.length - 8);
-      s.skipMirrored(covered);
       if (s.store.state().lastSeq >= this.catchupTo) {
         this.catchupTo = 0;
         if (this.catchupTimer !== null) { clearTimeout(this.catchupTimer); this.catchupTimer = null; }
@@ -713,6 +845,68 @@ function decodeMsgs(e: Buffer, visit: MsgVisitor): void {
     const msg = e.subarray(off, off + ml);
     off += ml;
     visit(subject, reply, hdr, msg, ts, interest);
+  }
+}
+
+// Mirror entries: count(4), then per copy seq(8) ts(8) subjectLen(2) subject
+// hdrLen(4) hdr msgLen(4) msg; msgLen NULL_HDR is a skip up to seq.
+function encodeMirrored(b: Mirrored[]): Buffer {
+  let size = 5;
+  const subjects: Buffer[] = [];
+  for (const m of b) {
+    const sb = Buffer.from(m.subject);
+    subjects.push(sb);
+    size += 8 + 8 + 2 + sb.length + 4 + (m.hdr?.length ?? 0) + 4 + (m.msg?.length ?? 0);
+  }
+  const e = Buffer.allocUnsafe(size);
+  e[0] = Op.Mirror;
+  let off = e.writeUInt32BE(b.length, 1);
+  for (let i = 0; i < b.length; i++) {
+    const m = b[i];
+    off = e.writeDoubleBE(m.seq, off);
+    off = e.writeDoubleBE(m.ts, off);
+    off = e.writeUInt16BE(subjects[i].length, off);
+    off += subjects[i].copy(e, off);
+    if (m.hdr === null) off = e.writeUInt32BE(NULL_HDR, off);
+    else {
+      off = e.writeUInt32BE(m.hdr.length, off);
+      off += m.hdr.copy(e, off);
+    }
+    if (m.msg === null) off = e.writeUInt32BE(NULL_HDR, off);
+    else {
+      off = e.writeUInt32BE(m.msg.length, off);
+      off += m.msg.copy(e, off);
+    }
+  }
+  return e;
+}
+
+function decodeMirrored(e: Buffer, visit: (subject: string, hdr: Buffer | null, msg: Buffer | null, seq: number, ts: number) => void): void {
+  const n = e.readUInt32BE(1);
+  let off = 5;
+  for (let i = 0; i < n; i++) {
+    const seq = e.readDoubleBE(off);
+    const ts = e.readDoubleBE(off + 8);
+    off += 16;
+    const sl = e.readUInt16BE(off);
+    off += 2;
+    const subject = e.toString('utf8', off, off + sl);
+    off += sl;
+    const hl = e.readUInt32BE(off);
+    off += 4;
+    let hdr: Buffer | null = null;
+    if (hl !== NULL_HDR) {
+      hdr = e.subarray(off, off + hl);
+      off += hl;
+    }
+    const ml = e.readUInt32BE(off);
+    off += 4;
+    let msg: Buffer | null = null;
+    if (ml !== NULL_HDR) {
+      msg = e.subarray(off, off + ml);
+      off += ml;
+    }
+    visit(subject, hdr, msg, seq, ts);
   }
 }
 

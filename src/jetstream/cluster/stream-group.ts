@@ -60,8 +60,10 @@ export interface StreamGroupOptions {
 
 const enum Op { Msgs = 1, Purge = 2, Delete = 3, Sync = 4, Consumer = 5, ConsumerGone = 6, Mirror = 7 }
 const enum CatchupType { Request = 1, Msgs = 2, HaveMore = 3, LastQuery = 4, LastAnswer = 5 }
-/** how often a new leader asks again for the peers' last sequences it has not heard */
+/** how often a group's first leader asks again for the peers' last sequences it has not heard */
 const LAST_QUERY_MS = 250;
+/** after this long it goes on with a majority's answers */
+const LAST_WAIT_MS = 3000;
 
 const NULL_HDR = 0xffffffff;
 /** most messages (and bytes) in one catch-up answer */
@@ -117,6 +119,9 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   /** new leader, before it takes publishes: the last sequences its peers answered */
   private lastOf: Map<string, number> | null = null;
   private lastQueryTimer: NodeJS.Timeout | null = null;
+  private lastQueryStart = 0;
+  /** leaders' first entries applied (and snapshots restored): 1 at our own first = the group's first leader */
+  private syncsApplied = 0;
   /** leader: the consumer records last proposed (name → config + state JSON) */
   private sentConsumers = new Map<string, string>();
   private consumerTimer: NodeJS.Timeout | null = null;
@@ -376,6 +381,7 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
           }
           break;
         case Op.Sync: {
+          this.syncsApplied++;
           // A new leader's last sequence: a peer with less (new in the group,
           // or its store lost messages) fetches the rest before going on.
           const last = entry.readDoubleBE(1);
@@ -450,6 +456,7 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   }
 
   restore(snapshot: Buffer): void {
+    this.syncsApplied++;
     let snap: { first: number; last: number; idx?: number };
     try { snap = JSON.parse(snapshot.toString()) as { first: number; last: number; idx?: number }; } catch { return; }
     const st = this.stream.store.state();
@@ -510,35 +517,38 @@ class ReplicatedStream implements StreamGroup, StreamReplicator, RaftStateMachin
   }
 
   /**
-   * A new leader takes publishes only once a majority of the group told it
-   * their last sequence and none holds more than its own store. Everything
-   * the log carries has applied by now (our first entry has), so a peer with
-   * more holds messages from before this group: a group started on the
-   * stored messages of its peers (num_replicas or peers changed) whose
-   * election an emptier peer won. Taking publishes there would give new
-   * messages sequences that the other copies already use; the peer with
-   * more takes over instead.
+   * The first leader of a group takes publishes only once every peer told it
+   * their last sequence and none holds more than its own store. A group
+   * starts on the stored messages of its peers (a new stream, or num_replicas
+   * or peers changed), which its log does not carry: a peer that won the
+   * first election with fewer messages would give new messages sequences
+   * that the other copies already use; the peer with more takes over
+   * instead. A peer silent for LAST_WAIT_MS is left out (down; what it holds
+   * is out of reach anyway). Later leaders hold everything the log carries
+   * once their first entry applied (this one): they take over at once.
    */
   private askPeersLast(): void {
     if (this.stopped || !this.leading || this.consumersLive || this.lastOf !== null) return;
+    if (this.syncsApplied > 1) return this.takeOver();
     this.lastOf = new Map();
+    this.lastQueryStart = Date.now();
     const q = Buffer.from([CatchupType.LastQuery]);
     const ask = (): void => {
       if (this.lastOf === null) return;
       for (const p of this.node.peers()) if (p.id !== this.transport.self && !this.lastOf.has(p.id)) this.transport.send(this.catchupGroup, p.id, q);
-      this.lastQueryTimer = setTimeout(ask, LAST_QUERY_MS);
+      this.lastQueryTimer = setTimeout(() => { ask(); this.checkPeersLast(); }, LAST_QUERY_MS);
       this.lastQueryTimer.unref();
     };
     ask();
-    this.checkPeersLast();
   }
 
   private checkPeersLast(): void {
     const m = this.lastOf;
     if (m === null || !this.leading) return;
     const members = this.node.peers().length;
-    // with our own copy, a majority
-    if (m.size + 1 <= members / 2) return;
+    const waited = Date.now() - this.lastQueryStart >= LAST_WAIT_MS;
+    // everyone, or after a while a majority with our own copy
+    if (m.size + 1 < members && !(waited && m.size + 1 > members / 2)) return;
     const mine = this.stream.store.state().lastSeq;
     let best = mine;
     let who: string | null = null;

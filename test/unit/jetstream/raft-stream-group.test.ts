@@ -214,13 +214,17 @@ describe('replicated stream groups', () => {
     const single = (owner.js.createStream as (a: unknown, c: StreamConfig) => { processMsg(s: string, r: string, h: Buffer | null, m: Buffer): void; store: { state(): { lastSeq: number } } })(jsa, cfg);
     for (let i = 0; i < 10; i++) single.processMsg(`up.${i}`, '', null, Buffer.from(`u${i}`));
     assert.equal(single.store.state().lastSeq, 10);
-    const groups = peers.map((p) => {
+    // what each leader held when it started taking publishes
+    const tookOver: number[] = [];
+    const groups: StreamGroup[] = [];
+    for (const p of peers) {
       const g = streamGroupFactory({
         js: p.js, jsa: p.js.accounts.get('$G')!, cfg: { ...cfg, replicas: 3 } as StreamConfig, created: 1, group: 'S-up', peers: names, transport: p.transport,
-        onLeaderChange: () => undefined, tuning: { electionTimeout: [300, 600], heartbeat: 80 },
+        onLeaderChange: (isLeader) => { if (isLeader) tookOver.push(g.stream.store.state().lastSeq); },
+        tuning: { electionTimeout: [300, 600], heartbeat: 80 },
       });
-      return g;
-    });
+      groups.push(g);
+    }
     try {
       await waitFor('every copy has the 10 messages', () => groups.every((g) => g.stream.store.state().lastSeq === 10), 15000);
       const leader = await waitFor('leader with the data', () => groups.find((g) => g.isLeader() && g.stream.store.state().lastSeq === 10), 15000);
@@ -229,6 +233,8 @@ describe('replicated stream groups', () => {
       assert.equal(ack.seq, 11);
       await waitFor('11 everywhere', () => groups.every((g) => g.stream.store.state().lastSeq === 11));
       for (const g of groups) assert.equal(Buffer.from(g.stream.store.loadMsg(5)!.data).toString(), 'u4');
+      // an emptier peer that won the first election handed over instead of taking publishes
+      assert.ok(tookOver.length > 0 && tookOver.every((n) => n >= 10), JSON.stringify(tookOver));
       assert.ok(leader.isLeader() || groups.some((g) => g.isLeader()));
     } finally {
       for (const g of groups) await g.stop(true);

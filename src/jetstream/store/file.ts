@@ -21,6 +21,7 @@ import {
   type ConsumerStore,
   type StoreConfig,
   type StoredMsg,
+  type MsgView,
   type StoreOptions,
 } from './types.js';
 
@@ -640,6 +641,8 @@ export class FileStore extends IndexedStore {
   private lastLazy = false;
   /** the block whose buffer the last loadNextMsgView lent a view of: not pooled while that view may be in use */
   private viewBlock: Block | null = null;
+  /** readMsg's record, copied out into the StoredMsg it returns */
+  private readonly recScratch: MsgView = { subject: '', seq: 0, ts: 0, buf: Buffer.alloc(0), off: 0, hl: 0, size: 0 };
   /** a block buffer no block uses any more (see takeSpare) */
   private spare: Buffer | null = null;
   // group commit
@@ -1514,12 +1517,29 @@ export class FileStore extends IndexedStore {
   }
 
   protected readMsg(seq: number, subject: string): StoredMsg | null {
+    const r = this.readRec(seq, subject, false, this.recScratch);
+    if (r === null) return null;
+    const { buf, off, hl, size } = r;
+    const d = off + hl;
+    // a copied message without headers is its copy (one object less per read)
+    return { subject, seq, ts: r.ts, hdr: hl === 0 ? null : buf.subarray(off, d), data: d === 0 && size === buf.length ? buf : buf.subarray(d, off + size) };
+  }
+
+  protected readView(seq: number, subject: string, into: MsgView): MsgView | null {
+    return this.readRec(seq, subject, true, into);
+  }
+
+  /**
+   * Finds seq's record and fills `into` with where its headers and payload
+   * are. `view`: the reader is done with the bytes before its next view
+   * read, so a block's pooled buffer is lent rather than copied from.
+   */
+  private readRec(seq: number, subject: string, view: boolean, into: MsgView): MsgView | null {
     const mb = this.blockOf(seq)!;
     const c = this.colsOf(mb);
     const ci = seq - mb.first;
     const off = c.off[ci]!;
     const len = c.size[ci]!;
-    const ts = c.ts[ci]!;
     let buf = mb.buf;
     let base = off;
     if (buf === null) {
@@ -1552,12 +1572,10 @@ export class FileStore extends IndexedStore {
     const sl = buf.readUInt16LE(base + 20);
     let o = base + 22 + sl;
     let end = base + len - 8;
-    if (this.viewRead) this.viewBlock = null;
-    if (buf === mb.buf && mb.copyOut && this.viewRead) {
-      // A reader done with the message before its next store call (a
-      // consumer delivering it): a view of the pooled buffer instead of a
-      // copy, three objects and a copy less per message in a fetch from
-      // disk. cacheAdd does not pool this buffer again until the next read.
+    if (view) this.viewBlock = null;
+    if (buf === mb.buf && mb.copyOut && view) {
+      // A view of the pooled buffer instead of a copy: cacheAdd does not
+      // pool this buffer again until the next view read.
       this.viewBlock = mb;
     } else if (buf === mb.buf && mb.copyOut) {
       const b = Buffer.allocUnsafe(end - o);
@@ -1566,15 +1584,20 @@ export class FileStore extends IndexedStore {
       o = 0;
       end = b.length;
     }
-    let hdr: Buffer | null = null;
+    let hl = 0;
     if (w & REC_HDR) {
-      const hl = buf.readUInt32LE(o);
-      hdr = buf.subarray(o + 4, o + 4 + hl);
-      o += 4 + hl;
+      hl = buf.readUInt32LE(o);
+      o += 4;
     }
     if (buf === mb.buf && this.viewBlock !== mb) mb.lent = true;
-    // a copied message without headers is its copy (one object less per read)
-    return { subject, seq, ts, hdr, data: o === 0 && end === buf.length ? buf : buf.subarray(o, end) };
+    into.subject = subject;
+    into.seq = seq;
+    into.ts = c.ts[ci]!;
+    into.buf = buf;
+    into.off = o;
+    into.hl = hl;
+    into.size = end - o;
+    return into;
   }
 
   /** a record read from disk must be the message the index says; otherwise it is dropped */

@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import { join, sep } from 'node:path';
 import { IndexedStore } from './base.js';
 import { clearBit, countSet, nextSet, prevSet, setBit, testBit } from './bitmap.js';
-import { crc32 } from './crc32.js';
+import { crc32, crc32Is } from './crc32.js';
 import { goPathError } from '../../logging/gofmt.js';
 import { decodeSummary, encodeSummary, SUMMARY_FILE, type StoreSummary } from './summary.js';
 import { FileConsumerStore, consumerFileName, consumerNameOfFile } from './file-consumer.js';
@@ -342,7 +342,7 @@ function recOk(buf: Buffer, off: number, len: number, seq: number): boolean {
     need += 4;
     if (need > len || need + buf.readUInt32LE(off + 22 + sl) > len) return false;
   } else if (need > len) return false;
-  return crc32(buf, off, off + len - 8) === buf.readUInt32LE(off + len - 8);
+  return crc32Is(buf, off, off + len - 8, off + len - 8);
 }
 
 // ---- index file ----

@@ -53,6 +53,8 @@ const CACHE_BLOCKS = 2;
 const WRITE_RETRY_MS = 1000;
 /** sealed blocks whose per-message columns stay loaded (besides the last block's) */
 const COLS_BLOCKS = 4;
+/** sealedCols: room for this many more messages in a large block's columns, so that the next block's fit */
+const COLS_SLACK = 1024;
 /** a sealed block with less than this share of live bytes is rewritten */
 const COMPACT_RATIO = 0.5;
 
@@ -621,6 +623,14 @@ export class FileStore extends IndexedStore {
   private cached: Block[] = [];
   /** sealed blocks whose cols are loaded, least recently used first */
   private colsLru: Block[] = [];
+  /**
+   * Sealed blocks' columns the LRU let go, reused by the next loadCols they
+   * fit: a reader going through a stream loads a block's columns (20 B a
+   * message, ~0.5 MiB for 4 MiB of 128 B messages) every ~23 k messages,
+   * external memory that was garbage a few blocks later (BENCHMARKS.md,
+   * "Session 9").
+   */
+  private colsSpare: Cols | null = null;
   /** index in blocks of the block blockIdx found last (sequential access) */
   private hitIdx = 0;
   // recovery: removals applied once every block is read (a tombstone or a
@@ -1211,7 +1221,11 @@ export class FileStore extends IndexedStore {
     lru.push(mb);
     while (lru.length > COLS_BLOCKS) {
       const old = lru.shift()!;
-      if (old !== this.lmb) old.cols = null;
+      if (old === this.lmb) continue;
+      // nothing keeps a block's columns across loading another's (callers take them per block)
+      const sp = this.colsSpare;
+      if (old.cols !== null && (sp === null || old.cols.cap > sp.cap)) this.colsSpare = old.cols;
+      old.cols = null;
     }
   }
 
@@ -1232,7 +1246,9 @@ export class FileStore extends IndexedStore {
     const k = bl.indexOf(mb);
     const end = k >= 0 && k + 1 < bl.length ? bl[k + 1]!.first - 1 : this.last;
     const n = Math.max(0, end - mb.first + 1);
-    const c = newCols(mb === this.lmb ? Math.max(64, Math.ceil(n * 1.25)) : Math.max(1, n));
+    const sealed = mb !== this.lmb;
+    const lim = sealed ? Math.max(1, n) : Math.max(64, Math.ceil(n * 1.25));
+    const c = sealed ? this.sealedCols(lim) : newCols(lim);
     const ix = this.blockRecords(mb);
     if (ix !== null) {
       const sids = ix.names.map((x) => this.subjByName.get(x)?.id ?? 0);
@@ -1240,7 +1256,7 @@ export class FileStore extends IndexedStore {
       for (let r = 0, o = 0; r < ix.n; r++, o += 7) {
         if (a[o]! & (REC_TOMB | REC_ERASED | REC_STATE)) continue;
         const i = a[o + 1]! - mb.first;
-        if (i < 0 || i >= c.cap) continue;
+        if (i < 0 || i >= lim) continue;
         const si = a[o + 5]!;
         c.sid[i] = si < 0 ? 0 : sids[si]!;
         c.ts[i] = a[o + 2]!;
@@ -1251,6 +1267,22 @@ export class FileStore extends IndexedStore {
     mb.cols = c;
     if (mb !== this.lmb) this.colsTouch(mb);
     return c;
+  }
+
+  /**
+   * Columns for a sealed block of n sequences: the spare ones if they fit
+   * (zeroed, as new ones are: readers check the live bitmap first, but a
+   * slot without a record keeps nothing of another block's), else new ones
+   * with room for the next blocks' few more messages.
+   */
+  private sealedCols(n: number): Cols {
+    const sp = this.colsSpare;
+    if (sp !== null && sp.cap >= n && sp.cap <= n + (n >> 2) + COLS_SLACK) {
+      this.colsSpare = null;
+      new Uint8Array(sp.ts.buffer).fill(0);
+      return sp;
+    }
+    return newCols(n < COLS_SLACK * 4 ? n : n + COLS_SLACK);
   }
 
   /** a block's records (see loadCols); null when its bytes cannot be read */

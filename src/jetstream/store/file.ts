@@ -1142,6 +1142,24 @@ export class FileStore extends IndexedStore {
   }
 
   /**
+   * A full cache gives up its least recently used sealed block before a
+   * block is loaded, and the load reuses that buffer: a reader going through
+   * a stream keeps CACHE_BLOCKS block buffers. Evicting after the load (as
+   * cacheAdd does for a block just written) kept one more, the spare, 4 MiB
+   * at the default block size (BENCHMARKS.md, "Session 9").
+   */
+  private evictForLoad(): void {
+    const cached = this.cached;
+    if (cached.length < CACHE_BLOCKS) return;
+    const i = cached.findIndex((b) => b.written === b.size && b !== this.lmb);
+    if (i < 0) return;
+    const [old] = cached.splice(i, 1);
+    // as in cacheAdd: only a buffer nothing outside the store holds a view of
+    if (!old!.lent && old !== this.viewBlock && !old!.compacting && old!.buf !== null && old!.buf.length === this.blockSize) this.spare = old!.buf;
+    old!.buf = null;
+  }
+
+  /**
    * A whole block's buffer, reused when one is spare: a stream that only
    * takes writes (an object store put) would otherwise fault in fresh pages
    * for every block it fills, a third of the server's CPU time in a put of
@@ -1155,6 +1173,7 @@ export class FileStore extends IndexedStore {
 
   private loadCache(mb: Block): Buffer {
     const sealed = mb !== this.lmb;
+    if (sealed && mb.size <= this.blockSize && this.spare === null) this.evictForLoad();
     const buf = !sealed
       ? Buffer.allocUnsafe(Math.max(mb.size, Math.min(this.blockSize, 64 * 1024)))
       : mb.size <= this.blockSize
@@ -1567,6 +1586,8 @@ export class FileStore extends IndexedStore {
    * read, so a block's pooled buffer is lent rather than copied from.
    */
   private readRec(seq: number, subject: string, view: boolean, into: MsgView): MsgView | null {
+    // the previous view is done with: its block may be evicted (and its buffer reused) by this read's load
+    if (view) this.viewBlock = null;
     const mb = this.blockOf(seq)!;
     const c = this.colsOf(mb);
     const ci = seq - mb.first;
@@ -1604,7 +1625,6 @@ export class FileStore extends IndexedStore {
     const sl = buf.readUInt16LE(base + 20);
     let o = base + 22 + sl;
     let end = base + len - 8;
-    if (view) this.viewBlock = null;
     if (buf === mb.buf && mb.copyOut && view) {
       // A view of the pooled buffer instead of a copy: cacheAdd does not
       // pool this buffer again until the next view read.

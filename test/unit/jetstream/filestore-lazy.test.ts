@@ -164,6 +164,34 @@ describe('file store lazy index', () => {
     await s.stop();
   });
 
+  it('a reader going through blocks read from disk keeps two block buffers, reused', async () => {
+    const dir = join(root, `bufs${n++}`);
+    const blockSize = 8192;
+    let s = await FileStore.open(cfg, { dir, blockSize });
+    for (let i = 1; i <= 3000; i++) s.storeMsg('b', null, Buffer.from(`m${i}`.padEnd(100, '-')));
+    await flushed(s);
+    await s.stop();
+    s = await FileStore.open(cfg, { dir, blockSize });
+    const blocks = (s as unknown as { blocks: { buf: Buffer | null }[] }).blocks;
+    assert.ok(blocks.length > 20, `${blocks.length} blocks`);
+    const seen = new Set<Buffer>();
+    let most = 0;
+    for (let m = s.loadNextMsgView('', 1); m !== null; m = s.loadNextMsgView('', m.seq + 1)) {
+      assert.equal(m.buf.toString('latin1', m.off, m.off + m.size), `m${m.seq}`.padEnd(100, '-'));
+      let held = 0;
+      for (const b of blocks) {
+        if (b.buf === null) continue;
+        held++;
+        seen.add(b.buf);
+      }
+      most = Math.max(most, held);
+    }
+    // the last block's own buffer, and the cache's (CACHE_BLOCKS = 2) reused from block to block
+    assert.ok(most <= 3, `${most} block buffers held at once`);
+    assert.ok(seen.size <= 3, `${seen.size} block buffers for ${blocks.length} blocks`);
+    await s.stop();
+  });
+
   it('keeps deletes made in blocks whose columns are not loaded', async () => {
     const dir = join(root, `del${n++}`);
     let s = await FileStore.open(cfg, { dir, blockSize: BLOCK });

@@ -150,6 +150,8 @@ if (mode === 'client') {
     }
   }
   const start = procMem(srv.pid);
+  // SMAPS=prefix: the server's /proc/PID/smaps at the start and at the end of the read
+  if (process.env.SMAPS) fs.writeFileSync(`${process.env.SMAPS}.start`, fs.readFileSync(`/proc/${srv.pid}/smaps`));
   let top = start;
   const poll = setInterval(() => {
     const m = procMem(srv.pid);
@@ -158,6 +160,7 @@ if (mode === 'client') {
   const r = await reader(port);
   clearInterval(poll);
   const end = procMem(srv.pid);
+  if (process.env.SMAPS) fs.writeFileSync(`${process.env.SMAPS}.end`, fs.readFileSync(`/proc/${srv.pid}/smaps`));
   srv.kill('SIGTERM');
   const mib = (kb) => (kb / 1024).toFixed(1);
   console.log(

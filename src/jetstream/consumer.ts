@@ -72,7 +72,7 @@ const ADV = {
 } as const;
 
 interface Next {
-  /** the store's view (loadNextMsgView) or the consumer's own (viewOf, a held message) */
+  /** the store's view (loadNextMsgView), the consumer's own (viewOf: a redelivery) or a held message's copy */
   m: MsgView;
   dc: number;
 }

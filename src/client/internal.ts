@@ -138,18 +138,34 @@ export class InternalClient extends Client {
    * as published on `dsubj`. Returns whether anyone got it.
    */
   publishAs(dsubj: string, subject: string, reply: string, hdr: Buffer | null, msg: Buffer): boolean {
-    return this.publishCore(dsubj, subject, reply, null, 0, hdr, msg);
+    const hl = hdr === null ? 0 : hdr.length;
+    const size = hl + msg.length;
+    const payload = hl === 0 ? msg : msg.length === 0 ? hdr! : Buffer.concat([hdr!, msg], size);
+    return this.publishCore(dsubj, subject, reply, null, 0, payload, 0, hl, size);
   }
 
   /**
-   * publishAs with the reply subject given as latin1 bytes, replyBuf[0, replyLen):
-   * a consumer writes each delivery's ack subject into a buffer of its own
-   * rather than building a string per message only to copy it byte by byte
-   * (that copy, from a concatenated string, was a fifth of the server's CPU
-   * in an ordered consume). The bytes are read during the call only.
+   * publishAs of a message whose header block and payload are contiguous,
+   * buf[off, off + hl) and buf[off + hl, off + size) (a stored message as
+   * the store lends it, MsgView: no Buffer per message), with the reply as
+   * latin1 bytes, replyBuf[0, replyLen), or when replyBuf is null as
+   * replyStr. A consumer writes each delivery's ack subject into a buffer of
+   * its own rather than building a string per message only to copy it byte
+   * by byte (that copy, from a concatenated string, was a fifth of the
+   * server's CPU in an ordered consume). The bytes are read during the call only.
    */
-  publishAsReplyBytes(dsubj: string, subject: string, replyBuf: Buffer, replyLen: number, hdr: Buffer | null, msg: Buffer): boolean {
-    return this.publishCore(dsubj, subject, '', replyBuf, replyLen, hdr, msg);
+  publishAt(
+    dsubj: string,
+    subject: string,
+    replyStr: string,
+    replyBuf: Buffer | null,
+    replyLen: number,
+    buf: Buffer,
+    off: number,
+    hl: number,
+    size: number,
+  ): boolean {
+    return this.publishCore(dsubj, subject, replyStr, replyBuf, replyLen, buf, off, hl, size);
   }
 
   private publishCore(
@@ -158,16 +174,12 @@ export class InternalClient extends Client {
     replyStr: string,
     replyBuf: Buffer | null,
     replyLen: number,
-    hdr: Buffer | null,
-    msg: Buffer,
+    payload: Buffer,
+    start: number,
+    hl: number,
+    size: number,
   ): boolean {
     if (this.closed) return false;
-    const hl = hdr === null ? 0 : hdr.length;
-    const size = hl + msg.length;
-    let payload: Buffer;
-    if (hl === 0) payload = msg;
-    else if (msg.length === 0) payload = hdr!;
-    else payload = Buffer.concat([hdr!, msg], size);
     const hdb = hl > 0 ? String(hl) : '';
     const szb = String(size);
     // a publish nested in the delivery of another one of ours keeps off the shared buffer
@@ -191,7 +203,7 @@ export class InternalClient extends Client {
       const acc = this.account;
       const srv = this.server;
       const r = this.matchDeliver(acc, dsubj);
-      if (r.psubs.length > 0 || r.qsubs.length > 0) delivered = this.processMsgResults(r, payload, 0);
+      if (r.psubs.length > 0 || r.qsubs.length > 0) delivered = this.processMsgResults(r, payload, start);
       if (acc.crossAccount || srv.routesActive) {
         const imports = acc.crossAccount && mayImport(acc, dsubj);
         if (imports || srv.routesActive) {
@@ -203,8 +215,8 @@ export class InternalClient extends Client {
         }
         // a plain publish (dsubj === subject) takes the import's subject; a consumer delivery keeps the stored one
         const msgSubject = dsubj !== subject ? subject : null;
-        if (imports) delivered = processImports(this, acc, dsubj, reply!, payload, 0, false, null, msgSubject) || delivered;
-        if (srv.routesActive) delivered = srv.routeMessage(this, payload, 0, r) || delivered;
+        if (imports) delivered = processImports(this, acc, dsubj, reply!, payload, start, false, null, msgSubject) || delivered;
+        if (srv.routesActive) delivered = srv.routeMessage(this, payload, start, r) || delivered;
       }
     } finally {
       this.publishing--;

@@ -15,7 +15,7 @@ import type { PubArgSource } from '../client/client.js';
 import type { Stream, StreamConsumer } from './stream.js';
 import type { JsAccount } from './account.js';
 import type { Account } from '../accounts/account.js';
-import type { ConsumerState, ConsumerStore, StoredMsg } from './store/types.js';
+import type { ConsumerState, ConsumerStore, MsgView, StoredMsg } from './store/types.js';
 import { nowNs } from './store/types.js';
 import { apiError, ApiError } from './errors.js';
 import * as J from './json.js';
@@ -41,7 +41,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import { eventId, randomId } from './ids.js';
 
 const EMPTY = Buffer.alloc(0);
-const EMPTY_MSG: StoredMsg = { subject: '', seq: 0, ts: 0, hdr: null, data: EMPTY };
+const EMPTY_MSG: MsgView = { subject: '', seq: 0, ts: 0, buf: EMPTY, off: 0, hl: 0, size: 0 };
 /** server/consumer.go JsFlowControlMaxPending */
 const FLOW_CONTROL_MAX_PENDING = 32 * 1024 * 1024;
 /** messages one delivery pass sends before yielding to the event loop */
@@ -72,7 +72,8 @@ const ADV = {
 } as const;
 
 interface Next {
-  m: StoredMsg;
+  /** the store's view (loadNextMsgView), the consumer's own (viewOf: a redelivery) or a held message's copy */
+  m: MsgView;
   dc: number;
 }
 
@@ -80,8 +81,11 @@ interface Next {
 interface Prepared {
   next: Next;
   dsubj: string;
-  hdr: Buffer | null;
-  data: Buffer;
+  /** what is delivered, headers and payload contiguous: buf[off, off + hl), buf[off + hl, off + size) */
+  buf: Buffer;
+  off: number;
+  hl: number;
+  size: number;
   /** the ack subject's length; it is in ackBuf until the next message is prepared */
   ackLen: number;
   /** the ack subject as a string, for a message held across event-loop turns */
@@ -160,7 +164,9 @@ export class Consumer implements StreamConsumer {
   private held: Prepared | null = null;
   // runBody's per-message objects, reused: a delivery pass allocated two per message
   private readonly nextScratch: Next = { m: EMPTY_MSG, dc: 0 };
-  private readonly prepScratch: Prepared = { next: this.nextScratch, dsubj: '', hdr: null, data: EMPTY, ackLen: 0, ackReply: null };
+  private readonly prepScratch: Prepared = { next: this.nextScratch, dsubj: '', buf: EMPTY, off: 0, hl: 0, size: 0, ackLen: 0, ackReply: null };
+  /** a message loadMsg returned (redelivery, last_per_subject) as a view: viewOf */
+  private readonly ownView: MsgView = { ...EMPTY_MSG };
   private delayTmr: NodeJS.Timeout | null = null;
   private rlTokens = 0;
   private rlLast = 0;
@@ -510,12 +516,18 @@ export class Consumer implements StreamConsumer {
         next = r;
         const m = next.m;
         if (next.dc === 1 && this.npcValid && m.seq <= this.npcLast) this.npc--;
-        let hdr = m.hdr;
-        let data = m.data;
-        if (this.cfg.headersOnly) [hdr, data] = headersOnly(hdr, data);
-        const ackLen = this.writeAckReply(next.dc, m.seq, this.dseq, m.ts, this.numPending());
+        let buf = m.buf;
+        let off = m.off;
+        let hl = m.hl;
+        let size = m.size;
+        if (this.cfg.headersOnly) {
+          buf = headersOnly(m);
+          off = 0;
+          hl = size = buf.length;
+        }
+        const ackLen = this.writeAckReply(next.dc, m.seq, this.dseq, m, this.numPending());
         // what a pull request's max_bytes counts (server/consumer.go loopAndGatherMsgs)
-        const sz = m.subject.length + ackLen + (hdr === null ? 0 : hdr.length) + data.length;
+        const sz = m.subject.length + ackLen + size;
         let dsubj: string;
         if (!pull) dsubj = this.cfg.deliverSubject;
         else {
@@ -525,13 +537,16 @@ export class Consumer implements StreamConsumer {
             break;
           }
           dsubj = wr.reply;
-          if (wr.n > 0 && wr.hb > 0) wr.hbt = Date.now() + wr.hb;
+          // the pass's clock (deliverMsg's too): a Date.now() per message was a HeapNumber each
+          if (wr.n > 0 && wr.hb > 0) wr.hbt = taskNowNs() / 1e6 + wr.hb;
         }
         p = this.prepScratch;
         p.next = next;
         p.dsubj = dsubj;
-        p.hdr = hdr;
-        p.data = data;
+        p.buf = buf;
+        p.off = off;
+        p.hl = hl;
+        p.size = size;
         p.ackLen = ackLen;
         p.ackReply = null;
         // replay original: wait out the gap between stored messages
@@ -566,14 +581,18 @@ export class Consumer implements StreamConsumer {
   };
 
   private hold(p: Prepared, delayMs: number): void {
-    // ackBuf is rewritten by the next message prepared, and the message may
-    // be a view of the store's buffers (loadNextMsgView): copies to keep
-    // (and p, p.next are the scratch objects of runBody)
+    // ackBuf is rewritten by the next message prepared, and the message is
+    // a view the store reuses (loadNextMsgView): copies to keep (and p,
+    // p.next are the scratch objects of runBody)
+    const m = p.next.m;
+    const buf = Buffer.from(p.buf.subarray(p.off, p.off + p.size));
     this.held = {
-      next: { m: p.next.m, dc: p.next.dc },
+      next: { m: { subject: m.subject, seq: m.seq, ts: m.ts, buf, off: 0, hl: p.hl, size: p.size }, dc: p.next.dc },
       dsubj: p.dsubj,
-      hdr: p.hdr === null ? null : Buffer.from(p.hdr),
-      data: Buffer.from(p.data),
+      buf,
+      off: 0,
+      hl: p.hl,
+      size: p.size,
       ackLen: p.ackLen,
       ackReply: p.ackReply ?? this.ackBuf.toString('latin1', 0, p.ackLen),
     };
@@ -618,7 +637,7 @@ export class Consumer implements StreamConsumer {
         this.markDirty();
         continue;
       }
-      return this.nextOf(m, dc);
+      return this.nextOf(this.viewOf(m), dc);
     }
     if (this.maxp > 0 && this.pending.size >= this.maxp) return 'maxAckPending';
     // last_per_subject: the last message of each subject as the consumer
@@ -634,7 +653,7 @@ export class Consumer implements StreamConsumer {
       }
       if (want === undefined) break;
       const m = store.loadMsg(want);
-      if (m !== null) return this.nextOf(m, 1);
+      if (m !== null) return this.nextOf(this.viewOf(m), 1);
     }
     const seq = this.sseq;
     if (seq > this.maxSeq) return null;
@@ -649,20 +668,35 @@ export class Consumer implements StreamConsumer {
   }
 
   /** getNextMsg's answer, in an object reused from message to message (hold copies it) */
-  private nextOf(m: StoredMsg, dc: number): Next {
+  private nextOf(m: MsgView, dc: number): Next {
     const n = this.nextScratch;
     n.m = m;
     n.dc = dc;
     return n;
   }
 
+  /** a loaded message in the shape deliveries take (headers and payload in one buffer, as publishAt writes them) */
+  private viewOf(m: StoredMsg): MsgView {
+    const v = this.ownView;
+    const hl = m.hdr === null ? 0 : m.hdr.length;
+    v.subject = m.subject;
+    v.seq = m.seq;
+    v.ts = m.ts;
+    v.buf = hl === 0 ? m.data : Buffer.concat([m.hdr!, m.data]);
+    v.off = 0;
+    v.hl = hl;
+    v.size = hl + m.data.length;
+    return v;
+  }
+
   /**
    * Writes `<dc>.<sseq>.<dseq>.<ts>.<pending>` after the prefix in ackBuf
    * and returns the ack subject's length: the bytes go to the MSG line as
    * they are, where a template string per message cost its building and a
-   * character-by-character copy out of it.
+   * character-by-character copy out of it. The timestamp is the message's
+   * (putNs reads it).
    */
-  private writeAckReply(dc: number, sseq: number, dseq: number, ts: number, pending: number): number {
+  private writeAckReply(dc: number, sseq: number, dseq: number, m: MsgView, pending: number): number {
     const b = this.ackBuf;
     let p = putUint(b, this.ackPrefix.length, dc);
     b[p++] = 0x2e;
@@ -670,7 +704,7 @@ export class Consumer implements StreamConsumer {
     b[p++] = 0x2e;
     p = putUint(b, p, dseq);
     b[p++] = 0x2e;
-    p = putNs(b, p, ts);
+    p = putNs(b, p, m);
     b[p++] = 0x2e;
     return putUint(b, p, pending);
   }
@@ -683,20 +717,24 @@ export class Consumer implements StreamConsumer {
 
   /** Returns the bytes delivered (subject, reply, header, payload). */
   private deliverMsg(p: Prepared): number {
-    const { dsubj, hdr, data, ackReply } = p;
+    const { dsubj, ackReply } = p;
+    // read before the publish: a subscriber it reaches may make the store reuse its view
     const m = p.next.m;
+    const seq = m.seq;
     const dseq = this.dseq++;
-    const psz = dsubj.length + p.ackLen + (hdr === null ? 0 : hdr.length) + data.length;
+    const psz = dsubj.length + p.ackLen + p.size;
     if (this.maxpb > 0) this.pbytes += psz;
     const ic = this.jsa.client;
     const delivered =
-      ackReply !== null ? ic.publishAs(dsubj, m.subject, ackReply, hdr, data) : ic.publishAsReplyBytes(dsubj, m.subject, this.ackBuf, p.ackLen, hdr, data);
+      ackReply !== null
+        ? ic.publishAt(dsubj, m.subject, ackReply, null, 0, p.buf, p.off, p.hl, p.size)
+        : ic.publishAt(dsubj, m.subject, '', this.ackBuf, p.ackLen, p.buf, p.off, p.hl, p.size);
     const ap = this.cfg.ackPolicy;
     const now = taskNowNs();
-    if (ap === 'explicit' || ap === 'all') this.trackPending(m.seq, dseq, now);
+    if (ap === 'explicit' || ap === 'all') this.trackPending(seq, dseq, now);
     else {
       this.adflr = dseq;
-      this.asflr = m.seq;
+      this.asflr = seq;
     }
     if (this.maxpb > 0 && this.needFlowControl(psz)) this.sendFlowControl();
     // ms from the same clock read (nowNs is Date.now() in ns)
@@ -705,8 +743,8 @@ export class Consumer implements StreamConsumer {
     this.ldt = now;
     this.lastDeliverAt = nowMs;
     this.markDirty();
-    if (ap === 'none' && this.stream.cfg.retention !== 'limits') ackStreamMsg(this.stream, this, m.seq);
-    if (!delivered) this.didNotDeliver(m.seq);
+    if (ap === 'none' && this.stream.cfg.retention !== 'limits') ackStreamMsg(this.stream, this, seq);
+    if (!delivered) this.didNotDeliver(seq);
     return psz;
   }
 
@@ -1831,8 +1869,14 @@ function putUint(b: Buffer, p: number, v: number): number {
  * exact here: s * 1e9 = (s * 1953125) * 2^9 needs at most 53 bits while
  * s < 2^32 (until 2106), so the product and the remainder are computed
  * without rounding.
+ *
+ * The timestamp is read here, from its holder, and no value past the Smi
+ * range is passed to a call: a double argument of a call V8 does not
+ * inline is a HeapNumber, and the message's ts and its seconds were ~17 B
+ * of garbage per delivery (BENCHMARKS.md, "Session 9").
  */
-export function putNs(b: Buffer, p: number, ts: number): number {
+export function putNs(b: Buffer, p: number, holder: { readonly ts: number }): number {
+  const ts = holder.ts;
   if (!Number.isInteger(ts) || ts < 0 || ts >= 2 ** 32 * 1e9) return putAscii(b, p, Number.isInteger(ts) && ts >= 0 ? BigInt(ts).toString() : String(ts));
   let secs = Math.floor(ts / 1e9);
   let frac = ts - secs * 1e9;
@@ -1845,7 +1889,14 @@ export function putNs(b: Buffer, p: number, ts: number): number {
     frac -= 1e9;
   }
   if (secs === 0) return putUint(b, p, frac);
-  p = putUint(b, p, secs);
+  let n = 1;
+  for (let t = 10; t <= secs; t *= 10) n++;
+  for (let i = p + n - 1; i >= p; i--) {
+    const q = Math.floor(secs / 10);
+    b[i] = 48 + (secs - q * 10);
+    secs = q;
+  }
+  p += n;
   for (let i = p + 8; i >= p; i--) {
     const q = (frac / 10) | 0;
     b[i] = 48 + (frac - q * 10);
@@ -1990,9 +2041,9 @@ function pendingStatus(code: number, text: string, wr: WaitingRequest): Buffer {
 }
 
 /** headers_only: the stored headers plus Nats-Msg-Size, no payload (server/consumer.go convertToHeadersOnly). */
-function headersOnly(hdr: Buffer | null, data: Buffer): [Buffer, Buffer] {
-  const base = hdr === null || hdr.length === 0 ? 'NATS/1.0\r\n' : hdr.subarray(0, hdr.length - 2).toString('latin1');
-  return [Buffer.from(`${base}Nats-Msg-Size: ${data.length}\r\n\r\n`, 'latin1'), EMPTY];
+function headersOnly(m: MsgView): Buffer {
+  const base = m.hl === 0 ? 'NATS/1.0\r\n' : m.buf.toString('latin1', m.off, m.off + m.hl - 2);
+  return Buffer.from(`${base}Nats-Msg-Size: ${m.size - m.hl}\r\n\r\n`, 'latin1');
 }
 
 /** server/consumer.go createConsumerName: 8 characters of a hash of a nuid */

@@ -18,6 +18,7 @@ import {
   type StorageUpdateHandler,
   type StoreConfig,
   type StoredMsg,
+  type MsgView,
   type StreamState,
   type StreamStore,
   type ConsumerStore,
@@ -77,8 +78,8 @@ export abstract class IndexedStore implements StreamStore {
   private freeIds: number[] = [];
 
   protected scb: StorageUpdateHandler | null = null;
-  /** a loadNextMsgView is reading: readMsg may lend its buffers */
-  protected viewRead = false;
+  /** what loadNextMsgView returns, refilled by each view read */
+  private readonly view: MsgView = { subject: '', seq: 0, ts: 0, buf: Buffer.alloc(0), off: 0, hl: 0, size: 0 };
   private ageTimer: NodeJS.Timeout | null = null;
 
   /**
@@ -137,6 +138,8 @@ export abstract class IndexedStore implements StreamStore {
   ): void;
   /** null when the bytes turned out bad (the store then drops the message) */
   protected abstract readMsg(seq: number, subject: string): StoredMsg | null;
+  /** readMsg into `into`, lending the store's bytes until the next view read (loadNextMsgView) */
+  protected abstract readView(seq: number, subject: string, into: MsgView): MsgView | null;
   /**
    * forget a live message (its slot reads 0 after; secure: overwrite the
    * bytes). `interior` is false when the message is the first one: its
@@ -626,12 +629,17 @@ export abstract class IndexedStore implements StreamStore {
     }
   }
 
-  loadNextMsgView(filter: string, start: number): StoredMsg | null {
-    this.viewRead = true;
-    try {
-      return this.loadNextMsg(filter, start);
-    } finally {
-      this.viewRead = false;
+  loadNextMsgView(filter: string, start: number): MsgView | null {
+    if (this.closed) throw storeError('closed');
+    for (;;) {
+      const seq = this.nextSeq(filter, start);
+      if (seq === 0) return null;
+      const sid = this.sidAt(seq);
+      if (sid !== 0) {
+        const v = this.readView(seq, this.subjById[sid]!.name, this.view);
+        if (v !== null) return v;
+      }
+      start = seq + 1;
     }
   }
 

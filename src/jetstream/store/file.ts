@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import { join, sep } from 'node:path';
 import { IndexedStore } from './base.js';
 import { clearBit, countSet, nextSet, prevSet, setBit, testBit } from './bitmap.js';
-import { crc32 } from './crc32.js';
+import { crc32, crc32Is } from './crc32.js';
 import { goPathError } from '../../logging/gofmt.js';
 import { decodeSummary, encodeSummary, SUMMARY_FILE, type StoreSummary } from './summary.js';
 import { FileConsumerStore, consumerFileName, consumerNameOfFile } from './file-consumer.js';
@@ -21,6 +21,7 @@ import {
   type ConsumerStore,
   type StoreConfig,
   type StoredMsg,
+  type MsgView,
   type StoreOptions,
 } from './types.js';
 
@@ -52,6 +53,8 @@ const CACHE_BLOCKS = 2;
 const WRITE_RETRY_MS = 1000;
 /** sealed blocks whose per-message columns stay loaded (besides the last block's) */
 const COLS_BLOCKS = 4;
+/** sealedCols: room for this many more messages in a large block's columns, so that the next block's fit */
+const COLS_SLACK = 1024;
 /** a sealed block with less than this share of live bytes is rewritten */
 const COMPACT_RATIO = 0.5;
 
@@ -341,7 +344,7 @@ function recOk(buf: Buffer, off: number, len: number, seq: number): boolean {
     need += 4;
     if (need > len || need + buf.readUInt32LE(off + 22 + sl) > len) return false;
   } else if (need > len) return false;
-  return crc32(buf, off, off + len - 8) === buf.readUInt32LE(off + len - 8);
+  return crc32Is(buf, off, off + len - 8, off + len - 8);
 }
 
 // ---- index file ----
@@ -620,6 +623,14 @@ export class FileStore extends IndexedStore {
   private cached: Block[] = [];
   /** sealed blocks whose cols are loaded, least recently used first */
   private colsLru: Block[] = [];
+  /**
+   * Sealed blocks' columns the LRU let go, reused by the next loadCols they
+   * fit: a reader going through a stream loads a block's columns (20 B a
+   * message, ~0.5 MiB for 4 MiB of 128 B messages) every ~23 k messages,
+   * external memory that was garbage a few blocks later (BENCHMARKS.md,
+   * "Session 9").
+   */
+  private colsSpare: Cols | null = null;
   /** index in blocks of the block blockIdx found last (sequential access) */
   private hitIdx = 0;
   // recovery: removals applied once every block is read (a tombstone or a
@@ -640,6 +651,8 @@ export class FileStore extends IndexedStore {
   private lastLazy = false;
   /** the block whose buffer the last loadNextMsgView lent a view of: not pooled while that view may be in use */
   private viewBlock: Block | null = null;
+  /** readMsg's record, copied out into the StoredMsg it returns */
+  private readonly recScratch: MsgView = { subject: '', seq: 0, ts: 0, buf: Buffer.alloc(0), off: 0, hl: 0, size: 0 };
   /** a block buffer no block uses any more (see takeSpare) */
   private spare: Buffer | null = null;
   // group commit
@@ -1129,6 +1142,24 @@ export class FileStore extends IndexedStore {
   }
 
   /**
+   * A full cache gives up its least recently used sealed block before a
+   * block is loaded, and the load reuses that buffer: a reader going through
+   * a stream keeps CACHE_BLOCKS block buffers. Evicting after the load (as
+   * cacheAdd does for a block just written) kept one more, the spare, 4 MiB
+   * at the default block size (BENCHMARKS.md, "Session 9").
+   */
+  private evictForLoad(): void {
+    const cached = this.cached;
+    if (cached.length < CACHE_BLOCKS) return;
+    const i = cached.findIndex((b) => b.written === b.size && b !== this.lmb);
+    if (i < 0) return;
+    const [old] = cached.splice(i, 1);
+    // as in cacheAdd: only a buffer nothing outside the store holds a view of
+    if (!old!.lent && old !== this.viewBlock && !old!.compacting && old!.buf !== null && old!.buf.length === this.blockSize) this.spare = old!.buf;
+    old!.buf = null;
+  }
+
+  /**
    * A whole block's buffer, reused when one is spare: a stream that only
    * takes writes (an object store put) would otherwise fault in fresh pages
    * for every block it fills, a third of the server's CPU time in a put of
@@ -1142,6 +1173,7 @@ export class FileStore extends IndexedStore {
 
   private loadCache(mb: Block): Buffer {
     const sealed = mb !== this.lmb;
+    if (sealed && mb.size <= this.blockSize && this.spare === null) this.evictForLoad();
     const buf = !sealed
       ? Buffer.allocUnsafe(Math.max(mb.size, Math.min(this.blockSize, 64 * 1024)))
       : mb.size <= this.blockSize
@@ -1208,7 +1240,11 @@ export class FileStore extends IndexedStore {
     lru.push(mb);
     while (lru.length > COLS_BLOCKS) {
       const old = lru.shift()!;
-      if (old !== this.lmb) old.cols = null;
+      if (old === this.lmb) continue;
+      // nothing keeps a block's columns across loading another's (callers take them per block)
+      const sp = this.colsSpare;
+      if (old.cols !== null && (sp === null || old.cols.cap > sp.cap)) this.colsSpare = old.cols;
+      old.cols = null;
     }
   }
 
@@ -1229,7 +1265,9 @@ export class FileStore extends IndexedStore {
     const k = bl.indexOf(mb);
     const end = k >= 0 && k + 1 < bl.length ? bl[k + 1]!.first - 1 : this.last;
     const n = Math.max(0, end - mb.first + 1);
-    const c = newCols(mb === this.lmb ? Math.max(64, Math.ceil(n * 1.25)) : Math.max(1, n));
+    const sealed = mb !== this.lmb;
+    const lim = sealed ? Math.max(1, n) : Math.max(64, Math.ceil(n * 1.25));
+    const c = sealed ? this.sealedCols(lim) : newCols(lim);
     const ix = this.blockRecords(mb);
     if (ix !== null) {
       const sids = ix.names.map((x) => this.subjByName.get(x)?.id ?? 0);
@@ -1237,7 +1275,7 @@ export class FileStore extends IndexedStore {
       for (let r = 0, o = 0; r < ix.n; r++, o += 7) {
         if (a[o]! & (REC_TOMB | REC_ERASED | REC_STATE)) continue;
         const i = a[o + 1]! - mb.first;
-        if (i < 0 || i >= c.cap) continue;
+        if (i < 0 || i >= lim) continue;
         const si = a[o + 5]!;
         c.sid[i] = si < 0 ? 0 : sids[si]!;
         c.ts[i] = a[o + 2]!;
@@ -1248,6 +1286,22 @@ export class FileStore extends IndexedStore {
     mb.cols = c;
     if (mb !== this.lmb) this.colsTouch(mb);
     return c;
+  }
+
+  /**
+   * Columns for a sealed block of n sequences: the spare ones if they fit
+   * (zeroed, as new ones are: readers check the live bitmap first, but a
+   * slot without a record keeps nothing of another block's), else new ones
+   * with room for the next blocks' few more messages.
+   */
+  private sealedCols(n: number): Cols {
+    const sp = this.colsSpare;
+    if (sp !== null && sp.cap >= n && sp.cap <= n + (n >> 2) + COLS_SLACK) {
+      this.colsSpare = null;
+      new Uint8Array(sp.ts.buffer).fill(0);
+      return sp;
+    }
+    return newCols(n < COLS_SLACK * 4 ? n : n + COLS_SLACK);
   }
 
   /** a block's records (see loadCols); null when its bytes cannot be read */
@@ -1514,12 +1568,31 @@ export class FileStore extends IndexedStore {
   }
 
   protected readMsg(seq: number, subject: string): StoredMsg | null {
+    const r = this.readRec(seq, subject, false, this.recScratch);
+    if (r === null) return null;
+    const { buf, off, hl, size } = r;
+    const d = off + hl;
+    // a copied message without headers is its copy (one object less per read)
+    return { subject, seq, ts: r.ts, hdr: hl === 0 ? null : buf.subarray(off, d), data: d === 0 && size === buf.length ? buf : buf.subarray(d, off + size) };
+  }
+
+  protected readView(seq: number, subject: string, into: MsgView): MsgView | null {
+    return this.readRec(seq, subject, true, into);
+  }
+
+  /**
+   * Finds seq's record and fills `into` with where its headers and payload
+   * are. `view`: the reader is done with the bytes before its next view
+   * read, so a block's pooled buffer is lent rather than copied from.
+   */
+  private readRec(seq: number, subject: string, view: boolean, into: MsgView): MsgView | null {
+    // the previous view is done with: its block may be evicted (and its buffer reused) by this read's load
+    if (view) this.viewBlock = null;
     const mb = this.blockOf(seq)!;
     const c = this.colsOf(mb);
     const ci = seq - mb.first;
     const off = c.off[ci]!;
     const len = c.size[ci]!;
-    const ts = c.ts[ci]!;
     let buf = mb.buf;
     let base = off;
     if (buf === null) {
@@ -1552,12 +1625,9 @@ export class FileStore extends IndexedStore {
     const sl = buf.readUInt16LE(base + 20);
     let o = base + 22 + sl;
     let end = base + len - 8;
-    if (this.viewRead) this.viewBlock = null;
-    if (buf === mb.buf && mb.copyOut && this.viewRead) {
-      // A reader done with the message before its next store call (a
-      // consumer delivering it): a view of the pooled buffer instead of a
-      // copy, three objects and a copy less per message in a fetch from
-      // disk. cacheAdd does not pool this buffer again until the next read.
+    if (buf === mb.buf && mb.copyOut && view) {
+      // A view of the pooled buffer instead of a copy: cacheAdd does not
+      // pool this buffer again until the next view read.
       this.viewBlock = mb;
     } else if (buf === mb.buf && mb.copyOut) {
       const b = Buffer.allocUnsafe(end - o);
@@ -1566,15 +1636,20 @@ export class FileStore extends IndexedStore {
       o = 0;
       end = b.length;
     }
-    let hdr: Buffer | null = null;
+    let hl = 0;
     if (w & REC_HDR) {
-      const hl = buf.readUInt32LE(o);
-      hdr = buf.subarray(o + 4, o + 4 + hl);
-      o += 4 + hl;
+      hl = buf.readUInt32LE(o);
+      o += 4;
     }
     if (buf === mb.buf && this.viewBlock !== mb) mb.lent = true;
-    // a copied message without headers is its copy (one object less per read)
-    return { subject, seq, ts, hdr, data: o === 0 && end === buf.length ? buf : buf.subarray(o, end) };
+    into.subject = subject;
+    into.seq = seq;
+    into.ts = c.ts[ci]!;
+    into.buf = buf;
+    into.off = o;
+    into.hl = hl;
+    into.size = end - o;
+    return into;
   }
 
   /** a record read from disk must be the message the index says; otherwise it is dropped */

@@ -6,7 +6,7 @@
 import { randomFillSync } from 'node:crypto';
 import { IndexedStore } from './base.js';
 import { MemoryConsumerStore } from './consumer.js';
-import { memStoreMsgSize, storeError, type ConsumerStore, type StoreConfig, type StoredMsg } from './types.js';
+import { memStoreMsgSize, storeError, type ConsumerStore, type MsgView, type StoreConfig, type StoredMsg } from './types.js';
 
 const SLAB = 128 * 1024;
 /** messages larger than this get a buffer of their own */
@@ -278,6 +278,20 @@ export class MemoryStore extends IndexedStore {
       hdr: hl === 0 ? null : buf.subarray(off + 4, off + 4 + hl),
       data: buf.subarray(off + 4 + hl, end),
     };
+  }
+
+  protected readView(seq: number, subject: string, into: MsgView): MsgView {
+    const idx = seq - this.table.base;
+    const buf = this.table.objs![idx]!;
+    const off = this.table.aux[idx]!;
+    into.subject = subject;
+    into.seq = seq;
+    into.ts = this.table.ts[idx]!;
+    into.buf = buf;
+    into.off = off + 4;
+    into.hl = buf.readUInt32LE(off);
+    into.size = this.bodyLen(idx, subject.length);
+    return into;
   }
 
   protected dropMsg(seq: number, _size: number, secure: boolean): void {

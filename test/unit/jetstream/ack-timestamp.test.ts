@@ -9,7 +9,7 @@ import { putNs } from '../../../src/jetstream/consumer.js';
 const buf = Buffer.alloc(64);
 
 function digits(ts: number): string {
-  const end = putNs(buf, 3, ts);
+  const end = putNs(buf, 3, { ts });
   return buf.toString('latin1', 3, end);
 }
 
@@ -50,7 +50,7 @@ describe('ack subject timestamp', () => {
 
   it('writes at the position given and returns the end', () => {
     buf.fill(0x2e);
-    const end = putNs(buf, 5, 1_765_000_000_123_456_768);
+    const end = putNs(buf, 5, { ts: 1_765_000_000_123_456_768 });
     assert.equal(end, 5 + 19);
     assert.equal(buf.toString('latin1', 4, end + 1), '.1765000000123456768.');
   });

@@ -132,6 +132,66 @@ describe('file store lazy index', () => {
     await s.stop();
   });
 
+  it('a reader going through the blocks reuses evicted columns and reads what was stored', async () => {
+    const dir = join(root, `reuse${n++}`);
+    let s = await FileStore.open(cfg, { dir, blockSize: BLOCK });
+    // sizes vary so that blocks hold different numbers of messages
+    const body = (i: number): string => `q${i}`.padEnd(8 + (i % 23), '.');
+    for (let i = 1; i <= 4000; i++) s.storeMsg(`r.${i % 3}`, null, Buffer.from(body(i)));
+    await flushed(s);
+    for (let i = 5; i <= 4000; i += 5) assert.ok(s.removeMsg(i));
+    await flushed(s);
+    await s.stop();
+    s = await FileStore.open(cfg, { dir, blockSize: BLOCK });
+    const blocks = (s as unknown as { blocks: { cols: { ts: Float64Array } | null }[] }).blocks;
+    assert.ok(blocks.length > 100, `${blocks.length} blocks`);
+    const columnBuffers = new Set<ArrayBufferLike>();
+    for (let pass = 0; pass < 2; pass++) {
+      let seen = 0;
+      for (let m = s.loadNextMsg(pass === 0 ? '' : 'r.1', 1); m !== null; m = s.loadNextMsg(pass === 0 ? '' : 'r.1', m.seq + 1)) {
+        assert.notEqual(m.seq % 5, 0, `deleted ${m.seq} read`);
+        assert.equal(m.subject, `r.${m.seq % 3}`);
+        assert.equal(m.data.toString(), body(m.seq));
+        seen++;
+        for (const b of blocks) if (b.cols !== null) columnBuffers.add(b.cols.ts.buffer);
+      }
+      const live = (subj: number): number => [...Array(4000).keys()].map((i) => i + 1).filter((i) => (subj < 0 || i % 3 === subj) && i % 5 !== 0).length;
+      assert.equal(seen, live(pass === 0 ? -1 : 1));
+      assert.equal(s.filteredState(1, 'r.2').msgs, live(2));
+    }
+    // a new ArrayBuffer per block loaded would be ~2 x blocks.length
+    assert.ok(columnBuffers.size < blocks.length / 4, `${columnBuffers.size} column buffers for ${blocks.length} blocks`);
+    await s.stop();
+  });
+
+  it('a reader going through blocks read from disk keeps two block buffers, reused', async () => {
+    const dir = join(root, `bufs${n++}`);
+    const blockSize = 8192;
+    let s = await FileStore.open(cfg, { dir, blockSize });
+    for (let i = 1; i <= 3000; i++) s.storeMsg('b', null, Buffer.from(`m${i}`.padEnd(100, '-')));
+    await flushed(s);
+    await s.stop();
+    s = await FileStore.open(cfg, { dir, blockSize });
+    const blocks = (s as unknown as { blocks: { buf: Buffer | null }[] }).blocks;
+    assert.ok(blocks.length > 20, `${blocks.length} blocks`);
+    const seen = new Set<Buffer>();
+    let most = 0;
+    for (let m = s.loadNextMsgView('', 1); m !== null; m = s.loadNextMsgView('', m.seq + 1)) {
+      assert.equal(m.buf.toString('latin1', m.off, m.off + m.size), `m${m.seq}`.padEnd(100, '-'));
+      let held = 0;
+      for (const b of blocks) {
+        if (b.buf === null) continue;
+        held++;
+        seen.add(b.buf);
+      }
+      most = Math.max(most, held);
+    }
+    // the last block's own buffer, and the cache's (CACHE_BLOCKS = 2) reused from block to block
+    assert.ok(most <= 3, `${most} block buffers held at once`);
+    assert.ok(seen.size <= 3, `${seen.size} block buffers for ${blocks.length} blocks`);
+    await s.stop();
+  });
+
   it('keeps deletes made in blocks whose columns are not loaded', async () => {
     const dir = join(root, `del${n++}`);
     let s = await FileStore.open(cfg, { dir, blockSize: BLOCK });

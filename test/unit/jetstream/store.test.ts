@@ -484,13 +484,21 @@ for (const f of factories) {
         await flushed(s);
         s = await f.reopen!(s);
         const kept: { seq: number; data: Buffer; hdr: Buffer | null }[] = [];
+        let last: object | null = null;
         for (let pass = 0; pass < 2; pass++) {
           for (let seq = 1; seq <= 400; seq++) {
             const v = s.loadNextMsgView(pass === 0 ? '' : `v.${seq % 7}`, seq)!;
             assert.equal(v.seq, seq);
             assert.equal(v.subject, `v.${seq % 7}`);
-            assert.equal(v.data.toString(), body(seq), `view of ${seq}`);
-            assert.deepEqual(v.hdr, hdrOf(seq), `view header of ${seq}`);
+            // headers and payload contiguous, as a delivery writes them
+            assert.equal(v.buf.toString('latin1', v.off + v.hl, v.off + v.size), body(seq), `view of ${seq}`);
+            assert.deepEqual(v.hl === 0 ? null : v.buf.subarray(v.off, v.off + v.hl), hdrOf(seq), `view header of ${seq}`);
+            const c = s.loadMsg(seq)!;
+            assert.equal(v.ts, c.ts);
+            assert.equal(v.size, (c.hdr?.length ?? 0) + c.data.length);
+            // one object per store, refilled: no garbage per message read
+            if (last !== null) assert.equal(v, last);
+            last = v;
             if (seq % 37 === 0) {
               const c = s.loadNextMsg('', seq)!;
               kept.push({ seq, data: c.data, hdr: c.hdr });

@@ -382,14 +382,21 @@ describe('consumers on an embedded server', () => {
     gc();
     gc();
     const base = process.memoryUsage().heapUsed;
-    await round();
-    await round();
-    await sleep(200);
-    gc();
-    gc();
-    const grown = process.memoryUsage().heapUsed - base;
-    // 6000 consumers: a leak of a few hundred bytes each would show
-    assert.ok(grown < 2 * 1024 * 1024, `heap grew by ${grown} bytes`);
+    const twoRounds = async (): Promise<number> => {
+      await round();
+      await round();
+      await sleep(200);
+      gc();
+      gc();
+      return process.memoryUsage().heapUsed;
+    };
+    const grown1 = (await twoRounds()) - base;
+    const grown2 = (await twoRounds()) - base - grown1;
+    // 6000 consumers per two rounds: a leak of a few hundred bytes each shows
+    // in both steps; a one-time growth (caches settling under a loaded
+    // machine's timing: 2.9 and 3.4 MB seen in the first step) in one only
+    const grown = Math.min(grown1, grown2);
+    assert.ok(grown < 2 * 1024 * 1024, `heap grew by ${grown1} then ${grown2} bytes`);
     await req('$JS.API.STREAM.DELETE.MEM');
   });
 

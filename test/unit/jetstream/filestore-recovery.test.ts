@@ -259,7 +259,18 @@ describe('file store recovery', () => {
     const s = await FileStore.open(cfg, { dir, log: lg.log, blockSize: 256 });
     for (let i = 1; i <= 5; i++) s.storeMsg(`sub.${i % 4}`, null, Buffer.from(payload(i)));
     await flushed(s);
-    fs.rmSync(dir, { recursive: true, force: true });
+    // A sealed block's index file may still be on its way (written after the
+    // flush, in the background) and land between rmSync's listing and its
+    // rmdir (ENOTEMPTY): remove again, listing anew, until it is gone.
+    for (let tries = 0; ; tries++) {
+      try {
+        fs.rmSync(dir, { recursive: true, force: true });
+        break;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || tries > 50) throw e;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
     let err: Error | null = null;
     // 256-byte blocks: this batch rolls over into a block whose file can't be created.
     // Creating it threw out of storeMsg (or out of the flush callback: a crash).

@@ -8,7 +8,7 @@
 // the "Listening for route connections" line.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,7 +65,38 @@ export interface ClusterNode {
 }
 
 /** An unused TCP port on 127.0.0.1 (may race with other processes; tests retry binds). */
-export function freePort(): Promise<number> {
+/**
+ * A port nothing listens on, for a server whose port must be known before
+ * it starts (routes, leafnode remotes). Taken at random below the kernel's
+ * ephemeral range: a port from listen(0) is in that range, where the local
+ * end of any outgoing connection (the suite's other tests make thousands)
+ * may take it before the server binds it (a leafnode differential test
+ * failed with "connection refused" so, its server gone).
+ */
+export async function freePort(): Promise<number> {
+  let lo = 32768;
+  try {
+    lo = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'latin1').trim().split(/\s+/)[0]) || lo;
+  } catch {
+    // not Linux: the usual start of the range
+  }
+  const base = 10000;
+  for (let i = 0; lo - base > 1000 && i < 50; i++) {
+    const p = base + Math.floor(Math.random() * (lo - base));
+    if (await listens(p)) return p;
+  }
+  return listenAny();
+}
+
+function listens(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+function listenAny(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
     s.once('error', reject);

@@ -87,13 +87,21 @@ for (const cs of CASES) {
   describe(`leafnodes: leaf cluster ${cs.leaves.join('+')} on hub cluster ${cs.hubs.join('+')}, one leaf connection per hub node`, () => {
     it('each message once to every subscriber and once per queue group, from either cluster', async () => {
       const [h1p, h2p, l1p, l2p] = [await freePort(), await freePort(), await freePort(), await freePort()];
-      const h1 = await hubNode(cs.hubs[0], 'H1', h1p, h2p);
-      const h2 = await hubNode(cs.hubs[1], 'H2', h2p, h1p);
-      const l1 = await leafNode(cs.leaves[0], 'L1', l1p, l2p, leafPort(h1));
-      const l2 = await leafNode(cs.leaves[1], 'L2', l2p, l1p, leafPort(h2));
-      const conns = await Promise.all([h1, h2, l1, l2].map((s) => connect({ servers: s.url })));
-      const [c1, c2, cl1, cl2] = conns as [NatsConnection, NatsConnection, NatsConnection, NatsConnection];
+      // Stopped whatever fails: a server left running kept this file's
+      // process alive until the whole suite's timeout.
+      const servers: RunningServer[] = [];
+      const conns: NatsConnection[] = [];
       try {
+        const h1 = await hubNode(cs.hubs[0], 'H1', h1p, h2p);
+        servers.push(h1);
+        const h2 = await hubNode(cs.hubs[1], 'H2', h2p, h1p);
+        servers.push(h2);
+        const l1 = await leafNode(cs.leaves[0], 'L1', l1p, l2p, leafPort(h1));
+        servers.push(l1);
+        const l2 = await leafNode(cs.leaves[1], 'L2', l2p, l1p, leafPort(h2));
+        servers.push(l2);
+        for (const srv of [h1, h2, l1, l2]) conns.push(await connect({ servers: srv.url }));
+        const [c1, c2, cl1, cl2] = conns as [NatsConnection, NatsConnection, NatsConnection, NatsConnection];
         const N = 20;
         // From the leaf cluster: its other node and both hub nodes get each message once.
         let got = await fanOut(cl1, [cl2, c1, c2], 'from.l1', N);
@@ -127,7 +135,7 @@ for (const cs of CASES) {
         }
       } finally {
         for (const c of conns) await c.close();
-        for (const s of [l1, l2, h1, h2]) await s.stop();
+        for (const srv of servers.reverse()) await srv.stop();
       }
     });
   });

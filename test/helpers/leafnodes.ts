@@ -2,9 +2,9 @@
 // test/faults/leafnode.test.ts): waiting, the leafnode port a server logged,
 // hub and leaf start-up, and the probe that tells interest crossed.
 
-import { createServer } from 'node:net';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startServer, writeConfig, type RunningServer, type ServerKind } from './servers.js';
+import { freePort as clusterFreePort } from '../blackbox/cluster-helpers.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -35,15 +35,9 @@ export function monitorPort(s: RunningServer): number {
   return Number(m[1] ?? m[2]);
 }
 
+/** see cluster-helpers.ts: a port below the ephemeral range */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
+  return clusterFreePort();
 }
 
 export async function startHub(kind: ServerKind, port = -1, extra = ''): Promise<RunningServer> {

@@ -631,6 +631,8 @@ export class FileStore extends IndexedStore {
    * "Session 9").
    */
   private colsSpare: Cols | null = null;
+  /** a sealed block's record builder, done with once its index file was written (takeIxSpare) */
+  private ixSpare: IdxBuilder | null = null;
   /** index in blocks of the block blockIdx found last (sequential access) */
   private hitIdx = 0;
   // recovery: removals applied once every block is read (a tombstone or a
@@ -1087,7 +1089,7 @@ export class FileStore extends IndexedStore {
       compacting: false,
       dead: false,
       erasedDuring: null,
-      ix: new IdxBuilder(),
+      ix: this.takeIxSpare(),
       checked: true,
       lent: false,
       copyOut: false,
@@ -1135,9 +1137,7 @@ export class FileStore extends IndexedStore {
       const i = this.cached.findIndex((b) => b.written === b.size && b !== this.lmb);
       if (i < 0) break;
       const [old] = this.cached.splice(i, 1);
-      // nothing outside the store holds a view of it: the next block's buffer
-      if (!old!.lent && old !== this.viewBlock && !old!.compacting && old!.buf !== null && old!.buf.length === this.blockSize) this.spare = old!.buf;
-      old!.buf = null;
+      this.dropBuf(old!);
     }
   }
 
@@ -1154,9 +1154,16 @@ export class FileStore extends IndexedStore {
     const i = cached.findIndex((b) => b.written === b.size && b !== this.lmb);
     if (i < 0) return;
     const [old] = cached.splice(i, 1);
-    // as in cacheAdd: only a buffer nothing outside the store holds a view of
-    if (!old!.lent && old !== this.viewBlock && !old!.compacting && old!.buf !== null && old!.buf.length === this.blockSize) this.spare = old!.buf;
-    old!.buf = null;
+    this.dropBuf(old!);
+  }
+
+  /**
+   * A block gives up its buffer; the next block takes it (takeSpare) unless
+   * something outside the store may still hold a view of it.
+   */
+  private dropBuf(mb: Block): void {
+    if (!mb.lent && mb !== this.viewBlock && !mb.compacting && mb.buf !== null && mb.buf.length === this.blockSize) this.spare = mb.buf;
+    mb.buf = null;
   }
 
   /**
@@ -2035,8 +2042,28 @@ export class FileStore extends IndexedStore {
     // the builder serves loadCols until the file is there to read
     this.writeIndex(mb, mb.buf.subarray(0, mb.size), ix, false, () => {
       mb.idxWriting = false;
-      if (mb.ix === ix && mb !== this.lmb) mb.ix = null;
+      if (mb.ix === ix && mb !== this.lmb) {
+        mb.ix = null;
+        this.ixSpare = ix;
+      }
     });
+  }
+
+  /**
+   * The record builder of a new last block: the one of a sealed block whose
+   * index file is written, at the size it grew to. A fresh builder doubles
+   * its array ~9 times while a 4 MiB block fills (to 3.5 MiB when a limit's
+   * tombstones share the block), leaving each smaller array to the GC: a
+   * stream at max_msgs took 2.10 instead of 1.95 µs per stored message and
+   * peaked at 47 instead of 23 MiB of ArrayBuffers (BENCHMARKS.md,
+   * "Session 10").
+   */
+  private takeIxSpare(): IdxBuilder {
+    const ix = this.ixSpare;
+    if (ix === null) return new IdxBuilder();
+    this.ixSpare = null;
+    ix.reset(0);
+    return ix;
   }
 
   private writeIndex(mb: Block, data: Buffer, ix: IdxBuilder, sync = false, done?: () => void): void {
@@ -2062,7 +2089,12 @@ export class FileStore extends IndexedStore {
       mb.fd = -1;
       fs.close(fd, () => {});
     }
-    mb.buf = null;
+    // A limit removes the first block while the last one fills: its buffer
+    // is the next block's. A fresh 4 MiB buffer per block, its pages faulted
+    // in and the old one left to the GC, made a stream at max_msgs take 2.6
+    // instead of 1.95 µs per stored message, with 65-80 instead of 23 MiB of
+    // ArrayBuffers at the peak (BENCHMARKS.md, "Session 10").
+    this.dropBuf(mb);
     this.colsForget(mb);
     fs.unlink(join(this.mdir, blkName(mb.id)), () => {});
     fs.unlink(join(this.mdir, `${mb.id}.idx`), () => {});

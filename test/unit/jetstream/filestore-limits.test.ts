@@ -87,6 +87,31 @@ describe('file store blocks under limits', () => {
     });
   }
 
+  // A limit removing the first block gives its buffer to the next block,
+  // but not while a message loaded from it is held (a redelivery or a direct
+  // get answer in flight): that message keeps its bytes.
+  it('a message held while max_msgs removes its block keeps its bytes; the stream goes on intact', async () => {
+    const dir = join(root, `d${n++}`);
+    const cfg = { ...base, maxMsgs: 20 };
+    const s = await FileStore.open(cfg, { dir, blockSize: BLOCK });
+    const held: { seq: number; data: Buffer }[] = [];
+    for (let i = 1; i <= 400; i++) {
+      s.storeMsg(subjectOf(i), null, Buffer.from(payload(i)));
+      if (i % 10 === 0) {
+        await flushed(s);
+        const first = s.state().firstSeq;
+        const m = s.loadMsg(first);
+        assert.ok(m);
+        held.push({ seq: first, data: m.data });
+      }
+    }
+    await flushed(s);
+    assert.ok(blockSizes(dir).length < 400 / 20, 'blocks were removed');
+    for (const h of held) assert.equal(h.data.toString(), payload(h.seq), `held message ${h.seq}`);
+    assertKept(s, range(381, 400));
+    await s.stop();
+  });
+
   it('a first block with holes is still compacted, and a reopen agrees', async () => {
     const dir = join(root, `d${n++}`);
     let s = await FileStore.open(base, { dir, blockSize: BLOCK });

@@ -66,6 +66,11 @@ function v8Flags(flags: string): void {
   }
 }
 
+/** node was given young-generation flags of its own: leave them (and the flag hash) alone */
+function ownSemiSpaceFlags(): boolean {
+  return /semi-space|optimize-for-size/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`);
+}
+
 let optimizingForSize = false;
 function optimizeForSize(on: boolean): void {
   if (on === optimizingForSize) return;
@@ -85,8 +90,7 @@ function optimizeForSize(on: boolean): void {
  * work; the reducer's GCs take less) ends it, after the rest of start-up.
  */
 function settleMemory(): void {
-  // node given semi-space flags of its own: leave them (and the hash) alone
-  if (/semi-space|optimize-for-size/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`)) return;
+  if (ownSemiSpaceFlags()) return;
   optimizeForSize(true);
   const t0 = Date.now();
   let cpu = process.cpuUsage();
@@ -233,5 +237,22 @@ function runBundle(file: string, self: string): boolean {
 }
 
 v8Flags(`--gc-memory-reducer-start-delay-ms=${MEMORY_REDUCER_DELAY_MS}`);
+// The young generation stays at its first size (1 MiB semi-spaces,
+// --semi-space-growth-factor=1). V8 doubles it each time the bytes that
+// survived scavenges since the last doubling add up to its size, and that
+// sum only grows: under any steady load with some survivors (JetStream's
+// pending acks, timers, in-flight messages) it reaches V8's 16 MiB
+// semi-spaces sooner or later, and RSS steps up by ~25 MiB minutes after
+// the load began (the JetStream soak: 8 -> 32 MiB of new space at ~240 s,
+// RSS 86 -> 109 MiB). --max-semi-space-size would bound it too, but V8
+// reads that only when the heap is set up, before this file runs; the
+// growth factor is read at each doubling. What the bigger young
+// generation bought was within the noise: compare.sh, this flag against
+// none, core quick 0.99-1.16 msgs/s, every JetStream scenario 0.93-1.06;
+// 1 M async publishes then 1 M fetches took 83 scavenges instead of 88 and
+// 186 ms of GC instead of 149 (BENCHMARKS.md, "Session 10"). Set before
+// the bundle is compiled, like the reducer's delay: the code cache carries
+// the flags' hash.
+if (!ownSemiSpaceFlags()) v8Flags('--semi-space-growth-factor=1');
 if (!runBundle(join(__dirname, BUNDLE), __filename)) void import('./cli/main.js');
 settleMemory();

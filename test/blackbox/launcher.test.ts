@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -263,6 +263,59 @@ describe('launcher: start-up', () => {
     } finally {
       proc.kill('SIGKILL');
       await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r(null) : proc.once('exit', r)));
+    }
+  });
+});
+
+describe('launcher: young generation', () => {
+  // The bin keeps V8's young generation at its first size
+  // (--semi-space-growth-factor=1, src/tsnats.cts): under a steady load with
+  // survivors V8 doubles it up to 16 MiB semi-spaces, a step of ~25 MiB of
+  // RSS minutes into the load. A preloaded module makes such survivors inside
+  // the server's process once its start-up settling is over and reports the
+  // new space's size.
+  it('does not grow under an allocation load with survivors', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsnats-younggen-'));
+    const hook = join(dir, 'survivors.mjs');
+    writeFileSync(
+      hook,
+      `import v8 from 'node:v8';
+setTimeout(() => {
+  let keep = [];
+  let ticks = 0;
+  const tick = () => {
+    for (let k = 0; k < 20000; k++) { keep.push({ a: k, b: 'x' + k }); if (keep.length > 200000) keep = keep.slice(100000); }
+    if (++ticks < 150) { setImmediate(tick); return; }
+    keep = [];
+    const ns = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space');
+    process.stderr.write('new_space_bytes=' + ns.space_size + '\\n');
+  };
+  tick();
+}, 3500);
+`,
+    );
+    const proc = spawn(process.execPath, ['--import', pathToFileURL(hook).href, BIN, '-a', '127.0.0.1', '-p', '-1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      let err = '';
+      proc.stderr.setEncoding('utf8');
+      const bytes = await new Promise<number>((resolve, reject) => {
+        const t = setTimeout(() => reject(new Error(`no report:\n${err}`)), 30_000);
+        proc.stderr.on('data', (d: string) => {
+          err += d;
+          const m = /new_space_bytes=(\d+)/.exec(err);
+          if (m) {
+            clearTimeout(t);
+            resolve(Number(m[1]));
+          }
+        });
+        proc.once('exit', (code) => reject(new Error(`exited ${code}:\n${err}`)));
+      });
+      // 1 MiB semi-spaces: 2 MiB; grown, it is 8-32 MiB
+      assert.ok(bytes <= 4 * 2 ** 20, `new space grew to ${bytes} bytes`);
+    } finally {
+      proc.kill('SIGKILL');
+      await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r(null) : proc.once('exit', r)));
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -84,6 +84,37 @@ function parseArgs(argv) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const mib = (b) => Number((b / 2 ** 20).toFixed(1));
+
+/**
+ * How RSS moved over the second half of the traffic: the least-squares
+ * slope (MiB a minute) and the rise from the first to the last minute of
+ * that half. A store filling to its limits or caches reaching their size
+ * are warm-up; a slope that stays after half the run is growth that does
+ * not level off.
+ */
+function rssTrend(series, seconds) {
+  const half = series.filter((s) => s.t >= seconds / 2 && s.t <= seconds);
+  if (half.length < 3) return null;
+  const n = half.length;
+  const mt = half.reduce((a, s) => a + s.t, 0) / n;
+  const mr = half.reduce((a, s) => a + s.rssMiB, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const s of half) {
+    num += (s.t - mt) * (s.rssMiB - mr);
+    den += (s.t - mt) ** 2;
+  }
+  const avg = (l) => l.reduce((a, s) => a + s.rssMiB, 0) / l.length;
+  const first = half.filter((s) => s.t < half[0].t + 60);
+  const last = half.filter((s) => s.t > half[n - 1].t - 60);
+  return {
+    fromSeconds: half[0].t,
+    slopeMiBPerMin: Number(((num / den) * 60).toFixed(2)),
+    riseMiB: Number((avg(last) - avg(first)).toFixed(1)),
+    min: Math.min(...half.map((s) => s.rssMiB)),
+    max: Math.max(...half.map((s) => s.rssMiB)),
+  };
+}
 const te = new TextEncoder();
 const td = new TextDecoder();
 const nanos = (ms) => ms * 1_000_000;
@@ -660,6 +691,7 @@ async function main(opts) {
       peak: mib(rssBefore.hwm),
       warmUpSeconds: warm,
       restartedAfterReadBack: mib(rssRestarted.rss),
+      secondHalf: rssTrend(rssSeries, opts.seconds),
     },
     rssSeries,
     coreRttMs: { samples: varzRtt.length, p50: pct(varzRtt, 50), p99: pct(varzRtt, 99), max: varzRtt.at(-1) },
@@ -672,6 +704,8 @@ async function main(opts) {
   log(`consumer churn: ${churn.created} pull created+fetched (${churn.fetched} msgs, ${churn.fetchErrors} fetch errors), ${churn.pushCreated} push, ${churn.deleted} deleted, ${churn.errors} API errors, left over ${result.consumerChurn.left.length}${churn.samples.length ? ` (${churn.samples.join('; ')})` : ''}`);
   log(`pub ack latency p50 ${result.pubAckLatencyMs.p50?.toFixed(1)} ms p99 ${result.pubAckLatencyMs.p99?.toFixed(1)} ms; core RTT p50 ${result.coreRttMs.p50?.toFixed(1)} ms p99 ${result.coreRttMs.p99?.toFixed(1)} ms max ${result.coreRttMs.max?.toFixed(1)} ms`);
   log(`server RSS: ${result.serverRssMiB.start} MiB at start, ${result.serverRssMiB.afterWarmUp} after warm-up (${warm} s), ${result.serverRssMiB.minAfterWarmUp}–${result.serverRssMiB.maxAfterWarmUp} after, ${result.serverRssMiB.end} at end, peak ${result.serverRssMiB.peak}; restarted server after reading SOAKF back ${result.serverRssMiB.restartedAfterReadBack}`);
+  const tr = result.serverRssMiB.secondHalf;
+  if (tr !== null) log(`server RSS over the second half (from ${tr.fromSeconds} s): ${tr.min}–${tr.max} MiB, slope ${tr.slopeMiBPerMin} MiB/min, first minute to last ${tr.riseMiB >= 0 ? '+' : ''}${tr.riseMiB} MiB`);
   log(`RSS series (MiB): ${rssSeries.map((s) => s.rssMiB).join(', ')}`);
   if (result.problemSamples.length) log(`problems: ${result.problemSamples.join('; ')}`);
   if (opts.json) writeFileSync(opts.json, JSON.stringify(result, null, 2) + '\n');

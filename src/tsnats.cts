@@ -248,7 +248,8 @@ v8Flags(`--gc-memory-reducer-start-delay-ms=${MEMORY_REDUCER_DELAY_MS}`);
 // reads that only when the heap is set up, before this file runs; the
 // growth factor is read at each doubling. What the bigger young
 // generation bought was within the noise: compare.sh, this flag against
-// none, core quick 0.99-1.16 msgs/s, every JetStream scenario 0.93-1.06;
+// none, core quick 0.99-1.16 msgs/s, every JetStream scenario 0.93-1.06
+// (KV get, KV put and ordered again with 5 rounds: 0.99, 1.01, 1.00);
 // 1 M async publishes then 1 M fetches took 83 scavenges instead of 88 and
 // 186 ms of GC instead of 149 (BENCHMARKS.md, "Session 10"). Set before
 // the bundle is compiled, like the reducer's delay: the code cache carries

@@ -2,7 +2,7 @@
 // nats-server 2.9.10 must log the same reload lines in the same order.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sleep } from './rawclient.js';
@@ -38,6 +38,7 @@ export async function reloadLog(kind: ServerKind, before: string, after: string,
       .filter((l): l is string => l !== undefined);
   } finally {
     await s.stop();
+    if (sd !== '') rmSync(sd, { recursive: true, force: true });
   }
 }
 

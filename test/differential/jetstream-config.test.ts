@@ -8,10 +8,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { referenceBinary, referenceOnly, serverCommand, startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
 import { sleep } from '../helpers/rawclient.js';
 import { defaultOptions } from '../../src/config/options.js';
@@ -19,7 +19,18 @@ import { resolveJetStreamConfig } from '../../src/config/jetstream-conf.js';
 import { JS_STARTING, jetStreamStartLines } from '../../src/jetstream/banner.js';
 import { getHash } from '../../src/server/node-hash.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'tsnats-jsdiff-'));
+/** a store directory of this file's own, removed when the file's tests are done */
+const storeDirs: string[] = [];
+function storeDir(prefix: string): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  storeDirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of storeDirs) rmSync(d, { recursive: true, force: true });
+});
+
+const dir = storeDir('tsnats-jsdiff-');
 let n = 0;
 
 /** Run one binary on a config that must fail before serving; stderr lines without pid/time. */
@@ -67,7 +78,7 @@ describe('JetStream start-up failures', () => {
 });
 
 async function monitored(kind: ServerKind, extra: string[] = []): Promise<{ s: RunningServer; http: string; sd: string }> {
-  const sd = mkdtempSync(join(tmpdir(), `tsnats-jsdiff-${kind}-`));
+  const sd = storeDir(`tsnats-jsdiff-${kind}-`);
   const s = await startServer(kind, ['-js', '-sd', sd, '-m', '-1', ...extra]);
   let m: RegExpExecArray | null = null;
   for (let i = 0; i < 200 && m === null; i++) {
@@ -98,14 +109,14 @@ const MASK = new Set(['server_id', 'now', 'max_memory', 'max_storage', 'store_di
 
 describe('JetStream start-up lines and monitoring of an empty JetStream', () => {
   it('the Node line follows Name, same hash', { timeout: 60_000 }, async () => {
-    const ref = await startServer('reference', ['-js', '-sd', mkdtempSync(join(tmpdir(), 'tsnats-jsn-')), '-n', 'node-test-1']);
+    const ref = await startServer('reference', ['-js', '-sd', storeDir('tsnats-jsn-'), '-n', 'node-test-1']);
     const refLines = ref.stderr().split('\n');
     await ref.stop();
     const pick = (lines: string[]) => lines.map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '')).filter((l) => /^\[INF\] +(Name|Node|ID):/.test(l)).map((l) => l.replace(/ID: +\S+/, 'ID: *'));
     const want = pick(refLines);
     assert.deepEqual(want, ['[INF]   Name:     node-test-1', `[INF]   Node:     ${getHash('node-test-1')}`, '[INF]   ID: *']);
     if (referenceOnly()) return;
-    const ts = await startServer('tsnats', ['-js', '-sd', mkdtempSync(join(tmpdir(), 'tsnats-jsn-')), '-n', 'node-test-1']);
+    const ts = await startServer('tsnats', ['-js', '-sd', storeDir('tsnats-jsn-'), '-n', 'node-test-1']);
     const tsLines = ts.stderr().split('\n');
     await ts.stop();
     assert.deepEqual(pick(tsLines), want);
@@ -115,7 +126,7 @@ describe('JetStream start-up lines and monitoring of an empty JetStream', () => 
 
   it('tsnats logs the reference start and shutdown lines', { timeout: 60_000 }, async () => {
     const run = async (kind: ServerKind, extra: string[]): Promise<string[]> => {
-      const sd = mkdtempSync(join(tmpdir(), `tsnats-jsl-${kind}-`));
+      const sd = storeDir(`tsnats-jsl-${kind}-`);
       const s = await startServer(kind, ['-js', '-sd', sd, '-n', 'lines-1', ...extra]);
       await s.stop();
       return s
@@ -135,7 +146,7 @@ describe('JetStream start-up lines and monitoring of an empty JetStream', () => 
   });
 
   it('the banner: jetStreamStartLines prints what the reference prints', { timeout: 60_000 }, async () => {
-    const sd = mkdtempSync(join(tmpdir(), 'tsnats-jsb-'));
+    const sd = storeDir('tsnats-jsb-');
     const ref = await startServer('reference', ['-js', '-sd', sd]);
     const lines = ref
       .stderr()
@@ -196,7 +207,7 @@ describe('JetStream start-up lines and monitoring of an empty JetStream', () => 
 describe('INFO with JetStream', () => {
   it('advertises jetstream: true after max_payload', { timeout: 60_000 }, async () => {
     const info = async (kind: ServerKind): Promise<string[]> => {
-      const s = await startServer(kind, ['-js', '-sd', mkdtempSync(join(tmpdir(), 'tsnats-jsi-'))]);
+      const s = await startServer(kind, ['-js', '-sd', storeDir('tsnats-jsi-')]);
       try {
         const line = await new Promise<string>((resolve, reject) => {
           const sock = connect(s.port, '127.0.0.1');

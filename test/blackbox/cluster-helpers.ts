@@ -64,7 +64,6 @@ export interface ClusterNode {
   stop(): Promise<void>;
 }
 
-/** An unused TCP port on 127.0.0.1 (may race with other processes; tests retry binds). */
 /**
  * A port nothing listens on, for a server whose port must be known before
  * it starts (routes, leafnode remotes). Taken at random below the kernel's

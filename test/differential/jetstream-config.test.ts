@@ -8,29 +8,18 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { referenceBinary, referenceOnly, serverCommand, startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
 import { sleep } from '../helpers/rawclient.js';
+import { tempStoreDir } from '../helpers/jetstream.js';
 import { defaultOptions } from '../../src/config/options.js';
 import { resolveJetStreamConfig } from '../../src/config/jetstream-conf.js';
 import { JS_STARTING, jetStreamStartLines } from '../../src/jetstream/banner.js';
 import { getHash } from '../../src/server/node-hash.js';
 
-/** a store directory of this file's own, removed when the file's tests are done */
-const storeDirs: string[] = [];
-function storeDir(prefix: string): string {
-  const d = mkdtempSync(join(tmpdir(), prefix));
-  storeDirs.push(d);
-  return d;
-}
-after(() => {
-  for (const d of storeDirs) rmSync(d, { recursive: true, force: true });
-});
-
-const dir = storeDir('tsnats-jsdiff-');
+const dir = tempStoreDir();
 let n = 0;
 
 /** Run one binary on a config that must fail before serving; stderr lines without pid/time. */
@@ -78,7 +67,7 @@ describe('JetStream start-up failures', () => {
 });
 
 async function monitored(kind: ServerKind, extra: string[] = []): Promise<{ s: RunningServer; http: string; sd: string }> {
-  const sd = storeDir(`tsnats-jsdiff-${kind}-`);
+  const sd = tempStoreDir();
   const s = await startServer(kind, ['-js', '-sd', sd, '-m', '-1', ...extra]);
   let m: RegExpExecArray | null = null;
   for (let i = 0; i < 200 && m === null; i++) {
@@ -109,14 +98,14 @@ const MASK = new Set(['server_id', 'now', 'max_memory', 'max_storage', 'store_di
 
 describe('JetStream start-up lines and monitoring of an empty JetStream', () => {
   it('the Node line follows Name, same hash', { timeout: 60_000 }, async () => {
-    const ref = await startServer('reference', ['-js', '-sd', storeDir('tsnats-jsn-'), '-n', 'node-test-1']);
+    const ref = await startServer('reference', ['-js', '-sd', tempStoreDir(), '-n', 'node-test-1']);
     const refLines = ref.stderr().split('\n');
     await ref.stop();
     const pick = (lines: string[]) => lines.map((l) => l.replace(/^\[\d+\] \S+ \S+ /, '')).filter((l) => /^\[INF\] +(Name|Node|ID):/.test(l)).map((l) => l.replace(/ID: +\S+/, 'ID: *'));
     const want = pick(refLines);
     assert.deepEqual(want, ['[INF]   Name:     node-test-1', `[INF]   Node:     ${getHash('node-test-1')}`, '[INF]   ID: *']);
     if (referenceOnly()) return;
-    const ts = await startServer('tsnats', ['-js', '-sd', storeDir('tsnats-jsn-'), '-n', 'node-test-1']);
+    const ts = await startServer('tsnats', ['-js', '-sd', tempStoreDir(), '-n', 'node-test-1']);
     const tsLines = ts.stderr().split('\n');
     await ts.stop();
     assert.deepEqual(pick(tsLines), want);
@@ -126,7 +115,7 @@ describe('JetStream start-up lines and monitoring of an empty JetStream', () => 
 
   it('tsnats logs the reference start and shutdown lines', { timeout: 60_000 }, async () => {
     const run = async (kind: ServerKind, extra: string[]): Promise<string[]> => {
-      const sd = storeDir(`tsnats-jsl-${kind}-`);
+      const sd = tempStoreDir();
       const s = await startServer(kind, ['-js', '-sd', sd, '-n', 'lines-1', ...extra]);
       await s.stop();
       return s
@@ -146,7 +135,7 @@ describe('JetStream start-up lines and monitoring of an empty JetStream', () => 
   });
 
   it('the banner: jetStreamStartLines prints what the reference prints', { timeout: 60_000 }, async () => {
-    const sd = storeDir('tsnats-jsb-');
+    const sd = tempStoreDir();
     const ref = await startServer('reference', ['-js', '-sd', sd]);
     const lines = ref
       .stderr()
@@ -207,7 +196,7 @@ describe('JetStream start-up lines and monitoring of an empty JetStream', () => 
 describe('INFO with JetStream', () => {
   it('advertises jetstream: true after max_payload', { timeout: 60_000 }, async () => {
     const info = async (kind: ServerKind): Promise<string[]> => {
-      const s = await startServer(kind, ['-js', '-sd', storeDir('tsnats-jsi-')]);
+      const s = await startServer(kind, ['-js', '-sd', tempStoreDir()]);
       try {
         const line = await new Promise<string>((resolve, reject) => {
           const sock = connect(s.port, '127.0.0.1');

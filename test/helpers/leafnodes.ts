@@ -4,7 +4,6 @@
 
 import type { NatsConnection } from '@nats-io/transport-node';
 import { startServer, writeConfig, type RunningServer, type ServerKind } from './servers.js';
-import { freePort as clusterFreePort } from '../blackbox/cluster-helpers.js';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -35,10 +34,8 @@ export function monitorPort(s: RunningServer): number {
   return Number(m[1] ?? m[2]);
 }
 
-/** see cluster-helpers.ts: a port below the ephemeral range */
-export async function freePort(): Promise<number> {
-  return clusterFreePort();
-}
+/** a port below the ephemeral range (cluster-helpers.ts) */
+export { freePort } from '../blackbox/cluster-helpers.js';
 
 export async function startHub(kind: ServerKind, port = -1, extra = ''): Promise<RunningServer> {
   const conf = writeConfig(`server_name: HUB_${kind}\nleafnodes { host: 127.0.0.1, port: ${port} }\n${extra}`);

@@ -2,9 +2,8 @@
 // nats-server 2.9.10 must log the same reload lines in the same order.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { tempStoreDir } from './jetstream.js';
 import { sleep } from './rawclient.js';
 import { referenceOnly, startServer, writeConfig, type ServerKind } from './servers.js';
 
@@ -21,7 +20,7 @@ export interface ReloadLogOptions {
  * of this server's own.
  */
 export async function reloadLog(kind: ServerKind, before: string, after: string, opts: ReloadLogOptions): Promise<string[]> {
-  const sd = before.includes('%SD%') || after.includes('%SD%') ? mkdtempSync(join(tmpdir(), `tsnats-reload-${kind}-`)) : '';
+  const sd = before.includes('%SD%') || after.includes('%SD%') ? tempStoreDir() : '';
   const file = writeConfig(before.replaceAll('%SD%', sd));
   const s = await startServer(kind, ['-c', file]);
   try {
@@ -38,7 +37,6 @@ export async function reloadLog(kind: ServerKind, before: string, after: string,
       .filter((l): l is string => l !== undefined);
   } finally {
     await s.stop();
-    if (sd !== '') rmSync(sd, { recursive: true, force: true });
   }
 }
 

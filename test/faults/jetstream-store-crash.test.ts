@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileStore } from '../../src/jetstream/store/file.js';
-import { crashCfg, crashPayload, crashSubject } from './store-crash-child.js';
+import { CRASH_LIMIT, crashCfg, crashLimitCfg, crashPayload, crashSubject } from './store-crash-child.js';
 import { sleep } from './util.js';
 
 const child = join(dirname(fileURLToPath(import.meta.url)), 'store-crash-child.js');
@@ -93,6 +93,31 @@ describe('file store crash safety', () => {
       await s.stop();
     }
     assert.ok(acked > 10);
+  });
+
+  it('a stream at max_msgs (first blocks removed, their buffers reused): kill -9 loses nothing acknowledged that the limit keeps', async () => {
+    const dir = join(root, 'limit');
+    let acked = 0;
+    for (let round = 0; round < 6; round++) {
+      const r = await crashRound(dir, 'limit');
+      acked = Math.max(acked, r.acked);
+      const s = await FileStore.open(crashLimitCfg, { dir, blockSize: 16 * 1024 });
+      const st = s.state();
+      assert.ok(st.lastSeq >= acked, `last ${st.lastSeq} < acked ${acked}`);
+      assert.ok(st.msgs <= CRASH_LIMIT, `${st.msgs} messages kept`);
+      // what the limit keeps: the newest CRASH_LIMIT sequences
+      for (let seq = Math.max(1, st.lastSeq - CRASH_LIMIT + 1); seq <= acked; seq++) assert.ok(s.loadMsg(seq), `acked seq ${seq} lost (last ${st.lastSeq})`);
+      let count = 0;
+      for (let m = s.loadNextMsg('', 1); m !== null; m = s.loadNextMsg('', m.seq + 1)) {
+        assert.equal(m.subject, crashSubject(m.seq), `subject of ${m.seq}`);
+        assert.equal(m.data.toString(), crashPayload(m.seq), `payload of ${m.seq}`);
+        count++;
+      }
+      assert.equal(count, st.msgs);
+      await s.stop();
+    }
+    // many blocks went through the limit
+    assert.ok(acked > 4 * CRASH_LIMIT, `only ${acked} acknowledged`);
   });
 
   it('syncing always, a power cut back to the synced bytes loses nothing acknowledged', async () => {

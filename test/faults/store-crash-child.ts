@@ -9,16 +9,19 @@ import type { StoreConfig } from '../../src/jetstream/store/types.js';
 import { storeConfig } from '../helpers/store.js';
 
 export const crashCfg: StoreConfig = storeConfig({ name: 'CRASH' });
+/** mode 'limit': the stream at max_msgs, its first blocks removed (and their buffers reused) as it goes */
+export const CRASH_LIMIT = 300;
+export const crashLimitCfg: StoreConfig = storeConfig({ name: 'CRASH', maxMsgs: CRASH_LIMIT });
 
 export const crashSubject = (seq: number): string => `crash.${seq % 5}`;
 export const crashPayload = (seq: number): string => `${seq}:${'p'.repeat(seq % 97)}`;
 
 async function main(): Promise<void> {
   const [dir, mode] = process.argv.slice(2);
-  const s = await FileStore.open(crashCfg, {
+  const s = await FileStore.open(mode === 'limit' ? crashLimitCfg : crashCfg, {
     dir: dir!,
     blockSize: 16 * 1024,
-    syncInterval: mode === 'always' ? 'always' : 60_000,
+    syncInterval: mode === 'always' || mode === 'limit' ? 'always' : 60_000,
   });
   const out = (line: string): void => {
     // stdout to a pipe is synchronous on Linux: printed means delivered
@@ -33,7 +36,7 @@ async function main(): Promise<void> {
       last = s.storeMsg(crashSubject(seq), null, Buffer.from(crashPayload(seq)))[0];
     }
     let removed = 0;
-    if (Math.random() < 0.3 && last > 10) {
+    if (mode !== 'limit' && Math.random() < 0.3 && last > 10) {
       const victim = 1 + Math.floor(Math.random() * (last - 5));
       out(`R ${victim}\n`);
       if (s.removeMsg(victim)) removed = victim;

@@ -13,6 +13,7 @@ import { IndexedStore } from './base.js';
 import { clearBit, countSet, nextSet, prevSet, setBit, testBit } from './bitmap.js';
 import { crc32, crc32Is } from './crc32.js';
 import { goPathError } from '../../logging/gofmt.js';
+import { pagedArrayBuffer, pagedBuffer } from './pages.js';
 import { decodeSummary, encodeSummary, SUMMARY_FILE, type StoreSummary } from './summary.js';
 import { FileConsumerStore, consumerFileName, consumerNameOfFile } from './file-consumer.js';
 import {
@@ -180,7 +181,7 @@ interface Cols {
 
 function newCols(cap: number): Cols {
   // one ArrayBuffer for the four columns
-  const b = new ArrayBuffer(cap * 20);
+  const b = pagedArrayBuffer(cap * 20);
   return {
     cap,
     ts: new Float64Array(b, 0, cap),
@@ -361,6 +362,11 @@ const IDX_ENTRY = 37;
  * The records of one block as the index file lists them, collected as they
  * are appended (no per-record object; the block is never re-parsed to seal it).
  */
+/** a zeroed Float64Array of n (see pages.ts: a block's record builder grows to MiBs) */
+function f64(n: number): Float64Array {
+  return new Float64Array(pagedArrayBuffer(n * 8), 0, n);
+}
+
 class IdxBuilder {
   n = 0;
   /** per record: flags, seq, ts, off, len, subject index (-1: none), extra */
@@ -370,12 +376,12 @@ class IdxBuilder {
   names: string[] = [];
 
   constructor(cap = 256) {
-    this.a = new Float64Array(7 * Math.max(cap, 16));
+    this.a = f64(7 * Math.max(cap, 16));
   }
 
   add(flags: number, seq: number, ts: number, off: number, len: number, subject: string, x = 0): void {
     if ((this.n + 1) * 7 > this.a.length) {
-      const b = new Float64Array(this.a.length * 2);
+      const b = f64(this.a.length * 2);
       b.set(this.a);
       this.a = b;
     }
@@ -406,7 +412,7 @@ class IdxBuilder {
     this.n = 0;
     this.subj = null;
     this.names = [];
-    if (this.a.length < cap * 7) this.a = new Float64Array(cap * 7);
+    if (this.a.length < cap * 7) this.a = f64(cap * 7);
   }
 
   /** forget the records at or past a block offset (a failed batch) */
@@ -955,7 +961,7 @@ export class FileStore extends IndexedStore {
     }
     let good = size;
     if (recs === null) {
-      buf = Buffer.allocUnsafe(size);
+      buf = pagedBuffer(size);
       if (size > 0) fs.readSync(fd, buf, 0, size, 0);
       recs = scratchIx;
       const why = { r: '' };
@@ -1081,7 +1087,7 @@ export class FileStore extends IndexedStore {
       written: 0,
       synced: 0,
       // a stream that fills blocks gets whole ones at once (no regrowth copies)
-      buf: id > 1 ? this.takeSpare() : Buffer.allocUnsafe(Math.min(this.blockSize, 64 * 1024)),
+      buf: id > 1 ? this.takeSpare() : pagedBuffer(Math.min(this.blockSize, 64 * 1024)),
       live: 0,
       liveBytes: 0,
       tombs: [],
@@ -1119,7 +1125,7 @@ export class FileStore extends IndexedStore {
     if (mb.buf!.length < need) {
       let cap = mb.buf!.length * 2;
       while (cap < need) cap *= 2;
-      const nb = Buffer.allocUnsafe(Math.max(need, Math.min(cap, Math.max(this.blockSize, need))));
+      const nb = pagedBuffer(Math.max(need, Math.min(cap, Math.max(this.blockSize, need))));
       mb.buf!.copy(nb, 0, 0, mb.size);
       mb.buf = nb;
     }
@@ -1175,17 +1181,17 @@ export class FileStore extends IndexedStore {
   private takeSpare(): Buffer {
     const b = this.spare;
     this.spare = null;
-    return b ?? Buffer.allocUnsafe(this.blockSize);
+    return b ?? pagedBuffer(this.blockSize);
   }
 
   private loadCache(mb: Block): Buffer {
     const sealed = mb !== this.lmb;
     if (sealed && mb.size <= this.blockSize && this.spare === null) this.evictForLoad();
     const buf = !sealed
-      ? Buffer.allocUnsafe(Math.max(mb.size, Math.min(this.blockSize, 64 * 1024)))
+      ? pagedBuffer(Math.max(mb.size, Math.min(this.blockSize, 64 * 1024)))
       : mb.size <= this.blockSize
         ? this.takeSpare()
-        : Buffer.allocUnsafe(mb.size);
+        : pagedBuffer(mb.size);
     mb.copyOut = sealed;
     if (mb.size > 0) fs.readSync(this.fdOf(mb), buf, 0, mb.size, 0);
     // erases not yet on disk (a recovered last block loaded late)
@@ -1305,7 +1311,7 @@ export class FileStore extends IndexedStore {
     const sp = this.colsSpare;
     if (sp !== null && sp.cap >= n && sp.cap <= n + (n >> 2) + COLS_SLACK) {
       this.colsSpare = null;
-      new Uint8Array(sp.ts.buffer).fill(0);
+      new Uint8Array(sp.ts.buffer, 0, sp.cap * 20).fill(0);
       return sp;
     }
     return newCols(n < COLS_SLACK * 4 ? n : n + COLS_SLACK);
@@ -2147,7 +2153,7 @@ export class FileStore extends IndexedStore {
       mb.compacting = false;
       return;
     }
-    const out = Buffer.allocUnsafe(mb.liveBytes + mb.tombs.length * REC_MIN + REC_MIN + STATE_LEN);
+    const out = pagedBuffer(mb.liveBytes + mb.tombs.length * REC_MIN + REC_MIN + STATE_LEN);
     // the highest sequence the block records: if what carried it goes, a
     // tombstone keeps it (a skip or a deleted last message may be the only
     // trace of the last sequence)
@@ -2294,7 +2300,7 @@ export class FileStore extends IndexedStore {
   }
 
   private readWhole(mb: Block): Buffer {
-    const buf = Buffer.allocUnsafe(mb.size);
+    const buf = pagedBuffer(mb.size);
     fs.readSync(this.fdOf(mb), buf, 0, mb.size, 0);
     return buf;
   }

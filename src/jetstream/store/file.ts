@@ -50,6 +50,16 @@ export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_SYNC_INTERVAL = 2 * 60 * 1000;
 /** sealed blocks kept in memory for reads */
 const CACHE_BLOCKS = 2;
+/**
+ * Without a configured block size a block is at most about half of what
+ * its stream holds: a power of two from MIN_ROLL up to DEFAULT_BLOCK_SIZE.
+ * A stream keeps up to four block buffers in memory (the last block, two
+ * cached, a spare), so a stream holding 3 MiB (the soak's, max_msgs
+ * 20,000 of 128 B) kept 16 MiB of 4 MiB buffers; with 2 MiB blocks it
+ * keeps half that and fills them twice as soon (BENCHMARKS.md,
+ * "Session 11"). Large streams reach full blocks after their first few MiB.
+ */
+const MIN_ROLL = 1024 * 1024;
 /** after a failed write, the next batch waits this long (see kick) */
 const WRITE_RETRY_MS = 1000;
 /** sealed blocks whose per-message columns stay loaded (besides the last block's) */
@@ -620,6 +630,10 @@ export class FileStore extends IndexedStore {
   private readonly mdir: string;
   private readonly cdir: string;
   private readonly blockSize: number;
+  /** the block size was not configured: blocks are sized to the stream (rollSize) */
+  private readonly adaptive: boolean;
+  /** the last block rolls past this many bytes */
+  private rollAt: number;
   private readonly syncAlways: boolean;
   private readonly log: StoreOptions['log'];
 
@@ -706,6 +720,8 @@ export class FileStore extends IndexedStore {
     this.mdir = base + 'msgs';
     this.cdir = base + 'obs';
     this.blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
+    this.adaptive = opts.blockSize === undefined;
+    this.rollAt = this.blockSize;
     this.syncAlways = opts.syncInterval === 'always';
     this.log = opts.log;
     if (!this.openSummary()) {
@@ -713,6 +729,8 @@ export class FileStore extends IndexedStore {
       fs.mkdirSync(this.cdir, { recursive: true });
       this.recover();
     }
+    // the recovered last block rolls by what the stream holds now
+    this.rollAt = this.rollSize();
     const every = typeof opts.syncInterval === 'number' ? opts.syncInterval : DEFAULT_SYNC_INTERVAL;
     if (!this.syncAlways && every > 0) {
       this.syncEvery = every;
@@ -1078,6 +1096,7 @@ export class FileStore extends IndexedStore {
   // ---- blocks ----
 
   private newBlock(id: number): Block {
+    const rollAt = (this.rollAt = this.rollSize());
     const mb: Block = {
       id,
       first: this.last + 1,
@@ -1087,7 +1106,7 @@ export class FileStore extends IndexedStore {
       written: 0,
       synced: 0,
       // a stream that fills blocks gets whole ones at once (no regrowth copies)
-      buf: id > 1 ? this.takeSpare() : pagedBuffer(Math.min(this.blockSize, 64 * 1024)),
+      buf: id > 1 ? this.takeSpare(rollAt) : pagedBuffer(Math.min(rollAt, 64 * 1024)),
       live: 0,
       liveBytes: 0,
       tombs: [],
@@ -1117,7 +1136,7 @@ export class FileStore extends IndexedStore {
   private room(n: number): Block {
     if (this.lastLazy) this.loadLast();
     let mb = this.lmb;
-    if (mb.size > 0 && mb.size + n > this.blockSize) {
+    if (mb.size > 0 && mb.size + n > this.rollAt) {
       this.seal(mb);
       mb = this.newBlock(mb.id + 1);
     }
@@ -1125,7 +1144,7 @@ export class FileStore extends IndexedStore {
     if (mb.buf!.length < need) {
       let cap = mb.buf!.length * 2;
       while (cap < need) cap *= 2;
-      const nb = pagedBuffer(Math.max(need, Math.min(cap, Math.max(this.blockSize, need))));
+      const nb = pagedBuffer(Math.max(need, Math.min(cap, Math.max(this.rollAt, need))));
       mb.buf!.copy(nb, 0, 0, mb.size);
       mb.buf = nb;
     }
@@ -1168,8 +1187,23 @@ export class FileStore extends IndexedStore {
    * something outside the store may still hold a view of it.
    */
   private dropBuf(mb: Block): void {
-    if (!mb.lent && mb !== this.viewBlock && !mb.compacting && mb.buf !== null && mb.buf.length === this.blockSize) this.spare = mb.buf;
+    const b = mb.buf;
     mb.buf = null;
+    if (b === null || mb.lent || mb === this.viewBlock || mb.compacting) return;
+    if (b.length === this.poolSize(b.length)) this.spare = b;
+  }
+
+  /** the buffer size blocks of up to n bytes get (and the spare holds) */
+  private poolSize(n: number): number {
+    if (!this.adaptive) return this.blockSize;
+    let s = MIN_ROLL;
+    while (s < n && s < this.blockSize) s *= 2;
+    return s;
+  }
+
+  /** where the next block rolls (see MIN_ROLL) */
+  private rollSize(): number {
+    return this.adaptive ? this.poolSize(this.bytes / 2) : this.blockSize;
   }
 
   /**
@@ -1178,19 +1212,22 @@ export class FileStore extends IndexedStore {
    * for every block it fills, a third of the server's CPU time in a put of
    * 1 MiB objects (the reference pools its block buffers the same way).
    */
-  private takeSpare(): Buffer {
+  private takeSpare(n: number): Buffer {
     const b = this.spare;
-    this.spare = null;
-    return b ?? pagedBuffer(this.blockSize);
+    if (b !== null && b.length >= n) {
+      this.spare = null;
+      return b;
+    }
+    return pagedBuffer(this.poolSize(n));
   }
 
   private loadCache(mb: Block): Buffer {
     const sealed = mb !== this.lmb;
     if (sealed && mb.size <= this.blockSize && this.spare === null) this.evictForLoad();
     const buf = !sealed
-      ? pagedBuffer(Math.max(mb.size, Math.min(this.blockSize, 64 * 1024)))
+      ? pagedBuffer(Math.max(mb.size, Math.min(this.rollAt, 64 * 1024)))
       : mb.size <= this.blockSize
-        ? this.takeSpare()
+        ? this.takeSpare(mb.size)
         : pagedBuffer(mb.size);
     mb.copyOut = sealed;
     if (mb.size > 0) fs.readSync(this.fdOf(mb), buf, 0, mb.size, 0);

@@ -133,3 +133,52 @@ describe('file store blocks under limits', () => {
     await s.stop();
   });
 });
+
+describe('file store block size without a configured one', () => {
+  const MiB = 1024 * 1024;
+  const body = Buffer.alloc(1000, 0x61);
+  const store = (s: FileStore, from: number, to: number): void => {
+    for (let i = from; i <= to; i++) s.storeMsg(`b.${i % 4}`, null, body);
+  };
+
+  it('a stream held small by max_msgs keeps blocks of 1 MiB; one that grows gets up to 4 MiB blocks; both read back after a reopen', async () => {
+    // ~1.05 KiB a record: max_msgs 1,500 holds ~1.5 MiB, half of it rounds up to 1 MiB
+    const small = join(root, `d${n++}`);
+    let s = new FileStore({ ...base, maxMsgs: 1500 }, { dir: small });
+    store(s, 1, 8000);
+    await flushed(s);
+    await s.stop();
+    const smallSizes = blockSizes(small);
+    assert.ok(smallSizes.length >= 2, `${smallSizes}`);
+    for (const sz of smallSizes) assert.ok(sz <= MiB, `a block of ${sz} B`);
+    s = new FileStore({ ...base, maxMsgs: 1500 }, { dir: small });
+    assert.equal(s.state().msgs, 1500);
+    assert.equal(s.loadMsg(6501)!.subject, 'b.1');
+    assert.equal(s.loadMsg(8000)!.data.length, 1000);
+    await s.stop();
+
+    // 24 MiB unbounded: blocks double as the stream grows, never past 4 MiB
+    const big = join(root, `d${n++}`);
+    s = new FileStore(base, { dir: big });
+    const total = 24 * 1024;
+    store(s, 1, total);
+    await flushed(s);
+    await s.stop();
+    const bigSizes = blockSizes(big);
+    assert.ok(bigSizes[0]! <= MiB, `first block ${bigSizes[0]} B`);
+    assert.ok(Math.max(...bigSizes) > 2 * MiB, `${bigSizes}`);
+    for (const sz of bigSizes) assert.ok(sz <= 4 * MiB, `a block of ${sz} B`);
+    // sealed blocks (the last one is partly filled) never shrink as the stream grows
+    for (let i = 1; i < bigSizes.length - 1; i++) assert.ok(bigSizes[i]! >= bigSizes[i - 1]! - 2048, `${bigSizes}`);
+    s = new FileStore(base, { dir: big });
+    assert.equal(s.state().msgs, total);
+    for (const seq of [1, 5000, 12345, total]) assert.equal(s.loadMsg(seq)!.subject, `b.${seq % 4}`);
+    // the recovered last block rolls by what the stream holds (4 MiB blocks from here)
+    store(s, total + 1, total + 6000);
+    await flushed(s);
+    await s.stop();
+    const after = blockSizes(big);
+    assert.ok(after.length > bigSizes.length);
+    for (const sz of after) assert.ok(sz <= 4 * MiB, `a block of ${sz} B`);
+  });
+});

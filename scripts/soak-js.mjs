@@ -25,7 +25,11 @@
 //
 //   node scripts/soak-js.mjs [--duration 10m | 60s | 600] [--rate 400]
 //        [--payload 128] [--file-max-msgs 20000 (0: unbounded)] [--json out.json]
-//        [--server-arg <arg>]...
+//        [--server-arg <arg>]... [--server-bin <nats-server>]
+//
+// --server-bin runs the same soak against another server binary (the
+// reference: `--server-bin "$(command -v nats-server)"`), for its RSS
+// over the same traffic.
 //
 // lost       = publishes the server acknowledged that the consumers never got
 //              or that are missing from the stream read back (before or
@@ -59,7 +63,7 @@ function parseDuration(s) {
 }
 
 function parseArgs(argv) {
-  const o = { seconds: 600, rate: 400, payload: 128, json: '', serverArgs: [], sampleEvery: 10, fileMaxMsgs: 20000 };
+  const o = { seconds: 600, rate: 400, payload: 128, json: '', serverArgs: [], serverBin: '', sampleEvery: 10, fileMaxMsgs: 20000 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = () => argv[++i];
@@ -72,6 +76,7 @@ function parseArgs(argv) {
     else if (a === '--file-max-msgs') o.fileMaxMsgs = Number(v());
     else if (a === '--json') o.json = v();
     else if (a === '--server-arg') o.serverArgs.push(v());
+    else if (a === '--server-bin') o.serverBin = v();
     else if (a === '--sample-every') o.sampleEvery = Number(v());
     else if (a === '-h' || a === '--help') {
       const lines = readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1);
@@ -119,8 +124,9 @@ const te = new TextEncoder();
 const td = new TextDecoder();
 const nanos = (ms) => ms * 1_000_000;
 
-async function startServer(dir, extra, log) {
-  const server = spawn(process.execPath, [MAIN, '-a', '127.0.0.1', '-p', '-1', '-js', '-sd', dir, ...extra], { stdio: ['ignore', 'ignore', 'pipe'] });
+async function startServer(dir, extra, log, bin) {
+  const args = ['-a', '127.0.0.1', '-p', '-1', '-js', '-sd', dir, ...extra];
+  const server = bin ? spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] }) : spawn(process.execPath, [MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   server.stderr.setEncoding('utf8');
   server.stderr.on('data', (d) => {
@@ -310,7 +316,7 @@ async function main(opts) {
   process.on('SIGINT', () => process.exit(130));
   process.on('SIGTERM', () => process.exit(143));
 
-  server = await startServer(dir, opts.serverArgs, log);
+  server = await startServer(dir, opts.serverArgs, log, opts.serverBin);
   const pid = server.pid;
   const rssStart = rss(pid).rss;
   const nc = await connect({ servers: `127.0.0.1:${server.port}`, reconnect: false, name: 'soak-js' });
@@ -597,7 +603,7 @@ async function main(opts) {
   const aliveBeforeStop = server.exitInfo === null;
   await stopServer(server);
   const firstExit = server.exitInfo;
-  server = await startServer(dir, opts.serverArgs, log);
+  server = await startServer(dir, opts.serverArgs, log, opts.serverBin);
   const nc2 = await connect({ servers: `127.0.0.1:${server.port}`, reconnect: false, name: 'soak-js-check' });
   const jsm2 = await jetstreamManager(nc2);
   const f2 = await (async () => {

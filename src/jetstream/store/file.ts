@@ -51,13 +51,17 @@ export const DEFAULT_SYNC_INTERVAL = 2 * 60 * 1000;
 /** sealed blocks kept in memory for reads */
 const CACHE_BLOCKS = 2;
 /**
- * Without a configured block size a block is at most about half of what
- * its stream holds: a power of two from MIN_ROLL up to DEFAULT_BLOCK_SIZE.
- * A stream keeps up to four block buffers in memory (the last block, two
- * cached, a spare), so a stream holding 3 MiB (the soak's, max_msgs
- * 20,000 of 128 B) kept 16 MiB of 4 MiB buffers; with 2 MiB blocks it
- * keeps half that and fills them twice as soon (BENCHMARKS.md,
- * "Session 11"). Large streams reach full blocks after their first few MiB.
+ * Without a configured block size, a stream bounded by max_msgs or
+ * max_bytes rolls blocks of at most about half of what it holds: a power
+ * of two from MIN_ROLL up to DEFAULT_BLOCK_SIZE. A stream keeps up to four
+ * block buffers in memory (the last block, two cached, a spare), so a
+ * stream holding 3 MiB (the soak's, max_msgs 20,000 of 128 B) kept 16 MiB
+ * of 4 MiB buffers; with 2 MiB blocks it keeps half that and fills them
+ * twice as soon (BENCHMARKS.md, "Session 11"). A large one reaches full
+ * blocks after its first few MiB. Other streams (a KV bucket's
+ * per-key history, workqueues, unbounded ones) keep full blocks: sized
+ * down, the KV put benchmark's bucket rolled every ~5,000 puts and its
+ * server spent ~10% more CPU (BENCHMARKS.md, "Session 11").
  */
 const MIN_ROLL = 1024 * 1024;
 /** after a failed write, the next batch waits this long (see kick) */
@@ -630,8 +634,8 @@ export class FileStore extends IndexedStore {
   private readonly mdir: string;
   private readonly cdir: string;
   private readonly blockSize: number;
-  /** the block size was not configured: blocks are sized to the stream (rollSize) */
-  private readonly adaptive: boolean;
+  /** a block size was configured: every block rolls there (else see MIN_ROLL) */
+  private readonly blockSizeSet: boolean;
   /** the last block rolls past this many bytes */
   private rollAt: number;
   private readonly syncAlways: boolean;
@@ -720,7 +724,7 @@ export class FileStore extends IndexedStore {
     this.mdir = base + 'msgs';
     this.cdir = base + 'obs';
     this.blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
-    this.adaptive = opts.blockSize === undefined;
+    this.blockSizeSet = opts.blockSize !== undefined;
     this.rollAt = this.blockSize;
     this.syncAlways = opts.syncInterval === 'always';
     this.log = opts.log;
@@ -1195,7 +1199,7 @@ export class FileStore extends IndexedStore {
 
   /** the buffer size blocks of up to n bytes get (and the spare holds) */
   private poolSize(n: number): number {
-    if (!this.adaptive) return this.blockSize;
+    if (!this.sizedToStream()) return this.blockSize;
     let s = MIN_ROLL;
     while (s < n && s < this.blockSize) s *= 2;
     return s;
@@ -1203,7 +1207,12 @@ export class FileStore extends IndexedStore {
 
   /** where the next block rolls (see MIN_ROLL) */
   private rollSize(): number {
-    return this.adaptive ? this.poolSize(this.bytes / 2) : this.blockSize;
+    return this.sizedToStream() ? this.poolSize(this.bytes / 2) : this.blockSize;
+  }
+
+  /** blocks follow what the stream holds: no configured size, and limits that bound it */
+  private sizedToStream(): boolean {
+    return !this.blockSizeSet && (this.cfg.maxMsgs > 0 || this.cfg.maxBytes > 0);
   }
 
   /**

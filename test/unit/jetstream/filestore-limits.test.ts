@@ -141,7 +141,7 @@ describe('file store block size without a configured one', () => {
     for (let i = from; i <= to; i++) s.storeMsg(`b.${i % 4}`, null, body);
   };
 
-  it('a stream held small by max_msgs keeps blocks of 1 MiB; one that grows gets up to 4 MiB blocks; both read back after a reopen', async () => {
+  it('a stream held small by max_msgs keeps blocks of 1 MiB; one growing under max_bytes gets up to 4 MiB blocks; an unbounded one full blocks; all read back after a reopen', async () => {
     // ~1.05 KiB a record: max_msgs 1,500 holds ~1.5 MiB, half of it rounds up to 1 MiB
     const small = join(root, `d${n++}`);
     let s = new FileStore({ ...base, maxMsgs: 1500 }, { dir: small });
@@ -157,9 +157,11 @@ describe('file store block size without a configured one', () => {
     assert.equal(s.loadMsg(8000)!.data.length, 1000);
     await s.stop();
 
-    // 24 MiB unbounded: blocks double as the stream grows, never past 4 MiB
+    // 24 MiB under a max_bytes it never reaches: blocks double as the
+    // stream grows, never past 4 MiB
+    const bounded = { ...base, maxBytes: 1 << 30 };
     const big = join(root, `d${n++}`);
-    s = new FileStore(base, { dir: big });
+    s = new FileStore(bounded, { dir: big });
     const total = 24 * 1024;
     store(s, 1, total);
     await flushed(s);
@@ -170,7 +172,7 @@ describe('file store block size without a configured one', () => {
     for (const sz of bigSizes) assert.ok(sz <= 4 * MiB, `a block of ${sz} B`);
     // sealed blocks (the last one is partly filled) never shrink as the stream grows
     for (let i = 1; i < bigSizes.length - 1; i++) assert.ok(bigSizes[i]! >= bigSizes[i - 1]! - 2048, `${bigSizes}`);
-    s = new FileStore(base, { dir: big });
+    s = new FileStore(bounded, { dir: big });
     assert.equal(s.state().msgs, total);
     for (const seq of [1, 5000, 12345, total]) assert.equal(s.loadMsg(seq)!.subject, `b.${seq % 4}`);
     // the recovered last block rolls by what the stream holds (4 MiB blocks from here)
@@ -180,5 +182,24 @@ describe('file store block size without a configured one', () => {
     const after = blockSizes(big);
     assert.ok(after.length > bigSizes.length);
     for (const sz of after) assert.ok(sz <= 4 * MiB, `a block of ${sz} B`);
+
+    // no max_msgs / max_bytes: 4 MiB blocks from the first
+    const free = join(root, `d${n++}`);
+    s = new FileStore(base, { dir: free });
+    store(s, 1, 6000);
+    await flushed(s);
+    await s.stop();
+    const freeSizes = blockSizes(free);
+    assert.equal(freeSizes.length, 2, `${freeSizes}`);
+    assert.ok(freeSizes[0]! > 4 * MiB - 2048, `${freeSizes}`);
+    // a KV bucket's per-key history is not such a bound: its last block
+    // (the earlier ones emptied) grew past what a sized-down one would
+    const kv = join(root, `d${n++}`);
+    s = new FileStore({ ...base, maxMsgsPerSubject: 5 }, { dir: kv });
+    store(s, 1, 3000);
+    await flushed(s);
+    await s.stop();
+    const kvSizes = blockSizes(kv);
+    assert.ok(Math.max(...kvSizes) > 2 * MiB, `${kvSizes}`);
   });
 });

@@ -372,15 +372,15 @@ const IDX_MAGIC = 0x58495354; // 'TSIX'
 const IDX_VERSION = 2;
 const IDX_ENTRY = 37;
 
-/**
- * The records of one block as the index file lists them, collected as they
- * are appended (no per-record object; the block is never re-parsed to seal it).
- */
 /** a zeroed Float64Array of n (see pages.ts: a block's record builder grows to MiBs) */
 function f64(n: number): Float64Array {
   return new Float64Array(pagedArrayBuffer(n * 8), 0, n);
 }
 
+/**
+ * The records of one block as the index file lists them, collected as they
+ * are appended (no per-record object; the block is never re-parsed to seal it).
+ */
 class IdxBuilder {
   n = 0;
   /** per record: flags, seq, ts, off, len, subject index (-1: none), extra */

@@ -8,14 +8,14 @@
 // the "Listening for route connections" line.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server } from '../../src/server/server.js';
 import { defaultOptions, type Options } from '../../src/config/options.js';
 import type { Logger } from '../../src/logging/types.js';
 import { startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
+import { tempDir } from '../helpers/tmp.js';
 import { createInbox, type Msg, type NatsConnection } from '@nats-io/transport-node';
 
 export interface NodeSpec {
@@ -289,7 +289,7 @@ export interface TestCerts {
 
 /** A CA and a certificate for 127.0.0.1/localhost (both server and client use), made with openssl. */
 export function makeCerts(): TestCerts {
-  const dir = mkdtempSync(join(tmpdir(), 'tsnats-cluster-tls-'));
+  const dir = tempDir('tsnats-cluster-tls-');
   const run = (args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
   const ext = join(dir, 'ext.cnf');
   writeFileSync(

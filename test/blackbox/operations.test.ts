@@ -5,12 +5,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { serverCommand, startServer, writeConfig, type RunningServer, type ServerKind } from '../helpers/servers.js';
 import { connect as rawConnect } from '../helpers/rawclient.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
@@ -149,7 +149,7 @@ describe('lame duck mode (SIGUSR2)', () => {
 
 describe('ports and pid files', () => {
   it('writes <ports_file_dir>/nats-server_<pid>.ports with the listening URLs and removes it at exit', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnats-ports-'));
+    const dir = tempDir('tsnats-ports-');
     const pidFile = path.join(dir, 'server.pid');
     const s = await startServer('tsnats', ['--ports_file_dir', dir, '-P', pidFile, '-m', '-1', '--http_port', '-1']);
     try {

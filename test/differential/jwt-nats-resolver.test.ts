@@ -8,8 +8,7 @@
 // directory; the same actions must give the same results.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createAccount, encodeAccount, encodeGeneric } from '@nats-io/jwt';
@@ -17,6 +16,7 @@ import { referenceOnly, startServer, writeConfig, type RunningServer, type Serve
 import { sleep, type RawClient } from '../helpers/rawclient.js';
 import { NOW, Operator, UNLIMITED, login, operatorConfig, user } from '../helpers/jwt-fixture.js';
 import { differentialScenario } from '../helpers/diff.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const PONG = 'PONG\r\n';
 const AUTH_VIOLATION = "-ERR 'Authorization Violation'\r\n";
@@ -133,7 +133,7 @@ async function scenario(s: RunningServer, dir: string) {
 describe('operator mode: NATS resolver (type: full)', () => {
   it('preloads stored, pushes and lookups over $SYS, a pushed revocation disconnects', async () => {
     const run = async (kind: ServerKind) => {
-      const dir = mkdtempSync(join(tmpdir(), `tsnats-jwt-${kind}-`));
+      const dir = tempDir(`tsnats-jwt-${kind}-`);
       const s = await startServer(kind, ['-c', writeConfig(config(dir))]);
       try {
         return await scenario(s, dir);
@@ -175,7 +175,7 @@ describe('operator mode: NATS resolver deletes ($SYS.REQ.CLAIMS.DELETE)', () => 
     const del = (accounts: string[], signer?: typeof op.signer) =>
       encodeGeneric('delete', op.kp, 'generic', { accounts } as never, signer !== undefined ? { signer } : {});
     const run = async (kind: ServerKind, allow: boolean) => {
-      const dir = mkdtempSync(join(tmpdir(), `tsnats-jwt-del-${kind}-`));
+      const dir = tempDir(`tsnats-jwt-del-${kind}-`);
       const s = await startServer(kind, ['-c', writeConfig(config(dir, 'full', [sys, accA], allow ? ', allow_delete: true' : ''))]);
       try {
         const admin = await login(s.port, sysUser);
@@ -288,7 +288,7 @@ describe('operator mode: NATS resolver (type: cache)', () => {
       { signer: op.signer },
     );
     const run = async (kind: ServerKind) => {
-      const dir = mkdtempSync(join(tmpdir(), `tsnats-jwt-cache-${kind}-`));
+      const dir = tempDir(`tsnats-jwt-cache-${kind}-`);
       const s = await startServer(kind, ['-c', writeConfig(config(dir, 'cache', [sys, accA]))]);
       try {
         const notice = s

@@ -4,9 +4,7 @@
 // creation times, ids and server names differ by nature).
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { tempDir } from './tmp.js';
 import { connect, headers as natsHeaders, type NatsConnection, type Msg } from '@nats-io/transport-node';
 import { referenceOnly, startServer, type RunningServer, type ServerKind } from './servers.js';
 
@@ -17,15 +15,8 @@ export interface JsServer {
   nc: NatsConnection;
 }
 
-const dirs: string[] = [];
-process.on('exit', () => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
 export function tempStoreDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'tsnats-js-'));
-  dirs.push(d);
-  return d;
+  return tempDir('tsnats-js-');
 }
 
 /** Start one server of `kind` with JetStream on a fresh store dir (or `storeDir`), and connect to it. */

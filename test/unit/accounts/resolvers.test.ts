@@ -3,20 +3,20 @@
 // redaction of passwords in the URLs it logs.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createAccount, encodeAccount } from '@nats-io/jwt';
 import { DirJwtStore } from '../../../src/accounts/dir-resolver.js';
 import { redactURL } from '../../../src/accounts/url-resolver.js';
 import { Operator } from '../../helpers/jwt-fixture.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const op = await Operator.create();
 
 describe('DirJwtStore', () => {
   it('creates the directory, loads the .jwt files in it and ignores other files', () => {
-    const base = mkdtempSync(join(tmpdir(), 'tsnats-dirstore-'));
+    const base = tempDir('tsnats-dirstore-');
     writeFileSync(join(base, 'AXYZ.jwt'), 'token-x');
     writeFileSync(join(base, 'README'), 'not a jwt');
     const st = new DirJwtStore(base);
@@ -33,7 +33,7 @@ describe('DirJwtStore', () => {
     const older = await encodeAccount('A', kp, {}, { signer: op.signer });
     await new Promise((r) => setTimeout(r, 1100));
     const newer = await encodeAccount('A', kp, { tags: ['v2'] }, { signer: op.signer });
-    const st = new DirJwtStore(mkdtempSync(join(tmpdir(), 'tsnats-dirstore-')));
+    const st = new DirJwtStore(tempDir('tsnats-dirstore-'));
     assert.equal(st.saveIfNewer(pub, newer), true);
     assert.equal(st.saveIfNewer(pub, newer), false, 'the same JWT');
     assert.equal(st.saveIfNewer(pub, older), false, 'an older JWT does not replace a newer one');
@@ -46,7 +46,7 @@ describe('DirJwtStore', () => {
   it('saveIfNewer refuses a JWT about another account over an existing one', async () => {
     const kp = createAccount();
     const other = createAccount();
-    const st = new DirJwtStore(mkdtempSync(join(tmpdir(), 'tsnats-dirstore-')));
+    const st = new DirJwtStore(tempDir('tsnats-dirstore-'));
     st.saveIfNewer(kp.getPublicKey(), await encodeAccount('A', kp, {}, { signer: op.signer }));
     await new Promise((r) => setTimeout(r, 1100));
     const foreign = await encodeAccount('B', other, {}, { signer: op.signer });

@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { FileStore } from '../../src/jetstream/store/file.js';
-import { CRASH_LIMIT, crashCfg, crashLimitCfg, crashPayload, crashSubject } from './store-crash-child.js';
+import { CRASH_LIMIT, CRASH_SIZED, crashCfg, crashLimitCfg, crashPayload, crashSizedCfg, crashSizedPayload, crashSubject } from './store-crash-child.js';
+import type { StoreConfig } from '../../src/jetstream/store/types.js';
 import { sleep } from './util.js';
 
 const child = join(dirname(fileURLToPath(import.meta.url)), 'store-crash-child.js');
@@ -63,13 +64,40 @@ function verify(s: FileStore, acked: number, deleted: Set<number>, maybe: Set<nu
     if (maybe.has(seq)) continue;
     assert.ok(m, `acked seq ${seq} lost (acked up to ${acked})`);
   }
+  assertIntact(s);
+}
+
+/** every message present is the one the child stored under its sequence, and the count agrees */
+function assertIntact(s: FileStore, payload = crashPayload): void {
   let count = 0;
   for (let m = s.loadNextMsg('', 1); m !== null; m = s.loadNextMsg('', m.seq + 1)) {
     assert.equal(m.subject, crashSubject(m.seq), `subject of ${m.seq}`);
-    assert.equal(m.data.toString(), crashPayload(m.seq), `payload of ${m.seq}`);
+    assert.equal(m.data.toString(), payload(m.seq), `payload of ${m.seq}`);
     count++;
   }
-  assert.equal(count, st.msgs);
+  assert.equal(count, s.state().msgs);
+}
+
+/**
+ * Rounds of kill -9 on a stream at max_msgs `limit`: after each reopen the
+ * newest `limit` sequences up to the last acked one are there, intact.
+ */
+async function limitRounds(mode: string, cfg: StoreConfig, limit: number, blockSize: number | undefined, payload: (seq: number) => string): Promise<{ acked: number; dir: string }> {
+  const dir = join(root, mode);
+  let acked = 0;
+  for (let round = 0; round < 6; round++) {
+    const r = await crashRound(dir, mode);
+    acked = Math.max(acked, r.acked);
+    const s = await FileStore.open(cfg, { dir, blockSize });
+    const st = s.state();
+    assert.ok(st.lastSeq >= acked, `last ${st.lastSeq} < acked ${acked}`);
+    assert.ok(st.msgs <= limit, `${st.msgs} messages kept`);
+    // what the limit keeps: the newest `limit` sequences
+    for (let seq = Math.max(1, st.lastSeq - limit + 1); seq <= acked; seq++) assert.ok(s.loadMsg(seq), `acked seq ${seq} lost (last ${st.lastSeq})`);
+    assertIntact(s, payload);
+    await s.stop();
+  }
+  return { acked, dir };
 }
 
 describe('file store crash safety', () => {
@@ -96,28 +124,18 @@ describe('file store crash safety', () => {
   });
 
   it('a stream at max_msgs (first blocks removed, their buffers reused): kill -9 loses nothing acknowledged that the limit keeps', async () => {
-    const dir = join(root, 'limit');
-    let acked = 0;
-    for (let round = 0; round < 6; round++) {
-      const r = await crashRound(dir, 'limit');
-      acked = Math.max(acked, r.acked);
-      const s = await FileStore.open(crashLimitCfg, { dir, blockSize: 16 * 1024 });
-      const st = s.state();
-      assert.ok(st.lastSeq >= acked, `last ${st.lastSeq} < acked ${acked}`);
-      assert.ok(st.msgs <= CRASH_LIMIT, `${st.msgs} messages kept`);
-      // what the limit keeps: the newest CRASH_LIMIT sequences
-      for (let seq = Math.max(1, st.lastSeq - CRASH_LIMIT + 1); seq <= acked; seq++) assert.ok(s.loadMsg(seq), `acked seq ${seq} lost (last ${st.lastSeq})`);
-      let count = 0;
-      for (let m = s.loadNextMsg('', 1); m !== null; m = s.loadNextMsg('', m.seq + 1)) {
-        assert.equal(m.subject, crashSubject(m.seq), `subject of ${m.seq}`);
-        assert.equal(m.data.toString(), crashPayload(m.seq), `payload of ${m.seq}`);
-        count++;
-      }
-      assert.equal(count, st.msgs);
-      await s.stop();
-    }
+    const { acked } = await limitRounds('limit', crashLimitCfg, CRASH_LIMIT, 16 * 1024, crashPayload);
     // many blocks went through the limit
     assert.ok(acked > 4 * CRASH_LIMIT, `only ${acked} acknowledged`);
+  });
+
+  it('blocks sized to a stream at max_msgs, on paged buffers: kill -9 loses nothing acknowledged that the limit keeps', async () => {
+    const { acked, dir } = await limitRounds('sized', crashSizedCfg, CRASH_SIZED, undefined, crashSizedPayload);
+    // the limit removed whole blocks, and those were sized to the stream (~1.2 MiB held: 1 MiB blocks, not 4)
+    assert.ok(acked > 3 * CRASH_SIZED, `only ${acked} acknowledged`);
+    const blocks = fs.readdirSync(join(dir, 'msgs')).filter((f) => f.endsWith('.blk'));
+    assert.ok(Math.min(...blocks.map((f) => parseInt(f, 10))) > 1, `block 1 still there: ${blocks}`);
+    for (const f of blocks) assert.ok(fs.statSync(join(dir, 'msgs', f)).size <= 1024 * 1024 + 4096, `${f} over 1 MiB`);
   });
 
   it('syncing always, a power cut back to the synced bytes loses nothing acknowledged', async () => {

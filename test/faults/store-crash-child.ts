@@ -12,17 +12,27 @@ export const crashCfg: StoreConfig = storeConfig({ name: 'CRASH' });
 /** mode 'limit': the stream at max_msgs, its first blocks removed (and their buffers reused) as it goes */
 export const CRASH_LIMIT = 300;
 export const crashLimitCfg: StoreConfig = storeConfig({ name: 'CRASH', maxMsgs: CRASH_LIMIT });
+/**
+ * mode 'sized': the stream at max_msgs with no configured block size, so
+ * its blocks are sized to what it holds (~1.2 MiB: 1 MiB blocks) and its
+ * block buffers are paged (store/pages.ts)
+ */
+export const CRASH_SIZED = 600;
+export const crashSizedCfg: StoreConfig = storeConfig({ name: 'CRASH', maxMsgs: CRASH_SIZED });
 
 export const crashSubject = (seq: number): string => `crash.${seq % 5}`;
 export const crashPayload = (seq: number): string => `${seq}:${'p'.repeat(seq % 97)}`;
+/** mode 'sized': ~2 KB a message */
+export const crashSizedPayload = (seq: number): string => `${crashPayload(seq)}:${'s'.repeat(2000)}`;
 
 async function main(): Promise<void> {
   const [dir, mode] = process.argv.slice(2);
-  const s = await FileStore.open(mode === 'limit' ? crashLimitCfg : crashCfg, {
+  const s = await FileStore.open(mode === 'limit' ? crashLimitCfg : mode === 'sized' ? crashSizedCfg : crashCfg, {
     dir: dir!,
-    blockSize: 16 * 1024,
+    blockSize: mode === 'sized' ? undefined : 16 * 1024,
     syncInterval: mode === 'always' || mode === 'limit' ? 'always' : 60_000,
   });
+  const payload = mode === 'sized' ? crashSizedPayload : crashPayload;
   const out = (line: string): void => {
     // stdout to a pipe is synchronous on Linux: printed means delivered
     process.stdout.write(line);
@@ -33,10 +43,10 @@ async function main(): Promise<void> {
     let last = 0;
     for (let i = 0; i < count; i++) {
       const seq = s.state().lastSeq + 1;
-      last = s.storeMsg(crashSubject(seq), null, Buffer.from(crashPayload(seq)))[0];
+      last = s.storeMsg(crashSubject(seq), null, Buffer.from(payload(seq)))[0];
     }
     let removed = 0;
-    if (mode !== 'limit' && Math.random() < 0.3 && last > 10) {
+    if (mode !== 'limit' && mode !== 'sized' && Math.random() < 0.3 && last > 10) {
       const victim = 1 + Math.floor(Math.random() * (last - 5));
       out(`R ${victim}\n`);
       if (s.removeMsg(victim)) removed = victim;

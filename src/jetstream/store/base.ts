@@ -154,6 +154,7 @@ export abstract class IndexedStore implements StreamStore {
   protected onSkip(_seq: number): void {}
 
   abstract flush(cb: (err: Error | null) => void): void;
+  abstract flushed(): boolean;
   abstract consumerStore(name: string): ConsumerStore;
   abstract consumerNames(): string[];
   abstract stop(): Promise<void>;

@@ -693,8 +693,12 @@ export class FileStore extends IndexedStore {
   private flushedLast = 0;
   /** first seq the last state record on disk (or pending) declares */
   private markedFirst = 0;
-  /** tombstones appended since the batch began (re-appended if it fails) */
-  private batchTombs: number[] = [];
+  /**
+   * Tombstones appended since the batch began (re-appended if it fails): the
+   * first batchTombN entries, kept by count (see writeNow).
+   */
+  private readonly batchTombs: number[] = [];
+  private batchTombN = 0;
   private erases: EraseJob[] = [];
   private deadBlocks: Block[] = [];
   /** ms between periodic syncs (see periodicSync), 0 = none */
@@ -704,6 +708,9 @@ export class FileStore extends IndexedStore {
   private idle: (() => void)[] = [];
   /** run once the write in flight is done (block swaps) */
   private afterWrite: (() => void)[] = [];
+  /** writeNow's blocks with bytes to write, and where each began: kept from batch to batch */
+  private readonly nowBlocks: Array<Block | null> = [];
+  private readonly nowStarts: number[] = [];
   private consumers = new Map<string, FileConsumerStore>();
 
   /**
@@ -1821,7 +1828,7 @@ export class FileStore extends IndexedStore {
     mb.ix?.add(REC_TOMB, seq, this.lastTs, mb.size, REC_MIN, '');
     mb.size += REC_MIN;
     mb.tombs.push(seq);
-    this.batchTombs.push(seq);
+    this.batchTombs[this.batchTombN++] = seq;
     this.kick();
   }
 
@@ -1871,18 +1878,23 @@ export class FileStore extends IndexedStore {
       queueMicrotask(() => cb(storeError('closed')));
       return;
     }
-    if (!this.writing && !this.scheduled && !this.syncAlways && this.cbs.length === 0 && this.nothingPending()) {
-      // The turn's batch is already written: the doFlush that putMsg
-      // scheduled runs before the stream's commit, which calls this. Calling
-      // back at once (as the memory store does) instead of after an empty
-      // doFlush one event-loop turn later takes that turn out of every
-      // PubAck's latency.
-      this.flushedLast = this.last;
+    if (this.flushed()) {
       queueMicrotask(() => cb(null));
       return;
     }
     this.cbs.push(cb);
     this.kick();
+  }
+
+  flushed(): boolean {
+    // The turn's batch is already written: the doFlush that putMsg
+    // scheduled runs before the stream's commit, which asks this. Going on
+    // at once (as with the memory store) instead of after an empty doFlush
+    // one event-loop turn later takes that turn out of every PubAck's
+    // latency.
+    if (this.closed || this.writing || this.scheduled || this.syncAlways || this.cbs.length > 0 || !this.nothingPending()) return false;
+    this.flushedLast = this.last;
+    return true;
   }
 
   /** nothing appended, erased or dropped is waiting to be written */
@@ -1896,6 +1908,7 @@ export class FileStore extends IndexedStore {
     this.scheduled = false;
     if (this.writing) return;
     if (this.first !== this.markedFirst) this.appendState();
+    if (!this.syncAlways) return this.writeNow();
     const jobs: WriteJob[] = [];
     for (const mb of this.blocks) if (mb.written < mb.size) jobs.push({ mb, start: mb.written, from: mb.written, to: mb.size });
     const erases = this.erases;
@@ -1912,40 +1925,15 @@ export class FileStore extends IndexedStore {
     }
     this.writing = true;
     const batchLast = this.last;
-    const tombs = this.batchTombs;
-    this.batchTombs = [];
+    const tombs = this.takeBatchTombs();
     const touched = new Set<Block>();
     let i = 0;
     let e = 0;
-    const fail = (err: Error): void => {
-      this.writing = false;
-      this.rollback(jobs, tombs, erases.slice(e), dead);
-      const all = cbs.concat(this.cbs);
-      this.cbs = [];
-      const se = err instanceof StoreError ? err : storeError('io', ioErrorText(err));
-      // a batch the store started on its own may fail with nobody waiting:
-      // the stream checks this count before it acks what it stored earlier
-      this.writeFailures++;
-      this.lastWriteError = se;
-      this.failedAt = Date.now();
-      this.log?.error(`JetStream stream '${this.cfg.name}' write failed: ${se.message}`);
-      for (const cb of all) cb(se);
-      this.drained();
-    };
+    const fail = (err: Error): void => this.batchFailed(err, jobs, tombs, erases.slice(e), dead, cbs);
     const done = (): void => {
-      this.writing = false;
-      this.failedAt = 0;
-      this.flushedLast = Math.max(this.flushedLast, batchLast);
-      for (const mb of dead) this.removeBlockFiles(mb);
-      for (const mb of touched) {
-        if (mb !== this.lmb && mb.written === mb.size) {
-          this.sealedWritten(mb);
-          this.maybeCompact(mb, this.first);
-        }
-      }
-      for (const cb of cbs) cb(null);
-      if (this.cbs.length > 0 || this.batchTombs.length > 0 || this.lmb.written < this.lmb.size) this.kick();
-      this.drained();
+      this.batchWritten(batchLast, dead);
+      for (const mb of touched) this.touchedWritten(mb);
+      this.batchDone(cbs);
     };
     const sync = (): void => {
       if (!this.syncAlways) return done();
@@ -2019,6 +2007,125 @@ export class FileStore extends IndexedStore {
   };
 
   /**
+   * The batch of a store that does not sync always, written at once:
+   * pwrite(2) into the page cache takes a few µs, less than the thread
+   * pool's round trip, and a kill -9 after it loses nothing. It runs
+   * without the asynchronous path's closures, job list and Set, which were
+   * ~1 KB of garbage per batch, i.e. per message for a publisher that
+   * waits for each ack (a KV put; BENCHMARKS.md, "Session 12").
+   */
+  private writeNow(): void {
+    // written by index, not emptied with length = 0, which frees their backing stores (see AckBatch in stream.ts)
+    const blocks = this.nowBlocks;
+    const starts = this.nowStarts;
+    let nb = 0;
+    for (const mb of this.blocks) {
+      if (mb.written < mb.size) {
+        blocks[nb] = mb;
+        starts[nb++] = mb.written;
+      }
+    }
+    const erases = this.erases;
+    if (erases.length > 0) this.erases = [];
+    const dead = this.deadBlocks;
+    if (dead.length > 0) this.deadBlocks = [];
+    const cbs = this.cbs;
+    if (cbs.length > 0) this.cbs = [];
+    if (nb === 0 && erases.length === 0 && dead.length === 0) {
+      this.flushedLast = this.last;
+      for (const cb of cbs) cb(null);
+      this.drained();
+      return;
+    }
+    this.writing = true;
+    const batchLast = this.last;
+    let k = 0;
+    let e = 0;
+    try {
+      for (; k < nb; k++) {
+        const mb = blocks[k]!;
+        const fd = this.fdOf(mb);
+        while (mb.written < mb.size) {
+          const n = fileIo.writeSync(fd, mb.buf!, mb.written, mb.size - mb.written, mb.written);
+          if (n <= 0) throw new Error('write returned no progress');
+          mb.written += n;
+        }
+      }
+      for (; e < erases.length; e++) {
+        const x = erases[e]!;
+        if (!x.mb.dead) fileIo.writeSync(this.fdOf(x.mb), x.rec, 0, x.rec.length, x.off);
+      }
+    } catch (err) {
+      const jobs: WriteJob[] = [];
+      for (let i = 0; i < nb; i++) jobs.push({ mb: blocks[i]!, start: starts[i]!, from: blocks[i]!.written, to: blocks[i]!.size });
+      blocks.fill(null);
+      this.batchFailed(err as Error, jobs, this.takeBatchTombs(), erases.slice(e), dead, cbs);
+      return;
+    }
+    // tombstones of this batch are written: a later failure has no need of them
+    this.batchTombN = 0;
+    this.batchWritten(batchLast, dead);
+    for (let i = 0; i < nb; i++) {
+      this.touchedWritten(blocks[i]!);
+      blocks[i] = null;
+    }
+    for (const x of erases) this.touchedWritten(x.mb);
+    this.batchDone(cbs);
+  }
+
+  /** the batch's tombstones, for rollback; later ones start a new list */
+  private takeBatchTombs(): number[] {
+    const t = this.batchTombs.slice(0, this.batchTombN);
+    this.batchTombN = 0;
+    return t;
+  }
+
+  /** a batch's bytes are in the files (and synced when the store syncs always) */
+  private batchWritten(batchLast: number, dead: Block[]): void {
+    this.writing = false;
+    this.failedAt = 0;
+    this.flushedLast = Math.max(this.flushedLast, batchLast);
+    for (const mb of dead) this.removeBlockFiles(mb);
+  }
+
+  /** a block the batch wrote to: once sealed and whole on disk, its index is written, and it may be compacted */
+  private touchedWritten(mb: Block): void {
+    if (mb !== this.lmb && mb.written === mb.size && !mb.dead) {
+      this.sealedWritten(mb);
+      this.maybeCompact(mb, this.first);
+    }
+  }
+
+  private batchDone(cbs: Array<(err: Error | null) => void>): void {
+    for (const cb of cbs) cb(null);
+    if (this.cbs.length > 0 || this.batchTombN > 0 || this.lmb.written < this.lmb.size) this.kick();
+    this.drained();
+  }
+
+  private batchFailed(
+    err: Error,
+    jobs: WriteJob[],
+    tombs: number[],
+    erases: EraseJob[],
+    dead: Block[],
+    cbs: Array<(err: Error | null) => void>,
+  ): void {
+    this.writing = false;
+    this.rollback(jobs, tombs, erases, dead);
+    const all = cbs.concat(this.cbs);
+    this.cbs = [];
+    const se = err instanceof StoreError ? err : storeError('io', ioErrorText(err));
+    // a batch the store started on its own may fail with nobody waiting:
+    // the stream checks this count before it acks what it stored earlier
+    this.writeFailures++;
+    this.lastWriteError = se;
+    this.failedAt = Date.now();
+    this.log?.error(`JetStream stream '${this.cfg.name}' write failed: ${se.message}`);
+    for (const cb of all) cb(se);
+    this.drained();
+  }
+
+  /**
    * A batch failed: what it held is dropped (messages past the last written
    * one leave the index, their sequences will be reused); tombstones and
    * erases for older messages are queued again.
@@ -2046,7 +2153,7 @@ export class FileStore extends IndexedStore {
         mb.ix?.truncate(mb.size);
       }
     }
-    this.batchTombs = [];
+    this.batchTombN = 0;
     // drop the lost messages, newest first
     for (let s = this.last; s > keep; s--) {
       if (this.isLive(s)) this.removeSeq(s, false, true, true);
@@ -2171,7 +2278,7 @@ export class FileStore extends IndexedStore {
       this.afterWrite = [];
       for (const f of a) f();
     }
-    if (this.writing || this.scheduled) return;
+    if (this.writing || this.scheduled || this.idle.length === 0) return;
     const w = this.idle;
     this.idle = [];
     for (const f of w) f();

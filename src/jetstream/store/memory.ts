@@ -318,6 +318,10 @@ export class MemoryStore extends IndexedStore {
     queueMicrotask(() => cb(null));
   }
 
+  flushed(): boolean {
+    return !this.closed;
+  }
+
   consumerStore(name: string): ConsumerStore {
     if (this.closed) throw storeError('closed');
     let cs = this.consumers.get(name);

@@ -211,6 +211,14 @@ export interface StreamStore {
    * An error means the batch may not be durable: its acks must not go out.
    */
   flush(cb: (err: Error | null) => void): void;
+  /**
+   * True when flush would call back at once without an error: everything
+   * stored or removed so far is written (and synced where the store syncs
+   * always). A caller that gets true goes on without flush and its
+   * callback, which cost a deferred call per batch, i.e. per message for a
+   * publisher that waits for each ack.
+   */
+  flushed(): boolean;
 
   /** a consumer's persistent state, kept with this stream */
   consumerStore(name: string): ConsumerStore;

@@ -48,7 +48,14 @@ export class JetStream implements JetStreamService {
   readonly maxDuplicateWindow: number;
   /** clustered mode (a cluster port is configured, server/server.go standAloneMode): the meta layer */
   cluster: JetStreamCluster | null = null;
-  private readonly commitQueue: Stream[] = [];
+  /**
+   * Streams to commit this turn: the first commitN entries. Two arrays
+   * taking turns, kept by count: a fresh array per turn (splice) was
+   * garbage per message for a publisher that waits for each ack.
+   */
+  private commitQueue: Array<Stream | null> = [];
+  private commitSpare: Array<Stream | null> = [];
+  private commitN = 0;
   private commitScheduled = false;
   private started = false;
   /** the system account's $JS.API.ACCOUNT.PURGE.* subscription */
@@ -369,7 +376,7 @@ export class JetStream implements JetStreamService {
 
   /** Commit `s` at the end of this event-loop turn, with every other stream that has work. */
   scheduleCommit(s: Stream): void {
-    this.commitQueue.push(s);
+    this.commitQueue[this.commitN++] = s;
     if (this.commitScheduled) return;
     this.commitScheduled = true;
     setImmediate(this.runCommits);
@@ -377,8 +384,17 @@ export class JetStream implements JetStreamService {
 
   private readonly runCommits = (): void => {
     this.commitScheduled = false;
-    const q = this.commitQueue.splice(0);
-    for (const s of q) s.commit();
+    const q = this.commitQueue;
+    const n = this.commitN;
+    // commits scheduled by these go to the other array, for the next turn
+    this.commitQueue = this.commitSpare;
+    this.commitSpare = q;
+    this.commitN = 0;
+    for (let i = 0; i < n; i++) {
+      const s = q[i]!;
+      q[i] = null;
+      s.commit();
+    }
   };
 }
 

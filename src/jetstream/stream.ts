@@ -74,6 +74,45 @@ interface DedupeEntry {
 
 const ACK_SEQ_PLACEHOLDER = -1;
 
+/**
+ * The PubAcks (and error answers) one commit sends once the store has
+ * written their messages. Reused from commit to commit, its arrays are
+ * written by index up to `n` and never shortened: an array whose length is
+ * set to 0 gives up its backing store, and the next push allocates one
+ * again (a garbage array per commit, i.e. per message for a publisher that
+ * waits for each ack).
+ */
+class AckBatch {
+  n = 0;
+  readonly replies: string[] = [];
+  /** a sequence (a plain ack) or a prebuilt answer */
+  readonly bodies: Array<number | Buffer> = [];
+  /** the store's write failure count when each message was stored */
+  readonly failures: number[] = [];
+  /** each stored message's Nats-Msg-Id ('' for none): forgotten when its write fails */
+  readonly ids: string[] = [];
+  /** republished messages (cfg.republish), sent with the acks as the reference's outq does */
+  repub: Array<{ subject: string; hdr: Buffer; msg: Buffer }> = [];
+  /** messages were stored: consumers hear of them once they are written */
+  signal = false;
+
+  add(reply: string, body: number | Buffer, failures: number, id: string): void {
+    const i = this.n++;
+    this.replies[i] = reply;
+    this.bodies[i] = body;
+    this.failures[i] = failures;
+    this.ids[i] = id;
+  }
+
+  clear(): void {
+    // prebuilt answers are not kept alive by the next batch
+    for (let i = 0; i < this.n; i++) if (typeof this.bodies[i] !== 'number') this.bodies[i] = 0;
+    this.n = 0;
+    if (this.repub.length > 0) this.repub = [];
+    this.signal = false;
+  }
+}
+
 export class Stream {
   cfg: StreamConfig;
   readonly created: number;
@@ -87,19 +126,18 @@ export class Stream {
   private pubAckPrefix = '';
   /** the last PubAck body, rewritten in place while the sequence keeps its digit count (see pubAckBody) */
   private pubAckBuf: Buffer = EMPTY;
-  // PubAcks (and error answers) waiting for the store's flush: replies and
-  // either a sequence (a plain ack) or a prebuilt answer.
-  private ackReplies: string[] = [];
-  private ackBodies: Array<number | Buffer> = [];
-  /** the store's write failure count when each message was stored */
-  private ackFailures: number[] = [];
-  /** each stored message's Nats-Msg-Id ('' for none): forgotten when its write fails */
-  private ackIds: string[] = [];
-  /** a commit (store flush) is scheduled or in flight */
+  /** what waits for the next commit */
+  private acks = new AckBatch();
+  /** the commit's batch while the store flushes */
+  private inFlight: AckBatch | null = null;
+  /** a sent batch, emptied, for the next commit */
+  private spareAcks: AckBatch | null = null;
+  /** a commit is queued for this turn: what is stored before it runs goes with it */
+  private commitQueued = false;
+  /** a commit's store flush is in flight */
   private committing = false;
+  /** something was stored during that flush: another commit follows it */
   private commitAgain = false;
-  /** messages were stored since the last commit: consumers wait for it */
-  private newMsgs = false;
   private readonly ddmap = new Map<string, DedupeEntry>();
   private ddarr: DedupeEntry[] = [];
   private ddindex = 0;
@@ -332,7 +370,7 @@ export class Stream {
     else if (rollup === 'all') this.purge('', 0, 1);
     if (tsubj !== null) this.republish(tsubj, subject, seq, tlseq, hdr, msg);
     if (canRespond) this.queueAck(reply, seq, msgId);
-    this.newMsgs = true;
+    this.acks.signal = true;
     this.scheduleCommit();
   }
 
@@ -355,7 +393,7 @@ export class Stream {
       this.jsa.js.server.logger.warn(`JetStream failed to store a mirrored msg on stream '${this.jsa.name} > ${this.cfg.name}': ${e.message}`);
       return;
     }
-    this.newMsgs = true;
+    this.acks.signal = true;
     this.scheduleCommit();
   }
 
@@ -394,17 +432,12 @@ export class Stream {
     }
     // After the store's flush, with the acks, as the reference's outq sends them.
     const body = rp.headersOnly ? EMPTY : Buffer.from(msg);
-    this.pendingRepublish.push({ subject: tsubj, hdr: h, msg: body });
+    this.acks.repub.push({ subject: tsubj, hdr: h, msg: body });
     this.scheduleCommit();
   }
 
-  private pendingRepublish: Array<{ subject: string; hdr: Buffer; msg: Buffer }> = [];
-
   private queueAck(reply: string, body: number | Buffer, msgId = ''): void {
-    this.ackReplies.push(reply);
-    this.ackBodies.push(body);
-    this.ackFailures.push(this.store.writeFailures ?? 0);
-    this.ackIds.push(msgId);
+    this.acks.add(reply, body, this.store.writeFailures ?? 0, msgId);
     this.scheduleCommit();
   }
 
@@ -413,66 +446,86 @@ export class Stream {
   }
 
   private scheduleCommit(): void {
+    // A store and its ack both ask for a commit: when the first request
+    // counted as in flight, every message was followed by a second, empty
+    // commit in the next turn (BENCHMARKS.md, "Session 12").
+    if (this.commitQueued) return;
     if (this.committing) {
       this.commitAgain = true;
       return;
     }
-    this.committing = true;
+    this.commitQueued = true;
     this.jsa.js.scheduleCommit(this);
   }
 
   /**
    * Group commit, once per event-loop turn: the store writes everything
    * stored so far, then the acks queued for it go out and consumers hear of
-   * the new messages.
+   * the new messages. The batch objects are reused from commit to commit,
+   * and a store that has already written the turn's batch (its own flush
+   * ran first in the turn) is not asked to call back: for a publisher that
+   * waits for each ack, fresh arrays, a closure and a deferred callback per
+   * commit were garbage per message (BENCHMARKS.md, "Session 12").
    */
   commit(): void {
-    const replies = this.ackReplies;
-    const bodies = this.ackBodies;
-    const failures = this.ackFailures;
-    const ids = this.ackIds;
-    const repub = this.pendingRepublish;
-    const signal = this.newMsgs;
-    this.ackReplies = [];
-    this.ackBodies = [];
-    this.ackFailures = [];
-    this.ackIds = [];
-    this.pendingRepublish = [];
-    this.newMsgs = false;
-    this.store.flush((err) => {
-      if (err !== null) {
-        // Not durable: no ack may say it is. The store keeps what it had before the batch.
-        this.jsa.js.server.logger.error(`JetStream failed to store a msg on stream '${this.jsa.name} > ${this.cfg.name}': ${err.message}`);
-        const fail = Buffer.from(toGoJSON({ error: storeFailed(err).toJSON(), stream: this.cfg.name, seq: 0 }));
-        for (let i = 0; i < replies.length; i++) {
-          if (typeof bodies[i] === 'number') this.forgetMsgId(ids[i], bodies[i] as number);
-          this.jsa.client.publish(replies[i], '', null, typeof bodies[i] === 'number' ? fail : (bodies[i] as Buffer));
-        }
+    this.commitQueued = false;
+    this.committing = true;
+    const b = this.acks;
+    this.acks = this.spareAcks ?? new AckBatch();
+    this.spareAcks = null;
+    this.inFlight = b;
+    if (this.store.flushed()) this.committed(null);
+    else this.store.flush(this.onFlushed);
+  }
+
+  private readonly onFlushed = (err: Error | null): void => this.committed(err);
+
+  private committed(err: Error | null): void {
+    const b = this.inFlight!;
+    this.inFlight = null;
+    const { n, replies, bodies } = b;
+    if (err !== null) {
+      // Not durable: no ack may say it is. The store keeps what it had before the batch.
+      this.jsa.js.server.logger.error(`JetStream failed to store a msg on stream '${this.jsa.name} > ${this.cfg.name}': ${err.message}`);
+      const fail = Buffer.from(toGoJSON({ error: storeFailed(err).toJSON(), stream: this.cfg.name, seq: 0 }));
+      for (let i = 0; i < n; i++) {
+        if (typeof bodies[i] === 'number') this.forgetMsgId(b.ids[i], bodies[i] as number);
+        this.jsa.client.publish(replies[i], '', null, typeof bodies[i] === 'number' ? fail : (bodies[i] as Buffer));
+      }
+      this.releaseAcks(b);
+    } else {
+      for (const r of b.repub) this.jsa.client.publish(r.subject, '', r.hdr, r.msg);
+      const now = this.store.writeFailures ?? 0;
+      if (b.signal) {
+        for (const o of this.consumers.values()) o.signal();
+        for (const t of this.taps) t.signal();
+      }
+      if (b.signal && this.consumers.size > 0 && n > 0) {
+        // The consumers' delivery pass (queued by signal) goes first: a
+        // publisher that reads what its ack promised through a consumer
+        // (a mirror on a leaf, a watcher) finds it there, as the
+        // reference's concurrent consumer goroutines let it.
+        setImmediate(() => {
+          this.sendAcks(b, now);
+          this.releaseAcks(b);
+          this.jsa.js.server.flushDirty();
+        });
       } else {
-        for (const r of repub) this.jsa.client.publish(r.subject, '', r.hdr, r.msg);
-        const now = this.store.writeFailures ?? 0;
-        if (signal) {
-          for (const o of this.consumers.values()) o.signal();
-          for (const t of this.taps) t.signal();
-        }
-        if (signal && this.consumers.size > 0 && replies.length > 0) {
-          // The consumers' delivery pass (queued by signal) goes first: a
-          // publisher that reads what its ack promised through a consumer
-          // (a mirror on a leaf, a watcher) finds it there, as the
-          // reference's concurrent consumer goroutines let it.
-          setImmediate(() => {
-            this.sendAcks(replies, bodies, failures, now, ids);
-            this.jsa.js.server.flushDirty();
-          });
-        } else this.sendAcks(replies, bodies, failures, now, ids);
+        this.sendAcks(b, now);
+        this.releaseAcks(b);
       }
-      this.committing = false;
-      if (this.commitAgain) {
-        this.commitAgain = false;
-        this.scheduleCommit();
-      }
-      this.jsa.js.server.flushDirty();
-    });
+    }
+    this.committing = false;
+    if (this.commitAgain) {
+      this.commitAgain = false;
+      this.scheduleCommit();
+    }
+    this.jsa.js.server.flushDirty();
+  }
+
+  private releaseAcks(b: AckBatch): void {
+    b.clear();
+    this.spareAcks = b;
   }
 
   /**
@@ -502,9 +555,10 @@ export class Stream {
     if (d !== undefined && d.seq === seq) this.ddmap.delete(id);
   }
 
-  private sendAcks(replies: string[], bodies: Array<number | Buffer>, failures: number[], now: number, ids: string[]): void {
+  private sendAcks(b: AckBatch, now: number): void {
+    const { n, replies, bodies, failures, ids } = b;
     let lost: Buffer | null = null;
-    for (let i = 0; i < replies.length; i++) {
+    for (let i = 0; i < n; i++) {
       const b = bodies[i];
       if (typeof b === 'number' && failures[i] !== now) {
         // a write failed after this message was stored (a batch the store

@@ -90,33 +90,6 @@ export const fileIo = {
   writeSync: fs.writeSync as (fd: number, buf: Buffer, off: number, len: number, pos: number) => number,
 };
 
-/**
- * The batch write of a flush. Without sync-always it is one synchronous
- * write per block per event-loop turn: handing it to libuv's thread pool
- * costs a thread hop each way (about 0.3 ms here) inside every PubAck's
- * latency, while the write itself only copies into the page cache. With
- * sync-always the write and the fdatasync go to the pool: a sync can take
- * milliseconds and must not stop the event loop.
- */
-function batchWrite(
-  async: boolean,
-  fd: number,
-  buf: Buffer,
-  off: number,
-  len: number,
-  pos: number,
-  cb: (err: NodeJS.ErrnoException | null, n: number) => void,
-): void {
-  if (async) return fileIo.write(fd, buf, off, len, pos, cb);
-  let n: number;
-  try {
-    n = fileIo.writeSync(fd, buf, off, len, pos);
-  } catch (e) {
-    return cb(e as NodeJS.ErrnoException, 0);
-  }
-  cb(null, n);
-}
-
 interface Block {
   id: number;
   /**
@@ -1909,6 +1882,7 @@ export class FileStore extends IndexedStore {
     if (this.writing) return;
     if (this.first !== this.markedFirst) this.appendState();
     if (!this.syncAlways) return this.writeNow();
+    // sync always: every batch ends in a sync, also one with nothing to write
     const jobs: WriteJob[] = [];
     for (const mb of this.blocks) if (mb.written < mb.size) jobs.push({ mb, start: mb.written, from: mb.written, to: mb.size });
     const erases = this.erases;
@@ -1917,12 +1891,6 @@ export class FileStore extends IndexedStore {
     this.deadBlocks = [];
     const cbs = this.cbs;
     this.cbs = [];
-    if (jobs.length === 0 && erases.length === 0 && dead.length === 0 && !this.syncAlways) {
-      this.flushedLast = this.last;
-      for (const cb of cbs) cb(null);
-      this.drained();
-      return;
-    }
     this.writing = true;
     const batchLast = this.last;
     const tombs = this.takeBatchTombs();
@@ -1936,7 +1904,6 @@ export class FileStore extends IndexedStore {
       this.batchDone(cbs);
     };
     const sync = (): void => {
-      if (!this.syncAlways) return done();
       if (this.dirDirty) {
         // a new block file's name must survive a power cut too
         this.dirDirty = false;
@@ -1977,7 +1944,7 @@ export class FileStore extends IndexedStore {
           // short write: continue where it stopped
           j.from = j.mb.written;
           inJob = true;
-          return batchWrite(this.syncAlways, j.mb.fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
+          return fileIo.write(j.mb.fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
         }
         i++;
       }
@@ -1987,7 +1954,7 @@ export class FileStore extends IndexedStore {
         if (fd === null) return;
         touched.add(j.mb);
         inJob = true;
-        return batchWrite(this.syncAlways, fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
+        return fileIo.write(fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
       }
       if (e < erases.length) {
         const x = erases[e]!;
@@ -1999,7 +1966,7 @@ export class FileStore extends IndexedStore {
         if (fd === null) return; // x is queued again with the rest
         e++;
         touched.add(x.mb);
-        return batchWrite(this.syncAlways, fd, x.rec, 0, x.rec.length, x.off, (er) => writeNext(er, 0));
+        return fileIo.write(fd, x.rec, 0, x.rec.length, x.off, (er) => writeNext(er, 0));
       }
       sync();
     };
@@ -2007,12 +1974,16 @@ export class FileStore extends IndexedStore {
   };
 
   /**
-   * The batch of a store that does not sync always, written at once:
-   * pwrite(2) into the page cache takes a few µs, less than the thread
-   * pool's round trip, and a kill -9 after it loses nothing. It runs
-   * without the asynchronous path's closures, job list and Set, which were
-   * ~1 KB of garbage per batch, i.e. per message for a publisher that
-   * waits for each ack (a KV put; BENCHMARKS.md, "Session 12").
+   * The batch of a store that does not sync always, written at once, one
+   * write per block per event-loop turn: handing it to libuv's thread pool
+   * costs a thread hop each way (about 0.3 ms here) inside every PubAck's
+   * latency, while pwrite(2) only copies into the page cache, and a kill -9
+   * after it loses nothing. (With sync always the writes and the fdatasync
+   * go to the pool, in doFlush: a sync can take milliseconds and must not
+   * stop the event loop.) It runs without that path's closures, job list
+   * and Set, which were ~1 KB of garbage per batch, i.e. per message for a
+   * publisher that waits for each ack (a KV put; BENCHMARKS.md,
+   * "Session 12").
    */
   private writeNow(): void {
     // written by index, not emptied with length = 0, which frees their backing stores (see AckBatch in stream.ts)

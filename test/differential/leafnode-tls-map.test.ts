@@ -82,7 +82,11 @@ describe('leafnodes: verify_and_map on the leafnode listener', () => {
       try {
         const hc = await connect({ servers: ok.hub.url, user: 'a', pass: 'a' });
         const lc = await connect({ servers: ok.leaf.url });
-        await interestCrossed(lc, hc, 'pin.ok');
+        // 20 s: once (a full CI run, 2 cores) the leaf was not connected
+        // after 10; the logs say why if it happens again
+        await interestCrossed(lc, hc, 'pin.ok', 20_000).catch((e: Error) => {
+          throw new Error(`${e.message}\n--- hub log\n${serverLog(ok.hub).slice(-3000)}\n--- leaf log\n${serverLog(ok.leaf).slice(-3000)}`);
+        });
         await hc.close();
         await lc.close();
       } finally {

@@ -60,8 +60,10 @@ const CACHE_BLOCKS = 2;
  * twice as soon (BENCHMARKS.md, "Session 11"). A large one reaches full
  * blocks after its first few MiB. Other streams (a KV bucket's
  * per-key history, workqueues, unbounded ones) keep full blocks: sized
- * down, the KV put benchmark's bucket rolled every ~5,000 puts and its
- * server spent ~10% more CPU (BENCHMARKS.md, "Session 11").
+ * down, the KV put benchmark's bucket rolled every ~5,000 puts, and its
+ * first roll, inside a young server's first 15,000 puts, deoptimized the
+ * put path: 13-27% more CPU and twice the p99 there, none at 45,000 puts
+ * (BENCHMARKS.md, "Session 11", "Session 12").
  */
 const MIN_ROLL = 1024 * 1024;
 /** after a failed write, the next batch waits this long (see kick) */

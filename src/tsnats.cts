@@ -71,6 +71,32 @@ function ownSemiSpaceFlags(): boolean {
   return /semi-space|optimize-for-size/.test(`${process.execArgv.join(' ')} ${process.env.NODE_OPTIONS ?? ''}`);
 }
 
+/**
+ * Type feedback from a function's first call, for a server with JetStream
+ * (jetStreamFeedback). By default V8 gives a function its feedback vector
+ * only after ~1 KB of its bytecode has run, so what a young server does once
+ * at first (a client's first large write growing its output buffer, the
+ * system account's first connect event, its first subject lookup) leaves no
+ * feedback, the optimizing compiler turns those paths into deoptimization
+ * exits, and the next client to connect throws away the optimized code of
+ * the hottest functions (writeMsg, publishCore, matchDeliver) until V8
+ * compiles them again: in the KV put benchmark, at the start of its measured
+ * run, the put path then ran unoptimized for ~0.3 s. Six alternated pairs of
+ * fresh servers: 1.01-1.10x the puts/s with eager feedback. A server without
+ * JetStream keeps V8's default: eager feedback also means more compiling
+ * while the process is young, and a fresh server's storm of 10,000 connects
+ * ran at 0.82 of the rate with it (BENCHMARKS.md, "Session 13").
+ */
+let eagerFeedback = false;
+function jetStreamFeedback(): void {
+  if (eagerFeedback) return;
+  v8Flags('--no-lazy-feedback-allocation');
+  eagerFeedback = true;
+}
+// The CLI (cli/main.ts) calls it before a server with JetStream starts; a
+// program embedding tsnats does not load this file, so its V8 stays as it is.
+(globalThis as Record<symbol, unknown>)[Symbol.for('tsnats.jetStreamFeedback')] = jetStreamFeedback;
+
 let optimizingForSize = false;
 function optimizeForSize(on: boolean): void {
   if (on === optimizingForSize) return;
@@ -139,18 +165,20 @@ function readCache(file: string, bundleMtimeMs: number): Buffer | undefined {
  * it), unless the bundle changed since this process read it (a build ran
  * meanwhile: this cache belongs to the old one).
  */
-function writeCache(script: vm.Script, file: string, bundle: string, bundleMtimeMs: number, sizing: boolean): void {
+function writeCache(script: vm.Script, file: string, bundle: string, bundleMtimeMs: number, sizing: boolean, eager: boolean): void {
   try {
     if (statSync(bundle).mtimeMs !== bundleMtimeMs) return;
     const tmp = `${file}.${process.pid}.tmp`;
     // with the flags (hash) it was compiled under, which the next start compiles it under too
     const now = optimizingForSize;
     optimizeForSize(sizing);
+    if (eagerFeedback !== eager) v8Flags(eager ? '--no-lazy-feedback-allocation' : '--lazy-feedback-allocation');
     let data: Buffer;
     try {
       data = script.createCachedData();
     } finally {
       optimizeForSize(now);
+      if (eagerFeedback !== eager) v8Flags(eagerFeedback ? '--no-lazy-feedback-allocation' : '--lazy-feedback-allocation');
     }
     writeFileSync(tmp, data);
     renameSync(tmp, file);
@@ -191,7 +219,8 @@ function runChunkFile(file: string, self: string, define: (name: string, fn: Chu
   }
   if (cachedData === undefined || script.cachedDataRejected === true || process.env.TSNATS_WRITE_CODE_CACHE === '1') {
     const sizing = optimizingForSize;
-    setTimeout(() => writeCache(script, cacheFile, file, mtimeMs, sizing), CACHE_WRITE_DELAY_MS).unref();
+    const eager = eagerFeedback;
+    setTimeout(() => writeCache(script, cacheFile, file, mtimeMs, sizing, eager), CACHE_WRITE_DELAY_MS).unref();
   }
   return true;
 }

@@ -211,6 +211,62 @@ describe('launcher: code cache', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  // A server with JetStream turns V8's lazy feedback allocation off once the
+  // bundle is compiled and before the JetStream chunks are (src/tsnats.cts
+  // jetStreamFeedback): each file's cache must be written under the flags
+  // it was compiled under, or starts with and without JetStream would keep
+  // rejecting and rewriting each other's caches.
+  it('code caches stay accepted across starts with and without JetStream', async (t) => {
+    if (!existsSync(BUNDLE)) {
+      t.diagnostic('no bundle (esbuild not installed): nothing to cache');
+      return;
+    }
+    const dir = mkdtempSync(join(dirname(dirname(BUNDLE)), 'launcher-cache-'));
+    const store = mkdtempSync(join(tmpdir(), 'launcher-js-'));
+    try {
+      copyFileSync(BIN, join(dir, 'tsnats.cjs'));
+      for (const f of readdirSync(dirname(BUNDLE))) {
+        if (/^tsnats\.(bundle|chunk-[A-Z0-9]+)\.js$/.test(f)) copyFileSync(join(dirname(BUNDLE), f), join(dir, f));
+      }
+      /** one start: file -> 'none' | 'accepted' | 'rejected'; untilCache: until every file reported has its cache */
+      const start = async (js: boolean, untilCache: boolean): Promise<Record<string, string>> => {
+        const args = [join(dir, 'tsnats.cjs'), '-a', '127.0.0.1', '-p', '-1', ...(js ? ['-js', '-sd', store] : [])];
+        const proc = spawn(process.execPath, args, {
+          env: { ...process.env, TSNATS_DEBUG_CODE_CACHE: '1', TSNATS_WRITE_CODE_CACHE: '', TSNATS_NO_BUNDLE: '' },
+          stdio: ['ignore', 'ignore', 'pipe'],
+        });
+        let err = '';
+        proc.stderr.setEncoding('utf8');
+        proc.stderr.on('data', (d: string) => (err += d));
+        const reports = (): Record<string, string> =>
+          Object.fromEntries([...err.matchAll(/tsnats: code cache of (\S+): (\w+)/g)].map((m) => [m[1]!, m[2]!]));
+        try {
+          const t0 = Date.now();
+          while (!/Server is ready/.test(err) || (untilCache && Object.keys(reports()).some((f) => !existsSync(join(dir, `${f}.cache`))))) {
+            assert.equal(proc.exitCode, null, `server exited:\n${err}`);
+            assert.ok(Date.now() - t0 < 60_000, `not ready${untilCache ? ' or caches not written' : ''} in 60 s:\n${err}`);
+            await new Promise((r) => setTimeout(r, 20));
+          }
+          return reports();
+        } finally {
+          proc.kill('SIGKILL');
+          await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r(null) : proc.once('exit', r)));
+        }
+      };
+      const first = await start(true, true);
+      assert.ok(Object.keys(first).length >= 2, `the bundle and a JetStream chunk: ${JSON.stringify(first)}`);
+      assert.deepEqual(new Set(Object.values(first)), new Set(['none']));
+      for (const js of [true, false, true]) {
+        const r = await start(js, false);
+        assert.ok(Object.keys(r).length >= (js ? 2 : 1), JSON.stringify(r));
+        for (const [f, v] of Object.entries(r)) assert.equal(v, 'accepted', `${f} (${js ? 'with' : 'without'} JetStream): ${JSON.stringify(r)}`);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(store, { recursive: true, force: true });
+    }
+  });
 });
 
 /** CPU time (ms, all threads) a process has used, from /proc; null where there is no /proc */

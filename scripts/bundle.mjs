@@ -32,6 +32,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -109,6 +110,62 @@ async function primeCache() {
   child.kill('SIGINT');
   await new Promise((r) => child.once('exit', r));
   if (!fs.existsSync(cacheFile)) console.error('bundle: no code cache written (the server compiles the bundle at each start)');
+}
+
+/**
+ * Start the bundled server once more with JetStream and make one JetStream
+ * API request, so that the JetStream chunks get their code caches here too.
+ * Otherwise the first JetStream server after a build writes them a second
+ * after loading them, and V8's createCachedData hands back a Buffer made in
+ * C++ (a Uint8Array whose prototype is then set), which makes V8 drop the
+ * optimized code of every function that assumed the plain Uint8Array shape:
+ * a burst of deoptimizations in the middle of the first benchmark after a
+ * build. Best effort: without these caches the server only compiles the
+ * chunks at each start.
+ */
+async function primeJetStreamCaches() {
+  const store = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnats-prime-'));
+  const child = spawn(process.execPath, [path.join(dist, 'tsnats.cjs'), '-a', '127.0.0.1', '-p', '-1', '-js', '-sd', store], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, TSNATS_WRITE_CODE_CACHE: '1', TSNATS_DEBUG_CODE_CACHE: '1' },
+  });
+  let err = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    const until = Date.now() + 20000;
+    let m = null;
+    while (Date.now() < until && child.exitCode === null && (m = /Listening for client connections on [^\n]*:(\d+)\n[^]*Server is ready/.exec(err)) === null) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (m === null) throw new Error(`no "Server is ready" in 20 s:\n${err}`);
+    await new Promise((resolve) => {
+      const sock = net.connect(Number(m[1]), '127.0.0.1', () => {
+        sock.write('CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.prime 1\r\nPUB $JS.API.INFO _INBOX.prime 0\r\n\r\n');
+      });
+      let got = '';
+      sock.setEncoding('latin1');
+      sock.on('data', (d) => {
+        got += d;
+        if (got.includes('io.nats.jetstream.api.v1.account_info_response')) sock.end();
+      });
+      sock.setTimeout(10000, () => sock.destroy());
+      sock.on('close', resolve);
+      sock.on('error', resolve);
+    });
+    // every chunk the server loaded (the launcher's report) has its cache
+    const loaded = () => [...err.matchAll(/code cache of (tsnats\.chunk-[A-Z0-9]+\.js): /g)].map((x) => path.join(dist, `${x[1]}.cache`));
+    const done = Date.now() + 5000;
+    while (Date.now() < done && (loaded().length === 0 || loaded().some((f) => !fs.existsSync(f)))) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    if (loaded().length === 0 || loaded().some((f) => !fs.existsSync(f))) console.error('bundle: JetStream chunks without a code cache (compiled at each start)');
+  } finally {
+    child.kill('SIGINT');
+    await exited;
+    fs.rmSync(store, { recursive: true, force: true });
+  }
 }
 
 /**
@@ -330,6 +387,7 @@ try {
 }
 try {
   await primeCache();
+  await primeJetStreamCaches().catch((e) => console.error(`bundle: JetStream code caches not primed: ${e.message}`));
 } catch (e) {
   // a bundle that does not start must not be used: the launcher falls back to the modules
   removeOld();

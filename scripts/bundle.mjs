@@ -69,6 +69,22 @@ function removeOld() {
   }
 }
 
+/** One client connection: send `bytes`, read until `until` appears (or 10 s pass), close. */
+function talk(port, bytes, until) {
+  return new Promise((resolve) => {
+    const sock = net.connect(port, '127.0.0.1', () => sock.write(bytes));
+    let got = '';
+    sock.setEncoding('latin1');
+    sock.on('data', (d) => {
+      got += d;
+      if (got.includes(until)) sock.end();
+    });
+    sock.setTimeout(10000, () => sock.destroy());
+    sock.on('close', resolve);
+    sock.on('error', resolve);
+  });
+}
+
 /** Start the bundled server once, make one client connection, let it write its code cache. */
 async function primeCache() {
   const child = spawn(process.execPath, [path.join(dist, 'tsnats.cjs'), '-a', '127.0.0.1', '-p', '-1'], {
@@ -89,19 +105,7 @@ async function primeCache() {
     });
     child.once('exit', (code) => reject(new Error(`server exited (${code}):\n${err}`)));
   });
-  await new Promise((resolve) => {
-    const sock = net.connect(port, '127.0.0.1', () => {
-      sock.write('CONNECT {"verbose":false,"pedantic":false}\r\nSUB a 1\r\nPUB a 2\r\nhi\r\nPING\r\n');
-    });
-    let got = '';
-    sock.setEncoding('latin1');
-    sock.on('data', (d) => {
-      got += d;
-      if (got.includes('PONG')) sock.end();
-    });
-    sock.on('close', resolve);
-    sock.on('error', resolve);
-  });
+  await talk(port, 'CONNECT {"verbose":false,"pedantic":false}\r\nSUB a 1\r\nPUB a 2\r\nhi\r\nPING\r\n', 'PONG');
   const stamp = fs.existsSync(cacheFile) ? fs.statSync(cacheFile).mtimeMs : 0;
   const until = Date.now() + 5000;
   while (Date.now() < until && (!fs.existsSync(cacheFile) || fs.statSync(cacheFile).mtimeMs === stamp)) {
@@ -140,20 +144,11 @@ async function primeJetStreamCaches() {
       await new Promise((r) => setTimeout(r, 20));
     }
     if (m === null) throw new Error(`no "Server is ready" in 20 s:\n${err}`);
-    await new Promise((resolve) => {
-      const sock = net.connect(Number(m[1]), '127.0.0.1', () => {
-        sock.write('CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.prime 1\r\nPUB $JS.API.INFO _INBOX.prime 0\r\n\r\n');
-      });
-      let got = '';
-      sock.setEncoding('latin1');
-      sock.on('data', (d) => {
-        got += d;
-        if (got.includes('io.nats.jetstream.api.v1.account_info_response')) sock.end();
-      });
-      sock.setTimeout(10000, () => sock.destroy());
-      sock.on('close', resolve);
-      sock.on('error', resolve);
-    });
+    await talk(
+      Number(m[1]),
+      'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.prime 1\r\nPUB $JS.API.INFO _INBOX.prime 0\r\n\r\n',
+      'io.nats.jetstream.api.v1.account_info_response',
+    );
     // every chunk the server loaded (the launcher's report) has its cache
     const loaded = () => [...err.matchAll(/code cache of (tsnats\.chunk-[A-Z0-9]+\.js): /g)].map((x) => path.join(dist, `${x[1]}.cache`));
     const done = Date.now() + 5000;

@@ -82,7 +82,8 @@ function ownSemiSpaceFlags(): boolean {
  * the hottest functions (writeMsg, publishCore, matchDeliver) until V8
  * compiles them again: in the KV put benchmark, at the start of its measured
  * run, the put path then ran unoptimized for ~0.3 s. Six alternated pairs of
- * fresh servers: 1.01-1.10x the puts/s with eager feedback. A server without
+ * fresh servers on a quiet machine (the flag on node's command line): 1.01-
+ * 1.10x the puts/s with eager feedback. A server without
  * JetStream keeps V8's default: eager feedback also means more compiling
  * while the process is young, and a fresh server's storm of 10,000 connects
  * ran at 0.82 of the rate with it (BENCHMARKS.md, "Session 13").

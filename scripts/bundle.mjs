@@ -85,35 +85,49 @@ function talk(port, bytes, until) {
   });
 }
 
-/** Start the bundled server once, make one client connection, let it write its code cache. */
-async function primeCache() {
-  const child = spawn(process.execPath, [path.join(dist, 'tsnats.cjs'), '-a', '127.0.0.1', '-p', '-1'], {
+/**
+ * Start the bundled server with `args`, send `bytes` on one client
+ * connection and read until `until`, then wait (up to 5 s) until the code
+ * cache of every file the launcher reports loading and `wanted` picks has
+ * been written by this run. Returns those caches' paths that were not.
+ */
+async function primeRun(args, bytes, until, wanted) {
+  const t0 = Date.now();
+  const child = spawn(process.execPath, [path.join(dist, 'tsnats.cjs'), '-a', '127.0.0.1', '-p', '-1', ...args], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, TSNATS_WRITE_CODE_CACHE: '1' },
+    env: { ...process.env, TSNATS_WRITE_CODE_CACHE: '1', TSNATS_DEBUG_CODE_CACHE: '1' },
   });
   let err = '';
-  const port = await new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`no "Server is ready" in 20 s:\n${err}`)), 20000);
-    child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d) => {
-      err += d;
-      const m = /Listening for client connections on [^\n]*:(\d+)\n[^]*Server is ready/.exec(err);
-      if (m) {
-        clearTimeout(t);
-        resolve(Number(m[1]));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}):\n${err}`)));
-  });
-  await talk(port, 'CONNECT {"verbose":false,"pedantic":false}\r\nSUB a 1\r\nPUB a 2\r\nhi\r\nPING\r\n', 'PONG');
-  const stamp = fs.existsSync(cacheFile) ? fs.statSync(cacheFile).mtimeMs : 0;
-  const until = Date.now() + 5000;
-  while (Date.now() < until && (!fs.existsSync(cacheFile) || fs.statSync(cacheFile).mtimeMs === stamp)) {
-    await new Promise((r) => setTimeout(r, 50));
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (d) => (err += d));
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    let m = null;
+    while (Date.now() < t0 + 20000 && child.exitCode === null && (m = /Listening for client connections on [^\n]*:(\d+)\n[^]*Server is ready/.exec(err)) === null) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (m === null) throw new Error(child.exitCode === null ? `no "Server is ready" in 20 s:\n${err}` : `server exited (${child.exitCode}):\n${err}`);
+    await talk(Number(m[1]), bytes, until);
+    const caches = () => [...err.matchAll(/code cache of (\S+): /g)].map((x) => x[1]).filter(wanted).map((f) => path.join(dist, `${f}.cache`));
+    const missing = () => caches().filter((f) => !fs.existsSync(f) || fs.statSync(f).mtimeMs < t0);
+    const done = Date.now() + 5000;
+    while (Date.now() < done && (caches().length === 0 || missing().length > 0)) await new Promise((r) => setTimeout(r, 50));
+    return caches().length === 0 ? ['(none reported)'] : missing();
+  } finally {
+    child.kill('SIGINT');
+    await exited;
   }
-  child.kill('SIGINT');
-  await new Promise((r) => child.once('exit', r));
-  if (!fs.existsSync(cacheFile)) console.error('bundle: no code cache written (the server compiles the bundle at each start)');
+}
+
+/** Start the bundled server once, make one client connection, let it write its code cache. */
+async function primeCache() {
+  const missing = await primeRun(
+    [],
+    'CONNECT {"verbose":false,"pedantic":false}\r\nSUB a 1\r\nPUB a 2\r\nhi\r\nPING\r\n',
+    'PONG',
+    (f) => f === 'tsnats.bundle.js',
+  );
+  if (missing.length > 0 || !fs.existsSync(cacheFile)) console.error('bundle: no code cache written (the server compiles the bundle at each start)');
 }
 
 /**
@@ -129,36 +143,15 @@ async function primeCache() {
  */
 async function primeJetStreamCaches() {
   const store = fs.mkdtempSync(path.join(os.tmpdir(), 'tsnats-prime-'));
-  const child = spawn(process.execPath, [path.join(dist, 'tsnats.cjs'), '-a', '127.0.0.1', '-p', '-1', '-js', '-sd', store], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    env: { ...process.env, TSNATS_WRITE_CODE_CACHE: '1', TSNATS_DEBUG_CODE_CACHE: '1' },
-  });
-  let err = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (d) => (err += d));
-  const exited = new Promise((r) => child.once('exit', r));
   try {
-    const until = Date.now() + 20000;
-    let m = null;
-    while (Date.now() < until && child.exitCode === null && (m = /Listening for client connections on [^\n]*:(\d+)\n[^]*Server is ready/.exec(err)) === null) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    if (m === null) throw new Error(`no "Server is ready" in 20 s:\n${err}`);
-    await talk(
-      Number(m[1]),
+    const missing = await primeRun(
+      ['-js', '-sd', store],
       'CONNECT {"verbose":false,"pedantic":false}\r\nSUB _INBOX.prime 1\r\nPUB $JS.API.INFO _INBOX.prime 0\r\n\r\n',
       'io.nats.jetstream.api.v1.account_info_response',
+      (f) => f.startsWith(`${CHUNK_PREFIX}chunk-`),
     );
-    // every chunk the server loaded (the launcher's report) has its cache
-    const loaded = () => [...err.matchAll(/code cache of (tsnats\.chunk-[A-Z0-9]+\.js): /g)].map((x) => path.join(dist, `${x[1]}.cache`));
-    const done = Date.now() + 5000;
-    while (Date.now() < done && (loaded().length === 0 || loaded().some((f) => !fs.existsSync(f)))) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    if (loaded().length === 0 || loaded().some((f) => !fs.existsSync(f))) console.error('bundle: JetStream chunks without a code cache (compiled at each start)');
+    if (missing.length > 0) console.error(`bundle: JetStream chunks without a code cache (compiled at each start): ${missing.join(', ')}`);
   } finally {
-    child.kill('SIGINT');
-    await exited;
     fs.rmSync(store, { recursive: true, force: true });
   }
 }

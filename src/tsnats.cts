@@ -73,7 +73,7 @@ function ownSemiSpaceFlags(): boolean {
 
 /**
  * Type feedback from a function's first call, for a server with JetStream
- * (jetStreamFeedback). By default V8 gives a function its feedback vector
+ * (setEagerFeedback). By default V8 gives a function its feedback vector
  * only after ~1 KB of its bytecode has run, so what a young server does once
  * at first (a client's first large write growing its output buffer, the
  * system account's first connect event, its first subject lookup) leaves no
@@ -89,14 +89,14 @@ function ownSemiSpaceFlags(): boolean {
  * ran at 0.82 of the rate with it (BENCHMARKS.md, "Session 13").
  */
 let eagerFeedback = false;
-function jetStreamFeedback(): void {
-  if (eagerFeedback) return;
-  v8Flags('--no-lazy-feedback-allocation');
-  eagerFeedback = true;
+function setEagerFeedback(on: boolean): void {
+  if (on === eagerFeedback) return;
+  v8Flags(on ? '--no-lazy-feedback-allocation' : '--lazy-feedback-allocation');
+  eagerFeedback = on;
 }
 // The CLI (cli/main.ts) calls it before a server with JetStream starts; a
 // program embedding tsnats does not load this file, so its V8 stays as it is.
-(globalThis as Record<symbol, unknown>)[Symbol.for('tsnats.jetStreamFeedback')] = jetStreamFeedback;
+(globalThis as Record<symbol, unknown>)[Symbol.for('tsnats.jetStreamFeedback')] = (): void => setEagerFeedback(true);
 
 let optimizingForSize = false;
 function optimizeForSize(on: boolean): void {
@@ -106,6 +106,19 @@ function optimizeForSize(on: boolean): void {
   // here but change the flag hash): put it back too.
   v8Flags(on ? '--optimize-for-size' : '--no-optimize-for-size --max-semi-space-size=0');
   optimizingForSize = on;
+}
+
+/** The run-time flags above, which V8's code cache carries in its flag hash */
+interface HashedFlags {
+  sizing: boolean;
+  eager: boolean;
+}
+function hashedFlags(): HashedFlags {
+  return { sizing: optimizingForSize, eager: eagerFeedback };
+}
+function setHashedFlags(f: HashedFlags): void {
+  optimizeForSize(f.sizing);
+  setEagerFeedback(f.eager);
 }
 
 /**
@@ -166,20 +179,18 @@ function readCache(file: string, bundleMtimeMs: number): Buffer | undefined {
  * it), unless the bundle changed since this process read it (a build ran
  * meanwhile: this cache belongs to the old one).
  */
-function writeCache(script: vm.Script, file: string, bundle: string, bundleMtimeMs: number, sizing: boolean, eager: boolean): void {
+function writeCache(script: vm.Script, file: string, bundle: string, bundleMtimeMs: number, compiledUnder: HashedFlags): void {
   try {
     if (statSync(bundle).mtimeMs !== bundleMtimeMs) return;
     const tmp = `${file}.${process.pid}.tmp`;
     // with the flags (hash) it was compiled under, which the next start compiles it under too
-    const now = optimizingForSize;
-    optimizeForSize(sizing);
-    if (eagerFeedback !== eager) v8Flags(eager ? '--no-lazy-feedback-allocation' : '--lazy-feedback-allocation');
+    const now = hashedFlags();
+    setHashedFlags(compiledUnder);
     let data: Buffer;
     try {
       data = script.createCachedData();
     } finally {
-      optimizeForSize(now);
-      if (eagerFeedback !== eager) v8Flags(eagerFeedback ? '--no-lazy-feedback-allocation' : '--lazy-feedback-allocation');
+      setHashedFlags(now);
     }
     writeFileSync(tmp, data);
     renameSync(tmp, file);
@@ -219,9 +230,8 @@ function runChunkFile(file: string, self: string, define: (name: string, fn: Chu
     process.stderr.write(`tsnats: code cache of ${basename(file)}: ${cachedData === undefined ? 'none' : script.cachedDataRejected === true ? 'rejected' : 'accepted'}\n`);
   }
   if (cachedData === undefined || script.cachedDataRejected === true || process.env.TSNATS_WRITE_CODE_CACHE === '1') {
-    const sizing = optimizingForSize;
-    const eager = eagerFeedback;
-    setTimeout(() => writeCache(script, cacheFile, file, mtimeMs, sizing, eager), CACHE_WRITE_DELAY_MS).unref();
+    const flags = hashedFlags();
+    setTimeout(() => writeCache(script, cacheFile, file, mtimeMs, flags), CACHE_WRITE_DELAY_MS).unref();
   }
   return true;
 }

@@ -21,7 +21,7 @@ async function startServer(opts: Options, logger: Logger): Promise<ServerHandle>
   // config/validate.ts validateOptions are not applied here yet.)
   const jsProblem = validateJetStreamOptions(opts);
   if (jsProblem !== undefined) throw new Error(jsProblem);
-  // the executable's launcher tunes V8 for JetStream (src/tsnats.cts jetStreamFeedback)
+  // the executable's launcher tunes V8 for JetStream (src/tsnats.cts setEagerFeedback)
   if (opts.jetstream) (globalThis as Record<symbol, (() => void) | undefined>)[Symbol.for('tsnats.jetStreamFeedback')]?.();
   const server = new Server(opts, logger);
   try {

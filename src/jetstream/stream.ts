@@ -555,8 +555,8 @@ export class Stream {
     if (d !== undefined && d.seq === seq) this.ddmap.delete(id);
   }
 
-  private sendAcks(b: AckBatch, now: number): void {
-    const { n, replies, bodies, failures, ids } = b;
+  private sendAcks(batch: AckBatch, now: number): void {
+    const { n, replies, bodies, failures, ids } = batch;
     let lost: Buffer | null = null;
     for (let i = 0; i < n; i++) {
       const b = bodies[i];

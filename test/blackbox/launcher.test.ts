@@ -164,6 +164,46 @@ describe('embedding API: the package export', () => {
 });
 
 describe('launcher: code cache', () => {
+  /** a copy of the bundle without its caches, under dist/ so that npm packages still resolve */
+  function bundleCopy(): string {
+    const dir = mkdtempSync(join(dirname(dirname(BUNDLE)), 'launcher-cache-'));
+    // the launcher first: a bundle older than it counts as stale
+    copyFileSync(BIN, join(dir, 'tsnats.cjs'));
+    for (const f of readdirSync(dirname(BUNDLE))) {
+      if (/^tsnats\.(bundle|chunk-[A-Z0-9]+)\.js$/.test(f)) copyFileSync(join(dirname(BUNDLE), f), join(dir, f));
+    }
+    return dir;
+  }
+
+  /**
+   * One start of the copy in dir, until it is ready and, with untilCache,
+   * until every file it reported has its cache: file -> 'none' | 'accepted' |
+   * 'rejected', and the server's log.
+   */
+  async function start(dir: string, args: string[], untilCache: boolean): Promise<{ reports: Record<string, string>; log: string }> {
+    const proc = spawn(process.execPath, [join(dir, 'tsnats.cjs'), '-a', '127.0.0.1', '-p', '-1', ...args], {
+      env: { ...process.env, TSNATS_DEBUG_CODE_CACHE: '1', TSNATS_WRITE_CODE_CACHE: '', TSNATS_NO_BUNDLE: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (d: string) => (err += d));
+    const reports = (): Record<string, string> =>
+      Object.fromEntries([...err.matchAll(/tsnats: code cache of (\S+): (\w+)/g)].map((m) => [m[1]!, m[2]!]));
+    try {
+      const t0 = Date.now();
+      while (!/Server is ready/.test(err) || (untilCache && Object.keys(reports()).some((f) => !existsSync(join(dir, `${f}.cache`))))) {
+        assert.equal(proc.exitCode, null, `server exited:\n${err}`);
+        assert.ok(Date.now() - t0 < 60_000, `not ready${untilCache ? ' or caches not written' : ''} in 60 s:\n${err}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return { reports: reports(), log: err };
+    } finally {
+      proc.kill('SIGKILL');
+      await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r(null) : proc.once('exit', r)));
+    }
+  }
+
   // The launcher changes V8 flags at run time (src/tsnats.cts: the memory
   // reducer's delay before the bundle is compiled, --optimize-for-size for
   // a while after), and V8 rejects a code cache made under other flags. A
@@ -174,39 +214,12 @@ describe('launcher: code cache', () => {
       t.diagnostic('no bundle (esbuild not installed): nothing to cache');
       return;
     }
-    // a copy without the cache, under dist/ so that npm packages still resolve
-    const dir = mkdtempSync(join(dirname(dirname(BUNDLE)), 'launcher-cache-'));
+    const dir = bundleCopy();
     try {
-      // the launcher first: a bundle older than it counts as stale
-      copyFileSync(BIN, join(dir, 'tsnats.cjs'));
-      for (const f of readdirSync(dirname(BUNDLE))) {
-        if (/^tsnats\.(bundle|chunk-[A-Z0-9]+)\.js$/.test(f)) copyFileSync(join(dirname(BUNDLE), f), join(dir, f));
+      for (const [untilCache, want] of [[true, 'none'], [false, 'accepted'], [false, 'accepted']] as const) {
+        const { reports, log } = await start(dir, [], untilCache);
+        assert.equal(reports['tsnats.bundle.js'], want, log);
       }
-      const cache = join(dir, 'tsnats.bundle.js.cache');
-      const start = async (untilCache: boolean): Promise<string> => {
-        const proc = spawn(process.execPath, [join(dir, 'tsnats.cjs'), '-a', '127.0.0.1', '-p', '-1'], {
-          env: { ...process.env, TSNATS_DEBUG_CODE_CACHE: '1', TSNATS_WRITE_CODE_CACHE: '', TSNATS_NO_BUNDLE: '' },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        let err = '';
-        proc.stderr.setEncoding('utf8');
-        proc.stderr.on('data', (d: string) => (err += d));
-        try {
-          const t0 = Date.now();
-          while (!/Server is ready/.test(err) || (untilCache && !existsSync(cache))) {
-            assert.equal(proc.exitCode, null, `server exited:\n${err}`);
-            assert.ok(Date.now() - t0 < 60_000, `not ready${untilCache ? ' or no cache written' : ''} in 60 s:\n${err}`);
-            await new Promise((r) => setTimeout(r, 20));
-          }
-          return /tsnats: code cache of tsnats\.bundle\.js: (\w+)/.exec(err)?.[1] ?? `no report:\n${err}`;
-        } finally {
-          proc.kill('SIGKILL');
-          await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r(null) : proc.once('exit', r)));
-        }
-      };
-      assert.equal(await start(true), 'none');
-      assert.equal(await start(false), 'accepted');
-      assert.equal(await start(false), 'accepted');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -214,7 +227,7 @@ describe('launcher: code cache', () => {
 
   // A server with JetStream turns V8's lazy feedback allocation off once the
   // bundle is compiled and before the JetStream chunks are (src/tsnats.cts
-  // jetStreamFeedback): each file's cache must be written under the flags
+  // setEagerFeedback): each file's cache must be written under the flags
   // it was compiled under, or starts with and without JetStream would keep
   // rejecting and rewriting each other's caches.
   it('code caches stay accepted across starts with and without JetStream', async (t) => {
@@ -222,45 +235,17 @@ describe('launcher: code cache', () => {
       t.diagnostic('no bundle (esbuild not installed): nothing to cache');
       return;
     }
-    const dir = mkdtempSync(join(dirname(dirname(BUNDLE)), 'launcher-cache-'));
+    const dir = bundleCopy();
     const store = mkdtempSync(join(tmpdir(), 'launcher-js-'));
+    const js = ['-js', '-sd', store];
     try {
-      copyFileSync(BIN, join(dir, 'tsnats.cjs'));
-      for (const f of readdirSync(dirname(BUNDLE))) {
-        if (/^tsnats\.(bundle|chunk-[A-Z0-9]+)\.js$/.test(f)) copyFileSync(join(dirname(BUNDLE), f), join(dir, f));
-      }
-      /** one start: file -> 'none' | 'accepted' | 'rejected'; untilCache: until every file reported has its cache */
-      const start = async (js: boolean, untilCache: boolean): Promise<Record<string, string>> => {
-        const args = [join(dir, 'tsnats.cjs'), '-a', '127.0.0.1', '-p', '-1', ...(js ? ['-js', '-sd', store] : [])];
-        const proc = spawn(process.execPath, args, {
-          env: { ...process.env, TSNATS_DEBUG_CODE_CACHE: '1', TSNATS_WRITE_CODE_CACHE: '', TSNATS_NO_BUNDLE: '' },
-          stdio: ['ignore', 'ignore', 'pipe'],
-        });
-        let err = '';
-        proc.stderr.setEncoding('utf8');
-        proc.stderr.on('data', (d: string) => (err += d));
-        const reports = (): Record<string, string> =>
-          Object.fromEntries([...err.matchAll(/tsnats: code cache of (\S+): (\w+)/g)].map((m) => [m[1]!, m[2]!]));
-        try {
-          const t0 = Date.now();
-          while (!/Server is ready/.test(err) || (untilCache && Object.keys(reports()).some((f) => !existsSync(join(dir, `${f}.cache`))))) {
-            assert.equal(proc.exitCode, null, `server exited:\n${err}`);
-            assert.ok(Date.now() - t0 < 60_000, `not ready${untilCache ? ' or caches not written' : ''} in 60 s:\n${err}`);
-            await new Promise((r) => setTimeout(r, 20));
-          }
-          return reports();
-        } finally {
-          proc.kill('SIGKILL');
-          await new Promise((r) => (proc.exitCode !== null || proc.signalCode !== null ? r(null) : proc.once('exit', r)));
-        }
-      };
-      const first = await start(true, true);
+      const first = (await start(dir, js, true)).reports;
       assert.ok(Object.keys(first).length >= 2, `the bundle and a JetStream chunk: ${JSON.stringify(first)}`);
       assert.deepEqual(new Set(Object.values(first)), new Set(['none']));
-      for (const js of [true, false, true]) {
-        const r = await start(js, false);
-        assert.ok(Object.keys(r).length >= (js ? 2 : 1), JSON.stringify(r));
-        for (const [f, v] of Object.entries(r)) assert.equal(v, 'accepted', `${f} (${js ? 'with' : 'without'} JetStream): ${JSON.stringify(r)}`);
+      for (const withJs of [true, false, true]) {
+        const r = (await start(dir, withJs ? js : [], false)).reports;
+        assert.ok(Object.keys(r).length >= (withJs ? 2 : 1), JSON.stringify(r));
+        for (const [f, v] of Object.entries(r)) assert.equal(v, 'accepted', `${f} (${withJs ? 'with' : 'without'} JetStream): ${JSON.stringify(r)}`);
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

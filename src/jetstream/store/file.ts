@@ -50,6 +50,13 @@ export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_SYNC_INTERVAL = 2 * 60 * 1000;
 /** sealed blocks kept in memory for reads */
 const CACHE_BLOCKS = 2;
+/** a last block keeps about this many written bytes in memory (see slideWindow) */
+const WINDOW = 64 * 1024;
+/**
+ * a window's own buffer when the old one was lent: under PAGED_MIN, so that
+ * malloc serves it from its heap (pages.ts)
+ */
+const WINDOW_BUF = 96 * 1024;
 /**
  * Without a configured block size, a stream bounded by max_msgs or
  * max_bytes rolls blocks of at most about half of what it holds: a power
@@ -115,8 +122,16 @@ interface Block {
   written: number;
   /** bytes known synced (fdatasync done) */
   synced: number;
-  /** the block's bytes [0, size) when cached (always for the last block) */
+  /**
+   * the block's bytes [base, size) when cached (always for the last block):
+   * buf[i] is the file's byte base + i
+   */
   buf: Buffer | null;
+  /**
+   * 0, or for a last block that slid its write window (see slideWindow) the
+   * offset of buf's first byte; [0, base) is then only in the file
+   */
+  base: number;
   live: number;
   liveBytes: number;
   /** seqs of the tombstones this block holds */
@@ -609,6 +624,8 @@ export class FileStore extends IndexedStore {
   private readonly mdir: string;
   private readonly cdir: string;
   private readonly blockSize: number;
+  /** see slideWindow */
+  private readonly window: number;
   /** a block size was configured: every block rolls there (else see MIN_ROLL) */
   private readonly blockSizeSet: boolean;
   /** the last block rolls past this many bytes */
@@ -706,6 +723,7 @@ export class FileStore extends IndexedStore {
     this.mdir = base + 'msgs';
     this.cdir = base + 'obs';
     this.blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
+    this.window = opts.windowBytes ?? WINDOW;
     this.blockSizeSet = opts.blockSize !== undefined;
     this.rollAt = this.blockSize;
     this.syncAlways = opts.syncInterval === 'always';
@@ -775,6 +793,7 @@ export class FileStore extends IndexedStore {
         // a clean stop synced the blocks before it wrote the summary
         synced: b.size,
         buf: null,
+        base: 0,
         live: b.live,
         liveBytes: b.liveBytes,
         tombs: b.tombs,
@@ -992,6 +1011,7 @@ export class FileStore extends IndexedStore {
       written: good,
       synced: good,
       buf: null,
+      base: 0,
       live: 0,
       liveBytes: 0,
       tombs: [],
@@ -1040,7 +1060,7 @@ export class FileStore extends IndexedStore {
     }
     if (buf !== null && good > 0) {
       // scanned: the index is rewritten now so the next open need not scan
-      this.writeIndex(mb, buf.subarray(0, good), recs, true);
+      this.writeIndex(mb, good, buf.readUInt32LE(good - 8), recs, true);
     }
   }
 
@@ -1093,6 +1113,7 @@ export class FileStore extends IndexedStore {
       synced: 0,
       // a stream that fills blocks gets whole ones at once (no regrowth copies)
       buf: id > 1 ? this.takeSpare(rollAt) : pagedBuffer(Math.min(rollAt, 64 * 1024)),
+      base: 0,
       live: 0,
       liveBytes: 0,
       tombs: [],
@@ -1126,12 +1147,12 @@ export class FileStore extends IndexedStore {
       this.seal(mb);
       mb = this.newBlock(mb.id + 1);
     }
-    const need = mb.size + n;
+    const need = mb.size - mb.base + n;
     if (mb.buf!.length < need) {
       let cap = mb.buf!.length * 2;
       while (cap < need) cap *= 2;
       const nb = pagedBuffer(Math.max(need, Math.min(cap, Math.max(this.rollAt, need))));
-      mb.buf!.copy(nb, 0, 0, mb.size);
+      mb.buf!.copy(nb, 0, 0, mb.size - mb.base);
       mb.buf = nb;
     }
     return mb;
@@ -1175,6 +1196,7 @@ export class FileStore extends IndexedStore {
   private dropBuf(mb: Block): void {
     const b = mb.buf;
     mb.buf = null;
+    mb.base = 0;
     if (b === null || mb.lent || mb === this.viewBlock || mb.compacting) return;
     if (b.length === this.poolSize(b.length)) this.spare = b;
   }
@@ -1225,8 +1247,84 @@ export class FileStore extends IndexedStore {
     // erases not yet on disk (a recovered last block loaded late)
     for (const x of this.erases) if (x.mb === mb) x.rec.copy(buf, x.off);
     mb.buf = buf;
+    mb.base = 0;
     if (mb !== this.lmb) this.cacheAdd(mb);
     return buf;
+  }
+
+  /**
+   * After a batch is written: a last block that wrote WINDOW bytes since its
+   * window's start drops them from memory, keeping only what is still to be
+   * written ([written, size)) at the start of its buffer. Readers of the
+   * block's older records read them from the file (readRec). Without it a
+   * last block kept every byte written to it until it rolled, up to the
+   * block size: a KV bucket taking a put now and then (the JetStream soak's,
+   * ~4 MiB in 10 minutes) grew the server's RSS all the way, for bytes
+   * nobody read again. server/filestore.go likewise keeps a last block's
+   * cache as the bytes from an offset on (cache.off) and lets it go when
+   * nobody reads it.
+   * A block some reader needed below its window twice is loaded whole again
+   * (unwindow) and keeps all its bytes from then on: a consumer lagging a
+   * little behind a busy stream would otherwise read every message with a
+   * syscall of its own. The block keeps an index of its records (ix) while
+   * windowed, so nothing needs its bytes at once.
+   */
+  private slideWindow(mb: Block): void {
+    const old = mb.buf;
+    if (old === null || mb.written - mb.base < this.window || mb.misses >= 2 || mb.ix === null) return;
+    const from = mb.written - mb.base;
+    const keep = mb.size - mb.written;
+    if (!mb.lent) {
+      old.copyWithin(0, from, from + keep);
+    } else {
+      // a reader may still hold a view of the old bytes: a buffer of its own
+      const nb = Buffer.allocUnsafeSlow(Math.max(WINDOW_BUF, keep + this.window));
+      old.copy(nb, 0, from, from + keep);
+      mb.buf = nb;
+      mb.lent = false;
+    }
+    mb.base = mb.written;
+  }
+
+  /** a windowed block's bytes, all in memory again (see slideWindow) */
+  private unwindow(mb: Block): Buffer {
+    const old = mb.buf!;
+    const base = mb.base;
+    const n = mb.size - base;
+    let buf: Buffer;
+    const fd = this.fdOf(mb);
+    if (!mb.lent && old.length >= mb.size) {
+      buf = old;
+      buf.copyWithin(base, 0, n);
+    } else {
+      // a last block gets room to grow, as newBlock gives it
+      buf = pagedBuffer(mb === this.lmb ? Math.max(mb.size, this.rollAt) : mb.size);
+      old.copy(buf, base, 0, n);
+    }
+    // [0, base) is written (a window starts where a batch's write ended)
+    try {
+      fs.readSync(fd, buf, 0, base, 0);
+    } catch (err) {
+      // the window stays as it was
+      if (buf === old) buf.copyWithin(0, base, base + n);
+      throw err;
+    }
+    // erases still to be written below the window
+    for (const x of this.erases) if (x.mb === mb && x.off < base) x.rec.copy(buf, x.off);
+    mb.buf = buf;
+    mb.base = 0;
+    mb.lent = false;
+    return buf;
+  }
+
+  /** the checksum of a block's last record (an index file's check of the block's tail) */
+  private tailCrc(mb: Block): number {
+    const at = mb.size - 8 - mb.base;
+    if (mb.buf !== null && at >= 0) return mb.buf.readUInt32LE(at);
+    // (below a window the tail is written)
+    const tail = Buffer.allocUnsafe(8);
+    fs.readSync(this.fdOf(mb), tail, 0, 8, mb.size - 8);
+    return tail.readUInt32LE(0);
   }
 
   /** the block holding seq (binary search on first sequences) */
@@ -1354,28 +1452,23 @@ export class FileStore extends IndexedStore {
       return scratchIx;
     }
     try {
-      let lastCrc: number;
-      if (mb.buf !== null) lastCrc = mb.buf.readUInt32LE(size - 8);
-      else {
-        const tail = Buffer.allocUnsafe(8);
-        fs.readSync(this.fdOf(mb), tail, 0, 8, size - 8);
-        lastCrc = tail.readUInt32LE(0);
-      }
-      const ix = decodeIndex(readIdxFile(join(this.mdir, `${mb.id}.idx`)), size, lastCrc, scratchIx);
+      const ix = decodeIndex(readIdxFile(join(this.mdir, `${mb.id}.idx`)), size, this.tailCrc(mb), scratchIx);
       if (ix !== null) return ix;
     } catch {
       // no index file: from the bytes
     }
     let buf: Buffer;
     try {
-      buf = mb.buf ?? this.readWhole(mb);
+      // (a windowed block keeps its index until it is written whole: only
+      // an unwindowed one or one whose bytes are all in the file gets here)
+      buf = mb.buf !== null && mb.base === 0 ? mb.buf : this.readWhole(mb);
     } catch (err) {
       this.log?.error(`JetStream stream '${this.cfg.name}' block ${mb.id}: read failed: ${(err as Error).message}`);
       return null;
     }
     const recs = scratchIx;
     const off = scanBlock(buf, size, recs, { r: '' });
-    if (off === size && mb.written === size && !mb.compacting) this.writeIndex(mb, buf.subarray(0, size), recs);
+    if (off === size && mb.written === size && !mb.compacting) this.writeIndex(mb, size, buf.readUInt32LE(size - 8), recs);
     return recs;
   }
 
@@ -1563,10 +1656,12 @@ export class FileStore extends IndexedStore {
     const mb = this.room(size);
     const buf = mb.buf!;
     const off = mb.size;
-    buf.writeUInt32LE((hdr === null ? size : size | REC_HDR) >>> 0, off);
-    putU64(buf, off + 4, seq);
-    putU64(buf, off + 12, ts);
-    let o = off + 22;
+    // where the record goes in buf (off in the file)
+    const at = off - mb.base;
+    buf.writeUInt32LE((hdr === null ? size : size | REC_HDR) >>> 0, at);
+    putU64(buf, at + 4, seq);
+    putU64(buf, at + 12, ts);
+    let o = at + 22;
     // short ASCII subjects (nearly all) are copied inline: cheaper than a
     // native string write per message
     let sl = subject.length;
@@ -1580,7 +1675,7 @@ export class FileStore extends IndexedStore {
         buf[o + i] = c;
       }
     } else sl = buf.write(subject, o, 'utf8');
-    buf.writeUInt16LE(sl, off + 20);
+    buf.writeUInt16LE(sl, at + 20);
     o += sl;
     if (hdr !== null) {
       buf.writeUInt32LE(hdr.length, o);
@@ -1590,7 +1685,7 @@ export class FileStore extends IndexedStore {
     }
     buf.set(data, o);
     o += data.length;
-    buf.writeUInt32LE(crc32(buf, off, o), o);
+    buf.writeUInt32LE(crc32(buf, at, o), o);
     buf.writeUInt32LE(size, o + 4);
     mb.size = off + size;
     mb.ix?.add(hdr === null ? 0 : REC_HDR >>> 0, seq, ts, off, size, subject);
@@ -1635,13 +1730,17 @@ export class FileStore extends IndexedStore {
     const off = c.off[ci]!;
     const len = c.size[ci]!;
     let buf = mb.buf;
-    let base = off;
-    if (buf === null) {
-      // bytes from disk are checked before use: an index file only vouches
-      // for a block's tail, not for every record in it
+    // where the record is in buf (a block not cached has base 0)
+    let base = off - mb.base;
+    if (buf === null || base < 0) {
+      // Not in memory: the block is not cached, or the record is below the
+      // last block's write window. Bytes from disk are checked before use:
+      // an index file only vouches for a block's tail, not for every record
+      // in it.
       try {
         if (++mb.misses >= 2) {
-          buf = this.loadCache(mb);
+          buf = buf === null ? this.loadCache(mb) : this.unwindow(mb);
+          base = off;
         } else {
           buf = Buffer.allocUnsafe(len);
           fs.readSync(this.fdOf(mb), buf, 0, len, off);
@@ -1799,7 +1898,7 @@ export class FileStore extends IndexedStore {
 
   private appendTomb(seq: number): void {
     const mb = this.room(REC_MIN);
-    putMarker(mb.buf!, mb.size, REC_TOMB, seq, this.lastTs);
+    putMarker(mb.buf!, mb.size - mb.base, REC_TOMB, seq, this.lastTs);
     mb.ix?.add(REC_TOMB, seq, this.lastTs, mb.size, REC_MIN, '');
     mb.size += REC_MIN;
     mb.tombs.push(seq);
@@ -1810,7 +1909,7 @@ export class FileStore extends IndexedStore {
   /** records first/last when they moved without a message record saying so */
   private appendState(): void {
     const mb = this.room(STATE_LEN);
-    putState(mb.buf!, mb.size, this.first, this.last, this.lastTs);
+    putState(mb.buf!, mb.size - mb.base, this.first, this.last, this.lastTs);
     mb.ix?.add(REC_STATE, this.first, this.last, mb.size, STATE_LEN, '', this.lastTs);
     mb.size += STATE_LEN;
     this.markedFirst = this.first;
@@ -1823,7 +1922,8 @@ export class FileStore extends IndexedStore {
     putU64(rec, 4, seq);
     rec.writeUInt32LE(crc32(rec, 0, len - 8), len - 8);
     rec.writeUInt32LE(len, len - 4);
-    if (mb.buf !== null) rec.copy(mb.buf, off);
+    // (below a slid window the record is only in the file)
+    if (mb.buf !== null && off >= mb.base) rec.copy(mb.buf, off - mb.base);
     // written, or maybe on its way in the write in flight: rewrite on disk too
     if (off < mb.written || this.writing) this.erases.push({ mb, off, rec });
     if (mb.compacting) (mb.erasedDuring ??= []).push(seq);
@@ -1946,7 +2046,7 @@ export class FileStore extends IndexedStore {
           // short write: continue where it stopped
           j.from = j.mb.written;
           inJob = true;
-          return fileIo.write(j.mb.fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
+          return fileIo.write(j.mb.fd, j.mb.buf!, j.from - j.mb.base, j.to - j.from, j.from, writeNext);
         }
         i++;
       }
@@ -1956,7 +2056,7 @@ export class FileStore extends IndexedStore {
         if (fd === null) return;
         touched.add(j.mb);
         inJob = true;
-        return fileIo.write(fd, j.mb.buf!, j.from, j.to - j.from, j.from, writeNext);
+        return fileIo.write(fd, j.mb.buf!, j.from - j.mb.base, j.to - j.from, j.from, writeNext);
       }
       if (e < erases.length) {
         const x = erases[e]!;
@@ -2019,7 +2119,7 @@ export class FileStore extends IndexedStore {
         const mb = blocks[k]!;
         const fd = this.fdOf(mb);
         while (mb.written < mb.size) {
-          const n = fileIo.writeSync(fd, mb.buf!, mb.written, mb.size - mb.written, mb.written);
+          const n = fileIo.writeSync(fd, mb.buf!, mb.written - mb.base, mb.size - mb.written, mb.written);
           if (n <= 0) throw new Error('write returned no progress');
           mb.written += n;
         }
@@ -2063,7 +2163,8 @@ export class FileStore extends IndexedStore {
 
   /** a block the batch wrote to: once sealed and whole on disk, its index is written, and it may be compacted */
   private touchedWritten(mb: Block): void {
-    if (mb !== this.lmb && mb.written === mb.size && !mb.dead) {
+    if (mb === this.lmb) this.slideWindow(mb);
+    else if (mb.written === mb.size && !mb.dead) {
       this.sealedWritten(mb);
       this.maybeCompact(mb, this.first);
     }
@@ -2170,9 +2271,17 @@ export class FileStore extends IndexedStore {
   private sealedWritten(mb: Block): void {
     if (mb.compacting || mb.dead || !mb.buf || mb.ix === null || mb.idxWriting) return;
     const ix = mb.ix;
+    let crc: number;
+    try {
+      // (read from the file when the block sealed with its window past its tail)
+      crc = this.tailCrc(mb);
+    } catch {
+      // no index file: the block keeps its builder, a restart scans the block
+      return;
+    }
     mb.idxWriting = true;
     // the builder serves loadCols until the file is there to read
-    this.writeIndex(mb, mb.buf.subarray(0, mb.size), ix, false, () => {
+    this.writeIndex(mb, mb.size, crc, ix, false, () => {
       mb.idxWriting = false;
       if (mb.ix === ix && mb !== this.lmb) {
         mb.ix = null;
@@ -2198,9 +2307,10 @@ export class FileStore extends IndexedStore {
     return ix;
   }
 
-  private writeIndex(mb: Block, data: Buffer, ix: IdxBuilder, sync = false, done?: () => void): void {
-    if (data.length < REC_MIN) return;
-    const idx = encodeIndex(data.length, data.readUInt32LE(data.length - 8), ix);
+  /** size: the bytes ix describes; lastCrc: the checksum of their last record */
+  private writeIndex(mb: Block, size: number, lastCrc: number, ix: IdxBuilder, sync = false, done?: () => void): void {
+    if (size < REC_MIN) return;
+    const idx = encodeIndex(size, lastCrc, ix);
     const path = join(this.mdir, `${mb.id}.idx`);
     if (sync) {
       try {
@@ -2273,8 +2383,10 @@ export class FileStore extends IndexedStore {
     if (this.summaryLive) this.dropSummary();
     let src: Buffer;
     try {
-      if (mb.buf !== null) mb.lent = true;
-      src = mb.buf ?? (mb.size > 0 ? this.readWhole(mb) : Buffer.alloc(0));
+      if (mb.buf !== null && mb.base === 0) {
+        mb.lent = true;
+        src = mb.buf;
+      } else src = mb.size > 0 ? this.readWhole(mb) : Buffer.alloc(0);
     } catch {
       mb.compacting = false;
       return;
@@ -2387,6 +2499,7 @@ export class FileStore extends IndexedStore {
     mb.size = mb.written = mb.synced = data.length;
     mb.tombs = tombs;
     mb.buf = mb.buf !== null ? Buffer.from(data) : null;
+    mb.base = 0;
     const c = mb.cols;
     if (c !== null) {
       for (const [seq, off] of moved) {
@@ -2419,7 +2532,7 @@ export class FileStore extends IndexedStore {
     // at them and drop the messages as lost (found by the lazy-index model
     // test once it let index writes finish between operations).
     mb.ix = null;
-    this.writeIndex(mb, data, IdxBuilder.of(recs));
+    if (data.length >= REC_MIN) this.writeIndex(mb, data.length, data.readUInt32LE(data.length - 8), IdxBuilder.of(recs));
     // nothing left worth keeping (a block of stale tombstones)
     // (its max-sequence tombstone is carried by the state record killBlock writes)
     if (mb.live === 0 && tombs.every((t) => t >= mb.first)) this.killBlock(mb);
@@ -2490,10 +2603,15 @@ export class FileStore extends IndexedStore {
     // the last block's index, so the next open need not scan it
     const mb = this.lmb;
     if (mb.buf !== null && mb.ix !== null && mb.size === mb.written && mb.size >= REC_MIN) {
-      const data = mb.buf.subarray(0, mb.size);
-      await fs.promises
-        .writeFile(join(this.mdir, `${mb.id}.idx`), encodeIndex(data.length, data.readUInt32LE(data.length - 8), mb.ix))
-        .catch(() => {});
+      let crc: number | null;
+      try {
+        crc = this.tailCrc(mb);
+      } catch {
+        crc = null;
+      }
+      if (crc !== null) {
+        await fs.promises.writeFile(join(this.mdir, `${mb.id}.idx`), encodeIndex(mb.size, crc, mb.ix)).catch(() => {});
+      }
     }
     await this.writeSummary();
     for (const b of this.blocks) {
@@ -2519,6 +2637,12 @@ export class FileStore extends IndexedStore {
     let k = 0;
     for (const mb of this.blocks) if (mb.cols !== null) k++;
     return k;
+  }
+
+  /** test hook: where the last block's bytes in memory start (see slideWindow) and the buffer holding them */
+  lastWindow(): { base: number; size: number; bufBytes: number } {
+    const mb = this.lmb;
+    return { base: mb.base, size: mb.size, bufBytes: mb.buf?.length ?? 0 };
   }
 
   /** test hook: bytes per block known synced (power-loss simulation) */

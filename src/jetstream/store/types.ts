@@ -262,6 +262,8 @@ export interface StoreOptions {
   syncInterval?: 'always' | number;
   /** file store: block size in bytes */
   blockSize?: number;
+  /** file store, tests: the last block's write window (default 64 KiB; see FileStore.slideWindow) */
+  windowBytes?: number;
   /** for log lines about recovery (dropped bytes, corrupt records) */
   log?: { notice(s: string): void; warn(s: string): void; error(s: string): void };
 }

@@ -36,30 +36,39 @@ interface Factory {
 
 const dirs = new WeakMap<StreamStore, { dir: string; cfg: StoreConfig }>();
 
-const factories: Factory[] = [
-  {
-    name: 'memory',
-    size: memStoreMsgSize,
-    make: async (over) => new MemoryStore(cfgOf({ ...over, storage: 'memory' })),
-  },
-  {
-    name: 'file',
+/** a file store of 4 KiB blocks; windowBytes: its last block's write window (default: 64 KiB, more than a block) */
+function fileFactory(name: string, windowBytes?: number): Factory {
+  const opts = { blockSize: 4096, windowBytes };
+  return {
+    name,
     size: fileStoreMsgSize,
     make: async (over) => {
       const dir = join(tmpRoot, `s${dirN++}`);
       const cfg = cfgOf({ ...over, storage: 'file' });
-      const s = await FileStore.open(cfg, { dir, blockSize: 4096 });
+      const s = await FileStore.open(cfg, { dir, ...opts });
       dirs.set(s, { dir, cfg });
       return s;
     },
     reopen: async (s) => {
       const { dir, cfg } = dirs.get(s)!;
       await s.stop();
-      const n = await FileStore.open(cfg, { dir, blockSize: 4096 });
+      const n = await FileStore.open(cfg, { dir, ...opts });
       dirs.set(n, { dir, cfg });
       return n;
     },
+  };
+}
+
+const factories: Factory[] = [
+  {
+    name: 'memory',
+    size: memStoreMsgSize,
+    make: async (over) => new MemoryStore(cfgOf({ ...over, storage: 'memory' })),
   },
+  fileFactory('file'),
+  // a last block that drops what it wrote every few hundred bytes: reads
+  // below its window go to the file (FileStore.slideWindow)
+  fileFactory('file with a small write window', 300),
 ];
 
 const b = (s: string): Buffer => Buffer.from(s);
@@ -541,7 +550,7 @@ for (const f of factories) {
   });
 }
 
-describe('file store against the memory store, random operations with reopens', () => {
+for (const ff of factories.slice(1)) describe(`${ff.name} against the memory store, random operations with reopens`, () => {
   it('same messages, same state', async () => {
     // a small seeded generator: failures replay
     let seed = 12345;
@@ -551,7 +560,7 @@ describe('file store against the memory store, random operations with reopens', 
     };
     const over: Partial<StoreConfig> = { maxMsgs: 300, maxMsgsPerSubject: 25 };
     const mem = await factories[0]!.make(over);
-    let fst = await factories[1]!.make(over);
+    let fst = await ff.make(over);
     let ts = 1_000_000;
     const compare = (): void => {
       const a = mem.state();
@@ -600,12 +609,12 @@ describe('file store against the memory store, random operations with reopens', 
         assert.equal(fst.purge(), mem.purge());
       } else if (op > 96) {
         await flushed(fst);
-        if (rnd(2) === 0) fst = await factories[1]!.reopen!(fst);
+        if (rnd(2) === 0) fst = await ff.reopen!(fst);
         compare();
       }
     }
     await flushed(fst);
-    fst = await factories[1]!.reopen!(fst);
+    fst = await ff.reopen!(fst);
     compare();
     await fst.stop();
     await mem.stop();

@@ -50,13 +50,8 @@ export const DEFAULT_BLOCK_SIZE = 4 * 1024 * 1024;
 export const DEFAULT_SYNC_INTERVAL = 2 * 60 * 1000;
 /** sealed blocks kept in memory for reads */
 const CACHE_BLOCKS = 2;
-/** a last block keeps about this many written bytes in memory (see slideWindow) */
-const WINDOW = 64 * 1024;
-/**
- * a window's own buffer when the old one was lent: under PAGED_MIN, so that
- * malloc serves it from its heap (pages.ts)
- */
-const WINDOW_BUF = 96 * 1024;
+/** a last block keeps at most about this many written bytes in memory (see slideWindow) */
+const WINDOW = 128 * 1024;
 /**
  * Without a configured block size, a stream bounded by max_msgs or
  * max_bytes rolls blocks of at most about half of what it holds: a power
@@ -1254,8 +1249,9 @@ export class FileStore extends IndexedStore {
 
   /**
    * After a batch is written: a last block that wrote WINDOW bytes since its
-   * window's start drops them from memory, keeping only what is still to be
-   * written ([written, size)) at the start of its buffer. Readers of the
+   * window's start drops the older three quarters of them from memory,
+   * moving the rest and what is still to be written ([written, size)) to
+   * the start of its buffer. Readers of the
    * block's older records read them from the file (readRec). Without it a
    * last block kept every byte written to it until it rolled, up to the
    * block size: a KV bucket taking a put now and then (the JetStream soak's,
@@ -1272,18 +1268,24 @@ export class FileStore extends IndexedStore {
   private slideWindow(mb: Block): void {
     const old = mb.buf;
     if (old === null || mb.written - mb.base < this.window || mb.misses >= 2 || mb.ix === null) return;
-    const from = mb.written - mb.base;
-    const keep = mb.size - mb.written;
+    // The newest quarter of the window stays: consumers and watchers read
+    // a message right after it is written, and a window that kept nothing
+    // written sent them to the file, twice, and so had the block loaded
+    // whole again at once. (The window need not start on a record: one
+    // that straddles it is read from the file.)
+    const to = mb.written - (this.window >> 2);
+    const from = to - mb.base;
+    const n = mb.size - to;
     if (!mb.lent) {
-      old.copyWithin(0, from, from + keep);
+      old.copyWithin(0, from, from + n);
     } else {
       // a reader may still hold a view of the old bytes: a buffer of its own
-      const nb = Buffer.allocUnsafeSlow(Math.max(WINDOW_BUF, keep + this.window));
-      old.copy(nb, 0, from, from + keep);
+      const nb = pagedBuffer(n + this.window);
+      old.copy(nb, 0, from, from + n);
       mb.buf = nb;
       mb.lent = false;
     }
-    mb.base = mb.written;
+    mb.base = to;
   }
 
   /** a windowed block's bytes, all in memory again (see slideWindow) */
@@ -1301,7 +1303,7 @@ export class FileStore extends IndexedStore {
       buf = pagedBuffer(mb === this.lmb ? Math.max(mb.size, this.rollAt) : mb.size);
       old.copy(buf, base, 0, n);
     }
-    // [0, base) is written (a window starts where a batch's write ended)
+    // [0, base) is written (a window starts below where a batch's write ended)
     try {
       fs.readSync(fd, buf, 0, base, 0);
     } catch (err) {
@@ -1765,11 +1767,18 @@ export class FileStore extends IndexedStore {
     const sl = buf.readUInt16LE(base + 20);
     let o = base + 22 + sl;
     let end = base + len - 8;
-    if (buf === mb.buf && mb.copyOut && view) {
+    // The store reuses a pooled buffer, and the last block's as its window
+    // slides (in place unless lent: a buffer of its own per slide was ~1.5x
+    // the write rate in garbage that waited for a full GC, +4-5 MiB of RSS
+    // in the soak). Readers keep no view of them: a view read's bytes are
+    // used before the store is called again (publishAt), a slide comes in a
+    // later turn (doFlush), and others get a copy.
+    const own = mb.copyOut || mb === this.lmb;
+    if (buf === mb.buf && own && view) {
       // A view of the pooled buffer instead of a copy: cacheAdd does not
       // pool this buffer again until the next view read.
       this.viewBlock = mb;
-    } else if (buf === mb.buf && mb.copyOut) {
+    } else if (buf === mb.buf && own) {
       const b = Buffer.allocUnsafe(end - o);
       buf.copy(b, 0, o, end);
       buf = b;
@@ -2640,9 +2649,9 @@ export class FileStore extends IndexedStore {
   }
 
   /** test hook: where the last block's bytes in memory start (see slideWindow) and the buffer holding them */
-  lastWindow(): { base: number; size: number; bufBytes: number } {
+  lastWindow(): { base: number; size: number; buf: Buffer | null } {
     const mb = this.lmb;
-    return { base: mb.base, size: mb.size, bufBytes: mb.buf?.length ?? 0 };
+    return { base: mb.base, size: mb.size, buf: mb.buf };
   }
 
   /** test hook: bytes per block known synced (power-loss simulation) */

@@ -290,8 +290,9 @@ export class Stream {
       const elss = getHeader(hdr, H.ExpectedLastSubjSeq);
       if (elss !== null) {
         const want = parseSeq(elss);
-        const last = this.store.loadLastMsg(subject);
-        const fseq = last === null ? 0 : last.seq;
+        // the sequence only: reading the message (server/stream.go does) sent a
+        // KV update to the file for its key's last revision
+        const fseq = this.store.lastSeqOf(subject);
         if (want < 0 || fseq !== want) {
           if (canRespond) this.queueError(reply, apiError('JSStreamWrongLastSequenceErrF', { seq: fseq }));
           return;
@@ -345,8 +346,7 @@ export class Stream {
     let tlseq = 0;
     const tsubj = this.republishTr !== null ? this.republishTr.match(subject) : null;
     if (tsubj !== null) {
-      const last = this.store.loadLastMsg(subject);
-      if (last !== null) tlseq = last.seq;
+      tlseq = this.store.lastSeqOf(subject);
     }
     let seq: number;
     let ts: number;

@@ -679,18 +679,20 @@ export abstract class IndexedStore implements StreamStore {
   }
 
   loadLastMsg(subject: string): StoredMsg | null {
-    if (this.closed) throw storeError('closed');
-    if (this.msgs === 0) return null;
-    let seq = 0;
-    if (isAll(subject)) {
-      seq = this.lastLive();
-    } else {
-      for (const se of this.matching(subject)) {
-        const l = this.subjLast(se);
-        if (l > seq) seq = l;
-      }
-    }
+    const seq = this.lastSeqOf(subject);
     return seq === 0 ? null : this.read(seq);
+  }
+
+  lastSeqOf(subject: string): number {
+    if (this.closed) throw storeError('closed');
+    if (this.msgs === 0) return 0;
+    if (isAll(subject)) return this.lastLive();
+    let seq = 0;
+    for (const se of this.matching(subject)) {
+      const l = this.subjLast(se);
+      if (l > seq) seq = l;
+    }
+    return seq;
   }
 
   private lastLive(): number {

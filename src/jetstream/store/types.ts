@@ -174,6 +174,8 @@ export interface StreamStore {
   loadNextMsgView(filter: string, start: number): MsgView | null;
   /** The last message on a subject (wildcards allowed: the last of any matching). */
   loadLastMsg(subject: string): StoredMsg | null;
+  /** loadLastMsg's sequence (0: none), from the index: the message is not read */
+  lastSeqOf(subject: string): number;
 
   removeMsg(seq: number): boolean;
   /** remove and overwrite the bytes (file store: on disk too) */

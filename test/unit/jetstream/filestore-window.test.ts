@@ -79,6 +79,23 @@ describe('file store write window', () => {
     await f.stop();
   });
 
+  it('answers a KV update\'s last-revision check without going to the file', async () => {
+    // a KV bucket's keys: each key's last revision spread over the block
+    const { f } = await filled(1000);
+    const base = f.lastWindow().base;
+    assert.ok(base > 100_000);
+    for (let k = 0; k < 7; k++) assert.ok(f.lastSeqOf(`s.${k}`) > 990);
+    for (let i = 1001; i <= 1500; i++) {
+      // most keys' last revision is below the window by now
+      f.storeMsg(`key.${i % 500}`, null, body(i));
+      if (i % 10 === 0) await flushed(f);
+      assert.equal(f.lastSeqOf(`key.${(i + 1) % 500}`), i < 1500 ? 0 : 1001);
+    }
+    for (let i = 1001; i <= 1500; i++) assert.equal(f.lastSeqOf(`key.${i % 500}`), i);
+    assert.ok(f.lastWindow().base > base, 'still windowed');
+    await f.stop();
+  });
+
   it('leaves a reader holding a message from the window its bytes when the window slides', async () => {
     const { f } = await filled(50);
     const base = f.lastWindow().base;

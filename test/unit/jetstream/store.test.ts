@@ -341,6 +341,28 @@ for (const f of factories) {
       await s.stop();
     });
 
+    it('lastSeqOf follows removals and new messages', async () => {
+      const s = await f.make();
+      assert.equal(s.lastSeqOf(''), 0);
+      for (let i = 1; i <= 10; i++) s.storeMsg(`k.${i % 3}`, null, b(String(i)));
+      assert.equal(s.lastSeqOf('k.1'), 10);
+      assert.equal(s.removeMsg(10), true);
+      assert.equal(s.lastSeqOf('k.1'), 7);
+      assert.equal(s.lastSeqOf('k.*'), 9);
+      assert.equal(s.lastSeqOf(''), 9);
+      s.storeMsg('k.1', null, b('11'));
+      assert.equal(s.lastSeqOf('k.1'), 11);
+      assert.equal(s.purgeEx('k.1', 0, 0), 4);
+      assert.equal(s.lastSeqOf('k.1'), 0);
+      assert.equal(s.lastSeqOf('>'), 9);
+      if (f.reopen) {
+        const r = await f.reopen(s);
+        assert.equal(r.lastSeqOf('k.2'), 8);
+        assert.equal(r.lastSeqOf('k.1'), 0);
+        await r.stop();
+      } else await s.stop();
+    });
+
     it('wildcard filters: loadNextMsg, loadLastMsg, filteredState, subjects', async () => {
       const s = await f.make();
       const subs = ['orders.eu.new', 'orders.us.new', 'orders.eu.done', 'stock.eu', 'orders.us.done'];
@@ -356,6 +378,12 @@ for (const f of factories) {
       assert.equal(s.loadLastMsg('orders.us.new')!.seq, 17);
       assert.equal(s.loadLastMsg('')!.seq, 20);
       assert.equal(s.loadLastMsg('zzz'), null);
+      // the same sequences from the index alone
+      assert.equal(s.lastSeqOf('orders.eu.*'), 18);
+      assert.equal(s.lastSeqOf('orders.us.new'), 17);
+      assert.equal(s.lastSeqOf(''), 20);
+      assert.equal(s.lastSeqOf('>'), 20);
+      assert.equal(s.lastSeqOf('zzz'), 0);
       assert.deepEqual(s.filteredState(1, 'orders.>'), { msgs: 16, first: 1, last: 20 });
       assert.deepEqual(s.filteredState(10, 'orders.eu.*'), { msgs: 4, first: 11, last: 18 });
       assert.deepEqual(s.filteredState(10, 'orders.eu.new'), { msgs: 2, first: 11, last: 16 });

@@ -1768,9 +1768,9 @@ export class FileStore extends IndexedStore {
     let o = base + 22 + sl;
     let end = base + len - 8;
     // The store reuses a pooled buffer, and the last block's as its window
-    // slides (in place unless lent: a buffer of its own per slide was ~1.5x
-    // the write rate in garbage that waited for a full GC, +4-5 MiB of RSS
-    // in the soak). Readers keep no view of them: a view read's bytes are
+    // slides (in place unless lent: a buffer of its own per slide was
+    // garbage at 1.5x the write rate that waited for a full GC, 4-5 MiB more
+    // external memory in the soak). Readers keep no view of them: a view read's bytes are
     // used before the store is called again (publishAt), a slide comes in a
     // later turn (doFlush), and others get a copy.
     const own = mb.copyOut || mb === this.lmb;

@@ -123,8 +123,9 @@ interface Block {
    */
   buf: Buffer | null;
   /**
-   * 0, or for a last block that slid its write window (see slideWindow) the
-   * offset of buf's first byte; [0, base) is then only in the file
+   * 0, or for a block that slid its write window while it was the last one
+   * (see slideWindow) the offset of buf's first byte; [0, base) is then
+   * only in the file
    */
   base: number;
   live: number;

@@ -46,9 +46,17 @@ async function startPair(hubKind: ServerKind, leafKind: ServerKind): Promise<Pai
   ]);
   const hc = await connect({ servers: hub.url });
   const lc = await connect({ servers: leaf.url });
-  // the domain API of the other side answers once the leaf connection carries its interest
-  await waitFor('the leaf connection', async () => ((await api(lc, '$JS.HUB.API.INFO')).domain === 'HUB' ? true : null));
-  await waitFor('the hub side of the leaf connection', async () => ((await api(hc, '$JS.LEAF.API.INFO')).domain === 'LEAF' ? true : null));
+  try {
+    // the domain API of the other side answers once the leaf connection carries its interest
+    await waitFor('the leaf connection', async () => ((await api(lc, '$JS.HUB.API.INFO')).domain === 'HUB' ? true : null));
+    await waitFor('the hub side of the leaf connection', async () => ((await api(hc, '$JS.LEAF.API.INFO')).domain === 'LEAF' ? true : null));
+  } catch (e) {
+    // servers and connections left running kept the test file (and CI) from ever ending
+    const tail = (s: RunningServer): string => (s.stderr() + s.stdout()).split('\n').slice(-15).join('\n');
+    await Promise.allSettled([hc.close(), lc.close()]);
+    await Promise.allSettled([leaf.stop(), hub.stop()]);
+    throw new Error(`${(e as Error).message}\n--- ${hubKind} hub log:\n${tail(hub)}\n--- ${leafKind} leaf log:\n${tail(leaf)}`);
+  }
   return {
     hub,
     leaf,
@@ -220,6 +228,7 @@ describe('JetStream domains across a leafnode', () => {
     const t = await startPair(referenceOnly() ? 'reference' : 'tsnats', 'reference');
     const tl = grab(t.hub);
     await t.close();
+    // (startPair stops its servers itself when the leaf connection never carries the API)
     assert.equal(rl.length, 11);
     assert.deepEqual(tl, rl);
   });

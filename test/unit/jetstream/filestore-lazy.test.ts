@@ -126,9 +126,9 @@ describe('file store lazy index', () => {
     await model(7, true, true);
   });
 
-  // Batches written every 25 operations slide the last block's window past
-  // what it wrote (100 B); reads below it go to the file, a second one loads
-  // the block whole again.
+  // Batches written every 25 operations slide the last block's window
+  // (100 B) past most of what it wrote; reads below it go to the file, a
+  // second one loads the block whole again.
   it('answers like the memory store with a last block that keeps a small write window', async () => {
     await model(8, false, true, 100);
     await model(9, true, true, 100);

@@ -36,7 +36,7 @@ interface Factory {
 
 const dirs = new WeakMap<StreamStore, { dir: string; cfg: StoreConfig }>();
 
-/** a file store of 4 KiB blocks; windowBytes: its last block's write window (default: 64 KiB, more than a block) */
+/** a file store of 4 KiB blocks; windowBytes: its last block's write window (default: 128 KiB, more than a block) */
 function fileFactory(name: string, windowBytes?: number): Factory {
   const opts = { blockSize: 4096, windowBytes };
   return {

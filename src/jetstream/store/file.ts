@@ -1320,13 +1320,20 @@ export class FileStore extends IndexedStore {
     return buf;
   }
 
-  /** the checksum of a block's last record (an index file's check of the block's tail) */
+  /**
+   * the checksum of a block's last record (an index file's check of the
+   * block's tail); -1 when the file cannot be read (no index then)
+   */
   private tailCrc(mb: Block): number {
     const at = mb.size - 8 - mb.base;
     if (mb.buf !== null && at >= 0) return mb.buf.readUInt32LE(at);
     // (below a window the tail is written)
     const tail = Buffer.allocUnsafe(8);
-    fs.readSync(this.fdOf(mb), tail, 0, 8, mb.size - 8);
+    try {
+      fs.readSync(this.fdOf(mb), tail, 0, 8, mb.size - 8);
+    } catch {
+      return -1;
+    }
     return tail.readUInt32LE(0);
   }
 
@@ -2281,14 +2288,11 @@ export class FileStore extends IndexedStore {
   private sealedWritten(mb: Block): void {
     if (mb.compacting || mb.dead || !mb.buf || mb.ix === null || mb.idxWriting) return;
     const ix = mb.ix;
-    let crc: number;
-    try {
-      // (read from the file when the block sealed with its window past its tail)
-      crc = this.tailCrc(mb);
-    } catch {
-      // no index file: the block keeps its builder, a restart scans the block
-      return;
-    }
+    // (read from the file when the block sealed with its window past its
+    // tail; unreadable: no index file, the block keeps its builder and a
+    // restart scans it)
+    const crc = this.tailCrc(mb);
+    if (crc < 0) return;
     mb.idxWriting = true;
     // the builder serves loadCols until the file is there to read
     this.writeIndex(mb, mb.size, crc, ix, false, () => {
@@ -2612,17 +2616,8 @@ export class FileStore extends IndexedStore {
     this.consumers.clear();
     // the last block's index, so the next open need not scan it
     const mb = this.lmb;
-    if (mb.buf !== null && mb.ix !== null && mb.size === mb.written && mb.size >= REC_MIN) {
-      let crc: number | null;
-      try {
-        crc = this.tailCrc(mb);
-      } catch {
-        crc = null;
-      }
-      if (crc !== null) {
-        await fs.promises.writeFile(join(this.mdir, `${mb.id}.idx`), encodeIndex(mb.size, crc, mb.ix)).catch(() => {});
-      }
-    }
+    const crc = mb.buf !== null && mb.ix !== null && mb.size === mb.written && mb.size >= REC_MIN ? this.tailCrc(mb) : -1;
+    if (crc >= 0) await fs.promises.writeFile(join(this.mdir, `${mb.id}.idx`), encodeIndex(mb.size, crc, mb.ix!)).catch(() => {});
     await this.writeSummary();
     for (const b of this.blocks) {
       if (b.fd >= 0) {
